@@ -1,0 +1,39 @@
+import { parseArgs, one, int, UsageError } from './args.js';
+import { ConfigError } from '../envoy/registry.js';
+import { BootstrapError } from '../proxy/config.js';
+
+const USAGE = `tsmesh — a service mesh in TypeScript
+
+Usage:
+  tsmesh proxy -c BOOTSTRAP.yaml [--concurrency N] [--log-level LEVEL]
+      Run the data plane from an Envoy v3 bootstrap (YAML or JSON).
+  tsmesh help
+`;
+
+/** Runs a subcommand; resolves to the process exit code (a server resolves when it stops). */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'proxy': {
+        const a = parseArgs(rest, { values: ['config-path', 'concurrency', 'log-level', 'base-id'], booleans: ['validate'], short: { c: 'config-path' } });
+        const file = one(a, 'config-path');
+        if (!file) throw new UsageError('proxy: -c BOOTSTRAP is required');
+        const { runProxy } = await import('../proxy/main.js');
+        return await runProxy({ bootstrapPath: file, concurrency: int(a, 'concurrency', 2, 1, 256), logLevel: one(a, 'log-level') ?? 'info', validateOnly: a.flags.has('validate') });
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE);
+        return cmd === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) { process.stderr.write(`tsmesh: ${e.message}\n\n${USAGE}`); return 2; }
+    if (e instanceof BootstrapError || e instanceof ConfigError) { process.stderr.write(`tsmesh: invalid configuration:\n${e.message}\n`); return 1; }
+    throw e;
+  }
+}

@@ -1,0 +1,142 @@
+import http from 'node:http';
+import type net from 'node:net';
+import type { ProxySpec } from '../config.js';
+import type { ProxyInstance } from '../instance.js';
+import { configDump } from '../config-dump.js';
+import { LEVELS, level, setLevel } from '../log.js';
+import type { StatsStore } from './stats.js';
+import { renderStatsText, renderStatsJson, renderPrometheus } from './render.js';
+
+/**
+ * Envoy's admin endpoint (https://www.envoyproxy.io/docs/envoy/latest/operations/admin): plain
+ * node:http is fine here, it is not on the data path. Bind it to loopback.
+ */
+export class AdminServer {
+  readonly #server: http.Server;
+  #ready = false;
+
+  constructor(
+    readonly spec: ProxySpec,
+    readonly store: StatsStore,
+    readonly instance: ProxyInstance,
+    readonly loadedAtMs: number,
+    readonly quit: () => void,
+  ) {
+    this.#server = http.createServer((req, res) => {
+      try {
+        this.#handle(req, res);
+      } catch (e) {
+        send(res, 500, `${(e as Error).message}\n`);
+      }
+    });
+  }
+
+  get address(): string {
+    const a = this.#server.address() as net.AddressInfo | null;
+    return a ? `${a.address}:${a.port}` : '';
+  }
+
+  setReady(r: boolean): void {
+    this.#ready = r;
+  }
+
+  listen(address: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, address, () => { this.#server.off('error', reject); resolve(); });
+    });
+  }
+
+  close(): Promise<void> {
+    this.#server.closeAllConnections();
+    return new Promise((r) => this.#server.close(() => r()));
+  }
+
+  #handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const q = url.searchParams;
+    switch (url.pathname) {
+      case '/ready':
+        return send(res, this.#ready ? 200 : 503, this.#ready ? 'LIVE\n' : 'PRE_INITIALIZING\n');
+      case '/server_info':
+        return sendJson(res, { state: this.#ready ? 'LIVE' : 'PRE_INITIALIZING', version: 'tsmesh/0.1.0', node: { id: this.spec.nodeId, cluster: this.spec.nodeCluster }, uptime_current_epoch: `${Math.round((Date.now() - this.loadedAtMs) / 1000)}s` });
+      case '/config_dump':
+        return sendJson(res, configDump(this.spec, this.loadedAtMs));
+      case '/stats': {
+        let filter: RegExp | undefined;
+        try { filter = q.has('filter') ? new RegExp(q.get('filter')!) : undefined; } catch { return send(res, 400, 'invalid filter regex\n'); }
+        const opts = { filter, usedOnly: q.has('usedonly') };
+        if (q.get('format') === 'json') return sendJson(res, renderStatsJson(this.store, opts));
+        if (q.get('format') === 'prometheus') return send(res, 200, renderPrometheus(this.store, opts), 'text/plain; version=0.0.4');
+        return send(res, 200, renderStatsText(this.store, opts));
+      }
+      case '/stats/prometheus':
+        return send(res, 200, renderPrometheus(this.store, { usedOnly: q.has('usedonly') }), 'text/plain; version=0.0.4');
+      case '/clusters':
+        return q.get('format') === 'json' ? sendJson(res, this.#clustersJson()) : send(res, 200, this.#clustersText());
+      case '/listeners':
+        return send(res, 200, this.instance.listeners.map((l) => `${l.spec.name}::${l.spec.address}:${l.spec.port}\n`).join(''));
+      case '/logging': {
+        if (req.method === 'POST' && q.has('level')) {
+          if (!setLevel(q.get('level')!)) return send(res, 400, `unknown level; one of ${LEVELS.join(', ')}\n`);
+        }
+        return send(res, 200, `active loggers:\n  tsmesh: ${level()}\n`);
+      }
+      case '/quitquitquit':
+        if (req.method !== 'POST') return send(res, 405, 'use POST\n');
+        send(res, 200, 'OK\n');
+        setImmediate(this.quit);
+        return;
+      case '/':
+      case '/help':
+        return send(res, 200, 'admin commands are:\n  /ready\n  /server_info\n  /config_dump\n  /stats\n  /stats/prometheus\n  /clusters\n  /listeners\n  /logging\n  /quitquitquit\n');
+      default:
+        return send(res, 404, 'invalid path. admin commands are listed at /help\n');
+    }
+  }
+
+  /** Envoy's /clusters text: `cluster::key::value` lines, then per host `cluster::ip:port::stat::value`. */
+  #clustersText(): string {
+    const out: string[] = [];
+    for (const c of this.instance.clusters.all()) {
+      const n = c.name;
+      const l = c.spec.limits;
+      out.push(`${n}::observability_name::${n}`);
+      out.push(`${n}::default_priority::max_connections::${l.maxConnections}`);
+      out.push(`${n}::default_priority::max_pending_requests::${l.maxPendingRequests}`);
+      out.push(`${n}::default_priority::max_requests::${l.maxRequests}`);
+      for (const h of c.hosts) {
+        const k = `${n}::${h.key}`;
+        out.push(`${k}::hostname::${h.hostname}`);
+        out.push(`${k}::cx_active::${c.pool(h).activeConnections}`);
+        out.push(`${k}::rq_active::${h.activeRequests}`);
+        out.push(`${k}::health_flags::${h.healthy ? 'healthy' : '/failed_active_hc'}`);
+        out.push(`${k}::weight::${h.weight}`);
+      }
+    }
+    return out.join('\n') + '\n';
+  }
+
+  #clustersJson(): unknown {
+    return {
+      cluster_statuses: [...this.instance.clusters.all()].map((c) => ({
+        name: c.name,
+        host_statuses: c.hosts.map((h) => ({
+          address: { socket_address: { address: h.address, port_value: h.port } },
+          hostname: h.hostname,
+          weight: h.weight,
+          health_status: { eds_health_status: h.healthy ? 'HEALTHY' : 'UNHEALTHY' },
+        })),
+      })),
+    };
+  }
+}
+
+function send(res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=UTF-8'): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-cache, max-age=0' });
+  res.end(body);
+}
+
+function sendJson(res: http.ServerResponse, v: unknown): void {
+  send(res, 200, JSON.stringify(v, null, 2) + '\n', 'application/json');
+}

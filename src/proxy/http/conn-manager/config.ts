@@ -1,0 +1,72 @@
+import { HttpConnectionManager_CodecType, type HttpConnectionManager } from '../../../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import { durationMs } from '../../../envoy/duration.js';
+import { ConfigError } from '../../../envoy/registry.js';
+import { compileRouteConfig } from '../route/compile.js';
+import type { RouteTable } from '../route/route-table.js';
+import { compileHttpFilters, type HttpFilterFactory } from '../filters/registry.js';
+import { compileAccessLogs, type AccessLogger } from '../../access-log.js';
+
+/** An HttpConnectionManager, validated and compiled once; shared read-only by its connections. */
+export interface HcmConfig {
+  readonly statPrefix: string;
+  readonly codec: 'AUTO' | 'HTTP1' | 'HTTP2';
+  readonly routes: RouteTable;
+  readonly filters: readonly HttpFilterFactory[];
+  readonly serverName: string;
+  readonly useRemoteAddress: boolean;
+  readonly xffNumTrustedHops: number;
+  readonly skipXffAppend: boolean;
+  readonly generateRequestId: boolean;
+  readonly preserveExternalRequestId: boolean;
+  readonly alwaysSetRequestIdInResponse: boolean;
+  readonly maxRequestHeadersBytes: number;
+  readonly maxHeadersCount: number;
+  /** Connection idle timeout (no active streams), Envoy default 1 h. 0 = none. */
+  readonly idleTimeoutMs: number;
+  /** Time allowed for the whole request head to arrive; 0 = none (Envoy default). */
+  readonly requestHeadersTimeoutMs: number;
+  /** Whole-request timeout from the first byte to the end of the body; 0 = none. */
+  readonly requestTimeoutMs: number;
+  /** Per-stream idle timeout, Envoy default 5 min. */
+  readonly streamIdleTimeoutMs: number;
+  readonly upgrades: ReadonlySet<string>;
+  readonly accessLogs: readonly AccessLogger[];
+  readonly via: string;
+}
+
+export function compileHcm(h: HttpConnectionManager, path: string): HcmConfig {
+  if (!h.statPrefix) throw new ConfigError(`${path}.stat_prefix`, 'required');
+  const codec = h.codecType === HttpConnectionManager_CodecType.AUTO ? 'AUTO' : h.codecType === HttpConnectionManager_CodecType.HTTP1 ? 'HTTP1' : h.codecType === HttpConnectionManager_CodecType.HTTP2 ? 'HTTP2' : undefined;
+  if (!codec) throw new ConfigError(`${path}.codec_type`, 'HTTP3 is not supported');
+  if (h.routeSpecifier.case !== 'routeConfig') throw new ConfigError(`${path}.route_specifier`, h.routeSpecifier.case === 'rds' ? 'rds is not supported in a bootstrap yet: use route_config' : 'route_config is required');
+  const routes = compileRouteConfig(h.routeSpecifier.value, `${path}.route_config`);
+  const kb = h.maxRequestHeadersKb ?? 60;
+  if (kb < 1 || kb > 8192) throw new ConfigError(`${path}.max_request_headers_kb`, `expected 1-8192, got ${kb}`);
+  const upgrades = new Set<string>();
+  h.upgradeConfigs.forEach((u, i) => {
+    if (u.filters.length) throw new ConfigError(`${path}.upgrade_configs[${i}].filters`, 'per-upgrade filter chains are not supported');
+    if (u.enabled?.valueOf() !== false) upgrades.add(u.upgradeType.toLowerCase());
+  });
+  return {
+    statPrefix: h.statPrefix,
+    codec,
+    routes,
+    filters: compileHttpFilters(h.httpFilters, `${path}.http_filters`),
+    serverName: h.serverName || 'envoy',
+    useRemoteAddress: h.useRemoteAddress ?? false,
+    xffNumTrustedHops: h.xffNumTrustedHops,
+    skipXffAppend: h.skipXffAppend,
+    generateRequestId: h.generateRequestId ?? true,
+    preserveExternalRequestId: h.preserveExternalRequestId,
+    alwaysSetRequestIdInResponse: h.alwaysSetRequestIdInResponse,
+    maxRequestHeadersBytes: kb * 1024,
+    maxHeadersCount: h.commonHttpProtocolOptions?.maxHeadersCount ?? 100,
+    idleTimeoutMs: durationMs(h.commonHttpProtocolOptions?.idleTimeout) ?? 3600_000,
+    requestHeadersTimeoutMs: durationMs(h.requestHeadersTimeout) ?? 0,
+    requestTimeoutMs: durationMs(h.requestTimeout) ?? 0,
+    streamIdleTimeoutMs: durationMs(h.streamIdleTimeout) ?? 300_000,
+    upgrades,
+    accessLogs: compileAccessLogs(h.accessLog, `${path}.access_log`),
+    via: h.via,
+  };
+}

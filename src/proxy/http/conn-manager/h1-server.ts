@@ -1,0 +1,283 @@
+import type net from 'node:net';
+import { RequestParser, type RequestHead, type H1Error } from '../h1/parser.js';
+import { serializeResponseHead, encodeChunkHeader, CRLF, LAST_CHUNK, serializeTrailers } from '../h1/serialize.js';
+import { HeaderMap } from '../headers.js';
+import type { RequestHeaders, ResponseEncoder } from '../stream.js';
+import { HttpStream, type HcmRuntime } from './http-stream.js';
+import type { ConnectionInfo } from './connection-info.js';
+import { startUpgrade } from './h1-upgrade.js';
+
+const EMPTY = Buffer.alloc(0);
+const CONTINUE_100 = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+
+/**
+ * A downstream HTTP/1.1 connection: parses requests, runs one HttpStream at a time (a
+ * pipelined request waits, unparsed, until the previous response is done), encodes responses.
+ */
+export class H1ServerConnection implements ResponseEncoder {
+  readonly #socket: net.Socket;
+  readonly #rt: HcmRuntime;
+  readonly #info: ConnectionInfo;
+  readonly #parser: RequestParser;
+  #stream: HttpStream | undefined;
+  #head: RequestHead | undefined;
+  #held: Buffer | undefined;
+  #chunked = false;
+  #keepAlive = true;
+  #headOnly = false;
+  #closing = false;
+  #headerTimer: NodeJS.Timeout | undefined;
+  #upgraded = false;
+  #awaitingBodyEnd = false;
+
+  constructor(socket: net.Socket, rt: HcmRuntime, info: ConnectionInfo, initial: Buffer | undefined) {
+    this.#socket = socket;
+    this.#rt = rt;
+    this.#info = info;
+    const cfg = rt.config;
+    this.#parser = new RequestParser(
+      { onHead: this.#onHead, onBody: this.#onBody, onComplete: this.#onComplete, onError: this.#onParseError },
+      { maxHeaderBytes: cfg.maxRequestHeadersBytes, maxHeaderCount: cfg.maxHeadersCount },
+    );
+    rt.stats.downstream_cx_http1_total.inc();
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('close', this.#onClose);
+    socket.on('timeout', this.#onIdle);
+    socket.on('error', () => { /* 'close' follows */ });
+    this.#armIdle();
+    if (initial && initial.length > 0) this.#onData(initial);
+  }
+
+  get writable(): boolean {
+    return !this.#socket.writableNeedDrain;
+  }
+
+  // --- input ---
+
+  #onData = (data: Buffer): void => {
+    this.#rt.stats.downstream_cx_rx_bytes_total.inc(data.length);
+    if (this.#held) {
+      // A pipelined request waits for the response in progress.
+      this.#held = Buffer.concat([this.#held, data]);
+      return;
+    }
+    this.#feed(data);
+  };
+
+  #feed(data: Buffer): void {
+    if (this.#stream === undefined && this.#headerTimer === undefined && this.#rt.config.requestHeadersTimeoutMs > 0) {
+      this.#headerTimer = setTimeout(this.#onHeaderTimeout, this.#rt.config.requestHeadersTimeoutMs);
+    }
+    const n = this.#parser.execute(data);
+    if (this.#upgraded || this.#closing) {
+      if (this.#upgraded && n < data.length) this.#held = data.subarray(n);
+      return;
+    }
+    if (n < data.length) {
+      this.#held = data.subarray(n);
+      this.#socket.pause();
+    }
+  }
+
+  #onHead = (head: RequestHead): void => {
+    if (this.#headerTimer) { clearTimeout(this.#headerTimer); this.#headerTimer = undefined; }
+    this.#socket.setTimeout(0);
+    this.#parser.pause();
+    const rt = this.#rt;
+    rt.stats.downstream_rq_http1_total.inc();
+    this.#head = head;
+    this.#keepAlive = head.keepAlive;
+    this.#headOnly = head.method === 'HEAD';
+    const headers = head.headers;
+    let path = head.target;
+    let authority = headers.get('host') ?? '';
+    if (path.charCodeAt(0) !== 47 /* / */ && path !== '*') {
+      // absolute-form (a forward-proxy request): the URI's authority wins over Host (RFC 9112 §3.2.2).
+      const m = /^https?:\/\/([^/?#]*)([^#]*)/i.exec(path);
+      if (m) { authority = m[1]!; path = m[2] || '/'; }
+    }
+    headers.remove('host');
+    if (head.expectContinue) {
+      headers.remove('expect');
+      this.#socket.write(CONTINUE_100);
+    }
+    const req: RequestHeaders = { method: head.method, path, authority, scheme: 'http', headers, protocol: head.versionMinor === 1 ? 'HTTP/1.1' : 'HTTP/1.0' };
+    if (head.upgrade !== undefined) {
+      if (rt.config.upgrades.has(head.upgrade.toLowerCase())) {
+        this.#upgraded = true;
+        rt.stats.downstream_cx_upgrades_total.inc();
+        startUpgrade(this.#socket, rt, this.#info, req, head.upgrade, () => this.#takeHeld());
+        return;
+      }
+    }
+    const stream = new HttpStream(rt, this.#info, this);
+    this.#stream = stream;
+    stream.onDone = this.#onStreamDone;
+    stream.decodeHeaders(req, head.contentLength <= 0 && !head.chunked);
+  };
+
+  #takeHeld(): Buffer {
+    const h = this.#held ?? EMPTY;
+    this.#held = undefined;
+    return h;
+  }
+
+  #onBody = (chunk: Buffer): void => {
+    const s = this.#stream;
+    if (s) s.decodeData(chunk, false);
+  };
+
+  #onComplete = (trailers: HeaderMap | undefined): void => {
+    if (this.#awaitingBodyEnd) {
+      this.#awaitingBodyEnd = false;
+      this.#next();
+      return;
+    }
+    const s = this.#stream;
+    const head = this.#head;
+    if (!s || !head) return;
+    if (trailers && trailers.size > 0) s.decodeTrailers(trailers);
+    else if (head.contentLength > 0 || head.chunked) s.decodeData(EMPTY, true);
+  };
+
+  #onParseError = (err: H1Error): void => {
+    this.#rt.stats.downstream_cx_protocol_error.inc();
+    const s = this.#stream;
+    if (s && !s.finished) {
+      // Bad framing inside a body: nothing more on this connection can be trusted.
+      s.onDownstreamReset();
+      this.#socket.destroy();
+      return;
+    }
+    this.#closing = true;
+    const body = err.status === 431 ? 'Request Header Fields Too Large' : err.status === 505 ? 'HTTP Version Not Supported' : err.status === 501 ? 'Not Implemented' : 'Bad Request';
+    const h = new HeaderMap(['content-length', String(body.length), 'content-type', 'text/plain', 'connection', 'close']);
+    this.#rt.stats.recordResponse(err.status);
+    this.#socket.end(serializeResponseHead(err.status, undefined, h) + body, 'latin1');
+  };
+
+  #onEnd = (): void => {
+    // Half-close from the client: finish what is in flight, then close.
+    this.#parser.finish();
+    if (!this.#stream || this.#stream.finished) this.#socket.end();
+    else this.#keepAlive = false;
+  };
+
+  #onClose = (): void => {
+    if (this.#headerTimer) clearTimeout(this.#headerTimer);
+    const s = this.#stream;
+    if (s && !s.finished) s.onDownstreamReset();
+    this.#stream = undefined;
+  };
+
+  #onIdle = (): void => {
+    if (this.#stream && !this.#stream.finished) return;
+    this.#rt.stats.downstream_cx_idle_timeout.inc();
+    this.#socket.destroy();
+  };
+
+  #onHeaderTimeout = (): void => {
+    this.#headerTimer = undefined;
+    this.#rt.stats.downstream_rq_header_timeout.inc();
+    this.#closing = true;
+    this.#socket.end('HTTP/1.1 408 Request Timeout\r\ncontent-length: 21\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nrequest header timeout', 'latin1');
+    this.#socket.destroySoon();
+  };
+
+  #armIdle(): void {
+    const ms = this.#rt.config.idleTimeoutMs;
+    if (ms > 0) this.#socket.setTimeout(ms);
+  }
+
+  // --- output (ResponseEncoder) ---
+
+  encodeHeaders(status: number, headers: HeaderMap, endStream: boolean): void {
+    const head = this.#head!;
+    const noBody = this.#headOnly || status === 204 || status === 304 || status < 200;
+    this.#chunked = false;
+    if (!noBody && !headers.has('content-length')) {
+      if (endStream) headers.add('content-length', '0');
+      else if (head.versionMinor === 1) { headers.add('transfer-encoding', 'chunked'); this.#chunked = true; }
+      else this.#keepAlive = false; // HTTP/1.0: the close ends the body
+    }
+    if (!this.#keepAlive) headers.set('connection', 'close');
+    else if (head.versionMinor === 0) headers.set('connection', 'keep-alive');
+    const s = this.#socket;
+    const text = serializeResponseHead(status, undefined, headers, head.versionMinor);
+    this.#rt.stats.downstream_cx_tx_bytes_total.inc(text.length);
+    if (endStream) {
+      s.write(text, 'latin1');
+      this.#responseDone();
+    } else {
+      s.cork();
+      s.write(text, 'latin1');
+      process.nextTick(uncork, s);
+    }
+  }
+
+  encodeData(chunk: Buffer, endStream: boolean): void {
+    const s = this.#socket;
+    if (!this.#headOnly) {
+      if (this.#chunked) {
+        if (chunk.length > 0) {
+          s.write(encodeChunkHeader(chunk.length), 'latin1');
+          s.write(chunk);
+          s.write(CRLF);
+        }
+        if (endStream) s.write(LAST_CHUNK);
+      } else if (chunk.length > 0) {
+        s.write(chunk);
+      }
+      this.#rt.stats.downstream_cx_tx_bytes_total.inc(chunk.length);
+    }
+    if (endStream) this.#responseDone();
+  }
+
+  encodeTrailers(trailers: HeaderMap): void {
+    if (this.#chunked && !this.#headOnly) this.#socket.write(serializeTrailers(trailers), 'latin1');
+    else if (this.#chunked) this.#socket.write(LAST_CHUNK);
+    this.#responseDone();
+  }
+
+  reset(): void {
+    this.#closing = true;
+    this.#socket.destroy();
+  }
+
+  #responseDone(): void {
+    if (!this.#keepAlive) {
+      this.#closing = true;
+      this.#socket.end();
+    }
+  }
+
+  #onStreamDone = (s: HttpStream): void => {
+    if (this.#stream !== s) return;
+    this.#stream = undefined;
+    if (this.#closing || this.#socket.destroyed) return;
+    if (!this.#keepAlive) return;
+    if (!s.requestEnded) {
+      // Answered before the body arrived (a local reply): read the body to its end, then go on.
+      this.#awaitingBodyEnd = true;
+      return;
+    }
+    this.#next();
+  };
+
+  #next(): void {
+    this.#head = undefined;
+    this.#parser.resume();
+    this.#armIdle();
+    const held = this.#held;
+    if (held) {
+      this.#held = undefined;
+      this.#socket.resume();
+      this.#feed(held);
+    }
+  }
+}
+
+function uncork(s: net.Socket): void {
+  s.uncork();
+}

@@ -1,0 +1,424 @@
+import { randomUUID } from 'node:crypto';
+import { HeaderMap } from '../headers.js';
+import type { RequestHeaders, ResponseEncoder, UpstreamResponseHandler, UpstreamResetReason, UpstreamStream } from '../stream.js';
+import type { HcmConfig } from './config.js';
+import type { HcmStats } from './stats.js';
+import type { ConnectionInfo } from './connection-info.js';
+import type { ClusterManager } from '../../upstream/cluster-manager.js';
+import type { UpstreamCluster } from '../../upstream/cluster.js';
+import type { UpstreamHost } from '../../upstream/host.js';
+import type { PendingHandle, PoolCallbacks, PoolFailure } from '../../upstream/pool.js';
+import type { RouteSelection } from '../route/route-table.js';
+import { applyRequestHeaderMutations, applyResponseHeaderMutations } from '../route/header-mutation.js';
+import { computeRequestHash } from '../../upstream/lb/hash-policy.js';
+import { ResponseFlag } from '../../admin/access-log/response-flags.js';
+import { logAccess } from '../../access-log.js';
+
+/** Everything one HTTP connection manager instance shares with its streams. */
+export interface HcmRuntime {
+  readonly config: HcmConfig;
+  readonly stats: HcmStats;
+  readonly clusters: ClusterManager;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * One request/response exchange through the connection manager and the router: header
+ * processing, route selection, the upstream request, the response, timeouts, stats and the
+ * access log. Codec adapters (HTTP/1.1, HTTP/2) drive it and give it a ResponseEncoder.
+ */
+export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
+  readonly startMs = Date.now();
+  readonly #start = performance.now();
+  readonly rt: HcmRuntime;
+  readonly conn: ConnectionInfo;
+  readonly #encoder: ResponseEncoder;
+  req!: RequestHeaders;
+  /** Copy of the request headers as received, for the access log. */
+  #selection: RouteSelection | undefined;
+  #cluster: UpstreamCluster | undefined;
+  #host: UpstreamHost | undefined;
+  #upstream: UpstreamStream | undefined;
+  #pending: PendingHandle | undefined;
+  #buffered: Buffer[] | undefined;
+  #requestEnded = false;
+  #bufferedTrailers: HeaderMap | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #upstreamStart = 0;
+  #responseStarted = false;
+  #done = false;
+  flags = 0;
+  status = 0;
+  bytesReceived = 0;
+  bytesSent = 0;
+  #responseHeaders: HeaderMap | undefined;
+  #responseTrailers: HeaderMap | undefined;
+  #details = '';
+  #requestId = '';
+  #firstUpstreamByteMs = -1;
+  /** Called once when the stream is finished (response complete or reset). */
+  onDone: ((s: HttpStream) => void) | undefined;
+
+  constructor(rt: HcmRuntime, conn: ConnectionInfo, encoder: ResponseEncoder) {
+    this.rt = rt;
+    this.conn = conn;
+    this.#encoder = encoder;
+    rt.stats.downstream_rq_total.inc();
+    rt.stats.downstream_rq_active.inc();
+  }
+
+  get upstreamHost(): UpstreamHost | undefined { return this.#host; }
+  get upstreamCluster(): UpstreamCluster | undefined { return this.#cluster; }
+  get route(): RouteSelection | undefined { return this.#selection; }
+  get responseHeaders(): HeaderMap | undefined { return this.#responseHeaders; }
+  get responseTrailers(): HeaderMap | undefined { return this.#responseTrailers; }
+  get details(): string { return this.#details; }
+  get finished(): boolean { return this.#done; }
+  get requestEnded(): boolean { return this.#requestEnded; }
+
+  /** The request head has arrived. `endStream` when it has no body. */
+  decodeHeaders(req: RequestHeaders, endStream: boolean): void {
+    this.req = req;
+    this.#requestEnded = endStream;
+    const cfg = this.rt.config;
+    this.#mutateRequestHeaders(req);
+    const sel = cfg.routes.select(req);
+    if (!sel) {
+      this.rt.stats.no_route.inc();
+      this.flags |= ResponseFlag.NR;
+      this.sendLocalReply(404, '', 'route_not_found');
+      return;
+    }
+    this.#selection = sel;
+    const action = sel.route.action;
+    if (action.kind === 'direct') {
+      this.rt.stats.rq_direct_response.inc();
+      this.sendLocalReply(action.status, action.body, 'direct_response', true);
+      return;
+    }
+    if (action.kind === 'redirect') {
+      this.rt.stats.rq_redirect.inc();
+      const h = new HeaderMap(['location', action.location(req)]);
+      this.#sendLocal(action.status, h, EMPTY, 'redirect');
+      return;
+    }
+    const clusterName = action.pickCluster(Math.random());
+    const cluster = this.rt.clusters.get(clusterName);
+    if (!cluster) {
+      this.rt.stats.no_cluster.inc();
+      this.flags |= ResponseFlag.NC;
+      this.sendLocalReply(503, '', 'cluster_not_found');
+      return;
+    }
+    this.#cluster = cluster;
+    // Path and host rewrites; Envoy keeps the original path for the access log.
+    const rewritten = action.rewritePath(req);
+    if (rewritten !== undefined) {
+      req.headers.set('x-envoy-original-path', req.path);
+      req.path = rewritten;
+    }
+    if (action.hostRewriteLiteral) req.authority = action.hostRewriteLiteral;
+    applyRequestHeaderMutations(sel, req.headers);
+    if (!(cfg.filters[cfg.filters.length - 1]?.suppressEnvoyHeaders ?? false) && action.timeoutMs > 0) {
+      req.headers.set('x-envoy-expected-rq-timeout-ms', String(action.timeoutMs));
+    }
+    const hash = action.hashPolicy.length > 0 ? computeRequestHash(action.hashPolicy, { headers: req.headers, sourceIp: this.conn.remoteAddress, path: req.path }) : undefined;
+    const host = cluster.chooseHost({ hash, random: Math.random });
+    if (!host) {
+      this.flags |= ResponseFlag.UH;
+      this.sendLocalReply(503, 'no healthy upstream', 'no_healthy_upstream');
+      return;
+    }
+    this.#host = host;
+    if (action.autoHostRewrite && host.hostname) req.authority = host.hostname;
+    if (cluster.activeRequests >= cluster.spec.limits.maxRequests) {
+      cluster.stats.upstream_rq_pending_overflow.inc();
+      this.flags |= ResponseFlag.UO;
+      this.#sendOverflow();
+      return;
+    }
+    if (!endStream) this.#buffered = [];
+    this.#upstreamStart = performance.now();
+    cluster.activeRequests++;
+    host.activeRequests++;
+    this.#pending = cluster.pool(host).newStream(this, this);
+    if (endStream) this.#armRouteTimeout();
+  }
+
+  /** Request body bytes from downstream. */
+  decodeData(chunk: Buffer, endStream: boolean): void {
+    if (endStream) this.#requestEnded = true;
+    if (this.#done) return;
+    this.bytesReceived += chunk.length;
+    const up = this.#upstream;
+    if (up) up.encodeData(chunk, endStream);
+    else if (this.#buffered) this.#buffered.push(Buffer.from(chunk));
+    if (endStream && this.#cluster) this.#armRouteTimeout();
+  }
+
+  decodeTrailers(trailers: HeaderMap): void {
+    this.#requestEnded = true;
+    if (this.#done) return;
+    if (this.#upstream) this.#upstream.encodeTrailers(trailers);
+    else this.#bufferedTrailers = trailers;
+    if (this.#cluster) this.#armRouteTimeout();
+  }
+
+  /** The downstream went away (connection closed, RST_STREAM). */
+  onDownstreamReset(): void {
+    if (this.#done) return;
+    this.flags |= ResponseFlag.DC;
+    this.rt.stats.downstream_rq_rx_reset.inc();
+    this.#resetUpstream();
+    this.#finish();
+  }
+
+  // --- PoolCallbacks ---
+
+  onPoolReady(stream: UpstreamStream): void {
+    this.#pending = undefined;
+    if (this.#done) { stream.reset(); return; }
+    this.#upstream = stream;
+    const req = this.req;
+    const buffered = this.#buffered;
+    this.#buffered = undefined;
+    const trailers = this.#bufferedTrailers;
+    const endNow = this.#requestEnded && (!buffered || buffered.length === 0) && !trailers;
+    stream.encodeHeaders(req, endNow);
+    if (buffered) {
+      for (let i = 0; i < buffered.length; i++) {
+        stream.encodeData(buffered[i]!, this.#requestEnded && !trailers && i === buffered.length - 1);
+      }
+      if (buffered.length === 0 && this.#requestEnded && !trailers && !endNow) stream.encodeData(EMPTY, true);
+    }
+    if (trailers) stream.encodeTrailers(trailers);
+  }
+
+  onPoolFailure(reason: PoolFailure, detail: string): void {
+    this.#pending = undefined;
+    this.#releaseUpstream();
+    if (this.#done) return;
+    if (reason === 'overflow') {
+      this.flags |= ResponseFlag.UO;
+      this.#sendOverflow();
+      return;
+    }
+    this.flags |= ResponseFlag.UF;
+    this.sendLocalReply(503, `upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: ${detail}`, 'upstream_reset_before_response_started{connection_failure}');
+  }
+
+  // --- UpstreamResponseHandler ---
+
+  onUpstreamHeaders(status: number, headers: HeaderMap, endStream: boolean): void {
+    if (this.#done) return;
+    this.#clearTimer();
+    const now = performance.now();
+    this.#firstUpstreamByteMs = now - this.#start;
+    const sel = this.#selection!;
+    const cfg = this.rt.config;
+    headers.set('x-envoy-upstream-service-time', String(Math.round(now - this.#upstreamStart)));
+    stripHopByHop(headers);
+    headers.set('server', cfg.serverName);
+    if (cfg.alwaysSetRequestIdInResponse && this.#requestId) headers.set('x-request-id', this.#requestId);
+    applyResponseHeaderMutations(sel, headers);
+    this.status = status;
+    this.#responseStarted = true;
+    this.#responseHeaders = headers;
+    this.#details = 'via_upstream';
+    this.#encoder.encodeHeaders(status, headers, endStream);
+    if (endStream) this.#upstreamComplete();
+  }
+
+  onUpstreamData(chunk: Buffer, endStream: boolean): void {
+    if (this.#done) return;
+    this.bytesSent += chunk.length;
+    this.#encoder.encodeData(chunk, endStream);
+    if (endStream) this.#upstreamComplete();
+  }
+
+  onUpstreamTrailers(trailers: HeaderMap): void {
+    if (this.#done) return;
+    this.#responseTrailers = trailers;
+    this.#encoder.encodeTrailers(trailers);
+    this.#upstreamComplete();
+  }
+
+  onUpstreamReset(reason: UpstreamResetReason, detail: string): void {
+    this.#upstream = undefined;
+    this.#releaseUpstream();
+    if (this.#done) return;
+    this.#cluster?.stats.upstream_rq_rx_reset.inc();
+    if (this.#responseStarted) {
+      // Too late for a local reply: the downstream sees the reset.
+      this.flags |= ResponseFlag.UC;
+      this.#encoder.reset();
+      this.#finish();
+      return;
+    }
+    if (reason === 'protocol_error') {
+      this.flags |= ResponseFlag.UPE;
+      this.sendLocalReply(502, `upstream connect error or disconnect/reset before headers. reset reason: protocol error`, 'upstream_reset_before_response_started{protocol_error}');
+      return;
+    }
+    this.flags |= reason === 'connect_failure' ? ResponseFlag.UF : reason === 'overflow' ? ResponseFlag.UO : reason === 'remote_reset' ? ResponseFlag.UR : ResponseFlag.UC;
+    const words = reason === 'connection_termination' ? 'connection termination' : reason.replace('_', ' ');
+    this.sendLocalReply(503, `upstream connect error or disconnect/reset before headers. reset reason: ${words}`, `upstream_reset_before_response_started{${reason}}`);
+  }
+
+  // --- local replies ---
+
+  /** Answers from the proxy itself (Envoy's sendLocalReply): text body, no upstream. */
+  sendLocalReply(status: number, body: string | Buffer | undefined, details: string, direct = false): void {
+    const buf = body === undefined ? EMPTY : typeof body === 'string' ? Buffer.from(body) : body;
+    const h = new HeaderMap();
+    if (buf.length > 0 && !direct) h.add('content-type', 'text/plain');
+    else if (buf.length > 0) h.add('content-type', 'text/plain');
+    this.#sendLocal(status, h, buf, details);
+  }
+
+  #sendOverflow(): void {
+    const h = new HeaderMap(['x-envoy-overloaded', 'true', 'content-type', 'text/plain']);
+    this.#sendLocal(503, h, Buffer.from('upstream connect error or disconnect/reset before headers. reset reason: overflow'), 'upstream_reset_before_response_started{overflow}');
+  }
+
+  #sendLocal(status: number, h: HeaderMap, body: Buffer, details: string): void {
+    if (this.#done) return;
+    this.#clearTimer();
+    if (this.#responseStarted) { this.#encoder.reset(); this.#finish(); return; }
+    h.add('content-length', String(body.length));
+    h.add('date', new Date().toUTCString());
+    h.add('server', this.rt.config.serverName);
+    if (this.#selection) applyResponseHeaderMutations(this.#selection, h);
+    this.status = status;
+    this.#details = details;
+    this.#responseStarted = true;
+    this.#responseHeaders = h;
+    this.bytesSent += body.length;
+    const headOnly = this.req?.method === 'HEAD' || body.length === 0;
+    this.#encoder.encodeHeaders(status, h, headOnly);
+    if (!headOnly) this.#encoder.encodeData(body, true);
+    this.#resetUpstream();
+    this.#finish();
+  }
+
+  // --- internals ---
+
+  #mutateRequestHeaders(req: RequestHeaders): void {
+    const cfg = this.rt.config;
+    const h = req.headers;
+    stripHopByHop(h);
+    // x-forwarded-for / x-forwarded-proto as Envoy's edge rules (use_remote_address).
+    if (cfg.useRemoteAddress) {
+      if (!cfg.skipXffAppend) {
+        const prev = h.get('x-forwarded-for');
+        h.set('x-forwarded-for', prev ? `${prev},${this.conn.remoteAddress}` : this.conn.remoteAddress);
+      }
+      h.set('x-forwarded-proto', req.scheme);
+    } else if (!h.has('x-forwarded-proto')) {
+      h.set('x-forwarded-proto', req.scheme);
+    }
+    if (cfg.via) {
+      const prev = h.get('via');
+      h.set('via', prev ? `${prev},${cfg.via}` : cfg.via);
+    }
+    // x-request-id: kept when internal or preserved, otherwise generated.
+    let rid = h.get('x-request-id');
+    if (cfg.generateRequestId && (!rid || (cfg.useRemoteAddress && !cfg.preserveExternalRequestId))) {
+      rid = randomUUID();
+      h.set('x-request-id', rid);
+    }
+    this.#requestId = rid ?? '';
+    if (cfg.useRemoteAddress) h.removePrefix('x-envoy-');
+  }
+
+  #armRouteTimeout(): void {
+    const action = this.#selection?.route.action;
+    if (!action || action.kind !== 'forward' || action.timeoutMs <= 0 || this.#timer || this.#responseStarted) return;
+    this.#timer = setTimeout(this.#onRouteTimeout, action.timeoutMs);
+  }
+
+  #onRouteTimeout = (): void => {
+    this.#timer = undefined;
+    if (this.#done) return;
+    this.#cluster?.stats.upstream_rq_timeout.inc();
+    this.flags |= ResponseFlag.UT;
+    this.#resetUpstream();
+    this.sendLocalReply(504, 'upstream request timeout', 'upstream_response_timeout');
+  };
+
+  #clearTimer(): void {
+    if (this.#timer) { clearTimeout(this.#timer); this.#timer = undefined; }
+  }
+
+  #resetUpstream(): void {
+    if (this.#pending) { this.#pending.cancel(); this.#pending = undefined; this.#releaseUpstream(); }
+    const up = this.#upstream;
+    if (up) {
+      this.#upstream = undefined;
+      this.#cluster?.stats.upstream_rq_tx_reset.inc();
+      up.reset();
+      this.#releaseUpstream();
+    }
+  }
+
+  #hostReleased = false;
+  #releaseUpstream(): void {
+    if (this.#hostReleased || !this.#host) return;
+    this.#hostReleased = true;
+    this.#host.activeRequests--;
+    this.#cluster!.activeRequests--;
+  }
+
+  #upstreamComplete(): void {
+    this.#upstream = undefined;
+    this.#releaseUpstream();
+    const c = this.#cluster;
+    if (c) c.stats.recordResponse(this.status, performance.now() - this.#upstreamStart);
+    this.#finish();
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#clearTimer();
+    const stats = this.rt.stats;
+    stats.downstream_rq_active.dec();
+    if (this.status > 0) stats.recordResponse(this.status);
+    stats.downstream_rq_completed.inc();
+    stats.downstream_rq_time.record(performance.now() - this.#start);
+    if (this.rt.config.accessLogs.length > 0) logAccess(this.rt.config.accessLogs, this);
+    this.onDone?.(this);
+  }
+
+  /** Milliseconds since the stream started. */
+  elapsedMs(): number {
+    return performance.now() - this.#start;
+  }
+
+  get firstUpstreamByteMs(): number {
+    return this.#firstUpstreamByteMs;
+  }
+}
+
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'];
+
+/** Removes connection-specific headers (RFC 9110 §7.6.1), including those `Connection` names. */
+export function stripHopByHop(h: HeaderMap): void {
+  const l = h.list;
+  let named: string | undefined;
+  for (let i = 0; i < l.length; i += 2) {
+    const n = l[i]!;
+    if (n === 'connection') named = named ? `${named},${l[i + 1]}` : l[i + 1];
+  }
+  let any = named !== undefined;
+  if (!any) {
+    for (let i = 0; i < l.length && !any; i += 2) any = HOP_BY_HOP.includes(l[i]!);
+    if (!any) return;
+  }
+  for (const n of HOP_BY_HOP) h.remove(n);
+  if (named) for (const n of named.split(',')) {
+    const t = n.trim().toLowerCase();
+    if (t && t !== 'close' && t !== 'keep-alive') h.remove(t);
+  }
+}

@@ -1,0 +1,55 @@
+import type { HeaderMap } from './headers.js';
+
+export type HttpProtocol = 'HTTP/1.0' | 'HTTP/1.1' | 'HTTP/2';
+
+/** A request as the router sees it, whatever codec it came in on. Pseudo-headers are fields. */
+export interface RequestHeaders {
+  method: string;
+  /** Path with query, as received (origin-form). */
+  path: string;
+  authority: string;
+  scheme: 'http' | 'https';
+  /** Regular headers only: no pseudo-headers, no hop-by-hop headers. Names lower-case. */
+  headers: HeaderMap;
+  protocol: HttpProtocol;
+}
+
+/**
+ * Where a response goes: the downstream side of one stream. The codec adapter implements it.
+ * Calls come in order: headers, data*, then trailers or endStream; or reset at any time.
+ */
+export interface ResponseEncoder {
+  encodeHeaders(status: number, headers: HeaderMap, endStream: boolean): void;
+  encodeData(chunk: Buffer, endStream: boolean): void;
+  encodeTrailers(trailers: HeaderMap): void;
+  /** Abort the stream (HTTP/1: close the connection; HTTP/2: RST_STREAM). */
+  reset(): void;
+  /** Whether the downstream can take more data now; false means wait for onDrain. */
+  readonly writable: boolean;
+}
+
+/** How an upstream stream reports back to the router. */
+export interface UpstreamResponseHandler {
+  onUpstreamHeaders(status: number, headers: HeaderMap, endStream: boolean): void;
+  onUpstreamData(chunk: Buffer, endStream: boolean): void;
+  onUpstreamTrailers(trailers: HeaderMap): void;
+  /** The stream failed before or while the response arrived. */
+  onUpstreamReset(reason: UpstreamResetReason, detail: string): void;
+}
+
+export type UpstreamResetReason =
+  | 'connect_failure'       // UF
+  | 'connection_termination' // UC: closed by the upstream mid-response
+  | 'remote_reset'          // UR
+  | 'protocol_error'        // UPE: garbage from upstream
+  | 'overflow'              // UO
+  | 'local_reset';
+
+/** One request to one upstream host, on a pooled connection (HTTP/1.1) or stream (HTTP/2). */
+export interface UpstreamStream {
+  encodeHeaders(req: RequestHeaders, endStream: boolean): void;
+  encodeData(chunk: Buffer, endStream: boolean): void;
+  encodeTrailers(trailers: HeaderMap): void;
+  /** Abandon the request; the connection is not reused. */
+  reset(): void;
+}

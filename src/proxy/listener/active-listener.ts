@@ -1,0 +1,126 @@
+import net from 'node:net';
+import type { ListenerSpec, FilterChainSpec } from './compile.js';
+import { selectFilterChain, type ConnectionFacts } from './filter-chain-match.js';
+import { parseClientHello } from './client-hello.js';
+import { nextConnectionId, type ConnectionInfo } from '../http/conn-manager/connection-info.js';
+import type { Counter, Gauge, StatScope } from '../stats-scope.js';
+
+/** A network filter instance bound to one filter chain. */
+export interface NetworkFilter {
+  onConnection(socket: net.Socket, info: ConnectionInfo, initial?: Buffer): void;
+}
+
+class ListenerStats {
+  readonly downstream_cx_total: Counter;
+  readonly downstream_cx_active: Gauge;
+  readonly no_filter_chain_match: Counter;
+  readonly downstream_listener_filter_error: Counter;
+  constructor(s: StatScope) {
+    this.downstream_cx_total = s.counter('downstream_cx_total');
+    this.downstream_cx_active = s.gauge('downstream_cx_active');
+    this.no_filter_chain_match = s.counter('no_filter_chain_match');
+    this.downstream_listener_filter_error = s.counter('downstream_listener_filter_error');
+  }
+}
+
+/** A listening socket and its filter chains, in one worker. */
+export class ActiveListener {
+  readonly server: net.Server;
+  readonly #stats: ListenerStats;
+  readonly #filters: NetworkFilter[];
+  readonly #default: NetworkFilter | undefined;
+  readonly #matches;
+  readonly #sockets = new Set<net.Socket>();
+
+  constructor(readonly spec: ListenerSpec, scope: StatScope, filterFor: (chain: FilterChainSpec) => NetworkFilter) {
+    this.#stats = new ListenerStats(scope);
+    this.#filters = spec.chains.map(filterFor);
+    this.#default = spec.defaultChain ? filterFor(spec.defaultChain) : undefined;
+    this.#matches = spec.chains.map((c) => c.match);
+    this.server = net.createServer({ noDelay: true, pauseOnConnect: spec.tlsInspector }, this.#onConnection);
+  }
+
+  /** Listens on an fd of our own (SO_REUSEPORT, many workers) or binds itself (one worker). */
+  listen(fd: number | undefined): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      const done = (): void => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as net.AddressInfo).port);
+      };
+      if (fd !== undefined) this.server.listen({ fd }, done);
+      else this.server.listen({ host: this.spec.address, port: this.spec.port, backlog: 511 }, done);
+    });
+  }
+
+  /** Stops accepting; open connections are left to finish (or be closed by the caller). */
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  destroyConnections(): void {
+    for (const s of this.#sockets) s.destroy();
+  }
+
+  #onConnection = (socket: net.Socket): void => {
+    const stats = this.#stats;
+    stats.downstream_cx_total.inc();
+    stats.downstream_cx_active.inc();
+    this.#sockets.add(socket);
+    socket.once('close', () => { stats.downstream_cx_active.dec(); this.#sockets.delete(socket); });
+    socket.on('error', () => { /* close follows */ });
+    const info: ConnectionInfo = {
+      id: nextConnectionId(),
+      remoteAddress: stripMapped(socket.remoteAddress ?? ''),
+      remotePort: socket.remotePort ?? 0,
+      localAddress: stripMapped(socket.localAddress ?? ''),
+      localPort: socket.localPort ?? 0,
+    };
+    if (!this.spec.tlsInspector) { this.#dispatch(socket, info, 'raw_buffer', '', [], undefined); return; }
+    // TLS inspector: read the ClientHello (or enough to know it is not TLS) before choosing.
+    let seen: Buffer = Buffer.alloc(0);
+    const timer = setTimeout(() => {
+      socket.off('data', onData);
+      if (this.spec.continueOnListenerFiltersTimeout) this.#dispatch(socket, info, 'raw_buffer', '', [], seen);
+      else { stats.downstream_listener_filter_error.inc(); socket.destroy(); }
+    }, this.spec.listenerFiltersTimeoutMs);
+    const onData = (d: Buffer): void => {
+      seen = seen.length ? Buffer.concat([seen, d]) : d;
+      const r = parseClientHello(seen);
+      if (r.kind === 'need-more') return;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.pause();
+      if (r.kind === 'tls') this.#dispatch(socket, { ...info, serverName: r.serverName }, 'tls', r.serverName, r.alpn, seen);
+      else this.#dispatch(socket, info, 'raw_buffer', '', [], seen);
+      socket.resume();
+    };
+    socket.on('data', onData);
+    socket.once('close', () => clearTimeout(timer));
+    socket.resume();
+  };
+
+  #dispatch(socket: net.Socket, info: ConnectionInfo, transport: string, sni: string, alpn: readonly string[], initial: Buffer | undefined): void {
+    const facts: ConnectionFacts = {
+      destinationPort: info.localPort,
+      destinationIp: info.localAddress,
+      sourceIp: info.remoteAddress,
+      sourcePort: info.remotePort,
+      transportProtocol: transport,
+      serverName: sni,
+      applicationProtocols: alpn,
+    };
+    const i = selectFilterChain(this.#matches, facts);
+    const filter = i >= 0 ? this.#filters[i] : this.#default;
+    if (!filter) {
+      this.#stats.no_filter_chain_match.inc();
+      socket.destroy();
+      return;
+    }
+    filter.onConnection(socket, info, initial);
+  }
+}
+
+function stripMapped(a: string): string {
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}

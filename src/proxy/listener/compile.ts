@@ -1,0 +1,89 @@
+import type { Listener } from '../../envoy/generated/envoy/config/listener/v3/listener_pb.js';
+import type { FilterChain } from '../../envoy/generated/envoy/config/listener/v3/listener_components_pb.js';
+import { HttpConnectionManagerSchema } from '../../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import { TcpProxySchema } from '../../envoy/generated/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
+import { TlsInspectorSchema } from '../../envoy/generated/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb.js';
+import { durationMs } from '../../envoy/duration.js';
+import { ConfigError, typeUrlOf, unpackAs } from '../../envoy/registry.js';
+import { compileHcm, type HcmConfig } from '../http/conn-manager/config.js';
+import { compileTcpProxy, type TcpProxyConfig } from '../tcp/tcp-proxy.js';
+import { compileMatch, matchKey, needsTlsInspection, type CompiledMatch } from './filter-chain-match.js';
+
+export type NetworkFilterSpec =
+  | { readonly kind: 'http_connection_manager'; readonly config: HcmConfig }
+  | { readonly kind: 'tcp_proxy'; readonly config: TcpProxyConfig };
+
+export interface FilterChainSpec {
+  readonly name: string;
+  readonly match: CompiledMatch;
+  readonly filter: NetworkFilterSpec;
+}
+
+export interface ListenerSpec {
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly chains: readonly FilterChainSpec[];
+  readonly defaultChain: FilterChainSpec | undefined;
+  readonly tlsInspector: boolean;
+  readonly listenerFiltersTimeoutMs: number;
+  readonly continueOnListenerFiltersTimeout: boolean;
+  readonly statPrefix: string;
+}
+
+/** Validates a Listener and compiles its filter chains. Pure. */
+export function compileListener(l: Listener, path: string): ListenerSpec {
+  if (!l.name) throw new ConfigError(`${path}.name`, 'a listener needs a name');
+  const addr = l.address?.address;
+  if (addr?.case !== 'socketAddress') throw new ConfigError(`${path}.address`, 'a socket_address is required');
+  const sa = addr.value;
+  if (sa.portSpecifier.case !== 'portValue') throw new ConfigError(`${path}.address.socket_address`, 'port_value is required');
+  const port = sa.portSpecifier.value;
+  if (port > 65535) throw new ConfigError(`${path}.address.socket_address.port_value`, `expected 0-65535, got ${port}`);
+  let tlsInspector = false;
+  l.listenerFilters.forEach((f, i) => {
+    const p = `${path}.listener_filters[${i}]`;
+    const any = f.configType.case === 'typedConfig' ? f.configType.value : undefined;
+    if (any?.typeUrl === typeUrlOf(TlsInspectorSchema)) { unpackAs(any, TlsInspectorSchema, `${p}.typed_config`); tlsInspector = true; return; }
+    throw new ConfigError(p, `unsupported listener filter ${f.name}${any ? ` (${any.typeUrl})` : ''}`);
+  });
+  const chains = l.filterChains.map((c, i) => compileChain(c, `${path}.filter_chains[${i}]`));
+  const seen = new Map<string, number>();
+  chains.forEach((c, i) => {
+    const k = matchKey(c.match);
+    const prev = seen.get(k);
+    if (prev !== undefined) throw new ConfigError(`${path}.filter_chains[${i}].filter_chain_match`, `same match rules as filter_chains[${prev}]`);
+    seen.set(k, i);
+  });
+  const defaultChain = l.defaultFilterChain ? compileChain(l.defaultFilterChain, `${path}.default_filter_chain`) : undefined;
+  if (chains.length === 0 && !defaultChain) throw new ConfigError(`${path}.filter_chains`, 'at least one filter chain is required');
+  return {
+    name: l.name,
+    address: sa.address || '0.0.0.0',
+    port,
+    chains,
+    defaultChain,
+    tlsInspector: tlsInspector && needsTlsInspection(chains.map((c) => c.match)),
+    listenerFiltersTimeoutMs: durationMs(l.listenerFiltersTimeout) ?? 15_000,
+    continueOnListenerFiltersTimeout: l.continueOnListenerFiltersTimeout,
+    statPrefix: l.statPrefix,
+  };
+}
+
+function compileChain(c: FilterChain, path: string): FilterChainSpec {
+  if (c.transportSocket) throw new ConfigError(`${path}.transport_socket`, 'TLS transport sockets are not supported yet');
+  if (c.filters.length !== 1) throw new ConfigError(`${path}.filters`, `expected exactly one terminal network filter (http_connection_manager or tcp_proxy), got ${c.filters.length}`);
+  const f = c.filters[0]!;
+  const p = `${path}.filters[0]`;
+  const any = f.configType.case === 'typedConfig' ? f.configType.value : undefined;
+  if (!any) throw new ConfigError(`${p}.typed_config`, 'required');
+  let filter: NetworkFilterSpec;
+  if (any.typeUrl === typeUrlOf(HttpConnectionManagerSchema)) {
+    filter = { kind: 'http_connection_manager', config: compileHcm(unpackAs(any, HttpConnectionManagerSchema, `${p}.typed_config`), `${p}.typed_config`) };
+  } else if (any.typeUrl === typeUrlOf(TcpProxySchema)) {
+    filter = { kind: 'tcp_proxy', config: compileTcpProxy(unpackAs(any, TcpProxySchema, `${p}.typed_config`), `${p}.typed_config`) };
+  } else {
+    throw new ConfigError(`${p}.typed_config`, `unsupported network filter ${f.name} (${any.typeUrl})`);
+  }
+  return { name: c.name, match: compileMatch(c.filterChainMatch, `${path}.filter_chain_match`), filter };
+}

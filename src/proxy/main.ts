@@ -1,0 +1,90 @@
+import { Worker } from 'node:worker_threads';
+import { toBinary } from '@bufbuild/protobuf';
+import { loadBootstrapFile } from '../envoy/bootstrap.js';
+import { BootstrapSchema } from '../envoy/generated/envoy/config/bootstrap/v3/bootstrap_pb.js';
+import { compileBootstrap } from './config.js';
+import { ProxyInstance } from './instance.js';
+import { AdminServer } from './admin/admin-server.js';
+import { createStatsStore, scopesFor } from './stat-scopes.js';
+import { bindReusePort, closeFd } from './listener/reuseport.js';
+import { log, setLevel } from './log.js';
+import { flushAccessLogs } from './access-log.js';
+import type { WorkerInit, WorkerMessage } from './worker.js';
+
+export interface ProxyOptions {
+  bootstrapPath: string;
+  concurrency: number;
+  logLevel: string;
+  validateOnly: boolean;
+}
+
+/**
+ * `tsmesh proxy`: one proxy as anyone outside sees it (one admin, one set of stats), serving
+ * on `concurrency` threads. With one, the main thread serves; with more, worker threads do,
+ * each on its own SO_REUSEPORT socket, and the main thread keeps admin and stats.
+ */
+export async function runProxy(opts: ProxyOptions): Promise<number> {
+  if (!setLevel(opts.logLevel)) throw new Error(`unknown log level ${opts.logLevel}`);
+  const bootstrap = loadBootstrapFile(opts.bootstrapPath);
+  const spec = compileBootstrap(bootstrap);
+  if (opts.validateOnly) { process.stdout.write(`configuration '${opts.bootstrapPath}' OK\n`); return 0; }
+  const store = createStatsStore();
+  const scopes = scopesFor(store);
+  const loadedAt = Date.now();
+  let instance: ProxyInstance | undefined;
+  const workers: Worker[] = [];
+  const reserved: number[] = [];
+  let stopping = false;
+
+  const stop = async (code: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down');
+    await Promise.all([
+      instance?.close(),
+      ...workers.map((w) => new Promise<void>((r) => { w.once('exit', () => r()); w.postMessage({ type: 'stop' }); })),
+    ]);
+    instance?.destroyConnections();
+    for (const fd of reserved) closeFd(fd);
+    await admin?.close();
+    await flushAccessLogs();
+    exit(code);
+  };
+  let exit: (code: number) => void = () => {};
+  const done = new Promise<number>((r) => { exit = r; });
+
+  // The admin thread's view of clusters: for /clusters and DNS state, not for traffic.
+  instance = new ProxyInstance(spec, scopes);
+  let ports: number[];
+  if (opts.concurrency === 1) {
+    ports = await instance.listen();
+  } else {
+    // Fix each listener's port first (port 0 becomes a real one), then every worker binds it.
+    ports = spec.listeners.map((l) => {
+      const { fd, port } = bindReusePort(l.address, l.port, false);
+      reserved.push(fd);
+      return port;
+    });
+    const bytes = toBinary(BootstrapSchema, bootstrap);
+    const share = store.share();
+    await Promise.all(Array.from({ length: opts.concurrency }, (_, i) => new Promise<void>((resolve, reject) => {
+      const init: WorkerInit = { bootstrap: bytes, stats: share, index: i, ports, logLevel: opts.logLevel };
+      const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+      workers.push(w);
+      w.on('message', (m: WorkerMessage) => {
+        if (m.type === 'ready') resolve();
+        else if (m.type === 'stat') store.adopt(m.name, m.kind);
+      });
+      w.once('error', (e) => { log.error(`worker ${i}: ${e.stack ?? e.message}`); reject(e); void stop(1); });
+    })));
+    // The admin view does not serve: close its listeners' sockets (it never bound any).
+  }
+  const admin = spec.admin ? new AdminServer(spec, store, instance, loadedAt, () => void stop(0)) : undefined;
+  if (admin && spec.admin) await admin.listen(spec.admin.address, spec.admin.port);
+  admin?.setReady(true);
+  spec.listeners.forEach((l, i) => log.info(`listener ${l.name} on ${l.address}:${ports[i]}`));
+  if (admin) log.info(`admin on ${admin.address}`);
+  process.once('SIGTERM', () => void stop(0));
+  process.once('SIGINT', () => void stop(0));
+  return done;
+}

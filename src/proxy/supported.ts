@@ -1,0 +1,75 @@
+import { supportTable } from '../envoy/support.js';
+import { BootstrapSchema, Bootstrap_StaticResourcesSchema, AdminSchema } from '../envoy/generated/envoy/config/bootstrap/v3/bootstrap_pb.js';
+import { NodeSchema, MetadataSchema, LocalitySchema } from '../envoy/generated/envoy/config/core/v3/base_pb.js';
+import { AddressSchema, SocketAddressSchema, CidrRangeSchema } from '../envoy/generated/envoy/config/core/v3/address_pb.js';
+import { ListenerSchema } from '../envoy/generated/envoy/config/listener/v3/listener_pb.js';
+import { FilterChainSchema, FilterChainMatchSchema, FilterSchema, ListenerFilterSchema } from '../envoy/generated/envoy/config/listener/v3/listener_components_pb.js';
+import { HttpConnectionManagerSchema, HttpFilterSchema, HttpConnectionManager_UpgradeConfigSchema } from '../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import { HttpProtocolOptionsSchema as CoreHttpProtocolOptionsSchema, Http2ProtocolOptionsSchema, Http1ProtocolOptionsSchema } from '../envoy/generated/envoy/config/core/v3/protocol_pb.js';
+import { RouterSchema } from '../envoy/generated/envoy/extensions/filters/http/router/v3/router_pb.js';
+import { TcpProxySchema, TcpProxy_WeightedClusterSchema, TcpProxy_WeightedCluster_ClusterWeightSchema } from '../envoy/generated/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
+import { TlsInspectorSchema } from '../envoy/generated/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb.js';
+import { ClusterSchema, Cluster_RingHashLbConfigSchema, Cluster_MaglevLbConfigSchema, Cluster_LeastRequestLbConfigSchema } from '../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
+import { CircuitBreakersSchema, CircuitBreakers_ThresholdsSchema } from '../envoy/generated/envoy/config/cluster/v3/circuit_breaker_pb.js';
+import { ClusterLoadAssignmentSchema } from '../envoy/generated/envoy/config/endpoint/v3/endpoint_pb.js';
+import { LocalityLbEndpointsSchema, LbEndpointSchema, EndpointSchema } from '../envoy/generated/envoy/config/endpoint/v3/endpoint_components_pb.js';
+import { HttpProtocolOptionsSchema, HttpProtocolOptions_ExplicitHttpConfigSchema } from '../envoy/generated/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
+import { AccessLogSchema } from '../envoy/generated/envoy/config/accesslog/v3/accesslog_pb.js';
+import { FileAccessLogSchema } from '../envoy/generated/envoy/extensions/access_loggers/file/v3/file_pb.js';
+import { StdoutAccessLogSchema, StderrAccessLogSchema } from '../envoy/generated/envoy/extensions/access_loggers/stream/v3/stream_pb.js';
+import { SubstitutionFormatStringSchema } from '../envoy/generated/envoy/config/core/v3/substitution_format_string_pb.js';
+import { DataSourceSchema } from '../envoy/generated/envoy/config/core/v3/base_pb.js';
+import { ROUTE_SUPPORT } from './http/route/supported-fields.js';
+import { LB_SUPPORT } from './upstream/lb/supported-fields.js';
+
+/**
+ * Every Envoy field tsmesh implements. A bootstrap that sets anything else is refused at start
+ * with the field's path, so no setting is ever silently ignored. Keep in step with the code.
+ */
+export const SUPPORTED = supportTable([
+  [BootstrapSchema, 'node static_resources admin'],
+  [NodeSchema, 'id cluster metadata locality'],
+  [MetadataSchema, '*'],
+  [LocalitySchema, '*'],
+  [Bootstrap_StaticResourcesSchema, 'listeners clusters'],
+  [AdminSchema, 'address access_log'],
+  [AddressSchema, 'socket_address'],
+  [SocketAddressSchema, 'address port_value'],
+  [CidrRangeSchema, 'address_prefix prefix_len'],
+  [ListenerSchema, 'name address filter_chains default_filter_chain listener_filters listener_filters_timeout continue_on_listener_filters_timeout stat_prefix traffic_direction'],
+  [ListenerFilterSchema, 'name typed_config'],
+  [TlsInspectorSchema, '*'],
+  [FilterChainSchema, 'filter_chain_match filters name'],
+  [FilterChainMatchSchema, 'destination_port prefix_ranges server_names transport_protocol application_protocols source_prefix_ranges source_ports'],
+  [FilterSchema, 'name typed_config'],
+  [HttpConnectionManagerSchema, 'codec_type stat_prefix route_config http_filters server_name use_remote_address xff_num_trusted_hops skip_xff_append generate_request_id preserve_external_request_id always_set_request_id_in_response max_request_headers_kb common_http_protocol_options stream_idle_timeout request_timeout request_headers_timeout access_log upgrade_configs via http_protocol_options http2_protocol_options'],
+  [HttpConnectionManager_UpgradeConfigSchema, 'upgrade_type enabled'],
+  [CoreHttpProtocolOptionsSchema, 'idle_timeout max_headers_count'],
+  [Http1ProtocolOptionsSchema, ''],
+  [Http2ProtocolOptionsSchema, ''],
+  [HttpFilterSchema, 'name typed_config'],
+  [RouterSchema, 'suppress_envoy_headers'],
+  [TcpProxySchema, 'stat_prefix cluster weighted_clusters idle_timeout access_log'],
+  [TcpProxy_WeightedClusterSchema, 'clusters'],
+  [TcpProxy_WeightedCluster_ClusterWeightSchema, 'name weight'],
+  [ClusterSchema, 'name type connect_timeout lb_policy load_assignment typed_extension_protocol_options circuit_breakers dns_refresh_rate dns_lookup_family ring_hash_lb_config maglev_lb_config least_request_lb_config'],
+  [Cluster_RingHashLbConfigSchema, 'minimum_ring_size maximum_ring_size hash_function'],
+  [Cluster_MaglevLbConfigSchema, 'table_size'],
+  [Cluster_LeastRequestLbConfigSchema, 'choice_count active_request_bias'],
+  [CircuitBreakersSchema, 'thresholds'],
+  [CircuitBreakers_ThresholdsSchema, 'max_connections max_pending_requests max_requests'],
+  [ClusterLoadAssignmentSchema, 'cluster_name endpoints'],
+  [LocalityLbEndpointsSchema, 'lb_endpoints locality'],
+  [LbEndpointSchema, 'endpoint load_balancing_weight'],
+  [EndpointSchema, 'address hostname'],
+  [HttpProtocolOptionsSchema, 'explicit_http_config'],
+  [HttpProtocolOptions_ExplicitHttpConfigSchema, 'http_protocol_options http2_protocol_options'],
+  [AccessLogSchema, 'name typed_config'],
+  [FileAccessLogSchema, 'path log_format format json_format'],
+  [StdoutAccessLogSchema, 'log_format'],
+  [StderrAccessLogSchema, 'log_format'],
+  [SubstitutionFormatStringSchema, 'text_format_source json_format omit_empty_values content_type'],
+  [DataSourceSchema, 'inline_string'],
+  ...ROUTE_SUPPORT,
+  ...LB_SUPPORT,
+]);

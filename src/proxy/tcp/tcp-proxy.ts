@@ -1,0 +1,129 @@
+import net from 'node:net';
+import type { TcpProxy } from '../../envoy/generated/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
+import { durationMs } from '../../envoy/duration.js';
+import { ConfigError } from '../../envoy/registry.js';
+import type { ClusterManager } from '../upstream/cluster-manager.js';
+import type { ConnectionInfo } from '../http/conn-manager/connection-info.js';
+import type { Counter, Gauge, StatScope } from '../stats-scope.js';
+import { compileAccessLogs, logTcpAccess, type AccessLogger } from '../access-log.js';
+import { ResponseFlag } from '../admin/access-log/response-flags.js';
+
+export interface TcpProxyConfig {
+  readonly statPrefix: string;
+  readonly clusters: readonly { name: string; weight: number }[];
+  readonly totalWeight: number;
+  readonly idleTimeoutMs: number;
+  readonly accessLogs: readonly AccessLogger[];
+}
+
+export function compileTcpProxy(t: TcpProxy, path: string): TcpProxyConfig {
+  if (!t.statPrefix) throw new ConfigError(`${path}.stat_prefix`, 'required');
+  let clusters: { name: string; weight: number }[];
+  const cs = t.clusterSpecifier;
+  if (cs.case === 'cluster') {
+    if (!cs.value) throw new ConfigError(`${path}.cluster`, 'empty cluster name');
+    clusters = [{ name: cs.value, weight: 1 }];
+  } else if (cs.case === 'weightedClusters') {
+    clusters = cs.value.clusters.map((c, i) => {
+      if (c.weight < 1) throw new ConfigError(`${path}.weighted_clusters.clusters[${i}].weight`, `expected >= 1, got ${c.weight}`);
+      return { name: c.name, weight: c.weight };
+    });
+    if (clusters.length === 0) throw new ConfigError(`${path}.weighted_clusters.clusters`, 'at least one cluster is required');
+  } else {
+    throw new ConfigError(`${path}.cluster_specifier`, 'cluster or weighted_clusters is required');
+  }
+  return {
+    statPrefix: t.statPrefix,
+    clusters,
+    totalWeight: clusters.reduce((a, c) => a + c.weight, 0),
+    idleTimeoutMs: durationMs(t.idleTimeout) ?? 3600_000,
+    accessLogs: compileAccessLogs(t.accessLog, `${path}.access_log`),
+  };
+}
+
+/** Envoy's tcp proxy stats (`tcp.<stat_prefix>.*`). */
+export class TcpProxyStats {
+  readonly downstream_cx_total: Counter;
+  readonly downstream_cx_rx_bytes_total: Counter;
+  readonly downstream_cx_tx_bytes_total: Counter;
+  readonly downstream_cx_no_route: Counter;
+  readonly idle_timeout: Counter;
+  readonly upstream_flush_active: Gauge;
+  constructor(s: StatScope) {
+    this.downstream_cx_total = s.counter('downstream_cx_total');
+    this.downstream_cx_rx_bytes_total = s.counter('downstream_cx_rx_bytes_total');
+    this.downstream_cx_tx_bytes_total = s.counter('downstream_cx_tx_bytes_total');
+    this.downstream_cx_no_route = s.counter('downstream_cx_no_route');
+    this.idle_timeout = s.counter('idle_timeout');
+    this.upstream_flush_active = s.gauge('upstream_flush_active');
+  }
+}
+
+/** `envoy.filters.network.tcp_proxy`: relays bytes to a host of the chosen cluster. */
+export class TcpProxyFilter {
+  constructor(readonly cfg: TcpProxyConfig, readonly clusters: ClusterManager, readonly stats: TcpProxyStats) {}
+
+  onConnection(down: net.Socket, info: ConnectionInfo, initial?: Buffer): void {
+    const { cfg, stats } = this;
+    stats.downstream_cx_total.inc();
+    const log = new TcpSession(this, info);
+    let pick = Math.random() * cfg.totalWeight;
+    let name = cfg.clusters[cfg.clusters.length - 1]!.name;
+    for (const c of cfg.clusters) { if ((pick -= c.weight) < 0) { name = c.name; break; } }
+    const cluster = this.clusters.get(name);
+    log.cluster = name;
+    if (!cluster) { stats.downstream_cx_no_route.inc(); log.flags |= ResponseFlag.NC; down.destroy(); log.done(); return; }
+    const host = cluster.chooseHost({ random: Math.random });
+    if (!host) { log.flags |= ResponseFlag.UH; down.destroy(); log.done(); return; }
+    log.host = host.key;
+    down.pause();
+    cluster.stats.upstream_cx_total.inc();
+    cluster.stats.upstream_cx_active.inc();
+    const up = net.connect({ host: host.address, port: host.port, noDelay: true });
+    const connectTimer = setTimeout(() => { cluster.stats.upstream_cx_connect_timeout.inc(); up.destroy(new Error('connect timeout')); }, cluster.spec.limits.connectTimeoutMs);
+    let connected = false;
+    up.on('connect', () => {
+      connected = true;
+      clearTimeout(connectTimer);
+      if (initial && initial.length) up.write(initial);
+      down.pipe(up);
+      up.pipe(down);
+      down.resume();
+    });
+    down.on('data', (d: Buffer) => { log.received += d.length; stats.downstream_cx_rx_bytes_total.inc(d.length); });
+    up.on('data', (d: Buffer) => { log.sent += d.length; stats.downstream_cx_tx_bytes_total.inc(d.length); });
+    if (cfg.idleTimeoutMs > 0) {
+      down.setTimeout(cfg.idleTimeoutMs, () => { stats.idle_timeout.inc(); down.destroy(); up.destroy(); });
+    }
+    up.on('error', () => { /* close follows */ });
+    down.on('error', () => { /* close follows */ });
+    up.on('close', () => {
+      clearTimeout(connectTimer);
+      cluster.stats.upstream_cx_active.dec();
+      if (!connected) { cluster.stats.upstream_cx_connect_fail.inc(); log.flags |= ResponseFlag.UF; down.destroy(); }
+      else if (!down.destroyed) down.end();
+      log.done();
+    });
+    down.on('close', () => { up.destroy(); log.done(); });
+    // Half-close travels through (pipe does end()), so a server-first or half-closing peer works.
+  }
+}
+
+class TcpSession {
+  flags = 0;
+  received = 0;
+  sent = 0;
+  cluster = '';
+  host = '';
+  readonly startMs = Date.now();
+  readonly #start = performance.now();
+  #logged = false;
+  constructor(readonly filter: TcpProxyFilter, readonly info: ConnectionInfo) {}
+  done(): void {
+    if (this.#logged) return;
+    this.#logged = true;
+    if (this.filter.cfg.accessLogs.length) logTcpAccess(this.filter.cfg.accessLogs, this, performance.now() - this.#start);
+  }
+}
+
+export type { TcpSession };

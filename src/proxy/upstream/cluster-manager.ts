@@ -1,0 +1,24 @@
+import type { ClusterSpec } from './cluster.js';
+import { UpstreamCluster } from './cluster.js';
+import type { StatScope } from '../stats-scope.js';
+
+/** The clusters of one worker, by name. */
+export class ClusterManager {
+  readonly #clusters = new Map<string, UpstreamCluster>();
+
+  constructor(specs: readonly ClusterSpec[], scopeFor: (cluster: string) => StatScope) {
+    for (const s of specs) this.#clusters.set(s.name, new UpstreamCluster(s, scopeFor(s.name)));
+  }
+
+  get(name: string): UpstreamCluster | undefined {
+    return this.#clusters.get(name);
+  }
+
+  all(): IterableIterator<UpstreamCluster> {
+    return this.#clusters.values();
+  }
+
+  close(): void {
+    for (const c of this.#clusters.values()) c.close();
+  }
+}

@@ -1,0 +1,157 @@
+import { lookup } from 'node:dns/promises';
+import type { Cluster } from '../../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
+import { Cluster_DiscoveryType, Cluster_DnsLookupFamily } from '../../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
+import { HttpProtocolOptionsSchema } from '../../envoy/generated/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
+import { durationMs } from '../../envoy/duration.js';
+import { ConfigError, unpackAs } from '../../envoy/registry.js';
+import { createLoadBalancer } from './lb/index.js';
+import type { LbContext, LoadBalancer } from './lb/types.js';
+import { UpstreamHost } from './host.js';
+import { ClusterStats } from './cluster-stats.js';
+import type { ConnPool, PoolLimits } from './pool.js';
+import { H1ConnPool } from './h1-pool.js';
+import { H2ConnPool } from './h2-pool.js';
+import type { StatScope } from '../stats-scope.js';
+
+const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+
+/** An endpoint as configured, before DNS. */
+interface EndpointSpec { address: string; port: number; weight: number; }
+
+/** What a cluster config compiles to: validated, immutable. */
+export interface ClusterSpec {
+  readonly name: string;
+  readonly config: Cluster;
+  readonly discovery: 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS';
+  readonly endpoints: readonly EndpointSpec[];
+  readonly http2: boolean;
+  readonly limits: PoolLimits;
+  readonly dnsRefreshMs: number;
+  readonly family: 4 | 6 | 0;
+}
+
+/** Validates a Cluster and extracts what the runtime needs. Pure. */
+export function compileCluster(c: Cluster, path: string): ClusterSpec {
+  if (!c.name) throw new ConfigError(`${path}.name`, 'a cluster needs a name');
+  const dt = c.clusterDiscoveryType.case === 'type' ? c.clusterDiscoveryType.value : Cluster_DiscoveryType.STATIC;
+  if (c.clusterDiscoveryType.case && c.clusterDiscoveryType.case !== 'type') throw new ConfigError(`${path}.cluster_type`, 'custom cluster types are not supported');
+  const discovery = dt === Cluster_DiscoveryType.STATIC ? 'STATIC' : dt === Cluster_DiscoveryType.STRICT_DNS ? 'STRICT_DNS' : dt === Cluster_DiscoveryType.LOGICAL_DNS ? 'LOGICAL_DNS' : undefined;
+  if (!discovery) throw new ConfigError(`${path}.type`, `discovery type ${Cluster_DiscoveryType[dt] ?? dt} is not supported (STATIC, STRICT_DNS, LOGICAL_DNS)`);
+  const endpoints: EndpointSpec[] = [];
+  (c.loadAssignment?.endpoints ?? []).forEach((loc, li) => {
+    loc.lbEndpoints.forEach((lbe, ei) => {
+      const ep = `${path}.load_assignment.endpoints[${li}].lb_endpoints[${ei}]`;
+      if (lbe.hostIdentifier.case !== 'endpoint') throw new ConfigError(ep, 'expected an endpoint');
+      const addr = lbe.hostIdentifier.value.address?.address;
+      if (addr?.case !== 'socketAddress') throw new ConfigError(`${ep}.endpoint.address`, 'expected a socket_address');
+      const sa = addr.value;
+      if (sa.portSpecifier.case !== 'portValue') throw new ConfigError(`${ep}.endpoint.address.socket_address`, 'expected port_value');
+      const port = sa.portSpecifier.value;
+      if (port < 1 || port > 65535) throw new ConfigError(`${ep}.endpoint.address.socket_address.port_value`, `expected 1-65535, got ${port}`);
+      if (!sa.address) throw new ConfigError(`${ep}.endpoint.address.socket_address.address`, 'empty address');
+      if (discovery === 'STATIC' && !isIp(sa.address)) throw new ConfigError(`${ep}.endpoint.address.socket_address.address`, `a STATIC cluster needs IP addresses, got ${sa.address}`);
+      const weight = lbe.loadBalancingWeight ?? 1;
+      if (weight < 1) throw new ConfigError(`${ep}.load_balancing_weight`, `expected >= 1, got ${weight}`);
+      endpoints.push({ address: sa.address, port, weight });
+    });
+  });
+  if (discovery === 'LOGICAL_DNS' && endpoints.length !== 1) throw new ConfigError(`${path}.load_assignment`, `LOGICAL_DNS needs exactly one endpoint, got ${endpoints.length}`);
+  let http2 = false;
+  for (const [key, any] of Object.entries(c.typedExtensionProtocolOptions)) {
+    const p = `${path}.typed_extension_protocol_options[${key}]`;
+    if (key !== 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions') throw new ConfigError(p, `unsupported protocol options ${key} (only ${HTTP_PROTOCOL_OPTIONS})`);
+    const opts = unpackAs(any, HttpProtocolOptionsSchema, p);
+    const up = opts.upstreamProtocolOptions;
+    if (up.case === 'explicitHttpConfig') http2 = up.value.protocolConfig.case === 'http2ProtocolOptions';
+    else if (up.case) throw new ConfigError(`${p}.${up.case === 'useDownstreamProtocolConfig' ? 'use_downstream_protocol_config' : 'auto_config'}`, 'only explicit_http_config is supported');
+  }
+  const th = c.circuitBreakers?.thresholds.find((t) => t.priority === 0);
+  const connectTimeoutMs = durationMs(c.connectTimeout) ?? 5000;
+  if (connectTimeoutMs <= 0) throw new ConfigError(`${path}.connect_timeout`, 'must be > 0');
+  const limits: PoolLimits = {
+    maxConnections: th?.maxConnections ?? 1024,
+    maxPendingRequests: th?.maxPendingRequests ?? 1024,
+    maxRequests: th?.maxRequests ?? 1024,
+    connectTimeoutMs,
+    idleTimeoutMs: 3600_000,
+  };
+  const family = c.dnsLookupFamily === Cluster_DnsLookupFamily.V4_ONLY ? 4 : c.dnsLookupFamily === Cluster_DnsLookupFamily.V6_ONLY ? 6 : 0;
+  return { name: c.name, config: c, discovery, endpoints, http2, limits, dnsRefreshMs: durationMs(c.dnsRefreshRate) ?? 5000, family };
+}
+
+function isIp(s: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(s) || s.includes(':');
+}
+
+/** A cluster at run time in one worker: its hosts, load balancer and connection pools. */
+export class UpstreamCluster {
+  readonly stats: ClusterStats;
+  hosts: UpstreamHost[] = [];
+  #lb: LoadBalancer | undefined;
+  #pools = new Map<string, ConnPool>();
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  activeRequests = 0;
+
+  constructor(readonly spec: ClusterSpec, scope: StatScope) {
+    this.stats = new ClusterStats(scope);
+    if (spec.discovery === 'STATIC') this.#setHosts(spec.endpoints.map((e) => new UpstreamHost(e.address, e.port, e.weight)));
+    else void this.#resolve();
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  chooseHost(ctx: LbContext): UpstreamHost | undefined {
+    return this.#lb?.pick(ctx) as UpstreamHost | undefined;
+  }
+
+  pool(host: UpstreamHost): ConnPool {
+    let p = this.#pools.get(host.key);
+    if (!p) {
+      p = this.spec.http2 ? new H2ConnPool(host, this.spec.limits, this.stats) : new H1ConnPool(host, this.spec.limits, this.stats);
+      this.#pools.set(host.key, p);
+    }
+    return p;
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    for (const p of this.#pools.values()) p.drain();
+  }
+
+  #setHosts(hosts: UpstreamHost[]): void {
+    // Keep host objects (and their pools) that did not change, so connections survive a refresh.
+    const prev = new Map(this.hosts.map((h) => [h.key, h]));
+    const next = hosts.map((h) => prev.get(h.key) ?? h);
+    const keys = new Set(next.map((h) => h.key));
+    for (const [key, pool] of this.#pools) if (!keys.has(key)) { pool.drain(); this.#pools.delete(key); }
+    this.hosts = next;
+    this.#lb = createLoadBalancer(this.spec.config, next);
+    this.stats.membership_total.set(next.length);
+    this.stats.membership_healthy.set(next.filter((h) => h.healthy).length);
+  }
+
+  async #resolve(): Promise<void> {
+    const { spec } = this;
+    try {
+      const hosts: UpstreamHost[] = [];
+      for (const e of spec.endpoints) {
+        const addrs = await lookup(e.address, { all: true, family: spec.family, verbatim: true });
+        const use = spec.discovery === 'LOGICAL_DNS' ? addrs.slice(0, 1) : addrs;
+        for (const a of use) hosts.push(new UpstreamHost(a.address, e.port, e.weight, e.address));
+      }
+      if (this.#closed) return;
+      this.#setHosts(hosts);
+      this.stats.update_success.inc();
+    } catch {
+      this.stats.update_failure.inc();
+    }
+    if (!this.#closed) {
+      this.#timer = setTimeout(() => void this.#resolve(), spec.dnsRefreshMs);
+      this.#timer.unref();
+    }
+  }
+}

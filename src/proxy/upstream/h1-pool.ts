@@ -1,0 +1,302 @@
+import net from 'node:net';
+import { ResponseParser, type ResponseHead, H1Error } from '../http/h1/parser.js';
+import { serializeRequestHead, encodeChunkHeader, CRLF, LAST_CHUNK, serializeTrailers } from '../http/h1/serialize.js';
+import { HeaderMap } from '../http/headers.js';
+import type { RequestHeaders, UpstreamResponseHandler, UpstreamStream } from '../http/stream.js';
+import type { ConnPool, PendingHandle, PoolCallbacks, PoolLimits } from './pool.js';
+import type { UpstreamHost } from './host.js';
+import type { ClusterStats } from './cluster-stats.js';
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * HTTP/1.1 connection pool for one host: keep-alive connections reused LIFO (the warmest
+ * first), one request per connection at a time (no upstream pipelining, as Envoy).
+ */
+export class H1ConnPool implements ConnPool {
+  #idle: H1UpstreamConnection[] = [];
+  #pending: PendingRequest[] = [];
+  #connections = 0;
+  #connecting = 0;
+
+  constructor(readonly host: UpstreamHost, readonly limits: PoolLimits, readonly stats: ClusterStats) {}
+
+  get activeConnections(): number {
+    return this.#connections;
+  }
+
+  newStream(handler: UpstreamResponseHandler, cb: PoolCallbacks): PendingHandle | undefined {
+    const conn = this.#idle.pop();
+    if (conn) {
+      conn.attach(handler);
+      cb.onPoolReady(conn);
+      return undefined;
+    }
+    if (this.#pending.length >= this.limits.maxPendingRequests) {
+      this.stats.upstream_rq_pending_overflow.inc();
+      cb.onPoolFailure('overflow', 'pending requests overflow');
+      return undefined;
+    }
+    const pending = new PendingRequest(this, handler, cb);
+    this.#pending.push(pending);
+    this.stats.upstream_rq_pending_total.inc();
+    this.stats.upstream_rq_pending_active.inc();
+    // Connect another connection only if the ones already connecting cannot serve it.
+    if (this.#connecting < this.#pending.length) {
+      if (this.#connections < this.limits.maxConnections) this.#connect();
+      else this.stats.upstream_cx_overflow.inc();
+    }
+    return pending;
+  }
+
+  drain(): void {
+    for (const c of this.#idle.splice(0)) c.close();
+  }
+
+  #connect(): void {
+    this.#connections++;
+    this.#connecting++;
+    this.stats.upstream_cx_total.inc();
+    this.stats.upstream_cx_active.inc();
+    new H1UpstreamConnection(this);
+  }
+
+  /** @internal a connection finished connecting or finished a request and can take another. */
+  onConnectionFree(conn: H1UpstreamConnection, fresh: boolean): void {
+    if (fresh) this.#connecting--;
+    const next = this.#pending.shift();
+    if (next) {
+      this.stats.upstream_rq_pending_active.dec();
+      conn.attach(next.handler);
+      next.cb.onPoolReady(conn);
+      return;
+    }
+    this.#idle.push(conn);
+    conn.startIdleTimer();
+  }
+
+  /** @internal a connection is gone; if it never connected, fail one waiting request. */
+  onConnectionClosed(conn: H1UpstreamConnection, connected: boolean, detail: string): void {
+    this.#connections--;
+    this.stats.upstream_cx_active.dec();
+    const i = this.#idle.indexOf(conn);
+    if (i >= 0) this.#idle.splice(i, 1);
+    if (connected) return;
+    this.#connecting--;
+    this.stats.upstream_cx_connect_fail.inc();
+    const next = this.#pending.shift();
+    if (next) {
+      this.stats.upstream_rq_pending_active.dec();
+      next.cb.onPoolFailure('connect_failure', detail);
+    }
+    // Requests still waiting need a connection of their own.
+    if (this.#pending.length > this.#connecting && this.#connections < this.limits.maxConnections) this.#connect();
+  }
+
+  /** @internal */
+  removePending(p: PendingRequest): void {
+    const i = this.#pending.indexOf(p);
+    if (i >= 0) {
+      this.#pending.splice(i, 1);
+      this.stats.upstream_rq_pending_active.dec();
+    }
+  }
+}
+
+class PendingRequest implements PendingHandle {
+  constructor(readonly pool: H1ConnPool, readonly handler: UpstreamResponseHandler, readonly cb: PoolCallbacks) {}
+  cancel(): void {
+    this.pool.removePending(this);
+  }
+}
+
+/** One upstream HTTP/1.1 connection; it is the UpstreamStream of the request it carries. */
+class H1UpstreamConnection implements UpstreamStream {
+  readonly #pool: H1ConnPool;
+  readonly #socket: net.Socket;
+  readonly #parser: ResponseParser;
+  #handler: UpstreamResponseHandler | undefined;
+  #connected = false;
+  #closed = false;
+  #chunked = false;
+  #requestDone = false;
+  #responseStarted = false;
+  #responseDone = false;
+  #keepAlive = true;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(pool: H1ConnPool) {
+    this.#pool = pool;
+    const { host, limits } = pool;
+    this.#parser = new ResponseParser(
+      { onHead: this.#onHead, onBody: this.#onBody, onComplete: this.#onComplete, onError: this.#onParseError },
+      { maxHeaderBytes: 96 * 1024, maxHeaderCount: 200 },
+    );
+    const socket = (this.#socket = net.connect({ host: host.address, port: host.port, noDelay: true }));
+    this.#timer = setTimeout(this.#onConnectTimeout, limits.connectTimeoutMs);
+    socket.on('connect', this.#onConnect);
+    socket.on('data', this.#onData);
+    socket.on('error', this.#onError);
+    socket.on('close', this.#onClose);
+    socket.on('end', this.#onEnd);
+  }
+
+  attach(handler: UpstreamResponseHandler): void {
+    if (this.#timer) { clearTimeout(this.#timer); this.#timer = undefined; }
+    this.#handler = handler;
+    this.#requestDone = false;
+    this.#responseStarted = false;
+    this.#responseDone = false;
+    this.#pool.stats.upstream_rq_total.inc();
+    this.#pool.stats.upstream_rq_active.inc();
+  }
+
+  startIdleTimer(): void {
+    const ms = this.#pool.limits.idleTimeoutMs;
+    if (ms > 0) this.#timer = setTimeout(this.#onIdleTimeout, ms);
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#socket.destroy();
+  }
+
+  encodeHeaders(req: RequestHeaders, endStream: boolean): void {
+    const headers = req.headers;
+    this.#chunked = !endStream && !headers.has('content-length');
+    if (this.#chunked) headers.add('transfer-encoding', 'chunked');
+    this.#parser.expectResponseTo(req.method);
+    const head = serializeRequestHead(req.method, req.path, req.authority, headers);
+    this.#requestDone = endStream;
+    this.#socket.write(head, 'latin1');
+  }
+
+  encodeData(chunk: Buffer, endStream: boolean): void {
+    const s = this.#socket;
+    if (this.#chunked) {
+      if (chunk.length > 0) {
+        s.cork();
+        s.write(encodeChunkHeader(chunk.length), 'latin1');
+        s.write(chunk);
+        s.write(CRLF);
+        s.uncork();
+      }
+      if (endStream) s.write(LAST_CHUNK);
+    } else if (chunk.length > 0) {
+      s.write(chunk);
+    }
+    if (endStream) this.#requestDone = true;
+  }
+
+  encodeTrailers(trailers: HeaderMap): void {
+    if (this.#chunked) this.#socket.write(serializeTrailers(trailers), 'latin1');
+    else this.#socket.write(EMPTY);
+    this.#requestDone = true;
+  }
+
+  reset(): void {
+    if (this.#handler) this.#finishRequest();
+    this.#handler = undefined;
+    this.close();
+  }
+
+  get writable(): boolean {
+    return !this.#socket.writableNeedDrain;
+  }
+
+  #finishRequest(): void {
+    this.#pool.stats.upstream_rq_active.dec();
+  }
+
+  #onConnect = (): void => {
+    this.#connected = true;
+    if (this.#timer) { clearTimeout(this.#timer); this.#timer = undefined; }
+    this.#pool.onConnectionFree(this, true);
+  };
+
+  #onConnectTimeout = (): void => {
+    this.#timer = undefined;
+    this.#pool.stats.upstream_cx_connect_timeout.inc();
+    this.#socket.destroy(new Error('connect timeout'));
+  };
+
+  #onIdleTimeout = (): void => {
+    this.#timer = undefined;
+    this.#pool.stats.upstream_cx_idle_timeout.inc();
+    this.close();
+  };
+
+  #onData = (data: Buffer): void => {
+    this.#pool.stats.upstream_cx_rx_bytes_total.inc(data.length);
+    if (!this.#handler) {
+      // Bytes on an idle connection: the server is misbehaving; drop the connection.
+      this.close();
+      return;
+    }
+    this.#parser.execute(data);
+  };
+
+  #onHead = (head: ResponseHead): void => {
+    if (head.status < 200) return; // interim (100 Continue): the final head follows
+    this.#responseStarted = true;
+    this.#keepAlive = head.keepAlive;
+    const noBody = head.contentLength === 0 && !head.chunked;
+    this.#handler?.onUpstreamHeaders(head.status, head.headers, false);
+    if (noBody) return; // onComplete follows at once and ends the stream
+  };
+
+  #onBody = (chunk: Buffer): void => {
+    this.#handler?.onUpstreamData(chunk, false);
+  };
+
+  #onComplete = (trailers: HeaderMap | undefined): void => {
+    const h = this.#handler;
+    this.#responseDone = true;
+    this.#handler = undefined;
+    this.#finishRequest();
+    const reusable = this.#keepAlive && this.#requestDone && !this.#closed;
+    if (h) {
+      if (trailers && trailers.size > 0) h.onUpstreamTrailers(trailers);
+      else h.onUpstreamData(EMPTY, true);
+    }
+    if (reusable) this.#pool.onConnectionFree(this, false);
+    else this.close();
+  };
+
+  #onParseError = (err: H1Error): void => {
+    const h = this.#handler;
+    this.#handler = undefined;
+    if (h) {
+      this.#finishRequest();
+      h.onUpstreamReset('protocol_error', err.message);
+    }
+    this.#pool.stats.upstream_cx_protocol_error.inc();
+    this.close();
+  };
+
+  #onEnd = (): void => {
+    // A close-delimited body ends here.
+    if (this.#handler && this.#responseStarted) this.#parser.finish();
+  };
+
+  #onError = (err: Error): void => {
+    this.#failActive(err.message);
+  };
+
+  #onClose = (): void => {
+    this.#closed = true;
+    if (this.#timer) { clearTimeout(this.#timer); this.#timer = undefined; }
+    this.#failActive('connection closed');
+    this.#pool.onConnectionClosed(this, this.#connected, 'connection refused or failed');
+  };
+
+  #failActive(detail: string): void {
+    const h = this.#handler;
+    if (!h || this.#responseDone) return;
+    this.#handler = undefined;
+    this.#finishRequest();
+    if (!this.#connected) return; // reported by the pool as a connect failure
+    this.#pool.stats.upstream_cx_destroy_remote_with_active_rq.inc();
+    h.onUpstreamReset('connection_termination', detail);
+  }
+}

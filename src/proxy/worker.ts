@@ -1,0 +1,40 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { fromBinary } from '@bufbuild/protobuf';
+import { BootstrapSchema } from '../envoy/generated/envoy/config/bootstrap/v3/bootstrap_pb.js';
+import { compileBootstrap } from './config.js';
+import { ProxyInstance } from './instance.js';
+import { attachStatsStore, scopesFor, type StatsShare } from './stat-scopes.js';
+import { bindReusePort } from './listener/reuseport.js';
+import { setLevel } from './log.js';
+import { flushAccessLogs } from './access-log.js';
+
+export interface WorkerInit {
+  bootstrap: Uint8Array;
+  stats: StatsShare;
+  index: number;
+  ports: number[];
+  logLevel: string;
+}
+
+export type WorkerMessage = { type: 'ready' } | { type: 'stat'; name: string; kind: 'counter' | 'gauge' | 'histogram' };
+
+/** A serving thread: builds the same config as the main thread and serves on its own sockets. */
+async function start(init: WorkerInit): Promise<void> {
+  setLevel(init.logLevel);
+  const spec = compileBootstrap(fromBinary(BootstrapSchema, init.bootstrap));
+  const store = attachStatsStore(init.stats);
+  const instance = new ProxyInstance(spec, scopesFor(store));
+  const fds = spec.listeners.map((l, i) => bindReusePort(l.address, init.ports[i]!, true).fd);
+  await instance.listen(fds);
+  parentPort!.on('message', (m: { type: string }) => {
+    if (m.type !== 'stop') return;
+    void instance.close().then(async () => {
+      instance.destroyConnections();
+      await flushAccessLogs();
+      process.exit(0);
+    });
+  });
+  parentPort!.postMessage({ type: 'ready' } satisfies WorkerMessage);
+}
+
+void start(workerData as WorkerInit);

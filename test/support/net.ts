@@ -1,0 +1,95 @@
+import net from 'node:net';
+import http from 'node:http';
+import { once } from 'node:events';
+
+/** A port that was free a moment ago (loopback). */
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  s.listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/**
+ * Sends raw bytes and collects everything the server sends until it closes the connection or
+ * `idleMs` passes without data. Returns the text and whether the server closed.
+ */
+export async function rawExchange(port: number, data: string | Buffer | (string | Buffer)[], idleMs = 1500): Promise<{ text: string; closed: boolean }> {
+  const sock = net.connect(port, '127.0.0.1');
+  await once(sock, 'connect');
+  const parts = Array.isArray(data) ? data : [data];
+  for (const p of parts) sock.write(p);
+  const chunks: Buffer[] = [];
+  return new Promise((resolve) => {
+    let timer = setTimeout(finish, idleMs);
+    let closed = false;
+    function finish(): void {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ text: Buffer.concat(chunks).toString('latin1'), closed });
+    }
+    sock.on('data', (d) => { chunks.push(d); clearTimeout(timer); timer = setTimeout(finish, idleMs); });
+    sock.on('end', () => { closed = true; finish(); });
+    sock.on('error', () => { closed = true; finish(); });
+  });
+}
+
+export interface Upstream {
+  port: number;
+  /** Every request the upstream saw: method, url, headers, body. */
+  seen: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }[];
+  close(): Promise<void>;
+}
+
+/** A real HTTP/1.1 server (node:http) answering with `handler`; records what arrives. */
+export async function httpUpstream(handler?: (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void): Promise<Upstream> {
+  const seen: Upstream['seen'] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString();
+      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      if (handler) handler(req, res, body);
+      else { res.setHeader('content-type', 'text/plain'); res.end(`hello from upstream ${req.method} ${req.url}\n`); }
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    seen,
+    close: () => { server.closeAllConnections(); return new Promise((r) => server.close(() => r())); },
+  };
+}
+
+/** A TCP server whose every connection is handed to `onConnection` (to script faults). */
+export async function rawUpstream(onConnection: (s: net.Socket) => void): Promise<{ port: number; close(): Promise<void>; connections: number }> {
+  const sockets = new Set<net.Socket>();
+  const state = { connections: 0 };
+  const server = net.createServer((s) => { state.connections++; sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => {}); onConnection(s); });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    get connections() { return state.connections; },
+    close: () => { for (const s of sockets) s.destroy(); return new Promise((r) => server.close(() => r())); },
+  };
+}
+
+/** One HTTP/1.1 request through a fresh connection (no agent reuse unless given one). */
+export function request(port: number, opts: http.RequestOptions & { body?: string | Buffer } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, agent: false, ...opts }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
