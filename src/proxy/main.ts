@@ -71,13 +71,9 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
       const init: WorkerInit = { bootstrap: bytes, stats: share, index: i, ports, logLevel: opts.logLevel };
       const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
       workers.push(w);
-      w.on('message', (m: WorkerMessage) => {
-        if (m.type === 'ready') resolve();
-        else if (m.type === 'stat') store.adopt(m.name, m.kind);
-      });
+      w.on('message', (m: WorkerMessage) => { if (m.type === 'ready') resolve(); });
       w.once('error', (e) => { log.error(`worker ${i}: ${e.stack ?? e.message}`); reject(e); void stop(1); });
     })));
-    // The admin view does not serve: close its listeners' sockets (it never bound any).
   }
   const admin = spec.admin ? new AdminServer(spec, store, instance, loadedAt, () => void stop(0)) : undefined;
   if (admin && spec.admin) await admin.listen(spec.admin.address, spec.admin.port);

@@ -16,7 +16,7 @@ export interface WorkerInit {
   logLevel: string;
 }
 
-export type WorkerMessage = { type: 'ready' } | { type: 'stat'; name: string; kind: 'counter' | 'gauge' | 'histogram' };
+export type WorkerMessage = { type: 'ready' };
 
 /** A serving thread: builds the same config as the main thread and serves on its own sockets. */
 async function start(init: WorkerInit): Promise<void> {

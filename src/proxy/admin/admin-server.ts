@@ -5,7 +5,8 @@ import type { ProxyInstance } from '../instance.js';
 import { configDump } from '../config-dump.js';
 import { LEVELS, level, setLevel } from '../log.js';
 import type { StatsStore } from './stats.js';
-import { renderStatsText, renderStatsJson, renderPrometheus } from './render.js';
+import { renderText, renderJson, type StatsRenderOptions } from './render.js';
+import { renderPrometheus } from './render-prometheus.js';
 
 /**
  * Envoy's admin endpoint (https://www.envoyproxy.io/docs/envoy/latest/operations/admin): plain
@@ -63,15 +64,17 @@ export class AdminServer {
       case '/config_dump':
         return sendJson(res, configDump(this.spec, this.loadedAtMs));
       case '/stats': {
-        let filter: RegExp | undefined;
-        try { filter = q.has('filter') ? new RegExp(q.get('filter')!) : undefined; } catch { return send(res, 400, 'invalid filter regex\n'); }
-        const opts = { filter, usedOnly: q.has('usedonly') };
-        if (q.get('format') === 'json') return sendJson(res, renderStatsJson(this.store, opts));
+        const opts = statsOptions(q);
+        if (!opts) return send(res, 400, 'invalid filter regex\n');
+        if (q.get('format') === 'json') return send(res, 200, renderJson(this.store, opts) + '\n', 'application/json');
         if (q.get('format') === 'prometheus') return send(res, 200, renderPrometheus(this.store, opts), 'text/plain; version=0.0.4');
-        return send(res, 200, renderStatsText(this.store, opts));
+        return send(res, 200, renderText(this.store, opts));
       }
-      case '/stats/prometheus':
-        return send(res, 200, renderPrometheus(this.store, { usedOnly: q.has('usedonly') }), 'text/plain; version=0.0.4');
+      case '/stats/prometheus': {
+        const opts = statsOptions(q);
+        if (!opts) return send(res, 400, 'invalid filter regex\n');
+        return send(res, 200, renderPrometheus(this.store, opts), 'text/plain; version=0.0.4');
+      }
       case '/clusters':
         return q.get('format') === 'json' ? sendJson(res, this.#clustersJson()) : send(res, 200, this.#clustersText());
       case '/listeners':
@@ -130,6 +133,13 @@ export class AdminServer {
       })),
     };
   }
+}
+
+/** `filter=` and `usedonly` of /stats; undefined when the filter is not a valid regex. */
+function statsOptions(q: URLSearchParams): StatsRenderOptions | undefined {
+  let filter: RegExp | undefined;
+  try { filter = q.has('filter') ? new RegExp(q.get('filter')!) : undefined; } catch { return undefined; }
+  return { filter, usedOnly: q.has('usedonly') };
 }
 
 function send(res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=UTF-8'): void {

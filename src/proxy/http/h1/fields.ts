@@ -1,7 +1,7 @@
 import {
   COLON, CR, FIELD_CHAR, HT, KNOWN_NAME_STRINGS, LF, NAME_CONNECTION, NAME_CONTENT_LENGTH, NAME_EXPECT,
   NAME_HOST, NAME_SPECIAL_LIMIT, NAME_TRANSFER_ENCODING, NAME_UPGRADE, SP, TOKEN_LOWER, equalsLower,
-  knownNameId, latin1, nameHash,
+  knownNameId, latin1,
 } from './chars.js';
 import { H1Error, badMessage, showByte } from './errors.js';
 
@@ -37,9 +37,11 @@ export class FieldScanner {
 
   /**
    * Parses field lines in buf[i, end), where end is just past the empty line; `framing` is
-   * false for trailers (no framing meaning there). Throws H1Error.
+   * false for trailers (no framing meaning there). `text` is the latin1 decoding of the bytes
+   * from `base` on: names and values are sliced from it, since one native decode per head
+   * is much cheaper than one per field. Throws H1Error.
    */
-  scan(buf: Buffer, i: number, end: number, framing: boolean): void {
+  scan(buf: Buffer, i: number, end: number, framing: boolean, text: string, base: number): void {
     const list: string[] = (this.list = []);
     this.contentLength = -1;
     this.te = false;
@@ -55,16 +57,9 @@ export class FieldScanner {
     while (i < last) {
       let c = buf[i]!;
       if (c === SP || c === HT) throw badMessage('H1_OBS_FOLD', 'field line starts with whitespace (obs-fold is not accepted)');
-      // Name: tchars up to the colon, hashed lower-case as we go.
+      // Name: tchars up to the colon.
       const ns = i;
-      let h = 0;
-      let upper = false;
-      let lc: number;
-      while ((lc = TOKEN_LOWER[(c = buf[i]!)]!) !== 0) {
-        if (lc !== c) upper = true;
-        h = nameHash(h, lc);
-        i++;
-      }
+      while (TOKEN_LOWER[(c = buf[i]!)] !== 0) i++;
       if (c !== COLON || i === ns) throw this.#nameError(buf, ns, i, c);
       const ne = i++;
       // Value: OWS, field chars, OWS, CRLF.
@@ -80,9 +75,9 @@ export class FieldScanner {
       while (ve > vs && ((c = buf[ve - 1]!) === SP || c === HT)) ve--;
       i += 2;
       if (++count > this.maxCount) throw new H1Error('H1_TOO_MANY_HEADERS', 431, `more than ${this.maxCount} header fields`);
-      const id = knownNameId(buf, ns, ne, h);
-      const name = id >= 0 ? KNOWN_NAME_STRINGS[id]! : upper ? latin1(buf, ns, ne).toLowerCase() : latin1(buf, ns, ne);
-      const value = ve > vs ? latin1(buf, vs, ve) : '';
+      const id = knownNameId(buf, ns, ne);
+      const name = id >= 0 ? KNOWN_NAME_STRINGS[id]! : text.slice(ns - base, ne - base).toLowerCase();
+      const value = ve > vs ? text.slice(vs - base, ve - base) : '';
       if (framing && id >= 0 && id < NAME_SPECIAL_LIMIT) {
         if (this.#special(id, value)) continue; // a repeated identical Content-Length: collapsed
       }
@@ -131,6 +126,11 @@ export class FieldScanner {
 
   /** Walks the comma-separated codings of one Transfer-Encoding field (RFC 9112 §6.1). */
   #transferCodings(v: string): void {
+    if (v === 'chunked') { // the common case, without the walk
+      if (++this.teChunked > 1) throw badMessage('H1_BAD_TRANSFER_ENCODING', 'chunked applied more than once');
+      this.teLastChunked = true;
+      return;
+    }
     const n = v.length;
     let i = 0;
     let any = false;

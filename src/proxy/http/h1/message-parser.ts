@@ -1,8 +1,8 @@
 import { HeaderMap } from '../headers.js';
-import { CR, HEX, HT, LF, SP } from './chars.js';
-import { EXT_BEFORE_NAME, EXT_BEFORE_SEMI, EXT_END, EXT_INVALID, chunkExtStep } from './chunk-ext.js';
-import { H1Error, badMessage, showByte } from './errors.js';
-import { FieldScanner, MAX_BODY_LENGTH } from './fields.js';
+import { CR, LF, latin1 } from './chars.js';
+import { ChunkLineReader } from './chunk-line.js';
+import { H1Error, badMessage } from './errors.js';
+import { FieldScanner } from './fields.js';
 import { SectionReader } from './section-reader.js';
 
 /**
@@ -37,19 +37,11 @@ export const BODY_INTERIM = 4;
 const S_HEAD = 0;
 const S_BODY = 1;
 const S_BODY_EOF = 2;
-const S_CHUNK_SIZE = 3;
-const S_CHUNK_EXT = 4;
-const S_CHUNK_SIZE_LF = 5;
-const S_CHUNK_DATA = 6;
-const S_CHUNK_DATA_CR = 7;
-const S_CHUNK_DATA_LF = 8;
-const S_TRAILERS = 9;
-const S_DONE = 10; // after a non-keep-alive message, or finish()
-const S_ERROR = 11;
-
-const SEMI = 0x3b;
-/** Chunk extensions are dropped, but reading them costs CPU: bound them (cf. CVE-2024-22019). */
-const MAX_CHUNK_EXT_BYTES = 4096;
+const S_CHUNK_LINE = 3; // CRLF after chunk data, chunk-size line
+const S_CHUNK_DATA = 4;
+const S_TRAILERS = 5;
+const S_DONE = 6; // after a non-keep-alive message: nothing more is read
+const S_ERROR = 7;
 
 /**
  * The state machine shared by the request and response parsers: finding heads (also across
@@ -62,13 +54,13 @@ export abstract class MessageParser<H> {
   #state = S_HEAD;
   #paused = false;
   readonly #sections: SectionReader;
-  /** Body bytes left (S_BODY, S_CHUNK_DATA) or the chunk size being read (S_CHUNK_SIZE). */
+  readonly #chunkLine = new ChunkLineReader();
+  /** Body bytes left (S_BODY, S_CHUNK_DATA). */
   #remaining = 0;
-  #digits = 0;
-  #ext = 0;
-  #extLen = 0;
   #closeAfter = false;
   #stopAfter = false;
+  /** After a 1xx interim head: the message (the final response) is still in progress. */
+  #interim = false;
 
   constructor(cb: ParserCallbacks<H>, limits: ParserLimits) {
     const { maxHeaderBytes, maxHeaderCount } = limits;
@@ -115,7 +107,7 @@ export abstract class MessageParser<H> {
       while (pos < len) {
         switch (this.#state) {
           case S_HEAD:
-            if (this.#paused) return pos;
+            if (this.#paused && !this.#interim) return pos;
             pos = this.#headStep(data, pos);
             break;
           case S_BODY:
@@ -130,7 +122,8 @@ export abstract class MessageParser<H> {
               this.cb.onBody(chunk);
               this.#complete(undefined);
             } else {
-              this.#state = S_CHUNK_DATA_CR;
+              this.#state = S_CHUNK_LINE;
+              this.#chunkLine.start(true);
               this.cb.onBody(chunk);
             }
             break;
@@ -139,27 +132,17 @@ export abstract class MessageParser<H> {
             this.cb.onBody(pos === 0 ? data : data.subarray(pos));
             pos = len;
             break;
-          case S_CHUNK_SIZE:
-            pos = this.#chunkSize(data, pos);
+          case S_CHUNK_LINE: {
+            const line = this.#chunkLine;
+            pos = line.read(data, pos);
+            if (!line.done) break;
+            if (line.size === 0) this.#state = S_TRAILERS;
+            else {
+              this.#state = S_CHUNK_DATA;
+              this.#remaining = line.size;
+            }
             break;
-          case S_CHUNK_EXT:
-            pos = this.#chunkExt(data, pos);
-            break;
-          case S_CHUNK_SIZE_LF:
-            if (data[pos++] !== LF) throw badMessage('H1_BAD_CHUNK', 'CR not followed by LF after the chunk size');
-            if (this.#remaining === 0) this.#state = S_TRAILERS;
-            else this.#state = S_CHUNK_DATA;
-            break;
-          case S_CHUNK_DATA_CR:
-            if (data[pos++] !== CR) throw badMessage('H1_BAD_CHUNK', 'chunk data not followed by CRLF');
-            this.#state = S_CHUNK_DATA_LF;
-            break;
-          case S_CHUNK_DATA_LF:
-            if (data[pos++] !== LF) throw badMessage('H1_BAD_CHUNK', 'chunk data not followed by CRLF');
-            this.#state = S_CHUNK_SIZE;
-            this.#remaining = 0;
-            this.#digits = 0;
-            break;
+          }
           case S_TRAILERS:
             pos = this.#trailerStep(data, pos);
             break;
@@ -186,7 +169,7 @@ export abstract class MessageParser<H> {
         this.#complete(undefined);
         return;
       case S_HEAD:
-        if (this.#sections.pendingLength === 0 || this.#sections.pendingIsCR) return;
+        if (!this.#interim && (this.#sections.pendingLength === 0 || this.#sections.pendingIsCR)) return;
         break;
       case S_DONE:
       case S_ERROR:
@@ -201,9 +184,9 @@ export abstract class MessageParser<H> {
     this.#paused = false;
     this.#sections.clear();
     this.#remaining = 0;
-    this.#digits = 0;
     this.#closeAfter = false;
     this.#stopAfter = false;
+    this.#interim = false;
   }
 
   /**
@@ -213,13 +196,13 @@ export abstract class MessageParser<H> {
   protected startBody(mode: number, length: number, keepAlive: boolean, stopAfter: boolean): void {
     this.#closeAfter = !keepAlive;
     this.#stopAfter = stopAfter;
+    this.#interim = mode === BODY_INTERIM;
     if (mode === BODY_LENGTH && length > 0) {
       this.#state = S_BODY;
       this.#remaining = length;
     } else if (mode === BODY_CHUNKED) {
-      this.#state = S_CHUNK_SIZE;
-      this.#remaining = 0;
-      this.#digits = 0;
+      this.#state = S_CHUNK_LINE;
+      this.#chunkLine.start(false);
     } else if (mode === BODY_UNTIL_EOF) {
       this.#state = S_BODY_EOF;
     } else if (mode === BODY_INTERIM) {
@@ -268,60 +251,12 @@ export abstract class MessageParser<H> {
     if (next === -1) return data.length;
     let trailers: HeaderMap | undefined;
     if (sections.end - sections.start > 2) {
-      this.fields.scan(sections.buf, sections.start, sections.end, false);
+      const { buf, start, end } = sections;
+      this.fields.scan(buf, start, end, false, latin1(buf, start, end), start);
       trailers = new HeaderMap(this.fields.list);
     }
     sections.release();
     this.#complete(trailers);
     return next;
-  }
-
-  #chunkSize(data: Buffer, pos: number): number {
-    const len = data.length;
-    let size = this.#remaining;
-    let digits = this.#digits;
-    while (pos < len) {
-      const c = data[pos]!;
-      const v = HEX[c]!;
-      if (v >= 0) {
-        if (++digits > 16) throw badMessage('H1_BAD_CHUNK', 'chunk size longer than 16 hex digits');
-        size = size * 16 + v;
-        if (size > MAX_BODY_LENGTH) throw badMessage('H1_BAD_CHUNK', 'chunk size too large');
-        pos++;
-        continue;
-      }
-      if (digits === 0) throw badMessage('H1_BAD_CHUNK', `chunk size expected, got ${showByte(c)}`);
-      pos++;
-      if (c === CR) {
-        this.#state = S_CHUNK_SIZE_LF;
-      } else if (c === SEMI || c === SP || c === HT) {
-        this.#state = S_CHUNK_EXT;
-        this.#ext = c === SEMI ? EXT_BEFORE_NAME : EXT_BEFORE_SEMI;
-        this.#extLen = 0;
-      } else {
-        throw badMessage('H1_BAD_CHUNK', `invalid byte ${showByte(c)} after the chunk size`);
-      }
-      break;
-    }
-    this.#remaining = size;
-    this.#digits = digits;
-    return pos;
-  }
-
-  #chunkExt(data: Buffer, pos: number): number {
-    const len = data.length;
-    let st = this.#ext;
-    while (pos < len) {
-      const c = data[pos++]!;
-      st = chunkExtStep(st, c);
-      if (st === EXT_END) {
-        this.#state = S_CHUNK_SIZE_LF;
-        break;
-      }
-      if (st === EXT_INVALID) throw badMessage('H1_BAD_CHUNK', `invalid byte ${showByte(c)} in a chunk extension`);
-      if (++this.#extLen > MAX_CHUNK_EXT_BYTES) throw badMessage('H1_BAD_CHUNK', `chunk extension longer than ${MAX_CHUNK_EXT_BYTES} bytes`);
-    }
-    this.#ext = st;
-    return pos;
   }
 }

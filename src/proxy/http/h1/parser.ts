@@ -119,12 +119,13 @@ export class RequestParser extends MessageParser<RequestHead> {
       if (c === CR) throw badMessage('H1_BAD_REQUEST_LINE', 'request line has no HTTP version');
       throw badMessage('H1_BAD_TARGET', `invalid byte ${showByte(c)} in the request-target`);
     }
-    const target = latin1(buf, ts, i);
+    const text = latin1(buf, start, end);
+    const target = text.slice(ts - start, i - start);
     const versionMinor = httpVersion(buf, ++i, 'H1_BAD_REQUEST_LINE');
     i += 8;
     if (buf[i] !== CR || buf[i + 1] !== LF) throw lineEndError(buf[i], 'H1_BAD_REQUEST_LINE', 'HTTP version');
     const f = this.fields;
-    f.scan(buf, i + 2, end, true);
+    f.scan(buf, i + 2, end, true, text, start);
 
     if (f.hostCount !== 1) {
       if (f.hostCount > 1) throw badMessage('H1_MULTIPLE_HOST', 'more than one Host header');
@@ -185,6 +186,7 @@ export class ResponseParser extends MessageParser<ResponseHead> {
   protected override parseHead(buf: Buffer, start: number, end: number): void {
     // status-line = HTTP-version SP status-code SP [ reason-phrase ] CRLF (RFC 9112 §4)
     const versionMinor = httpVersion(buf, start, 'H1_BAD_STATUS_LINE');
+    const text = latin1(buf, start, end);
     let i = start + 8;
     const d0 = buf[i + 1]! - 0x30;
     const d1 = buf[i + 2]! - 0x30;
@@ -200,11 +202,11 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     if (c === SP) {
       const rs = ++i;
       while (FIELD_CHAR[(c = buf[i]!)] === 1) i++;
-      reason = i > rs ? latin1(buf, rs, i) : '';
+      reason = i > rs ? text.slice(rs - start, i - start) : '';
     }
     if (c !== CR || buf[i + 1] !== LF) throw lineEndError(c, 'H1_BAD_STATUS_LINE', 'status line');
     const f = this.fields;
-    f.scan(buf, i + 2, end, true);
+    f.scan(buf, i + 2, end, true, text, start);
 
     if (f.te) checkTransferEncoding(f, versionMinor);
     const conn = f.connection;

@@ -1,0 +1,292 @@
+/**
+ * Issue 2's benchmark: the same small-response load through tsmesh, nginx and haproxy, and
+ * straight to the upstream, alternated round by round on one machine. Prints Markdown tables
+ * and writes them, with the machine and the exact commands, to BENCHMARKS.md.
+ *
+ *   node --import tsx bench/proxy-compare.ts [--rounds 3] [--duration 5] [--quick] [--no-write]
+ *
+ * (`npm run bench` runs it after building). It prints numbers, it never fails on them; it
+ * exits non-zero only when the harness itself cannot run (tools missing, ports busy, the
+ * upstream does not start). A proxy that fails to start or dies gets a "NAME: failed (reason)"
+ * row and the others go on. Every child is killed on exit, error and SIGINT/SIGTERM.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir, availableParallelism } from 'node:os';
+import { join, dirname, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { killAllNow, describeExit, lastLine, portFree, sleep, type ServerProcess } from './lib/processes.js';
+import { nginxUpstreamConf, nginxProxyConf, haproxyConf, renderTemplate } from './lib/configs.js';
+import { startNginx, startHaproxy, startTsmesh, checkServes } from './lib/servers.js';
+import { runWrk, runH2loadThroughput, runH2loadRate, type LoadRun } from './lib/load.js';
+import { treeCpuSeconds, treeRssBytes, pinTree } from './lib/proc.js';
+import { describeMachine } from './lib/machine.js';
+import { renderReport, renderTables, type PhaseName, type Settings, type TargetOutcome, type TargetName, type ReportInput } from './lib/report.js';
+
+const BODY = 'hello world\n';
+
+interface Options extends Settings {
+  basePort: number;
+  nginxKeepalive: number;
+  tsmeshBin: string | undefined;
+  out: string | undefined;
+  skipH2: boolean;
+  keepTemp: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      rounds: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' },
+      connections: { type: 'string' }, 'h2-streams': { type: 'string' }, rate: { type: 'string' },
+      'rate-connections': { type: 'string' }, 'rate-duration': { type: 'string' },
+      'tsmesh-concurrency': { type: 'string' }, 'nginx-keepalive': { type: 'string' }, 'tsmesh-bin': { type: 'string' }, 'base-port': { type: 'string' }, out: { type: 'string' },
+      'no-write': { type: 'boolean' }, pin: { type: 'boolean' }, 'skip-h2': { type: 'boolean' }, quick: { type: 'boolean' }, 'keep-temp': { type: 'boolean' },
+    },
+  });
+  const quick = values.quick === true;
+  const int = (name: string, v: string | undefined, dflt: number, min: number, max: number): number => {
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    return n;
+  };
+  const connections = int('connections', values.connections, 32, 1, 1000);
+  const h2Streams = int('h2-streams', values['h2-streams'], 10, 1, 100);
+  const cpus = availableParallelism();
+  if (values.pin === true && cpus < 2) throw new Error('--pin needs at least 2 CPUs');
+  const o: Options = {
+    rounds: int('rounds', values.rounds, quick ? 1 : 3, 1, 20),
+    durationSeconds: int('duration', values.duration, quick ? 2 : 5, 1, 60),
+    warmupSeconds: int('warmup', values.warmup, quick ? 1 : 2, 1, 60),
+    connections,
+    h2Streams,
+    rate: int('rate', values.rate, 1000, 1, 100_000),
+    rateConnections: int('rate-connections', values['rate-connections'], 10, 1, 1000),
+    rateDurationSeconds: int('rate-duration', values['rate-duration'], quick ? 2 : 5, 1, 60),
+    tsmeshConcurrency: int('tsmesh-concurrency', values['tsmesh-concurrency'], 1, 1, 64),
+    // Enough idle upstream connections for the most concurrent requests of any phase (h2c).
+    nginxKeepalive: int('nginx-keepalive', values['nginx-keepalive'], Math.max(64, connections * h2Streams), 1, 100_000),
+    tsmeshBin: values['tsmesh-bin'],
+    pinning: values.pin === true ? { load: '0', servers: cpus === 2 ? '1' : `1-${cpus - 1}` } : undefined,
+    basePort: int('base-port', values['base-port'], 18080, 1024, 65000),
+    out: values['no-write'] === true ? undefined : values.out ?? 'BENCHMARKS.md',
+    skipH2: values['skip-h2'] === true,
+    keepTemp: values['keep-temp'] === true,
+  };
+  if (o.rate % o.rateConnections !== 0) throw new Error(`--rate (${o.rate}) must be a multiple of --rate-connections (${o.rateConnections})`);
+  return o;
+}
+
+function repoRoot(): string {
+  let d = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(d, 'package.json'))) {
+    const up = dirname(d);
+    if (up === d) throw new Error('package.json not found above bench/');
+    d = up;
+  }
+  return d;
+}
+
+/** A target as the driver runs it: its ports and the process whose tree is sampled. */
+interface Target extends TargetOutcome {
+  h1Port: number;
+  h2Port: number;
+  server?: ServerProcess;
+}
+
+const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+const log = (line: string): void => { process.stderr.write(`${line}\n`); };
+
+function newTarget(name: TargetName, description: string, h1Port: number, h2Port: number): Target {
+  return { name, description, h1Port, h2Port, phases: { h1: { samples: [] }, h1rate: { samples: [] }, h2: { samples: [] }, h2rate: { samples: [] } } };
+}
+
+function active(t: Target, phase: PhaseName): t is Target & { server: ServerProcess } {
+  return t.server !== undefined && t.failure === undefined && t.phases[phase].failure === undefined;
+}
+
+/** True (and the target marked failed) when its process has exited. */
+function died(t: Target, during: string): boolean {
+  const ex = t.server?.exitInfo();
+  if (!ex) return false;
+  t.failure ??= `exited during ${during}: ${describeExit(ex)}${lastLine(t.server?.output() ?? '')}`;
+  log(`${t.name}: failed (${t.failure})`);
+  return true;
+}
+
+type Load = (t: Target) => Promise<LoadRun>;
+
+/** Runs `load` once against `t`, sampling its process tree's CPU time around the run. */
+async function measure(t: Target & { server: ServerProcess }, phase: PhaseName, load: Load, commands: Map<string, string>): Promise<void> {
+  const cpu0 = treeCpuSeconds(t.server.pid);
+  let run: LoadRun;
+  try {
+    run = await load(t);
+  } catch (e) {
+    if (!died(t, phase)) t.phases[phase].failure = reason(e);
+    return;
+  }
+  const cpu1 = treeCpuSeconds(t.server.pid);
+  if (died(t, phase)) return;
+  if (!commands.has(`${phase} ${t.name}`)) commands.set(`${phase} ${t.name}`, `${run.command}  # ${phase}, ${t.name}`);
+  if (run.requests === 0 || run.errors > 0.01 * run.requests) {
+    t.phases[phase].failure = `${run.errors} of ${run.requests} requests failed or were not 2xx`;
+    return;
+  }
+  const cpuPer1k = ((cpu1 - cpu0) / run.requests) * 1000;
+  t.phases[phase].samples.push({ rps: run.requestsPerSecond, p50Ms: run.p50Ms, p90Ms: run.p90Ms, p99Ms: run.p99Ms, requests: run.requests, cpuPer1k, errors: run.errors });
+  log(`  ${t.name.padEnd(8)} ${Math.round(run.requestsPerSecond).toString().padStart(7)} req/s  p50 ${run.p50Ms.toFixed(3)} ms  p99 ${run.p99Ms.toFixed(3)} ms  CPU ${cpuPer1k.toFixed(4)} s/1000 req`);
+}
+
+/** Warm-up (not measured) per target, then `rounds` rounds alternating the targets. */
+async function runPhase(phase: PhaseName, targets: Target[], o: Options, load: Load, warm: Load | undefined, commands: Map<string, string>): Promise<void> {
+  if (warm) {
+    log(`${phase}: warm-up ${o.warmupSeconds} s per target`);
+    for (const t of targets) {
+      if (!active(t, phase)) continue;
+      try { await warm(t); } catch (e) { if (!died(t, `${phase} warm-up`)) t.phases[phase].failure = `warm-up: ${reason(e)}`; }
+    }
+  }
+  for (let r = 1; r <= o.rounds; r++) {
+    log(`${phase}: round ${r}/${o.rounds}`);
+    for (const t of targets) if (active(t, phase)) await measure(t, phase, load, commands);
+  }
+}
+
+/** Starts one proxy and checks that it forwards both protocols; records failures on `t`. */
+async function startProxy(t: Target, start: () => Promise<ServerProcess>, cpus: string | undefined): Promise<void> {
+  try {
+    t.server = await start();
+    if (cpus !== undefined) pinTree(t.server.pid, cpus);
+  } catch (e) {
+    t.failure = `did not start: ${reason(e)}`;
+    log(`${t.name}: failed (${t.failure})`);
+    return;
+  }
+  try {
+    await checkServes(t.h1Port, 'h1', BODY);
+  } catch (e) {
+    t.failure = died(t, 'the first request') ? t.failure : reason(e);
+    log(`${t.name}: failed (${t.failure})`);
+    return;
+  }
+  try {
+    await checkServes(t.h2Port, 'h2', BODY);
+  } catch (e) {
+    if (died(t, 'the first h2c request')) return;
+    t.phases.h2.failure = t.phases.h2rate.failure = reason(e);
+    log(`${t.name}: HTTP/2 failed (${reason(e)})`);
+  }
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const root = repoRoot();
+  const started = Date.now();
+  const dir = mkdtempSync(join(tmpdir(), 'tsmesh-bench-'));
+  process.on('exit', () => {
+    killAllNow();
+    if (!o.keepTemp) rmSync(dir, { recursive: true, force: true });
+  });
+  const phases: PhaseName[] = o.skipH2 ? ['h1', 'h1rate'] : ['h1', 'h1rate', 'h2', 'h2rate'];
+  const perProtocol = 4 * o.warmupSeconds + o.rounds * 4 * (o.durationSeconds + o.rateDurationSeconds);
+  const expected = perProtocol * (o.skipH2 ? 1 : 2);
+  log(`bench: about ${Math.ceil(expected / 60)} min of load; temp dir ${dir}`);
+  // A last resort against any wait that slipped its own deadline: the bench never hangs.
+  setTimeout(() => { log('bench: exceeded its time budget, aborting'); process.exit(1); }, (expected * 2 + 120) * 1000).unref();
+
+  const p = o.basePort;
+  const ports = { upH1: p, upH2: p + 1, nginxH1: p + 2, nginxH2: p + 3, haproxyH1: p + 4, haproxyH2: p + 5, tsmesh: p + 6, tsmeshAdmin: p + 7 };
+  const busy = (await Promise.all(Object.values(ports).map(async (port) => ((await portFree(port)) ? undefined : port)))).filter((x) => x !== undefined);
+  if (busy.length > 0) throw new Error(`ports in use on 127.0.0.1: ${busy.join(', ')} (choose others with --base-port)`);
+
+  const machine = await describeMachine();
+  const version = (label: string): string => machine.find(([k]) => k === label)?.[1] ?? label;
+  const runAsRoot = process.getuid?.() === 0;
+  const upstreamConf = nginxUpstreamConf({ dir, runAsRoot, h1Port: ports.upH1, h2Port: ports.upH2, body: BODY });
+  const nginxConf = nginxProxyConf({ dir, runAsRoot, h1Port: ports.nginxH1, h2Port: ports.nginxH2, upstreamPort: ports.upH1, keepalive: o.nginxKeepalive });
+  const haConf = haproxyConf({ h1Port: ports.haproxyH1, h2Port: ports.haproxyH2, upstreamPort: ports.upH1 });
+  const template = readFileSync(join(root, 'bench/tsmesh-bootstrap.yaml'), 'utf8');
+  const bootstrap = renderTemplate(template, { LISTEN_PORT: ports.tsmesh, ADMIN_PORT: ports.tsmeshAdmin, UPSTREAM_PORT: ports.upH1 });
+
+  const direct = newTarget('direct', `upstream itself: ${version('nginx')}, 1 worker`, ports.upH1, ports.upH2);
+  const tsmesh = newTarget('tsmesh', `tsmesh proxy --concurrency ${o.tsmeshConcurrency} (Node ${process.version})`, ports.tsmesh, ports.tsmesh);
+  const nginx = newTarget('nginx', `${version('nginx')}, 1 worker, upstream keepalive ${o.nginxKeepalive}`, ports.nginxH1, ports.nginxH2);
+  const haproxy = newTarget('haproxy', `${version('haproxy')}, nbthread 1, http-reuse always`, ports.haproxyH1, ports.haproxyH2);
+  const targets = [direct, tsmesh, nginx, haproxy];
+
+  log('starting upstream, nginx, haproxy, tsmesh');
+  const serverCpus = o.pinning?.servers;
+  direct.server = await startNginx('upstream', dir, upstreamConf, [ports.upH1, ports.upH2]);
+  if (serverCpus !== undefined) pinTree(direct.server.pid, serverCpus);
+  await checkServes(ports.upH1, 'h1', BODY);
+  await checkServes(ports.upH2, 'h2', BODY);
+  await startProxy(nginx, () => startNginx('proxy', dir, nginxConf, [ports.nginxH1, ports.nginxH2]), serverCpus);
+  await startProxy(haproxy, () => startHaproxy(dir, haConf, [ports.haproxyH1, ports.haproxyH2]), serverCpus);
+  await startProxy(tsmesh, () => startTsmesh({ bin: resolve(o.tsmeshBin ?? join(root, 'bin/tsmesh.js')), dir, bootstrap, adminPort: ports.tsmeshAdmin, concurrency: o.tsmeshConcurrency }), serverCpus);
+
+  await sleep(1000);
+  for (const t of targets) if (t.server && !t.failure) t.idleRssBytes = treeRssBytes(t.server.pid);
+
+  const commands = new Map<string, string>();
+  const logFile = join(dir, 'h2load.log');
+  const h1Url = (t: Target): string => `http://127.0.0.1:${t.h1Port}/`;
+  const h2Url = (t: Target): string => `http://127.0.0.1:${t.h2Port}/`;
+  const cpus = o.pinning?.load;
+  const wrk = (seconds: number): Load => (t) => runWrk(h1Url(t), { threads: 1, connections: o.connections, durationSeconds: seconds, cpus });
+  const h2 = (seconds: number): Load => (t) => runH2loadThroughput(h2Url(t), { clients: o.connections, streams: o.h2Streams, durationSeconds: seconds, logFile, cpus });
+  const rate = (h1: boolean): Load => (t) => runH2loadRate(h1 ? h1Url(t) : h2Url(t), { h1, rate: o.rate, connections: o.rateConnections, durationSeconds: o.rateDurationSeconds, logFile, cpus });
+  const loads: Record<PhaseName, [Load, Load | undefined]> = {
+    h1: [wrk(o.durationSeconds), wrk(o.warmupSeconds)],
+    h1rate: [rate(true), undefined],
+    h2: [h2(o.durationSeconds), h2(o.warmupSeconds)],
+    h2rate: [rate(false), undefined],
+  };
+  for (const ph of phases) await runPhase(ph, targets, o, loads[ph][0], loads[ph][1], commands);
+
+  for (const t of targets) if (t.server && !t.failure && !died(t, 'the end')) t.afterRssBytes = treeRssBytes(t.server.pid);
+  await Promise.all(targets.map((t) => t.server?.stop()));
+
+  const argv = process.argv.slice(2).join(' ');
+  const input: ReportInput = {
+    date: new Date().toISOString(),
+    elapsedSeconds: (Date.now() - started) / 1000,
+    machine,
+    settings: o,
+    phasesRun: phases,
+    targets,
+    commands: [
+      '# npm run bench = bash scripts/bench.sh, which runs:',
+      'bash scripts/ensure-system-deps.sh',
+      'npx tsc -p tsconfig.json',
+      `node --import tsx bench/proxy-compare.ts${argv ? ` ${argv}` : ''}`,
+      '# servers (configuration files below)',
+      ...targets.flatMap((t) => (t.server ? [t.server.command] : [])),
+      '# load, per phase and target (first measured round; the other rounds are the same)',
+      ...[...commands.values()],
+    ],
+    configs: [
+      { title: 'upstream nginx', language: 'nginx', text: upstreamConf },
+      { title: 'nginx proxy', language: 'nginx', text: nginxConf },
+      { title: 'haproxy', language: 'haproxy', text: haConf },
+      { title: `tsmesh bootstrap (bench/tsmesh-bootstrap.yaml with ports filled in)`, language: 'yaml', text: bootstrap },
+    ],
+  };
+  process.stdout.write(`\n${renderTables(input)}`);
+  if (o.out !== undefined) {
+    const file = resolve(root, o.out);
+    writeFileSync(file, renderReport(input));
+    log(`bench: wrote ${relative(process.cwd(), file) || file}`);
+  }
+}
+
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  process.on(sig, () => { log(`\nbench: ${sig}, stopping every child process`); process.exit(code); });
+}
+main().then(
+  () => process.exit(0),
+  (e: unknown) => { log(`bench: ${e instanceof Error ? e.stack ?? e.message : String(e)}`); process.exit(1); },
+);

@@ -1,0 +1,180 @@
+/**
+ * Where formatted access log entries go: a file (appended) or stdout/stderr. A request only
+ * queues its line in memory; lines are written in batches by the libuv thread pool when the
+ * batch reaches `flushBytes` or `flushIntervalMs` after its first line, so the event loop never
+ * waits on a disk or a slow pipe reader. Like Envoy's AccessLogManager, one file per path per
+ * thread: worker threads each hold their own descriptor in O_APPEND mode, and each write is a
+ * whole number of lines, so lines from different threads do not interleave.
+ */
+import fs from 'node:fs';
+import { log } from '../../log.js';
+
+export interface AccessLogSink {
+  /** Queues one formatted entry (with its newline); returns at once. */
+  write(entry: string): void;
+  /** Resolves when everything queued before the call is written (or counted as dropped). */
+  flush(): Promise<void>;
+  /** Flushes, then releases the file. Later writes are dropped. */
+  close(): Promise<void>;
+  /** Entries lost: queue over `maxBufferedBytes`, or the file could not be opened or written. */
+  readonly dropped: number;
+}
+
+export interface SinkOptions {
+  /** Longest a queued line waits. Default 1000 ms. */
+  readonly flushIntervalMs?: number;
+  /** Queue size that triggers a write at once. Default 64 KiB (Envoy's default flush size). */
+  readonly flushBytes?: number;
+  /** Queue size past which new lines are dropped rather than held. Default 16 MiB. */
+  readonly maxBufferedBytes?: number;
+}
+
+const DEFAULTS = { flushIntervalMs: 1000, flushBytes: 64 * 1024, maxBufferedBytes: 16 << 20 };
+
+/** Batches lines and writes them to a descriptor (opened lazily for a path). */
+class BatchingSink implements AccessLogSink {
+  readonly #opts: Required<SinkOptions>;
+  readonly #target: string | number;
+  #fd: number | undefined;
+  #queue: string[] = [];
+  #queued = 0;
+  #dropped = 0;
+  #chain: Promise<void> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #reportedError = false;
+
+  /** `target`: a path to append to, or an open descriptor (1, 2) that is never closed. */
+  constructor(target: string | number, opts: SinkOptions) {
+    this.#target = target;
+    this.#fd = typeof target === 'number' ? target : undefined;
+    this.#opts = { ...DEFAULTS, ...opts };
+  }
+
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  write(entry: string): void {
+    if (this.#closed || this.#queued + entry.length > this.#opts.maxBufferedBytes) {
+      this.#dropped++;
+      return;
+    }
+    this.#queue.push(entry);
+    this.#queued += entry.length;
+    if (this.#queued >= this.#opts.flushBytes) {
+      void this.flush();
+    } else if (!this.#timer) {
+      this.#timer = setTimeout(() => { this.#timer = undefined; void this.flush(); }, this.#opts.flushIntervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  flush(): Promise<void> {
+    if (this.#timer) { clearTimeout(this.#timer); this.#timer = undefined; }
+    this.#chain = this.#chain.then(() => this.#drain());
+    return this.#chain;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.#closed = true;
+    const fd = this.#fd;
+    if (fd !== undefined && typeof this.#target === 'string') {
+      this.#fd = undefined;
+      await new Promise<void>((r) => fs.close(fd, () => r()));
+    }
+  }
+
+  /** Writes what is queued, batch after batch; never rejects. */
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const lines = this.#queue;
+      this.#queue = [];
+      this.#queued = 0;
+      try {
+        const fd = this.#fd ?? (this.#fd = await openAppend(this.#target as string));
+        await writeAll(fd, Buffer.from(lines.join('')));
+      } catch (e) {
+        this.#dropped += lines.length;
+        if (!this.#reportedError) {
+          this.#reportedError = true;
+          log.error(`access log ${typeof this.#target === 'string' ? this.#target : `fd ${this.#target}`}: ${(e as Error).message}; dropping entries`);
+        }
+      }
+    }
+  }
+}
+
+function openAppend(path: string): Promise<number> {
+  return new Promise((resolve, reject) => fs.open(path, 'a', 0o644, (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+/** fs.write until every byte is out; waits and retries when a non-blocking pipe is full. */
+async function writeAll(fd: number, buf: Buffer): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += await new Promise<number>((resolve, reject) => fs.write(fd, buf, off, buf.length - off, null, (err, n) => (err ? reject(err) : resolve(n))));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
+/**
+ * The sinks of one thread, shared by every logger that names the same file. `flush()` at
+ * shutdown so nothing queued is lost.
+ */
+export class AccessLogSinks {
+  readonly #opts: SinkOptions;
+  readonly #files = new Map<string, AccessLogSink>();
+  #stdout: AccessLogSink | undefined;
+  #stderr: AccessLogSink | undefined;
+
+  constructor(opts: SinkOptions = {}) {
+    this.#opts = opts;
+  }
+
+  /** The sink appending to `path` (opened on the first write, created 0644 if missing). */
+  file(path: string): AccessLogSink {
+    let s = this.#files.get(path);
+    if (!s) this.#files.set(path, (s = new BatchingSink(path, this.#opts)));
+    return s;
+  }
+
+  stdout(): AccessLogSink {
+    return (this.#stdout ??= new BatchingSink(1, this.#opts));
+  }
+
+  stderr(): AccessLogSink {
+    return (this.#stderr ??= new BatchingSink(2, this.#opts));
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all([...this.#all()].map((s) => s.flush()));
+  }
+
+  /** Flushes and closes every file; the registry is empty afterwards. */
+  async close(): Promise<void> {
+    const all = [...this.#all()];
+    this.#files.clear();
+    this.#stdout = this.#stderr = undefined;
+    await Promise.all(all.map((s) => s.close()));
+  }
+
+  *#all(): Iterable<AccessLogSink> {
+    yield* this.#files.values();
+    if (this.#stdout) yield this.#stdout;
+    if (this.#stderr) yield this.#stderr;
+  }
+}
+
+/** This thread's sinks, used by compiled access loggers unless given others. */
+export const accessLogSinks = new AccessLogSinks();
+
+/** Writes out every queued entry of this thread (call before exit). */
+export function flushAccessLogs(): Promise<void> {
+  return accessLogSinks.flush();
+}

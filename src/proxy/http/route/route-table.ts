@@ -1,0 +1,91 @@
+import type { CompiledRouteAction } from './action.js';
+import type { HeaderMutation } from './header-mutation.js';
+import type { CompiledRouteMatch } from './match.js';
+import { pathEndOf, type RouteRequest } from './request.js';
+import type { DomainIndex } from './vhost-select.js';
+
+export type { RouteRequest } from './request.js';
+
+/** A compiled route of a virtual host. Immutable; shared by every request it serves. */
+export interface CompiledRoute {
+  /** `Route.name` ('' when unset). */
+  readonly name: string;
+  readonly match: CompiledRouteMatch;
+  readonly action: CompiledRouteAction;
+  /**
+   * The route's, its virtual host's and its route configuration's request header mutations, in
+   * the order Envoy evaluates them (route first unless `most_specific_header_mutations_wins`).
+   */
+  readonly requestHeaderMutations: readonly HeaderMutation[];
+  readonly responseHeaderMutations: readonly HeaderMutation[];
+}
+
+/** A compiled virtual host. */
+export interface CompiledVirtualHost {
+  readonly name: string;
+  readonly domains: readonly string[];
+  readonly routes: readonly CompiledRoute[];
+  /** `require_tls`: requests not over https (x-forwarded-proto) are redirected to https. */
+  readonly requireTls: 'none' | 'external_only' | 'all';
+}
+
+/** The outcome of route selection. One shared object per route: select() does not allocate it. */
+export interface RouteSelection {
+  readonly virtualHost: CompiledVirtualHost;
+  readonly route: CompiledRoute;
+}
+
+/** @internal What the table keeps per virtual host. */
+export interface VirtualHostEntry {
+  readonly vhost: CompiledVirtualHost;
+  /** selections[i] is { vhost, vhost.routes[i] }. */
+  readonly selections: readonly RouteSelection[];
+  /** The `require_tls` redirect, when required. */
+  readonly tlsRedirect: RouteSelection | undefined;
+}
+
+/**
+ * A RouteConfiguration compiled by compileRouteConfig: immutable, built once per config and
+ * swapped whole on update.
+ */
+export class RouteTable {
+  readonly #index: DomainIndex<VirtualHostEntry>;
+
+  constructor(
+    /** RouteConfiguration.name */
+    readonly name: string,
+    readonly virtualHosts: readonly CompiledVirtualHost[],
+    index: DomainIndex<VirtualHostEntry>,
+  ) {
+    this.#index = index;
+  }
+
+  /**
+   * Envoy's route selection: the virtual host by domain, then the `require_tls` check, then the
+   * first route whose match accepts the request. Undefined when no virtual host or no route
+   * matches (the caller answers 404, response flag NR). Allocates nothing when the matched
+   * routes use no regex, no case-insensitive match on an upper-case Host and no query matcher.
+   */
+  select(req: RouteRequest): RouteSelection | undefined {
+    const e = this.#index.find(req.authority);
+    if (e === undefined) return undefined;
+    if (e.tlsRedirect !== undefined && needsTlsRedirect(e.vhost.requireTls, req)) return e.tlsRedirect;
+    const routes = e.vhost.routes;
+    const pathEnd = pathEndOf(req.path);
+    for (let i = 0; i < routes.length; i++) {
+      if (routes[i]!.match.matches(req, pathEnd)) return e.selections[i];
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Envoy checks the request's `x-forwarded-proto` (which the connection manager always sets; we
+ * fall back to :scheme when a caller did not): ALL redirects anything not `https`,
+ * EXTERNAL_ONLY only requests without `x-envoy-internal: true`.
+ */
+function needsTlsRedirect(mode: CompiledVirtualHost['requireTls'], req: RouteRequest): boolean {
+  const proto = req.headers.get('x-forwarded-proto') ?? req.scheme ?? 'http';
+  if (proto === 'https') return false;
+  return mode === 'all' || (mode === 'external_only' && req.headers.get('x-envoy-internal') !== 'true');
+}
