@@ -19,7 +19,7 @@ import { killAllNow, describeExit, lastLine, portFree, sleep, type ServerProcess
 import { nginxUpstreamConf, nginxProxyConf, haproxyConf, renderTemplate } from './lib/configs.js';
 import { startNginx, startHaproxy, startTsmesh, checkServes } from './lib/servers.js';
 import { runWrk, runH2loadThroughput, runH2loadRate, type LoadRun } from './lib/load.js';
-import { treeCpuSeconds, treeRssBytes, pinTree } from './lib/proc.js';
+import { treeCpuSeconds, treeRssBytes, pinTree, otherCpuWindow } from './lib/proc.js';
 import { describeMachine } from './lib/machine.js';
 import { renderReport, renderTables, type PhaseName, type Settings, type TargetOutcome, type TargetName, type ReportInput } from './lib/report.js';
 
@@ -119,8 +119,35 @@ function died(t: Target, during: string): boolean {
 
 type Load = (t: Target) => Promise<LoadRun>;
 
-/** Runs `load` once against `t`, sampling its process tree's CPU time around the run. */
+/**
+ * On a shared machine, holds each run back until a 300 ms window in which the rest of the
+ * machine used less than a third of a CPU: at most `perRunMs` per run and `totalMs` in all, so
+ * the benchmark stays bounded however busy the machine is.
+ */
+class QuietGate {
+  #leftMs: number;
+  constructor(totalMs: number, readonly perRunMs: number) {
+    this.#leftMs = totalMs;
+  }
+
+  async wait(): Promise<void> {
+    const start = performance.now();
+    const limit = Math.min(this.perRunMs, this.#leftMs);
+    for (;;) {
+      const window = otherCpuWindow(process.pid);
+      await sleep(300);
+      if (window() < 33 || performance.now() - start >= limit) break;
+    }
+    this.#leftMs -= Math.max(0, performance.now() - start - 300);
+  }
+}
+
+/**
+ * Runs `load` once against `t`, sampling around the run its process tree's CPU time and how
+ * much CPU the rest of the machine took (everything outside this driver's process tree).
+ */
 async function measure(t: Target & { server: ServerProcess }, phase: PhaseName, load: Load, commands: Map<string, string>): Promise<void> {
+  const other = otherCpuWindow(process.pid);
   const cpu0 = treeCpuSeconds(t.server.pid);
   let run: LoadRun;
   try {
@@ -130,6 +157,7 @@ async function measure(t: Target & { server: ServerProcess }, phase: PhaseName, 
     return;
   }
   const cpu1 = treeCpuSeconds(t.server.pid);
+  const otherCpuPct = other();
   if (died(t, phase)) return;
   if (!commands.has(`${phase} ${t.name}`)) commands.set(`${phase} ${t.name}`, `${run.command}  # ${phase}, ${t.name}`);
   if (run.requests === 0 || run.errors > 0.01 * run.requests) {
@@ -137,12 +165,12 @@ async function measure(t: Target & { server: ServerProcess }, phase: PhaseName, 
     return;
   }
   const cpuPer1k = ((cpu1 - cpu0) / run.requests) * 1000;
-  t.phases[phase].samples.push({ rps: run.requestsPerSecond, p50Ms: run.p50Ms, p90Ms: run.p90Ms, p99Ms: run.p99Ms, requests: run.requests, cpuPer1k, errors: run.errors });
-  log(`  ${t.name.padEnd(8)} ${Math.round(run.requestsPerSecond).toString().padStart(7)} req/s  p50 ${run.p50Ms.toFixed(3)} ms  p99 ${run.p99Ms.toFixed(3)} ms  CPU ${cpuPer1k.toFixed(4)} s/1000 req`);
+  t.phases[phase].samples.push({ rps: run.requestsPerSecond, p50Ms: run.p50Ms, p90Ms: run.p90Ms, p99Ms: run.p99Ms, requests: run.requests, cpuPer1k, errors: run.errors, otherCpuPct });
+  log(`  ${t.name.padEnd(8)} ${Math.round(run.requestsPerSecond).toString().padStart(7)} req/s  p50 ${run.p50Ms.toFixed(3)} ms  p99 ${run.p99Ms.toFixed(3)} ms  CPU ${cpuPer1k.toFixed(4)} s/1000 req  other ${otherCpuPct.toFixed(0)}% CPU`);
 }
 
 /** Warm-up (not measured) per target, then `rounds` rounds alternating the targets. */
-async function runPhase(phase: PhaseName, targets: Target[], o: Options, load: Load, warm: Load | undefined, commands: Map<string, string>): Promise<void> {
+async function runPhase(phase: PhaseName, targets: Target[], o: Options, load: Load, warm: Load | undefined, commands: Map<string, string>, quiet: QuietGate): Promise<void> {
   if (warm) {
     log(`${phase}: warm-up ${o.warmupSeconds} s per target`);
     for (const t of targets) {
@@ -152,7 +180,11 @@ async function runPhase(phase: PhaseName, targets: Target[], o: Options, load: L
   }
   for (let r = 1; r <= o.rounds; r++) {
     log(`${phase}: round ${r}/${o.rounds}`);
-    for (const t of targets) if (active(t, phase)) await measure(t, phase, load, commands);
+    for (const t of targets) {
+      if (!active(t, phase)) continue;
+      await quiet.wait();
+      await measure(t, phase, load, commands);
+    }
   }
 }
 
@@ -196,7 +228,7 @@ async function main(): Promise<void> {
   const expected = perProtocol * (o.skipH2 ? 1 : 2);
   log(`bench: about ${Math.ceil(expected / 60)} min of load; temp dir ${dir}`);
   // A last resort against any wait that slipped its own deadline: the bench never hangs.
-  setTimeout(() => { log('bench: exceeded its time budget, aborting'); process.exit(1); }, (expected * 2 + 120) * 1000).unref();
+  setTimeout(() => { log('bench: exceeded its time budget, aborting'); process.exit(1); }, (expected * 2 + 90 + 120) * 1000).unref();
 
   const p = o.basePort;
   const ports = { upH1: p, upH2: p + 1, nginxH1: p + 2, nginxH2: p + 3, haproxyH1: p + 4, haproxyH2: p + 5, tsmesh: p + 6, tsmeshAdmin: p + 7 };
@@ -245,7 +277,8 @@ async function main(): Promise<void> {
     h2: [h2(o.durationSeconds), h2(o.warmupSeconds)],
     h2rate: [rate(false), undefined],
   };
-  for (const ph of phases) await runPhase(ph, targets, o, loads[ph][0], loads[ph][1], commands);
+  const quiet = new QuietGate(90_000, 5_000);
+  for (const ph of phases) await runPhase(ph, targets, o, loads[ph][0], loads[ph][1], commands, quiet);
 
   for (const t of targets) if (t.server && !t.failure && !died(t, 'the end')) t.afterRssBytes = treeRssBytes(t.server.pid);
   await Promise.all(targets.map((t) => t.server?.stop()));

@@ -118,3 +118,41 @@ export function treeCpuSeconds(root: number): number {
   }
   return ticks / clockTicksPerSecond();
 }
+
+export interface SystemCpu {
+  /** Seconds all CPUs spent running processes (user + nice + system), summed over CPUs. */
+  busy: number;
+  /** Seconds the hypervisor ran something else while this machine wanted a CPU. */
+  steal: number;
+}
+
+/** Parses the aggregate "cpu" line of /proc/stat (times in USER_HZ ticks). */
+export function parseProcStatCpu(text: string, ticksPerSecond: number): SystemCpu {
+  const m = /^cpu\s+(.*)$/m.exec(text);
+  if (!m?.[1]) throw new Error('/proc/stat has no aggregate cpu line');
+  const [user = 0, nice = 0, system = 0, , , , , steal = 0] = m[1].trim().split(/\s+/).map(Number);
+  return { busy: (user + nice + system) / ticksPerSecond, steal: steal / ticksPerSecond };
+}
+
+/** The whole machine's CPU time so far (see SystemCpu); only differences are meaningful. */
+export function systemCpu(): SystemCpu {
+  return parseProcStatCpu(readFileSync('/proc/stat', 'utf8'), clockTicksPerSecond());
+}
+
+/**
+ * Opens a measuring window; the returned function closes it and gives the CPU used meanwhile
+ * by everything outside `ownRoot`'s process tree (other processes' user + system time, plus
+ * hypervisor steal), in % of one CPU. Children that `ownRoot` has reaped count as its own.
+ */
+export function otherCpuWindow(ownRoot: number): () => number {
+  const wall0 = performance.now();
+  const sys0 = systemCpu();
+  const own0 = treeCpuSeconds(ownRoot);
+  return () => {
+    const own1 = treeCpuSeconds(ownRoot);
+    const sys1 = systemCpu();
+    const seconds = (performance.now() - wall0) / 1000;
+    const other = Math.max(0, sys1.busy - sys0.busy - (own1 - own0)) + (sys1.steal - sys0.steal);
+    return seconds > 0 ? (other / seconds) * 100 : 0;
+  };
+}

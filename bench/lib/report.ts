@@ -20,6 +20,8 @@ export interface Sample {
   /** CPU seconds (user + system, from /proc) the target's process tree used per 1000 requests. */
   cpuPer1k: number;
   errors: number;
+  /** CPU used meanwhile by everything but the benchmark (other processes, steal), % of one CPU. */
+  otherCpuPct: number;
 }
 
 export interface PhaseOutcome {
@@ -65,7 +67,7 @@ export interface ReportInput {
   configs: ReadonlyArray<{ title: string; language: string; text: string }>;
 }
 
-export interface Summary { rps: number; p50Ms: number; p90Ms: number; p99Ms: number; cpuPer1k: number; errors: number; rounds: number }
+export interface Summary { rps: number; p50Ms: number; p90Ms: number; p99Ms: number; cpuPer1k: number; otherCpuPct: number; errors: number; rounds: number }
 
 export function summarize(o: PhaseOutcome): Summary | undefined {
   if (o.samples.length === 0) return undefined;
@@ -76,6 +78,7 @@ export function summarize(o: PhaseOutcome): Summary | undefined {
     p90Ms: m((s) => s.p90Ms),
     p99Ms: m((s) => s.p99Ms),
     cpuPer1k: m((s) => s.cpuPer1k),
+    otherCpuPct: m((s) => s.otherCpuPct),
     errors: o.samples.reduce((a, s) => a + s.errors, 0),
     rounds: o.samples.length,
   };
@@ -90,6 +93,7 @@ const fmtMs = (x: number | undefined): string => (ok(x) ? x.toFixed(3) : DASH);
 const fmtAdded = (x: number | undefined): string => (ok(x) ? `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}` : DASH);
 const fmtCpu = (x: number | undefined): string => (ok(x) ? x.toFixed(4) : DASH);
 const fmtRatio = (x: number | undefined): string => (ok(x) ? `${x.toFixed(2)}×` : DASH);
+const fmtPct = (x: number | undefined): string => (ok(x) ? x.toFixed(0) : DASH);
 const fmtMiB = (b: number | undefined): string => (ok(b) ? (b / 1048576).toFixed(1) : DASH);
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
 
@@ -116,21 +120,21 @@ function get(targets: readonly TargetOutcome[], name: TargetName): TargetOutcome
 
 function throughputTable(input: ReportInput, phase: 'h1' | 'h2'): string {
   const nginx = summarize(get(input.targets, 'nginx')?.phases[phase] ?? { samples: [] });
-  const header = ['target', 'req/s', '× nginx', 'p50 ms', 'p99 ms', 'CPU s / 1000 req', 'errors', 'rounds'];
+  const header = ['target', 'req/s', '× nginx', 'p50 ms', 'p99 ms', 'CPU s / 1000 req', 'errors', 'rounds', 'other CPU %'];
   const rows = input.targets.map((t) => {
     const s = summarize(t.phases[phase]);
     const why = failureOf(t, phase);
     if (!s) return failedRow(t, why ?? 'not run', header.length);
     const cpu = `${fmtCpu(s.cpuPer1k)}${t.name === 'direct' ? ' (upstream)' : ''}`;
     const name = why ? cell(`${t.name} (then failed: ${short(why)})`) : t.name;
-    return [name, fmtRps(s.rps), fmtRatio(nginx ? s.rps / nginx.rps : undefined), fmtMs(s.p50Ms), fmtMs(s.p99Ms), cpu, String(s.errors), String(s.rounds)];
+    return [name, fmtRps(s.rps), fmtRatio(nginx ? s.rps / nginx.rps : undefined), fmtMs(s.p50Ms), fmtMs(s.p99Ms), cpu, String(s.errors), String(s.rounds), fmtPct(s.otherCpuPct)];
   });
   return table(header, rows);
 }
 
 function latencyTable(input: ReportInput, phase: 'h1rate' | 'h2rate'): string {
   const direct = summarize(get(input.targets, 'direct')?.phases[phase] ?? { samples: [] });
-  const header = ['target', 'p50 ms', 'p90 ms', 'p99 ms', 'added p50', 'added p90', 'added p99', 'CPU s / 1000 req', 'achieved req/s', 'errors'];
+  const header = ['target', 'p50 ms', 'p90 ms', 'p99 ms', 'added p50', 'added p90', 'added p99', 'CPU s / 1000 req', 'achieved req/s', 'errors', 'other CPU %'];
   const rows = input.targets.map((t) => {
     const s = summarize(t.phases[phase]);
     const why = failureOf(t, phase);
@@ -139,7 +143,7 @@ function latencyTable(input: ReportInput, phase: 'h1rate' | 'h2rate'): string {
     const added = (f: (x: Summary) => number): string => (isDirect || !direct ? DASH : fmtAdded(f(s) - f(direct)));
     const name = why ? cell(`${t.name} (then failed: ${short(why)})`) : t.name;
     return [name, fmtMs(s.p50Ms), fmtMs(s.p90Ms), fmtMs(s.p99Ms), added((x) => x.p50Ms), added((x) => x.p90Ms), added((x) => x.p99Ms),
-      `${fmtCpu(s.cpuPer1k)}${isDirect ? ' (upstream)' : ''}`, fmtRps(s.rps), String(s.errors)];
+      `${fmtCpu(s.cpuPer1k)}${isDirect ? ' (upstream)' : ''}`, fmtRps(s.rps), String(s.errors), fmtPct(s.otherCpuPct)];
   });
   return table(header, rows);
 }
@@ -233,12 +237,15 @@ export function renderReport(input: ReportInput): string {
       ? `- CPUs: load generators pinned to CPU ${s.pinning.load}; upstream and proxies (all their threads) to CPU ${s.pinning.servers} (taskset).`
       : '- CPUs: not pinned; load generator, upstream and proxy share all CPUs as the kernel schedules them.',
     `- Targets, alternated within each round (${input.targets.map((t) => t.name).join(', ')}); each table cell is the median over rounds (${s.rounds === 1 ? 'one round' : `${s.rounds} rounds`}).`,
-    `- Each protocol starts with a ${s.warmupSeconds} s warm-up per target (not measured).`,
+    `- Each protocol starts with a ${s.warmupSeconds} s warm-up per target (not measured). Each measured run starts after a 300 ms`,
+    '  window in which the rest of the machine used < 33 % of a CPU (waiting at most 5 s per run, 90 s in all).',
     `- Throughput: closed loop, ${s.connections} keep-alive connections, ${s.durationSeconds} s per run.`,
     `- Latency at ${s.rate} req/s: open loop (h2load \`--rps\` per connection, connections started 1 ms apart), ${s.rateDurationSeconds} s per run;`,
     '  percentiles computed from h2load\'s per-request log; "added" is the proxy\'s percentile minus the direct one.',
     '- CPU: utime + stime of the target\'s whole process tree (all threads, and nginx\'s workers), from `/proc/PID/stat`,',
     '  read before and after each run, divided by the responses the load generator counted. For "direct" it is the upstream\'s.',
+    '- "other CPU %": CPU time taken during the run by everything outside the benchmark (other processes on the machine,',
+    '  hypervisor steal), from `/proc/stat`, in % of one CPU, median over rounds. High values mean noisy numbers.',
     '- RSS: VmRSS summed over the process tree from `/proc/PID/status`, after start-up (idle) and after all load.',
     '',
     '## Results',

@@ -39,6 +39,19 @@ export function compileBootstrap(b: Bootstrap): ProxySpec {
   const listeners = (sr?.listeners ?? []).map((l, i) => attempt(() => compileListener(l, `static_resources.listeners[${i}]`)));
   dupes(clusters.map((c) => c?.name), 'static_resources.clusters', errors);
   dupes(listeners.map((l) => l?.name), 'static_resources.listeners', errors);
+  // Envoy refuses a static route naming a cluster that does not exist (validate_clusters).
+  const known = new Set(clusters.map((c) => c?.name));
+  for (const l of listeners) {
+    for (const chain of [...(l?.chains ?? []), ...(l?.defaultChain ? [l.defaultChain] : [])]) {
+      if (chain.filter.kind === 'tcp_proxy') {
+        for (const c of chain.filter.config.clusters) if (!known.has(c.name)) errors.push(new ConfigError(`static_resources.listeners[${listeners.indexOf(l)}] tcp_proxy`, `unknown cluster "${c.name}"`));
+        continue;
+      }
+      const routes = chain.filter.config.routes;
+      if (routes.validateClusters === false) continue;
+      for (const ref of routes.clusterRefs) if (!known.has(ref.cluster)) errors.push(new ConfigError(ref.path, `unknown cluster "${ref.cluster}"`));
+    }
+  }
   let admin: ProxySpec['admin'];
   if (b.admin?.address) {
     const a = b.admin.address.address;

@@ -19,7 +19,7 @@ import { FileAccessLogSchema } from '../envoy/generated/envoy/extensions/access_
 import { StdoutAccessLogSchema, StderrAccessLogSchema } from '../envoy/generated/envoy/extensions/access_loggers/stream/v3/stream_pb.js';
 import { SubstitutionFormatStringSchema } from '../envoy/generated/envoy/config/core/v3/substitution_format_string_pb.js';
 import { DataSourceSchema } from '../envoy/generated/envoy/config/core/v3/base_pb.js';
-import { ROUTE_SUPPORT } from './http/route/supported-fields.js';
+import { ROUTE_SUPPORT, ROUTE_SUPPORT_WIRED } from './http/route/supported-fields.js';
 import { LB_SUPPORT } from './upstream/lb/supported-fields.js';
 
 /**
@@ -71,5 +71,6 @@ export const SUPPORTED = supportTable([
   [SubstitutionFormatStringSchema, 'text_format_source json_format omit_empty_values content_type'],
   [DataSourceSchema, 'inline_string'],
   ...ROUTE_SUPPORT,
+  ...ROUTE_SUPPORT_WIRED,
   ...LB_SUPPORT,
 ]);

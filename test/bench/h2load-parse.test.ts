@@ -1,8 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseH2loadSummary, parseH2loadLog, H2loadParseError } from '../../bench/lib/h2load.js';
-import { parseProcStat, parseVmRssKb } from '../../bench/lib/proc.js';
-import { median, percentiles } from '../../bench/lib/stats.js';
 
 // Real h2load 1.52.0 output (h2c, -c32 -m10 -D3), tail.
 const SUMMARY = `Application protocol: h2c
@@ -25,20 +23,4 @@ test('h2load per-request log: 2xx times kept, the rest counted', () => {
   const log = parseH2loadLog('1795748884793846\t200\t488\n1795748884793856\t503\t120\n1795748884793863\t-1\t0\n1795748884793870\t200\t501\n');
   assert.deepEqual(log, { okMicros: [488, 501], notOk: 2 });
   assert.throws(() => parseH2loadLog('garbage\n'), H2loadParseError);
-});
-
-test('/proc/PID/stat with spaces and parentheses in the command name', () => {
-  const line = '4242 (nginx: worker (x)) S 4241 4241 4241 0 -1 4194624 300 0 0 0 1234 567 8 9 20 0 1 0 1000 12345678 900 18446744073709551615';
-  assert.deepEqual(parseProcStat(line), { pid: 4242, ppid: 4241, utime: 1234, stime: 567, cutime: 8, cstime: 9 });
-  assert.equal(parseVmRssKb('Name:\tnode\nVmHWM:\t   60000 kB\nVmRSS:\t   51234 kB\n'), 51234);
-  assert.equal(parseVmRssKb('Name:\tkthreadd\n'), 0);
-});
-
-test('median and nearest-rank percentiles', () => {
-  assert.equal(median([3, 1, 2]), 2);
-  assert.equal(median([4, 1, 2, 3]), 2.5);
-  assert.ok(Number.isNaN(median([])));
-  const hundred = Array.from({ length: 100 }, (_, i) => 100 - i);
-  assert.deepEqual(percentiles(hundred, [50, 90, 99, 100]), [50, 90, 99, 100]);
-  assert.deepEqual(percentiles([7], [1, 50, 99]), [7, 7, 7]);
 });

@@ -12,9 +12,13 @@ import { renderPrometheus } from './render-prometheus.js';
  * Envoy's admin endpoint (https://www.envoyproxy.io/docs/envoy/latest/operations/admin): plain
  * node:http is fine here, it is not on the data path. Bind it to loopback.
  */
+/** Envoy's default stats_flush_interval: how often histogram interval quantiles roll over. */
+const STATS_FLUSH_INTERVAL_MS = 5000;
+
 export class AdminServer {
   readonly #server: http.Server;
   #ready = false;
+  #flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly spec: ProxySpec,
@@ -44,11 +48,17 @@ export class AdminServer {
   listen(address: string, port: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen(port, address, () => { this.#server.off('error', reject); resolve(); });
+      this.#server.listen(port, address, () => {
+        this.#server.off('error', reject);
+        this.#flushTimer ??= setInterval(() => this.store.flushInterval(), STATS_FLUSH_INTERVAL_MS).unref();
+        resolve();
+      });
     });
   }
 
   close(): Promise<void> {
+    clearInterval(this.#flushTimer);
+    this.#flushTimer = undefined;
     this.#server.closeAllConnections();
     return new Promise((r) => this.#server.close(() => r()));
   }

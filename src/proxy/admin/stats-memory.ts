@@ -57,6 +57,7 @@ const H_DROPPED = 11;
 
 const ENTRY_INTS = 4;
 const KIND_CODES: Record<StatKind, number> = { counter: 1, gauge: 2, histogram: 3 };
+/** By kind code; code 0 never appears in a published entry. */
 const KINDS: readonly StatKind[] = ['counter', 'counter', 'gauge', 'histogram'];
 const USED_INDEX: Record<StatKind, number> = { counter: H_USED_COUNTERS, gauge: H_USED_GAUGES, histogram: H_USED_HISTOGRAMS };
 const CAP_INDEX: Record<StatKind, number> = { counter: H_CAP_COUNTERS, gauge: H_CAP_GAUGES, histogram: H_CAP_HISTOGRAMS };

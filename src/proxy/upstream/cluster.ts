@@ -4,7 +4,7 @@ import { Cluster_DiscoveryType, Cluster_DnsLookupFamily } from '../../envoy/gene
 import { HttpProtocolOptionsSchema } from '../../envoy/generated/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
 import { durationMs } from '../../envoy/duration.js';
 import { ConfigError, unpackAs } from '../../envoy/registry.js';
-import { createLoadBalancer } from './lb/index.js';
+import { compileLbPolicy, createLoadBalancer } from './lb/index.js';
 import type { LbContext, LoadBalancer } from './lb/types.js';
 import { UpstreamHost } from './host.js';
 import { ClusterStats } from './cluster-stats.js';
@@ -65,6 +65,7 @@ export function compileCluster(c: Cluster, path: string): ClusterSpec {
     if (up.case === 'explicitHttpConfig') http2 = up.value.protocolConfig.case === 'http2ProtocolOptions';
     else if (up.case) throw new ConfigError(`${p}.${up.case === 'useDownstreamProtocolConfig' ? 'use_downstream_protocol_config' : 'auto_config'}`, 'only explicit_http_config is supported');
   }
+  compileLbPolicy(c, path);
   const th = c.circuitBreakers?.thresholds.find((t) => t.priority === 0);
   const connectTimeoutMs = durationMs(c.connectTimeout) ?? 5000;
   if (connectTimeoutMs <= 0) throw new ConfigError(`${path}.connect_timeout`, 'must be > 0');
@@ -125,6 +126,8 @@ export class UpstreamCluster {
   #setHosts(hosts: UpstreamHost[]): void {
     // Keep host objects (and their pools) that did not change, so connections survive a refresh.
     const prev = new Map(this.hosts.map((h) => [h.key, h]));
+    // A DNS refresh that changes nothing keeps the balancer (a Maglev table is costly to build).
+    if (this.#lb && hosts.length === this.hosts.length && hosts.every((h) => prev.has(h.key))) return;
     const next = hosts.map((h) => prev.get(h.key) ?? h);
     const keys = new Set(next.map((h) => h.key));
     for (const [key, pool] of this.#pools) if (!keys.has(key)) { pool.drain(); this.#pools.delete(key); }

@@ -125,7 +125,11 @@ class H2UpstreamStream implements UpstreamStream {
       const status = Number(h[':status']);
       if (status < 200) return;
       this.#gotHeaders = true;
-      this.#handler?.onUpstreamHeaders(status, fromNodeHeaders(h), false);
+      const h2 = this.#handler;
+      // A headers-only response (gRPC's trailers-only error) ends the stream right here.
+      const end = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+      if (end) { this.#handler = undefined; this.#done(); }
+      h2?.onUpstreamHeaders(status, fromNodeHeaders(h), end);
     });
     stream.on('data', (chunk: Buffer) => this.#handler?.onUpstreamData(chunk, false));
     stream.on('trailers', (t) => {

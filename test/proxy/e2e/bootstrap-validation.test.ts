@@ -7,14 +7,14 @@ const good = httpBootstrap({ listenPort: 1, upstreamPort: 2 }).replaceAll('ADMIN
 
 const cases: [string, string, RegExp][] = [
   ['an unimplemented cluster field', good.replace('    type: STATIC\n', '    type: STATIC\n    outlier_detection: { consecutive_5xx: 3 }\n'), /static_resources\.clusters\[0\]\.outlier_detection: field is not supported/],
-  ['an unimplemented HCM field', good.replace('stat_prefix: ingress', 'stat_prefix: ingress\n          normalize_path: true'), /static_resources\.listeners\[0\]\.filter_chains\[0\]\.filters\[0\]\.normalize_path: field is not supported/],
+  ['an unimplemented HCM field', good.replace('stat_prefix: ingress', 'stat_prefix: ingress\n          normalize_path: true'), /static_resources\.listeners\[0\]\.filter_chains\[0\]\.filters\[0\]\.typed_config\.normalize_path: field is not supported/],
   ['an unknown field', good.replace('stat_prefix: ingress', 'stat_prefix: ingress\n          no_such_field: 1'), /no_such_field/],
   ['a bad regex', good.replace('match: { prefix: "/" }', 'match: { safe_regex: { regex: "(" } }'), /routes\[0\]\.match\.safe_regex/],
   ['an unknown lb_policy value', good.replace('    type: STATIC\n', '    type: STATIC\n    lb_policy: FASTEST\n'), /lb_policy|FASTEST/],
   ['a port out of range', good.replace('port_value: 2 }', 'port_value: 70000 }'), /port_value/],
   ['a STATIC cluster with a hostname', good.replace('address: 127.0.0.1, port_value: 2', 'address: example.invalid, port_value: 2'), /clusters\[0\]\.load_assignment\.endpoints\[0\]\.lb_endpoints\[0\]\.endpoint\.address\.socket_address\.address: a STATIC cluster needs IP addresses/],
   ['a route to an unknown cluster', good.replace('cluster: app', 'cluster: nope'), /unknown cluster "nope"|nope/],
-  ['a filter chain without the router last', good.replace('- name: envoy.filters.http.router', '- name: envoy.filters.http.unknown_thing'), /http_filters/],
+  ['an HTTP filter tsmesh does not have', good.replace('envoy.extensions.filters.http.router.v3.Router', 'envoy.extensions.filters.http.cors.v3.Cors'), /http_filters\[0\]\.typed_config: unsupported HTTP filter/],
   ['two listeners with one name', good.replace('  clusters:', `  - name: main
     address: { socket_address: { address: 127.0.0.1, port_value: 5 } }
     filter_chains:

@@ -68,20 +68,25 @@ export function formatStartTimeDefault(ms: number): string {
  * (at `path`) for a specifier it does not know, so a typo fails at config load, not in the log.
  */
 export function compileStartTime(format: string, path: string): (ms: number) => string {
-  if (format === '') return formatStartTimeDefault;
+  if (format === '') return cached(formatStartTimeDefault);
   const pieces = parse(format, path);
-  let lastMs = NaN;
-  let last = '';
-  return (ms) => {
-    if (ms === lastMs) return last; // many lines share a millisecond
+  return cached((ms) => {
     const whole = Math.floor(ms / 1000) * 1000;
     const nanos = String(Math.round((ms - whole) * 1e6)).padStart(9, '0').slice(0, 9);
     const p: Parts = { ms, d: new Date(ms), nanos };
     let s = '';
     for (const piece of pieces) s += typeof piece === 'string' ? piece : piece(p);
-    lastMs = ms;
-    last = s;
     return s;
+  });
+}
+
+/** Lines logged in the same millisecond share one formatted time. */
+function cached(format: (ms: number) => string): (ms: number) => string {
+  let lastMs = NaN;
+  let last = '';
+  return (ms) => {
+    if (ms !== lastMs) { last = format(ms); lastMs = ms; }
+    return last;
   };
 }
 

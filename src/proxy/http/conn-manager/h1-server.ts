@@ -29,6 +29,7 @@ export class H1ServerConnection implements ResponseEncoder {
   #headerTimer: NodeJS.Timeout | undefined;
   #upgraded = false;
   #awaitingBodyEnd = false;
+  #starting: { req: RequestHeaders; endStream: boolean; chunks: Buffer[]; complete: boolean; trailers: HeaderMap | undefined } | undefined;
 
   constructor(socket: net.Socket, rt: HcmRuntime, info: ConnectionInfo, initial: Buffer | undefined) {
     this.#socket = socket;
@@ -70,6 +71,10 @@ export class H1ServerConnection implements ResponseEncoder {
       this.#headerTimer = setTimeout(this.#onHeaderTimeout, this.#rt.config.requestHeadersTimeoutMs);
     }
     const n = this.#parser.execute(data);
+    if (this.#starting) {
+      if (this.#closing) this.#starting = undefined;
+      else this.#start();
+    }
     if (this.#upgraded || this.#closing) {
       if (this.#upgraded && n < data.length) this.#held = data.subarray(n);
       return;
@@ -82,7 +87,8 @@ export class H1ServerConnection implements ResponseEncoder {
 
   #onHead = (head: RequestHead): void => {
     if (this.#headerTimer) { clearTimeout(this.#headerTimer); this.#headerTimer = undefined; }
-    this.#socket.setTimeout(0);
+    // While a stream is active the socket's inactivity timer is the stream idle timeout.
+    this.#socket.setTimeout(this.#rt.config.streamIdleTimeoutMs);
     this.#parser.pause();
     const rt = this.#rt;
     rt.stats.downstream_rq_http1_total.inc();
@@ -114,7 +120,9 @@ export class H1ServerConnection implements ResponseEncoder {
     const stream = new HttpStream(rt, this.#info, this);
     this.#stream = stream;
     stream.onDone = this.#onStreamDone;
-    stream.decodeHeaders(req, head.contentLength <= 0 && !head.chunked);
+    // Nothing goes upstream until the parser has checked all bytes it has now: a request whose
+    // body turns out malformed in the same read is answered 400 and never forwarded.
+    this.#starting = { req, endStream: head.contentLength <= 0 && !head.chunked, chunks: [], complete: false, trailers: undefined };
   };
 
   #takeHeld(): Buffer {
@@ -124,11 +132,29 @@ export class H1ServerConnection implements ResponseEncoder {
   }
 
   #onBody = (chunk: Buffer): void => {
+    const st = this.#starting;
+    if (st) { st.chunks.push(chunk); return; }
     const s = this.#stream;
     if (s) s.decodeData(chunk, false);
   };
 
   #onComplete = (trailers: HeaderMap | undefined): void => {
+    const st = this.#starting;
+    if (st) { st.complete = true; st.trailers = trailers; return; }
+    this.#deliverComplete(trailers);
+  };
+
+  /** Starts the stream parsed in the last read, with the body bytes that came with it. */
+  #start(): void {
+    const st = this.#starting!;
+    this.#starting = undefined;
+    const s = this.#stream!;
+    s.decodeHeaders(st.req, st.endStream);
+    for (const c of st.chunks) s.decodeData(c, false);
+    if (st.complete) this.#deliverComplete(st.trailers);
+  }
+
+  #deliverComplete(trailers: HeaderMap | undefined): void {
     if (this.#awaitingBodyEnd) {
       this.#awaitingBodyEnd = false;
       this.#next();
@@ -139,15 +165,23 @@ export class H1ServerConnection implements ResponseEncoder {
     if (!s || !head) return;
     if (trailers && trailers.size > 0) s.decodeTrailers(trailers);
     else if (head.contentLength > 0 || head.chunked) s.decodeData(EMPTY, true);
-  };
+  }
+
 
   #onParseError = (err: H1Error): void => {
     this.#rt.stats.downstream_cx_protocol_error.inc();
     const s = this.#stream;
-    if (s && !s.finished) {
-      // Bad framing inside a body: nothing more on this connection can be trusted.
-      s.onDownstreamReset();
-      this.#socket.destroy();
+    if (this.#starting) {
+      // The request never went upstream: answer it like any other bad request.
+      this.#starting = undefined;
+      this.#stream = undefined;
+      s?.abandon();
+    } else if (s && !s.finished) {
+      // Bad framing inside a body already streaming upstream: abort it; nothing more on this
+      // connection can be trusted.
+      this.#closing = true;
+      s.onDownstreamProtocolError(err.status);
+      this.#socket.end();
       return;
     }
     this.#closing = true;
@@ -172,7 +206,8 @@ export class H1ServerConnection implements ResponseEncoder {
   };
 
   #onIdle = (): void => {
-    if (this.#stream && !this.#stream.finished) return;
+    const s = this.#stream;
+    if (s && !s.finished) { s.onStreamIdleTimeout(); return; }
     this.#rt.stats.downstream_cx_idle_timeout.inc();
     this.#socket.destroy();
   };

@@ -32,7 +32,9 @@ export class H2Server {
 
   accept(socket: net.Socket, info: ConnectionInfo, initial: Buffer | undefined): void {
     this.rt.stats.downstream_cx_http2_total.inc();
-    if (initial && initial.length > 0) socket.unshift(initial);
+    // Bytes already read (the codec sniff) go back into the socket; paused, so nothing reads
+    // them before the session does (Node's http2 takes what is buffered when it attaches).
+    if (initial && initial.length > 0) { socket.pause(); socket.unshift(initial); }
     this.#bySocket.set(socket, info);
     this.#server.emit('connection', socket);
   }
@@ -65,6 +67,7 @@ export class H2Server {
     const enc = new H2StreamEncoder(stream);
     const s = new HttpStream(rt, info, enc);
     enc.httpStream = s;
+    if (rt.config.streamIdleTimeoutMs > 0) stream.setTimeout(rt.config.streamIdleTimeoutMs, () => s.onStreamIdleTimeout());
     const endStream = stream.readableEnded || (stream as unknown as { endAfterHeaders: boolean }).endAfterHeaders;
     s.decodeHeaders(req, endStream);
     if (endStream) return;

@@ -9,6 +9,7 @@ import type { UpstreamCluster } from '../../upstream/cluster.js';
 import type { UpstreamHost } from '../../upstream/host.js';
 import type { PendingHandle, PoolCallbacks, PoolFailure } from '../../upstream/pool.js';
 import type { RouteSelection } from '../route/route-table.js';
+import type { ClusterChoice } from '../route/weighted-clusters.js';
 import { applyRequestHeaderMutations, applyResponseHeaderMutations } from '../route/header-mutation.js';
 import { computeRequestHash } from '../../upstream/lb/hash-policy.js';
 import { ResponseFlag } from '../../admin/access-log/response-flags.js';
@@ -37,6 +38,7 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
   req!: RequestHeaders;
   /** Copy of the request headers as received, for the access log. */
   #selection: RouteSelection | undefined;
+  #choice: ClusterChoice | undefined;
   #cluster: UpstreamCluster | undefined;
   #host: UpstreamHost | undefined;
   #upstream: UpstreamStream | undefined;
@@ -45,6 +47,7 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
   #requestEnded = false;
   #bufferedTrailers: HeaderMap | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #requestTimer: NodeJS.Timeout | undefined;
   #upstreamStart = 0;
   #responseStarted = false;
   #done = false;
@@ -82,6 +85,7 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
     this.req = req;
     this.#requestEnded = endStream;
     const cfg = this.rt.config;
+    if (!endStream && cfg.requestTimeoutMs > 0) this.#requestTimer = setTimeout(this.#onRequestTimeout, cfg.requestTimeoutMs);
     this.#mutateRequestHeaders(req);
     const sel = cfg.routes.select(req);
     if (!sel) {
@@ -103,12 +107,12 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
       this.#sendLocal(action.status, h, EMPTY, 'redirect');
       return;
     }
-    const clusterName = action.pickCluster(Math.random());
-    const cluster = this.rt.clusters.get(clusterName);
+    const choice = action.pickClusterEntry(Math.random());
+    const cluster = this.rt.clusters.get(choice.name);
     if (!cluster) {
       this.rt.stats.no_cluster.inc();
       this.flags |= ResponseFlag.NC;
-      this.sendLocalReply(503, '', 'cluster_not_found');
+      this.sendLocalReply(action.clusterNotFoundStatus, '', 'cluster_not_found');
       return;
     }
     this.#cluster = cluster;
@@ -118,8 +122,10 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
       req.headers.set('x-envoy-original-path', req.path);
       req.path = rewritten;
     }
-    if (action.hostRewriteLiteral) req.authority = action.hostRewriteLiteral;
-    applyRequestHeaderMutations(sel, req.headers);
+    const hostRewrite = choice.hostRewriteLiteral ?? action.hostRewriteLiteral;
+    if (hostRewrite) req.authority = hostRewrite;
+    this.#choice = choice;
+    applyRequestHeaderMutations(sel, req.headers, choice);
     if (!(cfg.filters[cfg.filters.length - 1]?.suppressEnvoyHeaders ?? false) && action.timeoutMs > 0) {
       req.headers.set('x-envoy-expected-rq-timeout-ms', String(action.timeoutMs));
     }
@@ -148,7 +154,7 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
 
   /** Request body bytes from downstream. */
   decodeData(chunk: Buffer, endStream: boolean): void {
-    if (endStream) this.#requestEnded = true;
+    if (endStream) this.#requestDone();
     if (this.#done) return;
     this.bytesReceived += chunk.length;
     const up = this.#upstream;
@@ -158,11 +164,34 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
   }
 
   decodeTrailers(trailers: HeaderMap): void {
-    this.#requestEnded = true;
+    this.#requestDone();
     if (this.#done) return;
     if (this.#upstream) this.#upstream.encodeTrailers(trailers);
     else this.#bufferedTrailers = trailers;
     if (this.#cluster) this.#armRouteTimeout();
+  }
+
+  #requestDone(): void {
+    this.#requestEnded = true;
+    if (this.#requestTimer) { clearTimeout(this.#requestTimer); this.#requestTimer = undefined; }
+  }
+
+  #onRequestTimeout = (): void => {
+    this.#requestTimer = undefined;
+    if (this.#done) return;
+    this.rt.stats.downstream_rq_timeout.inc();
+    this.#resetUpstream();
+    this.sendLocalReply(408, 'request timeout', 'request_overall_timeout');
+  };
+
+  /** Nothing moved on this stream for stream_idle_timeout (the codec watches its socket). */
+  onStreamIdleTimeout(): void {
+    if (this.#done) return;
+    this.rt.stats.downstream_rq_idle_timeout.inc();
+    this.flags |= ResponseFlag.SI;
+    this.#resetUpstream();
+    if (this.#responseStarted) { this.#encoder.reset(); this.#finish(); return; }
+    this.sendLocalReply(this.#requestEnded ? 504 : 408, 'stream timeout', 'stream_idle_timeout');
   }
 
   /** The downstream went away (connection closed, RST_STREAM). */
@@ -172,6 +201,23 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
     this.rt.stats.downstream_rq_rx_reset.inc();
     this.#resetUpstream();
     this.#finish();
+  }
+
+  /** The downstream sent a malformed body: abort upstream, answer 400 if we still can. */
+  onDownstreamProtocolError(status: number): void {
+    if (this.#done) return;
+    this.flags |= ResponseFlag.DPE;
+    this.#resetUpstream();
+    if (this.#responseStarted) { this.#encoder.reset(); this.#finish(); return; }
+    this.sendLocalReply(status, 'Bad Request', 'http1.codec_error');
+  }
+
+  /** Dropped before it started (a parse error in the same read): counts, no log line. */
+  abandon(): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#requestTimer) clearTimeout(this.#requestTimer);
+    this.rt.stats.downstream_rq_active.dec();
   }
 
   // --- PoolCallbacks ---
@@ -221,7 +267,7 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
     stripHopByHop(headers);
     headers.set('server', cfg.serverName);
     if (cfg.alwaysSetRequestIdInResponse && this.#requestId) headers.set('x-request-id', this.#requestId);
-    applyResponseHeaderMutations(sel, headers);
+    applyResponseHeaderMutations(sel, headers, this.#choice);
     this.status = status;
     this.#responseStarted = true;
     this.#responseHeaders = headers;
@@ -289,7 +335,7 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
     h.add('content-length', String(body.length));
     h.add('date', new Date().toUTCString());
     h.add('server', this.rt.config.serverName);
-    if (this.#selection) applyResponseHeaderMutations(this.#selection, h);
+    if (this.#selection) applyResponseHeaderMutations(this.#selection, h, this.#choice);
     this.status = status;
     this.#details = details;
     this.#responseStarted = true;
@@ -382,6 +428,7 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
     if (this.#done) return;
     this.#done = true;
     this.#clearTimer();
+    if (this.#requestTimer) { clearTimeout(this.#requestTimer); this.#requestTimer = undefined; }
     const stats = this.rt.stats;
     stats.downstream_rq_active.dec();
     if (this.status > 0) stats.recordResponse(this.status);

@@ -5,7 +5,7 @@ import { compileAction, DEFAULT_MAX_DIRECT_RESPONSE_BODY_BYTES, type ActionDefau
 import { compileHeaderMutation, type HeaderMutation } from './header-mutation.js';
 import { compileRouteMatch, type CompiledRouteMatch } from './match.js';
 import { SSL_REDIRECT } from './redirect.js';
-import { RouteTable, type CompiledRoute, type CompiledVirtualHost, type RouteSelection, type VirtualHostEntry } from './route-table.js';
+import { RouteTable, type ClusterRef, type CompiledRoute, type CompiledVirtualHost, type RouteSelection, type VirtualHostEntry } from './route-table.js';
 import { DomainIndex } from './vhost-select.js';
 
 /**
@@ -37,7 +37,21 @@ export function compileRouteConfig(rc: RouteConfiguration, path = ''): RouteTabl
     vh.domains.forEach((d, j) => index.add(d, entry, `${p}.domains[${j}]`));
     return entry.vhost;
   });
-  return new RouteTable(rc.name, vhosts, index);
+  return new RouteTable(rc.name, vhosts, index, clusterRefs(rc, at), rc.validateClusters);
+}
+
+function clusterRefs(rc: RouteConfiguration, at: (field: string) => string): ClusterRef[] {
+  const refs: ClusterRef[] = [];
+  rc.virtualHosts.forEach((vh, i) => vh.routes.forEach((r, j) => {
+    if (r.action.case !== 'route') return;
+    const p = at(`virtual_hosts[${i}].routes[${j}].route`);
+    const spec = r.action.value.clusterSpecifier;
+    if (spec.case === 'cluster') refs.push({ cluster: spec.value, path: `${p}.cluster` });
+    else if (spec.case === 'weightedClusters') {
+      spec.value.clusters.forEach((c, k) => refs.push({ cluster: c.name, path: `${p}.weighted_clusters.clusters[${k}].name` }));
+    }
+  }));
+  return refs;
 }
 
 type Chain = (route: HeaderMutation | undefined, vhost: HeaderMutation | undefined, side: 'request' | 'response') => HeaderMutation[];

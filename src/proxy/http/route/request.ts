@@ -52,11 +52,6 @@ export function headerValue(req: RouteRequest, name: string): string | undefined
   return out;
 }
 
-/** First value of a regular header, as Envoy's `getXxxValue()` accessors read it. */
-export function firstHeader(req: RouteRequest, name: string): string | undefined {
-  return req.headers.get(name);
-}
-
 /** `:scheme` of the request, `http` when the caller did not say. */
 export function schemeOf(req: RouteRequest): string {
   return req.scheme ?? 'http';

@@ -35,6 +35,13 @@ export interface RouteSelection {
   readonly route: CompiledRoute;
 }
 
+/** A cluster name a forward route refers to, with the field that names it. */
+export interface ClusterRef {
+  readonly cluster: string;
+  /** e.g. `route_config.virtual_hosts[0].routes[2].route.weighted_clusters.clusters[1].name` */
+  readonly path: string;
+}
+
 /** @internal What the table keeps per virtual host. */
 export interface VirtualHostEntry {
   readonly vhost: CompiledVirtualHost;
@@ -56,6 +63,14 @@ export class RouteTable {
     readonly name: string,
     readonly virtualHosts: readonly CompiledVirtualHost[],
     index: DomainIndex<VirtualHostEntry>,
+    /**
+     * Every cluster the forward routes name, for the loader to check against the cluster
+     * manager (Envoy's `validate_clusters`, which defaults to true for a route_config given
+     * inline in the bootstrap: "route: unknown cluster 'x'").
+     */
+    readonly clusterRefs: readonly ClusterRef[],
+    /** RouteConfiguration.validate_clusters as configured (undefined = unset). */
+    readonly validateClusters: boolean | undefined,
   ) {
     this.#index = index;
   }

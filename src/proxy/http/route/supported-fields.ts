@@ -48,6 +48,13 @@ export const ROUTE_SUPPORT: ReadonlyArray<readonly [DescMessage, string]> = [
 export const ROUTE_SUPPORT_AWAITING_ROUTER: ReadonlyArray<readonly [DescMessage, string]> = [
   [RouteConfigurationSchema, 'request_mirror_policies'],
   [VirtualHostSchema, 'retry_policy request_mirror_policies'],
-  [RouteActionSchema, 'idle_timeout retry_policy request_mirror_policies cluster_not_found_response_code'],
+  [RouteActionSchema, 'idle_timeout retry_policy request_mirror_policies'],
+];
+
+/** Compiled here and used by the connection manager and the bootstrap loader. */
+export const ROUTE_SUPPORT_WIRED: ReadonlyArray<readonly [DescMessage, string]> = [
+  // validate_clusters → RouteTable.clusterRefs / validateClusters, checked by the loader.
+  [RouteConfigurationSchema, 'validate_clusters'],
+  [RouteActionSchema, 'cluster_not_found_response_code'],
   [WeightedCluster_ClusterWeightSchema, 'request_headers_to_add request_headers_to_remove response_headers_to_add response_headers_to_remove host_rewrite_literal'],
 ];

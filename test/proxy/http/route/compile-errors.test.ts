@@ -116,3 +116,18 @@ describe('compileRouteConfig rejects what Envoy rejects, naming the field', () =
     assert.ok(table(withRoutes(`  - { match: { prefix: / }, direct_response: { status: 200, body: { inline_string: "${'x'.repeat(5000)}" } } }`, '', 'max_direct_response_body_size_bytes: 8192')));
   });
 });
+
+describe('cluster references for validate_clusters', () => {
+  it('lists every cluster a forward route names, with its field path', () => {
+    const t = table(withRoutes(`  - { match: { path: /a }, route: { cluster: one } }
+  - { match: { path: /b }, route: { weighted_clusters: { clusters: [{ name: two, weight: 1 }, { name: three, weight: 1 }] } } }
+  - { match: { path: /c }, direct_response: { status: 200 } }`, '', 'validate_clusters: false'));
+    assert.deepEqual(t.clusterRefs, [
+      { cluster: 'one', path: 'route_config.virtual_hosts[0].routes[0].route.cluster' },
+      { cluster: 'two', path: 'route_config.virtual_hosts[0].routes[1].route.weighted_clusters.clusters[0].name' },
+      { cluster: 'three', path: 'route_config.virtual_hosts[0].routes[1].route.weighted_clusters.clusters[1].name' },
+    ]);
+    assert.equal(t.validateClusters, false);
+    assert.equal(table(withRoutes('  - { match: { path: /a }, route: { cluster: one } }')).validateClusters, undefined);
+  });
+});

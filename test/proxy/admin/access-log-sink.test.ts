@@ -1,0 +1,95 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { create, type JsonObject } from '@bufbuild/protobuf';
+import { anyPack } from '@bufbuild/protobuf/wkt';
+import { AccessLogSchema } from '../../../src/envoy/generated/envoy/config/accesslog/v3/accesslog_pb.js';
+import { FileAccessLogSchema } from '../../../src/envoy/generated/envoy/extensions/access_loggers/file/v3/file_pb.js';
+import { SubstitutionFormatStringSchema } from '../../../src/envoy/generated/envoy/config/core/v3/substitution_format_string_pb.js';
+import { DataSourceSchema } from '../../../src/envoy/generated/envoy/config/core/v3/base_pb.js';
+import { ConfigError } from '../../../src/envoy/registry.js';
+import { AccessLogSinks } from '../../../src/proxy/admin/access-log/sink.js';
+import { compileAccessLog, compileAccessLogs } from '../../../src/proxy/admin/access-log/logger.js';
+import type { AccessLogContext } from '../../../src/proxy/admin/access-log/context.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsmesh-access-log-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const ctx: AccessLogContext = { startTimeMs: 0, responseFlags: 0, bytesReceived: 1, bytesSent: 2, durationMs: 3 };
+
+test('file sink: writes are queued, batched, appended; flush writes everything', async () => {
+  const file = path.join(dir, 'batched.log');
+  fs.writeFileSync(file, 'existing\n');
+  const sinks = new AccessLogSinks({ flushIntervalMs: 60_000 });
+  const sink = sinks.file(file);
+  assert.equal(sinks.file(file), sink); // one per path
+  for (let i = 0; i < 1000; i++) sink.write(`line ${i}\n`);
+  assert.equal(fs.readFileSync(file, 'utf8'), 'existing\n'); // nothing written synchronously
+  await sinks.flush();
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  assert.equal(lines.length, 1002);
+  assert.equal(lines[1], 'line 0');
+  assert.equal(lines[1000], 'line 999');
+  await sinks.close();
+});
+
+test('file sink: flushes on its own after the interval and when the batch is big', async () => {
+  const sinks = new AccessLogSinks({ flushIntervalMs: 20, flushBytes: 100 });
+  const timed = path.join(dir, 'timed.log');
+  sinks.file(timed).write('a\n');
+  const big = path.join(dir, 'big.log');
+  sinks.file(big).write(`${'x'.repeat(120)}\n`);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(fs.readFileSync(timed, 'utf8'), 'a\n');
+  assert.equal(fs.readFileSync(big, 'utf8').length, 121);
+  await sinks.close();
+});
+
+test('file sink: over the buffer limit or unwritable, lines are dropped, never thrown', async () => {
+  const sinks = new AccessLogSinks({ flushIntervalMs: 60_000, maxBufferedBytes: 10 });
+  const s = sinks.file(path.join(dir, 'full.log'));
+  s.write('12345\n');
+  s.write('67890\n');
+  assert.equal(s.dropped, 1);
+  const bad = sinks.file(path.join(dir, 'no-such-dir', 'x.log'));
+  bad.write('lost\n');
+  await sinks.flush();
+  assert.equal(bad.dropped, 1);
+  await sinks.close();
+});
+
+function fileLog(logPath: string, format?: { json?: JsonObject; text?: string }): ReturnType<typeof create<typeof AccessLogSchema>> {
+  const logFormat = format?.json
+    ? create(SubstitutionFormatStringSchema, { format: { case: 'jsonFormat', value: format.json } })
+    : format?.text !== undefined
+      ? create(SubstitutionFormatStringSchema, { format: { case: 'textFormatSource', value: create(DataSourceSchema, { specifier: { case: 'inlineString', value: format.text } }) } })
+      : undefined;
+  const f = create(FileAccessLogSchema, { path: logPath, accessLogFormat: logFormat ? { case: 'logFormat', value: logFormat } : { case: undefined } });
+  return create(AccessLogSchema, { name: 'envoy.access_loggers.file', configType: { case: 'typedConfig', value: anyPack(FileAccessLogSchema, f) } });
+}
+
+test('FileAccessLog config -> logger writing the formatted line to the file', async () => {
+  const sinks = new AccessLogSinks();
+  const file = path.join(dir, 'access.log');
+  const [json, text, dflt] = compileAccessLogs([
+    fileLog(file, { json: { d: '%DURATION%', sent: '%BYTES_SENT%' } }),
+    fileLog(file, { text: '%BYTES_RECEIVED% %RESPONSE_FLAGS%\n' }),
+    fileLog(file),
+  ], 'hcm.access_log', sinks);
+  json!.log(ctx);
+  text!.log(ctx);
+  dflt!.log(ctx);
+  await sinks.close();
+  assert.equal(fs.readFileSync(file, 'utf8'), '{"d":3,"sent":2}\n1 -\n[1970-01-01T00:00:00.000Z] "- - -" 0 - 1 2 3 - "-" "-" "-" "-" "-"\n');
+});
+
+test('logger config errors name the field', () => {
+  const sinks = new AccessLogSinks();
+  assert.throws(() => compileAccessLog(fileLog(path.join(dir, 'x.log'), { text: '%WHAT%' }), 'hcm.access_log[2]', sinks),
+    (e: unknown) => e instanceof ConfigError && e.path === 'hcm.access_log[2].typed_config.log_format.text_format_source.inline_string' && /WHAT/.test(e.reason));
+  assert.throws(() => compileAccessLog(fileLog(''), 'a', sinks), (e: unknown) => e instanceof ConfigError && e.path === 'a.typed_config.path');
+  const wrongType = create(AccessLogSchema, { configType: { case: 'typedConfig', value: anyPack(DataSourceSchema, create(DataSourceSchema)) } });
+  assert.throws(() => compileAccessLog(wrongType, 'a', sinks), /unsupported access logger type.googleapis.com\/envoy.config.core.v3.DataSource/);
+});
