@@ -3,82 +3,29 @@
  * straight to the upstream, alternated round by round on one machine. Prints Markdown tables
  * and writes them, with the machine and the exact commands, to BENCHMARKS.md.
  *
- *   node --import tsx bench/proxy-compare.ts [--rounds 3] [--duration 5] [--quick] [--no-write]
+ *   node --import tsx bench/proxy-compare.ts [--quick] [--no-write] [--rounds 3] [--duration 5] ...
  *
- * (`npm run bench` runs it after building). It prints numbers, it never fails on them; it
+ * (options: bench/lib/options.ts)
+ * `npm run bench -- OPTIONS` runs it after building. It prints numbers, it never fails on them; it
  * exits non-zero only when the harness itself cannot run (tools missing, ports busy, the
  * upstream does not start). A proxy that fails to start or dies gets a "NAME: failed (reason)"
  * row and the others go on. Every child is killed on exit, error and SIGINT/SIGTERM.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir, availableParallelism } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { killAllNow, describeExit, lastLine, portFree, sleep, type ServerProcess } from './lib/processes.js';
 import { nginxUpstreamConf, nginxProxyConf, haproxyConf, renderTemplate } from './lib/configs.js';
 import { startNginx, startHaproxy, startTsmesh, checkServes } from './lib/servers.js';
 import { runWrk, runH2loadThroughput, runH2loadRate, type LoadRun } from './lib/load.js';
 import { treeCpuSeconds, treeRssBytes, pinTree, otherCpuWindow } from './lib/proc.js';
 import { describeMachine } from './lib/machine.js';
-import { renderReport, renderTables, type PhaseName, type Settings, type TargetOutcome, type TargetName, type ReportInput } from './lib/report.js';
+import { parseOptions, type Options } from './lib/options.js';
+import { QuietGate } from './lib/quiet-gate.js';
+import { renderReport, renderTables, type PhaseName, type TargetOutcome, type TargetName, type ReportInput } from './lib/report.js';
 
 const BODY = 'hello world\n';
-
-interface Options extends Settings {
-  basePort: number;
-  nginxKeepalive: number;
-  tsmeshBin: string | undefined;
-  out: string | undefined;
-  skipH2: boolean;
-  keepTemp: boolean;
-}
-
-function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      rounds: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' },
-      connections: { type: 'string' }, 'h2-streams': { type: 'string' }, rate: { type: 'string' },
-      'rate-connections': { type: 'string' }, 'rate-duration': { type: 'string' },
-      'tsmesh-concurrency': { type: 'string' }, 'nginx-keepalive': { type: 'string' }, 'tsmesh-bin': { type: 'string' }, 'base-port': { type: 'string' }, out: { type: 'string' },
-      'no-write': { type: 'boolean' }, pin: { type: 'boolean' }, 'skip-h2': { type: 'boolean' }, quick: { type: 'boolean' }, 'keep-temp': { type: 'boolean' },
-    },
-  });
-  const quick = values.quick === true;
-  const int = (name: string, v: string | undefined, dflt: number, min: number, max: number): number => {
-    if (v === undefined) return dflt;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
-    return n;
-  };
-  const connections = int('connections', values.connections, 32, 1, 1000);
-  const h2Streams = int('h2-streams', values['h2-streams'], 10, 1, 100);
-  const cpus = availableParallelism();
-  if (values.pin === true && cpus < 2) throw new Error('--pin needs at least 2 CPUs');
-  const o: Options = {
-    rounds: int('rounds', values.rounds, quick ? 1 : 3, 1, 20),
-    durationSeconds: int('duration', values.duration, quick ? 2 : 5, 1, 60),
-    warmupSeconds: int('warmup', values.warmup, quick ? 1 : 2, 1, 60),
-    connections,
-    h2Streams,
-    rate: int('rate', values.rate, 1000, 1, 100_000),
-    rateConnections: int('rate-connections', values['rate-connections'], 10, 1, 1000),
-    rateDurationSeconds: int('rate-duration', values['rate-duration'], quick ? 2 : 5, 1, 60),
-    tsmeshConcurrency: int('tsmesh-concurrency', values['tsmesh-concurrency'], 1, 1, 64),
-    // Enough idle upstream connections for the most concurrent requests of any phase (h2c).
-    nginxKeepalive: int('nginx-keepalive', values['nginx-keepalive'], Math.max(64, connections * h2Streams), 1, 100_000),
-    tsmeshBin: values['tsmesh-bin'],
-    pinning: values.pin === true ? { load: '0', servers: cpus === 2 ? '1' : `1-${cpus - 1}` } : undefined,
-    basePort: int('base-port', values['base-port'], 18080, 1024, 65000),
-    out: values['no-write'] === true ? undefined : values.out ?? 'BENCHMARKS.md',
-    skipH2: values['skip-h2'] === true,
-    keepTemp: values['keep-temp'] === true,
-  };
-  if (o.rate % o.rateConnections !== 0) throw new Error(`--rate (${o.rate}) must be a multiple of --rate-connections (${o.rateConnections})`);
-  return o;
-}
 
 function repoRoot(): string {
   let d = dirname(fileURLToPath(import.meta.url));
@@ -118,29 +65,6 @@ function died(t: Target, during: string): boolean {
 }
 
 type Load = (t: Target) => Promise<LoadRun>;
-
-/**
- * On a shared machine, holds each run back until a 300 ms window in which the rest of the
- * machine used less than a third of a CPU: at most `perRunMs` per run and `totalMs` in all, so
- * the benchmark stays bounded however busy the machine is.
- */
-class QuietGate {
-  #leftMs: number;
-  constructor(totalMs: number, readonly perRunMs: number) {
-    this.#leftMs = totalMs;
-  }
-
-  async wait(): Promise<void> {
-    const start = performance.now();
-    const limit = Math.min(this.perRunMs, this.#leftMs);
-    for (;;) {
-      const window = otherCpuWindow(process.pid);
-      await sleep(300);
-      if (window() < 33 || performance.now() - start >= limit) break;
-    }
-    this.#leftMs -= Math.max(0, performance.now() - start - 300);
-  }
-}
 
 /**
  * Runs `load` once against `t`, sampling around the run its process tree's CPU time and how
@@ -309,8 +233,8 @@ async function main(): Promise<void> {
     ],
   };
   process.stdout.write(`\n${renderTables(input)}`);
-  if (o.out !== undefined) {
-    const file = resolve(root, o.out);
+  if (o.write) {
+    const file = o.out !== undefined ? resolve(o.out) : join(root, 'BENCHMARKS.md');
     writeFileSync(file, renderReport(input));
     log(`bench: wrote ${relative(process.cwd(), file) || file}`);
   }

@@ -66,6 +66,7 @@ export class ActiveListener {
     const stats = this.#stats;
     stats.downstream_cx_total.inc();
     stats.downstream_cx_active.inc();
+    socket.setNoDelay(true);
     this.#sockets.add(socket);
     socket.once('close', () => { stats.downstream_cx_active.dec(); this.#sockets.delete(socket); });
     socket.on('error', () => { /* close follows */ });

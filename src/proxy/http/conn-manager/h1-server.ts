@@ -8,6 +8,8 @@ import type { ConnectionInfo } from './connection-info.js';
 import { startUpgrade } from './h1-upgrade.js';
 
 const EMPTY = Buffer.alloc(0);
+/** Bodies up to this size are sent in one write with their head. */
+const SMALL_BODY = 16 * 1024;
 const CONTINUE_100 = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 
 /**
@@ -29,6 +31,7 @@ export class H1ServerConnection implements ResponseEncoder {
   #headerTimer: NodeJS.Timeout | undefined;
   #upgraded = false;
   #awaitingBodyEnd = false;
+  #pendingHead: string | undefined;
   #starting: { req: RequestHeaders; endStream: boolean; chunks: Buffer[]; complete: boolean; trailers: HeaderMap | undefined } | undefined;
 
   constructor(socket: net.Socket, rt: HcmRuntime, info: ConnectionInfo, initial: Buffer | undefined) {
@@ -245,14 +248,34 @@ export class H1ServerConnection implements ResponseEncoder {
       s.write(text, 'latin1');
       this.#responseDone();
     } else {
-      s.cork();
-      s.write(text, 'latin1');
-      process.nextTick(uncork, s);
+      // Hold the head for a moment: a small body that arrives in the same read (the common
+      // case) leaves in the same write, one syscall and one packet.
+      this.#pendingHead = text;
+      queueMicrotask(this.#flushHead);
     }
   }
 
+  #flushHead = (): void => {
+    const h = this.#pendingHead;
+    if (h === undefined) return;
+    this.#pendingHead = undefined;
+    this.#socket.write(h, 'latin1');
+  };
+
   encodeData(chunk: Buffer, endStream: boolean): void {
     const s = this.#socket;
+    const head = this.#pendingHead;
+    if (head !== undefined) {
+      this.#pendingHead = undefined;
+      if (!this.#headOnly && chunk.length > 0 && chunk.length <= SMALL_BODY) {
+        const framed = this.#chunked ? `${head}${encodeChunkHeader(chunk.length)}${chunk.toString('latin1')}\r\n${endStream ? '0\r\n\r\n' : ''}` : head + chunk.toString('latin1');
+        s.write(framed, 'latin1');
+        this.#rt.stats.downstream_cx_tx_bytes_total.inc(chunk.length);
+        if (endStream) this.#responseDone();
+        return;
+      }
+      s.write(head, 'latin1');
+    }
     if (!this.#headOnly) {
       if (this.#chunked) {
         if (chunk.length > 0) {
@@ -270,12 +293,14 @@ export class H1ServerConnection implements ResponseEncoder {
   }
 
   encodeTrailers(trailers: HeaderMap): void {
+    this.#flushHead();
     if (this.#chunked && !this.#headOnly) this.#socket.write(serializeTrailers(trailers), 'latin1');
     else if (this.#chunked) this.#socket.write(LAST_CHUNK);
     this.#responseDone();
   }
 
   reset(): void {
+    this.#pendingHead = undefined;
     this.#closing = true;
     this.#socket.destroy();
   }
@@ -313,6 +338,3 @@ export class H1ServerConnection implements ResponseEncoder {
   }
 }
 
-function uncork(s: net.Socket): void {
-  s.uncork();
-}
