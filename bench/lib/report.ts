@@ -3,6 +3,7 @@
  * results in, text out. Medians over rounds are taken here, field by field.
  */
 import { median } from './stats.js';
+import type { QuietGateLimits } from './quiet-gate.js';
 
 export const TARGET_NAMES = ['direct', 'tsmesh', 'nginx', 'haproxy'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
@@ -62,6 +63,8 @@ export interface ReportInput {
   settings: Settings;
   phasesRun: readonly PhaseName[];
   targets: readonly TargetOutcome[];
+  /** How runs were protected from other work on the machine, and which runs were repeated. */
+  noise: { limits: QuietGateLimits; discarded: readonly string[] };
   /** Server start commands and, per phase and target, the load command of its first run. */
   commands: readonly string[];
   configs: ReadonlyArray<{ title: string; language: string; text: string }>;
@@ -218,6 +221,7 @@ export function renderTables(input: ReportInput): string {
 /** The whole BENCHMARKS.md. */
 export function renderReport(input: ReportInput): string {
   const s = input.settings;
+  const lim = input.noise.limits;
   const out: string[] = [
     '# Benchmarks',
     '',
@@ -237,8 +241,10 @@ export function renderReport(input: ReportInput): string {
       ? `- CPUs: load generators pinned to CPU ${s.pinning.load}; upstream and proxies (all their threads) to CPU ${s.pinning.servers} (taskset).`
       : '- CPUs: not pinned; load generator, upstream and proxy share all CPUs as the kernel schedules them.',
     `- Targets, alternated within each round (${input.targets.map((t) => t.name).join(', ')}); each table cell is the median over rounds (${s.rounds === 1 ? 'one round' : `${s.rounds} rounds`}).`,
-    `- Each protocol starts with a ${s.warmupSeconds} s warm-up per target (not measured). Each measured run starts after a 300 ms`,
-    '  window in which the rest of the machine used < 33 % of a CPU (waiting at most 5 s per run, 90 s in all).',
+    `- Each protocol starts with a ${s.warmupSeconds} s warm-up per target (not measured).`,
+    `- Other work on the machine: each measured run starts after a 300 ms window in which the rest of the machine used`,
+    `  < ${lim.startBelowPct} % of a CPU (waiting at most ${lim.perRunWaitMs / 1000} s per run, ${lim.totalWaitMs / 1000} s in all); a run during which it used > ${lim.repeatAbovePct} %`,
+    `  is discarded and repeated (at most ${lim.maxRepeats} times in all). Discarded here: ${input.noise.discarded.length === 0 ? 'none' : input.noise.discarded.join(', ')}.`,
     `- Throughput: closed loop, ${s.connections} keep-alive connections, ${s.durationSeconds} s per run.`,
     `- Latency at ${s.rate} req/s: open loop (h2load \`--rps\` per connection, connections started 1 ms apart), ${s.rateDurationSeconds} s per run;`,
     '  percentiles computed from h2load\'s per-request log; "added" is the proxy\'s percentile minus the direct one.',

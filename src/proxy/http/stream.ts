@@ -24,8 +24,10 @@ export interface ResponseEncoder {
   encodeTrailers(trailers: HeaderMap): void;
   /** Abort the stream (HTTP/1: close the connection; HTTP/2: RST_STREAM). */
   reset(): void;
-  /** Whether the downstream can take more data now; false means wait for onDrain. */
+  /** Whether the downstream can take more data now; when false the stream is told on drain. */
   readonly writable: boolean;
+  /** Stop (true) or resume (false) reading the request body: upstream backpressure. */
+  readDisable(disable: boolean): void;
 }
 
 /** How an upstream stream reports back to the router. */
@@ -52,4 +54,10 @@ export interface UpstreamStream {
   encodeTrailers(trailers: HeaderMap): void;
   /** Abandon the request; the connection is not reused. */
   reset(): void;
+  /** Stop (true) or resume (false) reading the response: downstream backpressure. */
+  readDisable(disable: boolean): void;
+  /** Whether the upstream can take more request body now. */
+  readonly writable: boolean;
+  /** Called when the upstream can take more request body after `writable` was false. */
+  onDrain: (() => void) | undefined;
 }

@@ -139,11 +139,14 @@ class H1UpstreamConnection implements UpstreamStream {
     socket.on('error', this.#onError);
     socket.on('close', this.#onClose);
     socket.on('end', this.#onEnd);
+    socket.on('drain', () => this.onDrain?.());
   }
 
   attach(handler: UpstreamResponseHandler): void {
     if (this.#timer) { clearTimeout(this.#timer); this.#timer = undefined; }
     this.#handler = handler;
+    this.onDrain = undefined;
+    this.#socket.resume();
     this.#requestDone = false;
     this.#responseStarted = false;
     this.#responseDone = false;
@@ -202,6 +205,13 @@ class H1UpstreamConnection implements UpstreamStream {
 
   get writable(): boolean {
     return !this.#socket.writableNeedDrain;
+  }
+
+  onDrain: (() => void) | undefined;
+
+  readDisable(disable: boolean): void {
+    if (disable) this.#socket.pause();
+    else this.#socket.resume();
   }
 
   #finishRequest(): void {

@@ -120,6 +120,7 @@ class H2UpstreamStream implements UpstreamStream {
       return;
     }
     this.#stream = stream;
+    stream.on('drain', () => this.onDrain?.());
     stream.on('wantTrailers', () => stream.sendTrailers(this.#trailers ?? {}));
     stream.on('response', (h, flags) => {
       const status = Number(h[':status']);
@@ -170,6 +171,17 @@ class H2UpstreamStream implements UpstreamStream {
     if (!s) return;
     this.#trailers = toNodeHeaders(trailers);
     s.end();
+  }
+
+  onDrain: (() => void) | undefined;
+
+  get writable(): boolean {
+    return !this.#stream?.writableNeedDrain;
+  }
+
+  readDisable(disable: boolean): void {
+    if (disable) this.#stream?.pause();
+    else this.#stream?.resume();
   }
 
   reset(): void {

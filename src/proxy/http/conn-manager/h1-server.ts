@@ -48,6 +48,7 @@ export class H1ServerConnection implements ResponseEncoder {
     socket.on('end', this.#onEnd);
     socket.on('close', this.#onClose);
     socket.on('timeout', this.#onIdle);
+    socket.on('drain', this.#onDrain);
     socket.on('error', () => { /* 'close' follows */ });
     this.#armIdle();
     if (initial && initial.length > 0) this.#onData(initial);
@@ -207,6 +208,16 @@ export class H1ServerConnection implements ResponseEncoder {
     if (s && !s.finished) s.onDownstreamReset();
     this.#stream = undefined;
   };
+
+  #onDrain = (): void => {
+    this.#stream?.onDownstreamDrain();
+  };
+
+  readDisable(disable: boolean): void {
+    if (this.#held) return; // already paused for pipelining; #next resumes
+    if (disable) this.#socket.pause();
+    else this.#socket.resume();
+  }
 
   #onIdle = (): void => {
     const s = this.#stream;

@@ -83,6 +83,7 @@ class H2StreamEncoder implements ResponseEncoder {
 
   constructor(readonly stream: http2.ServerHttp2Stream) {
     stream.on('error', () => { /* close follows */ });
+    stream.on('drain', () => this.httpStream?.onDownstreamDrain());
     stream.on('close', () => {
       const s = this.httpStream;
       if (s && !s.finished) s.onDownstreamReset();
@@ -91,6 +92,11 @@ class H2StreamEncoder implements ResponseEncoder {
 
   get writable(): boolean {
     return !this.stream.writableNeedDrain;
+  }
+
+  readDisable(disable: boolean): void {
+    if (disable) this.stream.pause();
+    else this.stream.resume();
   }
 
   encodeHeaders(status: number, headers: HeaderMap, endStream: boolean): void {

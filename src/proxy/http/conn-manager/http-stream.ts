@@ -23,6 +23,8 @@ export interface HcmRuntime {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Envoy's default per_connection_buffer_limit_bytes: body held while an upstream is found. */
+const BUFFER_LIMIT = 1024 * 1024;
 
 /**
  * One request/response exchange through the connection manager and the router: header
@@ -48,6 +50,9 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
   #bufferedTrailers: HeaderMap | undefined;
   #timer: NodeJS.Timeout | undefined;
   #requestTimer: NodeJS.Timeout | undefined;
+  #bufferedBytes = 0;
+  #downstreamPaused = false;
+  #upstreamPaused = false;
   #upstreamStart = 0;
   #responseStarted = false;
   #done = false;
@@ -158,8 +163,15 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
     if (this.#done) return;
     this.bytesReceived += chunk.length;
     const up = this.#upstream;
-    if (up) up.encodeData(chunk, endStream);
-    else if (this.#buffered) this.#buffered.push(Buffer.from(chunk));
+    if (up) {
+      up.encodeData(chunk, endStream);
+      if (!endStream && !up.writable) this.#pauseDownstream(up);
+    } else if (this.#buffered) {
+      this.#buffered.push(Buffer.from(chunk));
+      this.#bufferedBytes += chunk.length;
+      // Waiting for a connection: hold at most a buffer limit's worth of body.
+      if (this.#bufferedBytes > BUFFER_LIMIT && !this.#downstreamPaused) { this.#downstreamPaused = true; this.#encoder.readDisable(true); }
+    }
     if (endStream && this.#cluster) this.#armRouteTimeout();
   }
 
@@ -220,6 +232,19 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
     this.rt.stats.downstream_rq_active.dec();
   }
 
+  #pauseDownstream(up: UpstreamStream): void {
+    if (this.#downstreamPaused) return;
+    this.#downstreamPaused = true;
+    this.#encoder.readDisable(true);
+    up.onDrain = () => { up.onDrain = undefined; this.#resumeDownstream(); };
+  }
+
+  #resumeDownstream(): void {
+    if (!this.#downstreamPaused) return;
+    this.#downstreamPaused = false;
+    this.#encoder.readDisable(false);
+  }
+
   // --- PoolCallbacks ---
 
   onPoolReady(stream: UpstreamStream): void {
@@ -239,6 +264,9 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
       if (buffered.length === 0 && this.#requestEnded && !trailers && !endNow) stream.encodeData(EMPTY, true);
     }
     if (trailers) stream.encodeTrailers(trailers);
+    this.#bufferedBytes = 0;
+    if (!this.#requestEnded && !stream.writable) { this.#downstreamPaused = false; this.#pauseDownstream(stream); }
+    else this.#resumeDownstream();
   }
 
   onPoolFailure(reason: PoolFailure, detail: string): void {
@@ -280,7 +308,14 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
     if (this.#done) return;
     this.bytesSent += chunk.length;
     this.#encoder.encodeData(chunk, endStream);
-    if (endStream) this.#upstreamComplete();
+    if (endStream) { this.#upstreamComplete(); return; }
+    // The downstream is slower than the upstream: stop reading the upstream until it drains.
+    if (!this.#encoder.writable && this.#upstream) { this.#upstream.readDisable(true); this.#upstreamPaused = true; }
+  }
+
+  /** The downstream took what was buffered for it. */
+  onDownstreamDrain(): void {
+    if (this.#upstreamPaused && this.#upstream) { this.#upstreamPaused = false; this.#upstream.readDisable(false); }
   }
 
   onUpstreamTrailers(trailers: HeaderMap): void {
