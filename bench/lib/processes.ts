@@ -68,16 +68,30 @@ export function killAllNow(): void {
   live.clear();
 }
 
-function track(file: string, args: readonly string[], env?: NodeJS.ProcessEnv): { child: ChildProcess; exited: Promise<ExitInfo> } {
+interface Tracked {
+  child: ChildProcess;
+  /** The process has exited (it may still have output in flight). */
+  exited: Promise<ExitInfo>;
+  /** The process has exited and its stdout and stderr are drained. */
+  closed: Promise<ExitInfo>;
+}
+
+function track(file: string, args: readonly string[], env?: NodeJS.ProcessEnv): Tracked {
   // detached: a process group of its own, so a signal reaches the whole tree and the terminal's
   // Ctrl-C reaches only the driver, which then stops everything in order.
   const child = spawn(file, [...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: env ?? process.env });
   live.add(child);
-  const exited = new Promise<ExitInfo>((resolve) => {
+  const failed = new Promise<ExitInfo>((resolve) => {
     child.once('error', (e) => { live.delete(child); resolve({ code: null, signal: null, error: e.message }); });
-    child.once('exit', (code, signal) => { live.delete(child); resolve({ code, signal }); });
   });
-  return { child, exited };
+  const exited = Promise.race([failed, new Promise<ExitInfo>((resolve) => {
+    child.once('exit', (code, signal) => { live.delete(child); resolve({ code, signal }); });
+  })]);
+  // 'exit' can come before the last 'data' event; 'close' comes after the pipes are drained.
+  const closed = Promise.race([failed, new Promise<ExitInfo>((resolve) => {
+    child.once('close', (code: number | null, signal: NodeJS.Signals | null) => resolve({ code, signal }));
+  })]);
+  return { child, exited, closed };
 }
 
 /** Starts a server process; it runs until `stop()` (or the driver exits). */
@@ -113,14 +127,14 @@ export function startServer(name: string, file: string, args: readonly string[],
 
 /** Runs a tool to completion, killing its process group after `timeoutMs`. */
 export async function runTool(file: string, args: readonly string[], timeoutMs: number): Promise<ToolResult> {
-  const { child, exited } = track(file, args);
+  const { child, closed } = track(file, args);
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => { stdout += d.toString('utf8'); });
   child.stderr?.on('data', (d: Buffer) => { stderr += d.toString('utf8'); if (stderr.length > TAIL_BYTES) stderr = stderr.slice(-TAIL_BYTES); });
   let timedOut = false;
   const timer = setTimeout(() => { timedOut = true; killGroup(child, 'SIGKILL'); }, timeoutMs);
-  const exit = await exited;
+  const exit = await closed;
   clearTimeout(timer);
   return { command: commandLine(file, args), exit, stdout, stderr, timedOut };
 }

@@ -244,7 +244,7 @@ export function renderReport(input: ReportInput): string {
     `- Each protocol starts with a ${s.warmupSeconds} s warm-up per target (not measured).`,
     `- Other work on the machine: each measured run starts after a 300 ms window in which the rest of the machine used`,
     `  < ${lim.startBelowPct} % of a CPU (waiting at most ${lim.perRunWaitMs / 1000} s per run, ${lim.totalWaitMs / 1000} s in all); a run during which it used > ${lim.repeatAbovePct} %`,
-    `  is discarded and repeated (at most ${lim.maxRepeats} times in all). Discarded here: ${input.noise.discarded.length === 0 ? 'none' : input.noise.discarded.join(', ')}.`,
+    `  is discarded and repeated once (at most ${lim.maxRepeats} repeats in all). Discarded here: ${input.noise.discarded.length === 0 ? 'none' : input.noise.discarded.join(', ')}.`,
     `- Throughput: closed loop, ${s.connections} keep-alive connections, ${s.durationSeconds} s per run.`,
     `- Latency at ${s.rate} req/s: open loop (h2load \`--rps\` per connection, connections started 1 ms apart), ${s.rateDurationSeconds} s per run;`,
     '  percentiles computed from h2load\'s per-request log; "added" is the proxy\'s percentile minus the direct one.',
