@@ -6,6 +6,22 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+// A sidecar should be small: V8's default 16 MiB young generation alone costs ~30 MiB of RSS,
+// and a proxy's garbage is short-lived and small. Flags like this cannot be set once V8 is
+// running, so the proxy re-executes itself in place (same PID) with them.
+const PROXY_FLAGS = ['--max-semi-space-size=1'];
+if (process.argv[2] === 'proxy' && !process.execArgv.includes(PROXY_FLAGS[0]) && !process.env.TSMESH_NO_REEXEC) {
+  try {
+    const { default: koffi } = await import('koffi');
+    const execv = koffi.load('libc.so.6').func('int execv(const char *, const char **)');
+    const argv = [process.execPath, ...process.execArgv, ...PROXY_FLAGS, ...process.argv.slice(1)];
+    execv(process.execPath, [...argv, null]);
+  } catch {
+    // Not possible here: run with V8's defaults.
+  }
+}
+
 const entry = join(root, 'dist/src/cli/main.js');
 if (!existsSync(entry)) {
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });

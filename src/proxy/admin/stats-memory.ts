@@ -28,7 +28,8 @@ export interface StatsCapacity {
   readonly nameBytes: number;
 }
 
-export const DEFAULT_CAPACITY: StatsCapacity = { counters: 65536, gauges: 16384, histograms: 4096, nameBytes: 16 << 20 };
+// Sized for a sidecar (Envoy's carry a few thousand stats); memory is shared by all workers.
+export const DEFAULT_CAPACITY: StatsCapacity = { counters: 16384, gauges: 4096, histograms: 1024, nameBytes: 2 << 20 };
 
 /** What a worker needs to attach: structured-clonable (postMessage / workerData share the SAB). */
 export interface StatsShare {

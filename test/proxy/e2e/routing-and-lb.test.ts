@@ -79,6 +79,23 @@ static_resources:
                 route:
                   cluster: maglev
                   hash_policy: [ { query_parameter: { name: user } } ]
+            - name: sticky
+              domains: ["sticky.test"]
+              routes:
+              - match: { prefix: "/" }
+                route:
+                  cluster: ring
+                  hash_policy: [ { cookie: { name: session, ttl: 3600s, path: "/" } } ]
+            - name: logical
+              domains: ["logical.test"]
+              routes:
+              - match: { prefix: "/" }
+                route: { cluster: logical }
+            - name: empty
+              domains: ["empty.test"]
+              routes:
+              - match: { prefix: "/" }
+                route: { cluster: empty }
             - name: fallback
               domains: ["*"]
               routes:
@@ -108,6 +125,13 @@ static_resources:
     type: STATIC
     lb_policy: RING_HASH
     load_assignment: { cluster_name: ring, endpoints: [ { lb_endpoints: [ ${ep(a)}, ${ep(b)}, ${ep(c)}, ${ep(d)} ] } ] }
+  - name: logical
+    type: LOGICAL_DNS
+    dns_lookup_family: V4_ONLY
+    load_assignment: { cluster_name: logical, endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: localhost, port_value: ${d} } } } } ] } ] }
+  - name: empty
+    type: STATIC
+    load_assignment: { cluster_name: empty }
   - name: maglev
     type: STRICT_DNS
     lb_policy: MAGLEV
@@ -176,4 +200,27 @@ test('STRICT_DNS cluster (localhost) with Maglev by query parameter', async () =
   for (let i = 0; i < 10; i++) assert.equal((await body('/?user=alice', { host: 'maglev.test' })).name, first);
   const clusters = (await proxy.admin('/clusters')).body;
   assert.match(clusters, /^maglev::127\.0\.0\.1:\d+::hostname::localhost$/m);
+});
+
+test('cookie hash policy with a ttl sets the cookie, and the cookie keeps the host', async () => {
+  const first = await request(port, { path: '/', headers: { host: 'sticky.test' } });
+  const setCookie = String(first.headers['set-cookie']);
+  assert.match(setCookie, /^session="[0-9a-f]{16}"; Max-Age=3600; Path=\/; HttpOnly$/);
+  const cookie = setCookie.split(';')[0]!;
+  const host = (JSON.parse(first.body) as { name: string }).name;
+  for (let i = 0; i < 10; i++) {
+    const r = await request(port, { path: '/', headers: { host: 'sticky.test', cookie } });
+    assert.equal((JSON.parse(r.body) as { name: string }).name, host);
+    assert.equal(r.headers['set-cookie'], undefined, 'no new cookie once the client has one');
+  }
+});
+
+test('LOGICAL_DNS cluster resolves and serves', async () => {
+  assert.equal((await body('/', { host: 'logical.test' })).name, 'd');
+});
+
+test('a cluster without endpoints → 503 no healthy upstream', async () => {
+  const r = await request(port, { path: '/', headers: { host: 'empty.test' } });
+  assert.equal(r.status, 503);
+  assert.equal(r.body, 'no healthy upstream');
 });

@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, mkdtempSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, rawUpstream, request } from '../../support/net.js';
@@ -138,6 +139,15 @@ test('no route → 404, flag NR', async () => {
   const r = await request(port, { path: '/zzz' });
   assert.equal(r.status, 404);
   assert.equal(await flags('/zzz'), 'NR');
+});
+
+test('client gives up while the upstream is slow → flag DC, upstream request reset', async () => {
+  await new Promise<void>((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => s.write('GET /slow/dc HTTP/1.1\r\nHost: a\r\n\r\n'));
+    s.on('error', () => {});
+    setTimeout(() => { s.destroy(); resolve(); }, 100);
+  });
+  assert.equal(await flags('/slow/dc'), 'DC');
 });
 
 test('the proxy stays up and counts it all', async () => {

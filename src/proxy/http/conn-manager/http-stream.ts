@@ -11,7 +11,8 @@ import type { PendingHandle, PoolCallbacks, PoolFailure } from '../../upstream/p
 import type { RouteSelection } from '../route/route-table.js';
 import type { ClusterChoice } from '../route/weighted-clusters.js';
 import { applyRequestHeaderMutations, applyResponseHeaderMutations } from '../route/header-mutation.js';
-import { computeRequestHash } from '../../upstream/lb/hash-policy.js';
+import { computeRequestHash, type CookieToSet } from '../../upstream/lb/hash-policy.js';
+import { generateCookieValue, makeSetCookieValue } from '../../upstream/lb/cookie.js';
 import { ResponseFlag } from '../../admin/access-log/response-flags.js';
 import { logAccess } from '../../access-log.js';
 
@@ -41,6 +42,7 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
   /** Copy of the request headers as received, for the access log. */
   #selection: RouteSelection | undefined;
   #choice: ClusterChoice | undefined;
+  #setCookies: string[] | undefined;
   #cluster: UpstreamCluster | undefined;
   #host: UpstreamHost | undefined;
   #upstream: UpstreamStream | undefined;
@@ -134,7 +136,7 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
     if (!(cfg.filters[cfg.filters.length - 1]?.suppressEnvoyHeaders ?? false) && action.timeoutMs > 0) {
       req.headers.set('x-envoy-expected-rq-timeout-ms', String(action.timeoutMs));
     }
-    const hash = action.hashPolicy.length > 0 ? computeRequestHash(action.hashPolicy, { headers: req.headers, sourceIp: this.conn.remoteAddress, path: req.path }) : undefined;
+    const hash = action.hashPolicy.length > 0 ? computeRequestHash(action.hashPolicy, { headers: req.headers, sourceIp: this.conn.remoteAddress, path: req.path, authority: req.authority, method: req.method, scheme: req.scheme, addCookie: this.#addCookie }) : undefined;
     const host = cluster.chooseHost({ hash, random: Math.random });
     if (!host) {
       this.flags |= ResponseFlag.UH;
@@ -245,6 +247,13 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
     this.#encoder.readDisable(false);
   }
 
+  /** A cookie hash policy with a ttl and no cookie yet: Envoy makes one and sets it on the response. */
+  #addCookie = (c: CookieToSet): string => {
+    const value = generateCookieValue(`${this.conn.remoteAddress}:${this.conn.remotePort}`, `${this.conn.localAddress}:${this.conn.localPort}`);
+    (this.#setCookies ??= []).push(makeSetCookieValue(c.name, value, c.path, c.ttlSeconds, true, c.attributes));
+    return value;
+  };
+
   // --- PoolCallbacks ---
 
   onPoolReady(stream: UpstreamStream): void {
@@ -296,6 +305,7 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
     headers.set('server', cfg.serverName);
     if (cfg.alwaysSetRequestIdInResponse && this.#requestId) headers.set('x-request-id', this.#requestId);
     applyResponseHeaderMutations(sel, headers, this.#choice);
+    if (this.#setCookies) for (const c of this.#setCookies) headers.add('set-cookie', c);
     this.status = status;
     this.#responseStarted = true;
     this.#responseHeaders = headers;
