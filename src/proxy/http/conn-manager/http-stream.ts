@@ -39,7 +39,6 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
   readonly conn: ConnectionInfo;
   readonly #encoder: ResponseEncoder;
   req!: RequestHeaders;
-  /** Copy of the request headers as received, for the access log. */
   #selection: RouteSelection | undefined;
   #choice: ClusterChoice | undefined;
   #setCookies: string[] | undefined;
@@ -105,7 +104,7 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
     const action = sel.route.action;
     if (action.kind === 'direct') {
       this.rt.stats.rq_direct_response.inc();
-      this.sendLocalReply(action.status, action.body, 'direct_response', true);
+      this.sendLocalReply(action.status, action.body, 'direct_response');
       return;
     }
     if (action.kind === 'redirect') {
@@ -360,11 +359,10 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
   // --- local replies ---
 
   /** Answers from the proxy itself (Envoy's sendLocalReply): text body, no upstream. */
-  sendLocalReply(status: number, body: string | Buffer | undefined, details: string, direct = false): void {
+  sendLocalReply(status: number, body: string | Buffer | undefined, details: string): void {
     const buf = body === undefined ? EMPTY : typeof body === 'string' ? Buffer.from(body) : body;
     const h = new HeaderMap();
-    if (buf.length > 0 && !direct) h.add('content-type', 'text/plain');
-    else if (buf.length > 0) h.add('content-type', 'text/plain');
+    if (buf.length > 0) h.add('content-type', 'text/plain');
     this.#sendLocal(status, h, buf, details);
   }
 
