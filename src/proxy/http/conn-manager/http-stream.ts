@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { HeaderMap } from '../headers.js';
 import type { RequestHeaders, ResponseEncoder, UpstreamResponseHandler, UpstreamResetReason, UpstreamStream } from '../stream.js';
 import type { HcmConfig } from './config.js';
 import type { HcmStats } from './stats.js';
 import type { ConnectionInfo } from './connection-info.js';
+import { prepareRequestHeaders, stripHopByHop } from './request-headers.js';
 import type { ClusterManager } from '../../upstream/cluster-manager.js';
 import type { UpstreamCluster } from '../../upstream/cluster.js';
 import type { UpstreamHost } from '../../upstream/host.js';
@@ -92,7 +92,7 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
     this.#requestEnded = endStream;
     const cfg = this.rt.config;
     if (!endStream && cfg.requestTimeoutMs > 0) this.#requestTimer = setTimeout(this.#onRequestTimeout, cfg.requestTimeoutMs);
-    this.#mutateRequestHeaders(req);
+    this.#requestId = prepareRequestHeaders(cfg, this.conn.remoteAddress, req);
     const sel = cfg.routes.select(req);
     if (!sel) {
       this.rt.stats.no_route.inc();
@@ -393,34 +393,6 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
 
   // --- internals ---
 
-  #mutateRequestHeaders(req: RequestHeaders): void {
-    const cfg = this.rt.config;
-    const h = req.headers;
-    stripHopByHop(h);
-    // x-forwarded-for / x-forwarded-proto as Envoy's edge rules (use_remote_address).
-    if (cfg.useRemoteAddress) {
-      if (!cfg.skipXffAppend) {
-        const prev = h.get('x-forwarded-for');
-        h.set('x-forwarded-for', prev ? `${prev},${this.conn.remoteAddress}` : this.conn.remoteAddress);
-      }
-      h.set('x-forwarded-proto', req.scheme);
-    } else if (!h.has('x-forwarded-proto')) {
-      h.set('x-forwarded-proto', req.scheme);
-    }
-    if (cfg.via) {
-      const prev = h.get('via');
-      h.set('via', prev ? `${prev},${cfg.via}` : cfg.via);
-    }
-    // x-request-id: kept when internal or preserved, otherwise generated.
-    let rid = h.get('x-request-id');
-    if (cfg.generateRequestId && (!rid || (cfg.useRemoteAddress && !cfg.preserveExternalRequestId))) {
-      rid = randomUUID();
-      h.set('x-request-id', rid);
-    }
-    this.#requestId = rid ?? '';
-    if (cfg.useRemoteAddress) h.removePrefix('x-envoy-');
-  }
-
   #armRouteTimeout(): void {
     const action = this.#selection?.route.action;
     if (!action || action.kind !== 'forward' || action.timeoutMs <= 0 || this.#timer || this.#responseStarted) return;
@@ -488,27 +460,5 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
 
   get firstUpstreamByteMs(): number {
     return this.#firstUpstreamByteMs;
-  }
-}
-
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'];
-
-/** Removes connection-specific headers (RFC 9110 §7.6.1), including those `Connection` names. */
-export function stripHopByHop(h: HeaderMap): void {
-  const l = h.list;
-  let named: string | undefined;
-  for (let i = 0; i < l.length; i += 2) {
-    const n = l[i]!;
-    if (n === 'connection') named = named ? `${named},${l[i + 1]}` : l[i + 1];
-  }
-  let any = named !== undefined;
-  if (!any) {
-    for (let i = 0; i < l.length && !any; i += 2) any = HOP_BY_HOP.includes(l[i]!);
-    if (!any) return;
-  }
-  for (const n of HOP_BY_HOP) h.remove(n);
-  if (named) for (const n of named.split(',')) {
-    const t = n.trim().toLowerCase();
-    if (t && t !== 'close' && t !== 'keep-alive') h.remove(t);
   }
 }

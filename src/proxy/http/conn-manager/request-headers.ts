@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto';
+import type { HeaderMap } from '../headers.js';
+import type { RequestHeaders } from '../stream.js';
+import type { HcmConfig } from './config.js';
+
+type HeaderConfig = Pick<HcmConfig, 'useRemoteAddress' | 'skipXffAppend' | 'via' | 'generateRequestId' | 'preserveExternalRequestId'>;
+
+/**
+ * The connection manager's own request header edits, as Envoy makes them
+ * (https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_conn_man/headers):
+ * hop-by-hop headers go; with use_remote_address the proxy is the edge, so it appends the peer
+ * to x-forwarded-for, sets x-forwarded-proto, regenerates x-request-id unless told to keep it
+ * and drops x-envoy-* headers a client could forge. Returns the request id.
+ */
+export function prepareRequestHeaders(cfg: HeaderConfig, remoteAddress: string, req: RequestHeaders): string {
+  const h = req.headers;
+  stripHopByHop(h);
+  if (cfg.useRemoteAddress) {
+    if (!cfg.skipXffAppend) {
+      const prev = h.get('x-forwarded-for');
+      h.set('x-forwarded-for', prev ? `${prev},${remoteAddress}` : remoteAddress);
+    }
+    h.set('x-forwarded-proto', req.scheme);
+  } else if (!h.has('x-forwarded-proto')) {
+    h.set('x-forwarded-proto', req.scheme);
+  }
+  if (cfg.via) {
+    const prev = h.get('via');
+    h.set('via', prev ? `${prev},${cfg.via}` : cfg.via);
+  }
+  let rid = h.get('x-request-id');
+  if (cfg.generateRequestId && (!rid || (cfg.useRemoteAddress && !cfg.preserveExternalRequestId))) {
+    rid = randomUUID();
+    h.set('x-request-id', rid);
+  }
+  if (cfg.useRemoteAddress) h.removePrefix('x-envoy-');
+  return rid ?? '';
+}
+
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'];
+
+/** Removes connection-specific headers (RFC 9110 §7.6.1), including those `Connection` names. */
+export function stripHopByHop(h: HeaderMap): void {
+  const l = h.list;
+  let named: string | undefined;
+  for (let i = 0; i < l.length; i += 2) {
+    if (l[i] === 'connection') named = named ? `${named},${l[i + 1]}` : l[i + 1];
+  }
+  if (named === undefined) {
+    let any = false;
+    for (let i = 0; i < l.length && !any; i += 2) any = HOP_BY_HOP.includes(l[i]!);
+    if (!any) return;
+  }
+  for (const n of HOP_BY_HOP) h.remove(n);
+  if (named) {
+    for (const n of named.split(',')) {
+      const t = n.trim().toLowerCase();
+      if (t && t !== 'close' && t !== 'keep-alive') h.remove(t);
+    }
+  }
+}
