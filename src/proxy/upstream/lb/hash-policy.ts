@@ -11,6 +11,7 @@ import type { HeaderMap } from '../../http/headers.js';
 import { parseCookieValue, type CookieAttribute } from './cookie.js';
 import { allocRegisters, load, rotl, toBigInt, xor } from './u64.js';
 import { HASH_OUT, xxh64StringParts } from './xxhash64.js';
+import { firstQueryValue } from '../../http/query-string.js';
 
 const ACC = allocRegisters(2);
 const NEXT = ACC + 1;
@@ -188,7 +189,7 @@ function evaluate(m: HashMethod, req: HashRequest): boolean {
       xxh64StringParts(req.sourceIp);
       return true;
     case 'query_parameter': {
-      const value = queryParameter(req.path, m.name);
+      const value = firstQueryValue(req.path, m.name, false);
       if (value === undefined) return false;
       xxh64StringParts(value);
       return true;
@@ -236,25 +237,4 @@ function hashHeader(name: string, rewrite: Rewrite | undefined, req: HashRequest
     chainSeed.set(HASH_OUT);
   }
   return true;
-}
-
-/**
- * Envoy's QueryParamsMulti::parseQueryString + getFirstValue: the raw (not percent-decoded) value
- * of the first `name` parameter; '' for a parameter without '='.
- */
-function queryParameter(path: string, name: string): string | undefined {
-  const q = path.indexOf('?');
-  if (q < 0) return undefined;
-  let start = q + 1;
-  while (start < path.length) {
-    let end = path.indexOf('&', start);
-    if (end < 0) end = path.length;
-    const eq = path.indexOf('=', start);
-    const nameEnd = eq >= 0 && eq < end ? eq : end;
-    if (nameEnd - start === name.length && path.startsWith(name, start)) {
-      return nameEnd === end ? '' : path.slice(eq + 1, end);
-    }
-    start = end + 1;
-  }
-  return undefined;
 }

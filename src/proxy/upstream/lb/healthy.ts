@@ -76,3 +76,24 @@ function upperBound(cumulative: Float64Array, x: number): number {
   }
   return lo;
 }
+
+/**
+ * Walks a table of host indexes (a hash ring or a Maglev table) from `at`, wrapping, to the
+ * first healthy host; undefined once every distinct host was seen unhealthy. `seen` is a
+ * scratch array per balancer, marked with a fresh `stamp` per call so it needs no clearing.
+ */
+export function nextHealthyInTable(hosts: readonly LbHost[], table: ArrayLike<number>, at: number, seen: Float64Array, stamp: number): LbHost | undefined {
+  const size = table.length;
+  let distinct = 0;
+  for (let k = 0; k < size; k++) {
+    const i = table[at]!;
+    const h = hosts[i]!;
+    if (h.healthy) return h;
+    if (seen[i] !== stamp) {
+      seen[i] = stamp;
+      if (++distinct === hosts.length) return undefined;
+    }
+    at = at + 1 === size ? 0 : at + 1;
+  }
+  return undefined;
+}

@@ -9,7 +9,7 @@
  * The table is built once over every host; an unhealthy host's slot is passed over by probing the
  * following slots, which belong to hosts in proportion to their weights.
  */
-import { randomIndex } from './healthy.js';
+import { nextHealthyInTable, randomIndex } from './healthy.js';
 import type { LbContext, LbHost, LoadBalancer } from './types.js';
 import { allocRegisters, fromBigInt, load, mod } from './u64.js';
 import { HASH_OUT, SEED_ZERO, xxh64StringParts } from './xxhash64.js';
@@ -57,21 +57,7 @@ export class MaglevLoadBalancer implements LoadBalancer {
 
   /** The next slot after `at` whose host is healthy; undefined once every host was seen. */
   #probe(at: number): LbHost | undefined {
-    const hosts = this.#hosts, table = this.#table, seen = this.#seen;
-    const size = table.length;
-    const stamp = ++this.#stamp;
-    let distinct = 0;
-    for (let k = 0; k < size; k++) {
-      const i = table[at]!;
-      const h = hosts[i]!;
-      if (h.healthy) return h;
-      if (seen[i] !== stamp) {
-        seen[i] = stamp;
-        if (++distinct === hosts.length) return undefined;
-      }
-      at = at + 1 === size ? 0 : at + 1;
-    }
-    return undefined;
+    return nextHealthyInTable(this.#hosts, this.#table, at, this.#seen, ++this.#stamp);
   }
 }
 

@@ -10,6 +10,7 @@
  * hosts, which at a fixed ring size also moves some keys between the others).
  */
 import { MURMUR_OUT, STD_HASH_SEED, murmur2Parts } from './murmur2.js';
+import { nextHealthyInTable } from './healthy.js';
 import type { LbContext, LbHost, LoadBalancer } from './types.js';
 import { W, allocRegisters, fromBigInt } from './u64.js';
 import { HASH_OUT, SEED_ZERO, stringBytes, xxh64Parts } from './xxhash64.js';
@@ -88,21 +89,7 @@ export class RingHashLoadBalancer implements LoadBalancer {
 
   /** The next point clockwise from `at` whose host is healthy; undefined once every host was seen. */
   #walk(at: number): LbHost | undefined {
-    const hosts = this.#hosts, owner = this.#owner, seen = this.#seen;
-    const size = owner.length;
-    const stamp = ++this.#stamp;
-    let distinct = 0;
-    for (let k = 0; k < size; k++) {
-      const i = owner[at]!;
-      const h = hosts[i]!;
-      if (h.healthy) return h;
-      if (seen[i] !== stamp) {
-        seen[i] = stamp;
-        if (++distinct === hosts.length) return undefined;
-      }
-      at = at + 1 === size ? 0 : at + 1;
-    }
-    return undefined;
+    return nextHealthyInTable(this.#hosts, this.#owner, at, this.#seen, ++this.#stamp);
   }
 }
 
