@@ -14,7 +14,12 @@ const PROXY_FLAGS = ['--max-semi-space-size=1'];
 if (process.argv[2] === 'proxy' && !process.execArgv.includes(PROXY_FLAGS[0]) && !process.env.TSMESH_NO_REEXEC) {
   try {
     const { default: koffi } = await import('koffi');
-    const execv = koffi.load('libc.so.6').func('int execv(const char *, const char **)');
+    const libc = koffi.load('libc.so.6');
+    const execv = libc.func('int execv(const char *, const char **)');
+    const fcntl = libc.func('int fcntl(int, int, int)');
+    // Node marks stdio close-on-exec; the new image must keep them.
+    const F_SETFD = 2;
+    for (const fd of [0, 1, 2]) fcntl(fd, F_SETFD, 0);
     const argv = [process.execPath, ...process.execArgv, ...PROXY_FLAGS, ...process.argv.slice(1)];
     execv(process.execPath, [...argv, null]);
   } catch {
