@@ -8,8 +8,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const children = [];
 const start = (args, env = {}) => {
   const c = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  c.stdout.on('data', (d) => process.stdout.write(`  [${args[0].includes('hello') ? 'service' : 'proxy'}] ${d}`));
-  c.stderr.on('data', (d) => process.stdout.write(`  [${args[0].includes('hello') ? 'service' : 'proxy'}] ${d}`));
+  const tag = args[0].includes('hello') ? 'service' : 'proxy';
+  const show = (d) => { for (const line of String(d).split('\n')) if (line) process.stdout.write(`  [${tag}] ${line}\n`); };
+  c.stdout.on('data', show);
+  c.stderr.on('data', show);
   children.push(c);
   return c;
 };
