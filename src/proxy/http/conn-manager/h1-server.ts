@@ -31,6 +31,9 @@ export class H1ServerConnection implements ResponseEncoder {
   #headerTimer: NodeJS.Timeout | undefined;
   #upgraded = false;
   #awaitingBodyEnd = false;
+  readonly #tick: number;
+  #quiet = 0;
+  #activity = -1;
   #pendingHead: string | undefined;
   #starting: { req: RequestHeaders; endStream: boolean; chunks: Buffer[]; complete: boolean; trailers: HeaderMap | undefined } | undefined;
 
@@ -50,7 +53,9 @@ export class H1ServerConnection implements ResponseEncoder {
     socket.on('timeout', this.#onIdle);
     socket.on('drain', this.#onDrain);
     socket.on('error', () => { /* 'close' follows */ });
-    this.#armIdle();
+    const c = rt.config;
+    this.#tick = Math.min(c.idleTimeoutMs || Infinity, c.streamIdleTimeoutMs || Infinity);
+    if (this.#tick !== Infinity) socket.setTimeout(this.#tick);
     if (initial && initial.length > 0) this.#onData(initial);
   }
 
@@ -91,8 +96,6 @@ export class H1ServerConnection implements ResponseEncoder {
 
   #onHead = (head: RequestHead): void => {
     if (this.#headerTimer) { clearTimeout(this.#headerTimer); this.#headerTimer = undefined; }
-    // While a stream is active the socket's inactivity timer is the stream idle timeout.
-    this.#socket.setTimeout(this.#rt.config.streamIdleTimeoutMs);
     this.#parser.pause();
     const rt = this.#rt;
     rt.stats.downstream_rq_http1_total.inc();
@@ -219,11 +222,27 @@ export class H1ServerConnection implements ResponseEncoder {
     else this.#socket.resume();
   }
 
+  /**
+   * One socket inactivity timer with a fixed tick serves both the connection idle timeout (no
+   * stream) and the stream idle timeout (a stream in progress): each firing is a tick of
+   * silence, and ticks add up until there is traffic again. No timer is re-armed per request.
+   */
   #onIdle = (): void => {
+    const sock = this.#socket;
+    const seen = sock.bytesRead + sock.bytesWritten;
+    if (seen !== this.#activity) { this.#activity = seen; this.#quiet = 0; }
+    this.#quiet += this.#tick;
     const s = this.#stream;
-    if (s && !s.finished) { s.onStreamIdleTimeout(); return; }
-    this.#rt.stats.downstream_cx_idle_timeout.inc();
-    this.#socket.destroy();
+    const active = s !== undefined && !s.finished;
+    const cfg = this.#rt.config;
+    const limit = active ? cfg.streamIdleTimeoutMs : cfg.idleTimeoutMs;
+    if (limit > 0 && this.#quiet >= limit) {
+      if (active) { s.onStreamIdleTimeout(); return; }
+      this.#rt.stats.downstream_cx_idle_timeout.inc();
+      sock.destroy();
+      return;
+    }
+    sock.setTimeout(this.#tick);
   };
 
   #onHeaderTimeout = (): void => {
@@ -233,11 +252,6 @@ export class H1ServerConnection implements ResponseEncoder {
     this.#socket.end('HTTP/1.1 408 Request Timeout\r\ncontent-length: 21\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nrequest header timeout', 'latin1');
     this.#socket.destroySoon();
   };
-
-  #armIdle(): void {
-    const ms = this.#rt.config.idleTimeoutMs;
-    if (ms > 0) this.#socket.setTimeout(ms);
-  }
 
   // --- output (ResponseEncoder) ---
 
@@ -339,7 +353,6 @@ export class H1ServerConnection implements ResponseEncoder {
   #next(): void {
     this.#head = undefined;
     this.#parser.resume();
-    this.#armIdle();
     const held = this.#held;
     if (held) {
       this.#held = undefined;
