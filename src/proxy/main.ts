@@ -35,6 +35,7 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   const workers: Worker[] = [];
   const reserved: number[] = [];
   let stopping = false;
+  let admin: AdminServer | undefined;
 
   const stop = async (code: number): Promise<void> => {
     if (stopping) return;
@@ -53,7 +54,8 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   let exit: (code: number) => void = () => {};
   const done = new Promise<number>((r) => { exit = r; });
 
-  // The admin thread's view of clusters: for /clusters and DNS state, not for traffic.
+  // With workers, this instance never listens: it is the admin thread's view of clusters
+  // (/clusters, DNS state). With one thread it is the one that serves.
   instance = new ProxyInstance(spec, scopes);
   let ports: number[];
   if (opts.concurrency === 1) {
@@ -75,7 +77,7 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
       w.once('error', (e) => { log.error(`worker ${i}: ${e.stack ?? e.message}`); reject(e); void stop(1); });
     })));
   }
-  const admin = spec.admin ? new AdminServer(spec, store, instance, loadedAt, () => void stop(0)) : undefined;
+  admin = spec.admin ? new AdminServer(spec, store, instance, loadedAt, () => void stop(0)) : undefined;
   if (admin && spec.admin) await admin.listen(spec.admin.address, spec.admin.port);
   admin?.setReady(true);
   spec.listeners.forEach((l, i) => log.info(`listener ${l.name} on ${l.address}:${ports[i]}`));
