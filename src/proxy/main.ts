@@ -55,8 +55,9 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   const done = new Promise<number>((r) => { exit = r; });
 
   // With workers, this instance never listens: it is the admin thread's view of clusters
-  // (/clusters, DNS state). With one thread it is the one that serves.
-  instance = new ProxyInstance(spec, scopes);
+  // (/clusters, DNS state), counting into a private store so the shared stats hold only what
+  // the serving workers did. With one thread it is the one that serves.
+  instance = new ProxyInstance(spec, opts.concurrency === 1 ? scopes : scopesFor(createStatsStore()));
   let ports: number[];
   if (opts.concurrency === 1) {
     ports = await instance.listen();
