@@ -19,7 +19,8 @@ export interface RequestHeaders {
  * Calls come in order: headers, data*, then trailers or endStream; or reset at any time.
  */
 export interface ResponseEncoder {
-  encodeHeaders(status: number, headers: HeaderMap, endStream: boolean): void;
+  /** `trailersExpected`: the upstream may send trailers (HTTP/2 needs to know up front). */
+  encodeHeaders(status: number, headers: HeaderMap, endStream: boolean, trailersExpected?: boolean): void;
   encodeData(chunk: Buffer, endStream: boolean): void;
   encodeTrailers(trailers: HeaderMap): void;
   /** Abort the stream (HTTP/1: close the connection; HTTP/2: RST_STREAM). */

@@ -80,6 +80,7 @@ export class H2Server {
 class H2StreamEncoder implements ResponseEncoder {
   httpStream: HttpStream | undefined;
   #trailers: HeaderMap | undefined;
+  #waitsForTrailers = false;
 
   constructor(readonly stream: http2.ServerHttp2Stream) {
     stream.on('error', () => { /* close follows */ });
@@ -99,11 +100,13 @@ class H2StreamEncoder implements ResponseEncoder {
     else this.stream.resume();
   }
 
-  encodeHeaders(status: number, headers: HeaderMap, endStream: boolean): void {
+  encodeHeaders(status: number, headers: HeaderMap, endStream: boolean, trailersExpected = false): void {
     if (this.stream.destroyed) return;
     try {
-      this.stream.respond(toNodeResponseHeaders(status, headers), { endStream, waitForTrailers: !endStream });
-      if (!endStream) this.stream.once('wantTrailers', () => this.stream.sendTrailers(this.#trailers ? toNodeHeaders(this.#trailers) : {}));
+      const waitForTrailers = !endStream && trailersExpected;
+      this.#waitsForTrailers = waitForTrailers;
+      this.stream.respond(toNodeResponseHeaders(status, headers), { endStream, waitForTrailers });
+      if (waitForTrailers) this.stream.once('wantTrailers', () => this.stream.sendTrailers(this.#trailers ? toNodeHeaders(this.#trailers) : {}));
     } catch {
       this.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
     }
@@ -117,7 +120,8 @@ class H2StreamEncoder implements ResponseEncoder {
 
   encodeTrailers(trailers: HeaderMap): void {
     if (this.stream.destroyed) return;
-    this.#trailers = trailers;
+    // Trailers nobody announced (a response we did not expect them on) cannot be sent now.
+    if (this.#waitsForTrailers) this.#trailers = trailers;
     this.stream.end();
   }
 

@@ -300,6 +300,8 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
     const sel = this.#selection!;
     const cfg = this.rt.config;
     headers.set('x-envoy-upstream-service-time', String(Math.round(now - this.#upstreamStart)));
+    // Only HTTP/2 upstreams and chunked HTTP/1.1 bodies can end with trailers.
+    const trailersExpected = !endStream && (this.#cluster!.spec.http2 || headers.has('transfer-encoding'));
     stripHopByHop(headers);
     headers.set('server', cfg.serverName);
     if (cfg.alwaysSetRequestIdInResponse && this.#requestId) headers.set('x-request-id', this.#requestId);
@@ -309,7 +311,7 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
     this.#responseStarted = true;
     this.#responseHeaders = headers;
     this.#details = 'via_upstream';
-    this.#encoder.encodeHeaders(status, headers, endStream);
+    this.#encoder.encodeHeaders(status, headers, endStream, trailersExpected);
     if (endStream) this.#upstreamComplete();
   }
 
