@@ -81,22 +81,36 @@ export async function startProxy(bootstrapYaml: string, opts: { concurrency?: nu
   };
 }
 
-/** A minimal bootstrap: one HTTP listener routing everything to one STATIC cluster. */
-export function httpBootstrap(o: { listenPort: number; upstreamPort: number; hcmExtra?: string; routeExtra?: string; clusterExtra?: string; vhostExtra?: string }): string {
+/**
+ * The start of a bootstrap: admin on ADMIN_PORT and one HTTP listener named `main` whose
+ * connection manager (stat_prefix ingress) continues with what the caller appends at 10 spaces
+ * of indentation (route_config, http_filters), then `clusters:`.
+ */
+export function httpListenerHead(listenPort: number, hcmExtra = ''): string {
   return `
 admin:
   address: { socket_address: { address: 127.0.0.1, port_value: ADMIN_PORT } }
 static_resources:
   listeners:
   - name: main
-    address: { socket_address: { address: 127.0.0.1, port_value: ${o.listenPort} } }
+    address: { socket_address: { address: 127.0.0.1, port_value: ${listenPort} } }
     filter_chains:
     - filters:
       - name: envoy.filters.network.http_connection_manager
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: ingress
-${indent(o.hcmExtra ?? '', 10)}
+${indent(hcmExtra, 10)}`;
+}
+
+export const ROUTER_FILTER = `
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }`;
+
+/** A minimal bootstrap: one HTTP listener routing everything to one STATIC cluster. */
+export function httpBootstrap(o: { listenPort: number; upstreamPort: number; hcmExtra?: string; routeExtra?: string; clusterExtra?: string; vhostExtra?: string }): string {
+  return `${httpListenerHead(o.listenPort, o.hcmExtra)}
           route_config:
             name: local
             virtual_hosts:
@@ -107,10 +121,7 @@ ${indent(o.vhostExtra ?? '', 14)}
               - match: { prefix: "/" }
                 route:
                   cluster: app
-${indent(o.routeExtra ?? '', 18)}
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+${indent(o.routeExtra ?? '', 18)}${ROUTER_FILTER}
   clusters:
   - name: app
     connect_timeout: 1s

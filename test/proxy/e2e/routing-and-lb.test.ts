@@ -4,7 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import { freePort, request } from '../../support/net.js';
-import { startProxy, type RunningProxy } from '../../support/proxy.js';
+import { startProxy, httpListenerHead, ROUTER_FILTER, type RunningProxy } from '../../support/proxy.js';
 
 // Routes, rewrites, redirects, header mutations and load balancing, end to end.
 let proxy: RunningProxy;
@@ -29,18 +29,7 @@ before(async () => {
   for (const n of ['a', 'b', 'c', 'd']) ports.push(await named(n));
   port = await freePort();
   const [a, b, c, d] = ports as [number, number, number, number];
-  proxy = await startProxy(`
-admin: { address: { socket_address: { address: 127.0.0.1, port_value: ADMIN_PORT } } }
-static_resources:
-  listeners:
-  - name: main
-    address: { socket_address: { address: 127.0.0.1, port_value: ${port} } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress
+  proxy = await startProxy(`${httpListenerHead(port)}
           route_config:
             name: local
             request_headers_to_add: [ { header: { key: x-added, value: global } } ]
@@ -107,9 +96,7 @@ static_resources:
                 route: { cluster: rr }
               - match: { prefix: "/" }
                 route: { cluster: one }
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+${ROUTER_FILTER}
   clusters:
   - name: one
     type: STATIC

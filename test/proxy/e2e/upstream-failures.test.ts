@@ -5,7 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, rawUpstream, request } from '../../support/net.js';
-import { startProxy, type RunningProxy } from '../../support/proxy.js';
+import { startProxy, httpListenerHead, ROUTER_FILTER, type RunningProxy } from '../../support/proxy.js';
 
 // Upstreams that fail on command; the proxy answers with Envoy's status and response flag.
 let proxy: RunningProxy;
@@ -41,34 +41,20 @@ before(async () => {
   const refused = await freePort(); // nothing listens there
   port = await freePort();
   logFile = join(mkdtempSync(join(tmpdir(), 'tsmesh-log-')), 'access.log');
-  proxy = await startProxy(`
-admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: ADMIN_PORT } }
-static_resources:
-  listeners:
-  - name: main
-    address: { socket_address: { address: 127.0.0.1, port_value: ${port} } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress
-          access_log:
-          - name: envoy.access_loggers.file
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-              path: ${logFile}
-              log_format: { text_format_source: { inline_string: "%REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS%\\n" } }
+  proxy = await startProxy(`${httpListenerHead(port, `
+access_log:
+- name: envoy.access_loggers.file
+  typed_config:
+    "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+    path: ${logFile}
+    log_format: { text_format_source: { inline_string: "%REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS%\\n" } }`)}
           route_config:
             name: local
             virtual_hosts:
             - name: all
               domains: ["*"]
               routes:${route('/refused', 'refused')}${route('/reset', 'reset')}${route('/garbage', 'garbage')}${route('/slow', 'hang', ', timeout: 0.3s')}${route('/overflow', 'tiny', ', timeout: 3s')}${route('/midbody', 'midbody')}
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+${ROUTER_FILTER}
   clusters:${cluster('refused', refused)}${cluster('reset', reset.port)}${cluster('garbage', garbage.port)}${cluster('hang', hang.port)}${cluster('midbody', midBody.port)}${cluster('tiny', hang.port, '    circuit_breakers: { thresholds: [ { max_requests: 1 } ] }')}
 `);
 });

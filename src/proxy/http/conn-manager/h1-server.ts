@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import { RequestParser, type RequestHead, type H1Error } from '../h1/parser.js';
-import { serializeResponseHead, encodeChunkHeader, CRLF, LAST_CHUNK, serializeTrailers } from '../h1/serialize.js';
+import { serializeResponseHead, encodeChunkHeader, CRLF, LAST_CHUNK, serializeTrailers, reasonPhrase } from '../h1/serialize.js';
 import { HeaderMap } from '../headers.js';
 import type { RequestHeaders, ResponseEncoder } from '../stream.js';
 import { HttpStream, type HcmRuntime } from './http-stream.js';
@@ -192,7 +192,7 @@ export class H1ServerConnection implements ResponseEncoder {
       return;
     }
     this.#closing = true;
-    const body = err.status === 431 ? 'Request Header Fields Too Large' : err.status === 505 ? 'HTTP Version Not Supported' : err.status === 501 ? 'Not Implemented' : 'Bad Request';
+    const body = reasonPhrase(err.status);
     const h = new HeaderMap(['content-length', String(body.length), 'content-type', 'text/plain', 'connection', 'close']);
     this.#rt.stats.recordResponse(err.status);
     this.#socket.end(serializeResponseHead(err.status, undefined, h) + body, 'latin1');
