@@ -2,14 +2,28 @@ import net from 'node:net';
 import http from 'node:http';
 import { once } from 'node:events';
 
-/** A port that was free a moment ago (loopback). */
+const handedOut = new Set<number>();
+
+/**
+ * A port that was free a moment ago (loopback), for a proxy listener the test then configures.
+ * Drawn below the kernel's ephemeral range (32768+), where every `listen(0)` and outgoing
+ * connection of concurrently running tests gets its port, so none of them can take it in the
+ * moment before the proxy binds it.
+ */
 export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (handedOut.has(port)) continue;
+    const s = net.createServer();
+    const ok = await new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!ok) continue;
+    await new Promise<void>((r) => s.close(() => r()));
+    handedOut.add(port);
+    return port;
+  }
 }
 
 /**

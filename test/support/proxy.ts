@@ -53,7 +53,7 @@ export async function startProxy(bootstrapYaml: string, opts: { concurrency?: nu
   child.stderr!.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
   const admin = async (path: string, method = 'GET'): Promise<{ status: number; body: string }> => {
-    const res = await fetch(`http://127.0.0.1:${adminPort}${path}`, { method });
+    const res = await fetch(`http://127.0.0.1:${adminPort}${path}`, { method, signal: AbortSignal.timeout(10_000) });
     return { status: res.status, body: await res.text() };
   };
   const deadline = Date.now() + 20_000;

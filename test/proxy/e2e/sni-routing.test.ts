@@ -50,7 +50,11 @@ after(async () => {
 
 /** Resolves when the socket closes, whatever the reason (the handshakes here never finish). */
 function closed(s: net.Socket): Promise<void> {
-  return new Promise((resolve) => { s.on('error', () => {}); s.on('close', () => resolve()); });
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => { s.destroy(); reject(new Error('the proxy kept the connection open')); }, 10_000);
+    s.on('error', () => {});
+    s.on('close', () => { clearTimeout(t); resolve(); });
+  });
 }
 
 async function tlsHello(servername: string): Promise<void> {
