@@ -72,7 +72,6 @@ export class H1ConnPool implements ConnPool {
       return;
     }
     this.#idle.push(conn);
-    conn.startIdleTimer();
   }
 
   /** @internal a connection is gone; if it never connected, fail one waiting request. */
@@ -143,7 +142,6 @@ class H1UpstreamConnection implements UpstreamStream {
   }
 
   attach(handler: UpstreamResponseHandler): void {
-    if (this.#timer) { clearTimeout(this.#timer); this.#timer = undefined; }
     this.#handler = handler;
     this.onDrain = undefined;
     this.#socket.resume();
@@ -152,11 +150,6 @@ class H1UpstreamConnection implements UpstreamStream {
     this.#responseDone = false;
     this.#pool.stats.upstream_rq_total.inc();
     this.#pool.stats.upstream_rq_active.inc();
-  }
-
-  startIdleTimer(): void {
-    const ms = this.#pool.limits.idleTimeoutMs;
-    if (ms > 0) this.#timer = setTimeout(this.#onIdleTimeout, ms);
   }
 
   close(): void {
@@ -221,6 +214,10 @@ class H1UpstreamConnection implements UpstreamStream {
   #onConnect = (): void => {
     this.#connected = true;
     if (this.#timer) { clearTimeout(this.#timer); this.#timer = undefined; }
+    // The idle timeout is the socket's own inactivity timer, refreshed by traffic, so no timer
+    // is created per request; it only closes the connection when no request is on it.
+    const idle = this.#pool.limits.idleTimeoutMs;
+    if (idle > 0) this.#socket.setTimeout(idle, this.#onIdleTimeout);
     this.#pool.onConnectionFree(this, true);
   };
 
@@ -231,7 +228,7 @@ class H1UpstreamConnection implements UpstreamStream {
   };
 
   #onIdleTimeout = (): void => {
-    this.#timer = undefined;
+    if (this.#handler) { this.#socket.setTimeout(this.#pool.limits.idleTimeoutMs); return; }
     this.#pool.stats.upstream_cx_idle_timeout.inc();
     this.close();
   };
