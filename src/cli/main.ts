@@ -5,8 +5,8 @@ import { BootstrapError } from '../proxy/config.js';
 const USAGE = `tsmesh — a service mesh in TypeScript
 
 Usage:
-  tsmesh proxy -c BOOTSTRAP.yaml [--concurrency N] [--log-level LEVEL]
-      Run the data plane from an Envoy v3 bootstrap (YAML or JSON).
+  tsmesh proxy -c BOOTSTRAP.yaml [--concurrency N] [--log-level LEVEL] [--validate]
+      Run the data plane from an Envoy v3 bootstrap (YAML or JSON); --validate checks it and exits.
   tsmesh help
 `;
 
