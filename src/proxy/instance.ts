@@ -4,7 +4,7 @@ import { ActiveListener, type NetworkFilter } from './listener/active-listener.j
 import type { FilterChainSpec } from './listener/compile.js';
 import { HttpConnectionManagerFilter } from './http/conn-manager/hcm-filter.js';
 import { HcmStats } from './http/conn-manager/stats.js';
-import { TcpProxyFilter, TcpProxyStats } from './tcp/tcp-proxy.js';
+import { TcpProxyFilter, tcpProxyStats, type TcpProxyStats } from './tcp/tcp-proxy.js';
 import type { StatScopes } from './stat-scopes.js';
 
 /**
@@ -27,7 +27,7 @@ export class ProxyInstance {
         return new HttpConnectionManagerFilter({ config: f.config, stats, clusters: this.clusters });
       }
       let stats = tcpStats.get(f.config.statPrefix);
-      if (!stats) tcpStats.set(f.config.statPrefix, (stats = new TcpProxyStats(scopes.tcp(f.config.statPrefix))));
+      if (!stats) tcpStats.set(f.config.statPrefix, (stats = tcpProxyStats(scopes.tcp(f.config.statPrefix))));
       return new TcpProxyFilter(f.config, this.clusters, stats);
     };
     this.listeners = spec.listeners.map((l) => new ActiveListener(l, scopes.listener(l.statPrefix || `${l.address}_${l.port}`), filterFor));

@@ -12,3 +12,16 @@ export interface StatScope {
   gauge(stat: string): Gauge;
   histogram(stat: string): Histogram;
 }
+
+/** Handles named after their stats, built from lists of names: one place per stat, not three. */
+export type StatSet<C extends string, G extends string, H extends string> = Record<C, Counter> & Record<G, Gauge> & Record<H, Histogram>;
+
+export function statSet<C extends string, G extends string = never, H extends string = never>(
+  scope: StatScope, counters: readonly C[], gauges: readonly G[] = [], histograms: readonly H[] = [],
+): StatSet<C, G, H> {
+  const out: Record<string, Counter | Gauge | Histogram> = {};
+  for (const n of counters) out[n] = scope.counter(n);
+  for (const n of gauges) out[n] = scope.gauge(n);
+  for (const n of histograms) out[n] = scope.histogram(n);
+  return out as StatSet<C, G, H>;
+}

@@ -3,37 +3,27 @@ import type { ListenerSpec, FilterChainSpec } from './compile.js';
 import { selectFilterChain, type ConnectionFacts } from './filter-chain-match.js';
 import { parseClientHello } from './client-hello.js';
 import { nextConnectionId, type ConnectionInfo } from '../http/conn-manager/connection-info.js';
-import type { Counter, Gauge, StatScope } from '../stats-scope.js';
+import { statSet, type StatScope } from '../stats-scope.js';
 
 /** A network filter instance bound to one filter chain. */
 export interface NetworkFilter {
   onConnection(socket: net.Socket, info: ConnectionInfo, initial?: Buffer): void;
 }
 
-class ListenerStats {
-  readonly downstream_cx_total: Counter;
-  readonly downstream_cx_active: Gauge;
-  readonly no_filter_chain_match: Counter;
-  readonly downstream_listener_filter_error: Counter;
-  constructor(s: StatScope) {
-    this.downstream_cx_total = s.counter('downstream_cx_total');
-    this.downstream_cx_active = s.gauge('downstream_cx_active');
-    this.no_filter_chain_match = s.counter('no_filter_chain_match');
-    this.downstream_listener_filter_error = s.counter('downstream_listener_filter_error');
-  }
-}
+const listenerStats = (s: StatScope) =>
+  statSet(s, ['downstream_cx_total', 'no_filter_chain_match', 'downstream_listener_filter_error'], ['downstream_cx_active']);
 
 /** A listening socket and its filter chains, in one worker. */
 export class ActiveListener {
   readonly server: net.Server;
-  readonly #stats: ListenerStats;
+  readonly #stats: ReturnType<typeof listenerStats>;
   readonly #filters: NetworkFilter[];
   readonly #default: NetworkFilter | undefined;
   readonly #matches;
   readonly #sockets = new Set<net.Socket>();
 
   constructor(readonly spec: ListenerSpec, scope: StatScope, filterFor: (chain: FilterChainSpec) => NetworkFilter) {
-    this.#stats = new ListenerStats(scope);
+    this.#stats = listenerStats(scope);
     this.#filters = spec.chains.map(filterFor);
     this.#default = spec.defaultChain ? filterFor(spec.defaultChain) : undefined;
     this.#matches = spec.chains.map((c) => c.match);

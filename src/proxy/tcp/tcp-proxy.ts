@@ -4,7 +4,7 @@ import { durationMs } from '../../envoy/duration.js';
 import { ConfigError } from '../../envoy/registry.js';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
 import type { ConnectionInfo } from '../http/conn-manager/connection-info.js';
-import type { Counter, Gauge, StatScope } from '../stats-scope.js';
+import { statSet, type StatScope } from '../stats-scope.js';
 import { compileAccessLogs, logTcpAccess, type AccessLogger } from '../access-log.js';
 import { ResponseFlag } from '../admin/access-log/response-flags.js';
 
@@ -42,22 +42,16 @@ export function compileTcpProxy(t: TcpProxy, path: string): TcpProxyConfig {
 }
 
 /** Envoy's tcp proxy stats (`tcp.<stat_prefix>.*`). */
-export class TcpProxyStats {
-  readonly downstream_cx_total: Counter;
-  readonly downstream_cx_rx_bytes_total: Counter;
-  readonly downstream_cx_tx_bytes_total: Counter;
-  readonly downstream_cx_no_route: Counter;
-  readonly idle_timeout: Counter;
-  readonly upstream_flush_active: Gauge;
-  constructor(s: StatScope) {
-    this.downstream_cx_total = s.counter('downstream_cx_total');
-    this.downstream_cx_rx_bytes_total = s.counter('downstream_cx_rx_bytes_total');
-    this.downstream_cx_tx_bytes_total = s.counter('downstream_cx_tx_bytes_total');
-    this.downstream_cx_no_route = s.counter('downstream_cx_no_route');
-    this.idle_timeout = s.counter('idle_timeout');
-    this.upstream_flush_active = s.gauge('upstream_flush_active');
-  }
-}
+export const tcpProxyStats = (s: StatScope) => statSet(s, [
+  'downstream_cx_total',
+  'downstream_cx_rx_bytes_total',
+  'downstream_cx_tx_bytes_total',
+  'downstream_cx_no_route',
+  'idle_timeout',
+], [
+  'upstream_flush_active',
+]);
+export type TcpProxyStats = ReturnType<typeof tcpProxyStats>;
 
 /** `envoy.filters.network.tcp_proxy`: relays bytes to a host of the chosen cluster. */
 export class TcpProxyFilter {

@@ -1,4 +1,5 @@
 import { lookup } from 'node:dns/promises';
+import net from 'node:net';
 import type { Cluster } from '../../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
 import { Cluster_DiscoveryType, Cluster_DnsLookupFamily } from '../../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
 import { HttpProtocolOptionsSchema } from '../../envoy/generated/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
@@ -49,7 +50,7 @@ export function compileCluster(c: Cluster, path: string): ClusterSpec {
       const port = sa.portSpecifier.value;
       if (port < 1 || port > 65535) throw new ConfigError(`${ep}.endpoint.address.socket_address.port_value`, `expected 1-65535, got ${port}`);
       if (!sa.address) throw new ConfigError(`${ep}.endpoint.address.socket_address.address`, 'empty address');
-      if (discovery === 'STATIC' && !isIp(sa.address)) throw new ConfigError(`${ep}.endpoint.address.socket_address.address`, `a STATIC cluster needs IP addresses, got ${sa.address}`);
+      if (discovery === 'STATIC' && net.isIP(sa.address) === 0) throw new ConfigError(`${ep}.endpoint.address.socket_address.address`, `a STATIC cluster needs IP addresses, got ${sa.address}`);
       const weight = lbe.loadBalancingWeight ?? 1;
       if (weight < 1) throw new ConfigError(`${ep}.load_balancing_weight`, `expected >= 1, got ${weight}`);
       endpoints.push({ address: sa.address, port, weight });
@@ -80,9 +81,6 @@ export function compileCluster(c: Cluster, path: string): ClusterSpec {
   return { name: c.name, config: c, discovery, endpoints, http2, limits, dnsRefreshMs: durationMs(c.dnsRefreshRate) ?? 5000, family };
 }
 
-function isIp(s: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(s) || s.includes(':');
-}
 
 /** A cluster at run time in one worker: its hosts, load balancer and connection pools. */
 export class UpstreamCluster {

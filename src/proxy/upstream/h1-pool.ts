@@ -185,8 +185,8 @@ class H1UpstreamConnection implements UpstreamStream {
   }
 
   encodeTrailers(trailers: HeaderMap): void {
+    // Only a chunked body can carry trailers on HTTP/1.1; a sized body has already ended.
     if (this.#chunked) this.#socket.write(serializeTrailers(trailers), 'latin1');
-    else this.#socket.write(EMPTY);
     this.#requestDone = true;
   }
 

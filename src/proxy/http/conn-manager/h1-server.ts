@@ -6,6 +6,7 @@ import type { RequestHeaders, ResponseEncoder } from '../stream.js';
 import { HttpStream, type HcmRuntime } from './http-stream.js';
 import type { ConnectionInfo } from './connection-info.js';
 import { startUpgrade } from './h1-upgrade.js';
+import { replyAndClose } from './local-reply.js';
 
 const EMPTY = Buffer.alloc(0);
 /** Bodies up to this size are sent in one write with their head. */
@@ -192,10 +193,7 @@ export class H1ServerConnection implements ResponseEncoder {
       return;
     }
     this.#closing = true;
-    const body = reasonPhrase(err.status);
-    const h = new HeaderMap(['content-length', String(body.length), 'content-type', 'text/plain', 'connection', 'close']);
-    this.#rt.stats.recordResponse(err.status);
-    this.#socket.end(serializeResponseHead(err.status, undefined, h) + body, 'latin1');
+    replyAndClose(this.#socket, this.#rt, err.status, reasonPhrase(err.status));
   };
 
   #onEnd = (): void => {
@@ -249,8 +247,7 @@ export class H1ServerConnection implements ResponseEncoder {
     this.#headerTimer = undefined;
     this.#rt.stats.downstream_rq_header_timeout.inc();
     this.#closing = true;
-    this.#socket.end('HTTP/1.1 408 Request Timeout\r\ncontent-length: 21\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nrequest header timeout', 'latin1');
-    this.#socket.destroySoon();
+    replyAndClose(this.#socket, this.#rt, 408, 'request header timeout');
   };
 
   // --- output (ResponseEncoder) ---
@@ -361,4 +358,3 @@ export class H1ServerConnection implements ResponseEncoder {
     }
   }
 }
-

@@ -1,10 +1,10 @@
 import net from 'node:net';
 import { ResponseParser, type ResponseHead } from '../h1/parser.js';
 import { serializeRequestHead, serializeResponseHead } from '../h1/serialize.js';
-import { HeaderMap } from '../headers.js';
 import type { RequestHeaders } from '../stream.js';
 import type { HcmRuntime } from './http-stream.js';
 import type { ConnectionInfo } from './connection-info.js';
+import { replyAndClose } from './local-reply.js';
 import { applyRequestHeaderMutations } from '../route/header-mutation.js';
 
 /**
@@ -15,11 +15,7 @@ import { applyRequestHeaderMutations } from '../route/header-mutation.js';
 export function startUpgrade(
   down: net.Socket, rt: HcmRuntime, _info: ConnectionInfo, req: RequestHeaders, protocol: string, takeHeld: () => Buffer,
 ): void {
-  const fail = (status: number, body: string): void => {
-    const h = new HeaderMap(['content-length', String(body.length), 'content-type', 'text/plain', 'connection', 'close']);
-    rt.stats.recordResponse(status);
-    down.end(serializeResponseHead(status, undefined, h) + body, 'latin1');
-  };
+  const fail = (status: number, body: string): void => replyAndClose(down, rt, status, body);
   const sel = rt.config.routes.select(req);
   if (!sel || sel.route.action.kind !== 'forward') return fail(404, '');
   const cluster = rt.clusters.get(sel.route.action.pickCluster(Math.random()));

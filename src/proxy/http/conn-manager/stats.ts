@@ -1,67 +1,49 @@
-import type { Counter, Gauge, Histogram, StatScope } from '../../stats-scope.js';
+import { statSet, type StatScope, type StatSet } from '../../stats-scope.js';
+
+const COUNTERS = [
+  'downstream_cx_total',
+  'downstream_cx_http1_total',
+  'downstream_cx_http2_total',
+  'downstream_cx_protocol_error',
+  'downstream_cx_idle_timeout',
+  'downstream_cx_upgrades_total',
+  'downstream_cx_rx_bytes_total',
+  'downstream_cx_tx_bytes_total',
+  'downstream_rq_total',
+  'downstream_rq_http1_total',
+  'downstream_rq_http2_total',
+  'downstream_rq_1xx',
+  'downstream_rq_2xx',
+  'downstream_rq_3xx',
+  'downstream_rq_4xx',
+  'downstream_rq_5xx',
+  'downstream_rq_completed',
+  'downstream_rq_rx_reset',
+  'downstream_rq_tx_reset',
+  'downstream_rq_header_timeout',
+  'downstream_rq_timeout',
+  'downstream_rq_idle_timeout',
+  'rq_direct_response',
+  'rq_redirect',
+  'no_route',
+  'no_cluster',
+] as const;
+const GAUGES = [
+  'downstream_cx_active',
+  'downstream_rq_active',
+] as const;
+const HISTOGRAMS = [
+  'downstream_rq_time',
+] as const;
+
+type Handles = StatSet<(typeof COUNTERS)[number], (typeof GAUGES)[number], (typeof HISTOGRAMS)[number]>;
+// The handles become fields of the class (declaration merging), set once in the constructor.
+export interface HcmStats extends Handles {}
 
 /** Envoy's HTTP connection manager stats (`http.<stat_prefix>.*`). */
 export class HcmStats {
-  readonly downstream_cx_total: Counter;
-  readonly downstream_cx_active: Gauge;
-  readonly downstream_cx_http1_total: Counter;
-  readonly downstream_cx_http2_total: Counter;
-  readonly downstream_cx_protocol_error: Counter;
-  readonly downstream_cx_idle_timeout: Counter;
-  readonly downstream_cx_upgrades_total: Counter;
-  readonly downstream_cx_rx_bytes_total: Counter;
-  readonly downstream_cx_tx_bytes_total: Counter;
-  readonly downstream_rq_total: Counter;
-  readonly downstream_rq_http1_total: Counter;
-  readonly downstream_rq_http2_total: Counter;
-  readonly downstream_rq_active: Gauge;
-  readonly downstream_rq_1xx: Counter;
-  readonly downstream_rq_2xx: Counter;
-  readonly downstream_rq_3xx: Counter;
-  readonly downstream_rq_4xx: Counter;
-  readonly downstream_rq_5xx: Counter;
-  readonly downstream_rq_completed: Counter;
-  readonly downstream_rq_rx_reset: Counter;
-  readonly downstream_rq_tx_reset: Counter;
-  readonly downstream_rq_header_timeout: Counter;
-  readonly downstream_rq_timeout: Counter;
-  readonly downstream_rq_idle_timeout: Counter;
-  readonly downstream_rq_time: Histogram;
-  readonly rq_direct_response: Counter;
-  readonly rq_redirect: Counter;
-  readonly no_route: Counter;
-  readonly no_cluster: Counter;
-
   constructor(s: StatScope) {
-    this.downstream_cx_total = s.counter('downstream_cx_total');
-    this.downstream_cx_active = s.gauge('downstream_cx_active');
-    this.downstream_cx_http1_total = s.counter('downstream_cx_http1_total');
-    this.downstream_cx_http2_total = s.counter('downstream_cx_http2_total');
-    this.downstream_cx_protocol_error = s.counter('downstream_cx_protocol_error');
-    this.downstream_cx_idle_timeout = s.counter('downstream_cx_idle_timeout');
-    this.downstream_cx_upgrades_total = s.counter('downstream_cx_upgrades_total');
-    this.downstream_cx_rx_bytes_total = s.counter('downstream_cx_rx_bytes_total');
-    this.downstream_cx_tx_bytes_total = s.counter('downstream_cx_tx_bytes_total');
-    this.downstream_rq_total = s.counter('downstream_rq_total');
-    this.downstream_rq_http1_total = s.counter('downstream_rq_http1_total');
-    this.downstream_rq_http2_total = s.counter('downstream_rq_http2_total');
-    this.downstream_rq_active = s.gauge('downstream_rq_active');
-    this.downstream_rq_1xx = s.counter('downstream_rq_1xx');
-    this.downstream_rq_2xx = s.counter('downstream_rq_2xx');
-    this.downstream_rq_3xx = s.counter('downstream_rq_3xx');
-    this.downstream_rq_4xx = s.counter('downstream_rq_4xx');
-    this.downstream_rq_5xx = s.counter('downstream_rq_5xx');
-    this.downstream_rq_completed = s.counter('downstream_rq_completed');
-    this.downstream_rq_rx_reset = s.counter('downstream_rq_rx_reset');
-    this.downstream_rq_tx_reset = s.counter('downstream_rq_tx_reset');
-    this.downstream_rq_header_timeout = s.counter('downstream_rq_header_timeout');
-    this.downstream_rq_timeout = s.counter('downstream_rq_timeout');
-    this.downstream_rq_idle_timeout = s.counter('downstream_rq_idle_timeout');
-    this.downstream_rq_time = s.histogram('downstream_rq_time');
-    this.rq_direct_response = s.counter('rq_direct_response');
-    this.rq_redirect = s.counter('rq_redirect');
-    this.no_route = s.counter('no_route');
-    this.no_cluster = s.counter('no_cluster');
+    Object.assign(this, statSet(s, COUNTERS, GAUGES, HISTOGRAMS));
   }
 
   recordResponse(status: number): void {
