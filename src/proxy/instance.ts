@@ -6,6 +6,7 @@ import { HttpConnectionManagerFilter } from './http/conn-manager/hcm-filter.js';
 import { HcmStats } from './http/conn-manager/stats.js';
 import { TcpProxyFilter, tcpProxyStats, type TcpProxyStats } from './tcp/tcp-proxy.js';
 import type { StatScopes } from './stat-scopes.js';
+import type { InstanceShared } from './shared/context.js';
 
 /**
  * The serving half of a proxy in one thread: clusters, pools and listeners, built from the
@@ -15,8 +16,8 @@ export class ProxyInstance {
   readonly clusters: ClusterManager;
   readonly listeners: ActiveListener[];
 
-  constructor(readonly spec: ProxySpec, scopes: StatScopes) {
-    this.clusters = new ClusterManager(spec.clusters, (name) => scopes.cluster(name));
+  constructor(readonly spec: ProxySpec, scopes: StatScopes, readonly shared: InstanceShared) {
+    this.clusters = new ClusterManager(spec.clusters, (name) => scopes.cluster(name), shared);
     const hcmStats = new Map<string, HcmStats>();
     const tcpStats = new Map<string, TcpProxyStats>();
     const filterFor = (chain: FilterChainSpec): NetworkFilter => {

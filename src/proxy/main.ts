@@ -10,6 +10,7 @@ import { bindReusePort, closeFd } from './listener/reuseport.js';
 import { log, setLevel } from './log.js';
 import { flushAccessLogs } from './access-log.js';
 import type { WorkerInit, WorkerMessage } from './worker.js';
+import { SharedSlots } from './shared/slots.js';
 
 export interface ProxyOptions {
   bootstrapPath: string;
@@ -30,6 +31,7 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   if (opts.validateOnly) { process.stdout.write(`configuration '${opts.bootstrapPath}' OK\n`); return 0; }
   const store = createStatsStore();
   const scopes = scopesFor(store);
+  const slots = SharedSlots.create();
   const loadedAt = Date.now();
   let instance: ProxyInstance | undefined;
   const workers: Worker[] = [];
@@ -57,7 +59,7 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   // With workers, this instance never listens: it is the admin thread's view of clusters
   // (/clusters, DNS state), counting into a private store so the shared stats hold only what
   // the serving workers did. With one thread it is the one that serves.
-  instance = new ProxyInstance(spec, opts.concurrency === 1 ? scopes : scopesFor(createStatsStore()));
+  instance = new ProxyInstance(spec, opts.concurrency === 1 ? scopes : scopesFor(createStatsStore()), { slots, supervisor: true, sharedScopes: scopes });
   let ports: number[];
   if (opts.concurrency === 1) {
     ports = await instance.listen();
@@ -71,7 +73,7 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
     const bytes = toBinary(BootstrapSchema, bootstrap);
     const share = store.share();
     await Promise.all(Array.from({ length: opts.concurrency }, (_, i) => new Promise<void>((resolve, reject) => {
-      const init: WorkerInit = { bootstrap: bytes, stats: share, index: i, ports, logLevel: opts.logLevel };
+      const init: WorkerInit = { bootstrap: bytes, stats: share, slots: slots.share(), index: i, ports, logLevel: opts.logLevel };
       const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
       workers.push(w);
       w.on('message', (m: WorkerMessage) => { if (m.type === 'ready') resolve(); });

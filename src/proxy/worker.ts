@@ -6,11 +6,13 @@ import { ProxyInstance } from './instance.js';
 import { attachStatsStore, scopesFor, type StatsShare } from './stat-scopes.js';
 import { bindReusePort } from './listener/reuseport.js';
 import { setLevel } from './log.js';
+import { SharedSlots, type SlotsShare } from './shared/slots.js';
 import { flushAccessLogs } from './access-log.js';
 
 export interface WorkerInit {
   bootstrap: Uint8Array;
   stats: StatsShare;
+  slots: SlotsShare;
   index: number;
   ports: number[];
   logLevel: string;
@@ -23,7 +25,8 @@ async function start(init: WorkerInit): Promise<void> {
   setLevel(init.logLevel);
   const spec = compileBootstrap(fromBinary(BootstrapSchema, init.bootstrap));
   const store = attachStatsStore(init.stats);
-  const instance = new ProxyInstance(spec, scopesFor(store));
+  const scopes = scopesFor(store);
+  const instance = new ProxyInstance(spec, scopes, { slots: SharedSlots.attach(init.slots), supervisor: false, sharedScopes: scopes });
   const fds = spec.listeners.map((l, i) => bindReusePort(l.address, init.ports[i]!, true).fd);
   await instance.listen(fds);
   parentPort!.on('message', (m: { type: string }) => {

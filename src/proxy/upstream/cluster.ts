@@ -13,6 +13,7 @@ import type { ConnPool, PoolLimits } from './pool.js';
 import { H1ConnPool } from './h1-pool.js';
 import { H2ConnPool } from './h2-pool.js';
 import type { StatScope } from '../stats-scope.js';
+import type { InstanceShared } from '../shared/context.js';
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
@@ -92,7 +93,7 @@ export class UpstreamCluster {
   #closed = false;
   activeRequests = 0;
 
-  constructor(readonly spec: ClusterSpec, scope: StatScope) {
+  constructor(readonly spec: ClusterSpec, scope: StatScope, readonly shared: InstanceShared) {
     this.stats = new ClusterStats(scope);
     if (spec.discovery === 'STATIC') this.#setHosts(spec.endpoints.map((e) => new UpstreamHost(e.address, e.port, e.weight)));
     else void this.#resolve();
