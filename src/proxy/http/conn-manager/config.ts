@@ -3,7 +3,7 @@ import { durationMs } from '../../../envoy/duration.js';
 import { ConfigError } from '../../../envoy/registry.js';
 import { compileRouteConfig } from '../route/compile.js';
 import type { RouteTable } from '../route/route-table.js';
-import { compileHttpFilters, type HttpFilterFactory } from '../filters/registry.js';
+import { compileHttpFilters, type HttpFilterConfig } from '../filters/registry.js';
 import { compileAccessLogs, type AccessLogger } from '../../access-log.js';
 
 /** An HttpConnectionManager, validated and compiled once; shared read-only by its connections. */
@@ -11,7 +11,7 @@ export interface HcmConfig {
   readonly statPrefix: string;
   readonly codec: 'AUTO' | 'HTTP1' | 'HTTP2';
   readonly routes: RouteTable;
-  readonly filters: readonly HttpFilterFactory[];
+  readonly filters: readonly HttpFilterConfig[];
   readonly serverName: string;
   readonly useRemoteAddress: boolean;
   readonly xffNumTrustedHops: number;

@@ -3,18 +3,11 @@ import { ConfigError } from '../../../envoy/registry.js';
 import { RouterSchema } from '../../../envoy/generated/envoy/extensions/filters/http/router/v3/router_pb.js';
 import { typeUrlOf, unpackAs } from '../../../envoy/registry.js';
 
-/**
- * An HTTP filter, compiled from its config once. The router is the terminal filter and is
- * built into the stream (it owns the upstream request); the others see the request first.
- */
-export interface HttpFilterFactory {
-  readonly name: string;
-  readonly terminal: boolean;
-  /** Router options that change stream behaviour. */
-  readonly suppressEnvoyHeaders?: boolean;
-}
+import type { HttpFilterConfig, HttpFilterParser } from './types.js';
 
-type Parser = (f: HttpFilter, path: string) => HttpFilterFactory;
+export type { HttpFilterConfig };
+
+type Parser = HttpFilterParser;
 
 const registry = new Map<string, Parser>();
 
@@ -28,7 +21,11 @@ registerHttpFilter(typeUrlOf(RouterSchema), (f, path) => {
   return { name: f.name, terminal: true, suppressEnvoyHeaders: cfg.suppressEnvoyHeaders };
 });
 
-export function compileHttpFilters(filters: readonly HttpFilter[], path: string): HttpFilterFactory[] {
+/**
+ * Compiles `http_filters`. The router is the terminal filter and is built into the stream (it
+ * owns the upstream requests); the others see the request first, in order.
+ */
+export function compileHttpFilters(filters: readonly HttpFilter[], path: string): HttpFilterConfig[] {
   if (filters.length === 0) throw new ConfigError(path, 'at least envoy.filters.http.router is required');
   const out = filters.map((f, i) => {
     const p = `${path}[${i}]`;

@@ -1,0 +1,80 @@
+import type { Any } from '@bufbuild/protobuf/wkt';
+import type { HttpFilter } from '../../../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import type { HeaderMap } from '../headers.js';
+import type { RequestHeaders } from '../stream.js';
+import type { RouteSelection } from '../route/route-table.js';
+import type { ConnectionInfo } from '../conn-manager/connection-info.js';
+import type { InstanceShared } from '../../shared/context.js';
+import type { StatScope } from '../../stats-scope.js';
+
+/** What a decoder filter tells the chain after seeing the request head. */
+export type FilterHeadersStatus = 'continue' | 'stop';
+
+/** A local reply a filter asks for (Envoy's sendLocalReply). */
+export interface LocalReplyOptions {
+  /** Extra response headers (e.g. x-envoy-ratelimited). */
+  readonly headers?: readonly (readonly [string, string])[];
+  /** For gRPC requests: answer 200 with this grpc-status (trailers-only), as Envoy does. */
+  readonly grpcStatus?: number;
+  /** Response flags to add (ResponseFlag bits). */
+  readonly flags?: number;
+}
+
+/** What a filter instance can do to its stream. */
+export interface HttpFilterCallbacks {
+  /** The selected route (undefined when none matched: filters still run, as in Envoy). */
+  readonly route: RouteSelection | undefined;
+  readonly conn: ConnectionInfo;
+  /** Resumes the chain after a filter returned 'stop' (from a timer, say). */
+  continueDecoding(): void;
+  /** Answers the request from the proxy; the rest of the chain and the router do not run. */
+  sendLocalReply(status: number, body: string, details: string, opts?: LocalReplyOptions): void;
+  /** Adds response flags (ResponseFlag bits) for the access log. */
+  addResponseFlags(flags: number): void;
+  /** This filter's per-route config (typed_per_filter_config) for the selected route, most specific first. */
+  perRouteConfig<T>(): T | undefined;
+  /** Whether the stream is finished (reset or answered): a timer firing late must do nothing. */
+  readonly finished: boolean;
+}
+
+/**
+ * One filter's work on one stream. Only the request head can be stopped: request body that
+ * arrives while a filter holds the stream is buffered by the connection manager (within the
+ * buffer limit, then the downstream is paused) and replayed on continue.
+ */
+export interface HttpStreamFilter {
+  decodeHeaders(req: RequestHeaders, endStream: boolean): FilterHeadersStatus;
+  /** Called with the response head before it goes downstream, local replies included. */
+  encodeHeaders?(status: number, headers: HeaderMap): void;
+  /** The stream is done (complete or reset): cancel timers. */
+  onDestroy?(): void;
+}
+
+/** What a filter gets when a thread builds its runtime from the compiled config. */
+export interface FilterRuntimeContext {
+  /** HCM stat_prefix scope (`http.<stat_prefix>.`): filters add their own prefix. */
+  readonly httpScope: StatScope;
+  readonly shared: InstanceShared;
+}
+
+/** A filter's compiled config: pure data, built by compileBootstrap in every thread. */
+export interface HttpFilterConfig {
+  readonly name: string;
+  readonly terminal: boolean;
+  /** Router options that change stream behaviour (the router only). */
+  readonly suppressEnvoyHeaders?: boolean;
+  /** Binds the config to a thread's stats and shared state; absent for the router. */
+  instantiate?(ctx: FilterRuntimeContext): HttpFilterFactory;
+}
+
+/** Makes a filter instance per stream. */
+export interface HttpFilterFactory {
+  readonly name: string;
+  create(cb: HttpFilterCallbacks): HttpStreamFilter;
+}
+
+/** Parses one `http_filters` entry; pure (throws ConfigError). */
+export type HttpFilterParser = (f: HttpFilter, path: string) => HttpFilterConfig;
+
+/** Compiles a typed_per_filter_config value for a filter type; pure (throws ConfigError). */
+export type PerRouteParser = (config: Any, path: string) => unknown;
