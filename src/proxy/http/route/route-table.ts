@@ -18,6 +18,8 @@ export interface CompiledRoute {
    */
   readonly requestHeaderMutations: readonly HeaderMutation[];
   readonly responseHeaderMutations: readonly HeaderMutation[];
+  /** typed_per_filter_config, compiled, by filter name (the route configuration's folded into each virtual host's). */
+  readonly perFilterConfig?: ReadonlyMap<string, unknown>;
 }
 
 /** A compiled virtual host. */
@@ -27,6 +29,10 @@ export interface CompiledVirtualHost {
   readonly routes: readonly CompiledRoute[];
   /** `require_tls`: requests not over https (x-forwarded-proto) are redirected to https. */
   readonly requireTls: 'none' | 'external_only' | 'all';
+  /** Send x-envoy-attempt-count upstream / in the response. */
+  readonly includeRequestAttemptCount: boolean;
+  readonly includeAttemptCountInResponse: boolean;
+  readonly perFilterConfig?: ReadonlyMap<string, unknown>;
 }
 
 /** The outcome of route selection. One shared object per route: select() does not allocate it. */
