@@ -17,6 +17,8 @@ export interface ProxyOptions {
   concurrency: number;
   logLevel: string;
   validateOnly: boolean;
+  /** How long SIGTERM waits for open connections to finish before closing them (Envoy's --drain-time-s). */
+  drainTimeMs: number;
 }
 
 /**
@@ -53,6 +55,29 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
     await flushAccessLogs();
     exit(code);
   };
+  // Draining: listeners close, open connections finish what they carry and close.
+  let draining: Promise<void> | undefined;
+  const drain = (): Promise<void> => {
+    if (draining) return draining;
+    log.info('draining listeners');
+    admin?.setState('DRAINING');
+    draining = Promise.all([
+      opts.concurrency === 1 ? instance?.drain() : undefined,
+      ...workers.map((w) => new Promise<void>((r) => {
+        const on = (m: WorkerMessage): void => { if (m.type === 'drained') { w.off('message', on); r(); } };
+        w.on('message', on);
+        w.postMessage({ type: 'drain' });
+      })),
+    ]).then(() => undefined);
+    return draining;
+  };
+  const drainThenStop = async (): Promise<void> => {
+    if (stopping) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([drain(), new Promise<void>((r) => { timer = setTimeout(r, opts.drainTimeMs); })]);
+    clearTimeout(timer);
+    await stop(0);
+  };
   let exit: (code: number) => void = () => {};
   const done = new Promise<number>((r) => { exit = r; });
 
@@ -80,12 +105,13 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
       w.once('error', (e) => { log.error(`worker ${i}: ${e.stack ?? e.message}`); reject(e); void stop(1); });
     })));
   }
-  admin = spec.admin ? new AdminServer(spec, store, instance, loadedAt, () => void stop(0)) : undefined;
+  admin = spec.admin ? new AdminServer(spec, store, instance, loadedAt, () => void stop(0), () => void drain()) : undefined;
   if (admin && spec.admin) await admin.listen(spec.admin.address, spec.admin.port);
   admin?.setReady(true);
   spec.listeners.forEach((l, i) => log.info(`listener ${l.name} on ${l.address}:${ports[i]}`));
   if (admin) log.info(`admin on ${admin.address}`);
-  process.once('SIGTERM', () => void stop(0));
+  // A second SIGTERM while draining must not fall back to the default (kill): keep the handler.
+  process.on('SIGTERM', () => void drainThenStop());
   process.once('SIGINT', () => void stop(0));
   return done;
 }

@@ -18,7 +18,7 @@ export interface WorkerInit {
   logLevel: string;
 }
 
-export type WorkerMessage = { type: 'ready' };
+export type WorkerMessage = { type: 'ready' } | { type: 'drained' };
 
 /** A serving thread: builds the same config as the main thread and serves on its own sockets. */
 async function start(init: WorkerInit): Promise<void> {
@@ -30,6 +30,10 @@ async function start(init: WorkerInit): Promise<void> {
   const fds = spec.listeners.map((l, i) => bindReusePort(l.address, init.ports[i]!, true).fd);
   await instance.listen(fds);
   parentPort!.on('message', (m: { type: string }) => {
+    if (m.type === 'drain') {
+      void instance.drain().then(() => parentPort!.postMessage({ type: 'drained' } satisfies WorkerMessage));
+      return;
+    }
     if (m.type !== 'stop') return;
     void instance.close().then(async () => {
       instance.destroyConnections();

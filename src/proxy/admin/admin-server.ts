@@ -17,7 +17,8 @@ const STATS_FLUSH_INTERVAL_MS = 5000;
 
 export class AdminServer {
   readonly #server: http.Server;
-  #ready = false;
+  /** Envoy's server state, as /ready and /server_info report it. */
+  #state: 'PRE_INITIALIZING' | 'LIVE' | 'DRAINING' = 'PRE_INITIALIZING';
   #flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -26,6 +27,7 @@ export class AdminServer {
     readonly instance: ProxyInstance,
     readonly loadedAtMs: number,
     readonly quit: () => void,
+    readonly drainListeners: () => void,
   ) {
     this.#server = http.createServer((req, res) => {
       try {
@@ -42,7 +44,11 @@ export class AdminServer {
   }
 
   setReady(r: boolean): void {
-    this.#ready = r;
+    if (this.#state !== 'DRAINING') this.#state = r ? 'LIVE' : 'PRE_INITIALIZING';
+  }
+
+  setState(s: 'DRAINING'): void {
+    this.#state = s;
   }
 
   listen(address: string, port: number): Promise<void> {
@@ -68,9 +74,9 @@ export class AdminServer {
     const q = url.searchParams;
     switch (url.pathname) {
       case '/ready':
-        return send(res, this.#ready ? 200 : 503, this.#ready ? 'LIVE\n' : 'PRE_INITIALIZING\n');
+        return send(res, this.#state === 'LIVE' ? 200 : 503, `${this.#state}\n`);
       case '/server_info':
-        return sendJson(res, { state: this.#ready ? 'LIVE' : 'PRE_INITIALIZING', version: 'tsmesh/0.1.0', node: { id: this.spec.nodeId, cluster: this.spec.nodeCluster }, uptime_current_epoch: `${Math.round((Date.now() - this.loadedAtMs) / 1000)}s` });
+        return sendJson(res, { state: this.#state, version: 'tsmesh/0.1.0', node: { id: this.spec.nodeId, cluster: this.spec.nodeCluster }, uptime_current_epoch: `${Math.round((Date.now() - this.loadedAtMs) / 1000)}s` });
       case '/config_dump':
         return sendJson(res, configDump(this.spec, this.loadedAtMs));
       case '/stats': {
@@ -95,6 +101,10 @@ export class AdminServer {
         }
         return send(res, 200, `active loggers:\n  tsmesh: ${level()}\n`);
       }
+      case '/drain_listeners':
+        if (req.method !== 'POST') return send(res, 405, 'use POST\n');
+        this.drainListeners();
+        return send(res, 200, 'OK\n');
       case '/quitquitquit':
         if (req.method !== 'POST') return send(res, 405, 'use POST\n');
         send(res, 200, 'OK\n');
@@ -102,7 +112,7 @@ export class AdminServer {
         return;
       case '/':
       case '/help':
-        return send(res, 200, 'admin commands are:\n  /ready\n  /server_info\n  /config_dump\n  /stats\n  /stats/prometheus\n  /clusters\n  /listeners\n  /logging\n  /quitquitquit\n');
+        return send(res, 200, 'admin commands are:\n  /ready\n  /server_info\n  /config_dump\n  /stats\n  /stats/prometheus\n  /clusters\n  /listeners\n  /logging\n  /drain_listeners\n  /quitquitquit\n');
       default:
         return send(res, 404, 'invalid path. admin commands are listed at /help\n');
     }
