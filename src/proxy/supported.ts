@@ -21,6 +21,8 @@ import { SubstitutionFormatStringSchema } from '../envoy/generated/envoy/config/
 import { DataSourceSchema } from '../envoy/generated/envoy/config/core/v3/base_pb.js';
 import { ROUTE_SUPPORT, ROUTE_SUPPORT_WIRED } from './http/route/supported-fields.js';
 import { LB_SUPPORT } from './upstream/lb/supported-fields.js';
+import { HEALTH_CHECK_SUPPORT } from './upstream/health/supported-fields.js';
+import { OUTLIER_SUPPORT } from './upstream/outlier/supported-fields.js';
 
 /**
  * Every Envoy field tsmesh implements. A bootstrap that sets anything else is refused at start
@@ -73,4 +75,6 @@ export const SUPPORTED = supportTable([
   ...ROUTE_SUPPORT,
   ...ROUTE_SUPPORT_WIRED,
   ...LB_SUPPORT,
+  ...HEALTH_CHECK_SUPPORT,
+  ...OUTLIER_SUPPORT,
 ]);

@@ -257,6 +257,7 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
 
   onPoolReady(stream: UpstreamStream): void {
     this.#pending = undefined;
+    this.#cluster!.outlier?.onLocalOrigin(this.#host!, 'success');
     if (this.#done) { stream.reset(); return; }
     this.#upstream = stream;
     const req = this.req;
@@ -280,6 +281,7 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
   onPoolFailure(reason: PoolFailure, detail: string): void {
     this.#pending = undefined;
     this.#releaseUpstream();
+    if (reason !== 'overflow') this.#cluster!.outlier?.onLocalOrigin(this.#host!, 'connect_failed');
     if (this.#done) return;
     if (reason === 'overflow') {
       this.flags |= ResponseFlag.UO;
@@ -294,6 +296,7 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
 
   onUpstreamHeaders(status: number, headers: HeaderMap, endStream: boolean): void {
     if (this.#done) return;
+    this.#cluster!.outlier?.onHttpStatus(this.#host!, status);
     this.#clearTimer();
     const now = performance.now();
     this.#firstUpstreamByteMs = now - this.#start;
@@ -340,6 +343,7 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
     this.#upstream = undefined;
     this.#releaseUpstream();
     if (this.#done) return;
+    if (reason !== 'overflow') this.#cluster!.outlier?.onLocalOrigin(this.#host!, 'reset');
     this.#cluster?.stats.upstream_rq_rx_reset.inc();
     if (this.#responseStarted) {
       // Too late for a local reply: the downstream sees the reset.
@@ -405,6 +409,7 @@ export class HttpStream implements UpstreamResponseHandler, PoolCallbacks {
     this.#timer = undefined;
     if (this.#done) return;
     this.#cluster?.stats.upstream_rq_timeout.inc();
+    if (this.#host) this.#cluster!.outlier?.onLocalOrigin(this.#host, 'timeout');
     this.flags |= ResponseFlag.UT;
     this.#resetUpstream();
     this.sendLocalReply(504, 'upstream request timeout', 'upstream_response_timeout');
