@@ -85,6 +85,9 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   // (/clusters, DNS state), counting into a private store so the shared stats hold only what
   // the serving workers did. With one thread it is the one that serves.
   instance = new ProxyInstance(spec, opts.concurrency === 1 ? scopes : scopesFor(createStatsStore()), { slots, supervisor: true, sharedScopes: scopes });
+  // As Envoy, serve once clusters have warmed: hosts under active health checking had their
+  // first check (bounded by the checks' timeouts), so no request meets a not-yet-checked host.
+  await instance.clusters.initialized();
   let ports: number[];
   if (opts.concurrency === 1) {
     ports = await instance.listen();

@@ -7,6 +7,7 @@ import { LEVELS, level, setLevel } from '../log.js';
 import type { StatsStore } from './stats.js';
 import { renderText, renderJson, type StatsRenderOptions } from './render.js';
 import { renderPrometheus } from './render-prometheus.js';
+import { clustersJson, clustersText } from './clusters.js';
 
 /**
  * Envoy's admin endpoint (https://www.envoyproxy.io/docs/envoy/latest/operations/admin): plain
@@ -92,7 +93,7 @@ export class AdminServer {
         return send(res, 200, renderPrometheus(this.store, opts), 'text/plain; version=0.0.4');
       }
       case '/clusters':
-        return q.get('format') === 'json' ? sendJson(res, this.#clustersJson()) : send(res, 200, this.#clustersText());
+        return q.get('format') === 'json' ? sendJson(res, clustersJson(this.instance.clusters.all())) : send(res, 200, clustersText(this.instance.clusters.all()));
       case '/listeners':
         return send(res, 200, this.instance.listeners.map((l) => `${l.spec.name}::${l.spec.address}:${l.spec.port}\n`).join(''));
       case '/logging': {
@@ -116,45 +117,6 @@ export class AdminServer {
       default:
         return send(res, 404, 'invalid path. admin commands are listed at /help\n');
     }
-  }
-
-  /** Envoy's /clusters text: `cluster::key::value` lines, then per host `cluster::ip:port::stat::value`. */
-  #clustersText(): string {
-    const out: string[] = [];
-    for (const c of this.instance.clusters.all()) {
-      const n = c.name;
-      out.push(`${n}::observability_name::${n}`);
-      for (const p of ['default', 'high'] as const) {
-        const r = c.resources[p];
-        out.push(`${n}::${p}_priority::max_connections::${r.connections.max}`);
-        out.push(`${n}::${p}_priority::max_pending_requests::${r.pendingRequests.max}`);
-        out.push(`${n}::${p}_priority::max_requests::${r.requests.max}`);
-        out.push(`${n}::${p}_priority::max_retries::${r.retries.max}`);
-      }
-      for (const h of c.hosts) {
-        const k = `${n}::${h.key}`;
-        out.push(`${k}::hostname::${h.hostname}`);
-        out.push(`${k}::cx_active::${c.activeConnections(h)}`);
-        out.push(`${k}::rq_active::${h.activeRequests}`);
-        out.push(`${k}::health_flags::${h.healthy ? 'healthy' : '/failed_active_hc'}`);
-        out.push(`${k}::weight::${h.weight}`);
-      }
-    }
-    return out.join('\n') + '\n';
-  }
-
-  #clustersJson(): unknown {
-    return {
-      cluster_statuses: [...this.instance.clusters.all()].map((c) => ({
-        name: c.name,
-        host_statuses: c.hosts.map((h) => ({
-          address: { socket_address: { address: h.address, port_value: h.port } },
-          hostname: h.hostname,
-          weight: h.weight,
-          health_status: { eds_health_status: h.healthy ? 'HEALTHY' : 'UNHEALTHY' },
-        })),
-      })),
-    };
   }
 }
 
