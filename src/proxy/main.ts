@@ -26,8 +26,8 @@ export interface ProxyOptions {
  */
 export async function runProxy(opts: ProxyOptions): Promise<number> {
   if (!setLevel(opts.logLevel)) throw new Error(`unknown log level ${opts.logLevel}`);
-  const bootstrap = loadBootstrapFile(opts.bootstrapPath);
-  const spec = compileBootstrap(bootstrap);
+  const { bootstrap, registry, typeNames } = await loadBootstrapFile(opts.bootstrapPath);
+  const spec = compileBootstrap(bootstrap, registry);
   if (opts.validateOnly) { process.stdout.write(`configuration '${opts.bootstrapPath}' OK\n`); return 0; }
   const store = createStatsStore();
   const scopes = scopesFor(store);
@@ -73,7 +73,7 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
     const bytes = toBinary(BootstrapSchema, bootstrap);
     const share = store.share();
     await Promise.all(Array.from({ length: opts.concurrency }, (_, i) => new Promise<void>((resolve, reject) => {
-      const init: WorkerInit = { bootstrap: bytes, stats: share, slots: slots.share(), index: i, ports, logLevel: opts.logLevel };
+      const init: WorkerInit = { bootstrap: bytes, typeNames, stats: share, slots: slots.share(), index: i, ports, logLevel: opts.logLevel };
       const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
       workers.push(w);
       w.on('message', (m: WorkerMessage) => { if (m.type === 'ready') resolve(); });
