@@ -6,7 +6,6 @@ import { compileBootstrap } from './config.js';
 import { ProxyInstance } from './instance.js';
 import { AdminServer } from './admin/admin-server.js';
 import { createStatsStore, scopesFor } from './stat-scopes.js';
-import { bindReusePort, closeFd } from './listener/reuseport.js';
 import { log, setLevel } from './log.js';
 import { flushAccessLogs } from './access-log.js';
 import type { WorkerInit, WorkerMessage } from './worker.js';
@@ -36,6 +35,8 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   let instance: ProxyInstance | undefined;
   const workers: Worker[] = [];
   const reserved: number[] = [];
+  // SO_REUSEPORT sockets go through libc (koffi): loaded only when worker threads serve.
+  let reuse: typeof import('./listener/reuseport.js') | undefined;
   let stopping = false;
   let admin: AdminServer | undefined;
 
@@ -48,7 +49,7 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
       ...workers.map((w) => new Promise<void>((r) => { w.once('exit', () => r()); w.postMessage({ type: 'stop' }); })),
     ]);
     instance?.destroyConnections();
-    for (const fd of reserved) closeFd(fd);
+    for (const fd of reserved) reuse?.closeFd(fd);
     await admin?.close();
     await flushAccessLogs();
     exit(code);
@@ -65,8 +66,9 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
     ports = await instance.listen();
   } else {
     // Fix each listener's port first (port 0 becomes a real one), then every worker binds it.
+    const r = reuse = await import('./listener/reuseport.js');
     ports = spec.listeners.map((l) => {
-      const { fd, port } = bindReusePort(l.address, l.port, false);
+      const { fd, port } = r.bindReusePort(l.address, l.port, false);
       reserved.push(fd);
       return port;
     });
