@@ -6,7 +6,6 @@ import { compileBootstrap } from './config.js';
 import { ProxyInstance } from './instance.js';
 import { AdminServer } from './admin/admin-server.js';
 import { createStatsStore, scopesFor } from './stat-scopes.js';
-import { bindReusePort, closeFd } from './listener/reuseport.js';
 import { log, setLevel } from './log.js';
 import { flushAccessLogs } from './access-log.js';
 import type { WorkerInit, WorkerMessage } from './worker.js';
@@ -28,8 +27,8 @@ export interface ProxyOptions {
  */
 export async function runProxy(opts: ProxyOptions): Promise<number> {
   if (!setLevel(opts.logLevel)) throw new Error(`unknown log level ${opts.logLevel}`);
-  const bootstrap = loadBootstrapFile(opts.bootstrapPath);
-  const spec = compileBootstrap(bootstrap);
+  const { bootstrap, registry, typeNames } = await loadBootstrapFile(opts.bootstrapPath);
+  const spec = compileBootstrap(bootstrap, registry);
   if (opts.validateOnly) { process.stdout.write(`configuration '${opts.bootstrapPath}' OK\n`); return 0; }
   const store = createStatsStore();
   const scopes = scopesFor(store);
@@ -38,6 +37,8 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   let instance: ProxyInstance | undefined;
   const workers: Worker[] = [];
   const reserved: number[] = [];
+  // SO_REUSEPORT sockets go through libc (koffi): loaded only when worker threads serve.
+  let reuse: typeof import('./listener/reuseport.js') | undefined;
   let stopping = false;
   let admin: AdminServer | undefined;
 
@@ -50,7 +51,7 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
       ...workers.map((w) => new Promise<void>((r) => { w.once('exit', () => r()); w.postMessage({ type: 'stop' }); })),
     ]);
     instance?.destroyConnections();
-    for (const fd of reserved) closeFd(fd);
+    for (const fd of reserved) reuse?.closeFd(fd);
     await admin?.close();
     await flushAccessLogs();
     exit(code);
@@ -93,15 +94,16 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
     ports = await instance.listen();
   } else {
     // Fix each listener's port first (port 0 becomes a real one), then every worker binds it.
+    const r = reuse = await import('./listener/reuseport.js');
     ports = spec.listeners.map((l) => {
-      const { fd, port } = bindReusePort(l.address, l.port, false);
+      const { fd, port } = r.bindReusePort(l.address, l.port, false);
       reserved.push(fd);
       return port;
     });
     const bytes = toBinary(BootstrapSchema, bootstrap);
     const share = store.share();
     await Promise.all(Array.from({ length: opts.concurrency }, (_, i) => new Promise<void>((resolve, reject) => {
-      const init: WorkerInit = { bootstrap: bytes, stats: share, slots: slots.share(), index: i, ports, logLevel: opts.logLevel };
+      const init: WorkerInit = { bootstrap: bytes, typeNames, stats: share, slots: slots.share(), index: i, ports, logLevel: opts.logLevel };
       const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
       workers.push(w);
       w.on('message', (m: WorkerMessage) => { if (m.type === 'ready') resolve(); });
