@@ -8,7 +8,6 @@ import { ClustersSchema, ClusterStatusSchema, HostHealthStatusSchema, HostStatus
 import { AddressSchema, SocketAddressSchema } from '../../envoy/generated/envoy/config/core/v3/address_pb.js';
 import { HealthStatus } from '../../envoy/generated/envoy/config/core/v3/health_check_pb.js';
 import { PercentSchema } from '../../envoy/generated/envoy/type/v3/percent_pb.js';
-import { envoyRegistry } from '../../envoy/registry.js';
 import type { UpstreamCluster } from '../upstream/cluster.js';
 import type { UpstreamHost } from '../upstream/host.js';
 import { F_HC_PASSED, F_HC_TIMEOUT, F_OUTLIER_EJECTED, healthFlagsText } from '../upstream/host-state.js';
@@ -90,5 +89,5 @@ export function clustersJson(clusters: Iterable<UpstreamCluster>): JsonValue {
       });
     }),
   });
-  return toJson(ClustersSchema, msg, { registry: envoyRegistry });
+  return toJson(ClustersSchema, msg);
 }
