@@ -1,5 +1,7 @@
 import type { CompiledRouteAction } from './action.js';
 import type { HeaderMutation } from './header-mutation.js';
+import type { PerFilterConfig } from './per-filter-config.js';
+import type { CompiledRateLimit } from './rate-limits.js';
 import type { CompiledRouteMatch } from './match.js';
 import { pathEndOf, type RouteRequest } from './request.js';
 import type { DomainIndex } from './vhost-select.js';
@@ -18,6 +20,16 @@ export interface CompiledRoute {
    */
   readonly requestHeaderMutations: readonly HeaderMutation[];
   readonly responseHeaderMutations: readonly HeaderMutation[];
+  /**
+   * `typed_per_filter_config` as this route's filters see it, by filter name: the route's
+   * value, else its virtual host's, else its route configuration's (Envoy's most specific
+   * wins). A filter reads its own with `perFilterConfig.get(<http_filters[].name>)`.
+   */
+  readonly perFilterConfig: PerFilterConfig;
+  /** `route.rate_limits` (descriptors for rate limit filters); empty for other actions. */
+  readonly rateLimits: readonly CompiledRateLimit[];
+  /** `route.include_vh_rate_limits` (deprecated): also use the virtual host's rate_limits. */
+  readonly includeVhRateLimits: boolean;
 }
 
 /** A compiled virtual host. */
@@ -27,6 +39,8 @@ export interface CompiledVirtualHost {
   readonly routes: readonly CompiledRoute[];
   /** `require_tls`: requests not over https (x-forwarded-proto) are redirected to https. */
   readonly requireTls: 'none' | 'external_only' | 'all';
+  /** `rate_limits` of the virtual host. */
+  readonly rateLimits: readonly CompiledRateLimit[];
 }
 
 /** The outcome of route selection. One shared object per route: select() does not allocate it. */
