@@ -25,7 +25,9 @@ export class ProxyInstance {
       if (f.kind === 'http_connection_manager') {
         let stats = hcmStats.get(f.config.statPrefix);
         if (!stats) hcmStats.set(f.config.statPrefix, (stats = new HcmStats(scopes.http(f.config.statPrefix))));
-        return new HttpConnectionManagerFilter({ config: f.config, stats, clusters: this.clusters });
+        const httpScope = scopes.http(f.config.statPrefix);
+        const filters = f.config.filters.flatMap((fc) => (fc.instantiate ? [fc.instantiate({ httpScope, statPrefix: f.config.statPrefix, scopes, shared })] : []));
+        return new HttpConnectionManagerFilter({ config: f.config, stats, clusters: this.clusters, filters });
       }
       let stats = tcpStats.get(f.config.statPrefix);
       if (!stats) tcpStats.set(f.config.statPrefix, (stats = tcpProxyStats(scopes.tcp(f.config.statPrefix))));

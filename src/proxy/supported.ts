@@ -10,7 +10,7 @@ import { RouterSchema } from '../envoy/generated/envoy/extensions/filters/http/r
 import { TcpProxySchema, TcpProxy_WeightedClusterSchema, TcpProxy_WeightedCluster_ClusterWeightSchema } from '../envoy/generated/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
 import { TlsInspectorSchema } from '../envoy/generated/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb.js';
 import { ClusterSchema, Cluster_RingHashLbConfigSchema, Cluster_MaglevLbConfigSchema, Cluster_LeastRequestLbConfigSchema } from '../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
-import { CircuitBreakersSchema, CircuitBreakers_ThresholdsSchema } from '../envoy/generated/envoy/config/cluster/v3/circuit_breaker_pb.js';
+import { CircuitBreakersSchema, CircuitBreakers_ThresholdsSchema, CircuitBreakers_Thresholds_RetryBudgetSchema } from '../envoy/generated/envoy/config/cluster/v3/circuit_breaker_pb.js';
 import { ClusterLoadAssignmentSchema } from '../envoy/generated/envoy/config/endpoint/v3/endpoint_pb.js';
 import { LocalityLbEndpointsSchema, LbEndpointSchema, EndpointSchema } from '../envoy/generated/envoy/config/endpoint/v3/endpoint_components_pb.js';
 import { HttpProtocolOptionsSchema, HttpProtocolOptions_ExplicitHttpConfigSchema } from '../envoy/generated/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
@@ -18,7 +18,8 @@ import { AccessLogSchema } from '../envoy/generated/envoy/config/accesslog/v3/ac
 import { FileAccessLogSchema } from '../envoy/generated/envoy/extensions/access_loggers/file/v3/file_pb.js';
 import { StdoutAccessLogSchema, StderrAccessLogSchema } from '../envoy/generated/envoy/extensions/access_loggers/stream/v3/stream_pb.js';
 import { SubstitutionFormatStringSchema } from '../envoy/generated/envoy/config/core/v3/substitution_format_string_pb.js';
-import { DataSourceSchema } from '../envoy/generated/envoy/config/core/v3/base_pb.js';
+import { DataSourceSchema, RuntimeFractionalPercentSchema } from '../envoy/generated/envoy/config/core/v3/base_pb.js';
+import { PercentSchema, FractionalPercentSchema } from '../envoy/generated/envoy/type/v3/percent_pb.js';
 import { ROUTE_SUPPORT, ROUTE_SUPPORT_WIRED } from './http/route/supported-fields.js';
 import { LB_SUPPORT } from './upstream/lb/supported-fields.js';
 
@@ -44,7 +45,7 @@ export const SUPPORTED = supportTable([
   [FilterSchema, 'name typed_config'],
   [HttpConnectionManagerSchema, 'codec_type stat_prefix route_config http_filters server_name use_remote_address xff_num_trusted_hops skip_xff_append generate_request_id preserve_external_request_id always_set_request_id_in_response max_request_headers_kb common_http_protocol_options stream_idle_timeout request_timeout request_headers_timeout access_log upgrade_configs via http_protocol_options http2_protocol_options'],
   [HttpConnectionManager_UpgradeConfigSchema, 'upgrade_type enabled'],
-  [CoreHttpProtocolOptionsSchema, 'idle_timeout max_headers_count'],
+  [CoreHttpProtocolOptionsSchema, 'idle_timeout max_headers_count max_stream_duration'],
   [Http1ProtocolOptionsSchema, ''],
   [Http2ProtocolOptionsSchema, ''],
   [HttpFilterSchema, 'name typed_config'],
@@ -57,7 +58,11 @@ export const SUPPORTED = supportTable([
   [Cluster_MaglevLbConfigSchema, 'table_size'],
   [Cluster_LeastRequestLbConfigSchema, 'choice_count active_request_bias'],
   [CircuitBreakersSchema, 'thresholds'],
-  [CircuitBreakers_ThresholdsSchema, 'max_connections max_pending_requests max_requests'],
+  [CircuitBreakers_ThresholdsSchema, 'priority max_connections max_pending_requests max_requests max_retries retry_budget track_remaining max_connection_pools'],
+  [CircuitBreakers_Thresholds_RetryBudgetSchema, 'budget_percent min_retry_concurrency'],
+  [PercentSchema, 'value'],
+  [RuntimeFractionalPercentSchema, 'default_value runtime_key'],
+  [FractionalPercentSchema, 'numerator denominator'],
   [ClusterLoadAssignmentSchema, 'cluster_name endpoints'],
   [LocalityLbEndpointsSchema, 'lb_endpoints locality'],
   [LbEndpointSchema, 'endpoint load_balancing_weight'],

@@ -113,15 +113,18 @@ export class AdminServer {
     const out: string[] = [];
     for (const c of this.instance.clusters.all()) {
       const n = c.name;
-      const l = c.spec.limits;
       out.push(`${n}::observability_name::${n}`);
-      out.push(`${n}::default_priority::max_connections::${l.maxConnections}`);
-      out.push(`${n}::default_priority::max_pending_requests::${l.maxPendingRequests}`);
-      out.push(`${n}::default_priority::max_requests::${l.maxRequests}`);
+      for (const p of ['default', 'high'] as const) {
+        const r = c.resources[p];
+        out.push(`${n}::${p}_priority::max_connections::${r.connections.max}`);
+        out.push(`${n}::${p}_priority::max_pending_requests::${r.pendingRequests.max}`);
+        out.push(`${n}::${p}_priority::max_requests::${r.requests.max}`);
+        out.push(`${n}::${p}_priority::max_retries::${r.retries.max}`);
+      }
       for (const h of c.hosts) {
         const k = `${n}::${h.key}`;
         out.push(`${k}::hostname::${h.hostname}`);
-        out.push(`${k}::cx_active::${c.pool(h).activeConnections}`);
+        out.push(`${k}::cx_active::${c.activeConnections(h)}`);
         out.push(`${k}::rq_active::${h.activeRequests}`);
         out.push(`${k}::health_flags::${h.healthy ? 'healthy' : '/failed_active_hc'}`);
         out.push(`${k}::weight::${h.weight}`);

@@ -14,6 +14,7 @@ import { H1ConnPool } from './h1-pool.js';
 import { H2ConnPool } from './h2-pool.js';
 import type { StatScope } from '../stats-scope.js';
 import type { InstanceShared } from '../shared/context.js';
+import { clusterResources, compileCircuitBreakers, type CircuitBreakerSpec, type Priority, type ResourceManager } from './circuit-breakers.js';
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
@@ -28,6 +29,7 @@ export interface ClusterSpec {
   readonly endpoints: readonly EndpointSpec[];
   readonly http2: boolean;
   readonly limits: PoolLimits;
+  readonly breakers: CircuitBreakerSpec;
   readonly dnsRefreshMs: number;
   readonly family: 4 | 6 | 0;
 }
@@ -68,20 +70,26 @@ export function compileCluster(c: Cluster, path: string): ClusterSpec {
     else if (up.case) throw new ConfigError(`${p}.${up.case === 'useDownstreamProtocolConfig' ? 'use_downstream_protocol_config' : 'auto_config'}`, 'only explicit_http_config is supported');
   }
   compileLbPolicy(c, path);
-  const th = c.circuitBreakers?.thresholds.find((t) => t.priority === 0);
+  const breakers = compileCircuitBreakers(c.circuitBreakers, `${path}.circuit_breakers`);
   const connectTimeoutMs = durationMs(c.connectTimeout) ?? 5000;
   if (connectTimeoutMs <= 0) throw new ConfigError(`${path}.connect_timeout`, 'must be > 0');
   const limits: PoolLimits = {
-    maxConnections: th?.maxConnections ?? 1024,
-    maxPendingRequests: th?.maxPendingRequests ?? 1024,
-    maxRequests: th?.maxRequests ?? 1024,
     connectTimeoutMs,
     idleTimeoutMs: 3600_000,
   };
   const family = c.dnsLookupFamily === Cluster_DnsLookupFamily.V4_ONLY ? 4 : c.dnsLookupFamily === Cluster_DnsLookupFamily.V6_ONLY ? 6 : 0;
-  return { name: c.name, config: c, discovery, endpoints, http2, limits, dnsRefreshMs: durationMs(c.dnsRefreshRate) ?? 5000, family };
+  return { name: c.name, config: c, discovery, endpoints, http2, limits, breakers, dnsRefreshMs: durationMs(c.dnsRefreshRate) ?? 5000, family };
 }
 
+
+/**
+ * Where the router reports each attempt's outcome for outlier detection (Envoy's
+ * putHttpResponseCode / putResult). Absent when the cluster has no outlier_detection.
+ */
+export interface OutlierReporter {
+  onHttpStatus(host: UpstreamHost, status: number): void;
+  onLocalOrigin(host: UpstreamHost, event: 'connect_failed' | 'timeout' | 'reset' | 'success'): void;
+}
 
 /** A cluster at run time in one worker: its hosts, load balancer and connection pools. */
 export class UpstreamCluster {
@@ -91,10 +99,13 @@ export class UpstreamCluster {
   #pools = new Map<string, ConnPool>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
-  activeRequests = 0;
+  outlier: OutlierReporter | undefined;
+  /** Circuit-breaker resources by priority, counted instance-wide. */
+  readonly resources: Record<Priority, ResourceManager>;
 
   constructor(readonly spec: ClusterSpec, scope: StatScope, readonly shared: InstanceShared) {
     this.stats = new ClusterStats(scope);
+    this.resources = clusterResources(spec.breakers, spec.name, shared.slots, scope);
     if (spec.discovery === 'STATIC') this.#setHosts(spec.endpoints.map((e) => new UpstreamHost(e.address, e.port, e.weight)));
     else void this.#resolve();
   }
@@ -107,11 +118,28 @@ export class UpstreamCluster {
     return this.#lb?.pick(ctx) as UpstreamHost | undefined;
   }
 
-  pool(host: UpstreamHost): ConnPool {
-    let p = this.#pools.get(host.key);
+  /** Connections open to `host` from this thread (for /clusters; creates no pool). */
+  activeConnections(host: UpstreamHost): number {
+    return (this.#pools.get(host.key)?.activeConnections ?? 0) + (this.#pools.get(`${host.key}|high`)?.activeConnections ?? 0);
+  }
+
+  /**
+   * The connection pool for `host` at `priority`, created on first use; undefined when
+   * max_connection_pools is reached (the caller answers 503, flag UO).
+   */
+  pool(host: UpstreamHost, priority: Priority = 'default'): ConnPool | undefined {
+    const key = priority === 'default' ? host.key : `${host.key}|high`;
+    let p = this.#pools.get(key);
     if (!p) {
-      p = this.spec.http2 ? new H2ConnPool(host, this.spec.limits, this.stats) : new H1ConnPool(host, this.spec.limits, this.stats);
-      this.#pools.set(host.key, p);
+      const res = this.resources[priority];
+      if (!res.connectionPools.canCreate()) {
+        this.stats.upstream_cx_pool_overflow.inc();
+        return undefined;
+      }
+      res.connectionPools.inc();
+      const limits: PoolLimits = { ...this.spec.limits, resources: res };
+      p = this.spec.http2 ? new H2ConnPool(host, limits, this.stats) : new H1ConnPool(host, limits, this.stats);
+      this.#pools.set(key, p);
     }
     return p;
   }
@@ -119,7 +147,15 @@ export class UpstreamCluster {
   close(): void {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
-    for (const p of this.#pools.values()) p.drain();
+    for (const key of [...this.#pools.keys()]) this.#dropPool(key);
+  }
+
+  #dropPool(key: string): void {
+    const p = this.#pools.get(key);
+    if (!p) return;
+    p.drain();
+    this.#pools.delete(key);
+    this.resources[key.endsWith('|high') ? 'high' : 'default'].connectionPools.dec();
   }
 
   #setHosts(hosts: UpstreamHost[]): void {
@@ -129,7 +165,7 @@ export class UpstreamCluster {
     if (this.#lb && hosts.length === this.hosts.length && hosts.every((h) => prev.has(h.key))) return;
     const next = hosts.map((h) => prev.get(h.key) ?? h);
     const keys = new Set(next.map((h) => h.key));
-    for (const [key, pool] of this.#pools) if (!keys.has(key)) { pool.drain(); this.#pools.delete(key); }
+    for (const key of [...this.#pools.keys()]) if (!keys.has(key.replace(/\|high$/, ''))) this.#dropPool(key);
     this.hosts = next;
     this.#lb = createLoadBalancer(this.spec.config, next);
     this.stats.membership_total.set(next.length);

@@ -32,18 +32,20 @@ export class H1ConnPool implements ConnPool {
       cb.onPoolReady(conn);
       return undefined;
     }
-    if (this.#pending.length >= this.limits.maxPendingRequests) {
+    const res = this.limits.resources;
+    if (res && !res.pendingRequests.canCreate()) {
       this.stats.upstream_rq_pending_overflow.inc();
       cb.onPoolFailure('overflow', 'pending requests overflow');
       return undefined;
     }
     const pending = new PendingRequest(this, handler, cb);
     this.#pending.push(pending);
+    res?.pendingRequests.inc();
     this.stats.upstream_rq_pending_total.inc();
     this.stats.upstream_rq_pending_active.inc();
     // Connect another connection only if the ones already connecting cannot serve it.
     if (this.#connecting < this.#pending.length) {
-      if (this.#connections < this.limits.maxConnections) this.#connect();
+      if (this.#mayConnect()) this.#connect();
       else this.stats.upstream_cx_overflow.inc();
     }
     return pending;
@@ -53,7 +55,17 @@ export class H1ConnPool implements ConnPool {
     for (const c of this.#idle.splice(0)) c.close();
   }
 
+  /**
+   * max_connections counts the cluster's connections across every pool and worker; as in
+   * Envoy, a pool with no connection at all may still open one, so no host starves.
+   */
+  #mayConnect(): boolean {
+    const res = this.limits.resources;
+    return !res || this.#connections === 0 || res.connections.canCreate();
+  }
+
   #connect(): void {
+    this.limits.resources?.connections.inc();
     this.#connections++;
     this.#connecting++;
     this.stats.upstream_cx_total.inc();
@@ -66,7 +78,7 @@ export class H1ConnPool implements ConnPool {
     if (fresh) this.#connecting--;
     const next = this.#pending.shift();
     if (next) {
-      this.stats.upstream_rq_pending_active.dec();
+      this.#pendingDone();
       conn.attach(next.handler);
       next.cb.onPoolReady(conn);
       return;
@@ -77,6 +89,7 @@ export class H1ConnPool implements ConnPool {
   /** @internal a connection is gone; if it never connected, fail one waiting request. */
   onConnectionClosed(conn: H1UpstreamConnection, connected: boolean, detail: string): void {
     this.#connections--;
+    this.limits.resources?.connections.dec();
     this.stats.upstream_cx_active.dec();
     const i = this.#idle.indexOf(conn);
     if (i >= 0) this.#idle.splice(i, 1);
@@ -85,11 +98,11 @@ export class H1ConnPool implements ConnPool {
     this.stats.upstream_cx_connect_fail.inc();
     const next = this.#pending.shift();
     if (next) {
-      this.stats.upstream_rq_pending_active.dec();
+      this.#pendingDone();
       next.cb.onPoolFailure('connect_failure', detail);
     }
     // Requests still waiting need a connection of their own.
-    if (this.#pending.length > this.#connecting && this.#connections < this.limits.maxConnections) this.#connect();
+    if (this.#pending.length > this.#connecting && this.#mayConnect()) this.#connect();
   }
 
   /** @internal */
@@ -97,8 +110,13 @@ export class H1ConnPool implements ConnPool {
     const i = this.#pending.indexOf(p);
     if (i >= 0) {
       this.#pending.splice(i, 1);
-      this.stats.upstream_rq_pending_active.dec();
+      this.#pendingDone();
     }
+  }
+
+  #pendingDone(): void {
+    this.limits.resources?.pendingRequests.dec();
+    this.stats.upstream_rq_pending_active.dec();
   }
 }
 

@@ -30,7 +30,7 @@ export class H2ConnPool implements ConnPool {
       cb.onPoolReady(new H2UpstreamStream(this.#session, handler, this.stats));
       return undefined;
     }
-    if (this.#waiting.length >= this.limits.maxPendingRequests) {
+    if (this.limits.resources && !this.limits.resources.pendingRequests.canCreate()) {
       this.stats.upstream_rq_pending_overflow.inc();
       cb.onPoolFailure('overflow', 'pending requests overflow');
       return undefined;
@@ -58,7 +58,7 @@ export class H2ConnPool implements ConnPool {
     this.stats.upstream_cx_active.inc();
     const session = http2.connect(`http://${host.key}`, {
       createConnection: () => net.connect({ host: host.address, port: host.port, noDelay: true }),
-      peerMaxConcurrentStreams: this.limits.maxRequests,
+      peerMaxConcurrentStreams: this.limits.resources?.requests.max ?? 1024,
     });
     this.#session = session;
     this.#ready = false;

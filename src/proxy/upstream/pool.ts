@@ -1,4 +1,5 @@
 import type { UpstreamResponseHandler, UpstreamStream } from '../http/stream.js';
+import type { ResourceManager } from './circuit-breakers.js';
 
 /** Why a pool could not give a stream. */
 export type PoolFailure = 'connect_failure' | 'overflow' | 'connection_termination';
@@ -23,11 +24,10 @@ export interface PendingHandle {
   cancel(): void;
 }
 
-/** Limits a pool enforces (Envoy circuit breakers, defaults from Envoy). */
+/** What a pool works within. */
 export interface PoolLimits {
-  maxConnections: number;
-  maxPendingRequests: number;
-  maxRequests: number;
+  /** The cluster's circuit breakers at the pool's priority (max_connections, max_pending_requests). */
+  resources?: ResourceManager;
   connectTimeoutMs: number;
   /** Close an idle upstream connection after this long (Envoy's common idle_timeout: 1 h). */
   idleTimeoutMs: number;

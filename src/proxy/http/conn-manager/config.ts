@@ -29,6 +29,10 @@ export interface HcmConfig {
   readonly requestTimeoutMs: number;
   /** Per-stream idle timeout, Envoy default 5 min. */
   readonly streamIdleTimeoutMs: number;
+  /** The shortest idle timeout a stream can have (routes may set their own): the codecs' timer tick. */
+  readonly idleTickMs: number;
+  /** common_http_protocol_options.max_stream_duration; 0 = none. */
+  readonly maxStreamDurationMs: number;
   readonly upgrades: ReadonlySet<string>;
   readonly accessLogs: readonly AccessLogger[];
   readonly via: string;
@@ -47,6 +51,8 @@ export function compileHcm(h: HttpConnectionManager, path: string): HcmConfig {
     if (u.filters.length) throw new ConfigError(`${path}.upgrade_configs[${i}].filters`, 'per-upgrade filter chains are not supported');
     if (u.enabled?.valueOf() !== false) upgrades.add(u.upgradeType.toLowerCase());
   });
+  const idleTimeoutMs = durationMs(h.commonHttpProtocolOptions?.idleTimeout) ?? 3600_000;
+  const streamIdleTimeoutMs = durationMs(h.streamIdleTimeout) ?? 300_000;
   return {
     statPrefix: h.statPrefix,
     codec,
@@ -61,12 +67,23 @@ export function compileHcm(h: HttpConnectionManager, path: string): HcmConfig {
     alwaysSetRequestIdInResponse: h.alwaysSetRequestIdInResponse,
     maxRequestHeadersBytes: kb * 1024,
     maxHeadersCount: h.commonHttpProtocolOptions?.maxHeadersCount ?? 100,
-    idleTimeoutMs: durationMs(h.commonHttpProtocolOptions?.idleTimeout) ?? 3600_000,
+    idleTimeoutMs,
     requestHeadersTimeoutMs: durationMs(h.requestHeadersTimeout) ?? 0,
     requestTimeoutMs: durationMs(h.requestTimeout) ?? 0,
-    streamIdleTimeoutMs: durationMs(h.streamIdleTimeout) ?? 300_000,
+    streamIdleTimeoutMs,
+    idleTickMs: Math.min(idleTimeoutMs || Infinity, streamIdleTimeoutMs || Infinity, ...routeIdleTimeouts(routes)),
+    maxStreamDurationMs: durationMs(h.commonHttpProtocolOptions?.maxStreamDuration) ?? 0,
     upgrades,
     accessLogs: compileAccessLogs(h.accessLog, `${path}.access_log`),
     via: h.via,
   };
+}
+
+/** Every route-level idle_timeout that is set and not 0. */
+function routeIdleTimeouts(t: RouteTable): number[] {
+  const out: number[] = [];
+  for (const vh of t.virtualHosts) {
+    for (const r of vh.routes) if (r.action.kind === 'forward' && r.action.idleTimeoutMs) out.push(r.action.idleTimeoutMs);
+  }
+  return out;
 }

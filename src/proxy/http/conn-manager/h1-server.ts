@@ -55,7 +55,7 @@ export class H1ServerConnection implements ResponseEncoder {
     socket.on('drain', this.#onDrain);
     socket.on('error', () => { /* 'close' follows */ });
     const c = rt.config;
-    this.#tick = Math.min(c.idleTimeoutMs || Infinity, c.streamIdleTimeoutMs || Infinity);
+    this.#tick = c.idleTickMs;
     if (this.#tick !== Infinity) socket.setTimeout(this.#tick);
     if (initial && initial.length > 0) this.#onData(initial);
   }
@@ -233,7 +233,7 @@ export class H1ServerConnection implements ResponseEncoder {
     const s = this.#stream;
     const active = s !== undefined && !s.finished;
     const cfg = this.#rt.config;
-    const limit = active ? cfg.streamIdleTimeoutMs : cfg.idleTimeoutMs;
+    const limit = active ? s.streamIdleTimeoutMs : cfg.idleTimeoutMs;
     if (limit > 0 && this.#quiet >= limit) {
       if (active) { s.onStreamIdleTimeout(); return; }
       this.#rt.stats.downstream_cx_idle_timeout.inc();

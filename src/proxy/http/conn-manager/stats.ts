@@ -27,6 +27,9 @@ const COUNTERS = [
   'rq_redirect',
   'no_route',
   'no_cluster',
+  'rq_total',
+  'rq_reset_after_downstream_response_started',
+  'downstream_rq_max_duration_reached',
 ] as const;
 const GAUGES = [
   'downstream_cx_active',

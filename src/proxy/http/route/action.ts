@@ -11,6 +11,10 @@ import { compileRedirect, requestHost, type RedirectRouteAction } from './redire
 import { schemeOf, type RouteRequest } from './request.js';
 import { compilePathRewrite, type PathRewrite } from './rewrite.js';
 import { compileWeightedClusters, type ClusterChoice, type WeightedClusters } from './weighted-clusters.js';
+import { compileRetryPolicy, type RetryPolicySpec } from '../router/retry-policy.js';
+import { compileMirrorPolicies, type MirrorPolicySpec } from '../router/mirror-policy.js';
+import type { RouteTimeoutSpec } from '../router/timeouts.js';
+import { RoutingPriority } from '../../../envoy/generated/envoy/config/core/v3/base_pb.js';
 
 /** Envoy's route timeout when `timeout` is unset. */
 export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
@@ -35,6 +39,14 @@ export interface ForwardAction {
   readonly autoHostRewrite: boolean;
   /** Whole-request upstream timeout; Envoy's default 15000 when unset; 0 = disabled. */
   readonly timeoutMs: number;
+  /** timeout, max_grpc_timeout, grpc_timeout_offset and the retry policy's per_try_timeout. */
+  readonly timeouts: RouteTimeoutSpec;
+  /** max_stream_duration, when the route sets it (0 disables the connection manager's). */
+  readonly maxStreamDuration?: { readonly maxMs: number | undefined; readonly grpcHeaderMaxMs: number | undefined; readonly grpcHeaderOffsetMs: number };
+  /** `priority`: which circuit-breaker thresholds apply. */
+  readonly priority: 'default' | 'high';
+  /** per_request_buffer_limit_bytes (route, else virtual host): body held for retries and shadows. */
+  readonly perRequestBufferLimitBytes: number | undefined;
   /** Per-route stream idle timeout, when set (0 disables the connection manager's). */
   readonly idleTimeoutMs?: number;
   /**
@@ -42,10 +54,10 @@ export interface ForwardAction {
    * `computeRequestHash` (upstream/lb/hash-policy.ts), which caches its compiled form per list.
    */
   readonly hashPolicy: readonly RouteAction_HashPolicy[];
-  /** The route's retry_policy, else the virtual host's (Envoy does not merge them). Raw message. */
-  readonly retryPolicy?: RetryPolicy;
-  /** The route's request_mirror_policies, else the virtual host's, else the route configuration's. Raw. */
-  readonly requestMirrorPolicies: readonly RouteAction_RequestMirrorPolicy[];
+  /** The route's retry_policy, else the virtual host's (Envoy does not merge them). */
+  readonly retryPolicy?: RetryPolicySpec;
+  /** The route's request_mirror_policies, else the virtual host's, else the route configuration's. */
+  readonly mirrors: readonly MirrorPolicySpec[];
   /** cluster_not_found_response_code: 503 (default), 404 or 500. */
   readonly clusterNotFoundStatus: number;
 }
@@ -66,7 +78,11 @@ export type CompiledRouteAction = ForwardAction | DirectAction | RedirectRouteAc
 
 /** What a route inherits from its virtual host and route configuration. */
 export interface ActionDefaults {
+  /** Where the inherited policies were configured, for error messages. */
+  readonly retryPolicyPath?: string;
+  readonly mirrorPoliciesPath?: string;
   readonly retryPolicy?: RetryPolicy;
+  readonly perRequestBufferLimitBytes?: number;
   readonly requestMirrorPolicies: readonly RouteAction_RequestMirrorPolicy[];
   readonly maxDirectResponseBodyBytes: number;
 }
@@ -74,7 +90,7 @@ export interface ActionDefaults {
 export function compileAction(r: Route, match: CompiledRouteMatch, defaults: ActionDefaults, path: string): CompiledRouteAction {
   const a = r.action;
   switch (a.case) {
-    case 'route': return compileForward(a.value, match, defaults, `${path}.route`);
+    case 'route': return compileForward(a.value, match, { ...defaults, perRequestBufferLimitBytes: r.perRequestBufferLimitBytes ?? defaults.perRequestBufferLimitBytes }, `${path}.route`);
     case 'redirect': return compileRedirect(a.value, match, `${path}.redirect`);
     case 'directResponse': return compileDirect(a.value, defaults.maxDirectResponseBodyBytes, `${path}.direct_response`);
     case 'filterAction': throw new ConfigError(`${path}.filter_action`, 'filter_action routes are not supported');
@@ -91,13 +107,20 @@ class Forward implements ForwardAction {
     readonly rewrite: PathRewrite | undefined,
     readonly hostRewriteLiteral: string | undefined,
     readonly autoHostRewrite: boolean,
-    readonly timeoutMs: number,
+    readonly timeouts: RouteTimeoutSpec,
     readonly idleTimeoutMs: number | undefined,
     readonly hashPolicy: readonly RouteAction_HashPolicy[],
-    readonly retryPolicy: RetryPolicy | undefined,
-    readonly requestMirrorPolicies: readonly RouteAction_RequestMirrorPolicy[],
+    readonly retryPolicy: RetryPolicySpec | undefined,
+    readonly mirrors: readonly MirrorPolicySpec[],
     readonly clusterNotFoundStatus: number,
+    readonly priority: 'default' | 'high',
+    readonly perRequestBufferLimitBytes: number | undefined,
+    readonly maxStreamDuration: ForwardAction['maxStreamDuration'],
   ) {}
+
+  get timeoutMs(): number {
+    return this.timeouts.timeoutMs;
+  }
 
   pickCluster(random: number): string {
     return this.pickClusterEntry(random).name;
@@ -152,14 +175,38 @@ function compileForward(ra: RouteAction, match: CompiledRouteMatch, d: ActionDef
   const notFound = ra.clusterNotFoundResponseCode;
   const notFoundStatus = notFound === NotFoundCode.SERVICE_UNAVAILABLE ? 503 : notFound === NotFoundCode.NOT_FOUND ? 404 : notFound === NotFoundCode.INTERNAL_SERVER_ERROR ? 500 : undefined;
   if (notFoundStatus === undefined) throw new ConfigError(`${path}.cluster_not_found_response_code`, `unknown value ${notFound}`);
+  // Envoy does not merge retry policies: the route's replaces the virtual host's.
+  const retryPolicy = ra.retryPolicy
+    ? compileRetryPolicy(ra.retryPolicy, `${path}.retry_policy`)
+    : d.retryPolicy ? compileRetryPolicy(d.retryPolicy, d.retryPolicyPath ?? 'retry_policy') : undefined;
+  const mirrors = ra.requestMirrorPolicies.length > 0
+    ? compileMirrorPolicies(ra.requestMirrorPolicies, `${path}.request_mirror_policies`)
+    : compileMirrorPolicies(d.requestMirrorPolicies, d.mirrorPoliciesPath ?? 'request_mirror_policies');
+  const timeoutMs = durationMs(ra.timeout) ?? DEFAULT_ROUTE_TIMEOUT_MS;
+  const timeouts: RouteTimeoutSpec = {
+    timeoutMs,
+    maxGrpcTimeoutMs: durationMs(ra.maxGrpcTimeout),
+    grpcTimeoutOffsetMs: durationMs(ra.grpcTimeoutOffset) ?? 0,
+    perTryTimeoutMs: retryPolicy?.perTryTimeoutMs ?? 0,
+  };
+  if (ra.priority !== RoutingPriority.DEFAULT && ra.priority !== RoutingPriority.HIGH) throw new ConfigError(`${path}.priority`, `unknown priority ${ra.priority}`);
+  const msd = ra.maxStreamDuration;
+  const maxStreamDuration = msd ? {
+    maxMs: durationMs(msd.maxStreamDuration),
+    grpcHeaderMaxMs: durationMs(msd.grpcTimeoutHeaderMax),
+    grpcHeaderOffsetMs: durationMs(msd.grpcTimeoutHeaderOffset) ?? 0,
+  } : undefined;
   return new Forward(
     single, weighted, rewrite, hostLiteral, autoHost,
-    durationMs(ra.timeout) ?? DEFAULT_ROUTE_TIMEOUT_MS,
+    timeouts,
     durationMs(ra.idleTimeout),
     validHashPolicies(ra.hashPolicy, `${path}.hash_policy`),
-    ra.retryPolicy ?? d.retryPolicy,
-    ra.requestMirrorPolicies.length > 0 ? ra.requestMirrorPolicies : d.requestMirrorPolicies,
+    retryPolicy,
+    mirrors,
     notFoundStatus,
+    ra.priority === RoutingPriority.HIGH ? 'high' : 'default',
+    d.perRequestBufferLimitBytes,
+    maxStreamDuration,
   );
 }
 

@@ -30,7 +30,10 @@ export function compileRouteConfig(rc: RouteConfiguration, path = ''): RouteTabl
     const p = at(`virtual_hosts[${i}]`);
     const entry = compileVirtualHost(vh, p, {
       retryPolicy: vh.retryPolicy,
+      retryPolicyPath: `${p}.retry_policy`,
+      perRequestBufferLimitBytes: vh.perRequestBufferLimitBytes,
       requestMirrorPolicies: vh.requestMirrorPolicies.length > 0 ? vh.requestMirrorPolicies : rc.requestMirrorPolicies,
+      mirrorPoliciesPath: vh.requestMirrorPolicies.length > 0 ? `${p}.request_mirror_policies` : at('request_mirror_policies'),
       maxDirectResponseBodyBytes: maxBody,
     }, (route, vhost, side) => {
       const levels = side === 'request' ? [route, vhost, globalReq] : [route, vhost, globalResp];
@@ -86,7 +89,12 @@ function compileVirtualHost(vh: VirtualHost, path: string, defaults: ActionDefau
   });
   const requireTls = vh.requireTls === Tls.NONE ? 'none' : vh.requireTls === Tls.EXTERNAL_ONLY ? 'external_only' : vh.requireTls === Tls.ALL ? 'all' : undefined;
   if (requireTls === undefined) throw new ConfigError(`${path}.require_tls`, `unknown value ${vh.requireTls}`);
-  const vhost: CompiledVirtualHost = { name: vh.name, domains: [...vh.domains], routes, requireTls, rateLimits: compileRateLimits(vh.rateLimits, `${path}.rate_limits`) };
+  const vhost: CompiledVirtualHost = {
+    name: vh.name, domains: [...vh.domains], routes, requireTls,
+    includeRequestAttemptCount: vh.includeRequestAttemptCount, includeAttemptCountInResponse: vh.includeAttemptCountInResponse,
+    rateLimits: compileRateLimits(vh.rateLimits, `${path}.rate_limits`),
+    perFilterConfig: mostSpecificPerFilterConfig([vhFilters, rcFilters]),
+  };
   const selections = routes.map((route): RouteSelection => ({ virtualHost: vhost, route }));
   // Envoy's SslRedirectRoute: no header mutations of its own, none inherited.
   const tlsRedirect: RouteSelection | undefined = requireTls === 'none' ? undefined : {

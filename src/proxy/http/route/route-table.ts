@@ -39,8 +39,13 @@ export interface CompiledVirtualHost {
   readonly routes: readonly CompiledRoute[];
   /** `require_tls`: requests not over https (x-forwarded-proto) are redirected to https. */
   readonly requireTls: 'none' | 'external_only' | 'all';
+  /** Send x-envoy-attempt-count upstream / in the response. */
+  readonly includeRequestAttemptCount: boolean;
+  readonly includeAttemptCountInResponse: boolean;
   /** `rate_limits` of the virtual host. */
   readonly rateLimits: readonly CompiledRateLimit[];
+  /** typed_per_filter_config of the virtual host, else of the route configuration (routes already fold this in). */
+  readonly perFilterConfig: PerFilterConfig;
 }
 
 /** The outcome of route selection. One shared object per route: select() does not allocate it. */

@@ -3,7 +3,9 @@ import { RouteConfigurationSchema } from '../../../envoy/generated/envoy/config/
 import {
   VirtualHostSchema, RouteSchema, RouteMatchSchema, RouteMatch_GrpcRouteMatchOptionsSchema, HeaderMatcherSchema,
   QueryParameterMatcherSchema, RouteActionSchema, WeightedClusterSchema, WeightedCluster_ClusterWeightSchema,
-  RedirectActionSchema, DirectResponseActionSchema, RateLimitSchema, RateLimit_ActionSchema,
+  RedirectActionSchema, DirectResponseActionSchema, RetryPolicySchema, RetryPolicy_RetryBackOffSchema,
+  RetryPolicy_RetryHostPredicateSchema, RouteAction_RequestMirrorPolicySchema, RouteAction_MaxStreamDurationSchema,
+  RateLimitSchema, RateLimit_ActionSchema,
   RateLimit_Action_RequestHeadersSchema, RateLimit_Action_RemoteAddressSchema, RateLimit_Action_GenericKeySchema,
   RateLimit_Action_HeaderValueMatchSchema, RateLimit_Action_QueryParameterValueMatchSchema,
 } from '../../../envoy/generated/envoy/config/route/v3/route_components_pb.js';
@@ -11,6 +13,7 @@ import { StringMatcherSchema } from '../../../envoy/generated/envoy/type/matcher
 import { RegexMatcherSchema, RegexMatcher_GoogleRE2Schema, RegexMatchAndSubstituteSchema } from '../../../envoy/generated/envoy/type/matcher/v3/regex_pb.js';
 import { Int64RangeSchema } from '../../../envoy/generated/envoy/type/v3/range_pb.js';
 import { HeaderValueOptionSchema, HeaderValueSchema, DataSourceSchema } from '../../../envoy/generated/envoy/config/core/v3/base_pb.js';
+import { PreviousHostsPredicateSchema } from '../../../envoy/generated/envoy/extensions/retry/host/previous_hosts/v3/previous_hosts_pb.js';
 
 /**
  * RouteConfiguration fields that route/ implements and the connection manager and router act
@@ -18,9 +21,9 @@ import { HeaderValueOptionSchema, HeaderValueSchema, DataSourceSchema } from '..
  * The HashPolicy messages are listed by upstream/lb/supported-fields.ts (the hash is theirs).
  */
 export const ROUTE_SUPPORT: ReadonlyArray<readonly [DescMessage, string]> = [
-  [RouteConfigurationSchema, 'name virtual_hosts request_headers_to_add request_headers_to_remove response_headers_to_add response_headers_to_remove most_specific_header_mutations_wins ignore_port_in_host_matching max_direct_response_body_size_bytes'],
-  [VirtualHostSchema, 'name domains routes require_tls request_headers_to_add request_headers_to_remove response_headers_to_add response_headers_to_remove'],
-  [RouteSchema, 'name match route redirect direct_response request_headers_to_add request_headers_to_remove response_headers_to_add response_headers_to_remove'],
+  [RouteConfigurationSchema, 'name virtual_hosts request_mirror_policies request_headers_to_add request_headers_to_remove response_headers_to_add response_headers_to_remove most_specific_header_mutations_wins ignore_port_in_host_matching max_direct_response_body_size_bytes'],
+  [VirtualHostSchema, 'name domains routes require_tls retry_policy request_mirror_policies include_request_attempt_count include_attempt_count_in_response per_request_buffer_limit_bytes request_headers_to_add request_headers_to_remove response_headers_to_add response_headers_to_remove'],
+  [RouteSchema, 'name match route redirect direct_response per_request_buffer_limit_bytes request_headers_to_add request_headers_to_remove response_headers_to_add response_headers_to_remove'],
   [RouteMatchSchema, 'prefix path safe_regex path_separated_prefix case_sensitive headers query_parameters grpc'],
   [RouteMatch_GrpcRouteMatchOptionsSchema, ''],
   [HeaderMatcherSchema, 'name exact_match safe_regex_match range_match present_match prefix_match suffix_match contains_match string_match invert_match treat_missing_header_as_empty'],
@@ -30,7 +33,13 @@ export const ROUTE_SUPPORT: ReadonlyArray<readonly [DescMessage, string]> = [
   [RegexMatcherSchema, 'google_re2 regex'],
   [RegexMatcher_GoogleRE2Schema, ''],
   [RegexMatchAndSubstituteSchema, 'pattern substitution'],
-  [RouteActionSchema, 'cluster weighted_clusters prefix_rewrite regex_rewrite host_rewrite_literal auto_host_rewrite timeout hash_policy'],
+  [RouteActionSchema, 'cluster weighted_clusters prefix_rewrite regex_rewrite host_rewrite_literal auto_host_rewrite timeout idle_timeout hash_policy retry_policy request_mirror_policies max_grpc_timeout grpc_timeout_offset max_stream_duration priority'],
+  [RetryPolicySchema, 'retry_on num_retries per_try_timeout retry_host_predicate host_selection_retry_max_attempts retriable_status_codes retry_back_off retriable_headers retriable_request_headers'],
+  [RetryPolicy_RetryBackOffSchema, 'base_interval max_interval'],
+  [RetryPolicy_RetryHostPredicateSchema, 'name typed_config'],
+  [PreviousHostsPredicateSchema, ''],
+  [RouteAction_RequestMirrorPolicySchema, 'cluster runtime_fraction disable_shadow_host_suffix_append'],
+  [RouteAction_MaxStreamDurationSchema, 'max_stream_duration grpc_timeout_header_max grpc_timeout_header_offset'],
   [WeightedClusterSchema, 'clusters total_weight'],
   [WeightedCluster_ClusterWeightSchema, 'name weight'],
   [RedirectActionSchema, 'https_redirect scheme_redirect host_redirect port_redirect path_redirect prefix_rewrite regex_rewrite response_code strip_query'],
@@ -38,19 +47,6 @@ export const ROUTE_SUPPORT: ReadonlyArray<readonly [DescMessage, string]> = [
   [DataSourceSchema, 'inline_string inline_bytes'],
   [HeaderValueOptionSchema, 'header append append_action keep_empty_value'],
   [HeaderValueSchema, 'key value'],
-];
-
-/**
- * Compiled and exposed by route/ but not yet acted on by the router (conn-manager): add them to
- * the support table with the change that honours them. idle_timeout → ForwardAction.idleTimeoutMs;
- * retry_policy / request_mirror_policies → raw messages on ForwardAction; cluster_not_found_response_code
- * → clusterNotFoundStatus; ClusterWeight headers and host_rewrite_literal → pickClusterEntry() +
- * apply*HeaderMutations(sel, headers, choice).
- */
-export const ROUTE_SUPPORT_AWAITING_ROUTER: ReadonlyArray<readonly [DescMessage, string]> = [
-  [RouteConfigurationSchema, 'request_mirror_policies'],
-  [VirtualHostSchema, 'retry_policy request_mirror_policies'],
-  [RouteActionSchema, 'idle_timeout retry_policy request_mirror_policies'],
 ];
 
 /** Compiled here and used by the connection manager and the bootstrap loader. */

@@ -5,6 +5,7 @@ import { RegexMatchAndSubstituteSchema, RegexMatcherSchema } from '../../../../s
 import { RegexRewrite } from '../../../../src/proxy/http/route/regex.js';
 import type { RouteSelection } from '../../../../src/proxy/http/route/route-table.js';
 import { req, table, withRoutes, type ReqOptions } from './fixtures.js';
+import { RetryOn } from '../../../../src/proxy/http/router/retry-policy.js';
 
 function forward(sel: RouteSelection | undefined) {
   assert.ok(sel);
@@ -172,8 +173,8 @@ describe('forward action settings and direct responses', () => {
     assert.equal(a.idleTimeoutMs, undefined);
     assert.equal(a.autoHostRewrite, false);
     assert.equal(a.hostRewriteLiteral, undefined);
-    assert.equal(a.retryPolicy?.retryOn, 'connect-failure');
-    assert.deepEqual(a.requestMirrorPolicies.map((m) => m.cluster), ['vh-shadow']);
+    assert.equal(a.retryPolicy?.retryOn, RetryOn.CONNECT_FAILURE);
+    assert.deepEqual(a.mirrors.map((m) => m.cluster), ['vh-shadow']);
     assert.equal(a.clusterNotFoundStatus, 503);
     assert.equal(a.pickCluster(0.5), 'c');
     assert.deepEqual(a.hashPolicy, []);
@@ -185,8 +186,8 @@ describe('forward action settings and direct responses', () => {
     assert.equal(a.timeoutMs, 2500);
     assert.equal(a.idleTimeoutMs, 0);
     assert.equal(a.hostRewriteLiteral, 'upstream.internal');
-    assert.equal(a.retryPolicy?.retryOn, '5xx');
-    assert.deepEqual(a.requestMirrorPolicies.map((m) => m.cluster), ['shadow']);
+    assert.equal(a.retryPolicy?.retryOn, RetryOn.FIVE_XX);
+    assert.deepEqual(a.mirrors.map((m) => m.cluster), ['shadow']);
     assert.equal(a.clusterNotFoundStatus, 404);
     assert.equal(a.hashPolicy.length, 2);
     assert.equal(a.hashPolicy[1]?.terminal, true);
