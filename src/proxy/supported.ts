@@ -22,6 +22,7 @@ import { DataSourceSchema, RuntimeFractionalPercentSchema } from '../envoy/gener
 import { PercentSchema, FractionalPercentSchema } from '../envoy/generated/envoy/type/v3/percent_pb.js';
 import { ROUTE_SUPPORT, ROUTE_SUPPORT_WIRED } from './http/route/supported-fields.js';
 import { LB_SUPPORT } from './upstream/lb/supported-fields.js';
+import { HTTP_FILTER_SUPPORT } from './http/filters/supported-fields.js';
 
 /**
  * Every Envoy field tsmesh implements. A bootstrap that sets anything else is refused at start
@@ -78,4 +79,5 @@ export const SUPPORTED = supportTable([
   ...ROUTE_SUPPORT,
   ...ROUTE_SUPPORT_WIRED,
   ...LB_SUPPORT,
+  ...HTTP_FILTER_SUPPORT,
 ]);
