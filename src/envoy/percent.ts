@@ -38,3 +38,10 @@ export function fractionHit(f: Fraction, random: number): boolean {
   if (f.numerator === 0) return false;
   return Math.floor(random * f.denominator) < f.numerator;
 }
+
+/** fractionHit, drawing a random number only when the fraction is neither 0 nor 100%. */
+export function drawFraction(f: Fraction, random: () => number): boolean {
+  if (f.numerator >= f.denominator) return true;
+  if (f.numerator === 0) return false;
+  return Math.floor(random() * f.denominator) < f.numerator;
+}

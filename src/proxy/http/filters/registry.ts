@@ -5,6 +5,7 @@ import { typeUrlOf, unpackAs } from '../../../envoy/registry.js';
 
 import type { HttpFilterConfig, HttpFilterParser, PerRouteParser } from './types.js';
 import { faultFilter } from './fault/index.js';
+import { localRateLimitFilter } from './local-ratelimit/index.js';
 
 export type { HttpFilterConfig };
 
@@ -48,7 +49,7 @@ export interface HttpFilterExtension {
   readonly parsePerRoute?: PerRouteParser;
 }
 
-for (const ext of [faultFilter]) {
+for (const ext of [faultFilter, localRateLimitFilter]) {
   registerHttpFilter(ext.typeUrl, ext.parse);
   if (ext.parsePerRoute) registerPerRouteParser(ext.typeUrl, ext.parsePerRoute);
 }
