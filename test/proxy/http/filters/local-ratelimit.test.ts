@@ -46,6 +46,7 @@ test('LocalRateLimit config errors name the field', () => {
     [{ statPrefix: 'p', descriptors: [{ entries: [{ key: 'k', value: 'v' }], tokenBucket: bucket(1) }, { entries: [{ key: 'k', value: 'v' }], tokenBucket: bucket(2) }] }, false, /f\.descriptors\[1\]: duplicate descriptor in the local rate descriptor: k=v/],
     [{ statPrefix: 'p', stage: 11 }, false, /f\.stage: must be at most 10/],
     [{ statPrefix: 'p', localClusterRateLimit: {} }, false, /f\.local_cluster_rate_limit: sharing a bucket/],
+    [{ statPrefix: 'p', status: { code: 999 } }, false, /f\.status\.code: unknown value 999/],
     [{ statPrefix: 'p', responseHeadersToAdd: [{ header: { key: ':status', value: '1' } }] }, false, /f\.response_headers_to_add\[0\]\.header\.key/],
     [{ statPrefix: 'p', requestHeadersToAddWhenNotEnforced: [{ header: { key: 'host', value: '1' } }] }, false, /f\.request_headers_to_add_when_not_enforced\[0\]\.header\.key/],
   ];

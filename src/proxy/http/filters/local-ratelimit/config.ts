@@ -3,6 +3,7 @@ import { LocalRateLimitSchema, type LocalRateLimit } from '../../../../envoy/gen
 import { VhRateLimitsOptions, XRateLimitHeadersRFCVersion } from '../../../../envoy/generated/envoy/extensions/common/ratelimit/v3/ratelimit_pb.js';
 import { compileRuntimeFraction, type Fraction } from '../../../../envoy/percent.js';
 import { ConfigError, unpackAs } from '../../../../envoy/registry.js';
+import { StatusCode } from '../../../../envoy/generated/envoy/type/v3/http_status_pb.js';
 import { compileHeaderMutation, type HeaderMutation } from '../../route/header-mutation.js';
 import { descriptorKey, type DescriptorKey } from '../../route/rate-limits.js';
 import { compileTokenBucket } from '../../../shared/token-bucket-config.js';
@@ -95,7 +96,7 @@ export function compileLocalRateLimit(c: LocalRateLimit, path: string, perRoute:
   const xrl = c.enableXRatelimitHeaders;
   if (xrl !== XRateLimitHeadersRFCVersion.OFF && xrl !== XRateLimitHeadersRFCVersion.DRAFT_VERSION_03) throw new ConfigError(`${path}.enable_x_ratelimit_headers`, `unknown value ${xrl}`);
   const code = c.status?.code ?? 0;
-  if (c.status && code === 0) throw new ConfigError(`${path}.status.code`, 'must be set');
+  if (c.status && (code === 0 || StatusCode[code] === undefined)) throw new ConfigError(`${path}.status.code`, code === 0 ? 'must be set' : `unknown value ${code}`);
   return {
     id: path,
     statPrefix: c.statPrefix,
