@@ -5,8 +5,9 @@ import { BootstrapError } from '../proxy/config.js';
 const USAGE = `tsmesh — a service mesh in TypeScript
 
 Usage:
-  tsmesh proxy -c BOOTSTRAP.yaml [--concurrency N] [--log-level LEVEL] [--validate]
+  tsmesh proxy -c BOOTSTRAP.yaml [--concurrency N] [--log-level LEVEL] [--drain-time-s S] [--validate]
       Run the data plane from an Envoy v3 bootstrap (YAML or JSON); --validate checks it and exits.
+      SIGTERM drains (no new connections, in-flight requests finish) for up to --drain-time-s (5).
   tsmesh help
 `;
 
@@ -16,11 +17,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     switch (cmd) {
       case 'proxy': {
-        const a = parseArgs(rest, { values: ['config-path', 'concurrency', 'log-level', 'base-id'], booleans: ['validate'], short: { c: 'config-path' } });
+        const a = parseArgs(rest, { values: ['config-path', 'concurrency', 'log-level', 'base-id', 'drain-time-s'], booleans: ['validate'], short: { c: 'config-path' } });
         const file = one(a, 'config-path');
         if (!file) throw new UsageError('proxy: -c BOOTSTRAP is required');
         const { runProxy } = await import('../proxy/main.js');
-        return await runProxy({ bootstrapPath: file, concurrency: int(a, 'concurrency', 2, 1, 256), logLevel: one(a, 'log-level') ?? 'info', validateOnly: a.flags.has('validate') });
+        return await runProxy({ bootstrapPath: file, concurrency: int(a, 'concurrency', 2, 1, 256), logLevel: one(a, 'log-level') ?? 'info', validateOnly: a.flags.has('validate'), drainTimeMs: int(a, 'drain-time-s', 5, 0, 86_400) * 1000 });
       }
       case undefined:
       case 'help':

@@ -1,13 +1,8 @@
-import { createRegistry, fromBinary, type DescMessage, type Message, type Registry } from '@bufbuild/protobuf';
-import { anyUnpack, file_google_protobuf_any, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_wrappers, file_google_protobuf_timestamp, file_google_protobuf_empty, type Any } from '@bufbuild/protobuf/wkt';
-import { generatedFiles } from './generated/files.js';
+import { fromBinary, type DescMessage, type Message } from '@bufbuild/protobuf';
+import { anyUnpack, type Any } from '@bufbuild/protobuf/wkt';
 
-/** Every Envoy/xDS message type tsmesh knows, so `Any` fields decode by type URL. */
-export const envoyRegistry: Registry = createRegistry(
-  file_google_protobuf_any, file_google_protobuf_duration, file_google_protobuf_struct,
-  file_google_protobuf_wrappers, file_google_protobuf_timestamp, file_google_protobuf_empty,
-  ...generatedFiles,
-);
+// Registries of Envoy types: type-registry.ts (what a config names, for the proxy) and
+// full-registry.ts (every generated type, for tests and tools).
 
 export const TYPE_URL_PREFIX = 'type.googleapis.com/';
 

@@ -30,7 +30,7 @@ export function logAccess(loggers: readonly AccessLogger[], s: HttpStream): void
     routeName: s.route?.route.name,
     requestedServerName: c.serverName,
     connectionId: c.id,
-    attemptCount: host ? 1 : undefined,
+    attemptCount: s.attemptCount,
   };
   for (const l of loggers) l.log(ctx);
 }

@@ -1,4 +1,4 @@
-import { create, toJson, type JsonValue } from '@bufbuild/protobuf';
+import { create, createRegistry, toJson, type JsonValue } from '@bufbuild/protobuf';
 import { anyPack, timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { ConfigDumpSchema, BootstrapConfigDumpSchema } from '../envoy/generated/envoy/admin/v3/config_dump_pb.js';
 import { ListenersConfigDumpSchema, ListenersConfigDump_StaticListenerSchema, ClustersConfigDumpSchema, ClustersConfigDump_StaticClusterSchema, RoutesConfigDumpSchema, RoutesConfigDump_StaticRouteConfigSchema } from '../envoy/generated/envoy/admin/v3/config_dump_shared_pb.js';
@@ -7,7 +7,6 @@ import { ClusterSchema } from '../envoy/generated/envoy/config/cluster/v3/cluste
 import { RouteConfigurationSchema } from '../envoy/generated/envoy/config/route/v3/route_pb.js';
 import { HttpConnectionManagerSchema } from '../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { anyUnpack } from '@bufbuild/protobuf/wkt';
-import { envoyRegistry } from '../envoy/registry.js';
 import type { ProxySpec } from './config.js';
 
 /** Envoy's /config_dump: what is applied, as proto3 JSON of envoy.admin.v3.ConfigDump. */
@@ -39,5 +38,6 @@ export function configDump(spec: ProxySpec, loadedAtMs: number): JsonValue {
       anyPack(RoutesConfigDumpSchema, create(RoutesConfigDumpSchema, { staticRouteConfigs: routes })),
     ],
   });
-  return toJson(ConfigDumpSchema, dump, { registry: envoyRegistry });
+  const registry = createRegistry(spec.registry, BootstrapConfigDumpSchema, ClustersConfigDumpSchema, ListenersConfigDumpSchema, RoutesConfigDumpSchema, ClusterSchema, ListenerSchema, RouteConfigurationSchema);
+  return toJson(ConfigDumpSchema, dump, { registry });
 }

@@ -1,6 +1,7 @@
 import type { Bootstrap } from '../envoy/generated/envoy/config/bootstrap/v3/bootstrap_pb.js';
 import { BootstrapSchema } from '../envoy/generated/envoy/config/bootstrap/v3/bootstrap_pb.js';
-import { ConfigError, envoyRegistry } from '../envoy/registry.js';
+import type { Registry } from '@bufbuild/protobuf';
+import { ConfigError } from '../envoy/registry.js';
 import { findUnsupported } from '../envoy/support.js';
 import { compileCluster, type ClusterSpec } from './upstream/cluster.js';
 import { compileListener, type ListenerSpec } from './listener/compile.js';
@@ -8,6 +9,8 @@ import { SUPPORTED } from './supported.js';
 
 export interface ProxySpec {
   readonly bootstrap: Bootstrap;
+  /** The `Any` types the bootstrap names (src/envoy/type-registry.ts), for /config_dump. */
+  readonly registry: Registry;
   readonly listeners: readonly ListenerSpec[];
   readonly clusters: readonly ClusterSpec[];
   readonly admin: { address: string; port: number } | undefined;
@@ -25,10 +28,11 @@ export class BootstrapError extends Error {
 
 /**
  * Validates a bootstrap (every set field must be one tsmesh implements) and compiles it into
- * what the workers build from. Pure: no sockets, no files.
+ * what the workers build from. `registry` holds the types its `Any` fields name. Pure: no
+ * sockets, no files.
  */
-export function compileBootstrap(b: Bootstrap): ProxySpec {
-  const unsupported = findUnsupported(b, BootstrapSchema, SUPPORTED, envoyRegistry);
+export function compileBootstrap(b: Bootstrap, registry: Registry): ProxySpec {
+  const unsupported = findUnsupported(b, BootstrapSchema, SUPPORTED, registry);
   if (unsupported.length > 0) throw new BootstrapError(unsupported);
   const errors: ConfigError[] = [];
   const attempt = <T>(f: () => T): T | undefined => {
@@ -61,6 +65,7 @@ export function compileBootstrap(b: Bootstrap): ProxySpec {
   if (errors.length > 0) throw new BootstrapError(errors);
   return {
     bootstrap: b,
+    registry,
     clusters: clusters as ClusterSpec[],
     listeners: listeners as ListenerSpec[],
     admin,

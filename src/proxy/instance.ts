@@ -50,6 +50,11 @@ export class ProxyInstance {
     this.clusters.close();
   }
 
+  /** Stops accepting and lets open connections finish; resolves when all have closed. */
+  async drain(): Promise<void> {
+    await Promise.all(this.listeners.map((l) => l.drain()));
+  }
+
   destroyConnections(): void {
     for (const l of this.listeners) l.destroyConnections();
   }

@@ -6,7 +6,6 @@ import { compileBootstrap } from './config.js';
 import { ProxyInstance } from './instance.js';
 import { AdminServer } from './admin/admin-server.js';
 import { createStatsStore, scopesFor } from './stat-scopes.js';
-import { bindReusePort, closeFd } from './listener/reuseport.js';
 import { log, setLevel } from './log.js';
 import { flushAccessLogs } from './access-log.js';
 import type { WorkerInit, WorkerMessage } from './worker.js';
@@ -17,6 +16,8 @@ export interface ProxyOptions {
   concurrency: number;
   logLevel: string;
   validateOnly: boolean;
+  /** How long SIGTERM waits for open connections to finish before closing them (Envoy's --drain-time-s). */
+  drainTimeMs: number;
 }
 
 /**
@@ -26,8 +27,8 @@ export interface ProxyOptions {
  */
 export async function runProxy(opts: ProxyOptions): Promise<number> {
   if (!setLevel(opts.logLevel)) throw new Error(`unknown log level ${opts.logLevel}`);
-  const bootstrap = loadBootstrapFile(opts.bootstrapPath);
-  const spec = compileBootstrap(bootstrap);
+  const { bootstrap, registry, typeNames } = await loadBootstrapFile(opts.bootstrapPath);
+  const spec = compileBootstrap(bootstrap, registry);
   if (opts.validateOnly) { process.stdout.write(`configuration '${opts.bootstrapPath}' OK\n`); return 0; }
   const store = createStatsStore();
   const scopes = scopesFor(store);
@@ -36,6 +37,8 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   let instance: ProxyInstance | undefined;
   const workers: Worker[] = [];
   const reserved: number[] = [];
+  // SO_REUSEPORT sockets go through libc (koffi): loaded only when worker threads serve.
+  let reuse: typeof import('./listener/reuseport.js') | undefined;
   let stopping = false;
   let admin: AdminServer | undefined;
 
@@ -48,10 +51,33 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
       ...workers.map((w) => new Promise<void>((r) => { w.once('exit', () => r()); w.postMessage({ type: 'stop' }); })),
     ]);
     instance?.destroyConnections();
-    for (const fd of reserved) closeFd(fd);
+    for (const fd of reserved) reuse?.closeFd(fd);
     await admin?.close();
     await flushAccessLogs();
     exit(code);
+  };
+  // Draining: listeners close, open connections finish what they carry and close.
+  let draining: Promise<void> | undefined;
+  const drain = (): Promise<void> => {
+    if (draining) return draining;
+    log.info('draining listeners');
+    admin?.setState('DRAINING');
+    draining = Promise.all([
+      opts.concurrency === 1 ? instance?.drain() : undefined,
+      ...workers.map((w) => new Promise<void>((r) => {
+        const on = (m: WorkerMessage): void => { if (m.type === 'drained') { w.off('message', on); r(); } };
+        w.on('message', on);
+        w.postMessage({ type: 'drain' });
+      })),
+    ]).then(() => undefined);
+    return draining;
+  };
+  const drainThenStop = async (): Promise<void> => {
+    if (stopping) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([drain(), new Promise<void>((r) => { timer = setTimeout(r, opts.drainTimeMs); })]);
+    clearTimeout(timer);
+    await stop(0);
   };
   let exit: (code: number) => void = () => {};
   const done = new Promise<number>((r) => { exit = r; });
@@ -60,32 +86,37 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   // (/clusters, DNS state), counting into a private store so the shared stats hold only what
   // the serving workers did. With one thread it is the one that serves.
   instance = new ProxyInstance(spec, opts.concurrency === 1 ? scopes : scopesFor(createStatsStore()), { slots, supervisor: true, sharedScopes: scopes });
+  // As Envoy, serve once clusters have warmed: hosts under active health checking had their
+  // first check (bounded by the checks' timeouts), so no request meets a not-yet-checked host.
+  await instance.clusters.initialized();
   let ports: number[];
   if (opts.concurrency === 1) {
     ports = await instance.listen();
   } else {
     // Fix each listener's port first (port 0 becomes a real one), then every worker binds it.
+    const r = reuse = await import('./listener/reuseport.js');
     ports = spec.listeners.map((l) => {
-      const { fd, port } = bindReusePort(l.address, l.port, false);
+      const { fd, port } = r.bindReusePort(l.address, l.port, false);
       reserved.push(fd);
       return port;
     });
     const bytes = toBinary(BootstrapSchema, bootstrap);
     const share = store.share();
     await Promise.all(Array.from({ length: opts.concurrency }, (_, i) => new Promise<void>((resolve, reject) => {
-      const init: WorkerInit = { bootstrap: bytes, stats: share, slots: slots.share(), index: i, ports, logLevel: opts.logLevel };
+      const init: WorkerInit = { bootstrap: bytes, typeNames, stats: share, slots: slots.share(), index: i, ports, logLevel: opts.logLevel };
       const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
       workers.push(w);
       w.on('message', (m: WorkerMessage) => { if (m.type === 'ready') resolve(); });
       w.once('error', (e) => { log.error(`worker ${i}: ${e.stack ?? e.message}`); reject(e); void stop(1); });
     })));
   }
-  admin = spec.admin ? new AdminServer(spec, store, instance, loadedAt, () => void stop(0)) : undefined;
+  admin = spec.admin ? new AdminServer(spec, store, instance, loadedAt, () => void stop(0), () => void drain()) : undefined;
   if (admin && spec.admin) await admin.listen(spec.admin.address, spec.admin.port);
   admin?.setReady(true);
   spec.listeners.forEach((l, i) => log.info(`listener ${l.name} on ${l.address}:${ports[i]}`));
   if (admin) log.info(`admin on ${admin.address}`);
-  process.once('SIGTERM', () => void stop(0));
+  // A second SIGTERM while draining must not fall back to the default (kill): keep the handler.
+  process.on('SIGTERM', () => void drainThenStop());
   process.once('SIGINT', () => void stop(0));
   return done;
 }

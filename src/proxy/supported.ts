@@ -24,6 +24,8 @@ import { PercentSchema, FractionalPercentSchema } from '../envoy/generated/envoy
 import { ROUTE_SUPPORT, ROUTE_SUPPORT_WIRED } from './http/route/supported-fields.js';
 import { LB_SUPPORT } from './upstream/lb/supported-fields.js';
 import { HTTP_FILTER_SUPPORT } from './http/filters/supported-fields.js';
+import { HEALTH_CHECK_SUPPORT } from './upstream/health/supported-fields.js';
+import { OUTLIER_SUPPORT } from './upstream/outlier/supported-fields.js';
 
 /**
  * Every Envoy field tsmesh implements. A bootstrap that sets anything else is refused at start
@@ -83,4 +85,6 @@ export const SUPPORTED = supportTable([
   ...ROUTE_SUPPORT_WIRED,
   ...LB_SUPPORT,
   ...HTTP_FILTER_SUPPORT,
+  ...HEALTH_CHECK_SUPPORT,
+  ...OUTLIER_SUPPORT,
 ]);

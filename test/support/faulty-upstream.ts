@@ -20,7 +20,7 @@ export type Behaviour =
   | { kind: 'slow'; delayMs: number; then?: Behaviour }
   /** Sends bytes that are not HTTP. */
   | { kind: 'garbage' }
-  /** gRPC (HTTP/2 upstreams only): 200 with grpc-status in trailers. */
+  /** gRPC (HTTP/2 upstreams only): a trailers-only answer, 200 with grpc-status in the head. */
   | { kind: 'grpc'; grpcStatus: number; message?: string };
 
 export interface SeenRequest {
@@ -85,9 +85,7 @@ export async function faultyUpstream(opts: { name?: string; http2?: boolean; por
       }
       case 'grpc': {
         const r = res as http2.Http2ServerResponse;
-        r.stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'x-upstream': name }, { waitForTrailers: true });
-        r.stream.on('wantTrailers', () => r.stream.sendTrailers({ 'grpc-status': String(b.grpcStatus), 'grpc-message': b.message ?? '' }));
-        r.stream.end();
+        r.stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'x-upstream': name, 'grpc-status': String(b.grpcStatus), 'grpc-message': b.message ?? '' }, { endStream: true });
         return;
       }
       case 'reset':

@@ -7,6 +7,7 @@ import { LEVELS, level, setLevel } from '../log.js';
 import type { StatsStore } from './stats.js';
 import { renderText, renderJson, type StatsRenderOptions } from './render.js';
 import { renderPrometheus } from './render-prometheus.js';
+import { clustersJson, clustersText } from './clusters.js';
 
 /**
  * Envoy's admin endpoint (https://www.envoyproxy.io/docs/envoy/latest/operations/admin): plain
@@ -17,7 +18,8 @@ const STATS_FLUSH_INTERVAL_MS = 5000;
 
 export class AdminServer {
   readonly #server: http.Server;
-  #ready = false;
+  /** Envoy's server state, as /ready and /server_info report it. */
+  #state: 'PRE_INITIALIZING' | 'LIVE' | 'DRAINING' = 'PRE_INITIALIZING';
   #flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -26,6 +28,7 @@ export class AdminServer {
     readonly instance: ProxyInstance,
     readonly loadedAtMs: number,
     readonly quit: () => void,
+    readonly drainListeners: () => void,
   ) {
     this.#server = http.createServer((req, res) => {
       try {
@@ -42,7 +45,11 @@ export class AdminServer {
   }
 
   setReady(r: boolean): void {
-    this.#ready = r;
+    if (this.#state !== 'DRAINING') this.#state = r ? 'LIVE' : 'PRE_INITIALIZING';
+  }
+
+  setState(s: 'DRAINING'): void {
+    this.#state = s;
   }
 
   listen(address: string, port: number): Promise<void> {
@@ -68,9 +75,9 @@ export class AdminServer {
     const q = url.searchParams;
     switch (url.pathname) {
       case '/ready':
-        return send(res, this.#ready ? 200 : 503, this.#ready ? 'LIVE\n' : 'PRE_INITIALIZING\n');
+        return send(res, this.#state === 'LIVE' ? 200 : 503, `${this.#state}\n`);
       case '/server_info':
-        return sendJson(res, { state: this.#ready ? 'LIVE' : 'PRE_INITIALIZING', version: 'tsmesh/0.1.0', node: { id: this.spec.nodeId, cluster: this.spec.nodeCluster }, uptime_current_epoch: `${Math.round((Date.now() - this.loadedAtMs) / 1000)}s` });
+        return sendJson(res, { state: this.#state, version: 'tsmesh/0.1.0', node: { id: this.spec.nodeId, cluster: this.spec.nodeCluster }, uptime_current_epoch: `${Math.round((Date.now() - this.loadedAtMs) / 1000)}s` });
       case '/config_dump':
         return sendJson(res, configDump(this.spec, this.loadedAtMs));
       case '/stats': {
@@ -86,7 +93,7 @@ export class AdminServer {
         return send(res, 200, renderPrometheus(this.store, opts), 'text/plain; version=0.0.4');
       }
       case '/clusters':
-        return q.get('format') === 'json' ? sendJson(res, this.#clustersJson()) : send(res, 200, this.#clustersText());
+        return q.get('format') === 'json' ? sendJson(res, clustersJson(this.instance.clusters.all())) : send(res, 200, clustersText(this.instance.clusters.all()));
       case '/listeners':
         return send(res, 200, this.instance.listeners.map((l) => `${l.spec.name}::${l.spec.address}:${l.spec.port}\n`).join(''));
       case '/logging': {
@@ -95,6 +102,10 @@ export class AdminServer {
         }
         return send(res, 200, `active loggers:\n  tsmesh: ${level()}\n`);
       }
+      case '/drain_listeners':
+        if (req.method !== 'POST') return send(res, 405, 'use POST\n');
+        this.drainListeners();
+        return send(res, 200, 'OK\n');
       case '/quitquitquit':
         if (req.method !== 'POST') return send(res, 405, 'use POST\n');
         send(res, 200, 'OK\n');
@@ -102,49 +113,10 @@ export class AdminServer {
         return;
       case '/':
       case '/help':
-        return send(res, 200, 'admin commands are:\n  /ready\n  /server_info\n  /config_dump\n  /stats\n  /stats/prometheus\n  /clusters\n  /listeners\n  /logging\n  /quitquitquit\n');
+        return send(res, 200, 'admin commands are:\n  /ready\n  /server_info\n  /config_dump\n  /stats\n  /stats/prometheus\n  /clusters\n  /listeners\n  /logging\n  /drain_listeners\n  /quitquitquit\n');
       default:
         return send(res, 404, 'invalid path. admin commands are listed at /help\n');
     }
-  }
-
-  /** Envoy's /clusters text: `cluster::key::value` lines, then per host `cluster::ip:port::stat::value`. */
-  #clustersText(): string {
-    const out: string[] = [];
-    for (const c of this.instance.clusters.all()) {
-      const n = c.name;
-      out.push(`${n}::observability_name::${n}`);
-      for (const p of ['default', 'high'] as const) {
-        const r = c.resources[p];
-        out.push(`${n}::${p}_priority::max_connections::${r.connections.max}`);
-        out.push(`${n}::${p}_priority::max_pending_requests::${r.pendingRequests.max}`);
-        out.push(`${n}::${p}_priority::max_requests::${r.requests.max}`);
-        out.push(`${n}::${p}_priority::max_retries::${r.retries.max}`);
-      }
-      for (const h of c.hosts) {
-        const k = `${n}::${h.key}`;
-        out.push(`${k}::hostname::${h.hostname}`);
-        out.push(`${k}::cx_active::${c.activeConnections(h)}`);
-        out.push(`${k}::rq_active::${h.activeRequests}`);
-        out.push(`${k}::health_flags::${h.healthy ? 'healthy' : '/failed_active_hc'}`);
-        out.push(`${k}::weight::${h.weight}`);
-      }
-    }
-    return out.join('\n') + '\n';
-  }
-
-  #clustersJson(): unknown {
-    return {
-      cluster_statuses: [...this.instance.clusters.all()].map((c) => ({
-        name: c.name,
-        host_statuses: c.hosts.map((h) => ({
-          address: { socket_address: { address: h.address, port_value: h.port } },
-          hostname: h.hostname,
-          weight: h.weight,
-          health_status: { eds_health_status: h.healthy ? 'HEALTHY' : 'UNHEALTHY' },
-        })),
-      })),
-    };
   }
 }
 

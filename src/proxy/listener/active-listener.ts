@@ -5,6 +5,7 @@ import { parseClientHello } from './client-hello.js';
 import { nextConnectionId, type ConnectionInfo } from '../http/conn-manager/connection-info.js';
 import { statSet, type StatScope } from '../stats-scope.js';
 import type { NetworkFilter } from './network-filters.js';
+import { DRAIN_EVENT } from './drain.js';
 
 export type { NetworkFilter };
 
@@ -44,6 +45,20 @@ export class ActiveListener {
   /** Stops accepting; open connections are left to finish (or be closed by the caller). */
   close(): Promise<void> {
     return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  /**
+   * Stops accepting and asks every open connection to finish and close; resolves when the
+   * last one has closed (the caller bounds the wait with its drain time).
+   */
+  async drain(): Promise<void> {
+    const closed = this.server.listening ? this.close() : Promise.resolve();
+    for (const s of this.#sockets) s.emit(DRAIN_EVENT);
+    await closed;
+    while (this.#sockets.size > 0) {
+      const [first] = this.#sockets;
+      await new Promise<void>((r) => first!.once('close', () => r()));
+    }
   }
 
   destroyConnections(): void {

@@ -74,11 +74,12 @@ export class TcpProxyFilter {
     cluster.stats.upstream_cx_total.inc();
     cluster.stats.upstream_cx_active.inc();
     const up = net.connect({ host: host.address, port: host.port, noDelay: true });
-    const connectTimer = setTimeout(() => { cluster.stats.upstream_cx_connect_timeout.inc(); up.destroy(new Error('connect timeout')); }, cluster.spec.limits.connectTimeoutMs);
-    let connected = false;
+    let connected = false, timedOut = false;
+    const connectTimer = setTimeout(() => { timedOut = true; cluster.stats.upstream_cx_connect_timeout.inc(); up.destroy(new Error('connect timeout')); }, cluster.spec.limits.connectTimeoutMs);
     up.on('connect', () => {
       connected = true;
       clearTimeout(connectTimer);
+      cluster.outlier?.onLocalOrigin(host, 'success_final');
       if (initial && initial.length) up.write(initial);
       down.pipe(up);
       up.pipe(down);
@@ -94,6 +95,8 @@ export class TcpProxyFilter {
     up.on('close', () => {
       clearTimeout(connectTimer);
       cluster.stats.upstream_cx_active.dec();
+      // A connect abandoned because the downstream left is not the host's failure.
+      if (!connected && !down.destroyed) cluster.outlier?.onLocalOrigin(host, timedOut ? 'timeout' : 'connect_failed');
       if (!connected) { cluster.stats.upstream_cx_connect_fail.inc(); log.flags |= ResponseFlag.UF; down.destroy(); }
       else if (!down.destroyed) down.end();
       log.done();

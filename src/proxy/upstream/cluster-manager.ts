@@ -19,6 +19,11 @@ export class ClusterManager {
     return this.#clusters.values();
   }
 
+  /** Resolves when every cluster finished warming (first active health checks done). */
+  async initialized(): Promise<void> {
+    await Promise.all([...this.#clusters.values()].map((c) => c.initialized()));
+  }
+
   close(): void {
     for (const c of this.#clusters.values()) c.close();
   }

@@ -33,13 +33,13 @@ const COUNTERS = [
   'upstream_rq_completed',
   'update_success',
   'update_failure',
+  'lb_healthy_panic',
 ] as const;
 const GAUGES = [
   'upstream_cx_active',
   'upstream_rq_active',
   'upstream_rq_pending_active',
   'membership_total',
-  'membership_healthy',
 ] as const;
 const HISTOGRAMS = [
   'upstream_rq_time',

@@ -7,8 +7,17 @@ import { durationMs } from '../../envoy/duration.js';
 import { ConfigError, unpackAs } from '../../envoy/registry.js';
 import { compileLbPolicy, createLoadBalancer } from './lb/index.js';
 import type { LbContext, LoadBalancer } from './lb/types.js';
-import { UpstreamHost } from './host.js';
+import { UpstreamHost, hostKey } from './host.js';
+import { hostBlock, hostTimes } from './host-state.js';
+import { ClusterHealth, compilePanicThreshold } from './cluster-health.js';
 import { ClusterStats } from './cluster-stats.js';
+import { compileHealthChecks, type HealthCheckSpec } from './health/config.js';
+import { HealthChecker } from './health/checker.js';
+import { healthCheckStats } from './health/stats.js';
+import { compileOutlierDetection, type OutlierSpec } from './outlier/config.js';
+import { OutlierDetector } from './outlier/detector.js';
+import { OutlierSweep } from './outlier/sweep.js';
+import { outlierStats } from './outlier/stats.js';
 import type { ConnPool, PoolLimits } from './pool.js';
 import { H1ConnPool } from './h1-pool.js';
 import { H2ConnPool } from './h2-pool.js';
@@ -32,6 +41,11 @@ export interface ClusterSpec {
   readonly breakers: CircuitBreakerSpec;
   readonly dnsRefreshMs: number;
   readonly family: 4 | 6 | 0;
+  /** health_checks[0], compiled. */
+  readonly healthCheck: HealthCheckSpec | undefined;
+  readonly outlier: OutlierSpec | undefined;
+  /** common_lb_config.healthy_panic_threshold, percent. */
+  readonly panicThreshold: number;
 }
 
 /** Validates a Cluster and extracts what the runtime needs. Pure. */
@@ -78,44 +92,85 @@ export function compileCluster(c: Cluster, path: string): ClusterSpec {
     idleTimeoutMs: 3600_000,
   };
   const family = c.dnsLookupFamily === Cluster_DnsLookupFamily.V4_ONLY ? 4 : c.dnsLookupFamily === Cluster_DnsLookupFamily.V6_ONLY ? 6 : 0;
-  return { name: c.name, config: c, discovery, endpoints, http2, limits, breakers, dnsRefreshMs: durationMs(c.dnsRefreshRate) ?? 5000, family };
+  return {
+    name: c.name, config: c, discovery, endpoints, http2, limits, breakers, dnsRefreshMs: durationMs(c.dnsRefreshRate) ?? 5000, family,
+    healthCheck: compileHealthChecks(c.healthChecks, path, c.name),
+    outlier: c.outlierDetection ? compileOutlierDetection(c.outlierDetection, `${path}.outlier_detection`) : undefined,
+    panicThreshold: compilePanicThreshold(c.commonLbConfig, path),
+  };
 }
 
 
 /**
- * Where the router reports each attempt's outcome for outlier detection (Envoy's
- * putHttpResponseCode / putResult). Absent when the cluster has no outlier_detection.
+ * A cluster at run time in one worker: its hosts, load balancer and connection pools. Host
+ * health is instance-wide (host-state.ts); in the supervisor thread the cluster also runs the
+ * active health checks and the outlier-detection sweeps.
  */
-export interface OutlierReporter {
-  onHttpStatus(host: UpstreamHost, status: number): void;
-  onLocalOrigin(host: UpstreamHost, event: 'connect_failed' | 'timeout' | 'reset' | 'success'): void;
-}
-
-/** A cluster at run time in one worker: its hosts, load balancer and connection pools. */
 export class UpstreamCluster {
   readonly stats: ClusterStats;
+  readonly health: ClusterHealth;
+  /**
+   * Outlier detection, when configured. The router and tcp_proxy report every upstream
+   * attempt: `outlier?.onHttpStatus(host, status)` and `outlier?.onLocalOrigin(host, event)`.
+   */
+  readonly outlier: OutlierDetector | undefined;
   hosts: UpstreamHost[] = [];
   #lb: LoadBalancer | undefined;
   #pools = new Map<string, ConnPool>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
-  outlier: OutlierReporter | undefined;
+  readonly #checker: HealthChecker | undefined;
+  readonly #sweep: OutlierSweep | undefined;
+  readonly #firstResolve: Promise<void>;
+  #resolved: () => void = () => {};
   /** Circuit-breaker resources by priority, counted instance-wide. */
   readonly resources: Record<Priority, ResourceManager>;
 
   constructor(readonly spec: ClusterSpec, scope: StatScope, readonly shared: InstanceShared) {
     this.stats = new ClusterStats(scope);
     this.resources = clusterResources(spec.breakers, spec.name, shared.slots, scope);
-    if (spec.discovery === 'STATIC') this.#setHosts(spec.endpoints.map((e) => new UpstreamHost(e.address, e.port, e.weight)));
-    else void this.#resolve();
+    // Health and outlier stats are the instance's, counted once whatever the thread.
+    const instanceScope = shared.sharedScopes.cluster(spec.name);
+    this.health = new ClusterHealth(shared.slots, spec.name, spec.healthCheck !== undefined, spec.panicThreshold, instanceScope.gauge('membership_healthy'));
+    this.outlier = spec.outlier ? new OutlierDetector(spec.outlier, outlierStats(instanceScope), this) : undefined;
+    if (shared.supervisor) {
+      if (spec.healthCheck) this.#checker = new HealthChecker(spec.healthCheck, this, healthCheckStats(instanceScope));
+      if (this.outlier) { this.#sweep = new OutlierSweep(this.outlier); this.#sweep.start(); }
+    }
+    this.#firstResolve = new Promise((r) => { this.#resolved = r; });
+    if (spec.discovery === 'STATIC') {
+      this.#setHosts(spec.endpoints.map((e) => this.#host(e.address, e.port, e.weight, '')));
+      this.#resolved();
+    } else {
+      void this.#resolve();
+    }
   }
 
   get name(): string {
     return this.spec.name;
   }
 
+  /** The outlier sweep (supervisor only), for /clusters' success rates. */
+  get outlierSweep(): OutlierSweep | undefined {
+    return this.#sweep;
+  }
+
+  /**
+   * Resolves when the cluster is ready to serve as Envoy's cluster warming defines it: with
+   * active health checks, once its first hosts are known and each has had a first result.
+   */
+  initialized(): Promise<void> {
+    const checker = this.#checker;
+    return checker ? this.#firstResolve.then(() => checker.checkedOnce()) : Promise.resolve();
+  }
+
   chooseHost(ctx: LbContext): UpstreamHost | undefined {
-    return this.#lb?.pick(ctx) as UpstreamHost | undefined;
+    const health = this.health;
+    health.refresh(this.hosts);
+    health.noteTraffic();
+    const host = this.#lb?.pick(ctx) as UpstreamHost | undefined;
+    if (host !== undefined && health.panic) this.stats.lb_healthy_panic.inc();
+    return host;
   }
 
   /** Connections open to `host` from this thread (for /clusters; creates no pool). */
@@ -147,6 +202,8 @@ export class UpstreamCluster {
   close(): void {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
+    this.#checker?.close();
+    this.#sweep?.stop();
     for (const key of [...this.#pools.keys()]) this.#dropPool(key);
   }
 
@@ -158,6 +215,12 @@ export class UpstreamCluster {
     this.resources[key.endsWith('|high') ? 'high' : 'default'].connectionPools.dec();
   }
 
+  #host(address: string, port: number, weight: number, hostname: string): UpstreamHost {
+    const key = hostKey(address, port);
+    const { slots } = this.shared;
+    return new UpstreamHost(address, port, weight, hostname, this.health, hostBlock(slots, this.spec.name, key), hostTimes(slots, this.spec.name, key));
+  }
+
   #setHosts(hosts: UpstreamHost[]): void {
     // Keep host objects (and their pools) that did not change, so connections survive a refresh.
     const prev = new Map(this.hosts.map((h) => [h.key, h]));
@@ -166,10 +229,13 @@ export class UpstreamCluster {
     const next = hosts.map((h) => prev.get(h.key) ?? h);
     const keys = new Set(next.map((h) => h.key));
     for (const key of [...this.#pools.keys()]) if (!keys.has(key.replace(/\|high$/, ''))) this.#dropPool(key);
+    // Envoy forgets the ejection of a host that leaves the cluster (once: in the supervisor).
+    if (this.shared.supervisor) for (const h of this.hosts) if (!keys.has(h.key)) this.outlier?.uneject(h);
     this.hosts = next;
     this.#lb = createLoadBalancer(this.spec.config, next);
     this.stats.membership_total.set(next.length);
-    this.stats.membership_healthy.set(next.filter((h) => h.healthy).length);
+    this.health.hostsChanged(next);
+    this.#checker?.setHosts(next);
   }
 
   async #resolve(): Promise<void> {
@@ -179,7 +245,7 @@ export class UpstreamCluster {
       for (const e of spec.endpoints) {
         const addrs = await lookup(e.address, { all: true, family: spec.family, verbatim: true });
         const use = spec.discovery === 'LOGICAL_DNS' ? addrs.slice(0, 1) : addrs;
-        for (const a of use) hosts.push(new UpstreamHost(a.address, e.port, e.weight, e.address));
+        for (const a of use) hosts.push(this.#host(a.address, e.port, e.weight, e.address));
       }
       if (this.#closed) return;
       this.#setHosts(hosts);
@@ -187,6 +253,7 @@ export class UpstreamCluster {
     } catch {
       this.stats.update_failure.inc();
     }
+    this.#resolved();
     if (!this.#closed) {
       this.#timer = setTimeout(() => void this.#resolve(), spec.dnsRefreshMs);
       this.#timer.unref();

@@ -6,7 +6,7 @@ import { runCli, writeTemp, httpBootstrap } from '../../support/proxy.js';
 const good = httpBootstrap({ listenPort: 1, upstreamPort: 2 }).replaceAll('ADMIN_PORT', '3');
 
 const cases: [string, string, RegExp][] = [
-  ['an unimplemented cluster field', good.replace('    type: STATIC\n', '    type: STATIC\n    outlier_detection: { consecutive_5xx: 3 }\n'), /static_resources\.clusters\[0\]\.outlier_detection: field is not supported/],
+  ['an unimplemented cluster field', good.replace('    type: STATIC\n', '    type: STATIC\n    per_connection_buffer_limit_bytes: 1024\n'), /static_resources\.clusters\[0\]\.per_connection_buffer_limit_bytes: field is not supported/],
   ['an unimplemented HCM field', good.replace('stat_prefix: ingress', 'stat_prefix: ingress\n          normalize_path: true'), /static_resources\.listeners\[0\]\.filter_chains\[0\]\.filters\[0\]\.typed_config\.normalize_path: field is not supported/],
   ['an unknown field', good.replace('stat_prefix: ingress', 'stat_prefix: ingress\n          no_such_field: 1'), /no_such_field/],
   ['a bad regex', good.replace('match: { prefix: "/" }', 'match: { safe_regex: { regex: "(" } }'), /routes\[0\]\.match\.safe_regex/],

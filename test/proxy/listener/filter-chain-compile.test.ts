@@ -29,10 +29,13 @@ static_resources:
 `;
 }
 
-const compile = (filters: string) => compileBootstrap(parseBootstrap(bootstrap(filters)));
+async function compile(filters: string): Promise<ReturnType<typeof compileBootstrap>> {
+  const loaded = await parseBootstrap(bootstrap(filters));
+  return compileBootstrap(loaded.bootstrap, loaded.registry);
+}
 
-test('local_ratelimit filters come before the terminal filter, in order', () => {
-  const chain = compile(`${NLRL}${NLRL.replace('stat_prefix: rl', 'stat_prefix: rl2\n          share_key: k\n          runtime_enabled: { default_value: false }')}${TCP}`).listeners[0]!.chains[0]!;
+test('local_ratelimit filters come before the terminal filter, in order', async () => {
+  const chain = (await compile(`${NLRL}${NLRL.replace('stat_prefix: rl', 'stat_prefix: rl2\n          share_key: k\n          runtime_enabled: { default_value: false }')}${TCP}`)).listeners[0]!.chains[0]!;
   assert.equal(chain.filter.kind, 'tcp_proxy');
   assert.deepEqual(chain.readFilters.map((f) => [f.config.statPrefix, f.config.enabled, f.config.bucketOwner]), [
     ['rl', true, 'static_resources.listeners[0].filter_chains[0].filters[0].typed_config'],
@@ -41,7 +44,7 @@ test('local_ratelimit filters come before the terminal filter, in order', () => 
   assert.deepEqual(chain.readFilters[0]!.config.bucket, { maxTokens: 5, tokensPerFill: 1, fillIntervalMs: 1000 });
 });
 
-test('chain errors name the filter', () => {
+test('chain errors name the filter', async () => {
   const rows: [string, RegExp][] = [
     [NLRL, /filter_chains\[0\]\.filters\[0\]: envoy\.filters\.network\.local_ratelimit cannot be the last filter/],
     [`${TCP}${NLRL}`, /filter_chains\[0\]\.filters\[0\]: envoy\.filters\.network\.tcp_proxy is a terminal filter: it must be the last in the chain/],
@@ -50,5 +53,5 @@ test('chain errors name the filter', () => {
     [`${NLRL.replace('stat_prefix: rl', 'stat_prefix: rl\n          runtime_enabled: { runtime_key: k }')}${TCP}`, /filters\[0\]\.typed_config\.runtime_enabled\.default_value: required/],
     [' []', /filter_chains\[0\]\.filters: a terminal network filter/],
   ];
-  for (const [filters, re] of rows) assert.throws(() => compile(filters), re, filters);
+  for (const [filters, re] of rows) await assert.rejects(compile(filters), re, filters);
 });

@@ -7,6 +7,7 @@ import { HttpStream, type HcmRuntime } from './http-stream.js';
 import type { ConnectionInfo } from './connection-info.js';
 import { startUpgrade } from './h1-upgrade.js';
 import { replyAndClose } from './local-reply.js';
+import { DRAIN_EVENT } from '../../listener/drain.js';
 
 const EMPTY = Buffer.alloc(0);
 /** Bodies up to this size are sent in one write with their head. */
@@ -58,6 +59,7 @@ export class H1ServerConnection implements ResponseEncoder {
     this.#tick = c.idleTickMs;
     if (this.#tick !== Infinity) socket.setTimeout(this.#tick);
     if (initial && initial.length > 0) this.#onData(initial);
+    socket.once(DRAIN_EVENT, this.#onDrainListener);
   }
 
   get writable(): boolean {
@@ -326,6 +328,12 @@ export class H1ServerConnection implements ResponseEncoder {
     this.#closing = true;
     this.#socket.destroy();
   }
+
+  /** The listener drains: close now if idle, else after the response in flight. */
+  #onDrainListener = (): void => {
+    this.#keepAlive = false;
+    if (!this.#stream && !this.#closing && !this.#upgraded) { this.#closing = true; this.#socket.end(); }
+  };
 
   #responseDone(): void {
     if (!this.#keepAlive) {

@@ -5,6 +5,7 @@ import type { RequestHeaders, ResponseEncoder } from '../stream.js';
 import { fromNodeHeaders, toNodeHeaders, toNodeResponseHeaders } from '../h2/headers.js';
 import { HttpStream, type HcmRuntime } from './http-stream.js';
 import type { ConnectionInfo } from './connection-info.js';
+import { DRAIN_EVENT } from '../../listener/drain.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -24,6 +25,9 @@ export class H2Server {
     });
     this.#server.on('stream', this.#onStream);
     this.#server.on('session', (session: http2.ServerHttp2Session) => {
+      // Emitted synchronously from accept(): the socket is the one being accepted.
+      const socket = this.#accepting;
+      if (socket) socket.once(DRAIN_EVENT, () => { if (!session.closed) session.close(); });
       session.on('error', () => { /* the socket's close tears it down */ });
       const idle = rt.config.idleTimeoutMs;
       if (idle > 0) session.setTimeout(idle, () => { rt.stats.downstream_cx_idle_timeout.inc(); session.close(); });
@@ -36,10 +40,12 @@ export class H2Server {
     // them before the session does (Node's http2 takes what is buffered when it attaches).
     if (initial && initial.length > 0) { socket.pause(); socket.unshift(initial); }
     this.#bySocket.set(socket, info);
-    this.#server.emit('connection', socket);
+    this.#accepting = socket;
+    try { this.#server.emit('connection', socket); } finally { this.#accepting = undefined; }
   }
 
   readonly #bySocket = new WeakMap<object, ConnectionInfo>();
+  #accepting: net.Socket | undefined;
 
   #onStream = (stream: http2.ServerHttp2Stream, h: http2.IncomingHttpHeaders): void => {
     const session = stream.session!;

@@ -246,6 +246,7 @@ export class Router implements AttemptOwner {
 
   onAttemptReady(a: UpstreamRequest): void {
     if (a !== this.#attempt) return;
+    this.cluster!.outlier?.onLocalOrigin(a.host, 'success');
     const up = a.stream!;
     if (this.#bodyless) { up.encodeHeaders(this.#s.req, true); return; }
     const chunks = this.#chunks;

@@ -3,7 +3,7 @@
  * table (src/proxy/supported.ts). Entries for a message listed elsewhere too are merged.
  */
 import type { DescMessage } from '@bufbuild/protobuf';
-import { ClusterSchema, Cluster_LeastRequestLbConfigSchema, Cluster_MaglevLbConfigSchema, Cluster_RingHashLbConfigSchema, Cluster_RoundRobinLbConfigSchema } from '../../../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
+import { ClusterSchema, Cluster_CommonLbConfigSchema, Cluster_LeastRequestLbConfigSchema, Cluster_MaglevLbConfigSchema, Cluster_RingHashLbConfigSchema, Cluster_RoundRobinLbConfigSchema } from '../../../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
 import { RuntimeDoubleSchema } from '../../../envoy/generated/envoy/config/core/v3/base_pb.js';
 import { LbEndpointSchema } from '../../../envoy/generated/envoy/config/endpoint/v3/endpoint_components_pb.js';
 import {
@@ -11,9 +11,13 @@ import {
   RouteAction_HashPolicy_CookieSchema, RouteAction_HashPolicy_HeaderSchema, RouteAction_HashPolicy_QueryParameterSchema,
 } from '../../../envoy/generated/envoy/config/route/v3/route_components_pb.js';
 import { RegexMatchAndSubstituteSchema, RegexMatcherSchema } from '../../../envoy/generated/envoy/type/matcher/v3/regex_pb.js';
+import { PercentSchema } from '../../../envoy/generated/envoy/type/v3/percent_pb.js';
 
 export const LB_SUPPORT: ReadonlyArray<readonly [DescMessage, string]> = [
-  [ClusterSchema, 'lb_policy ring_hash_lb_config maglev_lb_config least_request_lb_config round_robin_lb_config'],
+  [ClusterSchema, 'lb_policy ring_hash_lb_config maglev_lb_config least_request_lb_config round_robin_lb_config common_lb_config'],
+  // Only the panic threshold (cluster-health.ts); zone-aware, locality and the rest are refused.
+  [Cluster_CommonLbConfigSchema, 'healthy_panic_threshold'],
+  [PercentSchema, 'value'],
   [Cluster_RoundRobinLbConfigSchema, ''],
   [Cluster_LeastRequestLbConfigSchema, 'choice_count active_request_bias'],
   // No runtime layer: runtime_key (required by Envoy's validation) is accepted, default_value used.

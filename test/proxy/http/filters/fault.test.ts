@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { HTTPFaultSchema } from '../../../../src/envoy/generated/envoy/extensions/filters/http/fault/v3/fault_pb.js';
 import { HttpFilterSchema } from '../../../../src/envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
-import { envoyRegistry } from '../../../../src/envoy/registry.js';
+import { envoyRegistry } from '../../../../src/envoy/full-registry.js';
 import { compileFaultSettings } from '../../../../src/proxy/http/filters/fault/config.js';
 import { abortDecision, delayMs, faultMatches, headerPercentage, parseUnsigned } from '../../../../src/proxy/http/filters/fault/decide.js';
 import { compileHttpFilters } from '../../../../src/proxy/http/filters/registry.js';

@@ -8,7 +8,7 @@ import { StatsStore } from '../../../../src/proxy/admin/stats.js';
 import { scopesFor } from '../../../../src/proxy/admin/scopes.js';
 import { SharedSlots } from '../../../../src/proxy/shared/slots.js';
 import { RouteConfigurationSchema } from '../../../../src/envoy/generated/envoy/config/route/v3/route_pb.js';
-import { envoyRegistry } from '../../../../src/envoy/registry.js';
+import { envoyRegistry } from '../../../../src/envoy/full-registry.js';
 import { compileRouteConfig } from '../../../../src/proxy/http/route/compile.js';
 
 /**

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { LocalRateLimitSchema } from '../../../../src/envoy/generated/envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit_pb.js';
 import { HttpFilterSchema } from '../../../../src/envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
-import { envoyRegistry } from '../../../../src/envoy/registry.js';
+import { envoyRegistry } from '../../../../src/envoy/full-registry.js';
 import { compileLocalRateLimit } from '../../../../src/proxy/http/filters/local-ratelimit/config.js';
 import { LocalRateLimiter } from '../../../../src/proxy/http/filters/local-ratelimit/limiter.js';
 import { requestDescriptors } from '../../../../src/proxy/http/filters/local-ratelimit/descriptors.js';

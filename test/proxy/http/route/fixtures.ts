@@ -1,7 +1,7 @@
 import { fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { parse } from 'yaml';
 import { RouteConfigurationSchema, type RouteConfiguration } from '../../../../src/envoy/generated/envoy/config/route/v3/route_pb.js';
-import { envoyRegistry } from '../../../../src/envoy/registry.js';
+import { envoyRegistry } from '../../../../src/envoy/full-registry.js';
 import { HeaderMap } from '../../../../src/proxy/http/headers.js';
 import { compileRouteConfig } from '../../../../src/proxy/http/route/compile.js';
 import type { RouteRequest, RouteTable } from '../../../../src/proxy/http/route/route-table.js';

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { parse } from 'yaml';
 import { RouteConfigurationSchema } from '../../../../src/envoy/generated/envoy/config/route/v3/route_pb.js';
-import { envoyRegistry } from '../../../../src/envoy/registry.js';
+import { envoyRegistry } from '../../../../src/envoy/full-registry.js';
 import { HeaderMap } from '../../../../src/proxy/http/headers.js';
 import { compileRouteConfig } from '../../../../src/proxy/http/route/compile.js';
 import { applyRequestHeaderMutations, applyResponseHeaderMutations } from '../../../../src/proxy/http/route/header-mutation.js';

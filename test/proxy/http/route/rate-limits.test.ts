@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { RateLimitSchema } from '../../../../src/envoy/generated/envoy/config/route/v3/route_components_pb.js';
-import { envoyRegistry } from '../../../../src/envoy/registry.js';
+import { envoyRegistry } from '../../../../src/envoy/full-registry.js';
 import { compileRateLimits, descriptorKey } from '../../../../src/proxy/http/route/rate-limits.js';
 import { HeaderMap } from '../../../../src/proxy/http/headers.js';
 import type { RouteRequest } from '../../../../src/proxy/http/route/request.js';

@@ -2,7 +2,7 @@
 import { fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { ClusterSchema, type Cluster } from '../../../../src/envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
 import { RouteAction_HashPolicySchema, type RouteAction_HashPolicy } from '../../../../src/envoy/generated/envoy/config/route/v3/route_components_pb.js';
-import { envoyRegistry } from '../../../../src/envoy/registry.js';
+import { envoyRegistry } from '../../../../src/envoy/full-registry.js';
 import type { LbContext, LbHost, LoadBalancer } from '../../../../src/proxy/upstream/lb/types.js';
 
 export interface HostSpec { weight?: number; healthy?: boolean; active?: number; key?: string }

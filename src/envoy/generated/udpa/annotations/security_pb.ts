@@ -8,7 +8,6 @@
 
 import type { GenExtension, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { extDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import { file_udpa_annotations_status } from "./status_pb.js";
 import type { FieldOptions } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -17,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file udpa/annotations/security.proto.
  */
 export const file_udpa_annotations_security: GenFile = /*@__PURE__*/
-  fileDesc("Ch91ZHBhL2Fubm90YXRpb25zL3NlY3VyaXR5LnByb3RvEhB1ZHBhLmFubm90YXRpb25zIm8KF0ZpZWxkU2VjdXJpdHlBbm5vdGF0aW9uEioKImNvbmZpZ3VyZV9mb3JfdW50cnVzdGVkX2Rvd25zdHJlYW0YASABKAgSKAogY29uZmlndXJlX2Zvcl91bnRydXN0ZWRfdXBzdHJlYW0YAiABKAg6ZwoIc2VjdXJpdHkSHS5nb29nbGUucHJvdG9idWYuRmllbGRPcHRpb25zGLHypgUgASgLMikudWRwYS5hbm5vdGF0aW9ucy5GaWVsZFNlY3VyaXR5QW5ub3RhdGlvblIIc2VjdXJpdHlCLFoiZ2l0aHViLmNvbS9jbmNmL3hkcy9nby9hbm5vdGF0aW9uc7qAyNEGAggBYgZwcm90bzM", [file_udpa_annotations_status, file_google_protobuf_descriptor]);
+  fileDesc("Ch91ZHBhL2Fubm90YXRpb25zL3NlY3VyaXR5LnByb3RvEhB1ZHBhLmFubm90YXRpb25zIm8KF0ZpZWxkU2VjdXJpdHlBbm5vdGF0aW9uEioKImNvbmZpZ3VyZV9mb3JfdW50cnVzdGVkX2Rvd25zdHJlYW0YASABKAgSKAogY29uZmlndXJlX2Zvcl91bnRydXN0ZWRfdXBzdHJlYW0YAiABKAg6ZwoIc2VjdXJpdHkSHS5nb29nbGUucHJvdG9idWYuRmllbGRPcHRpb25zGLHypgUgASgLMikudWRwYS5hbm5vdGF0aW9ucy5GaWVsZFNlY3VyaXR5QW5ub3RhdGlvblIIc2VjdXJpdHlCJFoiZ2l0aHViLmNvbS9jbmNmL3hkcy9nby9hbm5vdGF0aW9uc2IGcHJvdG8z", [file_google_protobuf_descriptor]);
 
 /**
  * These annotations indicate metadata for the purpose of understanding the

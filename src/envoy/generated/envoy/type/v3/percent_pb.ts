@@ -4,16 +4,13 @@
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import { file_udpa_annotations_status } from "../../../udpa/annotations/status_pb.js";
-import { file_udpa_annotations_versioning } from "../../../udpa/annotations/versioning_pb.js";
-import { file_validate_validate } from "../../../validate/validate_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file envoy/type/v3/percent.proto.
  */
 export const file_envoy_type_v3_percent: GenFile = /*@__PURE__*/
-  fileDesc("ChtlbnZveS90eXBlL3YzL3BlcmNlbnQucHJvdG8SDWVudm95LnR5cGUudjMiTAoHUGVyY2VudBImCgV2YWx1ZRgBIAEoAUIX+kIUEhIZAAAAAAAAWUApAAAAAAAAAAA6GZrFiB4UChJlbnZveS50eXBlLlBlcmNlbnQi2wEKEUZyYWN0aW9uYWxQZXJjZW50EhEKCW51bWVyYXRvchgBIAEoDRJPCgtkZW5vbWluYXRvchgCIAEoDjIwLmVudm95LnR5cGUudjMuRnJhY3Rpb25hbFBlcmNlbnQuRGVub21pbmF0b3JUeXBlQgj6QgWCAQIQASI9Cg9EZW5vbWluYXRvclR5cGUSCwoHSFVORFJFRBAAEhAKDFRFTl9USE9VU0FORBABEgsKB01JTExJT04QAjojmsWIHh4KHGVudm95LnR5cGUuRnJhY3Rpb25hbFBlcmNlbnRCcgobaW8uZW52b3lwcm94eS5lbnZveS50eXBlLnYzQgxQZXJjZW50UHJvdG9QAVo7Z2l0aHViLmNvbS9lbnZveXByb3h5L2dvLWNvbnRyb2wtcGxhbmUvZW52b3kvdHlwZS92Mzt0eXBldjO6gMjRBgIQAmIGcHJvdG8z", [file_udpa_annotations_status, file_udpa_annotations_versioning, file_validate_validate]);
+  fileDesc("ChtlbnZveS90eXBlL3YzL3BlcmNlbnQucHJvdG8SDWVudm95LnR5cGUudjMiHAoHUGVyY2VudBIPCgV2YWx1ZRgBIAEoAUIAOgAisAEKEUZyYWN0aW9uYWxQZXJjZW50EhEKCW51bWVyYXRvchgBIAEoDRJHCgtkZW5vbWluYXRvchgCIAEoDjIwLmVudm95LnR5cGUudjMuRnJhY3Rpb25hbFBlcmNlbnQuRGVub21pbmF0b3JUeXBlQgAiPQoPRGVub21pbmF0b3JUeXBlEgsKB0hVTkRSRUQQABIQCgxURU5fVEhPVVNBTkQQARILCgdNSUxMSU9OEAI6AEJqChtpby5lbnZveXByb3h5LmVudm95LnR5cGUudjNCDFBlcmNlbnRQcm90b1ABWjtnaXRodWIuY29tL2Vudm95cHJveHkvZ28tY29udHJvbC1wbGFuZS9lbnZveS90eXBlL3YzO3R5cGV2M2IGcHJvdG8z");
 
 /**
  * Identifies a percentage, in the range [0.0, 100.0].

@@ -4,15 +4,13 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import { file_xds_annotations_v3_status } from "../../annotations/v3/status_pb.js";
-import { file_validate_validate } from "../../../validate/validate_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file xds/core/v3/authority.proto.
  */
 export const file_xds_core_v3_authority: GenFile = /*@__PURE__*/
-  fileDesc("Cht4ZHMvY29yZS92My9hdXRob3JpdHkucHJvdG8SC3hkcy5jb3JlLnYzIiIKCUF1dGhvcml0eRIVCgRuYW1lGAEgASgJQgf6QgRyAhABQlYKFmNvbS5naXRodWIueGRzLmNvcmUudjNCDkF1dGhvcml0eVByb3RvUAFaImdpdGh1Yi5jb20vY25jZi94ZHMvZ28veGRzL2NvcmUvdjPSxqThBgIIAWIGcHJvdG8z", [file_xds_annotations_v3_status, file_validate_validate]);
+  fileDesc("Cht4ZHMvY29yZS92My9hdXRob3JpdHkucHJvdG8SC3hkcy5jb3JlLnYzIhsKCUF1dGhvcml0eRIOCgRuYW1lGAEgASgJQgBCTgoWY29tLmdpdGh1Yi54ZHMuY29yZS52M0IOQXV0aG9yaXR5UHJvdG9QAVoiZ2l0aHViLmNvbS9jbmNmL3hkcy9nby94ZHMvY29yZS92M2IGcHJvdG8z");
 
 /**
  * xDS authority information.

@@ -6,17 +6,15 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Any } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_any } from "@bufbuild/protobuf/wkt";
-import { file_xds_annotations_v3_status } from "../../annotations/v3/status_pb.js";
 import type { ResourceLocator } from "./resource_locator_pb.js";
 import { file_xds_core_v3_resource_locator } from "./resource_locator_pb.js";
-import { file_validate_validate } from "../../../validate/validate_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file xds/core/v3/collection_entry.proto.
  */
 export const file_xds_core_v3_collection_entry: GenFile = /*@__PURE__*/
-  fileDesc("CiJ4ZHMvY29yZS92My9jb2xsZWN0aW9uX2VudHJ5LnByb3RvEgt4ZHMuY29yZS52MyKTAgoPQ29sbGVjdGlvbkVudHJ5Ei8KB2xvY2F0b3IYASABKAsyHC54ZHMuY29yZS52My5SZXNvdXJjZUxvY2F0b3JIABJACgxpbmxpbmVfZW50cnkYAiABKAsyKC54ZHMuY29yZS52My5Db2xsZWN0aW9uRW50cnkuSW5saW5lRW50cnlIABpyCgtJbmxpbmVFbnRyeRIqCgRuYW1lGAEgASgJQhz6QhlyFzIVXlswLTlhLXpBLVpfXC1cLn46XSskEg8KB3ZlcnNpb24YAiABKAkSJgoIcmVzb3VyY2UYAyABKAsyFC5nb29nbGUucHJvdG9idWYuQW55QhkKEnJlc291cmNlX3NwZWNpZmllchID+EIBQlwKFmNvbS5naXRodWIueGRzLmNvcmUudjNCFENvbGxlY3Rpb25FbnRyeVByb3RvUAFaImdpdGh1Yi5jb20vY25jZi94ZHMvZ28veGRzL2NvcmUvdjPSxqThBgIIAWIGcHJvdG8z", [file_google_protobuf_any, file_xds_annotations_v3_status, file_xds_core_v3_resource_locator, file_validate_validate]);
+  fileDesc("CiJ4ZHMvY29yZS92My9jb2xsZWN0aW9uX2VudHJ5LnByb3RvEgt4ZHMuY29yZS52MyL0AQoPQ29sbGVjdGlvbkVudHJ5Ei8KB2xvY2F0b3IYASABKAsyHC54ZHMuY29yZS52My5SZXNvdXJjZUxvY2F0b3JIABJACgxpbmxpbmVfZW50cnkYAiABKAsyKC54ZHMuY29yZS52My5Db2xsZWN0aW9uRW50cnkuSW5saW5lRW50cnlIABpWCgtJbmxpbmVFbnRyeRIOCgRuYW1lGAEgASgJQgASDwoHdmVyc2lvbhgCIAEoCRImCghyZXNvdXJjZRgDIAEoCzIULmdvb2dsZS5wcm90b2J1Zi5BbnlCFgoScmVzb3VyY2Vfc3BlY2lmaWVyEgBCVAoWY29tLmdpdGh1Yi54ZHMuY29yZS52M0IUQ29sbGVjdGlvbkVudHJ5UHJvdG9QAVoiZ2l0aHViLmNvbS9jbmNmL3hkcy9nby94ZHMvY29yZS92M2IGcHJvdG8z", [file_google_protobuf_any, file_xds_core_v3_resource_locator]);
 
 /**
  * xDS collection resource wrapper. This encapsulates a xDS resource when

@@ -6,16 +6,13 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration } from "@bufbuild/protobuf/wkt";
-import { file_udpa_annotations_status } from "../../../../udpa/annotations/status_pb.js";
-import { file_udpa_annotations_versioning } from "../../../../udpa/annotations/versioning_pb.js";
-import { file_validate_validate } from "../../../../validate/validate_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file envoy/config/core/v3/backoff.proto.
  */
 export const file_envoy_config_core_v3_backoff: GenFile = /*@__PURE__*/
-  fileDesc("CiJlbnZveS9jb25maWcvY29yZS92My9iYWNrb2ZmLnByb3RvEhRlbnZveS5jb25maWcuY29yZS52MyK4AQoPQmFja29mZlN0cmF0ZWd5EkAKDWJhc2VfaW50ZXJ2YWwYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CDvpCC6oBCAgBMgQQwIQ9EjkKDG1heF9pbnRlcnZhbBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkII+kIFqgECKgA6KJrFiB4jCiFlbnZveS5hcGkudjIuY29yZS5CYWNrb2ZmU3RyYXRlZ3lCgAEKImlvLmVudm95cHJveHkuZW52b3kuY29uZmlnLmNvcmUudjNCDEJhY2tvZmZQcm90b1ABWkJnaXRodWIuY29tL2Vudm95cHJveHkvZ28tY29udHJvbC1wbGFuZS9lbnZveS9jb25maWcvY29yZS92Mztjb3JldjO6gMjRBgIQAmIGcHJvdG8z", [file_google_protobuf_duration, file_udpa_annotations_status, file_udpa_annotations_versioning, file_validate_validate]);
+  fileDesc("CiJlbnZveS9jb25maWcvY29yZS92My9iYWNrb2ZmLnByb3RvEhRlbnZveS5jb25maWcuY29yZS52MyJ6Cg9CYWNrb2ZmU3RyYXRlZ3kSMgoNYmFzZV9pbnRlcnZhbBgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIAEjEKDG1heF9pbnRlcnZhbBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIAOgBCeAoiaW8uZW52b3lwcm94eS5lbnZveS5jb25maWcuY29yZS52M0IMQmFja29mZlByb3RvUAFaQmdpdGh1Yi5jb20vZW52b3lwcm94eS9nby1jb250cm9sLXBsYW5lL2Vudm95L2NvbmZpZy9jb3JlL3YzO2NvcmV2M2IGcHJvdG8z", [file_google_protobuf_duration]);
 
 /**
  * Configuration defining a jittered exponential back off strategy.

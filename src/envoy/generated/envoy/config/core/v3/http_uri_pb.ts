@@ -6,16 +6,13 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration } from "@bufbuild/protobuf/wkt";
-import { file_udpa_annotations_status } from "../../../../udpa/annotations/status_pb.js";
-import { file_udpa_annotations_versioning } from "../../../../udpa/annotations/versioning_pb.js";
-import { file_validate_validate } from "../../../../validate/validate_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file envoy/config/core/v3/http_uri.proto.
  */
 export const file_envoy_config_core_v3_http_uri: GenFile = /*@__PURE__*/
-  fileDesc("CiNlbnZveS9jb25maWcvY29yZS92My9odHRwX3VyaS5wcm90bxIUZW52b3kuY29uZmlnLmNvcmUudjMiuAEKB0h0dHBVcmkSFAoDdXJpGAEgASgJQgf6QgRyAhABEhoKB2NsdXN0ZXIYAiABKAlCB/pCBHICEAFIABI+Cgd0aW1lb3V0GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQhL6Qg+qAQwIARoGCICAgIAQMgA6IJrFiB4bChllbnZveS5hcGkudjIuY29yZS5IdHRwVXJpQhkKEmh0dHBfdXBzdHJlYW1fdHlwZRID+EIBQoABCiJpby5lbnZveXByb3h5LmVudm95LmNvbmZpZy5jb3JlLnYzQgxIdHRwVXJpUHJvdG9QAVpCZ2l0aHViLmNvbS9lbnZveXByb3h5L2dvLWNvbnRyb2wtcGxhbmUvZW52b3kvY29uZmlnL2NvcmUvdjM7Y29yZXYzuoDI0QYCEAJiBnByb3RvMw", [file_google_protobuf_duration, file_udpa_annotations_status, file_udpa_annotations_versioning, file_validate_validate]);
+  fileDesc("CiNlbnZveS9jb25maWcvY29yZS92My9odHRwX3VyaS5wcm90bxIUZW52b3kuY29uZmlnLmNvcmUudjMidQoHSHR0cFVyaRINCgN1cmkYASABKAlCABITCgdjbHVzdGVyGAIgASgJQgBIABIsCgd0aW1lb3V0GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQgA6AEIWChJodHRwX3Vwc3RyZWFtX3R5cGUSAEJ4CiJpby5lbnZveXByb3h5LmVudm95LmNvbmZpZy5jb3JlLnYzQgxIdHRwVXJpUHJvdG9QAVpCZ2l0aHViLmNvbS9lbnZveXByb3h5L2dvLWNvbnRyb2wtcGxhbmUvZW52b3kvY29uZmlnL2NvcmUvdjM7Y29yZXYzYgZwcm90bzM", [file_google_protobuf_duration]);
 
 /**
  * Envoy external URI descriptor

@@ -6,15 +6,13 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Address } from "./address_pb.js";
 import { file_envoy_config_core_v3_address } from "./address_pb.js";
-import { file_udpa_annotations_status } from "../../../../udpa/annotations/status_pb.js";
-import { file_validate_validate } from "../../../../validate/validate_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file envoy/config/core/v3/resolver.proto.
  */
 export const file_envoy_config_core_v3_resolver: GenFile = /*@__PURE__*/
-  fileDesc("CiNlbnZveS9jb25maWcvY29yZS92My9yZXNvbHZlci5wcm90bxIUZW52b3kuY29uZmlnLmNvcmUudjMiVwoSRG5zUmVzb2x2ZXJPcHRpb25zEh8KF3VzZV90Y3BfZm9yX2Ruc19sb29rdXBzGAEgASgIEiAKGG5vX2RlZmF1bHRfc2VhcmNoX2RvbWFpbhgCIAEoCCKZAQoTRG5zUmVzb2x1dGlvbkNvbmZpZxI6CglyZXNvbHZlcnMYASADKAsyHS5lbnZveS5jb25maWcuY29yZS52My5BZGRyZXNzQgj6QgWSAQIIARJGChRkbnNfcmVzb2x2ZXJfb3B0aW9ucxgCIAEoCzIoLmVudm95LmNvbmZpZy5jb3JlLnYzLkRuc1Jlc29sdmVyT3B0aW9uc0KBAQoiaW8uZW52b3lwcm94eS5lbnZveS5jb25maWcuY29yZS52M0INUmVzb2x2ZXJQcm90b1ABWkJnaXRodWIuY29tL2Vudm95cHJveHkvZ28tY29udHJvbC1wbGFuZS9lbnZveS9jb25maWcvY29yZS92Mztjb3JldjO6gMjRBgIQAmIGcHJvdG8z", [file_envoy_config_core_v3_address, file_udpa_annotations_status, file_validate_validate]);
+  fileDesc("CiNlbnZveS9jb25maWcvY29yZS92My9yZXNvbHZlci5wcm90bxIUZW52b3kuY29uZmlnLmNvcmUudjMiVwoSRG5zUmVzb2x2ZXJPcHRpb25zEh8KF3VzZV90Y3BfZm9yX2Ruc19sb29rdXBzGAEgASgIEiAKGG5vX2RlZmF1bHRfc2VhcmNoX2RvbWFpbhgCIAEoCCKRAQoTRG5zUmVzb2x1dGlvbkNvbmZpZxIyCglyZXNvbHZlcnMYASADKAsyHS5lbnZveS5jb25maWcuY29yZS52My5BZGRyZXNzQgASRgoUZG5zX3Jlc29sdmVyX29wdGlvbnMYAiABKAsyKC5lbnZveS5jb25maWcuY29yZS52My5EbnNSZXNvbHZlck9wdGlvbnNCeQoiaW8uZW52b3lwcm94eS5lbnZveS5jb25maWcuY29yZS52M0INUmVzb2x2ZXJQcm90b1ABWkJnaXRodWIuY29tL2Vudm95cHJveHkvZ28tY29udHJvbC1wbGFuZS9lbnZveS9jb25maWcvY29yZS92Mztjb3JldjNiBnByb3RvMw", [file_envoy_config_core_v3_address]);
 
 /**
  * Configuration of DNS resolver option flags which control the behavior of the DNS resolver.

@@ -6,15 +6,13 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Any } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_any } from "@bufbuild/protobuf/wkt";
-import { file_udpa_annotations_status } from "../../../../udpa/annotations/status_pb.js";
-import { file_udpa_annotations_versioning } from "../../../../udpa/annotations/versioning_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file envoy/config/listener/v3/api_listener.proto.
  */
 export const file_envoy_config_listener_v3_api_listener: GenFile = /*@__PURE__*/
-  fileDesc("CitlbnZveS9jb25maWcvbGlzdGVuZXIvdjMvYXBpX2xpc3RlbmVyLnByb3RvEhhlbnZveS5jb25maWcubGlzdGVuZXIudjMiZgoLQXBpTGlzdGVuZXISKgoMYXBpX2xpc3RlbmVyGAEgASgLMhQuZ29vZ2xlLnByb3RvYnVmLkFueTormsWIHiYKJGVudm95LmNvbmZpZy5saXN0ZW5lci52Mi5BcGlMaXN0ZW5lckKQAQomaW8uZW52b3lwcm94eS5lbnZveS5jb25maWcubGlzdGVuZXIudjNCEEFwaUxpc3RlbmVyUHJvdG9QAVpKZ2l0aHViLmNvbS9lbnZveXByb3h5L2dvLWNvbnRyb2wtcGxhbmUvZW52b3kvY29uZmlnL2xpc3RlbmVyL3YzO2xpc3RlbmVydjO6gMjRBgIQAmIGcHJvdG8z", [file_google_protobuf_any, file_udpa_annotations_status, file_udpa_annotations_versioning]);
+  fileDesc("CitlbnZveS9jb25maWcvbGlzdGVuZXIvdjMvYXBpX2xpc3RlbmVyLnByb3RvEhhlbnZveS5jb25maWcubGlzdGVuZXIudjMiOwoLQXBpTGlzdGVuZXISKgoMYXBpX2xpc3RlbmVyGAEgASgLMhQuZ29vZ2xlLnByb3RvYnVmLkFueToAQogBCiZpby5lbnZveXByb3h5LmVudm95LmNvbmZpZy5saXN0ZW5lci52M0IQQXBpTGlzdGVuZXJQcm90b1ABWkpnaXRodWIuY29tL2Vudm95cHJveHkvZ28tY29udHJvbC1wbGFuZS9lbnZveS9jb25maWcvbGlzdGVuZXIvdjM7bGlzdGVuZXJ2M2IGcHJvdG8z", [file_google_protobuf_any]);
 
 /**
  * Describes a type of API listener, which is used in non-proxy clients. The type of API

@@ -6,16 +6,13 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Any } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_any } from "@bufbuild/protobuf/wkt";
-import { file_udpa_annotations_status } from "../../../../udpa/annotations/status_pb.js";
-import { file_udpa_annotations_versioning } from "../../../../udpa/annotations/versioning_pb.js";
-import { file_validate_validate } from "../../../../validate/validate_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file envoy/config/trace/v3/http_tracer.proto.
  */
 export const file_envoy_config_trace_v3_http_tracer: GenFile = /*@__PURE__*/
-  fileDesc("CidlbnZveS9jb25maWcvdHJhY2UvdjMvaHR0cF90cmFjZXIucHJvdG8SFWVudm95LmNvbmZpZy50cmFjZS52MyL4AQoHVHJhY2luZxIxCgRodHRwGAEgASgLMiMuZW52b3kuY29uZmlnLnRyYWNlLnYzLlRyYWNpbmcuSHR0cBqTAQoESHR0cBIVCgRuYW1lGAEgASgJQgf6QgRyAhABEiwKDHR5cGVkX2NvbmZpZxgDIAEoCzIULmdvb2dsZS5wcm90b2J1Zi5BbnlIADopmsWIHiQKImVudm95LmNvbmZpZy50cmFjZS52Mi5UcmFjaW5nLkh0dHBCDQoLY29uZmlnX3R5cGVKBAgCEANSBmNvbmZpZzokmsWIHh8KHWVudm95LmNvbmZpZy50cmFjZS52Mi5UcmFjaW5nQoYBCiNpby5lbnZveXByb3h5LmVudm95LmNvbmZpZy50cmFjZS52M0IPSHR0cFRyYWNlclByb3RvUAFaRGdpdGh1Yi5jb20vZW52b3lwcm94eS9nby1jb250cm9sLXBsYW5lL2Vudm95L2NvbmZpZy90cmFjZS92Mzt0cmFjZXYzuoDI0QYCEAJiBnByb3RvMw", [file_google_protobuf_any, file_udpa_annotations_status, file_udpa_annotations_versioning, file_validate_validate]);
+  fileDesc("CidlbnZveS9jb25maWcvdHJhY2UvdjMvaHR0cF90cmFjZXIucHJvdG8SFWVudm95LmNvbmZpZy50cmFjZS52MyKjAQoHVHJhY2luZxIxCgRodHRwGAEgASgLMiMuZW52b3kuY29uZmlnLnRyYWNlLnYzLlRyYWNpbmcuSHR0cBpjCgRIdHRwEg4KBG5hbWUYASABKAlCABIsCgx0eXBlZF9jb25maWcYAyABKAsyFC5nb29nbGUucHJvdG9idWYuQW55SAA6AEINCgtjb25maWdfdHlwZUoECAIQA1IGY29uZmlnOgBCfgojaW8uZW52b3lwcm94eS5lbnZveS5jb25maWcudHJhY2UudjNCD0h0dHBUcmFjZXJQcm90b1ABWkRnaXRodWIuY29tL2Vudm95cHJveHkvZ28tY29udHJvbC1wbGFuZS9lbnZveS9jb25maWcvdHJhY2UvdjM7dHJhY2V2M2IGcHJvdG8z", [file_google_protobuf_any]);
 
 /**
  * The tracing configuration specifies settings for an HTTP tracer provider used by Envoy.

@@ -6,15 +6,13 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { StringMatcher } from "./string_pb.js";
 import { file_envoy_type_matcher_v3_string } from "./string_pb.js";
-import { file_udpa_annotations_status } from "../../../../udpa/annotations/status_pb.js";
-import { file_validate_validate } from "../../../../validate/validate_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file envoy/type/matcher/v3/filter_state.proto.
  */
 export const file_envoy_type_matcher_v3_filter_state: GenFile = /*@__PURE__*/
-  fileDesc("CihlbnZveS90eXBlL21hdGNoZXIvdjMvZmlsdGVyX3N0YXRlLnByb3RvEhVlbnZveS50eXBlLm1hdGNoZXIudjMieAoSRmlsdGVyU3RhdGVNYXRjaGVyEhQKA2tleRgBIAEoCUIH+kIEcgIQARI8CgxzdHJpbmdfbWF0Y2gYAiABKAsyJC5lbnZveS50eXBlLm1hdGNoZXIudjMuU3RyaW5nTWF0Y2hlckgAQg4KB21hdGNoZXISA/hCAUKJAQojaW8uZW52b3lwcm94eS5lbnZveS50eXBlLm1hdGNoZXIudjNCEEZpbHRlclN0YXRlUHJvdG9QAVpGZ2l0aHViLmNvbS9lbnZveXByb3h5L2dvLWNvbnRyb2wtcGxhbmUvZW52b3kvdHlwZS9tYXRjaGVyL3YzO21hdGNoZXJ2M7qAyNEGAhACYgZwcm90bzM", [file_envoy_type_matcher_v3_string, file_udpa_annotations_status, file_validate_validate]);
+  fileDesc("CihlbnZveS90eXBlL21hdGNoZXIvdjMvZmlsdGVyX3N0YXRlLnByb3RvEhVlbnZveS50eXBlLm1hdGNoZXIudjMibgoSRmlsdGVyU3RhdGVNYXRjaGVyEg0KA2tleRgBIAEoCUIAEjwKDHN0cmluZ19tYXRjaBgCIAEoCzIkLmVudm95LnR5cGUubWF0Y2hlci52My5TdHJpbmdNYXRjaGVySABCCwoHbWF0Y2hlchIAQoEBCiNpby5lbnZveXByb3h5LmVudm95LnR5cGUubWF0Y2hlci52M0IQRmlsdGVyU3RhdGVQcm90b1ABWkZnaXRodWIuY29tL2Vudm95cHJveHkvZ28tY29udHJvbC1wbGFuZS9lbnZveS90eXBlL21hdGNoZXIvdjM7bWF0Y2hlcnYzYgZwcm90bzM", [file_envoy_type_matcher_v3_string]);
 
 /**
  * FilterStateMatcher provides a general interface for matching the filter state objects.

@@ -5,17 +5,13 @@
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_google_protobuf_wrappers } from "@bufbuild/protobuf/wkt";
-import { file_envoy_annotations_deprecation } from "../../../annotations/deprecation_pb.js";
-import { file_udpa_annotations_status } from "../../../../udpa/annotations/status_pb.js";
-import { file_udpa_annotations_versioning } from "../../../../udpa/annotations/versioning_pb.js";
-import { file_validate_validate } from "../../../../validate/validate_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file envoy/type/matcher/v3/regex.proto.
  */
 export const file_envoy_type_matcher_v3_regex: GenFile = /*@__PURE__*/
-  fileDesc("CiFlbnZveS90eXBlL21hdGNoZXIvdjMvcmVnZXgucHJvdG8SFWVudm95LnR5cGUubWF0Y2hlci52MyK0AgoMUmVnZXhNYXRjaGVyElAKCmdvb2dsZV9yZTIYASABKAsyLS5lbnZveS50eXBlLm1hdGNoZXIudjMuUmVnZXhNYXRjaGVyLkdvb2dsZVJFMkILGAGSx4bYBAMzLjBIABIWCgVyZWdleBgCIAEoCUIH+kIEcgIQARqCAQoJR29vZ2xlUkUyEkMKEG1heF9wcm9ncmFtX3NpemUYASABKAsyHC5nb29nbGUucHJvdG9idWYuVUludDMyVmFsdWVCCxgBkseG2AQDMy4wOjCaxYgeKwopZW52b3kudHlwZS5tYXRjaGVyLlJlZ2V4TWF0Y2hlci5Hb29nbGVSRTI6JprFiB4hCh9lbnZveS50eXBlLm1hdGNoZXIuUmVnZXhNYXRjaGVyQg0KC2VuZ2luZV90eXBlIq8BChdSZWdleE1hdGNoQW5kU3Vic3RpdHV0ZRI+CgdwYXR0ZXJuGAEgASgLMiMuZW52b3kudHlwZS5tYXRjaGVyLnYzLlJlZ2V4TWF0Y2hlckII+kIFigECEAESIQoMc3Vic3RpdHV0aW9uGAIgASgJQgv6QghyBsgBAMABAjoxmsWIHiwKKmVudm95LnR5cGUubWF0Y2hlci5SZWdleE1hdGNoQW5kU3Vic3RpdHV0ZUKDAQojaW8uZW52b3lwcm94eS5lbnZveS50eXBlLm1hdGNoZXIudjNCClJlZ2V4UHJvdG9QAVpGZ2l0aHViLmNvbS9lbnZveXByb3h5L2dvLWNvbnRyb2wtcGxhbmUvZW52b3kvdHlwZS9tYXRjaGVyL3YzO21hdGNoZXJ2M7qAyNEGAhACYgZwcm90bzM", [file_google_protobuf_wrappers, file_envoy_annotations_deprecation, file_udpa_annotations_status, file_udpa_annotations_versioning, file_validate_validate]);
+  fileDesc("CiFlbnZveS90eXBlL21hdGNoZXIvdjMvcmVnZXgucHJvdG8SFWVudm95LnR5cGUubWF0Y2hlci52MyLEAQoMUmVnZXhNYXRjaGVyEkcKCmdvb2dsZV9yZTIYASABKAsyLS5lbnZveS50eXBlLm1hdGNoZXIudjMuUmVnZXhNYXRjaGVyLkdvb2dsZVJFMkICGAFIABIPCgVyZWdleBgCIAEoCUIAGkkKCUdvb2dsZVJFMhI6ChBtYXhfcHJvZ3JhbV9zaXplGAEgASgLMhwuZ29vZ2xlLnByb3RvYnVmLlVJbnQzMlZhbHVlQgIYAToAOgBCDQoLZW5naW5lX3R5cGUiawoXUmVnZXhNYXRjaEFuZFN1YnN0aXR1dGUSNgoHcGF0dGVybhgBIAEoCzIjLmVudm95LnR5cGUubWF0Y2hlci52My5SZWdleE1hdGNoZXJCABIWCgxzdWJzdGl0dXRpb24YAiABKAlCADoAQnsKI2lvLmVudm95cHJveHkuZW52b3kudHlwZS5tYXRjaGVyLnYzQgpSZWdleFByb3RvUAFaRmdpdGh1Yi5jb20vZW52b3lwcm94eS9nby1jb250cm9sLXBsYW5lL2Vudm95L3R5cGUvbWF0Y2hlci92MzttYXRjaGVydjNiBnByb3RvMw", [file_google_protobuf_wrappers]);
 
 /**
  * A regex matcher designed for safety when used with untrusted input.

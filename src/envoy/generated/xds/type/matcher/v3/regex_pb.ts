@@ -4,14 +4,13 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import { file_validate_validate } from "../../../../validate/validate_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file xds/type/matcher/v3/regex.proto.
  */
 export const file_xds_type_matcher_v3_regex: GenFile = /*@__PURE__*/
-  fileDesc("Ch94ZHMvdHlwZS9tYXRjaGVyL3YzL3JlZ2V4LnByb3RvEhN4ZHMudHlwZS5tYXRjaGVyLnYzIpQBCgxSZWdleE1hdGNoZXISSwoKZ29vZ2xlX3JlMhgBIAEoCzIrLnhkcy50eXBlLm1hdGNoZXIudjMuUmVnZXhNYXRjaGVyLkdvb2dsZVJFMkII+kIFigECEAFIABIWCgVyZWdleBgCIAEoCUIH+kIEcgIQARoLCglHb29nbGVSRTJCEgoLZW5naW5lX3R5cGUSA/hCAUJaCh5jb20uZ2l0aHViLnhkcy50eXBlLm1hdGNoZXIudjNCClJlZ2V4UHJvdG9QAVoqZ2l0aHViLmNvbS9jbmNmL3hkcy9nby94ZHMvdHlwZS9tYXRjaGVyL3YzYgZwcm90bzM", [file_validate_validate]);
+  fileDesc("Ch94ZHMvdHlwZS9tYXRjaGVyL3YzL3JlZ2V4LnByb3RvEhN4ZHMudHlwZS5tYXRjaGVyLnYzIoIBCgxSZWdleE1hdGNoZXISQwoKZ29vZ2xlX3JlMhgBIAEoCzIrLnhkcy50eXBlLm1hdGNoZXIudjMuUmVnZXhNYXRjaGVyLkdvb2dsZVJFMkIASAASDwoFcmVnZXgYAiABKAlCABoLCglHb29nbGVSRTJCDwoLZW5naW5lX3R5cGUSAEJaCh5jb20uZ2l0aHViLnhkcy50eXBlLm1hdGNoZXIudjNCClJlZ2V4UHJvdG9QAVoqZ2l0aHViLmNvbS9jbmNmL3hkcy9nby94ZHMvdHlwZS9tYXRjaGVyL3YzYgZwcm90bzM");
 
 /**
  * A regex matcher designed for safety when used with untrusted input.

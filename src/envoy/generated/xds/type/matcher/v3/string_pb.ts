@@ -6,14 +6,13 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { RegexMatcher } from "./regex_pb.js";
 import { file_xds_type_matcher_v3_regex } from "./regex_pb.js";
-import { file_validate_validate } from "../../../../validate/validate_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file xds/type/matcher/v3/string.proto.
  */
 export const file_xds_type_matcher_v3_string: GenFile = /*@__PURE__*/
-  fileDesc("CiB4ZHMvdHlwZS9tYXRjaGVyL3YzL3N0cmluZy5wcm90bxITeGRzLnR5cGUubWF0Y2hlci52MyLhAQoNU3RyaW5nTWF0Y2hlchIPCgVleGFjdBgBIAEoCUgAEhkKBnByZWZpeBgCIAEoCUIH+kIEcgIQAUgAEhkKBnN1ZmZpeBgDIAEoCUIH+kIEcgIQAUgAEkEKCnNhZmVfcmVnZXgYBSABKAsyIS54ZHMudHlwZS5tYXRjaGVyLnYzLlJlZ2V4TWF0Y2hlckII+kIFigECEAFIABIbCghjb250YWlucxgHIAEoCUIH+kIEcgIQAUgAEhMKC2lnbm9yZV9jYXNlGAYgASgIQhQKDW1hdGNoX3BhdHRlcm4SA/hCASJTChFMaXN0U3RyaW5nTWF0Y2hlchI+CghwYXR0ZXJucxgBIAMoCzIiLnhkcy50eXBlLm1hdGNoZXIudjMuU3RyaW5nTWF0Y2hlckII+kIFkgECCAFCWwoeY29tLmdpdGh1Yi54ZHMudHlwZS5tYXRjaGVyLnYzQgtTdHJpbmdQcm90b1ABWipnaXRodWIuY29tL2NuY2YveGRzL2dvL3hkcy90eXBlL21hdGNoZXIvdjNiBnByb3RvMw", [file_xds_type_matcher_v3_regex, file_validate_validate]);
+  fileDesc("CiB4ZHMvdHlwZS9tYXRjaGVyL3YzL3N0cmluZy5wcm90bxITeGRzLnR5cGUubWF0Y2hlci52MyLBAQoNU3RyaW5nTWF0Y2hlchIPCgVleGFjdBgBIAEoCUgAEhIKBnByZWZpeBgCIAEoCUIASAASEgoGc3VmZml4GAMgASgJQgBIABI5CgpzYWZlX3JlZ2V4GAUgASgLMiEueGRzLnR5cGUubWF0Y2hlci52My5SZWdleE1hdGNoZXJCAEgAEhQKCGNvbnRhaW5zGAcgASgJQgBIABITCgtpZ25vcmVfY2FzZRgGIAEoCEIRCg1tYXRjaF9wYXR0ZXJuEgAiSwoRTGlzdFN0cmluZ01hdGNoZXISNgoIcGF0dGVybnMYASADKAsyIi54ZHMudHlwZS5tYXRjaGVyLnYzLlN0cmluZ01hdGNoZXJCAEJbCh5jb20uZ2l0aHViLnhkcy50eXBlLm1hdGNoZXIudjNCC1N0cmluZ1Byb3RvUAFaKmdpdGh1Yi5jb20vY25jZi94ZHMvZ28veGRzL3R5cGUvbWF0Y2hlci92M2IGcHJvdG8z", [file_xds_type_matcher_v3_regex]);
 
 /**
  * Specifies the way to match a string.

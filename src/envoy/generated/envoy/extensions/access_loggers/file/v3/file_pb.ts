@@ -7,17 +7,13 @@ import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { SubstitutionFormatString } from "../../../../config/core/v3/substitution_format_string_pb.js";
 import { file_envoy_config_core_v3_substitution_format_string } from "../../../../config/core/v3/substitution_format_string_pb.js";
 import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
-import { file_envoy_annotations_deprecation } from "../../../../annotations/deprecation_pb.js";
-import { file_udpa_annotations_status } from "../../../../../udpa/annotations/status_pb.js";
-import { file_udpa_annotations_versioning } from "../../../../../udpa/annotations/versioning_pb.js";
-import { file_validate_validate } from "../../../../../validate/validate_pb.js";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file envoy/extensions/access_loggers/file/v3/file.proto.
  */
 export const file_envoy_extensions_access_loggers_file_v3_file: GenFile = /*@__PURE__*/
-  fileDesc("CjJlbnZveS9leHRlbnNpb25zL2FjY2Vzc19sb2dnZXJzL2ZpbGUvdjMvZmlsZS5wcm90bxInZW52b3kuZXh0ZW5zaW9ucy5hY2Nlc3NfbG9nZ2Vycy5maWxlLnYzItoCCg1GaWxlQWNjZXNzTG9nEhUKBHBhdGgYASABKAlCB/pCBHICEAESHQoGZm9ybWF0GAIgASgJQgsYAZLHhtgEAzMuMEgAEjsKC2pzb25fZm9ybWF0GAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdEILGAGSx4bYBAMzLjBIABJBChF0eXBlZF9qc29uX2Zvcm1hdBgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3RCCxgBkseG2AQDMy4wSAASTgoKbG9nX2Zvcm1hdBgFIAEoCzIuLmVudm95LmNvbmZpZy5jb3JlLnYzLlN1YnN0aXR1dGlvbkZvcm1hdFN0cmluZ0II+kIFigECEAFIADoumsWIHikKJ2Vudm95LmNvbmZpZy5hY2Nlc3Nsb2cudjIuRmlsZUFjY2Vzc0xvZ0ITChFhY2Nlc3NfbG9nX2Zvcm1hdEKjAQo1aW8uZW52b3lwcm94eS5lbnZveS5leHRlbnNpb25zLmFjY2Vzc19sb2dnZXJzLmZpbGUudjNCCUZpbGVQcm90b1ABWlVnaXRodWIuY29tL2Vudm95cHJveHkvZ28tY29udHJvbC1wbGFuZS9lbnZveS9leHRlbnNpb25zL2FjY2Vzc19sb2dnZXJzL2ZpbGUvdjM7ZmlsZXYzuoDI0QYCEAJiBnByb3RvMw", [file_envoy_config_core_v3_substitution_format_string, file_google_protobuf_struct, file_envoy_annotations_deprecation, file_udpa_annotations_status, file_udpa_annotations_versioning, file_validate_validate]);
+  fileDesc("CjJlbnZveS9leHRlbnNpb25zL2FjY2Vzc19sb2dnZXJzL2ZpbGUvdjMvZmlsZS5wcm90bxInZW52b3kuZXh0ZW5zaW9ucy5hY2Nlc3NfbG9nZ2Vycy5maWxlLnYzIoICCg1GaWxlQWNjZXNzTG9nEg4KBHBhdGgYASABKAlCABIUCgZmb3JtYXQYAiABKAlCAhgBSAASMgoLanNvbl9mb3JtYXQYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0QgIYAUgAEjgKEXR5cGVkX2pzb25fZm9ybWF0GAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdEICGAFIABJGCgpsb2dfZm9ybWF0GAUgASgLMi4uZW52b3kuY29uZmlnLmNvcmUudjMuU3Vic3RpdHV0aW9uRm9ybWF0U3RyaW5nQgBIADoAQhMKEWFjY2Vzc19sb2dfZm9ybWF0QpsBCjVpby5lbnZveXByb3h5LmVudm95LmV4dGVuc2lvbnMuYWNjZXNzX2xvZ2dlcnMuZmlsZS52M0IJRmlsZVByb3RvUAFaVWdpdGh1Yi5jb20vZW52b3lwcm94eS9nby1jb250cm9sLXBsYW5lL2Vudm95L2V4dGVuc2lvbnMvYWNjZXNzX2xvZ2dlcnMvZmlsZS92MztmaWxldjNiBnByb3RvMw", [file_envoy_config_core_v3_substitution_format_string, file_google_protobuf_struct]);
 
 /**
  * Custom configuration for an :ref:`AccessLog <envoy_v3_api_msg_config.accesslog.v3.AccessLog>`

@@ -6,15 +6,13 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { SubstitutionFormatString } from "../../../../config/core/v3/substitution_format_string_pb.js";
 import { file_envoy_config_core_v3_substitution_format_string } from "../../../../config/core/v3/substitution_format_string_pb.js";
-import { file_udpa_annotations_status } from "../../../../../udpa/annotations/status_pb.js";
-import { file_validate_validate } from "../../../../../validate/validate_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file envoy/extensions/access_loggers/stream/v3/stream.proto.
  */
 export const file_envoy_extensions_access_loggers_stream_v3_stream: GenFile = /*@__PURE__*/
-  fileDesc("CjZlbnZveS9leHRlbnNpb25zL2FjY2Vzc19sb2dnZXJzL3N0cmVhbS92My9zdHJlYW0ucHJvdG8SKWVudm95LmV4dGVuc2lvbnMuYWNjZXNzX2xvZ2dlcnMuc3RyZWFtLnYzInYKD1N0ZG91dEFjY2Vzc0xvZxJOCgpsb2dfZm9ybWF0GAEgASgLMi4uZW52b3kuY29uZmlnLmNvcmUudjMuU3Vic3RpdHV0aW9uRm9ybWF0U3RyaW5nQgj6QgWKAQIQAUgAQhMKEWFjY2Vzc19sb2dfZm9ybWF0InYKD1N0ZGVyckFjY2Vzc0xvZxJOCgpsb2dfZm9ybWF0GAEgASgLMi4uZW52b3kuY29uZmlnLmNvcmUudjMuU3Vic3RpdHV0aW9uRm9ybWF0U3RyaW5nQgj6QgWKAQIQAUgAQhMKEWFjY2Vzc19sb2dfZm9ybWF0QqsBCjdpby5lbnZveXByb3h5LmVudm95LmV4dGVuc2lvbnMuYWNjZXNzX2xvZ2dlcnMuc3RyZWFtLnYzQgtTdHJlYW1Qcm90b1ABWllnaXRodWIuY29tL2Vudm95cHJveHkvZ28tY29udHJvbC1wbGFuZS9lbnZveS9leHRlbnNpb25zL2FjY2Vzc19sb2dnZXJzL3N0cmVhbS92MztzdHJlYW12M7qAyNEGAhACYgZwcm90bzM", [file_envoy_config_core_v3_substitution_format_string, file_udpa_annotations_status, file_validate_validate]);
+  fileDesc("CjZlbnZveS9leHRlbnNpb25zL2FjY2Vzc19sb2dnZXJzL3N0cmVhbS92My9zdHJlYW0ucHJvdG8SKWVudm95LmV4dGVuc2lvbnMuYWNjZXNzX2xvZ2dlcnMuc3RyZWFtLnYzIm4KD1N0ZG91dEFjY2Vzc0xvZxJGCgpsb2dfZm9ybWF0GAEgASgLMi4uZW52b3kuY29uZmlnLmNvcmUudjMuU3Vic3RpdHV0aW9uRm9ybWF0U3RyaW5nQgBIAEITChFhY2Nlc3NfbG9nX2Zvcm1hdCJuCg9TdGRlcnJBY2Nlc3NMb2cSRgoKbG9nX2Zvcm1hdBgBIAEoCzIuLmVudm95LmNvbmZpZy5jb3JlLnYzLlN1YnN0aXR1dGlvbkZvcm1hdFN0cmluZ0IASABCEwoRYWNjZXNzX2xvZ19mb3JtYXRCowEKN2lvLmVudm95cHJveHkuZW52b3kuZXh0ZW5zaW9ucy5hY2Nlc3NfbG9nZ2Vycy5zdHJlYW0udjNCC1N0cmVhbVByb3RvUAFaWWdpdGh1Yi5jb20vZW52b3lwcm94eS9nby1jb250cm9sLXBsYW5lL2Vudm95L2V4dGVuc2lvbnMvYWNjZXNzX2xvZ2dlcnMvc3RyZWFtL3YzO3N0cmVhbXYzYgZwcm90bzM", [file_envoy_config_core_v3_substitution_format_string]);
 
 /**
  * Custom configuration for an :ref:`AccessLog <envoy_v3_api_msg_config.accesslog.v3.AccessLog>`

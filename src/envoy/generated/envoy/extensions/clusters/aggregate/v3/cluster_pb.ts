@@ -4,16 +4,13 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import { file_udpa_annotations_status } from "../../../../../udpa/annotations/status_pb.js";
-import { file_udpa_annotations_versioning } from "../../../../../udpa/annotations/versioning_pb.js";
-import { file_validate_validate } from "../../../../../validate/validate_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file envoy/extensions/clusters/aggregate/v3/cluster.proto.
  */
 export const file_envoy_extensions_clusters_aggregate_v3_cluster: GenFile = /*@__PURE__*/
-  fileDesc("CjRlbnZveS9leHRlbnNpb25zL2NsdXN0ZXJzL2FnZ3JlZ2F0ZS92My9jbHVzdGVyLnByb3RvEiZlbnZveS5leHRlbnNpb25zLmNsdXN0ZXJzLmFnZ3JlZ2F0ZS52MyJoCg1DbHVzdGVyQ29uZmlnEhoKCGNsdXN0ZXJzGAEgAygJQgj6QgWSAQIIATo7msWIHjYKNGVudm95LmNvbmZpZy5jbHVzdGVyLmFnZ3JlZ2F0ZS52MmFscGhhLkNsdXN0ZXJDb25maWdCqQEKNGlvLmVudm95cHJveHkuZW52b3kuZXh0ZW5zaW9ucy5jbHVzdGVycy5hZ2dyZWdhdGUudjNCDENsdXN0ZXJQcm90b1ABWllnaXRodWIuY29tL2Vudm95cHJveHkvZ28tY29udHJvbC1wbGFuZS9lbnZveS9leHRlbnNpb25zL2NsdXN0ZXJzL2FnZ3JlZ2F0ZS92MzthZ2dyZWdhdGV2M7qAyNEGAhACYgZwcm90bzM", [file_udpa_annotations_status, file_udpa_annotations_versioning, file_validate_validate]);
+  fileDesc("CjRlbnZveS9leHRlbnNpb25zL2NsdXN0ZXJzL2FnZ3JlZ2F0ZS92My9jbHVzdGVyLnByb3RvEiZlbnZveS5leHRlbnNpb25zLmNsdXN0ZXJzLmFnZ3JlZ2F0ZS52MyIlCg1DbHVzdGVyQ29uZmlnEhIKCGNsdXN0ZXJzGAEgAygJQgA6AEKhAQo0aW8uZW52b3lwcm94eS5lbnZveS5leHRlbnNpb25zLmNsdXN0ZXJzLmFnZ3JlZ2F0ZS52M0IMQ2x1c3RlclByb3RvUAFaWWdpdGh1Yi5jb20vZW52b3lwcm94eS9nby1jb250cm9sLXBsYW5lL2Vudm95L2V4dGVuc2lvbnMvY2x1c3RlcnMvYWdncmVnYXRlL3YzO2FnZ3JlZ2F0ZXYzYgZwcm90bzM");
 
 /**
  * Configuration for the aggregate cluster. See the :ref:`architecture overview

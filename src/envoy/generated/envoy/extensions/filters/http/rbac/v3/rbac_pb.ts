@@ -6,19 +6,15 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { RBAC as RBAC$1 } from "../../../../../config/rbac/v3/rbac_pb.js";
 import { file_envoy_config_rbac_v3_rbac } from "../../../../../config/rbac/v3/rbac_pb.js";
-import { file_xds_annotations_v3_status } from "../../../../../../xds/annotations/v3/status_pb.js";
 import type { Matcher } from "../../../../../../xds/type/matcher/v3/matcher_pb.js";
 import { file_xds_type_matcher_v3_matcher } from "../../../../../../xds/type/matcher/v3/matcher_pb.js";
-import { file_udpa_annotations_migrate } from "../../../../../../udpa/annotations/migrate_pb.js";
-import { file_udpa_annotations_status } from "../../../../../../udpa/annotations/status_pb.js";
-import { file_udpa_annotations_versioning } from "../../../../../../udpa/annotations/versioning_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file envoy/extensions/filters/http/rbac/v3/rbac.proto.
  */
 export const file_envoy_extensions_filters_http_rbac_v3_rbac: GenFile = /*@__PURE__*/
-  fileDesc("CjBlbnZveS9leHRlbnNpb25zL2ZpbHRlcnMvaHR0cC9yYmFjL3YzL3JiYWMucHJvdG8SJWVudm95LmV4dGVuc2lvbnMuZmlsdGVycy5odHRwLnJiYWMudjMi0wMKBFJCQUMSQgoFcnVsZXMYASABKAsyGi5lbnZveS5jb25maWcucmJhYy52My5SQkFDQhfymP6PBRESD3J1bGVzX3NwZWNpZmllchIZChFydWxlc19zdGF0X3ByZWZpeBgGIAEoCRJOCgdtYXRjaGVyGAQgASgLMhwueGRzLnR5cGUubWF0Y2hlci52My5NYXRjaGVyQh/ymP6PBRESD3J1bGVzX3NwZWNpZmllctLGpOEGAggBElAKDHNoYWRvd19ydWxlcxgCIAEoCzIaLmVudm95LmNvbmZpZy5yYmFjLnYzLlJCQUNCHvKY/o8FGBIWc2hhZG93X3J1bGVzX3NwZWNpZmllchJcCg5zaGFkb3dfbWF0Y2hlchgFIAEoCzIcLnhkcy50eXBlLm1hdGNoZXIudjMuTWF0Y2hlckIm8pj+jwUYEhZzaGFkb3dfcnVsZXNfc3BlY2lmaWVy0sak4QYCCAESIAoYc2hhZG93X3J1bGVzX3N0YXRfcHJlZml4GAMgASgJEhwKFHRyYWNrX3Blcl9ydWxlX3N0YXRzGAcgASgIOiyaxYgeJwolZW52b3kuY29uZmlnLmZpbHRlci5odHRwLnJiYWMudjIuUkJBQyKFAQoMUkJBQ1BlclJvdXRlEjkKBHJiYWMYAiABKAsyKy5lbnZveS5leHRlbnNpb25zLmZpbHRlcnMuaHR0cC5yYmFjLnYzLlJCQUM6NJrFiB4vCi1lbnZveS5jb25maWcuZmlsdGVyLmh0dHAucmJhYy52Mi5SQkFDUGVyUm91dGVKBAgBEAJCnwEKM2lvLmVudm95cHJveHkuZW52b3kuZXh0ZW5zaW9ucy5maWx0ZXJzLmh0dHAucmJhYy52M0IJUmJhY1Byb3RvUAFaU2dpdGh1Yi5jb20vZW52b3lwcm94eS9nby1jb250cm9sLXBsYW5lL2Vudm95L2V4dGVuc2lvbnMvZmlsdGVycy9odHRwL3JiYWMvdjM7cmJhY3YzuoDI0QYCEAJiBnByb3RvMw", [file_envoy_config_rbac_v3_rbac, file_xds_annotations_v3_status, file_xds_type_matcher_v3_matcher, file_udpa_annotations_migrate, file_udpa_annotations_status, file_udpa_annotations_versioning]);
+  fileDesc("CjBlbnZveS9leHRlbnNpb25zL2ZpbHRlcnMvaHR0cC9yYmFjL3YzL3JiYWMucHJvdG8SJWVudm95LmV4dGVuc2lvbnMuZmlsdGVycy5odHRwLnJiYWMudjMirQIKBFJCQUMSKwoFcnVsZXMYASABKAsyGi5lbnZveS5jb25maWcucmJhYy52My5SQkFDQgASGQoRcnVsZXNfc3RhdF9wcmVmaXgYBiABKAkSLwoHbWF0Y2hlchgEIAEoCzIcLnhkcy50eXBlLm1hdGNoZXIudjMuTWF0Y2hlckIAEjIKDHNoYWRvd19ydWxlcxgCIAEoCzIaLmVudm95LmNvbmZpZy5yYmFjLnYzLlJCQUNCABI2Cg5zaGFkb3dfbWF0Y2hlchgFIAEoCzIcLnhkcy50eXBlLm1hdGNoZXIudjMuTWF0Y2hlckIAEiAKGHNoYWRvd19ydWxlc19zdGF0X3ByZWZpeBgDIAEoCRIcChR0cmFja19wZXJfcnVsZV9zdGF0cxgHIAEoCDoAIlEKDFJCQUNQZXJSb3V0ZRI5CgRyYmFjGAIgASgLMisuZW52b3kuZXh0ZW5zaW9ucy5maWx0ZXJzLmh0dHAucmJhYy52My5SQkFDOgBKBAgBEAJClwEKM2lvLmVudm95cHJveHkuZW52b3kuZXh0ZW5zaW9ucy5maWx0ZXJzLmh0dHAucmJhYy52M0IJUmJhY1Byb3RvUAFaU2dpdGh1Yi5jb20vZW52b3lwcm94eS9nby1jb250cm9sLXBsYW5lL2Vudm95L2V4dGVuc2lvbnMvZmlsdGVycy9odHRwL3JiYWMvdjM7cmJhY3YzYgZwcm90bzM", [file_envoy_config_rbac_v3_rbac, file_xds_type_matcher_v3_matcher]);
 
 /**
  * RBAC filter config.

@@ -5,16 +5,13 @@
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_google_protobuf_wrappers } from "@bufbuild/protobuf/wkt";
-import { file_udpa_annotations_status } from "../../../../../../udpa/annotations/status_pb.js";
-import { file_udpa_annotations_versioning } from "../../../../../../udpa/annotations/versioning_pb.js";
-import { file_validate_validate } from "../../../../../../validate/validate_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto.
  */
 export const file_envoy_extensions_filters_listener_tls_inspector_v3_tls_inspector: GenFile = /*@__PURE__*/
-  fileDesc("CkZlbnZveS9leHRlbnNpb25zL2ZpbHRlcnMvbGlzdGVuZXIvdGxzX2luc3BlY3Rvci92My90bHNfaW5zcGVjdG9yLnByb3RvEjJlbnZveS5leHRlbnNpb25zLmZpbHRlcnMubGlzdGVuZXIudGxzX2luc3BlY3Rvci52MyLeAQoMVGxzSW5zcGVjdG9yEj0KGWVuYWJsZV9qYTNfZmluZ2VycHJpbnRpbmcYASABKAsyGi5nb29nbGUucHJvdG9idWYuQm9vbFZhbHVlEkwKGGluaXRpYWxfcmVhZF9idWZmZXJfc2l6ZRgCIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5VSW50MzJWYWx1ZUIM+kIJKgcQgYAEIP8BOkGaxYgePAo6ZW52b3kuY29uZmlnLmZpbHRlci5saXN0ZW5lci50bHNfaW5zcGVjdG9yLnYyLlRsc0luc3BlY3RvckLKAQpAaW8uZW52b3lwcm94eS5lbnZveS5leHRlbnNpb25zLmZpbHRlcnMubGlzdGVuZXIudGxzX2luc3BlY3Rvci52M0IRVGxzSW5zcGVjdG9yUHJvdG9QAVppZ2l0aHViLmNvbS9lbnZveXByb3h5L2dvLWNvbnRyb2wtcGxhbmUvZW52b3kvZXh0ZW5zaW9ucy9maWx0ZXJzL2xpc3RlbmVyL3Rsc19pbnNwZWN0b3IvdjM7dGxzX2luc3BlY3RvcnYzuoDI0QYCEAJiBnByb3RvMw", [file_google_protobuf_wrappers, file_udpa_annotations_status, file_udpa_annotations_versioning, file_validate_validate]);
+  fileDesc("CkZlbnZveS9leHRlbnNpb25zL2ZpbHRlcnMvbGlzdGVuZXIvdGxzX2luc3BlY3Rvci92My90bHNfaW5zcGVjdG9yLnByb3RvEjJlbnZveS5leHRlbnNpb25zLmZpbHRlcnMubGlzdGVuZXIudGxzX2luc3BlY3Rvci52MyKRAQoMVGxzSW5zcGVjdG9yEj0KGWVuYWJsZV9qYTNfZmluZ2VycHJpbnRpbmcYASABKAsyGi5nb29nbGUucHJvdG9idWYuQm9vbFZhbHVlEkAKGGluaXRpYWxfcmVhZF9idWZmZXJfc2l6ZRgCIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5VSW50MzJWYWx1ZUIAOgBCwgEKQGlvLmVudm95cHJveHkuZW52b3kuZXh0ZW5zaW9ucy5maWx0ZXJzLmxpc3RlbmVyLnRsc19pbnNwZWN0b3IudjNCEVRsc0luc3BlY3RvclByb3RvUAFaaWdpdGh1Yi5jb20vZW52b3lwcm94eS9nby1jb250cm9sLXBsYW5lL2Vudm95L2V4dGVuc2lvbnMvZmlsdGVycy9saXN0ZW5lci90bHNfaW5zcGVjdG9yL3YzO3Rsc19pbnNwZWN0b3J2M2IGcHJvdG8z", [file_google_protobuf_wrappers]);
 
 /**
  * @generated from message envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector

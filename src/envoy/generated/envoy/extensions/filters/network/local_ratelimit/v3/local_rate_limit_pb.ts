@@ -8,16 +8,13 @@ import type { RuntimeFeatureFlag } from "../../../../../config/core/v3/base_pb.j
 import { file_envoy_config_core_v3_base } from "../../../../../config/core/v3/base_pb.js";
 import type { TokenBucket } from "../../../../../type/v3/token_bucket_pb.js";
 import { file_envoy_type_v3_token_bucket } from "../../../../../type/v3/token_bucket_pb.js";
-import { file_udpa_annotations_status } from "../../../../../../udpa/annotations/status_pb.js";
-import { file_udpa_annotations_versioning } from "../../../../../../udpa/annotations/versioning_pb.js";
-import { file_validate_validate } from "../../../../../../validate/validate_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file envoy/extensions/filters/network/local_ratelimit/v3/local_rate_limit.proto.
  */
 export const file_envoy_extensions_filters_network_local_ratelimit_v3_local_rate_limit: GenFile = /*@__PURE__*/
-  fileDesc("CkplbnZveS9leHRlbnNpb25zL2ZpbHRlcnMvbmV0d29yay9sb2NhbF9yYXRlbGltaXQvdjMvbG9jYWxfcmF0ZV9saW1pdC5wcm90bxIzZW52b3kuZXh0ZW5zaW9ucy5maWx0ZXJzLm5ldHdvcmsubG9jYWxfcmF0ZWxpbWl0LnYzIowCCg5Mb2NhbFJhdGVMaW1pdBIcCgtzdGF0X3ByZWZpeBgBIAEoCUIH+kIEcgIQARI6Cgx0b2tlbl9idWNrZXQYAiABKAsyGi5lbnZveS50eXBlLnYzLlRva2VuQnVja2V0Qgj6QgWKAQIQARJBCg9ydW50aW1lX2VuYWJsZWQYAyABKAsyKC5lbnZveS5jb25maWcuY29yZS52My5SdW50aW1lRmVhdHVyZUZsYWcSEQoJc2hhcmVfa2V5GAQgASgJOkqaxYgeRQpDZW52b3kuY29uZmlnLmZpbHRlci5uZXR3b3JrLmxvY2FsX3JhdGVfbGltaXQudjJhbHBoYS5Mb2NhbFJhdGVMaW1pdELQAQpBaW8uZW52b3lwcm94eS5lbnZveS5leHRlbnNpb25zLmZpbHRlcnMubmV0d29yay5sb2NhbF9yYXRlbGltaXQudjNCE0xvY2FsUmF0ZUxpbWl0UHJvdG9QAVpsZ2l0aHViLmNvbS9lbnZveXByb3h5L2dvLWNvbnRyb2wtcGxhbmUvZW52b3kvZXh0ZW5zaW9ucy9maWx0ZXJzL25ldHdvcmsvbG9jYWxfcmF0ZWxpbWl0L3YzO2xvY2FsX3JhdGVsaW1pdHYzuoDI0QYCEAJiBnByb3RvMw", [file_envoy_config_core_v3_base, file_envoy_type_v3_token_bucket, file_udpa_annotations_status, file_udpa_annotations_versioning, file_validate_validate]);
+  fileDesc("CkplbnZveS9leHRlbnNpb25zL2ZpbHRlcnMvbmV0d29yay9sb2NhbF9yYXRlbGltaXQvdjMvbG9jYWxfcmF0ZV9saW1pdC5wcm90bxIzZW52b3kuZXh0ZW5zaW9ucy5maWx0ZXJzLm5ldHdvcmsubG9jYWxfcmF0ZWxpbWl0LnYzIrMBCg5Mb2NhbFJhdGVMaW1pdBIVCgtzdGF0X3ByZWZpeBgBIAEoCUIAEjIKDHRva2VuX2J1Y2tldBgCIAEoCzIaLmVudm95LnR5cGUudjMuVG9rZW5CdWNrZXRCABJBCg9ydW50aW1lX2VuYWJsZWQYAyABKAsyKC5lbnZveS5jb25maWcuY29yZS52My5SdW50aW1lRmVhdHVyZUZsYWcSEQoJc2hhcmVfa2V5GAQgASgJOgBCyAEKQWlvLmVudm95cHJveHkuZW52b3kuZXh0ZW5zaW9ucy5maWx0ZXJzLm5ldHdvcmsubG9jYWxfcmF0ZWxpbWl0LnYzQhNMb2NhbFJhdGVMaW1pdFByb3RvUAFabGdpdGh1Yi5jb20vZW52b3lwcm94eS9nby1jb250cm9sLXBsYW5lL2Vudm95L2V4dGVuc2lvbnMvZmlsdGVycy9uZXR3b3JrL2xvY2FsX3JhdGVsaW1pdC92Mztsb2NhbF9yYXRlbGltaXR2M2IGcHJvdG8z", [file_envoy_config_core_v3_base, file_envoy_type_v3_token_bucket]);
 
 /**
  * @generated from message envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit

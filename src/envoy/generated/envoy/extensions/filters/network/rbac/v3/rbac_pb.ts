@@ -6,20 +6,15 @@ import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2"
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { RBAC as RBAC$1 } from "../../../../../config/rbac/v3/rbac_pb.js";
 import { file_envoy_config_rbac_v3_rbac } from "../../../../../config/rbac/v3/rbac_pb.js";
-import { file_xds_annotations_v3_status } from "../../../../../../xds/annotations/v3/status_pb.js";
 import type { Matcher } from "../../../../../../xds/type/matcher/v3/matcher_pb.js";
 import { file_xds_type_matcher_v3_matcher } from "../../../../../../xds/type/matcher/v3/matcher_pb.js";
-import { file_udpa_annotations_migrate } from "../../../../../../udpa/annotations/migrate_pb.js";
-import { file_udpa_annotations_status } from "../../../../../../udpa/annotations/status_pb.js";
-import { file_udpa_annotations_versioning } from "../../../../../../udpa/annotations/versioning_pb.js";
-import { file_validate_validate } from "../../../../../../validate/validate_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file envoy/extensions/filters/network/rbac/v3/rbac.proto.
  */
 export const file_envoy_extensions_filters_network_rbac_v3_rbac: GenFile = /*@__PURE__*/
-  fileDesc("CjNlbnZveS9leHRlbnNpb25zL2ZpbHRlcnMvbmV0d29yay9yYmFjL3YzL3JiYWMucHJvdG8SKGVudm95LmV4dGVuc2lvbnMuZmlsdGVycy5uZXR3b3JrLnJiYWMudjMi1AQKBFJCQUMSQgoFcnVsZXMYASABKAsyGi5lbnZveS5jb25maWcucmJhYy52My5SQkFDQhfymP6PBRESD3J1bGVzX3NwZWNpZmllchJOCgdtYXRjaGVyGAYgASgLMhwueGRzLnR5cGUubWF0Y2hlci52My5NYXRjaGVyQh/ymP6PBRESD3J1bGVzX3NwZWNpZmllctLGpOEGAggBElAKDHNoYWRvd19ydWxlcxgCIAEoCzIaLmVudm95LmNvbmZpZy5yYmFjLnYzLlJCQUNCHvKY/o8FGBIWc2hhZG93X3J1bGVzX3NwZWNpZmllchJcCg5zaGFkb3dfbWF0Y2hlchgHIAEoCzIcLnhkcy50eXBlLm1hdGNoZXIudjMuTWF0Y2hlckIm8pj+jwUYEhZzaGFkb3dfcnVsZXNfc3BlY2lmaWVy0sak4QYCCAESIAoYc2hhZG93X3J1bGVzX3N0YXRfcHJlZml4GAUgASgJEhwKC3N0YXRfcHJlZml4GAMgASgJQgf6QgRyAhABElgKEGVuZm9yY2VtZW50X3R5cGUYBCABKA4yPi5lbnZveS5leHRlbnNpb25zLmZpbHRlcnMubmV0d29yay5yYmFjLnYzLlJCQUMuRW5mb3JjZW1lbnRUeXBlIj0KD0VuZm9yY2VtZW50VHlwZRIaChZPTkVfVElNRV9PTl9GSVJTVF9CWVRFEAASDgoKQ09OVElOVU9VUxABOi+axYgeKgooZW52b3kuY29uZmlnLmZpbHRlci5uZXR3b3JrLnJiYWMudjIuUkJBQ0KlAQo2aW8uZW52b3lwcm94eS5lbnZveS5leHRlbnNpb25zLmZpbHRlcnMubmV0d29yay5yYmFjLnYzQglSYmFjUHJvdG9QAVpWZ2l0aHViLmNvbS9lbnZveXByb3h5L2dvLWNvbnRyb2wtcGxhbmUvZW52b3kvZXh0ZW5zaW9ucy9maWx0ZXJzL25ldHdvcmsvcmJhYy92MztyYmFjdjO6gMjRBgIQAmIGcHJvdG8z", [file_envoy_config_rbac_v3_rbac, file_xds_annotations_v3_status, file_xds_type_matcher_v3_matcher, file_udpa_annotations_migrate, file_udpa_annotations_status, file_udpa_annotations_versioning, file_validate_validate]);
+  fileDesc("CjNlbnZveS9leHRlbnNpb25zL2ZpbHRlcnMvbmV0d29yay9yYmFjL3YzL3JiYWMucHJvdG8SKGVudm95LmV4dGVuc2lvbnMuZmlsdGVycy5uZXR3b3JrLnJiYWMudjMipAMKBFJCQUMSKwoFcnVsZXMYASABKAsyGi5lbnZveS5jb25maWcucmJhYy52My5SQkFDQgASLwoHbWF0Y2hlchgGIAEoCzIcLnhkcy50eXBlLm1hdGNoZXIudjMuTWF0Y2hlckIAEjIKDHNoYWRvd19ydWxlcxgCIAEoCzIaLmVudm95LmNvbmZpZy5yYmFjLnYzLlJCQUNCABI2Cg5zaGFkb3dfbWF0Y2hlchgHIAEoCzIcLnhkcy50eXBlLm1hdGNoZXIudjMuTWF0Y2hlckIAEiAKGHNoYWRvd19ydWxlc19zdGF0X3ByZWZpeBgFIAEoCRIVCgtzdGF0X3ByZWZpeBgDIAEoCUIAElgKEGVuZm9yY2VtZW50X3R5cGUYBCABKA4yPi5lbnZveS5leHRlbnNpb25zLmZpbHRlcnMubmV0d29yay5yYmFjLnYzLlJCQUMuRW5mb3JjZW1lbnRUeXBlIj0KD0VuZm9yY2VtZW50VHlwZRIaChZPTkVfVElNRV9PTl9GSVJTVF9CWVRFEAASDgoKQ09OVElOVU9VUxABOgBCnQEKNmlvLmVudm95cHJveHkuZW52b3kuZXh0ZW5zaW9ucy5maWx0ZXJzLm5ldHdvcmsucmJhYy52M0IJUmJhY1Byb3RvUAFaVmdpdGh1Yi5jb20vZW52b3lwcm94eS9nby1jb250cm9sLXBsYW5lL2Vudm95L2V4dGVuc2lvbnMvZmlsdGVycy9uZXR3b3JrL3JiYWMvdjM7cmJhY3YzYgZwcm90bzM", [file_envoy_config_rbac_v3_rbac, file_xds_type_matcher_v3_matcher]);
 
 /**
  * RBAC network filter config.

@@ -1,0 +1,53 @@
+import { createRegistry, type DescFile, type JsonValue, type Registry } from '@bufbuild/protobuf';
+import { file_google_protobuf_any, file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_struct, file_google_protobuf_timestamp, file_google_protobuf_wrappers } from '@bufbuild/protobuf/wkt';
+import { generatedFileIndex } from './generated/type-index.js';
+
+/*
+ * Registries of Envoy types built from what a config names, not from every generated file:
+ * hydrating all ~560 generated message descriptors costs megabytes of heap that a sidecar keeps
+ * for its whole life. A registry is only consulted for `Any` (`@type`), so it needs exactly the
+ * types that `@type` names; every other message is reached through its parent's descriptor.
+ * A name with no generated type stays out, so lookups of it fail as in a registry of everything.
+ */
+
+const WELL_KNOWN: readonly DescFile[] = [
+  file_google_protobuf_any, file_google_protobuf_duration, file_google_protobuf_struct,
+  file_google_protobuf_wrappers, file_google_protobuf_timestamp, file_google_protobuf_empty,
+];
+
+let fileOfType: Map<string, () => Promise<DescFile>> | undefined;
+
+function loaderFor(typeName: string): (() => Promise<DescFile>) | undefined {
+  if (!fileOfType) {
+    fileOfType = new Map();
+    for (const [load, pkg, messages] of generatedFileIndex) {
+      for (const name of messages.split(' ')) fileOfType.set(`${pkg}.${name}`, load);
+    }
+  }
+  return fileOfType.get(typeName);
+}
+
+/** The well-known types plus every generated file that defines one of `typeNames`. */
+export async function registryFor(typeNames: Iterable<string>): Promise<Registry> {
+  const loads = new Set<() => Promise<DescFile>>();
+  for (const name of typeNames) {
+    const load = loaderFor(name);
+    if (load) loads.add(load);
+  }
+  return createRegistry(...WELL_KNOWN, ...await Promise.all([...loads].map((load) => load())));
+}
+
+/** Every type an `"@type"` in proto3 JSON names (type URL without its prefix), at any depth. */
+export function typeNamesInJson(json: JsonValue): Set<string> {
+  const names = new Set<string>();
+  const todo: JsonValue[] = [json];
+  for (let v = todo.pop(); v !== undefined; v = todo.pop()) {
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) { for (const item of v) todo.push(item); continue; }
+    for (const [k, item] of Object.entries(v)) {
+      if (k === '@type' && typeof item === 'string') names.add(item.slice(item.lastIndexOf('/') + 1));
+      else todo.push(item);
+    }
+  }
+  return names;
+}

@@ -1,0 +1,163 @@
+/**
+ * HTTP health checks (Envoy's HttpHealthCheckerImpl) over HTTP/1.1 (node:http) or, with
+ * codec_client_type HTTP2, cleartext HTTP/2 (node:http2): a request to `path` with the
+ * configured host header and `user-agent: Envoy/HC`; healthy when the status is expected (and
+ * the body holds the `receive` blocks, if any). A status outside expected_statuses fails the
+ * host at once unless it is retriable; a connection failure, reset or truncated answer is a
+ * network failure. Not the data path: the standard modules are fine here.
+ */
+import http from 'node:http';
+import http2 from 'node:http2';
+import { HeaderMap } from '../../http/headers.js';
+import type { ProbeSpec } from './config.js';
+import { inRanges } from './config.js';
+import { payloadMatches } from './payload.js';
+import { OK, activeFailure, networkFailure, type Probe, type ProbeResult, type ProbeTarget } from './probe.js';
+
+type HttpProbeSpec = Extract<ProbeSpec, { kind: 'http' }>;
+
+/** Envoy's health checker identifies itself so upstreams can tell checks from traffic. */
+const USER_AGENT = 'Envoy/HC';
+
+/** The request headers (besides the method, path and authority), as Envoy builds them. */
+export function healthCheckHeaders(spec: HttpProbeSpec): HeaderMap {
+  const h = new HeaderMap(['user-agent', USER_AGENT]);
+  spec.headers?.apply(h);
+  return h;
+}
+
+/** The verdict on a complete response. */
+export function judgeResponse(spec: HttpProbeSpec, status: number, body: Buffer): ProbeResult {
+  if (!inRanges(status, spec.expectedStatuses)) {
+    return activeFailure(`unexpected status ${status}`, inRanges(status, spec.retriableStatuses));
+  }
+  if (spec.receive.length > 0) {
+    const window = spec.responseBufferSize > 0 ? body.subarray(0, spec.responseBufferSize) : body;
+    if (!payloadMatches(spec.receive, window)) return activeFailure('response body does not match');
+  }
+  return OK;
+}
+
+export class Http1Probe implements Probe {
+  readonly #agent: http.Agent | false;
+  #req: http.ClientRequest | undefined;
+
+  constructor(readonly target: ProbeTarget, readonly spec: HttpProbeSpec, reuse: boolean) {
+    this.#agent = reuse ? new http.Agent({ keepAlive: true, maxSockets: 1 }) : false;
+  }
+
+  check(): Promise<ProbeResult> {
+    const { spec } = this;
+    const headers: Record<string, string | string[]> = { host: spec.authority };
+    const h = healthCheckHeaders(spec);
+    for (let i = 0; i < h.list.length; i += 2) {
+      const prev = headers[h.list[i]!];
+      headers[h.list[i]!] = prev === undefined ? h.list[i + 1]! : [...(Array.isArray(prev) ? prev : [prev]), h.list[i + 1]!];
+    }
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (r: ProbeResult): void => { if (!done) { done = true; resolve(r); } };
+      const req = http.request({ host: this.target.address, port: this.target.port, method: spec.method, path: spec.path, headers, agent: this.#agent });
+      this.#req = req;
+      req.on('error', (e) => finish(networkFailure(e.message)));
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          // Only the start of the body can matter (response_buffer_size); the rest is drained.
+          if (spec.receive.length > 0 && (spec.responseBufferSize === 0 || size < spec.responseBufferSize)) { chunks.push(c); size += c.length; }
+        });
+        res.on('end', () => finish(judgeResponse(spec, res.statusCode ?? 0, Buffer.concat(chunks))));
+        res.on('aborted', () => finish(networkFailure('response truncated')));
+        res.on('error', (e) => finish(networkFailure(e.message)));
+      });
+      req.end();
+    });
+  }
+
+  abort(): void {
+    this.#req?.destroy();
+    this.#req = undefined;
+  }
+
+  close(): void {
+    this.abort();
+    if (this.#agent) this.#agent.destroy();
+  }
+}
+
+export class Http2Probe implements Probe {
+  #current: http2.ClientHttp2Session | undefined;
+  /** Fails the check in flight when the session dies. */
+  #onSessionGone: (() => void) | undefined;
+
+  constructor(readonly target: ProbeTarget, readonly spec: HttpProbeSpec, readonly reuse: boolean) {}
+
+  check(): Promise<ProbeResult> {
+    const { spec } = this;
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (r: ProbeResult): void => {
+        if (done) return;
+        done = true;
+        this.#onSessionGone = undefined;
+        if (!this.reuse) this.#dropSession();
+        resolve(r);
+      };
+      this.#onSessionGone = () => finish(networkFailure('connection closed'));
+      const session = this.#session();
+      const headers: http2.OutgoingHttpHeaders = { ':method': spec.method, ':path': spec.path, ':authority': spec.authority, ':scheme': 'http' };
+      const h = healthCheckHeaders(spec);
+      for (let i = 0; i < h.list.length; i += 2) headers[h.list[i]!] = h.list[i + 1]!;
+      let stream: http2.ClientHttp2Stream;
+      try {
+        stream = session.request(headers, { endStream: true });
+      } catch (e) {
+        finish(networkFailure((e as Error).message));
+        return;
+      }
+      let status = 0;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      stream.on('response', (rh) => { status = Number(rh[':status'] ?? 0); });
+      stream.on('data', (c: Buffer) => {
+        if (spec.receive.length > 0 && (spec.responseBufferSize === 0 || size < spec.responseBufferSize)) { chunks.push(c); size += c.length; }
+      });
+      stream.on('end', () => finish(status ? judgeResponse(spec, status, Buffer.concat(chunks)) : networkFailure('no response')));
+      stream.on('error', (e) => finish(networkFailure(e.message)));
+      stream.on('close', () => finish(networkFailure(`stream reset (code ${stream.rstCode})`)));
+    });
+  }
+
+  /** The reused session, or a new one. */
+  #session(): http2.ClientHttp2Session {
+    let s = this.#current;
+    if (!s || s.destroyed || s.closed) {
+      s = http2.connect(`http://${this.target.address.includes(':') ? `[${this.target.address}]` : this.target.address}:${this.target.port}`);
+      const mine = s;
+      s.on('error', () => { /* close follows */ });
+      s.on('close', () => {
+        if (this.#current !== mine) return;
+        this.#current = undefined;
+        this.#onSessionGone?.();
+      });
+      this.#current = s;
+    }
+    return s;
+  }
+
+  #dropSession(): void {
+    const s = this.#current;
+    this.#current = undefined;
+    s?.destroy();
+  }
+
+  abort(): void {
+    this.#onSessionGone = undefined;
+    this.#dropSession();
+  }
+
+  close(): void {
+    this.abort();
+  }
+}
