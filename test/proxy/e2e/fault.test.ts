@@ -7,7 +7,8 @@ import * as protoLoader from '@grpc/proto-loader';
 import { freePort, request } from '../../support/net.js';
 import { startProxy, httpListenerHead, repoRoot, type RunningProxy } from '../../support/proxy.js';
 import { faultyUpstream, type FaultyUpstream } from '../../support/faulty-upstream.js';
-import { accessLogFile, loggedFlags, statValue, waitForStat } from '../../support/access-log.js';
+import { accessLogFile, loggedFlags } from '../../support/access-log.js';
+import { statValue, waitForStat } from '../../support/stats.js';
 
 // envoy.filters.http.fault over real sockets: header-controlled faults on every route (100% of
 // requests that ask for one), a route with its own HTTPFault, gRPC aborts to a grpc-js client,

@@ -4,7 +4,8 @@ import http from 'node:http';
 import { freePort, request } from '../../support/net.js';
 import { startProxy, httpListenerHead, type RunningProxy } from '../../support/proxy.js';
 import { faultyUpstream, type FaultyUpstream } from '../../support/faulty-upstream.js';
-import { accessLogFile, loggedFlags, statValue } from '../../support/access-log.js';
+import { accessLogFile, loggedFlags } from '../../support/access-log.js';
+import { statValue } from '../../support/stats.js';
 
 // envoy.filters.http.local_ratelimit over real sockets. Buckets refill once an hour, so within
 // a test run the counts are exact whatever the machine's speed.

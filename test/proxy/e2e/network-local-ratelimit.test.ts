@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { freePort, rawUpstream, request } from '../../support/net.js';
 import { startProxy, type RunningProxy } from '../../support/proxy.js';
-import { statValue } from '../../support/access-log.js';
+import { statValue } from '../../support/stats.js';
 
 // envoy.filters.network.local_ratelimit in front of tcp_proxy and the HTTP connection manager.
 // Buckets refill once an hour: the counts are exact whatever the machine's speed.

@@ -94,12 +94,6 @@ function compileAbort(a: FaultAbort, path: string): AbortSettings {
   }
 }
 
-/** The filter's config: its name and settings, plus its compile path (a stable identity). */
-export interface FaultFilterConfig {
-  readonly name: string;
-  readonly settings: FaultSettings;
-}
-
 /** Parses a per-route HTTPFault (typed_per_filter_config): it replaces the filter's settings for the route. */
 export function parseFaultPerRoute(any: Any, path: string): FaultSettings {
   return compileFaultSettings(unpackAs(any, HTTPFaultSchema, path), path);
