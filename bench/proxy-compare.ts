@@ -23,6 +23,7 @@ import { treeCpuSeconds, treeRssBytes, pinTree, otherCpuWindow } from './lib/pro
 import { describeMachine } from './lib/machine.js';
 import { parseOptions, type Options } from './lib/options.js';
 import { QuietGate, DEFAULT_LIMITS } from './lib/quiet-gate.js';
+import { keepSections } from './lib/sections.js';
 import { renderReport, renderTables, type PhaseName, type TargetOutcome, type TargetName, type ReportInput, type Sample } from './lib/report.js';
 
 const BODY = 'hello world\n';
@@ -249,7 +250,8 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${renderTables(input)}`);
   if (o.write) {
     const file = o.out !== undefined ? resolve(o.out) : join(root, 'BENCHMARKS.md');
-    writeFileSync(file, renderReport(input));
+    // Sections that other bench scripts own (bench/filters.ts) survive the rewrite.
+    writeFileSync(file, keepSections(renderReport(input), existsSync(file) ? readFileSync(file, 'utf8') : undefined));
     log(`bench: wrote ${relative(process.cwd(), file) || file}`);
   }
 }

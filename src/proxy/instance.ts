@@ -1,6 +1,8 @@
 import type { ProxySpec } from './config.js';
 import { ClusterManager } from './upstream/cluster-manager.js';
 import { ActiveListener, type NetworkFilter } from './listener/active-listener.js';
+import { chainOf } from './listener/network-filters.js';
+import { NetworkLocalRateLimitFilter } from './tcp/local-ratelimit.js';
 import type { FilterChainSpec } from './listener/compile.js';
 import { HttpConnectionManagerFilter } from './http/conn-manager/hcm-filter.js';
 import { HcmStats } from './http/conn-manager/stats.js';
@@ -20,13 +22,15 @@ export class ProxyInstance {
     this.clusters = new ClusterManager(spec.clusters, (name) => scopes.cluster(name), shared);
     const hcmStats = new Map<string, HcmStats>();
     const tcpStats = new Map<string, TcpProxyStats>();
-    const filterFor = (chain: FilterChainSpec): NetworkFilter => {
+    const filterFor = (chain: FilterChainSpec): NetworkFilter =>
+      chainOf(chain.readFilters.map((rf) => new NetworkLocalRateLimitFilter(rf.config, scopes, shared.slots)), terminalFor(chain));
+    const terminalFor = (chain: FilterChainSpec): NetworkFilter => {
       const f = chain.filter;
       if (f.kind === 'http_connection_manager') {
         let stats = hcmStats.get(f.config.statPrefix);
         if (!stats) hcmStats.set(f.config.statPrefix, (stats = new HcmStats(scopes.http(f.config.statPrefix))));
         const httpScope = scopes.http(f.config.statPrefix);
-        const filters = f.config.filters.flatMap((fc) => (fc.instantiate ? [fc.instantiate({ httpScope, shared })] : []));
+        const filters = f.config.filters.flatMap((fc) => (fc.instantiate ? [fc.instantiate({ httpScope, statPrefix: f.config.statPrefix, scopes, shared })] : []));
         return new HttpConnectionManagerFilter({ config: f.config, stats, clusters: this.clusters, filters });
       }
       let stats = tcpStats.get(f.config.statPrefix);

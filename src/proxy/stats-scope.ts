@@ -25,3 +25,12 @@ export function statSet<C extends string, G extends string = never, H extends st
   for (const n of histograms) out[n] = scope.histogram(n);
   return out as StatSet<C, G, H>;
 }
+
+/** `scope` with `prefix` put before every stat name (a filter's `fault.` under `http.<prefix>.`). */
+export function prefixed(scope: StatScope, prefix: string): StatScope {
+  return {
+    counter: (stat) => scope.counter(prefix + stat),
+    gauge: (stat) => scope.gauge(prefix + stat),
+    histogram: (stat) => scope.histogram(prefix + stat),
+  };
+}

@@ -8,6 +8,7 @@ import { HttpConnectionManagerSchema, HttpFilterSchema, HttpConnectionManager_Up
 import { HttpProtocolOptionsSchema as CoreHttpProtocolOptionsSchema, Http2ProtocolOptionsSchema, Http1ProtocolOptionsSchema } from '../envoy/generated/envoy/config/core/v3/protocol_pb.js';
 import { RouterSchema } from '../envoy/generated/envoy/extensions/filters/http/router/v3/router_pb.js';
 import { TcpProxySchema, TcpProxy_WeightedClusterSchema, TcpProxy_WeightedCluster_ClusterWeightSchema } from '../envoy/generated/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
+import { LocalRateLimitSchema as NetworkLocalRateLimitSchema } from '../envoy/generated/envoy/extensions/filters/network/local_ratelimit/v3/local_rate_limit_pb.js';
 import { TlsInspectorSchema } from '../envoy/generated/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb.js';
 import { ClusterSchema, Cluster_RingHashLbConfigSchema, Cluster_MaglevLbConfigSchema, Cluster_LeastRequestLbConfigSchema } from '../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
 import { CircuitBreakersSchema, CircuitBreakers_ThresholdsSchema, CircuitBreakers_Thresholds_RetryBudgetSchema } from '../envoy/generated/envoy/config/cluster/v3/circuit_breaker_pb.js';
@@ -18,10 +19,11 @@ import { AccessLogSchema } from '../envoy/generated/envoy/config/accesslog/v3/ac
 import { FileAccessLogSchema } from '../envoy/generated/envoy/extensions/access_loggers/file/v3/file_pb.js';
 import { StdoutAccessLogSchema, StderrAccessLogSchema } from '../envoy/generated/envoy/extensions/access_loggers/stream/v3/stream_pb.js';
 import { SubstitutionFormatStringSchema } from '../envoy/generated/envoy/config/core/v3/substitution_format_string_pb.js';
-import { DataSourceSchema, RuntimeFractionalPercentSchema } from '../envoy/generated/envoy/config/core/v3/base_pb.js';
+import { DataSourceSchema, RuntimeFractionalPercentSchema, RuntimeFeatureFlagSchema } from '../envoy/generated/envoy/config/core/v3/base_pb.js';
 import { PercentSchema, FractionalPercentSchema } from '../envoy/generated/envoy/type/v3/percent_pb.js';
 import { ROUTE_SUPPORT, ROUTE_SUPPORT_WIRED } from './http/route/supported-fields.js';
 import { LB_SUPPORT } from './upstream/lb/supported-fields.js';
+import { HTTP_FILTER_SUPPORT } from './http/filters/supported-fields.js';
 import { HEALTH_CHECK_SUPPORT } from './upstream/health/supported-fields.js';
 import { OUTLIER_SUPPORT } from './upstream/outlier/supported-fields.js';
 
@@ -54,6 +56,8 @@ export const SUPPORTED = supportTable([
   [RouterSchema, 'suppress_envoy_headers'],
   [TcpProxySchema, 'stat_prefix cluster weighted_clusters idle_timeout access_log'],
   [TcpProxy_WeightedClusterSchema, 'clusters'],
+  [NetworkLocalRateLimitSchema, 'stat_prefix token_bucket runtime_enabled share_key'],
+  [RuntimeFeatureFlagSchema, 'default_value runtime_key'],
   [TcpProxy_WeightedCluster_ClusterWeightSchema, 'name weight'],
   [ClusterSchema, 'name type connect_timeout lb_policy load_assignment typed_extension_protocol_options circuit_breakers dns_refresh_rate dns_lookup_family ring_hash_lb_config maglev_lb_config least_request_lb_config'],
   [Cluster_RingHashLbConfigSchema, 'minimum_ring_size maximum_ring_size hash_function'],
@@ -80,6 +84,7 @@ export const SUPPORTED = supportTable([
   ...ROUTE_SUPPORT,
   ...ROUTE_SUPPORT_WIRED,
   ...LB_SUPPORT,
+  ...HTTP_FILTER_SUPPORT,
   ...HEALTH_CHECK_SUPPORT,
   ...OUTLIER_SUPPORT,
 ]);

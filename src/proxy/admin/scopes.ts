@@ -54,6 +54,18 @@ export class PrefixScope implements StatScope {
   histogram(stat: string): Histogram { return this.store.histogram(scopeStat(this.scope, this.value, stat)); }
 }
 
+/**
+ * A filter's own namespace outside the four scopes: stats named `<namePrefix><stat>`, whose
+ * tag-extracted name is `<extractedPrefix><stat>` with fixed tags (Envoy's extractors for it).
+ */
+export class TaggedScope implements StatScope {
+  constructor(readonly store: StatsStore, readonly namePrefix: string, readonly extractedPrefix: string, readonly tags: Readonly<Record<string, string>>) {}
+  #d(stat: string): StatDescriptor { return { name: this.namePrefix + stat, tagExtractedName: this.extractedPrefix + stat, tags: this.tags }; }
+  counter(stat: string): Counter { return this.store.counter(this.#d(stat)); }
+  gauge(stat: string): Gauge { return this.store.gauge(this.#d(stat)); }
+  histogram(stat: string): Histogram { return this.store.histogram(this.#d(stat)); }
+}
+
 /** The scopes a proxy instance asks for, one per Envoy prefix. */
 export interface StatScopes {
   cluster(name: string): StatScope;
@@ -63,6 +75,12 @@ export interface StatScopes {
   listener(address: string): StatScope;
   /** `tcp.<stat_prefix>.` of a tcp_proxy. */
   tcp(statPrefix: string): StatScope;
+  /** `<stat_prefix>.http_local_rate_limit.` of an HTTP local rate limit (tag envoy_local_http_ratelimit_prefix). */
+  httpLocalRateLimit(statPrefix: string): StatScope;
+  /** `local_rate_limit.<stat_prefix>.` of a network local rate limit (tag envoy_local_network_ratelimit_prefix). */
+  networkLocalRateLimit(statPrefix: string): StatScope;
+  /** `http.<hcm_prefix>.fault.<downstream_cluster>.`: fault stats per x-envoy-downstream-service-cluster. */
+  faultDownstreamCluster(hcmPrefix: string, cluster: string): StatScope;
 }
 
 export function scopesFor(store: StatsStore): StatScopes {
@@ -71,5 +89,8 @@ export function scopesFor(store: StatsStore): StatScopes {
     http: (p) => new PrefixScope(store, 'http', p),
     listener: (a) => new PrefixScope(store, 'listener', a),
     tcp: (p) => new PrefixScope(store, 'tcp', p),
+    httpLocalRateLimit: (p) => new TaggedScope(store, `${p}.http_local_rate_limit.`, 'http_local_rate_limit.', { envoy_local_http_ratelimit_prefix: p }),
+    networkLocalRateLimit: (p) => new TaggedScope(store, `local_rate_limit.${p}.`, 'local_rate_limit.', { envoy_local_network_ratelimit_prefix: p }),
+    faultDownstreamCluster: (h, c) => new TaggedScope(store, `http.${h}.fault.${c}.`, 'http.fault.', { envoy_fault_downstream_cluster: c, [SCOPE_TAGS.http]: h }),
   };
 }

@@ -4,12 +4,10 @@ import { selectFilterChain, type ConnectionFacts } from './filter-chain-match.js
 import { parseClientHello } from './client-hello.js';
 import { nextConnectionId, type ConnectionInfo } from '../http/conn-manager/connection-info.js';
 import { statSet, type StatScope } from '../stats-scope.js';
+import type { NetworkFilter } from './network-filters.js';
 import { DRAIN_EVENT } from './drain.js';
 
-/** A network filter instance bound to one filter chain. */
-export interface NetworkFilter {
-  onConnection(socket: net.Socket, info: ConnectionInfo, initial?: Buffer): void;
-}
+export type { NetworkFilter };
 
 const listenerStats = (s: StatScope) =>
   statSet(s, ['downstream_cx_total', 'no_filter_chain_match', 'downstream_listener_filter_error'], ['downstream_cx_active']);

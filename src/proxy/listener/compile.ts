@@ -3,19 +3,28 @@ import type { FilterChain } from '../../envoy/generated/envoy/config/listener/v3
 import { HttpConnectionManagerSchema } from '../../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { TcpProxySchema } from '../../envoy/generated/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
 import { TlsInspectorSchema } from '../../envoy/generated/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb.js';
+import { LocalRateLimitSchema as NetworkLocalRateLimitSchema } from '../../envoy/generated/envoy/extensions/filters/network/local_ratelimit/v3/local_rate_limit_pb.js';
 import { durationMs } from '../../envoy/duration.js';
 import { ConfigError, typeUrlOf, unpackAs } from '../../envoy/registry.js';
 import { compileHcm, type HcmConfig } from '../http/conn-manager/config.js';
 import { compileTcpProxy, type TcpProxyConfig } from '../tcp/tcp-proxy.js';
+import { compileNetworkLocalRateLimit, type NetworkLocalRateLimitConfig } from '../tcp/local-ratelimit.js';
 import { compileMatch, matchKey, needsTlsInspection, type CompiledMatch } from './filter-chain-match.js';
 
 export type NetworkFilterSpec =
   | { readonly kind: 'http_connection_manager'; readonly config: HcmConfig }
   | { readonly kind: 'tcp_proxy'; readonly config: TcpProxyConfig };
 
+/** A network filter that comes before the terminal one in a chain. */
+export type NetworkReadFilterSpec =
+  | { readonly kind: 'local_ratelimit'; readonly config: NetworkLocalRateLimitConfig };
+
 export interface FilterChainSpec {
   readonly name: string;
   readonly match: CompiledMatch;
+  /** `filters` before the last, in order: each sees a new connection first and may close it. */
+  readonly readFilters: readonly NetworkReadFilterSpec[];
+  /** The last of `filters`, which takes the connection. */
   readonly filter: NetworkFilterSpec;
 }
 
@@ -72,18 +81,29 @@ export function compileListener(l: Listener, path: string): ListenerSpec {
 
 function compileChain(c: FilterChain, path: string): FilterChainSpec {
   if (c.transportSocket) throw new ConfigError(`${path}.transport_socket`, 'TLS transport sockets are not supported yet');
-  if (c.filters.length !== 1) throw new ConfigError(`${path}.filters`, `expected exactly one terminal network filter (http_connection_manager or tcp_proxy), got ${c.filters.length}`);
-  const f = c.filters[0]!;
-  const p = `${path}.filters[0]`;
-  const any = f.configType.case === 'typedConfig' ? f.configType.value : undefined;
-  if (!any) throw new ConfigError(`${p}.typed_config`, 'required');
-  let filter: NetworkFilterSpec;
-  if (any.typeUrl === typeUrlOf(HttpConnectionManagerSchema)) {
-    filter = { kind: 'http_connection_manager', config: compileHcm(unpackAs(any, HttpConnectionManagerSchema, `${p}.typed_config`), `${p}.typed_config`) };
-  } else if (any.typeUrl === typeUrlOf(TcpProxySchema)) {
-    filter = { kind: 'tcp_proxy', config: compileTcpProxy(unpackAs(any, TcpProxySchema, `${p}.typed_config`), `${p}.typed_config`) };
-  } else {
-    throw new ConfigError(`${p}.typed_config`, `unsupported network filter ${f.name} (${any.typeUrl})`);
-  }
-  return { name: c.name, match: compileMatch(c.filterChainMatch, `${path}.filter_chain_match`), filter };
+  if (c.filters.length === 0) throw new ConfigError(`${path}.filters`, 'a terminal network filter (http_connection_manager or tcp_proxy) is required');
+  const last = c.filters.length - 1;
+  const readFilters: NetworkReadFilterSpec[] = [];
+  let filter: NetworkFilterSpec | undefined;
+  c.filters.forEach((f, i) => {
+    const p = `${path}.filters[${i}]`;
+    const any = f.configType.case === 'typedConfig' ? f.configType.value : undefined;
+    if (!any) throw new ConfigError(`${p}.typed_config`, 'required');
+    const tp = `${p}.typed_config`;
+    let terminal: NetworkFilterSpec | undefined;
+    if (any.typeUrl === typeUrlOf(HttpConnectionManagerSchema)) {
+      terminal = { kind: 'http_connection_manager', config: compileHcm(unpackAs(any, HttpConnectionManagerSchema, tp), tp) };
+    } else if (any.typeUrl === typeUrlOf(TcpProxySchema)) {
+      terminal = { kind: 'tcp_proxy', config: compileTcpProxy(unpackAs(any, TcpProxySchema, tp), tp) };
+    } else if (any.typeUrl === typeUrlOf(NetworkLocalRateLimitSchema)) {
+      if (i === last) throw new ConfigError(p, `${f.name || 'local_ratelimit'} cannot be the last filter: a chain ends with http_connection_manager or tcp_proxy`);
+      readFilters.push({ kind: 'local_ratelimit', config: compileNetworkLocalRateLimit(unpackAs(any, NetworkLocalRateLimitSchema, tp), tp) });
+      return;
+    } else {
+      throw new ConfigError(tp, `unsupported network filter ${f.name} (${any.typeUrl})`);
+    }
+    if (i !== last) throw new ConfigError(p, `${f.name || terminal.kind} is a terminal filter: it must be the last in the chain`);
+    filter = terminal;
+  });
+  return { name: c.name, match: compileMatch(c.filterChainMatch, `${path}.filter_chain_match`), readFilters, filter: filter! };
 }

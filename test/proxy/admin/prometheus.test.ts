@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StatsStore } from '../../../src/proxy/admin/stats.js';
-import { clusterStat, scopeStat } from '../../../src/proxy/admin/scopes.js';
+import { clusterStat, scopeStat, scopesFor } from '../../../src/proxy/admin/scopes.js';
 import { formatG32, renderPrometheus } from '../../../src/proxy/admin/render-prometheus.js';
 
 // Golden output: Envoy's /stats/prometheus layout (prometheus_stats.cc) for a small proxy.
@@ -98,4 +98,18 @@ test('%.32g as Envoy prints le bounds and sums', () => {
   assert.equal(formatG32(1.05), '1.0500000000000000444089209850063');
   assert.equal(formatG32(0.00001), '1.0000000000000000818030539140313e-05');
   assert.equal(formatG32(1e40), '1.0000000000000000303786028427004e+40');
+});
+
+test('filter namespaces: local rate limit prefixes and fault downstream cluster become tags as Envoy extracts them', () => {
+  const store = StatsStore.create({ counters: 64, gauges: 8, histograms: 4, nameBytes: 1 << 14 });
+  const scopes = scopesFor(store);
+  scopes.httpLocalRateLimit('edge_rl').counter('enforced').inc(2);
+  scopes.networkLocalRateLimit('tcp_rl').counter('rate_limited').inc(3);
+  scopes.faultDownstreamCluster('ingress', 'frontend').counter('aborts_injected').inc();
+  const text = renderPrometheus(store);
+  assert.match(text, /^envoy_http_local_rate_limit_enforced\{envoy_local_http_ratelimit_prefix="edge_rl"\} 2$/m);
+  assert.match(text, /^envoy_local_rate_limit_rate_limited\{envoy_local_network_ratelimit_prefix="tcp_rl"\} 3$/m);
+  assert.match(text, /^envoy_http_fault_aborts_injected\{envoy_fault_downstream_cluster="frontend",envoy_http_conn_manager_prefix="ingress"\} 1$/m);
+  const names = store.snapshot().counters.map((c) => c.info.name);
+  assert.deepEqual(names.sort(), ['edge_rl.http_local_rate_limit.enforced', 'http.ingress.fault.frontend.aborts_injected', 'local_rate_limit.tcp_rl.rate_limited']);
 });

@@ -3,7 +3,9 @@ import { ConfigError } from '../../../envoy/registry.js';
 import { RouterSchema } from '../../../envoy/generated/envoy/extensions/filters/http/router/v3/router_pb.js';
 import { typeUrlOf, unpackAs } from '../../../envoy/registry.js';
 
-import type { HttpFilterConfig, HttpFilterParser } from './types.js';
+import type { HttpFilterConfig, HttpFilterParser, PerRouteParser } from './types.js';
+import { faultFilter } from './fault/index.js';
+import { localRateLimitFilter } from './local-ratelimit/index.js';
 
 export type { HttpFilterConfig };
 
@@ -16,10 +18,41 @@ export function registerHttpFilter(typeUrl: string, parse: Parser): void {
   registry.set(typeUrl, parse);
 }
 
+const perRoute = new Map<string, PerRouteParser>();
+
+/**
+ * Registers the parser of a filter's `typed_per_filter_config` values by their type URL (for
+ * fault and local_ratelimit the filter's own config type; Envoy finds it the same way).
+ */
+export function registerPerRouteParser(typeUrl: string, parse: PerRouteParser): void {
+  perRoute.set(typeUrl, parse);
+}
+
+/** The per-route parser for values of `typeUrl`, if a filter registered one. */
+export function perRouteParserFor(typeUrl: string): PerRouteParser | undefined {
+  return perRoute.get(typeUrl);
+}
+
 registerHttpFilter(typeUrlOf(RouterSchema), (f, path) => {
   const cfg = unpackAs(f.configType.case === 'typedConfig' ? f.configType.value : undefined, RouterSchema, `${path}.typed_config`);
   return { name: f.name, terminal: true, suppressEnvoyHeaders: cfg.suppressEnvoyHeaders };
 });
+
+/**
+ * A built-in filter: its config type, its parser and, when routes can configure it
+ * (typed_per_filter_config), the parser of those values. Filter folders export one; this
+ * module registers them (they do not import the registry, so there is no import cycle).
+ */
+export interface HttpFilterExtension {
+  readonly typeUrl: string;
+  readonly parse: HttpFilterParser;
+  readonly parsePerRoute?: PerRouteParser;
+}
+
+for (const ext of [faultFilter, localRateLimitFilter]) {
+  registerHttpFilter(ext.typeUrl, ext.parse);
+  if (ext.parsePerRoute) registerPerRouteParser(ext.typeUrl, ext.parsePerRoute);
+}
 
 /**
  * Compiles `http_filters`. The router is the terminal filter and is built into the stream (it

@@ -6,6 +6,7 @@ import type { RouteSelection } from '../route/route-table.js';
 import type { ConnectionInfo } from '../conn-manager/connection-info.js';
 import type { InstanceShared } from '../../shared/context.js';
 import type { StatScope } from '../../stats-scope.js';
+import type { StatScopes } from '../../stat-scopes.js';
 
 /** What a decoder filter tells the chain after seeing the request head. */
 export type FilterHeadersStatus = 'continue' | 'stop';
@@ -54,6 +55,13 @@ export interface HttpStreamFilter {
 export interface FilterRuntimeContext {
   /** HCM stat_prefix scope (`http.<stat_prefix>.`): filters add their own prefix. */
   readonly httpScope: StatScope;
+  /** The HCM's stat_prefix itself (fault stats per downstream cluster are named under it). */
+  readonly statPrefix: string;
+  /**
+   * The thread's stat scopes, for filters whose stats Envoy names outside `http.<prefix>.`
+   * (local_ratelimit: `<its stat_prefix>.http_local_rate_limit.`).
+   */
+  readonly scopes: StatScopes;
   readonly shared: InstanceShared;
 }
 

@@ -7,6 +7,8 @@ import { compileRouteMatch, type CompiledRouteMatch } from './match.js';
 import { SSL_REDIRECT } from './redirect.js';
 import { RouteTable, type ClusterRef, type CompiledRoute, type CompiledVirtualHost, type RouteSelection, type VirtualHostEntry } from './route-table.js';
 import { DomainIndex } from './vhost-select.js';
+import { compilePerFilterConfig, mostSpecificPerFilterConfig, NO_PER_FILTER_CONFIG, type PerFilterConfig } from './per-filter-config.js';
+import { compileRateLimits } from './rate-limits.js';
 
 /**
  * Compiles an Envoy RouteConfiguration into an immutable RouteTable. Validates what Envoy
@@ -22,6 +24,7 @@ export function compileRouteConfig(rc: RouteConfiguration, path = ''): RouteTabl
   const globalResp = compileHeaderMutation(rc.responseHeadersToAdd, rc.responseHeadersToRemove, path, 'response');
   const maxBody = rc.maxDirectResponseBodySizeBytes ?? DEFAULT_MAX_DIRECT_RESPONSE_BODY_BYTES;
   const index = new DomainIndex<VirtualHostEntry>(rc.ignorePortInHostMatching);
+  const rcFilters = compilePerFilterConfig(rc.typedPerFilterConfig, path);
 
   const vhosts = rc.virtualHosts.map((vh, i) => {
     const p = at(`virtual_hosts[${i}]`);
@@ -36,7 +39,7 @@ export function compileRouteConfig(rc: RouteConfiguration, path = ''): RouteTabl
       const levels = side === 'request' ? [route, vhost, globalReq] : [route, vhost, globalResp];
       if (mostSpecificWins) levels.reverse();
       return levels.filter((m): m is HeaderMutation => m !== undefined);
-    });
+    }, rcFilters);
     vh.domains.forEach((d, j) => index.add(d, entry, `${p}.domains[${j}]`));
     return entry.vhost;
   });
@@ -59,7 +62,7 @@ function clusterRefs(rc: RouteConfiguration, at: (field: string) => string): Clu
 
 type Chain = (route: HeaderMutation | undefined, vhost: HeaderMutation | undefined, side: 'request' | 'response') => HeaderMutation[];
 
-function compileVirtualHost(vh: VirtualHost, path: string, defaults: ActionDefaults, chain: Chain): VirtualHostEntry {
+function compileVirtualHost(vh: VirtualHost, path: string, defaults: ActionDefaults, chain: Chain, rcFilters: PerFilterConfig): VirtualHostEntry {
   if (!vh.name) throw new ConfigError(`${path}.name`, 'must not be empty');
   if (vh.domains.length === 0) throw new ConfigError(`${path}.domains`, 'at least one domain is required');
   if (vh.matcher) {
@@ -67,26 +70,36 @@ function compileVirtualHost(vh: VirtualHost, path: string, defaults: ActionDefau
   }
   const vhReq = compileHeaderMutation(vh.requestHeadersToAdd, vh.requestHeadersToRemove, path, 'request');
   const vhResp = compileHeaderMutation(vh.responseHeadersToAdd, vh.responseHeadersToRemove, path, 'response');
+  const vhFilters = compilePerFilterConfig(vh.typedPerFilterConfig, path);
   const routes = vh.routes.map((r, j): CompiledRoute => {
     const p = `${path}.routes[${j}]`;
     const match = compileRouteMatch(r.match, `${p}.match`);
     const action = compileAction(r, match, defaults, p);
+    const forward = r.action.case === 'route' ? r.action.value : undefined;
     return {
       name: r.name,
       match,
       action,
       requestHeaderMutations: chain(compileHeaderMutation(r.requestHeadersToAdd, r.requestHeadersToRemove, p, 'request'), vhReq, 'request'),
       responseHeaderMutations: chain(compileHeaderMutation(r.responseHeadersToAdd, r.responseHeadersToRemove, p, 'response'), vhResp, 'response'),
+      perFilterConfig: mostSpecificPerFilterConfig([compilePerFilterConfig(r.typedPerFilterConfig, p), vhFilters, rcFilters]),
+      rateLimits: forward ? compileRateLimits(forward.rateLimits, `${p}.route.rate_limits`) : [],
+      includeVhRateLimits: forward?.includeVhRateLimits ?? false,
     };
   });
   const requireTls = vh.requireTls === Tls.NONE ? 'none' : vh.requireTls === Tls.EXTERNAL_ONLY ? 'external_only' : vh.requireTls === Tls.ALL ? 'all' : undefined;
   if (requireTls === undefined) throw new ConfigError(`${path}.require_tls`, `unknown value ${vh.requireTls}`);
-  const vhost: CompiledVirtualHost = { name: vh.name, domains: [...vh.domains], routes, requireTls, includeRequestAttemptCount: vh.includeRequestAttemptCount, includeAttemptCountInResponse: vh.includeAttemptCountInResponse };
+  const vhost: CompiledVirtualHost = {
+    name: vh.name, domains: [...vh.domains], routes, requireTls,
+    includeRequestAttemptCount: vh.includeRequestAttemptCount, includeAttemptCountInResponse: vh.includeAttemptCountInResponse,
+    rateLimits: compileRateLimits(vh.rateLimits, `${path}.rate_limits`),
+    perFilterConfig: mostSpecificPerFilterConfig([vhFilters, rcFilters]),
+  };
   const selections = routes.map((route): RouteSelection => ({ virtualHost: vhost, route }));
   // Envoy's SslRedirectRoute: no header mutations of its own, none inherited.
   const tlsRedirect: RouteSelection | undefined = requireTls === 'none' ? undefined : {
     virtualHost: vhost,
-    route: { name: '', match: ANY, action: SSL_REDIRECT, requestHeaderMutations: [], responseHeaderMutations: [] },
+    route: { name: '', match: ANY, action: SSL_REDIRECT, requestHeaderMutations: [], responseHeaderMutations: [], perFilterConfig: NO_PER_FILTER_CONFIG, rateLimits: [], includeVhRateLimits: false },
   };
   return { vhost, selections, tlsRedirect };
 }

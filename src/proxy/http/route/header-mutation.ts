@@ -57,13 +57,15 @@ export class HeaderMutation {
 
 /**
  * Compiles one level's additions and removals; undefined when both are empty. `path` is the
- * message holding them, `side` is `request` or `response` (for the field names in errors).
+ * message holding them, `side` is `request` or `response` (for the field names in errors;
+ * `addFieldName` when the additions are not `<side>_headers_to_add`).
  */
 export function compileHeaderMutation(
   adds: readonly HeaderValueOption[], removes: readonly string[], path: string, side: 'request' | 'response',
+  addFieldName = `${side}_headers_to_add`,
 ): HeaderMutation | undefined {
   if (adds.length === 0 && removes.length === 0) return undefined;
-  const addField = `${path}.${side}_headers_to_add`;
+  const addField = `${path}.${addFieldName}`;
   const removeField = `${path}.${side}_headers_to_remove`;
   const additions: HeaderAddition[] = [];
   adds.forEach((o, i) => {

@@ -1,5 +1,7 @@
 import type { CompiledRouteAction } from './action.js';
 import type { HeaderMutation } from './header-mutation.js';
+import type { PerFilterConfig } from './per-filter-config.js';
+import type { CompiledRateLimit } from './rate-limits.js';
 import type { CompiledRouteMatch } from './match.js';
 import { pathEndOf, type RouteRequest } from './request.js';
 import type { DomainIndex } from './vhost-select.js';
@@ -18,8 +20,16 @@ export interface CompiledRoute {
    */
   readonly requestHeaderMutations: readonly HeaderMutation[];
   readonly responseHeaderMutations: readonly HeaderMutation[];
-  /** typed_per_filter_config, compiled, by filter name (the route configuration's folded into each virtual host's). */
-  readonly perFilterConfig?: ReadonlyMap<string, unknown>;
+  /**
+   * `typed_per_filter_config` as this route's filters see it, by filter name: the route's
+   * value, else its virtual host's, else its route configuration's (Envoy's most specific
+   * wins). A filter reads its own with `perFilterConfig.get(<http_filters[].name>)`.
+   */
+  readonly perFilterConfig: PerFilterConfig;
+  /** `route.rate_limits` (descriptors for rate limit filters); empty for other actions. */
+  readonly rateLimits: readonly CompiledRateLimit[];
+  /** `route.include_vh_rate_limits` (deprecated): also use the virtual host's rate_limits. */
+  readonly includeVhRateLimits: boolean;
 }
 
 /** A compiled virtual host. */
@@ -32,7 +42,10 @@ export interface CompiledVirtualHost {
   /** Send x-envoy-attempt-count upstream / in the response. */
   readonly includeRequestAttemptCount: boolean;
   readonly includeAttemptCountInResponse: boolean;
-  readonly perFilterConfig?: ReadonlyMap<string, unknown>;
+  /** `rate_limits` of the virtual host. */
+  readonly rateLimits: readonly CompiledRateLimit[];
+  /** typed_per_filter_config of the virtual host, else of the route configuration (routes already fold this in). */
+  readonly perFilterConfig: PerFilterConfig;
 }
 
 /** The outcome of route selection. One shared object per route: select() does not allocate it. */

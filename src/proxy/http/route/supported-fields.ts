@@ -5,6 +5,9 @@ import {
   QueryParameterMatcherSchema, RouteActionSchema, WeightedClusterSchema, WeightedCluster_ClusterWeightSchema,
   RedirectActionSchema, DirectResponseActionSchema, RetryPolicySchema, RetryPolicy_RetryBackOffSchema,
   RetryPolicy_RetryHostPredicateSchema, RouteAction_RequestMirrorPolicySchema, RouteAction_MaxStreamDurationSchema,
+  RateLimitSchema, RateLimit_ActionSchema,
+  RateLimit_Action_RequestHeadersSchema, RateLimit_Action_RemoteAddressSchema, RateLimit_Action_GenericKeySchema,
+  RateLimit_Action_HeaderValueMatchSchema, RateLimit_Action_QueryParameterValueMatchSchema,
 } from '../../../envoy/generated/envoy/config/route/v3/route_components_pb.js';
 import { StringMatcherSchema } from '../../../envoy/generated/envoy/type/matcher/v3/string_pb.js';
 import { RegexMatcherSchema, RegexMatcher_GoogleRE2Schema, RegexMatchAndSubstituteSchema } from '../../../envoy/generated/envoy/type/matcher/v3/regex_pb.js';
@@ -52,4 +55,19 @@ export const ROUTE_SUPPORT_WIRED: ReadonlyArray<readonly [DescMessage, string]> 
   [RouteConfigurationSchema, 'validate_clusters'],
   [RouteActionSchema, 'cluster_not_found_response_code'],
   [WeightedCluster_ClusterWeightSchema, 'request_headers_to_add request_headers_to_remove response_headers_to_add response_headers_to_remove host_rewrite_literal'],
+  // typed_per_filter_config → CompiledRoute.perFilterConfig (values parsed by the filters' per-route
+  // parsers, which refuse unknown types), read by the filters through perRouteConfig().
+  [RouteConfigurationSchema, 'typed_per_filter_config'],
+  [VirtualHostSchema, 'typed_per_filter_config rate_limits'],
+  [RouteSchema, 'typed_per_filter_config'],
+  // rate_limits → CompiledRoute.rateLimits / CompiledVirtualHost.rateLimits: descriptors for the
+  // local rate limit filter (the actions it can compute; the others are refused).
+  [RouteActionSchema, 'rate_limits include_vh_rate_limits'],
+  [RateLimitSchema, 'stage disable_key actions'],
+  [RateLimit_ActionSchema, 'request_headers remote_address generic_key header_value_match query_parameter_value_match'],
+  [RateLimit_Action_RequestHeadersSchema, 'header_name descriptor_key skip_if_absent'],
+  [RateLimit_Action_RemoteAddressSchema, ''],
+  [RateLimit_Action_GenericKeySchema, 'descriptor_value descriptor_key'],
+  [RateLimit_Action_HeaderValueMatchSchema, 'descriptor_key descriptor_value expect_match headers'],
+  [RateLimit_Action_QueryParameterValueMatchSchema, 'descriptor_key descriptor_value expect_match query_parameters'],
 ];

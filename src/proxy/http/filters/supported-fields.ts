@@ -1,0 +1,26 @@
+import type { DescMessage } from '@bufbuild/protobuf';
+import { HTTPFaultSchema, FaultAbortSchema, FaultAbort_HeaderAbortSchema } from '../../../envoy/generated/envoy/extensions/filters/http/fault/v3/fault_pb.js';
+import { FaultDelaySchema, FaultDelay_HeaderDelaySchema } from '../../../envoy/generated/envoy/extensions/filters/common/fault/v3/fault_pb.js';
+import { LocalRateLimitSchema } from '../../../envoy/generated/envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit_pb.js';
+import { LocalRateLimitDescriptorSchema, RateLimitDescriptor_EntrySchema } from '../../../envoy/generated/envoy/extensions/common/ratelimit/v3/ratelimit_pb.js';
+import { TokenBucketSchema } from '../../../envoy/generated/envoy/type/v3/token_bucket_pb.js';
+import { HttpStatusSchema } from '../../../envoy/generated/envoy/type/v3/http_status_pb.js';
+
+/**
+ * The fields of the HTTP filters' configs that filters/ implements, as http_filters entries
+ * and as typed_per_filter_config values. The `*_runtime` keys are accepted: tsmesh has no
+ * runtime layer, so they never resolve and the configured values apply (Envoy with an empty
+ * runtime does the same).
+ */
+export const HTTP_FILTER_SUPPORT: ReadonlyArray<readonly [DescMessage, string]> = [
+  [HTTPFaultSchema, 'delay abort upstream_cluster headers downstream_nodes max_active_faults disable_downstream_cluster_stats delay_percent_runtime abort_percent_runtime delay_duration_runtime abort_http_status_runtime abort_grpc_status_runtime max_active_faults_runtime'],
+  [FaultDelaySchema, 'fixed_delay header_delay percentage'],
+  [FaultDelay_HeaderDelaySchema, ''],
+  [FaultAbortSchema, 'http_status grpc_status header_abort percentage'],
+  [FaultAbort_HeaderAbortSchema, ''],
+  [LocalRateLimitSchema, 'stat_prefix status token_bucket filter_enabled filter_enforced request_headers_to_add_when_not_enforced response_headers_to_add descriptors stage local_rate_limit_per_downstream_connection enable_x_ratelimit_headers vh_rate_limits always_consume_default_token_bucket rate_limited_as_resource_exhausted'],
+  [HttpStatusSchema, 'code'],
+  [TokenBucketSchema, 'max_tokens tokens_per_fill fill_interval'],
+  [LocalRateLimitDescriptorSchema, 'entries token_bucket'],
+  [RateLimitDescriptor_EntrySchema, 'key value'],
+];
