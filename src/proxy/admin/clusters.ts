@@ -87,5 +87,6 @@ export function clustersJson(clusters: Iterable<UpstreamCluster>): JsonValue {
       });
     }),
   });
-  return toJson(ClustersSchema, msg, { registry: envoyRegistry });
+  // Envoy prints /clusters JSON with the proto field names (cluster_statuses, host_statuses).
+  return toJson(ClustersSchema, msg, { registry: envoyRegistry, useProtoFieldName: true });
 }
