@@ -81,7 +81,7 @@ let proxy: RunningProxy;
 let port: number;
 let logFile: string;
 let a: HealthServer, b: HealthServer, c: HealthServer, down: number;
-let h2: FaultyUpstream, tcp: FaultyUpstream;
+let h2: FaultyUpstream, tcp: FaultyUpstream, noReuse: FaultyUpstream;
 let pingServer: Awaited<ReturnType<typeof rawUpstream>>;
 let pong = true;
 let grpcServer: Awaited<ReturnType<typeof grpcHealthServer>>;
@@ -96,11 +96,12 @@ before(async () => {
   od = await healthServer('od'); odKeep = await healthServer('odkeep');
   h2 = await faultyUpstream({ name: 'h2', http2: true });
   tcp = await faultyUpstream({ name: 'tcp' });
+  noReuse = await faultyUpstream({ name: 'noreuse' });
   pingServer = await rawUpstream((s) => s.on('data', (d) => { if (d.toString().includes('PING')) s.write(pong ? 'xxPONGxx' : 'NOPE'); }));
   grpcServer = await grpcHealthServer();
   grpcServer.status.set('pkg.Svc', SERVING);
   for (const s of [a, b, c, ...panic, ...strict, od, odKeep]) closers.push(() => s.close());
-  closers.push(() => h2.close(), () => tcp.close(), () => pingServer.close(), () => grpcServer.close());
+  closers.push(() => h2.close(), () => tcp.close(), () => noReuse.close(), () => pingServer.close(), () => grpcServer.close());
   down = await freePort();
   port = await freePort();
   logFile = join(mkdtempSync(join(tmpdir(), 'tsmesh-hc-')), 'access.log');
@@ -121,6 +122,7 @@ access_log:
       staticCluster('cold', [down], httpHc),
       staticCluster('h2', [h2.port], hc('http_health_check: { path: "/healthz", codec_client_type: HTTP2 }')),
       staticCluster('tcp', [tcp.port], hc('tcp_health_check: {}')),
+      staticCluster('noreuse', [noReuse.port], hc('http_health_check: { path: "/healthz" }', ', reuse_connection: false')),
       staticCluster('ping', [pingServer.port], hc('tcp_health_check: { send: { text: "50494e47" }, receive: [ { text: "504f4e47" } ] }')),
       staticCluster('grpc', [grpcServer.port], hc('grpc_health_check: { service_name: pkg.Svc }')),
       staticCluster('panic', ports(panic), httpHc),
@@ -201,6 +203,11 @@ test('HTTP/2 checks (codec_client_type HTTP2)', async () => {
   await becomes('h2', h2.port, '/failed_active_hc');
   h2.setDefault({ kind: 'ok' });
   await becomes('h2', h2.port, 'healthy');
+});
+
+test('reuse_connection: false opens a connection per check (reused by default: see health-workers)', async () => {
+  await eventually('four checks', () => (noReuse.seen.length >= 4 ? true : undefined));
+  assert.ok(noReuse.connections >= noReuse.seen.length - 1, `${noReuse.connections} connections for ${noReuse.seen.length} checks`);
 });
 
 test('TCP connect checks: a host that refuses connections is failed, and back when it listens', async () => {
