@@ -89,6 +89,6 @@ export function clustersJson(clusters: Iterable<UpstreamCluster>): JsonValue {
       });
     }),
   });
-  // No Any in envoy.admin.v3.Clusters: no registry needed (the full one would cost megabytes).
-  return toJson(ClustersSchema, msg);
+  // Envoy prints /clusters JSON with the proto field names (cluster_statuses, host_statuses); no Any inside, so no registry.
+  return toJson(ClustersSchema, msg, { useProtoFieldName: true });
 }

@@ -36,7 +36,6 @@ export class ClusterHealth {
   healthyCount = 0;
   readonly #block: Int32Array;
   #seen = -1;
-  #traffic = false;
 
   constructor(
     slots: SharedSlots,
@@ -58,7 +57,8 @@ export class ClusterHealth {
 
   /** Call before a pick: cheap unless some host's flags changed since this thread last looked. */
   refresh(hosts: readonly HostFlags[]): void {
-    const g = Atomics.load(this.#block, C_GENERATION);
+    // A plain read is enough: a change is seen at most a few picks late, and it is cheaper.
+    const g = this.#block[C_GENERATION]!;
     if (g !== this.#seen) {
       this.#seen = g;
       this.#recount(hosts);
@@ -77,15 +77,17 @@ export class ClusterHealth {
     this.refresh(hosts);
   }
 
+  /** This thread routed traffic to the cluster (a field, so the per-pick check stays inline). */
+  trafficNoted = false;
+
   noteTraffic(): void {
-    if (this.#traffic) return;
-    this.#traffic = true;
+    this.trafficNoted = true;
     Atomics.store(this.#block, C_TRAFFIC, 1);
   }
 
   /** Whether any thread ever routed traffic to this cluster. */
   get trafficSeen(): boolean {
-    return this.#traffic || Atomics.load(this.#block, C_TRAFFIC) === 1;
+    return this.trafficNoted || Atomics.load(this.#block, C_TRAFFIC) === 1;
   }
 
   #recount(hosts: readonly HostFlags[]): void {

@@ -167,7 +167,7 @@ export class UpstreamCluster {
   chooseHost(ctx: LbContext): UpstreamHost | undefined {
     const health = this.health;
     health.refresh(this.hosts);
-    health.noteTraffic();
+    if (!health.trafficNoted) health.noteTraffic();
     const host = this.#lb?.pick(ctx) as UpstreamHost | undefined;
     if (host !== undefined && health.panic) this.stats.lb_healthy_panic.inc();
     return host;

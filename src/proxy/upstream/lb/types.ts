@@ -11,7 +11,10 @@ export interface LbHost {
   readonly weight: number;
   /** Requests in flight to this host; read by LEAST_REQUEST at pick time. */
   activeRequests: number;
-  /** Read at pick time: an unhealthy host is skipped. */
+  /**
+   * Read at pick time: whether the balancer may pick this host (it is healthy, or its cluster is
+   * in panic and every host may be picked). An unhealthy host is skipped.
+   */
   healthy: boolean;
 }
 
