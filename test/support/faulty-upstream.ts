@@ -84,10 +84,11 @@ export async function faultyUpstream(opts: { name?: string; http2?: boolean; por
         return;
       }
       case 'grpc': {
+        // The compatibility API sends its own trailers on 'wantTrailers': give it ours.
         const r = res as http2.Http2ServerResponse;
-        r.stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'x-upstream': name }, { waitForTrailers: true });
-        r.stream.on('wantTrailers', () => r.stream.sendTrailers({ 'grpc-status': String(b.grpcStatus), 'grpc-message': b.message ?? '' }));
-        r.stream.end();
+        r.writeHead(200, { 'content-type': 'application/grpc', 'x-upstream': name });
+        r.addTrailers({ 'grpc-status': String(b.grpcStatus), 'grpc-message': b.message ?? '' });
+        r.end();
         return;
       }
       case 'reset':
