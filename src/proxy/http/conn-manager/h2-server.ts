@@ -143,7 +143,7 @@ class H2ServerConnection implements H2ConnectionEvents {
 interface Held {
   req: RequestHeaders;
   endStream: boolean;
-  chunks: Buffer[];
+  chunks: Buffer[] | undefined;
   ended: boolean;
   trailers: string[] | undefined;
 }
@@ -154,7 +154,7 @@ class H2ResponseEncoder implements ResponseEncoder, H2StreamHandler {
   #held: Held | undefined;
 
   constructor(readonly stream: H2Stream, req: RequestHeaders, endStream: boolean) {
-    this.#held = { req, endStream, chunks: [], ended: endStream, trailers: undefined };
+    this.#held = { req, endStream, chunks: undefined, ended: endStream, trailers: undefined };
   }
 
   /** Runs the request (unless it was reset in the meantime), with what came along with it. */
@@ -166,8 +166,9 @@ class H2ResponseEncoder implements ResponseEncoder, H2StreamHandler {
     this.httpStream = s;
     s.decodeHeaders(h.req, h.endStream);
     if (h.endStream) return;
-    const n = h.chunks.length;
-    for (let i = 0; i < n; i++) s.decodeData(h.chunks[i]!, h.ended && !h.trailers && i === n - 1);
+    const chunks = h.chunks;
+    const n = chunks ? chunks.length : 0;
+    for (let i = 0; i < n; i++) s.decodeData(chunks![i]!, h.ended && !h.trailers && i === n - 1);
     if (h.trailers) s.decodeTrailers(new HeaderMap(h.trailers));
     else if (h.ended && n === 0) s.decodeData(EMPTY, true);
   }
@@ -204,7 +205,7 @@ class H2ResponseEncoder implements ResponseEncoder, H2StreamHandler {
   onData(_stream: H2Stream, chunk: Buffer, endStream: boolean): void {
     const held = this.#held;
     if (held) {
-      if (chunk.length > 0) held.chunks.push(chunk);
+      if (chunk.length > 0) (held.chunks ??= []).push(chunk);
       if (endStream) held.ended = true;
       return;
     }

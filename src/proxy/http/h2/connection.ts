@@ -30,6 +30,7 @@ import { HpackEncoder } from './hpack-encoder.js';
 import { checkRequest, checkResponse, checkTrailers, type H2RequestHead } from './header-validation.js';
 import { FloodGuard, DEFAULT_FLOOD_LIMITS, type FloodLimits } from './flood-guard.js';
 import { H2Stream, ResetCause, STREAM_HIGH_WATER, type H2StreamHandler } from './stream.js';
+import { StreamTable } from './stream-table.js';
 
 const EMPTY = Buffer.alloc(0);
 /** Bytes of queued DATA one flush moves to the socket at most (the rest after it drains). */
@@ -62,6 +63,8 @@ export interface H2ConnectionEvents {
   onStreamClose?(stream: H2Stream): void;
   /** The peer sent GOAWAY: no new streams on this connection. */
   onGoaway?(lastStreamId: number, code: number): void;
+  /** We reset a stream for a protocol error of the peer (RST_STREAM `code`). */
+  onStreamError?(streamId: number, code: number, why: string): void;
   /** We ended the connection for a protocol error of the peer (or a flood). */
   onConnectionError?(code: number, why: string): void;
   /** The socket is gone; every open stream has been reset. */
@@ -83,13 +86,15 @@ export interface H2RequestPseudo {
 export class Http2Connection implements FrameSink, FlushOwner {
   readonly socket: net.Socket;
   readonly isServer: boolean;
-  readonly streams = new Map<number, H2Stream>();
+  readonly streams = new StreamTable();
   readonly #events: H2ConnectionEvents;
   readonly #opts: H2ConnectionOptions;
   readonly #reader: FrameReader;
   readonly #writer: FrameWriter;
   readonly #encoder = new HpackEncoder();
   readonly #decoder = new HpackDecoder();
+  /** Decoded fields of the block being handled (reused: see HpackDecoder.decode). */
+  readonly #fields: string[] = [];
   readonly #flood: FloodGuard;
   readonly #streamThreshold: number;
   readonly #connThreshold: number;
@@ -292,12 +297,13 @@ export class Http2Connection implements FrameSink, FlushOwner {
   /** A complete field block for stream `id`. */
   #headerBlock(id: number, flags: number, buf: Buffer, s: number, e: number, selfDep: boolean): void {
     const endStream = (flags & FLAG_END_STREAM) !== 0;
-    const list: string[] = [];
+    const list = this.#fields;
     const dec = this.#decoder;
     if (!dec.decode(buf, s, e, list)) { this.#connectionError(COMPRESSION_ERROR, `HPACK: ${dec.error}`); return; }
+    const n = dec.outLength;
     const stream = this.streams.get(id);
     if (stream === undefined) {
-      if (this.isServer && (id & 1) === 1 && id > this.#highestPeerId) { this.#newRequest(id, list, endStream, selfDep); return; }
+      if (this.isServer && (id & 1) === 1 && id > this.#highestPeerId) { this.#newRequest(id, list, n, endStream, selfDep); return; }
       if (this.#isIdle(id)) { this.#connectionError(PROTOCOL_ERROR, `HEADERS on idle stream ${id}`); return; }
       if (this.#resetIds.has(id)) return; // sent before our RST_STREAM arrived
       this.#connectionError(this.isServer && id < this.#highestPeerId ? PROTOCOL_ERROR : STREAM_CLOSED, `HEADERS on closed stream ${id}`);
@@ -306,18 +312,18 @@ export class Http2Connection implements FrameSink, FlushOwner {
     stream.idleTicks = 0;
     if (selfDep) { this.#protocolReset(stream, PROTOCOL_ERROR, 'stream depends on itself'); return; }
     if (stream.remoteEnded) { this.#protocolReset(stream, STREAM_CLOSED, 'HEADERS after END_STREAM'); return; }
-    if (!stream.headersReceived) { this.#responseHead(stream, list, endStream); return; }
+    if (!stream.headersReceived) { this.#responseHead(stream, list, n, endStream); return; }
     // Trailers.
     if (!endStream) { this.#protocolReset(stream, PROTOCOL_ERROR, 'trailers without END_STREAM'); return; }
-    const bad = dec.overflow ? 'trailers too large' : dec.invalid ? 'invalid field in trailers' : checkTrailers(list);
+    const bad = dec.overflow ? 'trailers too large' : dec.invalid ? 'invalid field in trailers' : checkTrailers(list, n);
     if (bad !== undefined) { this.#protocolReset(stream, PROTOCOL_ERROR, bad); return; }
     if (stream.contentLength >= 0 && stream.received !== stream.contentLength) { this.#protocolReset(stream, PROTOCOL_ERROR, 'body shorter than content-length'); return; }
     stream.remoteEnded = true;
-    stream.handler?.onTrailers(stream, list);
+    stream.handler?.onTrailers(stream, list.slice(0, n));
     this.#maybeClose(stream);
   }
 
-  #newRequest(id: number, list: string[], endStream: boolean, selfDep: boolean): void {
+  #newRequest(id: number, list: string[], n: number, endStream: boolean, selfDep: boolean): void {
     this.#highestPeerId = id;
     if (this.#goawaySent) return; // not covered by our GOAWAY: ignored (the block is decoded)
     const dec = this.#decoder;
@@ -329,16 +335,16 @@ export class Http2Connection implements FrameSink, FlushOwner {
     this.#activePeer++;
     this.#flood.streamOpened();
     if (dec.overflow) { this.#events.onRequestHeadersTooLarge?.(stream, endStream); return; }
-    const head = checkRequest(list);
+    const head = checkRequest(list, n);
     if (typeof head === 'string') { this.#protocolReset(stream, PROTOCOL_ERROR, head); return; }
     if (endStream && head.contentLength > 0) { this.#protocolReset(stream, PROTOCOL_ERROR, 'content-length with an empty body'); return; }
     stream.contentLength = head.contentLength;
     this.#events.onRequest?.(stream, head, endStream);
   }
 
-  #responseHead(stream: H2Stream, list: string[], endStream: boolean): void {
+  #responseHead(stream: H2Stream, list: string[], n: number, endStream: boolean): void {
     const dec = this.#decoder;
-    const head = dec.overflow ? 'response head too large' : dec.invalid ? 'invalid field' : checkResponse(list);
+    const head = dec.overflow ? 'response head too large' : dec.invalid ? 'invalid field' : checkResponse(list, n);
     if (typeof head === 'string') { this.#protocolReset(stream, PROTOCOL_ERROR, head); return; }
     if (head.status < 200) {
       if (endStream) this.#protocolReset(stream, PROTOCOL_ERROR, 'interim response with END_STREAM');
@@ -651,7 +657,7 @@ export class Http2Connection implements FrameSink, FlushOwner {
       if (off > 0) chunk = chunk.subarray(off);
     }
     if (chunk.length > 0) {
-      stream.queue.push(chunk);
+      (stream.queue ??= []).push(chunk);
       stream.queuedBytes += chunk.length;
     }
     if (endStream) { stream.endQueued = true; stream.localEnded = true; }
@@ -725,8 +731,9 @@ export class Http2Connection implements FrameSink, FlushOwner {
   }
 
   /** The peer broke the rules on this stream: RST_STREAM, and the handler hears of it. */
-  #protocolReset(stream: H2Stream, code: number, _why: string): void {
+  #protocolReset(stream: H2Stream, code: number, why: string): void {
     if (stream.closed) return;
+    this.#events.onStreamError?.(stream.id, code, why);
     const calm = this.#flood.reset();
     if (calm) { this.#connectionError(ENHANCE_YOUR_CALM, calm); return; }
     this.#writer.rstStream(stream.id, code);
@@ -737,7 +744,8 @@ export class Http2Connection implements FrameSink, FlushOwner {
   }
 
   /** Resets a stream we never took on. */
-  #refuse(id: number, code: number, _why: string): void {
+  #refuse(id: number, code: number, why: string): void {
+    this.#events.onStreamError?.(id, code, why);
     const calm = this.#flood.reset();
     if (calm) { this.#connectionError(ENHANCE_YOUR_CALM, calm); return; }
     this.#writer.rstStream(id, code);
@@ -764,7 +772,7 @@ export class Http2Connection implements FrameSink, FlushOwner {
     stream.closed = true;
     this.streams.delete(stream.id);
     if (this.isServer) this.#activePeer--;
-    stream.queue.length = 0;
+    stream.queue = undefined;
     stream.queuedBytes = 0;
     stream.trailersQueued = undefined;
     if (this.#dataStream === stream) this.#dataStream = undefined;
@@ -788,7 +796,8 @@ export class Http2Connection implements FrameSink, FlushOwner {
         if (!st.inSendList) continue;
         if (st.closed) { st.inSendList = false; continue; }
         if (st.queuedBytes > 0) {
-          const head = st.queue[0]!;
+          const q = st.queue!;
+          const head = q[0]!;
           const avail = head.length - st.queueHead;
           const n = Math.min(avail, st.sendWindow, this.#sendWindow, this.#peerMaxFrameSize, budget);
           if (n > 0) {
@@ -797,7 +806,7 @@ export class Http2Connection implements FrameSink, FlushOwner {
             budget -= n;
             st.queuedBytes -= n;
             const start = st.queueHead;
-            if (n === avail) { st.queue.shift(); st.queueHead = 0; } else st.queueHead += n;
+            if (n === avail) { q.shift(); st.queueHead = 0; } else st.queueHead += n;
             const fin = st.queuedBytes === 0 && st.endQueued && st.trailersQueued === undefined;
             this.#flood.dataFrameSent();
             w.data(st.id, fin ? FLAG_END_STREAM : 0, head, start, start + n);

@@ -14,7 +14,7 @@
  */
 import type net from 'node:net';
 import {
-  CONTINUATION, DATA, FLAG_ACK, FLAG_END_HEADERS, FRAME_HEADER_SIZE, GOAWAY, HEADERS, PING, RST_STREAM, SETTINGS,
+  CONTINUATION, DATA, FLAG_ACK, FLAG_END_HEADERS, FLAG_END_STREAM, FRAME_HEADER_SIZE, GOAWAY, HEADERS, PING, RST_STREAM, SETTINGS,
   WINDOW_UPDATE,
 } from './constants.js';
 
@@ -62,6 +62,11 @@ export class FrameWriter {
   #segStart = 0;
   readonly #chunks: Buffer[] = [];
   #pending = 0;
+  /** Where the flags of the last frame in the batch are, when it is a DATA frame: an empty
+   * END_STREAM for the same stream that follows it right away becomes that frame's flag. */
+  #lastDataSlab: Buffer | undefined;
+  #lastDataFlags = 0;
+  #lastDataStream = 0;
   #scheduled = false;
   #flushing = false;
   #closed = false;
@@ -77,6 +82,7 @@ export class FrameWriter {
   /** Drops everything and writes nothing more. */
   close(): void {
     this.#closed = true;
+    this.#lastDataSlab = undefined;
     this.#chunks.length = 0;
     this.#pending = 0;
   }
@@ -99,6 +105,7 @@ export class FrameWriter {
   #header(length: number, type: number, flags: number, streamId: number): void {
     const b = this.#slab;
     let p = this.#pos;
+    this.#lastDataSlab = undefined;
     b[p++] = length >>> 16;
     b[p++] = length >>> 8;
     b[p++] = length;
@@ -178,6 +185,12 @@ export class FrameWriter {
   /** One DATA frame with payload buf[start, end) (no larger than the peer's max frame size). */
   data(streamId: number, flags: number, buf: Buffer, start: number, end: number): void {
     const len = end - start;
+    if (len === 0 && flags === FLAG_END_STREAM && this.#lastDataSlab !== undefined && this.#lastDataStream === streamId) {
+      // "...data" then "end": one frame, not two.
+      this.#lastDataSlab[this.#lastDataFlags]! |= FLAG_END_STREAM;
+      this.#lastDataSlab = undefined;
+      return;
+    }
     if (len <= COPY_LIMIT) {
       this.#reserve(FRAME_HEADER_SIZE + len);
       this.#header(len, DATA, flags, streamId);
@@ -187,6 +200,12 @@ export class FrameWriter {
       this.#header(len, DATA, flags, streamId);
       this.#cut();
       this.#chunks.push(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
+    }
+    if ((flags & FLAG_END_STREAM) === 0) {
+      this.#lastDataSlab = this.#slab;
+      this.#lastDataFlags = this.#pos - len - FRAME_HEADER_SIZE + 4;
+      if (len > COPY_LIMIT) this.#lastDataFlags = this.#pos - FRAME_HEADER_SIZE + 4;
+      this.#lastDataStream = streamId;
     }
     this.#added(FRAME_HEADER_SIZE + len);
   }
@@ -232,6 +251,7 @@ export class FrameWriter {
       this.#flushing = false;
     }
     this.#cut();
+    this.#lastDataSlab = undefined;
     const chunks = this.#chunks;
     const bytes = this.#pending;
     if (chunks.length === 0) { this.#owner.afterFlush(0); return; }

@@ -91,8 +91,8 @@ function validMethod(s: string): boolean {
 
 const COLON = 58;
 
-/** A request's header section (§8.3.1). */
-export function checkRequest(list: string[]): H2RequestHead | string {
+/** A request's header section (§8.3.1): list[0, n). */
+export function checkRequest(list: readonly string[], n = list.length): H2RequestHead | string {
   let method: string | undefined;
   let scheme: string | undefined;
   let authority: string | undefined;
@@ -100,7 +100,6 @@ export function checkRequest(list: string[]): H2RequestHead | string {
   let host: string | undefined;
   let contentLength = -1;
   let i = 0;
-  const n = list.length;
   for (; i < n; i += 2) {
     const name = list[i]!;
     if (name.charCodeAt(0) !== COLON) break;
@@ -163,17 +162,16 @@ export function checkRequest(list: string[]): H2RequestHead | string {
     scheme: scheme ?? '',
     authority: authority ?? host ?? '',
     path: path ?? '',
-    fields: start === 0 ? list : list.slice(start),
+    fields: list.slice(start, n),
     contentLength,
   };
 }
 
-/** A response's header section (§8.3.2); 1xx included (the caller skips interim ones). */
-export function checkResponse(list: string[]): H2ResponseHead | string {
+/** A response's header section (§8.3.2), list[0, n); 1xx included (the caller skips interim ones). */
+export function checkResponse(list: readonly string[], n = list.length): H2ResponseHead | string {
   let status = -1;
   let contentLength = -1;
   let i = 0;
-  const n = list.length;
   for (; i < n; i += 2) {
     const name = list[i]!;
     if (name.charCodeAt(0) !== COLON) break;
@@ -197,12 +195,12 @@ export function checkResponse(list: string[]): H2ResponseHead | string {
       contentLength = cl;
     }
   }
-  return { status, fields: start === 0 ? list : list.slice(start), contentLength };
+  return { status, fields: list.slice(start, n), contentLength };
 }
 
-/** A trailer section: regular fields only. */
-export function checkTrailers(list: string[]): string | undefined {
-  for (let i = 0; i < list.length; i += 2) {
+/** A trailer section, list[0, n): regular fields only. */
+export function checkTrailers(list: readonly string[], n = list.length): string | undefined {
+  for (let i = 0; i < n; i += 2) {
     const name = list[i]!;
     if (name.charCodeAt(0) === COLON) return `pseudo-header ${name} in trailers`;
     if (connectionSpecific(name) || name === 'te') return `connection-specific field ${name} in trailers`;

@@ -38,6 +38,8 @@ export class HpackDecoder {
   maxFields = Infinity;
 
   // Results of the last decode().
+  /** Entries written to `out` (2 a field; fields past a limit are not written). */
+  outLength = 0;
   listSize = 0;
   fieldCount = 0;
   overflow = false;
@@ -54,13 +56,15 @@ export class HpackDecoder {
   get tableLength(): number { return this.#table.length; }
 
   /**
-   * Decodes the block buf[start, end), appending fields to `out` (until a limit is passed).
+   * Decodes the block buf[start, end) into out[0, outLength) as name, value, ... (until a
+   * limit is passed). `out` may be reused between calls: entries past outLength are stale.
    * Returns false on a decoding error (see `error`).
    */
   decode(buf: Buffer, start: number, end: number, out: string[]): boolean {
     this.#buf = buf;
     this.#pos = start;
     this.#end = end;
+    this.outLength = 0;
     this.listSize = 0;
     this.fieldCount = 0;
     this.overflow = false;
@@ -157,7 +161,10 @@ export class HpackDecoder {
     if (invalid) this.invalid = true;
     if (this.overflow) return;
     if (this.listSize > this.maxListSize || this.fieldCount > this.maxFields) { this.overflow = true; return; }
-    out.push(name, value);
+    const n = this.outLength;
+    out[n] = name;
+    out[n + 1] = value;
+    this.outLength = n + 2;
   }
 
   #fail(why: string): false {

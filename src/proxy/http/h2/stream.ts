@@ -68,7 +68,8 @@ export class H2Stream {
   readDisabled = false;
 
   // --- send queue (DATA waiting for window, then END_STREAM or trailers) ---
-  queue: Buffer[] = [];
+  /** Allocated when a first chunk has to wait. */
+  queue: Buffer[] | undefined;
   queueHead = 0;
   queuedBytes = 0;
   endQueued = false;

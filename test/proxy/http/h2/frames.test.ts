@@ -173,6 +173,31 @@ describe('FrameWriter', () => {
     assert.equal(Buffer.concat(sock.writes[0]!).toString('hex'), Buffer.concat([frame(T.DATA, 0, 1, big), frame(T.DATA, F.END_STREAM, 3, 'x')]).toString('hex'));
   });
 
+  it('an empty END_STREAM right after DATA of the same stream sets the flag on that frame', async () => {
+    const sock = new FakeSocket();
+    const w = new FrameWriter(sock as unknown as net.Socket, owner);
+    w.data(1, 0, Buffer.from('abc'), 0, 3);
+    w.data(1, F.END_STREAM, Buffer.alloc(0), 0, 0);
+    const big = Buffer.alloc(10000, 1);
+    w.data(3, 0, big, 0, big.length);
+    w.data(3, F.END_STREAM, Buffer.alloc(0), 0, 0);
+    w.data(5, 0, Buffer.from('x'), 0, 1);
+    w.windowUpdate(0, 1);
+    w.data(5, F.END_STREAM, Buffer.alloc(0), 0, 0); // not right after: a frame of its own
+    w.data(7, 0, Buffer.from('y'), 0, 1);
+    w.data(9, F.END_STREAM, Buffer.alloc(0), 0, 0); // another stream: a frame of its own
+    await turn();
+    assert.equal(Buffer.concat(sock.writes.flat()).toString('hex'), Buffer.concat([
+      frame(T.DATA, F.END_STREAM, 1, 'abc'),
+      frame(T.DATA, F.END_STREAM, 3, big),
+      frame(T.DATA, 0, 5, 'x'),
+      frame(T.WINDOW_UPDATE, 0, 0, u32(1)),
+      frame(T.DATA, F.END_STREAM, 5),
+      frame(T.DATA, 0, 7, 'y'),
+      frame(T.DATA, F.END_STREAM, 9),
+    ]).toString('hex'));
+  });
+
   it('a field block over the peer frame size is split into HEADERS and CONTINUATION frames', async () => {
     const sock = new FakeSocket();
     const w = new FrameWriter(sock as unknown as net.Socket, owner);
