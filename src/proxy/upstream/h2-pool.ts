@@ -5,7 +5,7 @@ import type { ConnPool, PendingHandle, PoolCallbacks, PoolLimits } from './pool.
 import type { UpstreamHost } from './host.js';
 import type { ClusterStats } from './cluster-stats.js';
 import { Http2Connection, type H2ConnectionEvents, type H2ConnectionOptions } from '../http/h2/connection.js';
-import { CANCEL, REFUSED_STREAM } from '../http/h2/constants.js';
+import { CANCEL, NO_ERROR, REFUSED_STREAM } from '../http/h2/constants.js';
 import type { H2ResponseHead } from '../http/h2/header-validation.js';
 import { ResetCause, type H2Stream, type H2StreamHandler } from '../http/h2/stream.js';
 
@@ -129,6 +129,7 @@ class H2Client implements H2ConnectionEvents {
   ready = false;
   /** Streams handed out and not finished. */
   streams = 0;
+  #lostWithActive = false;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(pool: H2ConnPool) {
@@ -161,7 +162,7 @@ class H2Client implements H2ConnectionEvents {
   };
 
   #onIdle = (): void => {
-    if (this.streams > 0) return;
+    if (this.streams > 0) { this.socket.setTimeout(this.pool.limits.idleTimeoutMs); return; }
     this.pool.stats.upstream_cx_idle_timeout.inc();
     this.conn.destroy();
   };
@@ -188,6 +189,13 @@ class H2Client implements H2ConnectionEvents {
 
   onWrite(bytes: number): void {
     this.pool.stats.upstream_cx_tx_bytes_total.inc(bytes);
+  }
+
+  /** @internal the connection went away under a stream in progress (counted once). */
+  lostWithActive(): void {
+    if (this.#lostWithActive) return;
+    this.#lostWithActive = true;
+    this.pool.stats.upstream_cx_destroy_remote_with_active_rq.inc();
   }
 
   /** @internal a stream handed out has finished. */
@@ -270,8 +278,10 @@ class H2UpstreamStream implements UpstreamStream, H2StreamHandler {
     this.#handler = undefined;
     this.#finish();
     if (!h) return;
-    const reason: UpstreamResetReason = cause === ResetCause.Protocol ? 'protocol_error' : cause === ResetCause.Connection ? 'connection_termination' : 'remote_reset';
-    if (cause === ResetCause.Connection) this.#client.pool.stats.upstream_cx_destroy_remote_with_active_rq.inc();
+    // A connection we ended because the upstream broke the protocol is a protocol error too.
+    const broken = cause === ResetCause.Protocol || (cause === ResetCause.Connection && code !== CANCEL && code !== NO_ERROR);
+    const reason: UpstreamResetReason = broken ? 'protocol_error' : cause === ResetCause.Connection ? 'connection_termination' : 'remote_reset';
+    if (cause === ResetCause.Connection) this.#client.lostWithActive();
     h.onUpstreamReset(reason, cause === ResetCause.Refused || code === REFUSED_STREAM ? 'stream refused' : `stream reset (code ${code})`);
   }
 

@@ -298,12 +298,12 @@ test('h2c upstream: gRPC status in trailers, a reset, and a dropped connection m
   s.close();
 });
 
-test('h2c upstream: a malformed response (connection-specific field) is a 502 protocol error, never passed on', async () => {
+/** A scripted h2c upstream: SETTINGS, then `answer(streamId)` for each request HEADERS frame. */
+async function rawH2Upstream(answer: (id: number) => Buffer): Promise<net.Server> {
   const up = net.createServer((sock) => {
     sock.write(frame(T.SETTINGS, 0, 0));
     let buf = Buffer.alloc(0);
     let prefaceDone = false;
-    const lit = (n: string, v: string): Buffer => Buffer.concat([Buffer.from([0, n.length]), Buffer.from(n), Buffer.from([v.length]), Buffer.from(v)]);
     sock.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
       if (!prefaceDone) { if (buf.length < 24) return; buf = buf.subarray(24); prefaceDone = true; }
@@ -313,26 +313,61 @@ test('h2c upstream: a malformed response (connection-specific field) is a 502 pr
         const type = buf[3]!;
         const id = buf.readUInt32BE(5);
         buf = buf.subarray(9 + len);
-        // The response to stream 1: 200 with a connection-specific field.
-        if (type === T.HEADERS && id === 1) sock.write(frame(T.HEADERS, F.END_HEADERS | F.END_STREAM, 1, Buffer.concat([Buffer.from([0x88]), lit('connection', 'close')])));
+        if (type === T.HEADERS && !sock.destroyed) sock.write(answer(id));
       }
     });
     sock.on('error', () => {});
   });
   up.listen(0, '127.0.0.1');
   await once(up, 'listening');
+  return up;
+}
+
+const lit = (n: string, v: string): Buffer => Buffer.concat([Buffer.from([0, n.length]), Buffer.from(n), Buffer.from([v.length]), Buffer.from(v)]);
+
+// [name, the upstream's answer to a request, the upstream connection protocol errors expected].
+const BAD_UPSTREAMS: [string, (id: number) => Buffer, number][] = [
+  ['a connection-specific field (malformed response: stream error)', (id) => frame(T.HEADERS, F.END_HEADERS | F.END_STREAM, id, Buffer.concat([Buffer.from([0x88]), lit('connection', 'close')])), 0],
+  ['no :status', (id) => frame(T.HEADERS, F.END_HEADERS | F.END_STREAM, id, lit('x', 'y')), 0],
+  ['DATA before the response head', (id) => frame(T.DATA, F.END_STREAM, id, 'body'), 0],
+  ['bad HPACK (connection error)', (id) => frame(T.HEADERS, F.END_HEADERS | F.END_STREAM, id, Buffer.from([0x80])), 1],
+  ['a frame over the maximum size (connection error)', (id) => frame(T.DATA, 0, id, Buffer.alloc(16385)), 1],
+];
+
+test('h2c upstream sending a body longer than its content-length: the response is cut (it had started), none of the extra bytes pass', async () => {
+  const up = await rawH2Upstream((id) => Buffer.concat([frame(T.HEADERS, F.END_HEADERS, id, Buffer.concat([Buffer.from([0x88]), lit('content-length', '2')])), frame(T.DATA, F.END_STREAM, id, 'body')]));
   const port = await freePort();
   const p = await startProxy(httpBootstrap({ listenPort: port, upstreamPort: (up.address() as net.AddressInfo).port, clusterExtra: H2_CLUSTER }));
   try {
-    const r = await request(port, { path: '/x' });
-    assert.equal(r.status, 502);
-    assert.match(r.body, /protocol error/);
-    assert.equal(await stat(p, 'cluster.app.upstream_rq_rx_reset'), 1);
+    const c = await RawH2.connect(port);
+    c.headers(1, get('/x'), true);
+    const r = await c.response(1);
+    assert.equal(r.reset, E.INTERNAL_ERROR);
+    assert.equal(r.body.length, 0);
+    c.close();
   } finally {
     await p.stop();
     up.close();
   }
 });
+
+for (const [name, answer, cxErrors] of BAD_UPSTREAMS) {
+  test(`h2c upstream answering with ${name}: 502 protocol error, nothing of it passed on`, async () => {
+    const up = await rawH2Upstream(answer);
+    const port = await freePort();
+    const p = await startProxy(httpBootstrap({ listenPort: port, upstreamPort: (up.address() as net.AddressInfo).port, clusterExtra: H2_CLUSTER }));
+    try {
+      const r = await request(port, { path: '/x' });
+      assert.equal(r.status, 502);
+      assert.match(r.body, /protocol error/);
+      assert.equal(r.headers['x-upstream'], undefined);
+      assert.equal(await stat(p, 'cluster.app.upstream_cx_protocol_error'), cxErrors);
+    } finally {
+      await p.stop();
+      up.close();
+    }
+  });
+}
 
 test('h2c upstream GOAWAY: the request in flight finishes, the next one gets a new connection', async () => {
   let sessions = 0;

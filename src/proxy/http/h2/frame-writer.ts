@@ -2,9 +2,9 @@
  * Outgoing frames of one connection, batched: every frame produced in one event-loop turn
  * leaves in ONE socket write (a writev when large DATA payloads ride along by reference).
  *
- * Frames are serialized into a slab that only moves forward: bytes handed to the socket are
- * never overwritten (the kernel may not have taken them yet), and a full slab is replaced by a
- * new one. DATA payloads up to COPY_LIMIT are copied next to their frame header; larger ones
+ * Frames are serialized into a slab. Bytes handed to the socket are never overwritten while
+ * the socket may still hold them: the slab moves forward, a full one is replaced by a new one,
+ * and it is reused from the start only when a write went through to the kernel at once. DATA payloads up to COPY_LIMIT are copied next to their frame header; larger ones
  * are referenced, not copied.
  *
  * Flushes are deferred to setImmediate (after the poll phase: the frames caused by every
@@ -56,7 +56,9 @@ function schedule(w: FrameWriter): void {
 export class FrameWriter {
   readonly #socket: net.Socket;
   readonly #owner: FlushOwner;
-  #slab: Buffer = Buffer.allocUnsafe(SLAB_SIZE);
+  // Small at first (from Node's shared pool): an idle connection holds little; busy ones move to
+  // full-size slabs as soon as one fills up.
+  #slab: Buffer = Buffer.allocUnsafe(512);
   #pos = 0;
   /** Start of the slab bytes not yet cut into #chunks. */
   #segStart = 0;
@@ -267,6 +269,9 @@ export class FrameWriter {
       }
     }
     chunks.length = 0;
+    // Written through to the kernel at once (the usual case): nothing refers to the slab any
+    // more, so the next batch reuses it from the start instead of moving on.
+    if (s.writableLength === 0) { this.#pos = 0; this.#segStart = 0; }
     this.#owner.afterFlush(bytes);
   }
 }

@@ -36,23 +36,26 @@ export interface H2StreamHandler {
 /** A stream's send queue above this many bytes makes it unwritable (the caller should pause). */
 export const STREAM_HIGH_WATER = 64 * 1024;
 
+// Bits of H2Stream#flags (one number instead of eleven boolean fields: streams are many and
+// short-lived, and every field is 8 bytes of garbage per request).
+const LOCAL_ENDED = 1;
+const LOCAL_END_SENT = 2;
+const REMOTE_ENDED = 4;
+const CLOSED = 8;
+const HEADERS_RECEIVED = 16;
+const HEADERS_SENT = 32;
+const NO_RESPONSE_BODY = 64;
+const READ_DISABLED = 128;
+const END_QUEUED = 256;
+const IN_SEND_LIST = 512;
+const NEED_DRAIN = 1024;
+
 export class H2Stream {
   readonly id: number;
   readonly conn: Http2Connection;
   handler: H2StreamHandler | undefined;
+  flags = 0;
 
-  // --- state (maintained by the connection) ---
-  /** END_STREAM was sent (or is queued behind data): we send nothing more. */
-  localEnded = false;
-  /** END_STREAM went out on the wire. */
-  localEndSent = false;
-  remoteEnded = false;
-  closed = false;
-  /** Client: the final response head arrived. Server: always true. */
-  headersReceived: boolean;
-  headersSent = false;
-  /** The request was HEAD (client): a response body is not expected whatever Content-Length says. */
-  noResponseBody = false;
   /** Content-Length of what the peer sends, -1 if none; and what arrived so far. */
   contentLength = -1;
   received = 0;
@@ -65,19 +68,13 @@ export class H2Stream {
   recvUnacked = 0;
   /** Bytes that arrived while reading was disabled: credited when it is enabled again. */
   recvHeld = 0;
-  readDisabled = false;
 
   // --- send queue (DATA waiting for window, then END_STREAM or trailers) ---
   /** Allocated when a first chunk has to wait. */
   queue: Buffer[] | undefined;
   queueHead = 0;
   queuedBytes = 0;
-  endQueued = false;
   trailersQueued: string[] | undefined;
-  /** In the connection's list of streams with queued data. */
-  inSendList = false;
-  /** `writable` answered false: onWritable is owed. */
-  needDrain = false;
 
   /** Timer ticks without activity (the codec adapters' idle timers). */
   idleTicks = 0;
@@ -87,8 +84,42 @@ export class H2Stream {
     this.id = id;
     this.sendWindow = sendWindow;
     this.recvWindow = recvWindow;
-    this.headersReceived = headersReceived;
+    if (headersReceived) this.flags = HEADERS_RECEIVED;
   }
+
+  #get(bit: number): boolean { return (this.flags & bit) !== 0; }
+  #set(bit: number, on: boolean): void { this.flags = on ? this.flags | bit : this.flags & ~bit; }
+
+  // --- state (maintained by the connection) ---
+  /** END_STREAM was sent (or is queued behind data): we send nothing more. */
+  get localEnded(): boolean { return this.#get(LOCAL_ENDED); }
+  set localEnded(v: boolean) { this.#set(LOCAL_ENDED, v); }
+  /** END_STREAM went out on the wire. */
+  get localEndSent(): boolean { return this.#get(LOCAL_END_SENT); }
+  set localEndSent(v: boolean) { this.#set(LOCAL_END_SENT, v); }
+  get remoteEnded(): boolean { return this.#get(REMOTE_ENDED); }
+  set remoteEnded(v: boolean) { this.#set(REMOTE_ENDED, v); }
+  get closed(): boolean { return this.#get(CLOSED); }
+  set closed(v: boolean) { this.#set(CLOSED, v); }
+  /** Client: the final response head arrived. Server: always true. */
+  get headersReceived(): boolean { return this.#get(HEADERS_RECEIVED); }
+  set headersReceived(v: boolean) { this.#set(HEADERS_RECEIVED, v); }
+  get headersSent(): boolean { return this.#get(HEADERS_SENT); }
+  set headersSent(v: boolean) { this.#set(HEADERS_SENT, v); }
+  /** The request was HEAD (client): a response body is not expected whatever Content-Length says. */
+  get noResponseBody(): boolean { return this.#get(NO_RESPONSE_BODY); }
+  set noResponseBody(v: boolean) { this.#set(NO_RESPONSE_BODY, v); }
+  get readDisabled(): boolean { return this.#get(READ_DISABLED); }
+  set readDisabled(v: boolean) { this.#set(READ_DISABLED, v); }
+  /** END_STREAM waits behind queued data. */
+  get endQueued(): boolean { return this.#get(END_QUEUED); }
+  set endQueued(v: boolean) { this.#set(END_QUEUED, v); }
+  /** In the connection's list of streams with queued data. */
+  get inSendList(): boolean { return this.#get(IN_SEND_LIST); }
+  set inSendList(v: boolean) { this.#set(IN_SEND_LIST, v); }
+  /** `writable` answered false: onWritable is owed. */
+  get needDrain(): boolean { return this.#get(NEED_DRAIN); }
+  set needDrain(v: boolean) { this.#set(NEED_DRAIN, v); }
 
   /** Whether more data can be given to sendData now without piling up. */
   get writable(): boolean {

@@ -116,6 +116,8 @@ describe('FrameReader', () => {
 /** A socket stand-in that records writes (and whether they were corked together). */
 class FakeSocket extends EventEmitter {
   writes: Buffer[][] = [];
+  /** Undefined: never claims to have written through (the writer then never reuses its slab). */
+  writableLength: number | undefined;
   #corked = 0;
   #group: Buffer[] = [];
   destroyed = false;
@@ -135,6 +137,17 @@ const owner: FlushOwner = { beforeFlush() {}, afterFlush() {} };
 const turn = (): Promise<void> => new Promise((r) => setImmediate(() => setImmediate(r)));
 
 describe('FrameWriter', () => {
+  it('reuses its slab from the start once a write went through at once', async () => {
+    const sock = new FakeSocket();
+    sock.writableLength = 0;
+    const handed: Buffer[] = [];
+    sock.write = (b: Buffer): boolean => { handed.push(b); return true; };
+    const w = new FrameWriter(sock as unknown as net.Socket, owner);
+    for (let i = 0; i < 5000; i++) { w.ping(false, Buffer.alloc(8, i & 0xff), 0); w.flush(); }
+    assert.equal(new Set(handed.map((b) => b.buffer)).size, 1, 'one slab for all');
+    assert.equal(handed[handed.length - 1]!.toString('hex'), frame(T.PING, 0, 0, Buffer.alloc(8, 4999 & 0xff)).toString('hex'));
+  });
+
   it('frames produced in one turn leave in one write, in order and byte-exact', async () => {
     const sock = new FakeSocket();
     const w = new FrameWriter(sock as unknown as net.Socket, owner);
