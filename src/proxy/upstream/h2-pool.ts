@@ -5,7 +5,8 @@ import type { ConnPool, PendingHandle, PoolCallbacks, PoolLimits } from './pool.
 import type { UpstreamHost } from './host.js';
 import type { ClusterStats } from './cluster-stats.js';
 import { Http2Connection, type H2ConnectionEvents, type H2ConnectionOptions } from '../http/h2/connection.js';
-import { CANCEL, NO_ERROR, REFUSED_STREAM } from '../http/h2/constants.js';
+import { CANCEL, NO_ERROR, REFUSED_STREAM, errorName } from '../http/h2/constants.js';
+import { level, log } from '../log.js';
 import type { H2ResponseHead } from '../http/h2/header-validation.js';
 import { ResetCause, type H2Stream, type H2StreamHandler } from '../http/h2/stream.js';
 
@@ -121,6 +122,11 @@ class Waiter implements PendingHandle {
   }
 }
 
+function debugging(): boolean {
+  const l = level();
+  return l === 'debug' || l === 'trace';
+}
+
 /** One upstream HTTP/2 connection. */
 class H2Client implements H2ConnectionEvents {
   readonly pool: H2ConnPool;
@@ -174,8 +180,13 @@ class H2Client implements H2ConnectionEvents {
     this.pool.dispatch();
   }
 
-  onConnectionError(): void {
+  onConnectionError(code: number, why: string): void {
     this.pool.stats.upstream_cx_protocol_error.inc();
+    if (debugging()) log.debug(`http2: GOAWAY ${errorName(code)} to upstream ${this.pool.host.key}: ${why}`);
+  }
+
+  onStreamError(id: number, code: number, why: string): void {
+    if (debugging()) log.debug(`http2: RST_STREAM ${errorName(code)} on stream ${id} to upstream ${this.pool.host.key}: ${why}`);
   }
 
   onClose(): void {

@@ -2,7 +2,8 @@ import type net from 'node:net';
 import { HeaderMap } from '../headers.js';
 import type { RequestHeaders, ResponseEncoder } from '../stream.js';
 import { Http2Connection, type H2ConnectionEvents, type H2ConnectionOptions } from '../h2/connection.js';
-import { INTERNAL_ERROR } from '../h2/constants.js';
+import { INTERNAL_ERROR, errorName } from '../h2/constants.js';
+import { level, log } from '../../log.js';
 import type { H2RequestHead, H2ResponseHead } from '../h2/header-validation.js';
 import { requestHeaderMap } from '../h2/headers.js';
 import { ResetCause, type H2Stream, type H2StreamHandler } from '../h2/stream.js';
@@ -105,8 +106,13 @@ class H2ServerConnection implements H2ConnectionEvents {
     stream.sendResponseHeaders(431, ['content-length', '0', 'server', rt.config.serverName], true);
   }
 
-  onConnectionError(): void {
+  onConnectionError(code: number, why: string): void {
     this.#rt.stats.downstream_cx_protocol_error.inc();
+    if (debugging()) log.debug(`http2: GOAWAY ${errorName(code)} to ${this.#info.remoteAddress}:${this.#info.remotePort}: ${why}`);
+  }
+
+  onStreamError(id: number, code: number, why: string): void {
+    if (debugging()) log.debug(`http2: RST_STREAM ${errorName(code)} on stream ${id} from ${this.#info.remoteAddress}:${this.#info.remotePort}: ${why}`);
   }
 
   onClose(): void {
@@ -146,6 +152,11 @@ interface Held {
   chunks: Buffer[] | undefined;
   ended: boolean;
   trailers: string[] | undefined;
+}
+
+function debugging(): boolean {
+  const l = level();
+  return l === 'debug' || l === 'trace';
 }
 
 /** The downstream side of one stream: HTTP/2 frames in, ResponseEncoder calls out. */

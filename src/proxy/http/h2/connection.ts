@@ -16,12 +16,12 @@
  */
 import type net from 'node:net';
 import {
-  CANCEL, COMPRESSION_ERROR, CONTINUATION, DATA, DEFAULT_INITIAL_WINDOW_SIZE, DEFAULT_MAX_FRAME_SIZE, ENHANCE_YOUR_CALM,
+  CANCEL, COMPRESSION_ERROR, CONTINUATION, DEFAULT_INITIAL_WINDOW_SIZE, DEFAULT_MAX_FRAME_SIZE, ENHANCE_YOUR_CALM,
   FLAG_ACK, FLAG_END_HEADERS, FLAG_END_STREAM, FLAG_PADDED, FLAG_PRIORITY, FLOW_CONTROL_ERROR, FRAME_SIZE_ERROR, GOAWAY,
   HEADERS, MAX_MAX_FRAME_SIZE, MAX_STREAM_ID, MAX_WINDOW_SIZE, NO_ERROR, PING, PREFACE, PRIORITY, PROTOCOL_ERROR,
   PUSH_PROMISE, REFUSED_STREAM, RST_STREAM, SETTINGS, SETTINGS_ENABLE_PUSH, SETTINGS_HEADER_TABLE_SIZE,
   SETTINGS_INITIAL_WINDOW_SIZE, SETTINGS_MAX_CONCURRENT_STREAMS, SETTINGS_MAX_FRAME_SIZE, SETTINGS_MAX_HEADER_LIST_SIZE,
-  STREAM_CLOSED, WINDOW_UPDATE, errorName,
+  STREAM_CLOSED, WINDOW_UPDATE,
 } from './constants.js';
 import { FrameReader, type FrameSink } from './frame-reader.js';
 import { FrameWriter, type FlushOwner } from './frame-writer.js';
@@ -934,10 +934,6 @@ export class Http2Connection implements FrameSink, FlushOwner {
     this.#failStreams(CANCEL);
     this.#events.onClose?.();
   };
-
-  describe(): string {
-    return `h2 ${this.isServer ? 'server' : 'client'} ${this.streams.size} streams${this.#goawaySent ? ' goaway-sent' : ''}${this.#goawayReceived ? ' goaway-received' : ''}`;
-  }
 }
 
 function noop(): void { /* errors are followed by 'close' */ }
@@ -968,4 +964,3 @@ function omitted(name: string, value: string): boolean {
   }
 }
 
-export { errorName };

@@ -24,30 +24,63 @@ const NOT_INDEXED = new Set([
   'x-request-id', 'x-envoy-original-path', 'traceparent', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid',
 ]);
 
-/** The encoder's dynamic table, with lookups by (name, value) and by name. */
-class EncoderTable extends DynamicTable {
-  /** name -> value -> absolute number of the newest entry with both. */
-  readonly exact = new Map<string, Map<string, number>>();
-  /** name -> absolute number of the newest entry with that name. */
-  readonly byName = new Map<string, number>();
+const INDEX = 0;
+const NO_INDEX = 1;
+/** Never indexed when short (cookie); always (authorization). */
+const SENSITIVE_SHORT = 2;
+const SENSITIVE = 3;
 
-  insert(name: string, value: string): void {
+/** What the encoder knows of one field name: one map lookup per field instead of five. */
+interface NameInfo {
+  /** Lowest static index with this name, or 0. */
+  readonly staticIndex: number;
+  /** Static entries with this name and a value. */
+  readonly staticValues: Map<string, number> | undefined;
+  readonly policy: number;
+  /** Dynamic entries: value -> absolute number of the newest with it. */
+  dynamic: Map<string, number> | undefined;
+  /** Absolute number of the newest dynamic entry with this name, or -1. */
+  dynamicName: number;
+}
+
+/** Names remembered at most; past it, names with nothing in the table are forgotten. */
+const MAX_NAMES = 1024;
+
+/** The encoder's dynamic table, with lookups by name (and value). */
+class EncoderTable extends DynamicTable {
+  readonly names = new Map<string, NameInfo>();
+
+  info(name: string): NameInfo {
+    let n = this.names.get(name);
+    if (n !== undefined) return n;
+    if (this.names.size >= MAX_NAMES) this.#forget();
+    const policy = name === 'authorization' || name === 'proxy-authorization' ? SENSITIVE : name === 'cookie' ? SENSITIVE_SHORT : NOT_INDEXED.has(name) ? NO_INDEX : INDEX;
+    n = { staticIndex: STATIC_NAME_INDEX.get(name) ?? 0, staticValues: STATIC_EXACT_INDEX.get(name), policy, dynamic: undefined, dynamicName: -1 };
+    this.names.set(name, n);
+    return n;
+  }
+
+  insert(info: NameInfo, name: string, value: string): void {
     const abs = this.inserted;
     this.add(name, value);
     if (this.indexOfAbsolute(abs) === 0) return; // too big for the table
-    let m = this.exact.get(name);
-    if (!m) this.exact.set(name, (m = new Map()));
-    m.set(value, abs);
-    this.byName.set(name, abs);
+    (info.dynamic ??= new Map()).set(value, abs);
+    info.dynamicName = abs;
   }
 
   protected override evicted(name: string, value: string, abs: number): void {
-    const m = this.exact.get(name);
-    if (m && m.get(value) === abs) {
+    const n = this.names.get(name);
+    if (n === undefined) return;
+    const m = n.dynamic;
+    if (m !== undefined && m.get(value) === abs) {
       m.delete(value);
-      if (m.size === 0) this.exact.delete(name);
+      if (m.size === 0) n.dynamic = undefined;
     }
-    if (this.byName.get(name) === abs) this.byName.delete(name);
+    if (n.dynamicName === abs) n.dynamicName = -1;
+  }
+
+  #forget(): void {
+    for (const [name, n] of this.names) if (n.dynamic === undefined && n.dynamicName < 0 && n.staticIndex === 0) this.names.delete(name);
   }
 }
 
@@ -109,33 +142,32 @@ export class HpackEncoder {
   field(name: string, value: string): void {
     this.#ensure(name.length + value.length + 16);
     const table = this.#table;
-    const dynValues = table.exact.get(name);
-    if (dynValues !== undefined) {
-      const abs = dynValues.get(value);
+    const info = table.info(name);
+    const dyn = info.dynamic;
+    if (dyn !== undefined) {
+      const abs = dyn.get(value);
       if (abs !== undefined) {
         const i = table.indexOfAbsolute(abs);
         if (i !== 0) { this.#int(0x80, 7, STATIC_TABLE_LENGTH + i); return; }
       }
     }
-    const st = STATIC_EXACT_INDEX.get(name)?.get(value);
+    const st = info.staticValues?.get(value);
     if (st !== undefined) { this.#int(0x80, 7, st); return; }
-    let nameIdx = STATIC_NAME_INDEX.get(name) ?? 0;
-    if (nameIdx === 0) {
-      const abs = table.byName.get(name);
-      if (abs !== undefined) {
-        const i = table.indexOfAbsolute(abs);
-        if (i !== 0) nameIdx = STATIC_TABLE_LENGTH + i;
-      }
+    let nameIdx = info.staticIndex;
+    if (nameIdx === 0 && info.dynamicName >= 0) {
+      const i = table.indexOfAbsolute(info.dynamicName);
+      if (i !== 0) nameIdx = STATIC_TABLE_LENGTH + i;
     }
-    if (neverIndexed(name, value)) {
-      this.#int(0x10, 4, nameIdx);
-    } else if (NOT_INDEXED.has(name) || entrySize(name, value) > (table.maxSize * 3) >> 2) {
-      this.#int(0x00, 4, nameIdx);
+    const policy = info.policy;
+    if (policy === SENSITIVE || (policy === SENSITIVE_SHORT && value.length < 20)) {
+      this.#int(0x10, 4, nameIdx); // never indexed (§6.2.3)
+    } else if (policy === NO_INDEX || entrySize(name, value) > (table.maxSize * 3) >> 2) {
+      this.#int(0x00, 4, nameIdx); // without indexing (§6.2.2)
     } else {
-      this.#int(0x40, 6, nameIdx);
+      this.#int(0x40, 6, nameIdx); // with incremental indexing (§6.2.1)
       if (nameIdx === 0) this.#string(name);
       this.#string(value);
-      table.insert(name, value);
+      table.insert(info, name, value);
       return;
     }
     if (nameIdx === 0) this.#string(name);
@@ -176,15 +208,3 @@ export class HpackEncoder {
   }
 }
 
-/** Credentials (RFC 7541 §7.1.3): never compressed, here or by any intermediary after us. */
-function neverIndexed(name: string, value: string): boolean {
-  switch (name) {
-    case 'authorization':
-    case 'proxy-authorization':
-      return true;
-    case 'cookie':
-      return value.length < 20;
-    default:
-      return false;
-  }
-}
