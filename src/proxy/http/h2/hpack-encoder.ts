@@ -2,9 +2,11 @@
  * HPACK encoder (RFC 7541). Keeps a dynamic table in step with the peer's decoder, so a header
  * sent before costs one byte the next time (an indexed field). Policy, as nghttp2's:
  *
- * - fields whose value changes on every message (`:path`, `content-length`, `x-request-id`,
- *   `etag`, `location`, `set-cookie`, ...) are sent without indexing, so they do not push
- *   useful entries out of the table;
+ * - fields whose value changes on every message (`:path`, `content-length`, `etag`,
+ *   `location`, `set-cookie`, ...) are sent without indexing, so they do not push useful
+ *   entries out of the table; for such fields under long names of their own (`x-request-id`,
+ *   trace ids, `x-envoy-upstream-service-time`) the first one is indexed and the later ones
+ *   refer to its name;
  * - credentials (`authorization`, `proxy-authorization`, short `cookie` values) are sent as
  *   never-indexed literals (§7.1.3), which intermediaries must not compress either;
  * - anything else is indexed, unless it is bigger than 3/4 of the table;
@@ -21,11 +23,18 @@ interface Latin1Writer { latin1Write(s: string, offset: number): number }
 
 const NOT_INDEXED = new Set([
   ':path', 'content-length', 'age', 'etag', 'if-modified-since', 'if-none-match', 'location', 'set-cookie',
-  'x-request-id', 'x-envoy-original-path', 'traceparent', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid',
+  'x-envoy-original-path',
+]);
+/** Values that differ every time, under names worth having in the table once (they are long). */
+const NAME_ONLY = new Set([
+  'x-request-id', 'x-envoy-upstream-service-time', 'traceparent', 'tracestate', 'x-b3-traceid', 'x-b3-spanid',
+  'x-b3-parentspanid', 'x-amzn-trace-id', 'x-cloud-trace-context',
 ]);
 
 const INDEX = 0;
 const NO_INDEX = 1;
+/** Indexed while its name has no entry; after that, sent without indexing under that name. */
+const NAME_ONCE = 4;
 /** Never indexed when short (cookie); always (authorization). */
 const SENSITIVE_SHORT = 2;
 const SENSITIVE = 3;
@@ -54,7 +63,8 @@ class EncoderTable extends DynamicTable {
     let n = this.names.get(name);
     if (n !== undefined) return n;
     if (this.names.size >= MAX_NAMES) this.#forget();
-    const policy = name === 'authorization' || name === 'proxy-authorization' ? SENSITIVE : name === 'cookie' ? SENSITIVE_SHORT : NOT_INDEXED.has(name) ? NO_INDEX : INDEX;
+    const policy = name === 'authorization' || name === 'proxy-authorization' ? SENSITIVE : name === 'cookie' ? SENSITIVE_SHORT
+      : NOT_INDEXED.has(name) ? NO_INDEX : NAME_ONLY.has(name) ? NAME_ONCE : INDEX;
     n = { staticIndex: STATIC_NAME_INDEX.get(name) ?? 0, staticValues: STATIC_EXACT_INDEX.get(name), policy, dynamic: undefined, dynamicName: -1 };
     this.names.set(name, n);
     return n;
@@ -161,7 +171,7 @@ export class HpackEncoder {
     const policy = info.policy;
     if (policy === SENSITIVE || (policy === SENSITIVE_SHORT && value.length < 20)) {
       this.#int(0x10, 4, nameIdx); // never indexed (§6.2.3)
-    } else if (policy === NO_INDEX || entrySize(name, value) > (table.maxSize * 3) >> 2) {
+    } else if (policy === NO_INDEX || (policy === NAME_ONCE && nameIdx !== 0) || entrySize(name, value) > (table.maxSize * 3) >> 2) {
       this.#int(0x00, 4, nameIdx); // without indexing (§6.2.2)
     } else {
       this.#int(0x40, 6, nameIdx); // with incremental indexing (§6.2.1)

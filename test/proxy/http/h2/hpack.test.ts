@@ -248,13 +248,26 @@ describe('HPACK encoder', () => {
     e.begin();
     e.field('authorization', 'Bearer abc');
     e.field('cookie', 'a=b');
-    e.field('x-request-id', '0123');
     e.field('content-length', '12');
+    e.field(':path', '/a/b');
     const block = Buffer.from(e.buffer.subarray(0, e.length));
     assert.equal(block[0]! & 0xf0, 0x10, 'never-indexed literal');
-    assert.deepEqual(decodeAll(d, block), [['authorization', 'Bearer abc'], ['cookie', 'a=b'], ['x-request-id', '0123'], ['content-length', '12']]);
+    assert.deepEqual(decodeAll(d, block), [['authorization', 'Bearer abc'], ['cookie', 'a=b'], ['content-length', '12'], [':path', '/a/b']]);
     assert.equal(d.tableSize, 0);
     assert.equal(e.tableSize, 0);
+  });
+
+  it('a request id is indexed once for its name; later ids refer to the name, unindexed', () => {
+    const e = new HpackEncoder();
+    const d = new HpackDecoder();
+    const ids = ['0a1b2c3d-0000-4000-8000-000000000001', '0a1b2c3d-0000-4000-8000-000000000002', '0a1b2c3d-0000-4000-8000-000000000003'];
+    const blocks = ids.map((id) => { e.begin(); e.field('x-request-id', id); return Buffer.from(e.buffer.subarray(0, e.length)); });
+    assert.equal(blocks[0]![0], 0x40, 'first: literal with indexing, new name');
+    assert.equal(blocks[1]![0], 0x0f, 'then: without indexing, name index 62 (4-bit prefix 15 + 47)');
+    assert.equal(blocks[1]![1], 62 - 15);
+    ids.forEach((id, i) => assert.deepEqual(decodeAll(d, blocks[i]!), [['x-request-id', id]]));
+    assert.equal(d.tableLength, 1);
+    assert.equal(e.tableSize, d.tableSize);
   });
 
   it('the peer shrinking the table: the next block starts with the smallest size, then the new one', () => {
