@@ -60,6 +60,7 @@ class NullSocket extends EventEmitter {
   end(): void {}
   destroy(): void { this.destroyed = true; }
   setTimeout(): void {}
+  setNoDelay(): void {}
 }
 
 /** Answers at once: 200, five fields, 12 bytes. */

@@ -168,6 +168,8 @@ export class Http2Connection implements FrameSink, FlushOwner {
     w.settings(settings);
     if (opts.connectionWindow > DEFAULT_INITIAL_WINDOW_SIZE) w.windowUpdate(0, opts.connectionWindow - DEFAULT_INITIAL_WINDOW_SIZE);
 
+    // Small frames (SETTINGS ACKs, WINDOW_UPDATEs) must not wait for Nagle and delayed ACKs.
+    socket.setNoDelay(true);
     socket.on('data', this.#onData);
     socket.on('drain', this.#onDrain);
     socket.on('end', this.#onEnd);
