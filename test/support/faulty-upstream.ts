@@ -20,8 +20,8 @@ export type Behaviour =
   | { kind: 'slow'; delayMs: number; then?: Behaviour }
   /** Sends bytes that are not HTTP. */
   | { kind: 'garbage' }
-  /** gRPC (HTTP/2 upstreams only): a trailers-only answer, 200 with grpc-status in the head. */
-  | { kind: 'grpc'; grpcStatus: number; message?: string };
+  /** gRPC (HTTP/2 upstreams only): 200 with grpc-status in trailers, or in the head (trailers-only). */
+  | { kind: 'grpc'; grpcStatus: number; message?: string; trailersOnly?: boolean };
 
 export interface SeenRequest {
   readonly method: string;
@@ -85,7 +85,14 @@ export async function faultyUpstream(opts: { name?: string; http2?: boolean; por
       }
       case 'grpc': {
         const r = res as http2.Http2ServerResponse;
-        r.stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'x-upstream': name, 'grpc-status': String(b.grpcStatus), 'grpc-message': b.message ?? '' }, { endStream: true });
+        if (b.trailersOnly) {
+          r.stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'x-upstream': name, 'grpc-status': String(b.grpcStatus), 'grpc-message': b.message ?? '' }, { endStream: true });
+          return;
+        }
+        // The compatibility API sends its own trailers on 'wantTrailers': give it ours.
+        r.writeHead(200, { 'content-type': 'application/grpc', 'x-upstream': name });
+        r.addTrailers({ 'grpc-status': String(b.grpcStatus), 'grpc-message': b.message ?? '' });
+        r.end();
         return;
       }
       case 'reset':

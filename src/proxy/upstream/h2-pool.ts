@@ -1,33 +1,44 @@
-import http2 from 'node:http2';
 import net from 'node:net';
 import { HeaderMap } from '../http/headers.js';
-import type { RequestHeaders, UpstreamResponseHandler, UpstreamStream } from '../http/stream.js';
+import type { RequestHeaders, UpstreamResetReason, UpstreamResponseHandler, UpstreamStream } from '../http/stream.js';
 import type { ConnPool, PendingHandle, PoolCallbacks, PoolLimits } from './pool.js';
 import type { UpstreamHost } from './host.js';
 import type { ClusterStats } from './cluster-stats.js';
-import { fromNodeHeaders, toNodeHeaders, toNodeRequestHeaders } from '../http/h2/headers.js';
+import { Http2Connection, type H2ConnectionEvents, type H2ConnectionOptions } from '../http/h2/connection.js';
+import { CANCEL, NO_ERROR, REFUSED_STREAM, errorName } from '../http/h2/constants.js';
+import { level, log } from '../log.js';
+import type { H2ResponseHead } from '../http/h2/header-validation.js';
+import { ResetCause, type H2Stream, type H2StreamHandler } from '../http/h2/stream.js';
 
-const EMPTY = Buffer.alloc(0);
+const CLIENT_OPTIONS: H2ConnectionOptions = {
+  role: 'client',
+  maxConcurrentStreams: 0, // push is disabled: the server opens no streams
+  streamWindow: 256 * 1024,
+  connectionWindow: 1024 * 1024,
+  maxHeaderListSize: 96 * 1024,
+  maxHeaderCount: 200,
+};
 
 /**
- * HTTP/2 to one host: one multiplexed connection (Envoy's default), streams up to the
- * cluster's max_requests. Requests that arrive while it connects wait for it.
+ * HTTP/2 to one host on tsmesh's own codec (../http/h2): multiplexed connections, each
+ * carrying up to min(the server's SETTINGS_MAX_CONCURRENT_STREAMS, the cluster's
+ * max_requests) streams. Requests that find no free stream wait (pending) for one, or for a
+ * new connection when the busy ones are full and max_connections allows another.
  */
 export class H2ConnPool implements ConnPool {
-  #session: http2.ClientHttp2Session | undefined;
-  #ready = false;
+  #clients: H2Client[] = [];
   #waiting: Waiter[] = [];
-  #timer: NodeJS.Timeout | undefined;
 
   constructor(readonly host: UpstreamHost, readonly limits: PoolLimits, readonly stats: ClusterStats) {}
 
   get activeConnections(): number {
-    return this.#session && !this.#session.destroyed ? 1 : 0;
+    return this.#clients.length;
   }
 
   newStream(handler: UpstreamResponseHandler, cb: PoolCallbacks): PendingHandle | undefined {
-    if (this.#ready && this.#session && !this.#session.closed && !this.#session.destroyed) {
-      cb.onPoolReady(new H2UpstreamStream(this.#session, handler, this.stats));
+    const c = this.#free();
+    if (c) {
+      cb.onPoolReady(new H2UpstreamStream(c, handler));
       return undefined;
     }
     if (this.limits.resources && !this.limits.resources.pendingRequests.canCreate()) {
@@ -37,58 +48,79 @@ export class H2ConnPool implements ConnPool {
     }
     const w = new Waiter(this, handler, cb);
     this.#waiting.push(w);
+    this.limits.resources?.pendingRequests.inc();
     this.stats.upstream_rq_pending_total.inc();
     this.stats.upstream_rq_pending_active.inc();
-    if (!this.#session) this.#connect();
+    this.#connectIfNeeded();
     return w;
   }
 
   drain(): void {
-    this.#session?.close();
+    for (const c of [...this.#clients]) c.drain();
   }
 
-  removeWaiter(w: Waiter): void {
-    const i = this.#waiting.indexOf(w);
-    if (i >= 0) { this.#waiting.splice(i, 1); this.stats.upstream_rq_pending_active.dec(); }
+  /** A ready connection with a free stream: the most loaded one first (fewer connections in use). */
+  #free(): H2Client | undefined {
+    let best: H2Client | undefined;
+    for (const c of this.#clients) {
+      if (!c.ready || !c.conn.canOpenStream) continue;
+      if (c.streams >= Math.min(c.conn.peerMaxConcurrentStreams, this.limits.resources?.requests.max ?? 1024)) continue;
+      if (!best || c.streams > best.streams) best = c;
+    }
+    return best;
+  }
+
+  #pendingDone(): void {
+    this.limits.resources?.pendingRequests.dec();
+    this.stats.upstream_rq_pending_active.dec();
   }
 
   #connect(): void {
-    const { host } = this;
+    this.limits.resources?.connections.inc();
     this.stats.upstream_cx_total.inc();
     this.stats.upstream_cx_active.inc();
-    const session = http2.connect(`http://${host.key}`, {
-      createConnection: () => net.connect({ host: host.address, port: host.port, noDelay: true }),
-      peerMaxConcurrentStreams: this.limits.resources?.requests.max ?? 1024,
-    });
-    this.#session = session;
-    this.#ready = false;
-    this.#timer = setTimeout(() => {
-      this.stats.upstream_cx_connect_timeout.inc();
-      session.destroy(new Error('connect timeout'));
-    }, this.limits.connectTimeoutMs);
-    session.on('connect', () => {
-      clearTimeout(this.#timer);
-      this.#ready = true;
-      for (const w of this.#waiting.splice(0)) {
-        this.stats.upstream_rq_pending_active.dec();
-        w.cb.onPoolReady(new H2UpstreamStream(session, w.handler, this.stats));
-      }
-    });
-    session.on('error', () => { /* reported through 'close' and the streams */ });
-    session.on('close', () => {
-      clearTimeout(this.#timer);
-      this.stats.upstream_cx_active.dec();
-      if (this.#session === session) { this.#session = undefined; this.#ready = false; }
-      if (!session.connecting && this.#waiting.length === 0) return;
-      this.stats.upstream_cx_connect_fail.inc();
-      for (const w of this.#waiting.splice(0)) {
-        this.stats.upstream_rq_pending_active.dec();
-        w.cb.onPoolFailure('connect_failure', 'connection refused or failed');
-      }
-    });
-    session.on('goaway', () => {
-      if (this.#session === session) { this.#session = undefined; this.#ready = false; }
-    });
+    this.#clients.push(new H2Client(this));
+  }
+
+  /** @internal a connection came up or a stream ended: waiting requests take free streams. */
+  dispatch(): void {
+    while (this.#waiting.length > 0) {
+      const c = this.#free();
+      if (!c) break;
+      const w = this.#waiting.shift()!;
+      this.#pendingDone();
+      w.cb.onPoolReady(new H2UpstreamStream(c, w.handler));
+    }
+    if (this.#waiting.length > 0) this.#connectIfNeeded();
+  }
+
+  /** Requests wait and every connection is full: another one, unless one is coming up. */
+  #connectIfNeeded(): void {
+    if (this.#clients.some((x) => !x.ready && !x.conn.closed)) return;
+    // max_connections counts across pools and workers; a pool with no connection may still open one.
+    const res = this.limits.resources;
+    if (!res || this.#clients.length === 0 || res.connections.canCreate()) this.#connect();
+    else this.stats.upstream_cx_overflow.inc();
+  }
+
+  /** @internal */
+  onClosed(c: H2Client, connected: boolean): void {
+    const i = this.#clients.indexOf(c);
+    if (i >= 0) { this.#clients.splice(i, 1); this.limits.resources?.connections.dec(); }
+    this.stats.upstream_cx_active.dec();
+    if (connected) { this.dispatch(); return; }
+    this.stats.upstream_cx_connect_fail.inc();
+    if (this.#clients.some((x) => x.ready || !x.conn.closed)) { this.dispatch(); return; }
+    for (const w of this.#waiting.splice(0)) {
+      this.#pendingDone();
+      w.cb.onPoolFailure('connect_failure', 'connection refused or failed');
+    }
+  }
+
+  /** @internal */
+  removeWaiter(w: Waiter): void {
+    const i = this.#waiting.indexOf(w);
+    if (i >= 0) { this.#waiting.splice(i, 1); this.#pendingDone(); }
   }
 }
 
@@ -99,104 +131,195 @@ class Waiter implements PendingHandle {
   }
 }
 
-class H2UpstreamStream implements UpstreamStream {
-  #stream: http2.ClientHttp2Stream | undefined;
-  #handler: UpstreamResponseHandler | undefined;
-  #gotHeaders = false;
-  #trailers: http2.OutgoingHttpHeaders | undefined;
+function debugging(): boolean {
+  const l = level();
+  return l === 'debug' || l === 'trace';
+}
 
-  constructor(readonly session: http2.ClientHttp2Session, handler: UpstreamResponseHandler, readonly stats: ClusterStats) {
+/** One upstream HTTP/2 connection. */
+class H2Client implements H2ConnectionEvents {
+  readonly pool: H2ConnPool;
+  readonly socket: net.Socket;
+  readonly conn: Http2Connection;
+  ready = false;
+  /** Streams handed out and not finished. */
+  streams = 0;
+  #lostWithActive = false;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(pool: H2ConnPool) {
+    this.pool = pool;
+    const { host, limits } = pool;
+    const socket = (this.socket = net.connect({ host: host.address, port: host.port, noDelay: true }));
+    this.conn = new Http2Connection(socket, CLIENT_OPTIONS, this);
+    this.#timer = setTimeout(this.#onConnectTimeout, limits.connectTimeoutMs);
+    socket.once('connect', this.#onConnect);
+  }
+
+  drain(): void {
+    if (this.streams === 0 && this.ready) this.conn.destroy();
+    else this.conn.goAway();
+  }
+
+  #onConnect = (): void => {
+    if (this.#timer) { clearTimeout(this.#timer); this.#timer = undefined; }
+    this.ready = true;
+    // The idle timeout rides the socket's inactivity timer: no timer per request.
+    const idle = this.pool.limits.idleTimeoutMs;
+    if (idle > 0) this.socket.setTimeout(idle, this.#onIdle);
+    this.pool.dispatch();
+  };
+
+  #onConnectTimeout = (): void => {
+    this.#timer = undefined;
+    this.pool.stats.upstream_cx_connect_timeout.inc();
+    this.conn.destroy();
+  };
+
+  #onIdle = (): void => {
+    if (this.streams > 0) { this.socket.setTimeout(this.pool.limits.idleTimeoutMs); return; }
+    this.pool.stats.upstream_cx_idle_timeout.inc();
+    this.conn.destroy();
+  };
+
+  // --- H2ConnectionEvents ---
+
+  onGoaway(): void {
+    // No new streams here; the pool opens another connection when requests wait.
+    this.pool.dispatch();
+  }
+
+  onConnectionError(code: number, why: string): void {
+    this.pool.stats.upstream_cx_protocol_error.inc();
+    if (debugging()) log.debug(`http2: GOAWAY ${errorName(code)} to upstream ${this.pool.host.key}: ${why}`);
+  }
+
+  onStreamError(id: number, code: number, why: string): void {
+    if (debugging()) log.debug(`http2: RST_STREAM ${errorName(code)} on stream ${id} to upstream ${this.pool.host.key}: ${why}`);
+  }
+
+  onClose(): void {
+    if (this.#timer) { clearTimeout(this.#timer); this.#timer = undefined; }
+    this.pool.onClosed(this, this.ready);
+  }
+
+  onRead(bytes: number): void {
+    this.pool.stats.upstream_cx_rx_bytes_total.inc(bytes);
+  }
+
+  onWrite(bytes: number): void {
+    this.pool.stats.upstream_cx_tx_bytes_total.inc(bytes);
+  }
+
+  /** @internal the connection went away under a stream in progress (counted once). */
+  lostWithActive(): void {
+    if (this.#lostWithActive) return;
+    this.#lostWithActive = true;
+    this.pool.stats.upstream_cx_destroy_remote_with_active_rq.inc();
+  }
+
+  /** @internal a stream handed out has finished. */
+  release(): void {
+    this.streams--;
+    if (this.streams === 0 && this.conn.goingAway) return; // the connection closes itself
+    this.pool.dispatch();
+  }
+}
+
+/** One request on an upstream HTTP/2 connection. */
+class H2UpstreamStream implements UpstreamStream, H2StreamHandler {
+  readonly #client: H2Client;
+  #stream: H2Stream | undefined;
+  #handler: UpstreamResponseHandler | undefined;
+  #done = false;
+  onDrain: (() => void) | undefined;
+
+  constructor(client: H2Client, handler: UpstreamResponseHandler) {
+    this.#client = client;
     this.#handler = handler;
+    client.streams++;
+    const stats = client.pool.stats;
     stats.upstream_rq_total.inc();
     stats.upstream_rq_active.inc();
   }
 
   encodeHeaders(req: RequestHeaders, endStream: boolean): void {
-    let stream: http2.ClientHttp2Stream;
-    try {
-      stream = this.session.request(toNodeRequestHeaders(req), { endStream, waitForTrailers: !endStream });
-    } catch (e) {
-      this.#fail('connection_termination', (e as Error).message);
-      return;
-    }
-    this.#stream = stream;
-    stream.on('drain', () => this.onDrain?.());
-    stream.on('wantTrailers', () => stream.sendTrailers(this.#trailers ?? {}));
-    stream.on('response', (h, flags) => {
-      const status = Number(h[':status']);
-      if (status < 200) return;
-      this.#gotHeaders = true;
-      const h2 = this.#handler;
-      // A headers-only response (gRPC's trailers-only error) ends the stream right here.
-      const end = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
-      if (end) { this.#handler = undefined; this.#done(); }
-      h2?.onUpstreamHeaders(status, fromNodeHeaders(h), end);
-    });
-    stream.on('data', (chunk: Buffer) => this.#handler?.onUpstreamData(chunk, false));
-    stream.on('trailers', (t) => {
-      const h = this.#handler;
-      this.#handler = undefined;
-      this.#done();
-      h?.onUpstreamTrailers(fromNodeHeaders(t));
-    });
-    stream.on('end', () => {
-      const h = this.#handler;
-      if (!h) return;
-      this.#handler = undefined;
-      this.#done();
-      if (!this.#gotHeaders) h.onUpstreamReset('protocol_error', 'stream ended without headers');
-      else h.onUpstreamData(EMPTY, true);
-    });
-    stream.on('error', () => { /* handled in close */ });
-    stream.on('close', () => {
-      const h = this.#handler;
-      if (!h) return;
-      this.#handler = undefined;
-      this.#done();
-      this.stats.upstream_rq_rx_reset.inc();
-      const refused = stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM;
-      h.onUpstreamReset(refused ? 'remote_reset' : this.session.destroyed ? 'connection_termination' : 'remote_reset', `stream reset (code ${stream.rstCode})`);
-    });
+    const conn = this.#client.conn;
+    if (!conn.canOpenStream) { this.#fail('connection_termination', 'the connection is going away'); return; }
+    this.#stream = conn.request(req, req.headers.list, endStream, this);
   }
 
   encodeData(chunk: Buffer, endStream: boolean): void {
-    const s = this.#stream;
-    if (!s) return;
-    if (endStream) s.end(chunk.length ? chunk : undefined);
-    else if (chunk.length) s.write(chunk);
+    this.#stream?.sendData(chunk, endStream);
   }
 
   encodeTrailers(trailers: HeaderMap): void {
-    const s = this.#stream;
-    if (!s) return;
-    this.#trailers = toNodeHeaders(trailers);
-    s.end();
+    this.#stream?.sendTrailers(trailers.list);
   }
 
-  onDrain: (() => void) | undefined;
-
   get writable(): boolean {
-    return !this.#stream?.writableNeedDrain;
+    return this.#stream ? this.#stream.writable : true;
   }
 
   readDisable(disable: boolean): void {
-    if (disable) this.#stream?.pause();
-    else this.#stream?.resume();
+    this.#stream?.readDisable(disable);
   }
 
   reset(): void {
-    if (this.#handler) { this.#handler = undefined; this.#done(); }
-    this.#stream?.close(http2.constants.NGHTTP2_CANCEL);
+    this.#handler = undefined;
+    this.#finish();
+    this.#stream?.reset(CANCEL);
   }
 
-  #done(): void {
-    this.stats.upstream_rq_active.dec();
+  // --- H2StreamHandler ---
+
+  onResponseHeaders(_s: H2Stream, head: H2ResponseHead, endStream: boolean): void {
+    const h = this.#handler;
+    // A headers-only response (gRPC's trailers-only error) ends the stream right here.
+    if (endStream) { this.#handler = undefined; this.#finish(); }
+    h?.onUpstreamHeaders(head.status, new HeaderMap(head.fields), endStream);
   }
 
-  #fail(reason: 'connection_termination', detail: string): void {
+  onData(_s: H2Stream, chunk: Buffer, endStream: boolean): void {
+    const h = this.#handler;
+    if (endStream) { this.#handler = undefined; this.#finish(); }
+    h?.onUpstreamData(chunk, endStream);
+  }
+
+  onTrailers(_s: H2Stream, fields: string[]): void {
     const h = this.#handler;
     this.#handler = undefined;
-    this.#done();
+    this.#finish();
+    h?.onUpstreamTrailers(new HeaderMap(fields));
+  }
+
+  onReset(_s: H2Stream, code: number, cause: ResetCause): void {
+    const h = this.#handler;
+    this.#handler = undefined;
+    this.#finish();
+    if (!h) return;
+    // A connection we ended because the upstream broke the protocol is a protocol error too.
+    const broken = cause === ResetCause.Protocol || (cause === ResetCause.Connection && code !== CANCEL && code !== NO_ERROR);
+    const reason: UpstreamResetReason = broken ? 'protocol_error' : cause === ResetCause.Connection ? 'connection_termination' : 'remote_reset';
+    if (cause === ResetCause.Connection) this.#client.lostWithActive();
+    h.onUpstreamReset(reason, cause === ResetCause.Refused || code === REFUSED_STREAM ? 'stream refused' : `stream reset (code ${code})`);
+  }
+
+  onWritable(): void {
+    this.onDrain?.();
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#client.pool.stats.upstream_rq_active.dec();
+    this.#client.release();
+  }
+
+  #fail(reason: UpstreamResetReason, detail: string): void {
+    const h = this.#handler;
+    this.#handler = undefined;
+    this.#finish();
     h?.onUpstreamReset(reason, detail);
   }
 }

@@ -240,8 +240,8 @@ test('a request body is replayed on retry while it fits the buffer limit, and no
 
 test('gRPC: a trailers-only UNAVAILABLE is retried under retry_on unavailable', async () => {
   grpcUp.seen.length = 0;
-  grpcUp.script({ kind: 'grpc', grpcStatus: 14, message: 'down' });
-  grpcUp.setDefault({ kind: 'grpc', grpcStatus: 0 });
+  grpcUp.script({ kind: 'grpc', grpcStatus: 14, message: 'down', trailersOnly: true });
+  grpcUp.setDefault({ kind: 'grpc', grpcStatus: 0, trailersOnly: true });
   const client = http2.connect(`http://127.0.0.1:${port}`);
   try {
     const res = await new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {

@@ -1,137 +1,249 @@
-import http2 from 'node:http2';
 import type net from 'node:net';
 import { HeaderMap } from '../headers.js';
 import type { RequestHeaders, ResponseEncoder } from '../stream.js';
-import { fromNodeHeaders, toNodeHeaders, toNodeResponseHeaders } from '../h2/headers.js';
+import { Http2Connection, type H2ConnectionEvents, type H2ConnectionOptions } from '../h2/connection.js';
+import { INTERNAL_ERROR, errorName } from '../h2/constants.js';
+import { level, log } from '../../log.js';
+import type { H2RequestHead, H2ResponseHead } from '../h2/header-validation.js';
+import { requestHeaderMap } from '../h2/headers.js';
+import { ResetCause, type H2Stream, type H2StreamHandler } from '../h2/stream.js';
 import { HttpStream, type HcmRuntime } from './http-stream.js';
 import type { ConnectionInfo } from './connection-info.js';
 import { DRAIN_EVENT } from '../../listener/drain.js';
 
 const EMPTY = Buffer.alloc(0);
 
+/** Streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+const MAX_CONCURRENT_STREAMS = 1024;
+/** What a client may send on a stream before the proxy passes it on (and credits it back). */
+const STREAM_WINDOW = 256 * 1024;
+const CONNECTION_WINDOW = 1024 * 1024;
+
 /**
- * Downstream HTTP/2 (cleartext, prior knowledge) on Node's nghttp2 binding. One server object
- * per connection manager; each accepted socket is handed to it.
+ * Downstream HTTP/2 (cleartext, prior knowledge) on tsmesh's own codec (../h2). One server
+ * object per connection manager; each accepted socket becomes an H2ServerConnection.
  */
 export class H2Server {
-  readonly #server: http2.Http2Server;
-  readonly #info = new WeakMap<http2.Http2Session, ConnectionInfo>();
+  readonly #opts: H2ConnectionOptions;
 
   constructor(readonly rt: HcmRuntime) {
-    this.#server = http2.createServer({
-      maxHeaderListPairs: rt.config.maxHeadersCount + 4,
-      maxSendHeaderBlockLength: 1 << 20,
-      settings: { maxHeaderListSize: rt.config.maxRequestHeadersBytes },
-    });
-    this.#server.on('stream', this.#onStream);
-    this.#server.on('session', (session: http2.ServerHttp2Session) => {
-      // Emitted synchronously from accept(): the socket is the one being accepted.
-      const socket = this.#accepting;
-      if (socket) socket.once(DRAIN_EVENT, () => { if (!session.closed) session.close(); });
-      session.on('error', () => { /* the socket's close tears it down */ });
-      const idle = rt.config.idleTimeoutMs;
-      if (idle > 0) session.setTimeout(idle, () => { rt.stats.downstream_cx_idle_timeout.inc(); session.close(); });
-    });
+    this.#opts = {
+      role: 'server',
+      maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
+      streamWindow: STREAM_WINDOW,
+      connectionWindow: CONNECTION_WINDOW,
+      maxHeaderListSize: rt.config.maxRequestHeadersBytes,
+      maxHeaderCount: rt.config.maxHeadersCount,
+    };
   }
 
   accept(socket: net.Socket, info: ConnectionInfo, initial: Buffer | undefined): void {
     this.rt.stats.downstream_cx_http2_total.inc();
-    // Bytes already read (the codec sniff) go back into the socket; paused, so nothing reads
-    // them before the session does (Node's http2 takes what is buffered when it attaches).
-    if (initial && initial.length > 0) { socket.pause(); socket.unshift(initial); }
-    this.#bySocket.set(socket, info);
-    this.#accepting = socket;
-    try { this.#server.emit('connection', socket); } finally { this.#accepting = undefined; }
+    new H2ServerConnection(socket, this.rt, info, this.#opts, initial);
+  }
+}
+
+/**
+ * One downstream HTTP/2 connection: each request stream runs an HttpStream. One timer per
+ * connection ticks for both the connection idle timeout (no streams) and the streams' idle
+ * timeouts (each stream counts ticks without activity, reset by the codec).
+ */
+class H2ServerConnection implements H2ConnectionEvents {
+  readonly #rt: HcmRuntime;
+  readonly #info: ConnectionInfo;
+  readonly #conn: Http2Connection;
+  #timer: NodeJS.Timeout | undefined;
+  #idleTicks = 0;
+  #starting: H2ResponseEncoder[] = [];
+  readonly #cxTicks: number;
+  readonly #streamTicks: number;
+
+  constructor(socket: net.Socket, rt: HcmRuntime, info: ConnectionInfo, opts: H2ConnectionOptions, initial: Buffer | undefined) {
+    this.#rt = rt;
+    this.#info = info;
+    this.#conn = new Http2Connection(socket, opts, this);
+    const c = rt.config;
+    const tick = Math.min(c.idleTimeoutMs || Infinity, c.streamIdleTimeoutMs || Infinity) / 4;
+    // Fires between the limit and 1.25 × the limit after the last activity.
+    this.#cxTicks = c.idleTimeoutMs > 0 ? Math.ceil(c.idleTimeoutMs / tick) + 1 : Infinity;
+    this.#streamTicks = c.streamIdleTimeoutMs > 0 ? Math.ceil(c.streamIdleTimeoutMs / tick) + 1 : Infinity;
+    if (tick !== Infinity) this.#timer = setInterval(this.#onTick, Math.max(1, Math.floor(tick)));
+    // The listener drains: GOAWAY, streams in progress finish, then the connection closes.
+    socket.once(DRAIN_EVENT, () => this.#conn.goAway());
+    if (initial && initial.length > 0) this.#conn.receive(initial);
   }
 
-  readonly #bySocket = new WeakMap<object, ConnectionInfo>();
-  #accepting: net.Socket | undefined;
-
-  #onStream = (stream: http2.ServerHttp2Stream, h: http2.IncomingHttpHeaders): void => {
-    const session = stream.session!;
-    let info = this.#info.get(session);
-    if (!info) {
-      info = (session.socket && this.#bySocket.get(session.socket)) ?? { id: 0, remoteAddress: session.socket?.remoteAddress ?? '', remotePort: session.socket?.remotePort ?? 0, localAddress: session.socket?.localAddress ?? '', localPort: session.socket?.localPort ?? 0 };
-      this.#info.set(session, info);
-    }
-    const rt = this.rt;
-    rt.stats.downstream_rq_http2_total.inc();
-    const method = String(h[':method'] ?? '');
+  onRequest(stream: H2Stream, head: H2RequestHead, endStream: boolean): void {
+    this.#rt.stats.downstream_rq_http2_total.inc();
+    this.#idleTicks = 0;
     const req: RequestHeaders = {
-      method,
-      path: String(h[':path'] ?? ''),
-      authority: String(h[':authority'] ?? h.host ?? ''),
+      method: head.method,
+      path: head.path,
+      authority: head.authority,
       scheme: 'http',
-      headers: fromNodeHeaders(h),
+      headers: requestHeaderMap(head.fields),
       protocol: 'HTTP/2',
     };
-    req.headers.remove('host');
-    if (!method || (method !== 'CONNECT' && !req.path)) {
-      stream.respond({ ':status': 400 }, { endStream: true });
+    const enc = new H2ResponseEncoder(stream, req, endStream);
+    stream.handler = enc;
+    this.#starting.push(enc);
+  }
+
+  /**
+   * Requests start once every frame of the read that brought them has been checked: a request
+   * whose body breaks the rules in the same read (a Content-Length that does not match, say)
+   * is reset and never goes upstream.
+   */
+  onReadEnd(): void {
+    if (this.#starting.length === 0) return;
+    const list = this.#starting;
+    this.#starting = [];
+    for (const enc of list) enc.start(this.#rt, this.#info);
+  }
+
+  onRequestHeadersTooLarge(stream: H2Stream): void {
+    // As the HTTP/1.1 side: 431, and the request never goes anywhere.
+    const rt = this.#rt;
+    rt.stats.downstream_rq_http2_total.inc();
+    rt.stats.recordResponse(431);
+    stream.sendResponseHeaders(431, ['content-length', '0', 'server', rt.config.serverName], true);
+  }
+
+  onConnectionError(code: number, why: string): void {
+    this.#rt.stats.downstream_cx_protocol_error.inc();
+    if (debugging()) log.debug(`http2: GOAWAY ${errorName(code)} to ${this.#info.remoteAddress}:${this.#info.remotePort}: ${why}`);
+  }
+
+  onStreamError(id: number, code: number, why: string): void {
+    if (debugging()) log.debug(`http2: RST_STREAM ${errorName(code)} on stream ${id} from ${this.#info.remoteAddress}:${this.#info.remotePort}: ${why}`);
+  }
+
+  onClose(): void {
+    if (this.#timer) { clearInterval(this.#timer); this.#timer = undefined; }
+  }
+
+  onRead(bytes: number): void {
+    this.#rt.stats.downstream_cx_rx_bytes_total.inc(bytes);
+  }
+
+  onWrite(bytes: number): void {
+    this.#rt.stats.downstream_cx_tx_bytes_total.inc(bytes);
+  }
+
+  #onTick = (): void => {
+    const conn = this.#conn;
+    if (conn.activeStreams === 0) {
+      if (++this.#idleTicks < this.#cxTicks || conn.closed) return;
+      this.#rt.stats.downstream_cx_idle_timeout.inc();
+      conn.goAway();
       return;
     }
-    const enc = new H2StreamEncoder(stream);
-    const s = new HttpStream(rt, info, enc);
-    enc.httpStream = s;
-    if (rt.config.streamIdleTimeoutMs > 0) stream.setTimeout(rt.config.streamIdleTimeoutMs, () => s.onStreamIdleTimeout());
-    const endStream = stream.readableEnded || (stream as unknown as { endAfterHeaders: boolean }).endAfterHeaders;
-    s.decodeHeaders(req, endStream);
-    if (endStream) return;
-    stream.on('data', (chunk: Buffer) => s.decodeData(chunk, false));
-    stream.on('end', () => { if (!s.requestEnded) s.decodeData(EMPTY, true); });
-    stream.on('trailers', (t: http2.IncomingHttpHeaders) => s.decodeTrailers(fromNodeHeaders(t)));
+    this.#idleTicks = 0;
+    if (this.#streamTicks === Infinity) return;
+    for (const st of [...conn.streams.values()]) {
+      if (++st.idleTicks < this.#streamTicks) continue;
+      const h = st.handler;
+      if (h instanceof H2ResponseEncoder) h.httpStream?.onStreamIdleTimeout();
+    }
   };
 }
 
-class H2StreamEncoder implements ResponseEncoder {
-  httpStream: HttpStream | undefined;
-  #trailers: HeaderMap | undefined;
-  #waitsForTrailers = false;
+/** What arrived for a stream before it started (in the same read as its head). */
+interface Held {
+  req: RequestHeaders;
+  endStream: boolean;
+  chunks: Buffer[] | undefined;
+  ended: boolean;
+  trailers: string[] | undefined;
+}
 
-  constructor(readonly stream: http2.ServerHttp2Stream) {
-    stream.on('error', () => { /* close follows */ });
-    stream.on('drain', () => this.httpStream?.onDownstreamDrain());
-    stream.on('close', () => {
-      const s = this.httpStream;
-      if (s && !s.finished) s.onDownstreamReset();
-    });
+function debugging(): boolean {
+  const l = level();
+  return l === 'debug' || l === 'trace';
+}
+
+/** The downstream side of one stream: HTTP/2 frames in, ResponseEncoder calls out. */
+class H2ResponseEncoder implements ResponseEncoder, H2StreamHandler {
+  httpStream: HttpStream | undefined;
+  #held: Held | undefined;
+
+  constructor(readonly stream: H2Stream, req: RequestHeaders, endStream: boolean) {
+    this.#held = { req, endStream, chunks: undefined, ended: endStream, trailers: undefined };
+  }
+
+  /** Runs the request (unless it was reset in the meantime), with what came along with it. */
+  start(rt: HcmRuntime, info: ConnectionInfo): void {
+    const h = this.#held;
+    if (!h) return;
+    this.#held = undefined;
+    const s = new HttpStream(rt, info, this);
+    this.httpStream = s;
+    s.decodeHeaders(h.req, h.endStream);
+    if (h.endStream) return;
+    const chunks = h.chunks;
+    const n = chunks ? chunks.length : 0;
+    for (let i = 0; i < n; i++) s.decodeData(chunks![i]!, h.ended && !h.trailers && i === n - 1);
+    if (h.trailers) s.decodeTrailers(new HeaderMap(h.trailers));
+    else if (h.ended && n === 0) s.decodeData(EMPTY, true);
   }
 
   get writable(): boolean {
-    return !this.stream.writableNeedDrain;
+    return this.stream.writable;
   }
 
   readDisable(disable: boolean): void {
-    if (disable) this.stream.pause();
-    else this.stream.resume();
+    this.stream.readDisable(disable);
   }
 
-  encodeHeaders(status: number, headers: HeaderMap, endStream: boolean, trailersExpected = false): void {
-    if (this.stream.destroyed) return;
-    try {
-      const waitForTrailers = !endStream && trailersExpected;
-      this.#waitsForTrailers = waitForTrailers;
-      this.stream.respond(toNodeResponseHeaders(status, headers), { endStream, waitForTrailers });
-      if (waitForTrailers) this.stream.once('wantTrailers', () => this.stream.sendTrailers(this.#trailers ? toNodeHeaders(this.#trailers) : {}));
-    } catch {
-      this.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-    }
+  encodeHeaders(status: number, headers: HeaderMap, endStream: boolean): void {
+    this.stream.sendResponseHeaders(status, headers.list, endStream);
   }
 
   encodeData(chunk: Buffer, endStream: boolean): void {
-    if (this.stream.destroyed) return;
-    if (endStream) this.stream.end(chunk.length ? chunk : undefined);
-    else if (chunk.length) this.stream.write(chunk);
+    this.stream.sendData(chunk, endStream);
   }
 
   encodeTrailers(trailers: HeaderMap): void {
-    if (this.stream.destroyed) return;
-    // Trailers nobody announced (a response we did not expect them on) cannot be sent now.
-    if (this.#waitsForTrailers) this.#trailers = trailers;
-    this.stream.end();
+    // HTTP/2 can end any response with trailers; an empty set ends it with an empty DATA frame.
+    this.stream.sendTrailers(trailers.list);
   }
 
   reset(): void {
-    if (!this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    this.stream.reset(INTERNAL_ERROR);
+  }
+
+  // --- H2StreamHandler ---
+
+  onResponseHeaders(_stream: H2Stream, _head: H2ResponseHead): void { /* server side: never */ }
+
+  onData(_stream: H2Stream, chunk: Buffer, endStream: boolean): void {
+    const held = this.#held;
+    if (held) {
+      if (chunk.length > 0) (held.chunks ??= []).push(chunk);
+      if (endStream) held.ended = true;
+      return;
+    }
+    const s = this.httpStream;
+    if (!s) return;
+    if (chunk.length > 0 || !s.requestEnded) s.decodeData(chunk.length > 0 ? chunk : EMPTY, endStream);
+  }
+
+  onTrailers(_stream: H2Stream, fields: string[]): void {
+    const held = this.#held;
+    if (held) { held.trailers = fields; held.ended = true; return; }
+    this.httpStream?.decodeTrailers(new HeaderMap(fields));
+  }
+
+  onReset(_stream: H2Stream, _code: number, cause: ResetCause): void {
+    // Reset before it started: it never existed for the connection manager.
+    this.#held = undefined;
+    const s = this.httpStream;
+    if (!s || s.finished) return;
+    if (cause === ResetCause.Protocol) s.onDownstreamProtocolError(400);
+    else s.onDownstreamReset();
+  }
+
+  onWritable(): void {
+    this.httpStream?.onDownstreamDrain();
   }
 }
