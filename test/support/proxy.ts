@@ -139,3 +139,17 @@ function indent(s: string, n: number): string {
   const pad = ' '.repeat(n);
   return s.split('\n').filter((l) => l.trim()).map((l) => pad + l.replace(/^\s*/, (m) => m)).join('\n');
 }
+
+/** A STATIC cluster entry (under `clusters:`) with one endpoint per port on 127.0.0.1. */
+export function staticCluster(name: string, ports: readonly number[], extra = ''): string {
+  return `
+  - name: ${name}
+    connect_timeout: 0.5s
+    type: STATIC
+${extra}
+    load_assignment:
+      cluster_name: ${name}
+      endpoints:
+      - lb_endpoints:${ports.map((p) => `
+        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${p} } } }`).join('')}`;
+}

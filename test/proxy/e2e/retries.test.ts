@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, request } from '../../support/net.js';
 import { faultyUpstream, type FaultyUpstream } from '../../support/faulty-upstream.js';
-import { startProxy, httpListenerHead, ROUTER_FILTER, type RunningProxy } from '../../support/proxy.js';
+import { startProxy, httpListenerHead, ROUTER_FILTER, staticCluster, type RunningProxy } from '../../support/proxy.js';
 
 // Retries against upstreams told exactly how to fail, request by request.
 let proxy: RunningProxy;
@@ -17,18 +17,7 @@ let b: FaultyUpstream;
 let grpcUp: FaultyUpstream;
 let refusedPort: number;
 
-function cluster(name: string, ports: number[], extra = ''): string {
-  return `
-  - name: ${name}
-    connect_timeout: 0.5s
-    type: STATIC
-${extra}
-    load_assignment:
-      cluster_name: ${name}
-      endpoints:
-      - lb_endpoints:${ports.map((p) => `
-        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${p} } } }`).join('')}`;
-}
+const cluster = staticCluster;
 
 function route(prefix: string, clusterName: string, extra = ''): string {
   return `

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import { freePort, request } from '../../support/net.js';
 import { faultyUpstream, type FaultyUpstream } from '../../support/faulty-upstream.js';
-import { startProxy, httpListenerHead, ROUTER_FILTER, type RunningProxy } from '../../support/proxy.js';
+import { startProxy, httpListenerHead, ROUTER_FILTER, staticCluster, type RunningProxy } from '../../support/proxy.js';
 
 // Timeouts, circuit breakers and mirroring, against upstreams that hang or answer on command.
 let proxy: RunningProxy;
@@ -13,18 +13,7 @@ let up2: FaultyUpstream;
 let shadow: FaultyUpstream;
 let grpcUp: FaultyUpstream;
 
-function cluster(name: string, ports: number[], extra = ''): string {
-  return `
-  - name: ${name}
-    connect_timeout: 0.5s
-    type: STATIC
-${extra}
-    load_assignment:
-      cluster_name: ${name}
-      endpoints:
-      - lb_endpoints:${ports.map((p) => `
-        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${p} } } }`).join('')}`;
-}
+const cluster = staticCluster;
 
 function route(prefix: string, body: string): string {
   return `

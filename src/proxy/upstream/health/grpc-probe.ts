@@ -4,7 +4,8 @@
  * HealthCheckResponse saying SERVING; any other answer fails the host at once; a connection
  * failure or a reset stream is a network failure.
  */
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
+import { HealthSession } from './h2-session.js';
 import type { ProbeSpec } from './config.js';
 import { HEALTH_CHECK_PATH, SERVING, decodeHealthCheckResponse, encodeHealthCheckRequest } from './grpc-health.js';
 import { OK, activeFailure, networkFailure, type Probe, type ProbeResult, type ProbeTarget } from './probe.js';
@@ -21,11 +22,11 @@ export function judgeGrpc(httpStatus: number, grpcStatus: string | undefined, bo
 }
 
 export class GrpcProbe implements Probe {
-  #session: http2.ClientHttp2Session | undefined;
-  #onSessionGone: (() => void) | undefined;
+  readonly #session: HealthSession;
   readonly #request: Buffer;
 
   constructor(readonly target: ProbeTarget, readonly spec: GrpcProbeSpec, readonly reuse: boolean) {
+    this.#session = new HealthSession(target);
     this.#request = encodeHealthCheckRequest(spec.serviceName);
   }
 
@@ -35,11 +36,11 @@ export class GrpcProbe implements Probe {
       const finish = (r: ProbeResult): void => {
         if (done) return;
         done = true;
-        this.#onSessionGone = undefined;
-        if (!this.reuse) this.#drop();
+        this.#session.onGone = undefined;
+        if (!this.reuse) this.#session.drop();
         resolve(r);
       };
-      this.#onSessionGone = () => finish(networkFailure('connection closed'));
+      this.#session.onGone = () => finish(networkFailure('connection closed'));
       const headers: http2.OutgoingHttpHeaders = {
         ':method': 'POST', ':path': HEALTH_CHECK_PATH, ':authority': this.spec.authority, ':scheme': 'http',
         'content-type': 'application/grpc', te: 'trailers',
@@ -47,7 +48,7 @@ export class GrpcProbe implements Probe {
       for (const [k, v] of this.spec.metadata) headers[k] = v;
       let stream: http2.ClientHttp2Stream;
       try {
-        stream = this.#sessionNow().request(headers);
+        stream = this.#session.get().request(headers);
       } catch (e) {
         finish(networkFailure((e as Error).message));
         return;
@@ -71,32 +72,8 @@ export class GrpcProbe implements Probe {
     });
   }
 
-  #sessionNow(): http2.ClientHttp2Session {
-    let s = this.#session;
-    if (!s || s.destroyed || s.closed) {
-      const host = this.target.address.includes(':') ? `[${this.target.address}]` : this.target.address;
-      s = http2.connect(`http://${host}:${this.target.port}`);
-      const mine = s;
-      s.on('error', () => { /* close follows */ });
-      s.on('close', () => {
-        if (this.#session !== mine) return;
-        this.#session = undefined;
-        this.#onSessionGone?.();
-      });
-      this.#session = s;
-    }
-    return s;
-  }
-
-  #drop(): void {
-    const s = this.#session;
-    this.#session = undefined;
-    s?.destroy();
-  }
-
   abort(): void {
-    this.#onSessionGone = undefined;
-    this.#drop();
+    this.#session.abort();
   }
 
   close(): void {

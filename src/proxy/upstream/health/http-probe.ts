@@ -7,7 +7,8 @@
  * network failure. Not the data path: the standard modules are fine here.
  */
 import http from 'node:http';
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
+import { HealthSession } from './h2-session.js';
 import { HeaderMap } from '../../http/headers.js';
 import type { ProbeSpec } from './config.js';
 import { inRanges } from './config.js';
@@ -87,11 +88,11 @@ export class Http1Probe implements Probe {
 }
 
 export class Http2Probe implements Probe {
-  #current: http2.ClientHttp2Session | undefined;
-  /** Fails the check in flight when the session dies. */
-  #onSessionGone: (() => void) | undefined;
+  readonly #session: HealthSession;
 
-  constructor(readonly target: ProbeTarget, readonly spec: HttpProbeSpec, readonly reuse: boolean) {}
+  constructor(readonly target: ProbeTarget, readonly spec: HttpProbeSpec, readonly reuse: boolean) {
+    this.#session = new HealthSession(target);
+  }
 
   check(): Promise<ProbeResult> {
     const { spec } = this;
@@ -100,12 +101,12 @@ export class Http2Probe implements Probe {
       const finish = (r: ProbeResult): void => {
         if (done) return;
         done = true;
-        this.#onSessionGone = undefined;
-        if (!this.reuse) this.#dropSession();
+        this.#session.onGone = undefined;
+        if (!this.reuse) this.#session.drop();
         resolve(r);
       };
-      this.#onSessionGone = () => finish(networkFailure('connection closed'));
-      const session = this.#session();
+      this.#session.onGone = () => finish(networkFailure('connection closed'));
+      const session = this.#session.get();
       const headers: http2.OutgoingHttpHeaders = { ':method': spec.method, ':path': spec.path, ':authority': spec.authority, ':scheme': 'http' };
       const h = healthCheckHeaders(spec);
       for (let i = 0; i < h.list.length; i += 2) headers[h.list[i]!] = h.list[i + 1]!;
@@ -128,33 +129,8 @@ export class Http2Probe implements Probe {
       stream.on('close', () => finish(networkFailure(`stream reset (code ${stream.rstCode})`)));
     });
   }
-
-  /** The reused session, or a new one. */
-  #session(): http2.ClientHttp2Session {
-    let s = this.#current;
-    if (!s || s.destroyed || s.closed) {
-      s = http2.connect(`http://${this.target.address.includes(':') ? `[${this.target.address}]` : this.target.address}:${this.target.port}`);
-      const mine = s;
-      s.on('error', () => { /* close follows */ });
-      s.on('close', () => {
-        if (this.#current !== mine) return;
-        this.#current = undefined;
-        this.#onSessionGone?.();
-      });
-      this.#current = s;
-    }
-    return s;
-  }
-
-  #dropSession(): void {
-    const s = this.#current;
-    this.#current = undefined;
-    s?.destroy();
-  }
-
   abort(): void {
-    this.#onSessionGone = undefined;
-    this.#dropSession();
+    this.#session.abort();
   }
 
   close(): void {

@@ -1,4 +1,4 @@
-import { statSet, type StatScope } from '../../stats-scope.js';
+import { prefixed, statSet, type StatScope } from '../../stats-scope.js';
 
 /**
  * Envoy's `cluster.<name>.health_check.*` stats, counted once per proxy instance (the checks
@@ -11,10 +11,5 @@ const GAUGES = ['healthy', 'degraded'] as const;
 export type HealthCheckStats = ReturnType<typeof healthCheckStats>;
 
 export function healthCheckStats(scope: StatScope) {
-  const prefixed: StatScope = {
-    counter: (n) => scope.counter(`health_check.${n}`),
-    gauge: (n) => scope.gauge(`health_check.${n}`),
-    histogram: (n) => scope.histogram(`health_check.${n}`),
-  };
-  return statSet(prefixed, COUNTERS, GAUGES);
+  return statSet(prefixed(scope, 'health_check.'), COUNTERS, GAUGES);
 }

@@ -1,4 +1,4 @@
-import { statSet, type StatScope } from '../../stats-scope.js';
+import { prefixed, statSet, type StatScope } from '../../stats-scope.js';
 import type { EjectionType } from './config.js';
 
 /**
@@ -33,12 +33,7 @@ export type OutlierStats = ReturnType<typeof outlierStats>;
 
 /** `scope` is the cluster's instance-wide scope; the names get the `outlier_detection.` prefix. */
 export function outlierStats(scope: StatScope) {
-  const prefixed: StatScope = {
-    counter: (n) => scope.counter(`outlier_detection.${n}`),
-    gauge: (n) => scope.gauge(`outlier_detection.${n}`),
-    histogram: (n) => scope.histogram(`outlier_detection.${n}`),
-  };
-  return statSet(prefixed, COUNTERS, GAUGES);
+  return statSet(prefixed(scope, 'outlier_detection.'), COUNTERS, GAUGES);
 }
 
 export function detectedStat(type: EjectionType): `ejections_detected_${EjectionType}` {
