@@ -1,0 +1,21 @@
+import type { Listener } from '../../envoy/generated/envoy/config/listener/v3/listener_pb.js';
+import type { RouteConfiguration } from '../../envoy/generated/envoy/config/route/v3/route_pb.js';
+import type { Cluster } from '../../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
+import type { ClusterLoadAssignment } from '../../envoy/generated/envoy/config/endpoint/v3/endpoint_pb.js';
+
+/** Every resource one proxy (or proxyless client) should have, by xDS type. Typed Envoy messages. */
+export interface ProxyResources {
+  readonly listeners: readonly Listener[];
+  readonly routes: readonly RouteConfiguration[];
+  readonly clusters: readonly Cluster[];
+  readonly endpoints: readonly ClusterLoadAssignment[];
+}
+
+export const TYPE_URL = {
+  listener: 'type.googleapis.com/envoy.config.listener.v3.Listener',
+  route: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
+  cluster: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
+  endpoint: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
+  secret: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
+} as const;
+export type TypeUrl = (typeof TYPE_URL)[keyof typeof TYPE_URL];

@@ -1,0 +1,93 @@
+import type { JsonObject, JsonValue } from '@bufbuild/protobuf';
+
+/**
+ * Who a proxy (or a proxyless gRPC client) is, as the control plane sees it. Carried in the xDS
+ * `Node` the way Istio's pilot-agent does it, so a real Envoy or gRPC client configured like an
+ * Istio sidecar is understood too: node id `sidecar~IP~NAME.NAMESPACE~NAMESPACE.svc.cluster.local`
+ * and metadata keys NAME, NAMESPACE, LABELS, SERVICE_ACCOUNT, INSTANCE_IPS, GENERATOR.
+ * The three TSMESH_* keys are ours: without traffic capture the control plane must know which
+ * ports the sidecar listens on, to register the workload's endpoint as its inbound port.
+ */
+export interface ProxyIdentity {
+  /** The node id as sent. */
+  readonly id: string;
+  readonly name: string;
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly serviceAccount: string;
+  /** First is the address the workload is reached at. */
+  readonly ips: readonly string[];
+  /** 'grpc' for proxyless gRPC clients (Istio's GENERATOR=grpc); 'sidecar' otherwise. */
+  readonly generator: 'sidecar' | 'grpc';
+  /** The sidecar's inbound listener port (the workload's mesh endpoint without capture). */
+  readonly inboundPort?: number;
+  /** The sidecar's outbound listener port (HTTP proxy / capture target). */
+  readonly outboundPort?: number;
+  /** The application's own port(s) behind the sidecar. */
+  readonly appPorts: readonly number[];
+}
+
+export const META = {
+  name: 'NAME',
+  namespace: 'NAMESPACE',
+  labels: 'LABELS',
+  serviceAccount: 'SERVICE_ACCOUNT',
+  ips: 'INSTANCE_IPS',
+  generator: 'GENERATOR',
+  inboundPort: 'TSMESH_INBOUND_PORT',
+  outboundPort: 'TSMESH_OUTBOUND_PORT',
+  appPorts: 'TSMESH_APP_PORTS',
+} as const;
+
+/** The node id and metadata a sidecar sends for `identity`. */
+export function nodeOf(identity: Omit<ProxyIdentity, 'id'>): { id: string; cluster: string; metadata: JsonObject } {
+  const ip = identity.ips[0] ?? '127.0.0.1';
+  const metadata: JsonObject = {
+    [META.name]: identity.name,
+    [META.namespace]: identity.namespace,
+    [META.labels]: { ...identity.labels },
+    [META.serviceAccount]: identity.serviceAccount,
+    [META.ips]: identity.ips.join(','),
+    [META.generator]: identity.generator,
+    [META.appPorts]: identity.appPorts.join(','),
+  };
+  if (identity.inboundPort !== undefined) metadata[META.inboundPort] = String(identity.inboundPort);
+  if (identity.outboundPort !== undefined) metadata[META.outboundPort] = String(identity.outboundPort);
+  return {
+    id: `sidecar~${ip}~${identity.name}.${identity.namespace}~${identity.namespace}.svc.cluster.local`,
+    cluster: `${identity.labels['app'] ?? identity.name}.${identity.namespace}`,
+    metadata,
+  };
+}
+
+/**
+ * Reads an identity from a node. Missing pieces fall back the way Istio does: namespace and name
+ * from the node id's `NAME.NAMESPACE` part, then "default"; service account "default". Never
+ * throws: any client that connects gets a usable identity.
+ */
+export function identityOf(node: { id: string; metadata?: JsonObject | undefined } | undefined): ProxyIdentity {
+  const id = node?.id ?? '';
+  const md = node?.metadata ?? {};
+  const parts = id.split('~');
+  const [podName, podNs] = (parts[2] ?? '').split('.', 2) as [string | undefined, string | undefined];
+  const str = (k: string): string | undefined => { const v = md[k]; return typeof v === 'string' && v !== '' ? v : undefined; };
+  const port = (k: string): number | undefined => { const n = Number(str(k)); return Number.isInteger(n) && n > 0 && n < 65536 ? n : undefined; };
+  const labels: Record<string, string> = {};
+  const l = md[META.labels];
+  if (l && typeof l === 'object' && !Array.isArray(l)) for (const [k, v] of Object.entries(l as Record<string, JsonValue>)) if (typeof v === 'string') labels[k] = v;
+  const ips = (str(META.ips) ?? parts[1] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const inboundPort = port(META.inboundPort);
+  const outboundPort = port(META.outboundPort);
+  return {
+    id,
+    name: str(META.name) ?? (podName || id || 'unknown'),
+    namespace: str(META.namespace) ?? (podNs || 'default'),
+    labels,
+    serviceAccount: str(META.serviceAccount) ?? 'default',
+    ips,
+    generator: str(META.generator) === 'grpc' ? 'grpc' : 'sidecar',
+    ...(inboundPort !== undefined ? { inboundPort } : {}),
+    ...(outboundPort !== undefined ? { outboundPort } : {}),
+    appPorts: (str(META.appPorts) ?? '').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0 && n < 65536),
+  };
+}
