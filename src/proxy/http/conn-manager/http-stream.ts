@@ -1,3 +1,4 @@
+import { perFilterLevels } from '../route/per-filter-config.js';
 import { HeaderMap } from '../headers.js';
 import type { RequestHeaders, ResponseEncoder } from '../stream.js';
 import type { HcmConfig } from './config.js';
@@ -407,5 +408,9 @@ class FilterCallbacks implements HttpFilterCallbacks {
     const sel = this.stream.route;
     if (!sel) return undefined;
     return (sel.route.perFilterConfig?.get(this.name) ?? sel.virtualHost.perFilterConfig?.get(this.name)) as T | undefined;
+  }
+  perRouteConfigs<T>(): T[] {
+    const sel = this.stream.route;
+    return sel ? perFilterLevels<T>([sel.route.perFilterConfig, sel.virtualHost.perFilterConfig], this.name) : [];
   }
 }
