@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { toBinary } from '@bufbuild/protobuf';
-import { loadBootstrapFile } from '../envoy/bootstrap.js';
+import { loadBootstrapFile, type LoadedBootstrap } from '../envoy/bootstrap.js';
 import { BootstrapSchema } from '../envoy/generated/envoy/config/bootstrap/v3/bootstrap_pb.js';
 import { compileBootstrap } from './config.js';
 import { ProxyInstance } from './instance.js';
@@ -12,7 +12,10 @@ import type { WorkerInit, WorkerMessage } from './worker.js';
 import { SharedSlots } from './shared/slots.js';
 
 export interface ProxyOptions {
+  /** The bootstrap file; with `bootstrap` set, only a name for it in messages. */
   bootstrapPath: string;
+  /** A bootstrap built in memory (a sidecar's, from flags) instead of the file. */
+  bootstrap?: LoadedBootstrap;
   concurrency: number;
   logLevel: string;
   validateOnly: boolean;
@@ -27,7 +30,7 @@ export interface ProxyOptions {
  */
 export async function runProxy(opts: ProxyOptions): Promise<number> {
   if (!setLevel(opts.logLevel)) throw new Error(`unknown log level ${opts.logLevel}`);
-  const { bootstrap, registry, typeNames } = await loadBootstrapFile(opts.bootstrapPath);
+  const { bootstrap, registry, typeNames } = opts.bootstrap ?? await loadBootstrapFile(opts.bootstrapPath);
   const spec = compileBootstrap(bootstrap, registry);
   if (opts.validateOnly) { process.stdout.write(`configuration '${opts.bootstrapPath}' OK\n`); return 0; }
   const store = createStatsStore();
