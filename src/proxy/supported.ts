@@ -47,7 +47,7 @@ export const SUPPORTED = supportTable([
   [FilterChainSchema, 'filter_chain_match filters name'],
   [FilterChainMatchSchema, 'destination_port prefix_ranges server_names transport_protocol application_protocols source_prefix_ranges source_ports'],
   [FilterSchema, 'name typed_config'],
-  [HttpConnectionManagerSchema, 'codec_type stat_prefix route_config http_filters server_name use_remote_address xff_num_trusted_hops skip_xff_append generate_request_id preserve_external_request_id always_set_request_id_in_response max_request_headers_kb common_http_protocol_options stream_idle_timeout request_timeout request_headers_timeout access_log upgrade_configs via http_protocol_options http2_protocol_options'],
+  [HttpConnectionManagerSchema, 'codec_type stat_prefix route_config http_filters server_name use_remote_address xff_num_trusted_hops skip_xff_append generate_request_id preserve_external_request_id always_set_request_id_in_response max_request_headers_kb common_http_protocol_options stream_idle_timeout request_timeout request_headers_timeout access_log upgrade_configs via http_protocol_options http2_protocol_options strip_matching_host_port strip_any_host_port'],
   [HttpConnectionManager_UpgradeConfigSchema, 'upgrade_type enabled'],
   [CoreHttpProtocolOptionsSchema, 'idle_timeout max_headers_count max_stream_duration'],
   [Http1ProtocolOptionsSchema, ''],

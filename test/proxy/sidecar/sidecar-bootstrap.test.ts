@@ -56,7 +56,8 @@ for (const [name, opts] of Object.entries(cases)) {
     const json = toJson(BootstrapSchema, bootstrap, { registry: await registryFor(typeNames), useProtoFieldName: true });
     const file = join(DIR, `${name}.json`);
     const text = `${JSON.stringify(json, null, 2)}\n`;
-    if (process.env.UPDATE_GOLDEN || !existsSync(file)) writeFileSync(file, text);
+    if (process.env.UPDATE_GOLDEN) writeFileSync(file, text);
+    assert.ok(existsSync(file), `${file} is missing: run with UPDATE_GOLDEN=1`);
     assert.equal(text, readFileSync(file, 'utf8'));
   });
 }
