@@ -99,6 +99,7 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
     // Fix each listener's port first (port 0 becomes a real one), then every worker binds it.
     const r = reuse = await import('./listener/reuseport.js');
     ports = spec.listeners.map((l) => {
+      if (!l.bindToPort) return l.port;
       const { fd, port } = r.bindReusePort(l.address, l.port, false);
       reserved.push(fd);
       return port;

@@ -9,6 +9,7 @@ import { HttpProtocolOptionsSchema as CoreHttpProtocolOptionsSchema, Http2Protoc
 import { RouterSchema } from '../envoy/generated/envoy/extensions/filters/http/router/v3/router_pb.js';
 import { TcpProxySchema, TcpProxy_WeightedClusterSchema, TcpProxy_WeightedCluster_ClusterWeightSchema } from '../envoy/generated/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
 import { LocalRateLimitSchema as NetworkLocalRateLimitSchema } from '../envoy/generated/envoy/extensions/filters/network/local_ratelimit/v3/local_rate_limit_pb.js';
+import { OriginalDstSchema } from '../envoy/generated/envoy/extensions/filters/listener/original_dst/v3/original_dst_pb.js';
 import { TlsInspectorSchema } from '../envoy/generated/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb.js';
 import { ClusterSchema, Cluster_RingHashLbConfigSchema, Cluster_MaglevLbConfigSchema, Cluster_LeastRequestLbConfigSchema } from '../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
 import { CircuitBreakersSchema, CircuitBreakers_ThresholdsSchema, CircuitBreakers_Thresholds_RetryBudgetSchema } from '../envoy/generated/envoy/config/cluster/v3/circuit_breaker_pb.js';
@@ -41,9 +42,10 @@ export const SUPPORTED = supportTable([
   [AddressSchema, 'socket_address'],
   [SocketAddressSchema, 'address port_value'],
   [CidrRangeSchema, 'address_prefix prefix_len'],
-  [ListenerSchema, 'name address filter_chains default_filter_chain listener_filters listener_filters_timeout continue_on_listener_filters_timeout stat_prefix traffic_direction'],
+  [ListenerSchema, 'name address filter_chains default_filter_chain listener_filters listener_filters_timeout continue_on_listener_filters_timeout stat_prefix traffic_direction bind_to_port use_original_dst'],
   [ListenerFilterSchema, 'name typed_config'],
   [TlsInspectorSchema, '*'],
+  [OriginalDstSchema, '*'],
   [FilterChainSchema, 'filter_chain_match filters name'],
   [FilterChainMatchSchema, 'destination_port prefix_ranges server_names transport_protocol application_protocols source_prefix_ranges source_ports'],
   [FilterSchema, 'name typed_config'],
