@@ -117,7 +117,7 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   admin = spec.admin ? new AdminServer(spec, store, instance, loadedAt, () => void stop(0), () => void drain()) : undefined;
   if (admin && spec.admin) await admin.listen(spec.admin.address, spec.admin.port);
   admin?.setReady(true);
-  spec.listeners.forEach((l, i) => log.info(`listener ${l.name} on ${l.address}:${ports[i]}`));
+  spec.listeners.forEach((l, i) => log.info(`listener ${l.name} ${l.bindToPort ? "on" : "for hand-offs to (not bound)"} ${l.address}:${ports[i]}`));
   if (admin) log.info(`admin on ${admin.address}`);
   // A second SIGTERM while draining must not fall back to the default (kill): keep the handler.
   process.on('SIGTERM', () => void drainThenStop());
