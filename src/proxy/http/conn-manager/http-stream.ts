@@ -4,7 +4,7 @@ import type { RequestHeaders, ResponseEncoder } from '../stream.js';
 import type { HcmConfig } from './config.js';
 import type { HcmStats } from './stats.js';
 import type { ConnectionInfo } from './connection-info.js';
-import { prepareRequestHeaders, stripHopByHop } from './request-headers.js';
+import { prepareRequestHeaders, stripHopByHop, stripHostPort } from './request-headers.js';
 import { grpcStatusForHttp, isGrpcRequest } from './grpc-local-reply.js';
 import type { ClusterManager } from '../../upstream/cluster-manager.js';
 import type { UpstreamCluster } from '../../upstream/cluster.js';
@@ -103,6 +103,7 @@ export class HttpStream implements RouterStream {
     this.#headEnded = endStream;
     const cfg = this.rt.config;
     if (!endStream && cfg.requestTimeoutMs > 0) this.#requestTimer = setTimeout(this.#onRequestTimeout, cfg.requestTimeoutMs);
+    if (cfg.stripPort !== 'none') req.authority = stripHostPort(req.authority, cfg.stripPort, this.conn.localPort);
     this.#requestId = prepareRequestHeaders(cfg, this.conn.remoteAddress, req);
     this.isGrpc = isGrpcRequest(req);
     this.#selection = cfg.routes.select(req);
