@@ -1,6 +1,7 @@
 import { parseArgs, one, int, UsageError } from './args.js';
 import { ConfigError } from '../envoy/registry.js';
 import { BootstrapError } from '../proxy/config.js';
+import { MESH_USAGE } from './mesh-usage.js';
 
 const USAGE = `tsmesh — a service mesh in TypeScript
 
@@ -8,7 +9,10 @@ Usage:
   tsmesh proxy -c BOOTSTRAP.yaml [--concurrency N] [--log-level LEVEL] [--drain-time-s S] [--validate]
       Run the data plane from an Envoy v3 bootstrap (YAML or JSON); --validate checks it and exits.
       SIGTERM drains (no new connections, in-flight requests finish) for up to --drain-time-s (5).
-  tsmesh help
+  tsmesh control [--config-dir DIR] [--data-dir DIR] [--xds-port 15010] [--http-port 15014] [--log-level LEVEL]
+      Run the control plane: mesh config from the watched --config-dir (default DATA_DIR/config)
+      and from the API (tsmesh apply), kept in --data-dir (default: a new temp dir).
+${MESH_USAGE}  tsmesh help
 `;
 
 /** Runs a subcommand; resolves to the process exit code (a server resolves when it stops). */
@@ -22,6 +26,28 @@ export async function main(argv: readonly string[]): Promise<number> {
         if (!file) throw new UsageError('proxy: -c BOOTSTRAP is required');
         const { runProxy } = await import('../proxy/main.js');
         return await runProxy({ bootstrapPath: file, concurrency: int(a, 'concurrency', 2, 1, 256), logLevel: one(a, 'log-level') ?? 'info', validateOnly: a.flags.has('validate'), drainTimeMs: int(a, 'drain-time-s', 5, 0, 86_400) * 1000 });
+      }
+      case 'control': {
+        const a = parseArgs(rest, { values: ['config-dir', 'data-dir', 'xds-port', 'http-port', 'http-address', 'log-level'], booleans: [] });
+        if (a.positional.length) throw new UsageError(`control: unexpected argument ${JSON.stringify(a.positional[0])}`);
+        const level = one(a, 'log-level') ?? 'info';
+        const { LOG_LEVELS } = await import('../control/log.js');
+        if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+        const { runControl } = await import('../control/main.js');
+        const configDir = one(a, 'config-dir');
+        const dataDir = one(a, 'data-dir');
+        const httpAddress = one(a, 'http-address');
+        return await runControl({
+          ...(configDir ? { configDir } : {}), ...(dataDir ? { dataDir } : {}), ...(httpAddress ? { httpAddress } : {}),
+          xdsPort: int(a, 'xds-port', 15010, 0, 65535), httpPort: int(a, 'http-port', 15014, 0, 65535), logLevel: level as import('../control/log.js').LogLevel,
+        });
+      }
+      case 'apply':
+      case 'get':
+      case 'delete':
+      case 'analyze': {
+        const { runMeshCommand } = await import('./mesh-commands.js');
+        return await runMeshCommand(cmd, rest);
       }
       case undefined:
       case 'help':
