@@ -32,7 +32,8 @@ export function resourceLabel(kind: string, namespace: string, name: string): st
 
 /** `path.key`, or `path["key"]` when the key is not a plain identifier (label keys with / and .). */
 export function keyPath(path: string, key: string): string {
-  return /^[A-Za-z0-9_-]+$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+  if (/^[A-Za-z0-9_-]+$/.test(key)) return path ? `${path}.${key}` : key;
+  return `${path}[${JSON.stringify(key)}]`;
 }
 
 /** A short, JSON-like rendering of a bad value for "got ..." (bounded: a message is one line). */

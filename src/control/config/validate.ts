@@ -36,13 +36,16 @@ export interface RawDocument {
   readonly origin: string;
 }
 
-/** Finds the kind among KINDS by Kind or plural, case-insensitively (for CLIs and URLs). */
+/** kubectl's short names for Istio's kinds (`kubectl get vs`). */
+const SHORT_NAMES: Readonly<Record<string, Kind>> = { se: 'ServiceEntry', we: 'WorkloadEntry', wg: 'WorkloadGroup', dr: 'DestinationRule', vs: 'VirtualService', mc: 'MeshConfig' };
+
+/** Finds the kind among KINDS by Kind, plural or short name, case-insensitively (for CLIs and URLs). */
 export function resolveKind(name: string): Kind | undefined {
   const n = name.toLowerCase();
   for (const [k, info] of Object.entries(KINDS) as [Kind, (typeof KINDS)[Kind]][]) {
-    if (k.toLowerCase() === n || info.plural === n || `${k.toLowerCase()}s` === n) return k;
+    if (k.toLowerCase() === n || info.plural === n) return k;
   }
-  return undefined;
+  return SHORT_NAMES[n];
 }
 
 /**
