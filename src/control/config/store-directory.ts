@@ -116,7 +116,9 @@ export class ConfigDirectory {
   }
 
   #load(rel: string, text: string, stamp: string, hash: string): void {
-    const { resources, issues } = parseResources(text, rel);
+    const parsed = parseResources(text, rel);
+    const resources = parsed.resources;
+    const issues = parsed.issues.map((i) => ({ ...i, source: rel }));
     if (issues.length) {
       // Keep the last good version of this file's resources: the store is not touched.
       this.#errors.set(rel, issues);
