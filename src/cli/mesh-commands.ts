@@ -120,7 +120,12 @@ async function analyzeCmd(a: ParsedArgs, out: Out): Promise<number> {
     const validated = validateAll(documents);
     issues = [...parseIssues, ...validated.issues, ...analyze(validated.resources)];
   } else {
-    issues = (await callControl<{ issues: ConfigIssue[] }>(control(a), 'GET', '/api/v1/analyze')).issues;
+    // Files of the config directory that were skipped are problems with the mesh config too.
+    const [analysis, skipped] = await Promise.all([
+      callControl<{ issues: ConfigIssue[] }>(control(a), 'GET', '/api/v1/analyze'),
+      callControl<{ errors: ConfigIssue[] }>(control(a), 'GET', '/api/v1/config-errors'),
+    ]);
+    issues = [...skipped.errors, ...analysis.issues];
   }
   for (const i of issues) out.stdout(`${formatWithSeverity(i)}\n`);
   if (issues.length === 0) out.stdout('No issues found.\n');

@@ -23,7 +23,8 @@ export function formatIssue(i: ConfigIssue): string {
 
 /** `Error: ...` / `Warning: ...` lines for analysis output, where both severities are mixed. */
 export function formatWithSeverity(i: ConfigIssue): string {
-  return `${i.severity === 'error' ? 'Error' : 'Warning'}: ${formatIssue(i)}${i.source ? ` (${i.source})` : ''}`;
+  const where = i.source && !i.resource.includes(i.source) ? ` (${i.source})` : '';
+  return `${i.severity === 'error' ? 'Error' : 'Warning'}: ${formatIssue(i)}${where}`;
 }
 
 export function resourceLabel(kind: string, namespace: string, name: string): string {

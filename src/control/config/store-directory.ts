@@ -129,8 +129,10 @@ export class ConfigDirectory {
     const { outcomes, conflicts } = this.store.replaceOwned(ownerOf(rel), resources);
     const withSource = conflicts.map((c) => ({ ...c, source: rel }));
     if (withSource.length) {
+      const before = (this.#errors.get(rel) ?? []).map(formatIssue).join('\n');
       this.#errors.set(rel, withSource);
-      this.#log.warn(`config dir: ${rel}: ${withSource.map(formatIssue).join('; ')}`);
+      // A conflicting file is retried on every scan; say so once, not every rescan.
+      if (withSource.map(formatIssue).join('\n') !== before) this.#log.warn(`config dir: ${rel}: ${withSource.map(formatIssue).join('; ')}`);
     } else {
       this.#errors.delete(rel);
     }

@@ -136,7 +136,7 @@ export class ConfigStore {
     const all = this.list().map((e) => e.resource);
     const of = <K extends Kind>(k: K) => Object.freeze(all.filter((r): r is Extract<MeshResource, { kind: K }> => r.kind === k));
     // With several MeshConfigs (analysis reports it) the oldest one wins, so adding one cannot flip it.
-    const mesh = of('MeshConfig').slice().sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion))[0]?.spec ?? EMPTY_MESH;
+    const mesh = of('MeshConfig').slice().sort((a, b) => compareKeys(`${a.metadata.creationTimestamp}/${resourceKey(a)}`, `${b.metadata.creationTimestamp}/${resourceKey(b)}`))[0]?.spec ?? EMPTY_MESH;
     this.#snapshot = Object.freeze({
       serviceEntries: of('ServiceEntry'),
       workloadEntries: of('WorkloadEntry'),

@@ -136,6 +136,9 @@ test('tsmesh control watches --config-dir: add, modify, break (last good stays),
   assert.deepEqual((await get('/api/v1/config-errors')).json['details'], ['reviews-dr.yaml: DestinationRule default/reviews: spec.trafficPolicy.loadBalancer.simple: expected one of UNSPECIFIED, LEAST_CONN, RANDOM, PASSTHROUGH, ROUND_ROBIN, LEAST_REQUEST, got "FASTEST"']);
   assert.equal(await drHost(), 'reviews.default.svc.cluster.local', 'the last good version stays in force');
   assert.match(control.stderr(), /reviews-dr\.yaml skipped/);
+  const analysis = await tsmesh(['analyze', '--control', control.url]);
+  assert.equal(analysis.code, 1);
+  assert.match(analysis.stdout, /^Error: DestinationRule default\/reviews: spec\.trafficPolicy\.loadBalancer\.simple: expected one of .*, got "FASTEST" \(reviews-dr\.yaml\)$/m);
   const viaCli = await tsmesh(['apply', '-f', '-', '--control', control.url], dr('other'));
   assert.equal(viaCli.code, 1, 'the API cannot take over a file-owned resource');
   assert.match(viaCli.stderr, /DestinationRule default\/reviews: already defined by file reviews-dr\.yaml of the config directory; change it there/);
