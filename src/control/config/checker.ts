@@ -27,6 +27,8 @@ export class Checker {
     if (typeof v !== 'object' || Array.isArray(v)) { this.error(path, `expected an object, got ${describeValue(v)}`); return undefined; }
     const o = v as Obj;
     for (const k of Object.keys(o)) {
+      // proto3 JSON (and so Istio): a field set to null is a field not set.
+      if (o[k] === null) { delete o[k]; continue; }
       if (known.includes(k)) continue;
       this.error(keyPath(path, k), unsupported.includes(k) ? 'not supported by tsmesh' : 'unknown field');
     }
@@ -66,10 +68,20 @@ export class Checker {
     return v as T;
   }
 
+  /** A list; null elements are errors (a list entry cannot be "not set"). */
   array(path: string, v: unknown): unknown[] | undefined {
     if (v === undefined || v === null) return undefined;
     if (!Array.isArray(v)) { this.error(path, `expected a list, got ${describeValue(v)}`); return undefined; }
+    v.forEach((x, i) => { if (x === null || x === undefined) this.error(`${path}[${i}]`, 'expected a value, got null'); });
     return v;
+  }
+
+  /** A map (keys chosen by the user); null values are errors. */
+  map(path: string, v: unknown): Obj | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'object' || Array.isArray(v)) { this.error(path, `expected a map, got ${describeValue(v)}`); return undefined; }
+    for (const [k, x] of Object.entries(v as Obj)) if (x === null || x === undefined) this.error(keyPath(path, k), 'expected a value, got null');
+    return v as Obj;
   }
 
   stringList(path: string, v: unknown, each?: (p: string, s: string) => void): string[] | undefined {
@@ -83,6 +95,7 @@ export class Checker {
     if (v === undefined || v === null) return undefined;
     if (typeof v !== 'object' || Array.isArray(v)) { this.error(path, `expected a map of strings, got ${describeValue(v)}`); return undefined; }
     for (const [k, x] of Object.entries(v as Obj)) {
+      if (x === null || x === undefined) { this.error(keyPath(path, k), 'expected a string, got null'); continue; }
       const s = this.string(keyPath(path, k), x);
       if (s !== undefined && each) each(keyPath(path, k), k, s);
     }

@@ -76,10 +76,8 @@ function validateWorkloadEntryFields(c: Checker, p: string, o: Obj, opts: { addr
   if (opts.addressRequired) c.required(`${p}.address`, o['address']);
   const addr = c.string(`${p}.address`, o['address']);
   if (addr !== undefined && addr !== '' && !isIp(addr) && !isDns1123Subdomain(addr.toLowerCase()) && !addr.startsWith('unix://')) c.error(`${p}.address`, `expected an IP address or a DNS name, got ${describeValue(addr)}`);
-  if (o['ports'] !== undefined && o['ports'] !== null) {
-    if (typeof o['ports'] !== 'object' || Array.isArray(o['ports'])) c.error(`${p}.ports`, `expected a map of port name to number, got ${describeValue(o['ports'])}`);
-    else for (const [k, v] of Object.entries(o['ports'] as Obj)) c.port(keyPath(`${p}.ports`, k), v);
-  }
+  const ports = c.map(`${p}.ports`, o['ports']);
+  if (ports) for (const [k, v] of Object.entries(ports)) c.port(keyPath(`${p}.ports`, k), v);
   c.labels(`${p}.labels`, o['labels']);
   c.string(`${p}.network`, o['network']);
   c.string(`${p}.locality`, o['locality']);

@@ -53,7 +53,13 @@ export function resolveKind(name: string): Kind | undefined {
  * dropped) when it has no error. Every problem is reported, not only the first.
  */
 export function validateResource(doc: RawDocument): ValidatedResource {
-  const raw = doc.value;
+  // Validation normalises (null fields dropped) and the result is stored: never the caller's object.
+  let raw: unknown;
+  try {
+    raw = structuredClone(doc.value);
+  } catch {
+    return { issues: [{ resource: doc.origin, path: '', message: 'not plain data', severity: 'error', source: doc.origin }] };
+  }
   const pre = new Checker(doc.origin, doc.origin);
   const top = pre.object('', raw, ['apiVersion', 'kind', 'metadata', 'spec']);
   if (!top) {
