@@ -45,6 +45,9 @@ export interface ControlHandle {
   close(): Promise<void>;
 }
 
+/** The control plane cannot start as configured (port taken, bad directories): a message for the user. */
+export class ControlStartError extends Error {}
+
 export function tsmeshVersion(): string {
   let d = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(d, 'package.json')) && dirname(d) !== d) d = dirname(d);
@@ -59,6 +62,8 @@ export async function startControl(opts: ControlOptions): Promise<ControlHandle>
   const log = opts.log ?? createLogger(opts.logLevel ?? 'info');
   const dataDir = resolve(opts.dataDir ?? mkdtempSync(join(tmpdir(), 'tsmesh-control-')));
   const configDir = resolve(opts.configDir ?? join(dataDir, 'config'));
+  const resourcesDir = join(dataDir, 'resources');
+  if (resourcesDir === configDir || resourcesDir.startsWith(`${configDir}/`)) throw new ControlStartError(`--config-dir ${configDir} must not contain the data dir's stored resources (${resourcesDir})`);
   const persistence = new DataDirPersistence(dataDir);
   const store = new ConfigStore({ persistence });
   const loaded = persistence.load();
@@ -75,7 +80,7 @@ export async function startControl(opts: ControlOptions): Promise<ControlHandle>
     http = await api.listen(opts.httpPort, opts.httpAddress ?? '127.0.0.1');
   } catch (e) {
     directory.close();
-    throw e;
+    throw new ControlStartError(`cannot listen on ${opts.httpAddress ?? '127.0.0.1'}:${opts.httpPort}: ${(e as Error).message}`);
   }
   const closers: (() => Promise<void> | void)[] = [];
   let closing: Promise<void> | undefined;
@@ -93,7 +98,14 @@ export async function startControl(opts: ControlOptions): Promise<ControlHandle>
 /** The CLI entry: runs until SIGTERM / SIGINT; resolves with the exit code. */
 export async function runControl(opts: ControlOptions): Promise<number> {
   if (opts.logLevel && !LOG_LEVELS.includes(opts.logLevel)) throw new Error(`unknown log level ${opts.logLevel}`);
-  const control = await startControl(opts);
+  let control: ControlHandle;
+  try {
+    control = await startControl(opts);
+  } catch (e) {
+    if (!(e instanceof ControlStartError) && !(e as NodeJS.ErrnoException).code) throw e;
+    process.stderr.write(`tsmesh control: ${(e as Error).message}\n`);
+    return 1;
+  }
   process.stdout.write(`tsmesh control ${tsmeshVersion()}\n  api:        http://${control.http.host}:${control.http.port}\n  config dir: ${control.configDir}\n  data dir:   ${control.dataDir}\n`);
   return new Promise((resolveExit) => {
     const stop = (sig: string): void => {

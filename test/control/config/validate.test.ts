@@ -156,6 +156,9 @@ const BAD: [string, unknown, string[]][] = [
     ['VirtualService default/x: status: unknown field']],
   ['spec required', { apiVersion: V1, kind: 'DestinationRule', metadata: { name: 'x' } }, ['DestinationRule default/x: spec: required']],
   ['not an object', 'hello', ['input: expected an object, got "hello"']],
+  ['null list entry and map value', vs({ hosts: ['r', null], http: [route({ match: [{ sourceLabels: { app: null } }] })] }),
+    ['VirtualService default/reviews: spec.hosts[1]: expected a value, got null', 'VirtualService default/reviews: spec.http[0].match[0].sourceLabels.app: expected a string, got null']],
+  ['a null field is an unset field', vs({ hosts: ['r'], http: [route({ timeout: null, retries: null })], tcp: null }), []],
 ];
 
 test('bad resources: every problem, with resource, field path and reason', () => {

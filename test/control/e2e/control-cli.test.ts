@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, unlinkSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import net from 'node:net';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { startControlProcess, tsmesh, type RunningControl } from '../../support/control.js';
@@ -103,8 +104,22 @@ spec:
   assert.equal(JSON.parse((await tsmesh(['get', 'se', '-o', 'json', ...c2])).stdout).items.length, 4);
 });
 
+test('tsmesh control refuses to start, with a message, on a taken port or a config dir holding its data', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tsmesh-e2e-start-'));
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+  t.after(() => { blocker.close(); rmSync(dataDir, { recursive: true, force: true }); });
+  const port = (blocker.address() as net.AddressInfo).port;
+  const taken = await tsmesh(['control', '--data-dir', dataDir, '--http-port', String(port)]);
+  assert.equal(taken.code, 1);
+  assert.match(taken.stderr, new RegExp(`tsmesh control: cannot listen on 127\\.0\\.0\\.1:${port}: listen EADDRINUSE`));
+  const overlap = await tsmesh(['control', '--data-dir', dataDir, '--config-dir', dataDir, '--http-port', '0']);
+  assert.equal(overlap.code, 1);
+  assert.match(overlap.stderr, /must not contain the data dir's stored resources/);
+});
+
 test('the CLI: usage errors exit 2, an unreachable control plane exits 1', async () => {
-  for (const args of [['get'], ['apply'], ['get', 'gateways'], ['get', 'vs', '-o', 'wide'], ['delete', 'vs']]) {
+  for (const args of [['get'], ['apply'], ['get', 'gateways'], ['get', 'vs', '-o', 'wide'], ['delete', 'vs'], ['control', '--http-port', '70000'], ['control', '--log-level', 'loud']]) {
     const r = await tsmesh(args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
   }
