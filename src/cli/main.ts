@@ -28,19 +28,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await runProxy({ bootstrapPath: file, concurrency: int(a, 'concurrency', 2, 1, 256), logLevel: one(a, 'log-level') ?? 'info', validateOnly: a.flags.has('validate'), drainTimeMs: int(a, 'drain-time-s', 5, 0, 86_400) * 1000 });
       }
       case 'control': {
-        const a = parseArgs(rest, { values: ['config-dir', 'data-dir', 'xds-port', 'http-port', 'http-address', 'log-level'], booleans: [] });
-        if (a.positional.length) throw new UsageError(`control: unexpected argument ${JSON.stringify(a.positional[0])}`);
-        const level = one(a, 'log-level') ?? 'info';
-        const { LOG_LEVELS } = await import('../control/log.js');
-        if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
-        const { runControl } = await import('../control/main.js');
-        const configDir = one(a, 'config-dir');
-        const dataDir = one(a, 'data-dir');
-        const httpAddress = one(a, 'http-address');
-        return await runControl({
-          ...(configDir ? { configDir } : {}), ...(dataDir ? { dataDir } : {}), ...(httpAddress ? { httpAddress } : {}),
-          xdsPort: int(a, 'xds-port', 15010, 0, 65535), httpPort: int(a, 'http-port', 15014, 0, 65535), logLevel: level as import('../control/log.js').LogLevel,
-        });
+        const { runControlCommand } = await import('./control-command.js');
+        return await runControlCommand(rest);
       }
       case 'apply':
       case 'get':
