@@ -68,7 +68,7 @@ export async function startControl(opts: ControlOptions): Promise<ControlHandle>
   const store = new ConfigStore({ persistence });
   const loaded = persistence.load();
   for (const i of loaded.issues) log.error(`data dir: not loaded: ${formatIssue(i)}`);
-  store.restore(loaded.entries);
+  store.restore(loaded.entries, loaded.revision);
   log.info(`data dir ${dataDir}: ${loaded.entries.length} resources restored`);
 
   const directory = new ConfigDirectory(configDir, store, { log, ...(opts.rescanMs !== undefined ? { rescanMs: opts.rescanMs } : {}) });

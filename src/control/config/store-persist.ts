@@ -12,6 +12,8 @@ import type { ConfigIssue } from './issues.js';
 import { validateResource } from './validate.js';
 
 const FORMAT = 1;
+/** Not *.json, so it is never read as a resource. */
+const REVISION_FILE = 'revision';
 
 export class DataDirPersistence implements Persistence {
   readonly dir: string;
@@ -23,8 +25,16 @@ export class DataDirPersistence implements Persistence {
 
   save(entry: StoredResource): void {
     const r = entry.resource;
-    const text = JSON.stringify({ format: FORMAT, owner: entry.owner, resource: r }, null, 2) + '\n';
-    const file = join(this.dir, fileName(r.kind, r.metadata.namespace, r.metadata.name));
+    this.#write(fileName(r.kind, r.metadata.namespace, r.metadata.name), JSON.stringify({ format: FORMAT, owner: entry.owner, resource: r }, null, 2) + '\n');
+  }
+
+  saveRevision(revision: number): void {
+    this.#write(REVISION_FILE, `${revision}\n`);
+  }
+
+  /** temp file + fsync + rename + fsync(dir): the file is the old or the new version, never half. */
+  #write(name: string, text: string): void {
+    const file = join(this.dir, name);
     const tmp = join(this.dir, `.tmp-${randomBytes(6).toString('hex')}`);
     const fd = openSync(tmp, 'w', 0o600);
     try {
@@ -49,9 +59,13 @@ export class DataDirPersistence implements Persistence {
   }
 
   /** Everything stored, re-validated; files that are not valid any more are reported, not loaded. */
-  load(): { entries: StoredResource[]; issues: ConfigIssue[] } {
+  load(): { entries: StoredResource[]; issues: ConfigIssue[]; revision: number } {
     const entries: StoredResource[] = [];
     const issues: ConfigIssue[] = [];
+    let revision = 0;
+    try {
+      revision = Number.parseInt(readFileSync(join(this.dir, REVISION_FILE), 'utf8'), 10) || 0;
+    } catch { /* first start, or written by an older version: the resources' versions still count */ }
     for (const f of readdirSync(this.dir).sort()) {
       const path = join(this.dir, f);
       // Left by a crash between write and rename: the rename never happened, the old file stands.
@@ -71,7 +85,7 @@ export class DataDirPersistence implements Persistence {
       if (typeof meta.creationTimestamp === 'string') v.resource.metadata.creationTimestamp = meta.creationTimestamp;
       entries.push({ resource: v.resource, owner: API_OWNER });
     }
-    return { entries, issues };
+    return { entries, issues, revision };
   }
 
   #syncDir(): void {

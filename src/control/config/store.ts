@@ -39,6 +39,11 @@ export interface ConfigChange {
 export interface Persistence {
   save(entry: StoredResource): void;
   remove(entry: StoredResource): void;
+  /**
+   * Records the store's revision after every committed change (also those owned by files), so
+   * versions keep increasing across restarts. Best effort: a failure here loses no config.
+   */
+  saveRevision(revision: number): void;
 }
 
 /** Resources that belong to another owner: the change is refused for them. */
@@ -66,7 +71,8 @@ export class ConfigStore {
   }
 
   /** Loads entries as they were persisted (resourceVersion kept), without events or writes. */
-  restore(entries: readonly StoredResource[]): void {
+  restore(entries: readonly StoredResource[], revision = 0): void {
+    this.#revision = Math.max(this.#revision, revision);
     for (const e of entries) {
       const r = freeze(structuredClone(e.resource));
       this.#entries.set(resourceKey(r), { resource: r, owner: e.owner });
@@ -190,6 +196,7 @@ export class ConfigStore {
     }
     this.#revision = rev;
     this.#snapshot = undefined;
+    try { this.opts.persistence?.saveRevision(rev); } catch { /* see Persistence.saveRevision */ }
     for (const l of this.#listeners) l(changes);
     return outcomes;
   }

@@ -77,7 +77,10 @@ test('persistence: what the API stored is on disk (one file each) and restored w
     store.replaceOwned('file:x.yaml', [dr('from-file')]);
     store.delete([{ kind: 'DestinationRule', namespace: 'default', name: 'b' }], API_OWNER);
     store.apply([dr('a', 'changed')], API_OWNER);
-    assert.deepEqual(readdirSync(p.dir).sort(), ['DestinationRule_default_a.json'], 'only API resources; no temp files left');
+    store.delete([{ kind: 'DestinationRule', namespace: 'default', name: 'a' }], API_OWNER);
+    store.apply([dr('a', 'changed')], API_OWNER);
+    store.replaceOwned('file:x.yaml', []);
+    assert.deepEqual(readdirSync(p.dir).sort(), ['DestinationRule_default_a.json', 'revision'], 'only API resources; no temp files left');
     writeFileSync(join(p.dir, 'DestinationRule_default_broken.json'), '{"format":1,"resource":{"kind":"DestinationRule"');
     writeFileSync(join(p.dir, '.tmp-leftover'), 'half');
     const again = new DataDirPersistence(dir);
@@ -85,10 +88,10 @@ test('persistence: what the API stored is on disk (one file each) and restored w
     assert.equal(loaded.issues.length, 1);
     assert.match(loaded.issues[0]!.message, /cannot read stored resource/);
     const restored = new ConfigStore({ persistence: again });
-    restored.restore(loaded.entries);
+    restored.restore(loaded.entries, loaded.revision);
     assert.equal(hostOf(restored, 'a'), 'changed');
-    assert.equal(restored.get('DestinationRule', 'default', 'a')?.resource.metadata.resourceVersion, String(store.revision));
-    assert.equal(restored.revision, store.revision, 'versions keep increasing across restarts');
+    assert.equal(restored.get('DestinationRule', 'default', 'a')?.resource.metadata.resourceVersion, String(store.revision - 1));
+    assert.equal(restored.revision, store.revision, 'the revision survives, also when the last change was a deletion');
     assert.ok(!readdirSync(again.dir).includes('.tmp-leftover'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
