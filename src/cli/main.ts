@@ -2,6 +2,7 @@ import { parseArgs, one, int, UsageError } from './args.js';
 import { ConfigError } from '../envoy/registry.js';
 import { BootstrapError } from '../proxy/config.js';
 import { sidecarOptionsFrom, SIDECAR_VALUE_FLAGS, SIDECAR_BOOLEAN_FLAGS, SIDECAR_USAGE } from './sidecar-flags.js';
+import { MESH_USAGE } from './mesh-usage.js';
 
 const USAGE = `tsmesh — a service mesh in TypeScript
 
@@ -10,7 +11,10 @@ Usage:
       Run the data plane from an Envoy v3 bootstrap (YAML or JSON); --validate checks it and exits.
       SIGTERM drains (no new connections, in-flight requests finish) for up to --drain-time-s (5).
 ${SIDECAR_USAGE}
-  tsmesh help
+  tsmesh control [--config-dir DIR] [--data-dir DIR] [--xds-port 15010] [--http-port 15014] [--log-level LEVEL]
+      Run the control plane: mesh config from the watched --config-dir (default DATA_DIR/config)
+      and from the API (tsmesh apply), kept in --data-dir (default: a new temp dir).
+${MESH_USAGE}  tsmesh help
 `;
 
 /** Runs a subcommand; resolves to the process exit code (a server resolves when it stops). */
@@ -27,6 +31,17 @@ export async function main(argv: readonly string[]): Promise<number> {
         if (loaded && a.flags.has('print-bootstrap')) { process.stdout.write(await (await import('../proxy/sidecar-start.js')).bootstrapYaml(loaded)); return 0; }
         const { runProxy } = await import('../proxy/main.js');
         return await runProxy({ bootstrapPath: file ?? 'sidecar bootstrap (--xds)', ...(loaded ? { bootstrap: loaded } : {}), concurrency: int(a, 'concurrency', 2, 1, 256), logLevel: one(a, 'log-level') ?? 'info', validateOnly: a.flags.has('validate'), drainTimeMs: int(a, 'drain-time-s', 5, 0, 86_400) * 1000 });
+      }
+      case 'control': {
+        const { runControlCommand } = await import('./control-command.js');
+        return await runControlCommand(rest);
+      }
+      case 'apply':
+      case 'get':
+      case 'delete':
+      case 'analyze': {
+        const { runMeshCommand } = await import('./mesh-commands.js');
+        return await runMeshCommand(cmd, rest);
       }
       case undefined:
       case 'help':

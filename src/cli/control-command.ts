@@ -1,0 +1,22 @@
+/** `tsmesh control` flags → runControl (src/control/main.ts). */
+import { parseArgs, one, int, UsageError } from './args.js';
+import { LOG_LEVELS, type LogLevel } from '../control/log.js';
+
+export async function runControlCommand(argv: readonly string[]): Promise<number> {
+  const a = parseArgs(argv, { values: ['config-dir', 'data-dir', 'xds-port', 'http-port', 'http-address', 'log-level'], booleans: [] });
+  if (a.positional.length) throw new UsageError(`control: unexpected argument ${JSON.stringify(a.positional[0])}`);
+  const level = one(a, 'log-level') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+  const configDir = one(a, 'config-dir');
+  const dataDir = one(a, 'data-dir');
+  const httpAddress = one(a, 'http-address');
+  const { runControl } = await import('../control/main.js');
+  return runControl({
+    ...(configDir ? { configDir } : {}),
+    ...(dataDir ? { dataDir } : {}),
+    ...(httpAddress ? { httpAddress } : {}),
+    xdsPort: int(a, 'xds-port', 15010, 0, 65535),
+    httpPort: int(a, 'http-port', 15014, 0, 65535),
+    logLevel: level as LogLevel,
+  });
+}

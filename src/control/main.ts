@@ -1,0 +1,122 @@
+/*
+ * `tsmesh control`: the control plane process. This file wires the config store (persisted in
+ * --data-dir, plus the watched --config-dir) and the HTTP API; the xDS server and the registry
+ * attach to the handle startControl returns (handle.store.snapshot(), handle.store.onChange,
+ * handle.api.route for their debug endpoints).
+ */
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigStore } from './config/store.js';
+import { DataDirPersistence } from './config/store-persist.js';
+import { ConfigDirectory } from './config/store-directory.js';
+import { formatIssue } from './config/issues.js';
+import { ApiServer } from './api/server.js';
+import { registerConfigRoutes } from './api/config-routes.js';
+import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.js';
+
+export interface ControlOptions {
+  /** The watched directory of mesh config; default `<dataDir>/config`. */
+  configDir?: string;
+  /** Where applied config is kept across restarts; default a new temp directory (not reused). */
+  dataDir?: string;
+  xdsPort: number;
+  httpPort: number;
+  /** Address the HTTP API binds; loopback by default since the API has no authentication yet. */
+  httpAddress?: string;
+  logLevel?: LogLevel;
+  log?: Logger;
+  /** Config directory rescan period (fallback for missed fs.watch events). */
+  rescanMs?: number;
+}
+
+export interface ControlHandle {
+  readonly store: ConfigStore;
+  readonly api: ApiServer;
+  readonly directory: ConfigDirectory;
+  readonly log: Logger;
+  readonly dataDir: string;
+  readonly configDir: string;
+  readonly http: { host: string; port: number };
+  readonly xdsPort: number;
+  /** Runs `fn` on close, before the API stops (e.g. the xDS server's shutdown). */
+  onClose(fn: () => Promise<void> | void): void;
+  close(): Promise<void>;
+}
+
+/** The control plane cannot start as configured (port taken, bad directories): a message for the user. */
+export class ControlStartError extends Error {}
+
+export function tsmeshVersion(): string {
+  let d = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(d, 'package.json')) && dirname(d) !== d) d = dirname(d);
+  try {
+    return (JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function startControl(opts: ControlOptions): Promise<ControlHandle> {
+  const log = opts.log ?? createLogger(opts.logLevel ?? 'info');
+  const dataDir = resolve(opts.dataDir ?? mkdtempSync(join(tmpdir(), 'tsmesh-control-')));
+  const configDir = resolve(opts.configDir ?? join(dataDir, 'config'));
+  const resourcesDir = join(dataDir, 'resources');
+  if (resourcesDir === configDir || resourcesDir.startsWith(`${configDir}/`)) throw new ControlStartError(`--config-dir ${configDir} must not contain the data dir's stored resources (${resourcesDir})`);
+  const persistence = new DataDirPersistence(dataDir);
+  const store = new ConfigStore({ persistence });
+  const loaded = persistence.load();
+  for (const i of loaded.issues) log.error(`data dir: not loaded: ${formatIssue(i)}`);
+  store.restore(loaded.entries, loaded.revision);
+  log.info(`data dir ${dataDir}: ${loaded.entries.length} resources restored`);
+
+  const directory = new ConfigDirectory(configDir, store, { log, ...(opts.rescanMs !== undefined ? { rescanMs: opts.rescanMs } : {}) });
+  directory.start();
+  const api = new ApiServer();
+  registerConfigRoutes(api, { store, directory, version: tsmeshVersion() });
+  let http: { host: string; port: number };
+  try {
+    http = await api.listen(opts.httpPort, opts.httpAddress ?? '127.0.0.1');
+  } catch (e) {
+    directory.close();
+    throw new ControlStartError(`cannot listen on ${opts.httpAddress ?? '127.0.0.1'}:${opts.httpPort}: ${(e as Error).message}`);
+  }
+  const closers: (() => Promise<void> | void)[] = [];
+  let closing: Promise<void> | undefined;
+  return {
+    store, api, directory, log, dataDir, configDir, http, xdsPort: opts.xdsPort,
+    onClose: (fn) => { closers.push(fn); },
+    close: () => (closing ??= (async () => {
+      directory.close();
+      for (const fn of closers) await fn();
+      await api.close();
+    })()),
+  };
+}
+
+/** The CLI entry: runs until SIGTERM / SIGINT; resolves with the exit code. */
+export async function runControl(opts: ControlOptions): Promise<number> {
+  if (opts.logLevel && !LOG_LEVELS.includes(opts.logLevel)) throw new Error(`unknown log level ${opts.logLevel}`);
+  let control: ControlHandle;
+  try {
+    control = await startControl(opts);
+  } catch (e) {
+    if (!(e instanceof ControlStartError) && !(e as NodeJS.ErrnoException).code) throw e;
+    process.stderr.write(`tsmesh control: ${(e as Error).message}\n`);
+    return 1;
+  }
+  process.stdout.write(`tsmesh control ${tsmeshVersion()}\n  api:        http://${control.http.host}:${control.http.port}\n  config dir: ${control.configDir}\n  data dir:   ${control.dataDir}\n`);
+  return new Promise((resolveExit) => {
+    const stop = (sig: string): void => {
+      control.log.info(`${sig}: shutting down`);
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      control.close().then(() => resolveExit(0), (e: Error) => { control.log.error(`shutdown: ${e.message}`); resolveExit(1); });
+    };
+    const onTerm = (): void => stop('SIGTERM');
+    const onInt = (): void => stop('SIGINT');
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+  });
+}
