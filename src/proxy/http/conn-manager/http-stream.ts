@@ -4,7 +4,7 @@ import type { HcmConfig } from './config.js';
 import type { HcmStats } from './stats.js';
 import type { ConnectionInfo } from './connection-info.js';
 import { prepareRequestHeaders, stripHopByHop } from './request-headers.js';
-import { grpcStatusForHttp, isGrpcRequest } from './grpc-local-reply.js';
+import { grpcStatusForHttp, isGrpcRequest } from '../grpc.js';
 import type { ClusterManager } from '../../upstream/cluster-manager.js';
 import type { UpstreamCluster } from '../../upstream/cluster.js';
 import type { UpstreamHost } from '../../upstream/host.js';

@@ -17,6 +17,7 @@ import { UpstreamRequest, type AttemptOwner } from './upstream-request.js';
 import { backoffMs, effectiveRetryPolicy, retriableFailure, retriableResponse, type AttemptFailure, type EffectivePolicy } from './retry-policy.js';
 import { requestTimeouts } from './timeouts.js';
 import { sendShadows } from './shadow.js';
+import { grpcStatusOf, httpStatusForGrpc } from '../grpc.js';
 
 /** What the router needs from the connection manager's stream it terminates. */
 export interface RouterStream {
@@ -275,7 +276,7 @@ export class Router implements AttemptOwner {
     if (a !== this.#attempt || this.#done) return;
     const s = this.#s;
     const cluster = this.cluster!;
-    cluster.outlier?.onHttpStatus(a.host, status);
+    if (status >= 200) this.#reportHead(a.host, status, headers);
     const p = this.#policy;
     if (p && status >= 200 && retriableResponse(p, status, headers)) {
       this.#attempt = undefined;
@@ -302,6 +303,22 @@ export class Router implements AttemptOwner {
     const trailersExpected = !endStream && (cluster.spec.http2 || headers.has('transfer-encoding'));
     s.encodeHeaders(status, headers, endStream, trailersExpected);
     if (endStream) this.#complete(a);
+  }
+
+  /**
+   * What a final response head tells the cluster about its host (Envoy's onUpstreamHeaders):
+   * outlier detection counts its status, or for a gRPC request the HTTP status its grpc-status
+   * maps to when the head carries one (a trailers-only answer; a grpc-status in trailers is not
+   * counted, as in Envoy); x-envoy-immediate-health-check-fail fails the host's active health
+   * check at once.
+   */
+  #reportHead(host: UpstreamHost, status: number, headers: HeaderMap): void {
+    const cluster = this.cluster!;
+    if (cluster.outlier) {
+      const gs = this.#s.isGrpc ? grpcStatusOf(headers) : undefined;
+      cluster.outlier.onHttpStatus(host, gs !== undefined ? httpStatusForGrpc(gs) : status);
+    }
+    if (headers.has('x-envoy-immediate-health-check-fail')) cluster.onImmediateHealthCheckFail(host);
   }
 
   onAttemptData(a: UpstreamRequest, chunk: Buffer, endStream: boolean): void {
