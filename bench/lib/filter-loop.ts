@@ -40,6 +40,9 @@ export function filterLoopNs(filters: readonly JsonValue[], iterations = 200_000
     continueDecoding(): void {}
     sendLocalReply(): void { throw new Error('the loop expects no local reply'); }
     addResponseFlags(): void {}
+    injectEncodedData(): void {}
+    continueEncoding(): void {}
+    setResponseOverLimit(): void {}
     perRouteConfig<T>(): T | undefined { return this.route?.route.perFilterConfig.get(this.name) as T | undefined; }
   }
   const callbacks = (name: string): HttpFilterCallbacks => new Callbacks(name);

@@ -68,6 +68,11 @@ export class HttpStream implements RouterStream {
   #heldEnd = false;
   #heldTrailers: HeaderMap | undefined;
   #heldPaused = false;
+  // The response through encoder filters: one held back (pacing) delays the stream's end.
+  #responseHeld = false;
+  #finishPending = false;
+  #responseOverLimit = false;
+  #heldResponseTrailers: { index: number; trailers: HeaderMap } | undefined;
   /** Called once when the stream is finished (response complete or reset). */
   onDone: ((s: HttpStream) => void) | undefined;
 
@@ -88,7 +93,7 @@ export class HttpStream implements RouterStream {
   get details(): string { return this.#details; }
   get finished(): boolean { return this.#done; }
   get requestEnded(): boolean { return this.#requestEnded; }
-  get downstreamWritable(): boolean { return this.#encoder.writable; }
+  get downstreamWritable(): boolean { return this.#encoder.writable && !this.#responseOverLimit; }
   /** Stream idle timeout for this stream: the route's idle_timeout when it sets one. */
   get streamIdleTimeoutMs(): number {
     const a = this.#selection?.route.action;
@@ -108,7 +113,7 @@ export class HttpStream implements RouterStream {
     this.#armMaxDuration();
     const factories = this.rt.filters;
     if (factories.length === 0) { this.#route(); return; }
-    this.#filters = factories.map((f) => f.create(new FilterCallbacks(this, f.name)));
+    this.#filters = factories.map((f, i) => f.create(new FilterCallbacks(this, f.name, i)));
     this.#runFilters();
   }
 
@@ -290,13 +295,67 @@ export class HttpStream implements RouterStream {
   encodeData(chunk: Buffer, endStream: boolean): void {
     if (this.#done) return;
     this.bytesSent += chunk.length;
-    this.#encoder.encodeData(chunk, endStream);
+    this.#encodeDataFrom(0, chunk, endStream);
   }
 
   encodeTrailers(trailers: HeaderMap): void {
     if (this.#done) return;
     this.#responseTrailers = trailers;
+    this.#encodeTrailersFrom(0, trailers);
+  }
+
+  /** Response body through the encoder filters from `from` on, then to the client. */
+  #encodeDataFrom(from: number, chunk: Buffer, endStream: boolean): void {
+    const fs = this.#filters;
+    if (fs) {
+      for (let i = from; i < fs.length; i++) {
+        const f = fs[i]!;
+        if (f.encodeData && f.encodeData(chunk, endStream) === 'stop') { this.#responseHeld = true; return; }
+      }
+    }
+    this.#encoder.encodeData(chunk, endStream);
+    if (endStream) this.#responseSent();
+  }
+
+  #encodeTrailersFrom(from: number, trailers: HeaderMap): void {
+    const fs = this.#filters;
+    if (fs) {
+      for (let i = from; i < fs.length; i++) {
+        const f = fs[i]!;
+        if (f.encodeTrailers && f.encodeTrailers(trailers) === 'stop') {
+          this.#responseHeld = true;
+          this.#heldResponseTrailers = { index: i, trailers };
+          return;
+        }
+      }
+    }
     this.#encoder.encodeTrailers(trailers);
+    this.#responseSent();
+  }
+
+  /** The end of the response went to the client: a stream the router completed meanwhile ends. */
+  #responseSent(): void {
+    this.#responseHeld = false;
+    if (this.#finishPending) { this.#finishPending = false; this.#finish(); }
+  }
+
+  /** @internal FilterCallbacks.injectEncodedData */
+  injectEncodedData(index: number, chunk: Buffer, endStream: boolean): void {
+    if (!this.#done) this.#encodeDataFrom(index + 1, chunk, endStream);
+  }
+
+  /** @internal FilterCallbacks.continueEncoding */
+  continueEncoding(index: number): void {
+    const held = this.#heldResponseTrailers;
+    if (this.#done || held?.index !== index) return;
+    this.#heldResponseTrailers = undefined;
+    this.#encodeTrailersFrom(index + 1, held.trailers);
+  }
+
+  /** @internal FilterCallbacks.setResponseOverLimit */
+  setResponseOverLimit(over: boolean): void {
+    this.#responseOverLimit = over;
+    if (!over) this.#router?.onDownstreamDrain();
   }
 
   resetDownstream(): void {
@@ -307,6 +366,8 @@ export class HttpStream implements RouterStream {
 
   onRouterComplete(details: string): void {
     this.#details = details;
+    // An encoder filter still holds part of the response: the stream ends when it has gone.
+    if (this.#responseHeld) { this.#finishPending = true; return; }
     this.#finish();
   }
 
@@ -396,13 +457,16 @@ export class HttpStream implements RouterStream {
 
 /** The callbacks one filter instance gets (its name finds its per-route config). */
 class FilterCallbacks implements HttpFilterCallbacks {
-  constructor(readonly stream: HttpStream, readonly name: string) {}
+  constructor(readonly stream: HttpStream, readonly name: string, readonly index: number) {}
   get route(): RouteSelection | undefined { return this.stream.route; }
   get conn(): ConnectionInfo { return this.stream.conn; }
   get finished(): boolean { return this.stream.finished; }
   continueDecoding(): void { this.stream.continueDecoding(); }
   sendLocalReply(status: number, body: string, details: string, opts?: LocalReplyOptions): void { this.stream.sendLocalReply(status, body, details, opts); }
   addResponseFlags(flags: number): void { this.stream.flags |= flags; }
+  injectEncodedData(chunk: Buffer, endStream: boolean): void { this.stream.injectEncodedData(this.index, chunk, endStream); }
+  continueEncoding(): void { this.stream.continueEncoding(this.index); }
+  setResponseOverLimit(over: boolean): void { this.stream.setResponseOverLimit(over); }
   perRouteConfig<T>(): T | undefined {
     const sel = this.stream.route;
     if (!sel) return undefined;

@@ -47,6 +47,13 @@ export class FakeCallbacks implements HttpFilterCallbacks {
     this.finished = true;
   }
   addResponseFlags(flags: number): void { this.flags |= flags; }
+  /** Response body the filter sent on, and whether it ended the response. */
+  injected: { chunk: Buffer; endStream: boolean }[] = [];
+  trailersContinued = 0;
+  overLimit: boolean[] = [];
+  injectEncodedData(chunk: Buffer, endStream: boolean): void { this.injected.push({ chunk, endStream }); }
+  continueEncoding(): void { this.trailersContinued++; }
+  setResponseOverLimit(over: boolean): void { this.overLimit.push(over); }
   perRouteConfig<T>(): T | undefined {
     return this.route?.route.perFilterConfig.get(this.filterName) as T | undefined;
   }
