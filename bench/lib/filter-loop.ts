@@ -35,6 +35,7 @@ export function filterLoopNs(filters: readonly JsonValue[], iterations = 200_000
   class Callbacks implements HttpFilterCallbacks {
     readonly route = route;
     readonly conn = conn;
+    readonly downstreamAddress = conn.remoteAddress;
     readonly finished = false;
     constructor(readonly name: string) {}
     continueDecoding(): void {}

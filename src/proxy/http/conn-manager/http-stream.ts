@@ -4,6 +4,7 @@ import type { HcmConfig } from './config.js';
 import type { HcmStats } from './stats.js';
 import type { ConnectionInfo } from './connection-info.js';
 import { prepareRequestHeaders, stripHopByHop } from './request-headers.js';
+import { downstreamRemoteAddress, type DownstreamAddress } from './remote-address.js';
 import { grpcStatusForHttp, isGrpcRequest } from '../grpc.js';
 import type { ClusterManager } from '../../upstream/cluster-manager.js';
 import type { UpstreamCluster } from '../../upstream/cluster.js';
@@ -42,6 +43,8 @@ export class HttpStream implements RouterStream {
   readonly conn: ConnectionInfo;
   readonly #encoder: ResponseEncoder;
   req!: RequestHeaders;
+  /** The client's address as the connection manager trusts it (x-forwarded-for aware); the peer until the head arrives. */
+  downstreamAddress: DownstreamAddress;
   isGrpc = false;
   #selection: RouteSelection | undefined;
   #router: Router | undefined;
@@ -80,6 +83,7 @@ export class HttpStream implements RouterStream {
     this.rt = rt;
     this.conn = conn;
     this.#encoder = encoder;
+    this.downstreamAddress = { address: conn.remoteAddress, port: conn.remotePort };
     rt.stats.downstream_rq_total.inc();
     rt.stats.downstream_rq_active.inc();
   }
@@ -107,6 +111,7 @@ export class HttpStream implements RouterStream {
     this.#headEnded = endStream;
     const cfg = this.rt.config;
     if (!endStream && cfg.requestTimeoutMs > 0) this.#requestTimer = setTimeout(this.#onRequestTimeout, cfg.requestTimeoutMs);
+    this.downstreamAddress = downstreamRemoteAddress(cfg, this.downstreamAddress, req.headers);
     this.#requestId = prepareRequestHeaders(cfg, this.conn.remoteAddress, req);
     this.isGrpc = isGrpcRequest(req);
     this.#selection = cfg.routes.select(req);
@@ -460,6 +465,7 @@ class FilterCallbacks implements HttpFilterCallbacks {
   constructor(readonly stream: HttpStream, readonly name: string, readonly index: number) {}
   get route(): RouteSelection | undefined { return this.stream.route; }
   get conn(): ConnectionInfo { return this.stream.conn; }
+  get downstreamAddress(): string { return this.stream.downstreamAddress.address; }
   get finished(): boolean { return this.stream.finished; }
   continueDecoding(): void { this.stream.continueDecoding(); }
   sendLocalReply(status: number, body: string, details: string, opts?: LocalReplyOptions): void { this.stream.sendLocalReply(status, body, details, opts); }

@@ -28,6 +28,12 @@ export interface HttpFilterCallbacks {
   /** The selected route (undefined when none matched: filters still run, as in Envoy). */
   readonly route: RouteSelection | undefined;
   readonly conn: ConnectionInfo;
+  /**
+   * The client's IP address as the connection manager trusts it: the peer, or an
+   * x-forwarded-for entry under use_remote_address / xff_num_trusted_hops (Envoy's downstream
+   * remote address).
+   */
+  readonly downstreamAddress: string;
   /** Resumes the chain after a filter returned 'stop' (from a timer, say). */
   continueDecoding(): void;
   /** Answers the request from the proxy; the rest of the chain and the router do not run. */

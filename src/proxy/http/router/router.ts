@@ -6,6 +6,7 @@ import type { ClusterChoice } from '../route/weighted-clusters.js';
 import { applyRequestHeaderMutations } from '../route/header-mutation.js';
 import type { LocalReplyOptions } from '../filters/types.js';
 import type { ConnectionInfo } from '../conn-manager/connection-info.js';
+import type { DownstreamAddress } from '../conn-manager/remote-address.js';
 import type { HcmRuntime } from '../conn-manager/http-stream.js';
 import type { UpstreamCluster } from '../../upstream/cluster.js';
 import type { UpstreamHost } from '../../upstream/host.js';
@@ -23,6 +24,8 @@ import { grpcStatusOf, httpStatusForGrpc } from '../grpc.js';
 export interface RouterStream {
   readonly rt: HcmRuntime;
   readonly conn: ConnectionInfo;
+  /** The client's address as the connection manager trusts it (hash policy source_ip). */
+  readonly downstreamAddress: DownstreamAddress;
   readonly req: RequestHeaders;
   readonly isGrpc: boolean;
   flags: number;
@@ -135,7 +138,7 @@ export class Router implements AttemptOwner {
     this.#retriesLeft = this.#policy?.numRetries ?? 0;
     if (action.perRequestBufferLimitBytes !== undefined) this.#bufferLimit = action.perRequestBufferLimitBytes;
     if (action.hashPolicy.length > 0) {
-      this.#hash = computeRequestHash(action.hashPolicy, { headers: req.headers, sourceIp: s.conn.remoteAddress, path: req.path, authority: req.authority, method: req.method, scheme: req.scheme, addCookie: (c) => s.addCookie(c) });
+      this.#hash = computeRequestHash(action.hashPolicy, { headers: req.headers, sourceIp: s.downstreamAddress.address, path: req.path, authority: req.authority, method: req.method, scheme: req.scheme, addCookie: (c) => s.addCookie(c) });
     }
     this.#requestEnded = endStream;
     this.#bodyless = endStream;

@@ -46,6 +46,7 @@ export class FakeCallbacks implements HttpFilterCallbacks {
     this.flags |= opts?.flags ?? 0;
     this.finished = true;
   }
+  get downstreamAddress(): string { return this.conn.remoteAddress; }
   addResponseFlags(flags: number): void { this.flags |= flags; }
   /** Response body the filter sent on, and whether it ended the response. */
   injected: { chunk: Buffer; endStream: boolean }[] = [];
