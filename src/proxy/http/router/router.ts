@@ -48,6 +48,8 @@ const EMPTY = Buffer.alloc(0);
 /** Envoy's default per_connection_buffer_limit_bytes: request body held for a retry or a shadow. */
 export const DEFAULT_BUFFER_LIMIT = 1024 * 1024;
 
+const NOTHING = (): void => {};
+
 const OVERFLOW_BODY = 'upstream connect error or disconnect/reset before headers. reset reason: overflow';
 
 /**
@@ -182,12 +184,7 @@ export class Router implements AttemptOwner {
 
   /** The stream ends for another reason (downstream reset, a local reply, a stream timeout). */
   reset(): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#clearTimers();
-    this.#attempt?.reset();
-    this.#attempt = undefined;
-    this.#releaseRetry();
+    this.#endWith(NOTHING);
   }
 
   #abandonReplay(): void {
