@@ -15,7 +15,8 @@ import type { CookieToSet } from '../../upstream/lb/hash-policy.js';
 import { generateCookieValue, makeSetCookieValue } from '../../upstream/lb/cookie.js';
 import { ResponseFlag } from '../../admin/access-log/response-flags.js';
 import { logAccess } from '../../access-log.js';
-import type { HttpFilterCallbacks, HttpFilterFactory, HttpStreamFilter, LocalReplyOptions } from '../filters/types.js';
+import type { HttpFilterFactory, HttpStreamFilter, LocalReplyOptions } from '../filters/types.js';
+import { FilterCallbacks } from './filter-callbacks.js';
 import { Router, DEFAULT_BUFFER_LIMIT, type RouterStream } from '../router/router.js';
 import { grpcStreamDuration } from '../router/timeouts.js';
 
@@ -457,25 +458,5 @@ export class HttpStream implements RouterStream {
   get firstUpstreamByteMs(): number {
     const t = this.#router?.firstByteMs ?? -1;
     return t < 0 ? -1 : t - this.#start;
-  }
-}
-
-/** The callbacks one filter instance gets (its name finds its per-route config). */
-class FilterCallbacks implements HttpFilterCallbacks {
-  constructor(readonly stream: HttpStream, readonly name: string, readonly index: number) {}
-  get route(): RouteSelection | undefined { return this.stream.route; }
-  get conn(): ConnectionInfo { return this.stream.conn; }
-  get downstreamAddress(): string { return this.stream.downstreamAddress.address; }
-  get finished(): boolean { return this.stream.finished; }
-  continueDecoding(): void { this.stream.continueDecoding(); }
-  sendLocalReply(status: number, body: string, details: string, opts?: LocalReplyOptions): void { this.stream.sendLocalReply(status, body, details, opts); }
-  addResponseFlags(flags: number): void { this.stream.flags |= flags; }
-  injectEncodedData(chunk: Buffer, endStream: boolean): void { this.stream.injectEncodedData(this.index, chunk, endStream); }
-  continueEncoding(): void { this.stream.continueEncoding(this.index); }
-  setResponseOverLimit(over: boolean): void { this.stream.setResponseOverLimit(over); }
-  perRouteConfig<T>(): T | undefined {
-    const sel = this.stream.route;
-    if (!sel) return undefined;
-    return (sel.route.perFilterConfig?.get(this.name) ?? sel.virtualHost.perFilterConfig?.get(this.name)) as T | undefined;
   }
 }
