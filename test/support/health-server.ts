@@ -9,6 +9,8 @@ export interface HealthServer {
   health: 'ok' | 'fail' | 'hang';
   /** What other paths (traffic) get: 200, or 503. */
   serve: 'ok' | 'fail';
+  /** Headers on every health check answer. */
+  checkHeaders: Record<string, string> | undefined;
   /** Headers for the next traffic response only (then cleared). */
   nextHeaders: Record<string, string> | undefined;
   /** Health checks received, with the verdict given and the headers. */
@@ -23,7 +25,7 @@ export async function healthServer(name: string): Promise<HealthServer> {
       const answered = hs.health;
       hs.checks.push({ answered, host: req.headers.host, userAgent: req.headers['user-agent'] });
       if (answered === 'hang') return;
-      res.writeHead(answered === 'ok' ? 200 : 503).end();
+      res.writeHead(answered === 'ok' ? 200 : 503, hs.checkHeaders).end();
       return;
     }
     hs.traffic++;
@@ -35,7 +37,7 @@ export async function healthServer(name: string): Promise<HealthServer> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const hs: HealthServer = {
-    name, port: (server.address() as net.AddressInfo).port, health: 'ok', serve: 'ok', nextHeaders: undefined, checks: [], traffic: 0,
+    name, port: (server.address() as net.AddressInfo).port, health: 'ok', serve: 'ok', checkHeaders: undefined, nextHeaders: undefined, checks: [], traffic: 0,
     close: () => { server.closeAllConnections(); return new Promise((r) => server.close(() => r())); },
   };
   return hs;

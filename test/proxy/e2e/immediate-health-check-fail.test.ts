@@ -15,26 +15,27 @@ const fastHc = 'health_checks: [ { timeout: 1s, interval: 0.1s, no_traffic_inter
 
 let proxy: RunningProxy;
 let port: number;
-let x: HealthServer, y: HealthServer, z: HealthServer, w: HealthServer, n1: HealthServer, n2: HealthServer;
+let x: HealthServer, y: HealthServer, z: HealthServer, w: HealthServer, n1: HealthServer, n2: HealthServer, d: HealthServer;
 
 before(async () => {
-  [x, y, z, w, n1, n2] = await Promise.all(['x', 'y', 'z', 'w', 'n1', 'n2'].map((n) => healthServer(n)));
+  [x, y, z, w, n1, n2, d] = await Promise.all(['x', 'y', 'z', 'w', 'n1', 'n2', 'd'].map((n) => healthServer(n)));
   y.health = 'fail';
   port = await freePort();
   proxy = await startProxy(meshBootstrap({
     listenPort: port,
-    routes: [['/imm', 'imm'], ['/back', 'back'], ['/nohc', 'nohc']],
+    routes: [['/imm', 'imm'], ['/back', 'back'], ['/nohc', 'nohc'], ['/draining', 'draining']],
     clusters: [
       staticCluster('imm', [x.port, y.port, z.port], rareHc),
       staticCluster('back', [w.port], fastHc),
       staticCluster('nohc', [n1.port, n2.port]),
+      staticCluster('draining', [d.port], fastHc),
     ],
   }), { concurrency: 2 });
 });
 
 after(async () => {
   await proxy?.stop();
-  await Promise.all([x, y, z, w, n1, n2].map((s) => s?.close()));
+  await Promise.all([x, y, z, w, n1, n2, d].map((s) => s?.close()));
 });
 
 const clusters = async (): Promise<string> => (await proxy.admin('/clusters')).body;
@@ -90,4 +91,14 @@ test('without active health checking the header changes nothing', async () => {
   const before = n1.traffic;
   for (let i = 0; i < 6; i++) await request(port, { path: '/nohc' });
   assert.ok(n1.traffic > before, 'n1 still gets traffic');
+});
+
+test('a failing health check answer with the header (an Envoy draining) also excludes the host', async () => {
+  assert.equal(healthFlags(await clusters(), 'draining', d.port), 'healthy');
+  d.checkHeaders = FAIL_HEADER;
+  d.health = 'fail';
+  await eventually('d excluded', async () => (healthFlags(await clusters(), 'draining', d.port) === '/failed_active_hc/excluded_via_immediate_hc_fail' ? true : undefined));
+  d.checkHeaders = undefined;
+  d.health = 'ok';
+  await eventually('d healthy again', async () => (healthFlags(await clusters(), 'draining', d.port) === 'healthy' ? true : undefined));
 });

@@ -137,6 +137,7 @@ class HealthCheckSession {
       if (r.type !== 'active') stats.network_failure.inc();
     }
     this.#apply(step);
+    if (!r.ok && r.excluded && !this.state.passed) Atomics.or(host.state, H_FLAGS, F_HC_EXCLUDED);
     // An immediate failure reported while this result was written still wins.
     if (this.#foldImmediateFailures()) this.#apply({ state: this.state, transition: step.transition });
     if (Atomics.load(host.state, H_FLAGS) !== before) cluster.health.changed(cluster.hosts);
