@@ -200,6 +200,30 @@ test('response_rate_limit from x-envoy-fault-throughput-response (HTTP/2): paced
   assert.equal(statValue((await proxy.admin('/stats')).body, 'http.ingress.fault.response_rl_injected'), injected, 'without the header, no rate limit');
 });
 
+test('a paced gRPC answer keeps its trailers (grpc-status) after the body', async () => {
+  const md = new grpc.Metadata();
+  md.set('x-envoy-fault-throughput-response', '1');
+  const before = statValue((await proxy.admin('/stats')).body, 'http.ingress.fault.response_rl_injected');
+  const ok = await new Promise<Msg>((resolve, reject) => client.Say({ text: 'slowly', n: 1 }, md, (e, m) => (e ? reject(e) : resolve(m!))));
+  assert.equal(ok.text, 'echo slowly');
+  assert.equal(statValue((await proxy.admin('/stats')).body, 'http.ingress.fault.response_rl_injected'), before + 1);
+});
+
+test('a client that goes away during a paced response ends the fault (and the pacing)', async () => {
+  up.script({ kind: 'ok', body: BODY });
+  const got = await new Promise<number>((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: '/paced/abandoned', agent: false }, (res) => {
+      let n = 0;
+      res.on('data', (c: Buffer) => { n += c.length; if (n >= 1024) { req.destroy(); resolve(n); } });
+    });
+    req.on('error', (e) => { if (!req.destroyed) reject(e); });
+    req.end();
+  });
+  assert.ok(got < BODY.length);
+  assert.equal(await waitForStat(proxy.admin, 'http.ingress.fault.active_faults', 0), 0);
+  assert.equal(await loggedFlags(log.path, '/paced/abandoned'), 'DC');
+});
+
 test('fault stats in /stats and /stats/prometheus', async () => {
   const text = (await proxy.admin('/stats')).body;
   assert.ok(statValue(text, 'http.ingress.fault.aborts_injected') >= 4);
