@@ -4,6 +4,7 @@
  * real stats and shared slots. Noise from other processes on the machine barely touches it,
  * unlike the throughput runs.
  */
+import { perFilterLevels } from '../../src/proxy/http/route/per-filter-config.js';
 import { fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { HttpFilterSchema } from '../../src/envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { RouteConfigurationSchema } from '../../src/envoy/generated/envoy/config/route/v3/route_pb.js';
@@ -45,6 +46,7 @@ export function filterLoopNs(filters: readonly JsonValue[], iterations = 200_000
     continueEncoding(): void {}
     setResponseOverLimit(): void {}
     perRouteConfig<T>(): T | undefined { return this.route?.route.perFilterConfig.get(this.name) as T | undefined; }
+    perRouteConfigs<T>(): T[] { return this.route ? perFilterLevels<T>([this.route.route.perFilterConfig], this.name) : []; }
   }
   const callbacks = (name: string): HttpFilterCallbacks => new Callbacks(name);
   const once = (): void => {

@@ -5,6 +5,7 @@ import { ConfigError } from '../envoy/registry.js';
 import { findUnsupported } from '../envoy/support.js';
 import { compileCluster, type ClusterSpec } from './upstream/cluster.js';
 import { compileListener, type ListenerSpec } from './listener/compile.js';
+import { duplicateAddresses } from './listener/handoff.js';
 import { SUPPORTED } from './supported.js';
 
 export interface ProxySpec {
@@ -43,6 +44,7 @@ export function compileBootstrap(b: Bootstrap, registry: Registry): ProxySpec {
   const listeners = (sr?.listeners ?? []).map((l, i) => attempt(() => compileListener(l, `static_resources.listeners[${i}]`)));
   dupes(clusters.map((c) => c?.name), 'static_resources.clusters', errors);
   dupes(listeners.map((l) => l?.name), 'static_resources.listeners', errors);
+  errors.push(...duplicateAddresses(listeners, 'static_resources.listeners'));
   // Envoy refuses a static route naming a cluster that does not exist (validate_clusters).
   const known = new Set(clusters.map((c) => c?.name));
   for (const l of listeners) {

@@ -2,6 +2,8 @@ import type { ProxySpec } from './config.js';
 import { ClusterManager } from './upstream/cluster-manager.js';
 import { ActiveListener, type NetworkFilter } from './listener/active-listener.js';
 import { chainOf } from './listener/network-filters.js';
+import { handoffTarget } from './listener/handoff.js';
+import type { SocketAddress } from './listener/original-dst.js';
 import { NetworkLocalRateLimitFilter } from './tcp/local-ratelimit.js';
 import type { FilterChainSpec } from './listener/compile.js';
 import { HttpConnectionManagerFilter } from './http/conn-manager/hcm-filter.js';
@@ -38,6 +40,9 @@ export class ProxyInstance {
       return new TcpProxyFilter(f.config, this.clusters, stats);
     };
     this.listeners = spec.listeners.map((l) => new ActiveListener(l, scopes.listener(l.statPrefix || `${l.address}_${l.port}`), filterFor));
+    const index = this.listeners.map((l) => ({ ...l.spec, active: l }));
+    const byDestination = (dst: SocketAddress): ActiveListener | undefined => handoffTarget(index, dst)?.active;
+    for (const l of this.listeners) if (l.spec.useOriginalDst) l.handoff = byDestination;
   }
 
   /** Starts every listener; `fds` gives pre-opened SO_REUSEPORT sockets by listener index. */

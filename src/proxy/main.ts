@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { toBinary } from '@bufbuild/protobuf';
-import { loadBootstrapFile } from '../envoy/bootstrap.js';
+import { loadBootstrapFile, type LoadedBootstrap } from '../envoy/bootstrap.js';
 import { BootstrapSchema } from '../envoy/generated/envoy/config/bootstrap/v3/bootstrap_pb.js';
 import { compileBootstrap } from './config.js';
 import { ProxyInstance } from './instance.js';
@@ -12,7 +12,10 @@ import type { WorkerInit, WorkerMessage } from './worker.js';
 import { SharedSlots } from './shared/slots.js';
 
 export interface ProxyOptions {
+  /** The bootstrap file; with `bootstrap` set, only a name for it in messages. */
   bootstrapPath: string;
+  /** A bootstrap built in memory (a sidecar's, from flags) instead of the file. */
+  bootstrap?: LoadedBootstrap;
   concurrency: number;
   logLevel: string;
   validateOnly: boolean;
@@ -27,7 +30,7 @@ export interface ProxyOptions {
  */
 export async function runProxy(opts: ProxyOptions): Promise<number> {
   if (!setLevel(opts.logLevel)) throw new Error(`unknown log level ${opts.logLevel}`);
-  const { bootstrap, registry, typeNames } = await loadBootstrapFile(opts.bootstrapPath);
+  const { bootstrap, registry, typeNames } = opts.bootstrap ?? await loadBootstrapFile(opts.bootstrapPath);
   const spec = compileBootstrap(bootstrap, registry);
   if (opts.validateOnly) { process.stdout.write(`configuration '${opts.bootstrapPath}' OK\n`); return 0; }
   const store = createStatsStore();
@@ -96,6 +99,7 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
     // Fix each listener's port first (port 0 becomes a real one), then every worker binds it.
     const r = reuse = await import('./listener/reuseport.js');
     ports = spec.listeners.map((l) => {
+      if (!l.bindToPort) return l.port;
       const { fd, port } = r.bindReusePort(l.address, l.port, false);
       reserved.push(fd);
       return port;
@@ -113,7 +117,7 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   admin = spec.admin ? new AdminServer(spec, store, instance, loadedAt, () => void stop(0), () => void drain()) : undefined;
   if (admin && spec.admin) await admin.listen(spec.admin.address, spec.admin.port);
   admin?.setReady(true);
-  spec.listeners.forEach((l, i) => log.info(`listener ${l.name} on ${l.address}:${ports[i]}`));
+  spec.listeners.forEach((l, i) => log.info(`listener ${l.name} ${l.bindToPort ? "on" : "for hand-offs to (not bound)"} ${l.address}:${ports[i]}`));
   if (admin) log.info(`admin on ${admin.address}`);
   // A second SIGTERM while draining must not fall back to the default (kill): keep the handler.
   process.on('SIGTERM', () => void drainThenStop());

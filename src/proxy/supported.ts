@@ -9,6 +9,7 @@ import { HttpProtocolOptionsSchema as CoreHttpProtocolOptionsSchema, Http2Protoc
 import { RouterSchema } from '../envoy/generated/envoy/extensions/filters/http/router/v3/router_pb.js';
 import { TcpProxySchema, TcpProxy_WeightedClusterSchema, TcpProxy_WeightedCluster_ClusterWeightSchema } from '../envoy/generated/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
 import { LocalRateLimitSchema as NetworkLocalRateLimitSchema } from '../envoy/generated/envoy/extensions/filters/network/local_ratelimit/v3/local_rate_limit_pb.js';
+import { OriginalDstSchema } from '../envoy/generated/envoy/extensions/filters/listener/original_dst/v3/original_dst_pb.js';
 import { TlsInspectorSchema } from '../envoy/generated/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb.js';
 import { ClusterSchema, Cluster_RingHashLbConfigSchema, Cluster_MaglevLbConfigSchema, Cluster_LeastRequestLbConfigSchema } from '../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
 import { CircuitBreakersSchema, CircuitBreakers_ThresholdsSchema, CircuitBreakers_Thresholds_RetryBudgetSchema } from '../envoy/generated/envoy/config/cluster/v3/circuit_breaker_pb.js';
@@ -41,13 +42,14 @@ export const SUPPORTED = supportTable([
   [AddressSchema, 'socket_address'],
   [SocketAddressSchema, 'address port_value'],
   [CidrRangeSchema, 'address_prefix prefix_len'],
-  [ListenerSchema, 'name address filter_chains default_filter_chain listener_filters listener_filters_timeout continue_on_listener_filters_timeout stat_prefix traffic_direction'],
+  [ListenerSchema, 'name address filter_chains default_filter_chain listener_filters listener_filters_timeout continue_on_listener_filters_timeout stat_prefix traffic_direction bind_to_port use_original_dst'],
   [ListenerFilterSchema, 'name typed_config'],
   [TlsInspectorSchema, '*'],
+  [OriginalDstSchema, '*'],
   [FilterChainSchema, 'filter_chain_match filters name'],
   [FilterChainMatchSchema, 'destination_port prefix_ranges server_names transport_protocol application_protocols source_prefix_ranges source_ports'],
   [FilterSchema, 'name typed_config'],
-  [HttpConnectionManagerSchema, 'codec_type stat_prefix route_config http_filters server_name use_remote_address xff_num_trusted_hops skip_xff_append generate_request_id preserve_external_request_id always_set_request_id_in_response max_request_headers_kb common_http_protocol_options stream_idle_timeout request_timeout request_headers_timeout access_log upgrade_configs via http_protocol_options http2_protocol_options'],
+  [HttpConnectionManagerSchema, 'codec_type stat_prefix route_config http_filters server_name use_remote_address xff_num_trusted_hops skip_xff_append generate_request_id preserve_external_request_id always_set_request_id_in_response max_request_headers_kb common_http_protocol_options stream_idle_timeout request_timeout request_headers_timeout access_log upgrade_configs via http_protocol_options http2_protocol_options strip_matching_host_port strip_any_host_port'],
   [HttpConnectionManager_UpgradeConfigSchema, 'upgrade_type enabled'],
   [CoreHttpProtocolOptionsSchema, 'idle_timeout max_headers_count max_stream_duration'],
   [Http1ProtocolOptionsSchema, ''],

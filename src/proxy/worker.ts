@@ -31,7 +31,7 @@ async function start(init: WorkerInit): Promise<void> {
   const store = attachStatsStore(init.stats);
   const scopes = scopesFor(store);
   const instance = new ProxyInstance(spec, scopes, { slots: SharedSlots.attach(init.slots), supervisor: false, sharedScopes: scopes });
-  const fds = spec.listeners.map((l, i) => bindReusePort(l.address, init.ports[i]!, true).fd);
+  const fds = spec.listeners.map((l, i) => (l.bindToPort ? bindReusePort(l.address, init.ports[i]!, true).fd : undefined));
   await instance.listen(fds);
   parentPort!.on('message', (m: { type: string }) => {
     if (m.type === 'drain') {

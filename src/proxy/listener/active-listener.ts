@@ -6,6 +6,7 @@ import { nextConnectionId, type ConnectionInfo } from '../http/conn-manager/conn
 import { statSet, type StatScope } from '../stats-scope.js';
 import type { NetworkFilter } from './network-filters.js';
 import { DRAIN_EVENT } from './drain.js';
+import { originalDestination, unmapped, type SocketAddress } from './original-dst.js';
 
 export type { NetworkFilter };
 
@@ -29,8 +30,15 @@ export class ActiveListener {
     this.server = net.createServer({ noDelay: true, pauseOnConnect: spec.tlsInspector }, this.#onConnection);
   }
 
+  /**
+   * For a `use_original_dst` listener: the listener that serves a connection sent to `dst`, if
+   * any (set by whoever knows all listeners of this worker).
+   */
+  handoff: ((dst: SocketAddress) => ActiveListener | undefined) | undefined;
+
   /** Listens on an fd of our own (SO_REUSEPORT, many workers) or binds itself (one worker). */
   listen(fd: number | undefined): Promise<number> {
+    if (!this.spec.bindToPort) return Promise.resolve(this.spec.port);
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       const done = (): void => {
@@ -66,6 +74,24 @@ export class ActiveListener {
   }
 
   #onConnection = (socket: net.Socket): void => {
+    const dst = this.spec.originalDst ? originalDestination(socket) : undefined;
+    if (dst && this.spec.useOriginalDst) {
+      const target = this.handoff?.(dst);
+      if (target && target !== this) {
+        // Paused here for a TLS inspector of ours: the target reads on its own terms.
+        if (this.spec.tlsInspector && !target.spec.tlsInspector) socket.resume();
+        target.accept(socket, dst);
+        return;
+      }
+    }
+    this.accept(socket, dst);
+  };
+
+  /**
+   * Serves a connection on this listener's filter chains; `dst` is its original destination when
+   * it differs from the socket's local address (a redirected or handed-off connection).
+   */
+  accept(socket: net.Socket, dst: SocketAddress | undefined): void {
     const stats = this.#stats;
     stats.downstream_cx_total.inc();
     stats.downstream_cx_active.inc();
@@ -75,10 +101,10 @@ export class ActiveListener {
     socket.on('error', () => { /* close follows */ });
     const info: ConnectionInfo = {
       id: nextConnectionId(),
-      remoteAddress: stripMapped(socket.remoteAddress ?? ''),
+      remoteAddress: unmapped(socket.remoteAddress ?? ''),
       remotePort: socket.remotePort ?? 0,
-      localAddress: stripMapped(socket.localAddress ?? ''),
-      localPort: socket.localPort ?? 0,
+      localAddress: dst?.address ?? unmapped(socket.localAddress ?? ''),
+      localPort: dst?.port ?? socket.localPort ?? 0,
     };
     if (!this.spec.tlsInspector) { this.#dispatch(socket, info, 'raw_buffer', '', [], undefined); return; }
     // TLS inspector: read the ClientHello (or enough to know it is not TLS) before choosing.
@@ -102,7 +128,7 @@ export class ActiveListener {
     socket.on('data', onData);
     socket.once('close', () => clearTimeout(timer));
     socket.resume();
-  };
+  }
 
   #dispatch(socket: net.Socket, info: ConnectionInfo, transport: string, sni: string, alpn: readonly string[], initial: Buffer | undefined): void {
     const facts: ConnectionFacts = {
@@ -123,8 +149,4 @@ export class ActiveListener {
     }
     filter.onConnection(socket, info, initial);
   }
-}
-
-function stripMapped(a: string): string {
-  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }

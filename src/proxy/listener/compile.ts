@@ -3,6 +3,7 @@ import type { FilterChain } from '../../envoy/generated/envoy/config/listener/v3
 import { HttpConnectionManagerSchema } from '../../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { TcpProxySchema } from '../../envoy/generated/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
 import { TlsInspectorSchema } from '../../envoy/generated/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb.js';
+import { OriginalDstSchema } from '../../envoy/generated/envoy/extensions/filters/listener/original_dst/v3/original_dst_pb.js';
 import { LocalRateLimitSchema as NetworkLocalRateLimitSchema } from '../../envoy/generated/envoy/extensions/filters/network/local_ratelimit/v3/local_rate_limit_pb.js';
 import { durationMs } from '../../envoy/duration.js';
 import { ConfigError, typeUrlOf, unpackAs } from '../../envoy/registry.js';
@@ -38,6 +39,15 @@ export interface ListenerSpec {
   readonly listenerFiltersTimeoutMs: number;
   readonly continueOnListenerFiltersTimeout: boolean;
   readonly statPrefix: string;
+  /** false: never bound; it serves connections handed to it by a `useOriginalDst` listener. */
+  readonly bindToPort: boolean;
+  /** Hands each connection to the listener on its original destination (see handoff.ts). */
+  readonly useOriginalDst: boolean;
+  /**
+   * Connections are seen with their original destination as local address (the
+   * `envoy.filters.listener.original_dst` listener filter, implied by use_original_dst).
+   */
+  readonly originalDst: boolean;
 }
 
 /** Validates a Listener and compiles its filter chains. Pure. */
@@ -50,10 +60,12 @@ export function compileListener(l: Listener, path: string): ListenerSpec {
   const port = sa.portSpecifier.value;
   if (port > 65535) throw new ConfigError(`${path}.address.socket_address.port_value`, `expected 0-65535, got ${port}`);
   let tlsInspector = false;
+  let originalDst = false;
   l.listenerFilters.forEach((f, i) => {
     const p = `${path}.listener_filters[${i}]`;
     const any = f.configType.case === 'typedConfig' ? f.configType.value : undefined;
     if (any?.typeUrl === typeUrlOf(TlsInspectorSchema)) { unpackAs(any, TlsInspectorSchema, `${p}.typed_config`); tlsInspector = true; return; }
+    if (any?.typeUrl === typeUrlOf(OriginalDstSchema)) { unpackAs(any, OriginalDstSchema, `${p}.typed_config`); originalDst = true; return; }
     throw new ConfigError(p, `unsupported listener filter ${f.name}${any ? ` (${any.typeUrl})` : ''}`);
   });
   const chains = l.filterChains.map((c, i) => compileChain(c, `${path}.filter_chains[${i}]`));
@@ -76,6 +88,10 @@ export function compileListener(l: Listener, path: string): ListenerSpec {
     listenerFiltersTimeoutMs: durationMs(l.listenerFiltersTimeout) ?? 15_000,
     continueOnListenerFiltersTimeout: l.continueOnListenerFiltersTimeout,
     statPrefix: l.statPrefix,
+    bindToPort: l.bindToPort ?? true,
+    useOriginalDst: l.useOriginalDst ?? false,
+    // Envoy adds the original_dst listener filter itself when use_original_dst is set.
+    originalDst: originalDst || (l.useOriginalDst ?? false),
   };
 }
 

@@ -36,6 +36,11 @@ export interface HcmConfig {
   readonly upgrades: ReadonlySet<string>;
   readonly accessLogs: readonly AccessLogger[];
   readonly via: string;
+  /**
+   * `strip_matching_host_port` / `strip_any_host_port`: drop the port from the authority
+   * (when it is the connection's local port / always) before filters and routing see it.
+   */
+  readonly stripPort: 'none' | 'matching' | 'any';
 }
 
 export function compileHcm(h: HttpConnectionManager, path: string): HcmConfig {
@@ -51,6 +56,9 @@ export function compileHcm(h: HttpConnectionManager, path: string): HcmConfig {
     if (u.filters.length) throw new ConfigError(`${path}.upgrade_configs[${i}].filters`, 'per-upgrade filter chains are not supported');
     if (u.enabled?.valueOf() !== false) upgrades.add(u.upgradeType.toLowerCase());
   });
+  if (h.stripMatchingHostPort && h.stripPortMode.case === 'stripAnyHostPort' && h.stripPortMode.value) {
+    throw new ConfigError(`${path}.strip_any_host_port`, 'strip_matching_host_port and strip_any_host_port are mutually exclusive');
+  }
   const idleTimeoutMs = durationMs(h.commonHttpProtocolOptions?.idleTimeout) ?? 3600_000;
   const streamIdleTimeoutMs = durationMs(h.streamIdleTimeout) ?? 300_000;
   return {
@@ -76,6 +84,7 @@ export function compileHcm(h: HttpConnectionManager, path: string): HcmConfig {
     upgrades,
     accessLogs: compileAccessLogs(h.accessLog, `${path}.access_log`),
     via: h.via,
+    stripPort: h.stripPortMode.case === 'stripAnyHostPort' && h.stripPortMode.value ? 'any' : h.stripMatchingHostPort ? 'matching' : 'none',
   };
 }
 

@@ -1,5 +1,6 @@
 import type { HttpFilterCallbacks, LocalReplyOptions } from '../filters/types.js';
 import type { RouteSelection } from '../route/route-table.js';
+import { perFilterLevels } from '../route/per-filter-config.js';
 import type { ConnectionInfo } from './connection-info.js';
 import type { HttpStream } from './http-stream.js';
 
@@ -20,5 +21,9 @@ export class FilterCallbacks implements HttpFilterCallbacks {
     const sel = this.stream.route;
     if (!sel) return undefined;
     return (sel.route.perFilterConfig?.get(this.name) ?? sel.virtualHost.perFilterConfig?.get(this.name)) as T | undefined;
+  }
+  perRouteConfigs<T>(): T[] {
+    const sel = this.stream.route;
+    return sel ? perFilterLevels<T>([sel.route.perFilterConfig, sel.virtualHost.perFilterConfig], this.name) : [];
   }
 }

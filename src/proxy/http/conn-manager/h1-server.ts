@@ -7,6 +7,7 @@ import { HttpStream, type HcmRuntime } from './http-stream.js';
 import type { ConnectionInfo } from './connection-info.js';
 import { startUpgrade } from './h1-upgrade.js';
 import { replyAndClose } from './local-reply.js';
+import { parseRequestTarget } from '../h1/request-target.js';
 import { DRAIN_EVENT } from '../../listener/drain.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -106,13 +107,17 @@ export class H1ServerConnection implements ResponseEncoder {
     this.#keepAlive = head.keepAlive;
     this.#headOnly = head.method === 'HEAD';
     const headers = head.headers;
-    let path = head.target;
-    let authority = headers.get('host') ?? '';
-    if (path.charCodeAt(0) !== 47 /* / */ && path !== '*') {
-      // absolute-form (a forward-proxy request): the URI's authority wins over Host (RFC 9112 §3.2.2).
-      const m = /^https?:\/\/([^/?#]*)([^#]*)/i.exec(path);
-      if (m) { authority = m[1]!; path = m[2] || '/'; }
+    const target = parseRequestTarget(head.method, head.target);
+    if (target.kind === 'refused') {
+      // Answered here and never forwarded; what follows on the connection is not read.
+      if (target.status === 400) rt.stats.downstream_cx_protocol_error.inc();
+      this.#closing = true;
+      replyAndClose(this.#socket, rt, target.status, `${target.reason}\n`);
+      return;
     }
+    // absolute-form (a forward-proxy request): the URI's authority wins over Host (RFC 9112 §3.2.2).
+    const path = target.kind === 'origin' || target.kind === 'absolute' ? target.path : '*';
+    const authority = target.kind === 'absolute' ? target.authority : headers.get('host') ?? '';
     headers.remove('host');
     if (head.expectContinue) {
       headers.remove('expect');

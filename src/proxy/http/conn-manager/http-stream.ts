@@ -3,7 +3,7 @@ import type { RequestHeaders, ResponseEncoder } from '../stream.js';
 import type { HcmConfig } from './config.js';
 import type { HcmStats } from './stats.js';
 import type { ConnectionInfo } from './connection-info.js';
-import { prepareRequestHeaders, stripHopByHop } from './request-headers.js';
+import { prepareRequestHeaders, stripHopByHop, stripHostPort } from './request-headers.js';
 import { downstreamRemoteAddress, type DownstreamAddress } from './remote-address.js';
 import { grpcStatusForHttp, isGrpcRequest } from '../grpc.js';
 import type { ClusterManager } from '../../upstream/cluster-manager.js';
@@ -112,6 +112,7 @@ export class HttpStream implements RouterStream {
     this.#headEnded = endStream;
     const cfg = this.rt.config;
     if (!endStream && cfg.requestTimeoutMs > 0) this.#requestTimer = setTimeout(this.#onRequestTimeout, cfg.requestTimeoutMs);
+    if (cfg.stripPort !== 'none') req.authority = stripHostPort(req.authority, cfg.stripPort, this.conn.localPort);
     this.downstreamAddress = downstreamRemoteAddress(cfg, this.downstreamAddress, req.headers);
     this.#requestId = prepareRequestHeaders(cfg, this.conn.remoteAddress, req);
     this.isGrpc = isGrpcRequest(req);

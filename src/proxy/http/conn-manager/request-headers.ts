@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { HeaderMap } from '../headers.js';
 import type { RequestHeaders } from '../stream.js';
 import type { HcmConfig } from './config.js';
+import { portStart } from '../route/vhost-select.js';
 
 type HeaderConfig = Pick<HcmConfig, 'useRemoteAddress' | 'skipXffAppend' | 'via' | 'generateRequestId' | 'preserveExternalRequestId'>;
 
@@ -58,4 +59,19 @@ export function stripHopByHop(h: HeaderMap): void {
       if (t && t !== 'close' && t !== 'keep-alive') h.remove(t);
     }
   }
+}
+
+/**
+ * Envoy's `HeaderUtility::stripPortFromHost`: the authority without its `:port` ("any"), or
+ * only when the port is the one the connection arrived on ("matching"); an IPv6 literal keeps
+ * its brackets. Lets a virtual host listed as `example.com` match `example.com:80`.
+ */
+export function stripHostPort(authority: string, mode: 'none' | 'matching' | 'any', localPort: number): string {
+  if (mode === 'none') return authority;
+  const p = portStart(authority);
+  if (p < 0) return authority;
+  const port = authority.slice(p + 1);
+  if (!/^\d+$/.test(port)) return authority;
+  if (mode === 'matching' && Number(port) !== localPort) return authority;
+  return authority.slice(0, p);
 }

@@ -6,6 +6,7 @@ import { typeUrlOf, unpackAs } from '../../../envoy/registry.js';
 import type { HttpFilterConfig, HttpFilterParser, PerRouteParser } from './types.js';
 import { faultFilter } from './fault/index.js';
 import { localRateLimitFilter } from './local-ratelimit/index.js';
+import { corsFilter } from './cors/index.js';
 
 export type { HttpFilterConfig };
 
@@ -47,11 +48,13 @@ export interface HttpFilterExtension {
   readonly typeUrl: string;
   readonly parse: HttpFilterParser;
   readonly parsePerRoute?: PerRouteParser;
+  /** The type of its typed_per_filter_config values when it differs from the filter's (cors: CorsPolicy). */
+  readonly perRouteTypeUrl?: string;
 }
 
-for (const ext of [faultFilter, localRateLimitFilter]) {
+for (const ext of [faultFilter, localRateLimitFilter, corsFilter]) {
   registerHttpFilter(ext.typeUrl, ext.parse);
-  if (ext.parsePerRoute) registerPerRouteParser(ext.typeUrl, ext.parsePerRoute);
+  if (ext.parsePerRoute) registerPerRouteParser(ext.perRouteTypeUrl ?? ext.typeUrl, ext.parsePerRoute);
 }
 
 /**

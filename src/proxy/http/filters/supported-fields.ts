@@ -4,6 +4,7 @@ import { FaultDelaySchema, FaultDelay_HeaderDelaySchema, FaultRateLimitSchema, F
 import { LocalRateLimitSchema } from '../../../envoy/generated/envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit_pb.js';
 import { LocalRateLimitDescriptorSchema, RateLimitDescriptor_EntrySchema } from '../../../envoy/generated/envoy/extensions/common/ratelimit/v3/ratelimit_pb.js';
 import { TokenBucketSchema } from '../../../envoy/generated/envoy/type/v3/token_bucket_pb.js';
+import { CorsSchema, CorsPolicySchema } from '../../../envoy/generated/envoy/extensions/filters/http/cors/v3/cors_pb.js';
 import { HttpStatusSchema } from '../../../envoy/generated/envoy/type/v3/http_status_pb.js';
 
 /**
@@ -22,6 +23,8 @@ export const HTTP_FILTER_SUPPORT: ReadonlyArray<readonly [DescMessage, string]> 
   [FaultAbortSchema, 'http_status grpc_status header_abort percentage'],
   [FaultAbort_HeaderAbortSchema, ''],
   [LocalRateLimitSchema, 'stat_prefix status token_bucket filter_enabled filter_enforced request_headers_to_add_when_not_enforced response_headers_to_add descriptors stage local_rate_limit_per_downstream_connection enable_x_ratelimit_headers vh_rate_limits always_consume_default_token_bucket rate_limited_as_resource_exhausted'],
+  [CorsSchema, ''],
+  [CorsPolicySchema, 'allow_origin_string_match allow_methods allow_headers expose_headers max_age allow_credentials filter_enabled shadow_enabled allow_private_network_access forward_not_matching_preflights'],
   [HttpStatusSchema, 'code'],
   [TokenBucketSchema, 'max_tokens tokens_per_fill fill_interval'],
   [LocalRateLimitDescriptorSchema, 'entries token_bucket'],

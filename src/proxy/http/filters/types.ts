@@ -42,6 +42,8 @@ export interface HttpFilterCallbacks {
   addResponseFlags(flags: number): void;
   /** This filter's per-route config (typed_per_filter_config) for the selected route, most specific first. */
   perRouteConfig<T>(): T | undefined;
+  /** Every level's per-route config for this filter, most specific first (route, virtual host). */
+  perRouteConfigs<T>(): T[];
   /** Whether the stream is finished (reset or answered): a timer firing late must do nothing. */
   readonly finished: boolean;
   /** Sends response body on to the filters after this one and the client (after encodeData said 'stop'). */

@@ -43,3 +43,13 @@ export function mostSpecificPerFilterConfig(levels: readonly PerFilterConfig[]):
   for (let i = nonEmpty.length - 1; i >= 0; i--) for (const [k, v] of nonEmpty[i]!) out.set(k, v);
   return out;
 }
+
+/** A filter's per-route values on the route and then its virtual host (those that set one). */
+export function perFilterLevels<T>(levels: readonly (PerFilterConfig | undefined)[], name: string): T[] {
+  const out: T[] = [];
+  for (const level of levels) {
+    const v = level?.get(name);
+    if (v !== undefined) out.push(v as T);
+  }
+  return out;
+}

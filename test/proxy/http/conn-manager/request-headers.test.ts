@@ -38,3 +38,19 @@ for (const [name, cfg, list, check] of cases) {
     check(r, id);
   });
 }
+
+test('stripHostPort: strip_any_host_port and strip_matching_host_port as Envoy', async () => {
+  const { stripHostPort } = await import('../../../../src/proxy/http/conn-manager/request-headers.js');
+  const table: [string, 'none' | 'matching' | 'any', number, string][] = [
+    ['reviews:9080', 'none', 9080, 'reviews:9080'],
+    ['reviews:9080', 'any', 1, 'reviews'],
+    ['reviews:9080', 'matching', 9080, 'reviews'],
+    ['reviews:9080', 'matching', 15001, 'reviews:9080'],
+    ['reviews', 'any', 80, 'reviews'],
+    ['[::1]:8080', 'any', 0, '[::1]'],
+    ['[::1]', 'any', 0, '[::1]'],
+    ['host:abc', 'any', 0, 'host:abc'],
+    ['host:', 'any', 0, 'host:'],
+  ];
+  for (const [authority, mode, port, want] of table) assert.equal(stripHostPort(authority, mode, port), want, `${authority} ${mode} ${port}`);
+});

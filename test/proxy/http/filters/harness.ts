@@ -1,3 +1,4 @@
+import { perFilterLevels } from '../../../../src/proxy/http/route/per-filter-config.js';
 import { fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { HeaderMap } from '../../../../src/proxy/http/headers.js';
 import type { RequestHeaders } from '../../../../src/proxy/http/stream.js';
@@ -57,6 +58,9 @@ export class FakeCallbacks implements HttpFilterCallbacks {
   setResponseOverLimit(over: boolean): void { this.overLimit.push(over); }
   perRouteConfig<T>(): T | undefined {
     return this.route?.route.perFilterConfig.get(this.filterName) as T | undefined;
+  }
+  perRouteConfigs<T>(): T[] {
+    return this.route ? perFilterLevels<T>([this.route.route.perFilterConfig, this.route.virtualHost.perFilterConfig], this.filterName) : [];
   }
 }
 

@@ -1,0 +1,85 @@
+import { isIP } from 'node:net';
+import { one, int, UsageError, type ParsedArgs } from './args.js';
+import { parseHostPort, SIDECAR_DEFAULTS, type SidecarOptions } from '../proxy/sidecar-bootstrap.js';
+
+/** The `tsmesh proxy` flags that describe a sidecar (bootstrap built from flags, config over xDS). */
+export const SIDECAR_VALUE_FLAGS = ['xds', 'xds-api', 'name', 'namespace', 'label', 'service-account', 'ip', 'outbound-port', 'inbound-port', 'admin-port', 'app-port'] as const;
+export const SIDECAR_BOOLEAN_FLAGS = ['print-bootstrap'] as const;
+
+export const SIDECAR_USAGE = `  tsmesh proxy --xds HOST:PORT --name NAME [--namespace NS] [--label k=v]... [--service-account SA]
+               [--ip IP] [--outbound-port 15001] [--inbound-port 15006] [--admin-port 15000]
+               [--app-port P]... [--xds-api sotw|delta] [--print-bootstrap]
+      Run as a sidecar: the bootstrap is built from the flags and listeners, routes and clusters
+      come from the control plane over ADS. --print-bootstrap prints that bootstrap (YAML) and exits.`;
+
+/**
+ * Reads the sidecar flags; undefined when none is given (a `-c FILE` proxy). Throws UsageError
+ * for a flag combination or value that cannot work, naming the flag.
+ */
+export function sidecarOptionsFrom(a: ParsedArgs): SidecarOptions | undefined {
+  const given = [...SIDECAR_VALUE_FLAGS, ...SIDECAR_BOOLEAN_FLAGS].filter((f) => a.flags.has(f));
+  const xds = one(a, 'xds');
+  if (xds === undefined) {
+    if (given.length > 0) throw new UsageError(`proxy: --${given[0]} needs --xds HOST:PORT (it describes a sidecar that takes its config from a control plane)`);
+    return undefined;
+  }
+  if (a.flags.has('config-path')) throw new UsageError('proxy: give either -c BOOTSTRAP or --xds HOST:PORT, not both');
+  const addr = parseHostPort(xds);
+  if (typeof addr === 'string') throw new UsageError(`--xds: ${addr}`);
+  const name = one(a, 'name');
+  if (!name) throw new UsageError('proxy: --xds needs --name NAME (the workload\'s name, as a pod name)');
+  const api = one(a, 'xds-api') ?? SIDECAR_DEFAULTS.xdsApi;
+  if (api !== 'sotw' && api !== 'delta') throw new UsageError(`--xds-api: expected sotw or delta, got ${JSON.stringify(api)}`);
+  const ip = one(a, 'ip') ?? SIDECAR_DEFAULTS.ip;
+  if (!isIP(ip)) throw new UsageError(`--ip: expected an IP address, got ${JSON.stringify(ip)}`);
+  const namespace = one(a, 'namespace') ?? SIDECAR_DEFAULTS.namespace;
+  const serviceAccount = one(a, 'service-account') ?? SIDECAR_DEFAULTS.serviceAccount;
+  for (const [flag, v] of [['name', name], ['namespace', namespace], ['service-account', serviceAccount]] as const) {
+    if (!DNS_LABEL.test(v)) throw new UsageError(`--${flag}: ${JSON.stringify(v)} is not a DNS label (lower-case letters, digits and '-', at most 63)`);
+  }
+  const labels: Record<string, string> = {};
+  for (const l of a.flags.get('label') ?? []) {
+    const eq = l.indexOf('=');
+    const [k, v] = eq < 0 ? [l, undefined] : [l.slice(0, eq), l.slice(eq + 1)];
+    if (v === undefined || !labelKeyOk(k)) throw new UsageError(`--label: expected KEY=VALUE with a Kubernetes label key, got ${JSON.stringify(l)}`);
+    if (!(v === '' || LABEL_VALUE.test(v))) throw new UsageError(`--label ${k}: ${JSON.stringify(v)} is not a valid label value`);
+    labels[k] = v;
+  }
+  const port = (f: string, def: number): number => int(a, f, def, 1, 65535);
+  const appPorts = (a.flags.get('app-port') ?? []).map((p) => {
+    const n = Number(p);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--app-port: expected an integer 1-65535, got ${JSON.stringify(p)}`);
+    return n;
+  });
+  const o: SidecarOptions = {
+    xds: addr,
+    xdsApi: api,
+    name,
+    namespace,
+    labels,
+    serviceAccount,
+    ip,
+    outboundPort: port('outbound-port', SIDECAR_DEFAULTS.outboundPort),
+    inboundPort: port('inbound-port', SIDECAR_DEFAULTS.inboundPort),
+    adminPort: port('admin-port', SIDECAR_DEFAULTS.adminPort),
+    appPorts,
+  };
+  const ports = new Map<number, string>();
+  for (const [flag, p] of [['outbound-port', o.outboundPort], ['inbound-port', o.inboundPort], ['admin-port', o.adminPort], ...appPorts.map((p) => ['app-port', p] as const)] as const) {
+    const prev = ports.get(p);
+    if (prev !== undefined) throw new UsageError(`--${flag} ${p}: the same port as --${prev}`);
+    ports.set(p, flag);
+  }
+  return o;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+/** A Kubernetes label key: an optional DNS-subdomain prefix and `/`, then a name like a value. */
+function labelKeyOk(k: string): boolean {
+  const slash = k.indexOf('/');
+  const [prefix, name] = slash < 0 ? [undefined, k] : [k.slice(0, slash), k.slice(slash + 1)];
+  if (prefix !== undefined && !(prefix.length <= 253 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(prefix))) return false;
+  return LABEL_VALUE.test(name);
+}
