@@ -47,6 +47,8 @@ export class ClusterHealth {
     readonly panicThreshold: number,
     /** membership_healthy on the instance-wide scope. */
     readonly membershipHealthy: Gauge,
+    /** membership_excluded (hosts excluded via x-envoy-immediate-health-check-fail), when known. */
+    readonly membershipExcluded?: Gauge,
   ) {
     this.#block = clusterBlock(slots, cluster);
   }
@@ -102,5 +104,6 @@ export class ClusterHealth {
     this.healthyCount = healthy;
     this.panic = inPanic(healthy, hosts.length - excluded, this.panicThreshold);
     this.membershipHealthy.set(healthy);
+    this.membershipExcluded?.set(excluded);
   }
 }

@@ -133,7 +133,7 @@ export class UpstreamCluster {
     this.resources = clusterResources(spec.breakers, spec.name, shared.slots, scope);
     // Health and outlier stats are the instance's, counted once whatever the thread.
     const instanceScope = shared.sharedScopes.cluster(spec.name);
-    this.health = new ClusterHealth(shared.slots, spec.name, spec.healthCheck !== undefined, spec.panicThreshold, instanceScope.gauge('membership_healthy'));
+    this.health = new ClusterHealth(shared.slots, spec.name, spec.healthCheck !== undefined, spec.panicThreshold, instanceScope.gauge('membership_healthy'), instanceScope.gauge('membership_excluded'));
     this.outlier = spec.outlier ? new OutlierDetector(spec.outlier, outlierStats(instanceScope), this) : undefined;
     this.#hcStats = spec.healthCheck ? healthCheckStats(instanceScope) : undefined;
     if (shared.supervisor) {

@@ -64,6 +64,7 @@ test('the header fails the host at once: /clusters flags, JSON, passive_failure,
   assert.equal(statValue(s, 'cluster.imm.health_check.passive_failure'), 1);
   assert.equal(statValue(s, 'cluster.imm.health_check.healthy'), 1);
   assert.equal(statValue(s, 'cluster.imm.membership_healthy'), 1);
+  assert.equal(statValue(s, 'cluster.imm.membership_excluded'), 1);
   // One healthy host of three would be panic (33% < 50%), but the excluded host does not count:
   // one of two is 50%, so only z serves.
   const xBefore = x.traffic;
