@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { HeaderMap } from '../src/proxy/http/headers.js';
 import { RequestParser, ResponseParser, type RequestHead, type ResponseHead } from '../src/proxy/http/h1/parser.js';
 import { serializeResponseHead } from '../src/proxy/http/h1/serialize.js';
+import { bestSyncRate, report } from './lib/best-rate.js';
 
 const seconds = Number(process.argv[2] ?? '3');
 
@@ -45,38 +46,15 @@ const resParser = new ResponseParser({
   onError(e) { throw e; },
 }, limits);
 
-/**
- * Runs `fn` (which handles `per` messages) in 5 rounds over the configured time; returns the
- * best round's messages/s: on a shared machine the best round is the least disturbed one.
- */
-function measure(per: number, fn: () => void): number {
-  for (let i = 0; i < 20000; i++) fn(); // warm up (JIT)
-  let best = 0;
-  const budget = BigInt(Math.round((seconds / 5) * 1e9));
-  for (let round = 0; round < 5; round++) {
-    let n = 0;
-    const start = process.hrtime.bigint();
-    let elapsed = 0n;
-    while (elapsed < budget) {
-      for (let i = 0; i < 1000; i++) fn();
-      n += 1000;
-      elapsed = process.hrtime.bigint() - start;
-    }
-    best = Math.max(best, (n * per) / (Number(elapsed) / 1e9));
-  }
-  return best;
-}
-
-function report(name: string, perSec: number): void {
-  console.log(`${name.padEnd(44)} ${Math.round(perSec).toLocaleString('en-US').padStart(12)} /s`);
-}
+/** Messages per second of `fn` (which handles `per` messages): the best of 5 rounds. */
+const measure = (per: number, fn: () => void): Promise<number> => bestSyncRate(seconds, per, fn);
 
 console.log(`request: ${REQUEST.length} bytes, ${seconds}s per case, node ${process.version}`);
-report('tsmesh request, one per execute()', measure(1, () => { reqParser.execute(REQUEST); }));
-report('tsmesh request, 16 pipelined per execute()', measure(16, () => { reqParser.execute(PIPELINED); }));
-report('tsmesh chunked response (2 chunks)', measure(1, () => { resParser.expectResponseTo('GET'); resParser.execute(RESPONSE); }));
+report('tsmesh request, one per execute()', await measure(1, () => { reqParser.execute(REQUEST); }));
+report('tsmesh request, 16 pipelined per execute()', await measure(16, () => { reqParser.execute(PIPELINED); }));
+report('tsmesh chunked response (2 chunks)', await measure(1, () => { resParser.expectResponseTo('GET'); resParser.execute(RESPONSE); }));
 const headers = new HeaderMap(['content-type', 'application/json', 'content-length', '128', 'date', 'Mon, 01 Jan 2024 00:00:00 GMT', 'x-envoy-upstream-service-time', '3']);
-report('tsmesh serializeResponseHead', measure(1, () => { sink += serializeResponseHead(200, undefined, headers).length; }));
+report('tsmesh serializeResponseHead', await measure(1, () => { sink += serializeResponseHead(200, undefined, headers).length; }));
 
 // Node's llhttp, for scale (an internal module: skipped if it is not there).
 interface LlhttpParser {
@@ -92,7 +70,7 @@ try {
   p.initialize(HTTPParser.REQUEST, {});
   p[HTTPParser.kOnHeadersComplete] = (_vM: number, _vm: number, hdrs: string[]) => { sink += hdrs.length; return 0; };
   p[HTTPParser.kOnMessageComplete] = () => { sink++; };
-  report('node llhttp request, one per execute()', measure(1, () => { p.execute(REQUEST); }));
+  report('node llhttp request, one per execute()', await measure(1, () => { p.execute(REQUEST); }));
 } catch (e) {
   console.log(`node llhttp: skipped (${(e as Error).message})`);
 }

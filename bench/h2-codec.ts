@@ -16,6 +16,7 @@ import { HpackDecoder } from '../src/proxy/http/h2/hpack-decoder.js';
 import { HpackEncoder } from '../src/proxy/http/h2/hpack-encoder.js';
 import { FrameReader } from '../src/proxy/http/h2/frame-reader.js';
 import type { H2Stream, H2StreamHandler } from '../src/proxy/http/h2/stream.js';
+import { bestRate, bestSyncRate, report as reportLine } from './lib/best-rate.js';
 
 const seconds = Number(process.argv[2] ?? '3');
 let sink = 0;
@@ -102,46 +103,13 @@ function feedBatch(s: ReturnType<typeof serverSetup>): void {
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-/** Best of 5 rounds of `per`-message calls of fn; async so setImmediate flushes can run. */
-async function measureAsync(per: number, fn: () => void, settle: () => Promise<void>): Promise<number> {
-  for (let i = 0; i < 2000; i++) { fn(); await settle(); }
-  let best = 0;
-  const budget = BigInt(Math.round((seconds / 5) * 1e9));
-  for (let round = 0; round < 5; round++) {
-    let n = 0;
-    const start = process.hrtime.bigint();
-    let elapsed = 0n;
-    while (elapsed < budget) {
-      for (let i = 0; i < 200; i++) { fn(); await settle(); }
-      n += 200;
-      elapsed = process.hrtime.bigint() - start;
-    }
-    best = Math.max(best, (n * per) / (Number(elapsed) / 1e9));
-  }
-  return best;
-}
+/** Best of 5 rounds of `per`-message calls of fn, each followed by `settle` so setImmediate flushes can run. */
+const measureAsync = (per: number, fn: () => void, settle: () => Promise<void>): Promise<number> =>
+  bestRate({ seconds, per, warmup: 2000, batch: 200 }, async (n) => { for (let i = 0; i < n; i++) { fn(); await settle(); } });
 
-function measure(per: number, fn: () => void): number {
-  for (let i = 0; i < 20000; i++) fn();
-  let best = 0;
-  const budget = BigInt(Math.round((seconds / 5) * 1e9));
-  for (let round = 0; round < 5; round++) {
-    let n = 0;
-    const start = process.hrtime.bigint();
-    let elapsed = 0n;
-    while (elapsed < budget) {
-      for (let i = 0; i < 1000; i++) fn();
-      n += 1000;
-      elapsed = process.hrtime.bigint() - start;
-    }
-    best = Math.max(best, (n * per) / (Number(elapsed) / 1e9));
-  }
-  return best;
-}
+const measure = (per: number, fn: () => void): Promise<number> => bestSyncRate(seconds, per, fn);
 
-function report(name: string, perSec: number, unit = '/s'): void {
-  console.log(`${name.padEnd(56)} ${Math.round(perSec).toLocaleString('en-US').padStart(12)} ${unit}`);
-}
+const report = (name: string, perSec: number): void => reportLine(name, perSec, 56);
 
 async function main(): Promise<void> {
   console.log(`request block ${BLOCK.length} bytes (first ${FIRST_BLOCK.length}), ${seconds}s per case, node ${process.version}, flush ${process.env['TSMESH_H2_FLUSH'] ?? 'immediate'}`);
@@ -157,12 +125,12 @@ async function main(): Promise<void> {
   const dec = new HpackDecoder();
   const out: string[] = [];
   dec.decode(FIRST_BLOCK, 0, FIRST_BLOCK.length, out);
-  report('HPACK decode of the request block (all indexed)', measure(1, () => { out.length = 0; dec.decode(BLOCK, 0, BLOCK.length, out); sink += out.length; }));
+  report('HPACK decode of the request block (all indexed)', await measure(1, () => { out.length = 0; dec.decode(BLOCK, 0, BLOCK.length, out); sink += out.length; }));
   const lit = (() => { const e = new HpackEncoder(); e.begin(); for (const [n, v] of REQUEST) e.field(n, `${v}x`); return Buffer.from(e.buffer.subarray(0, e.length)); })();
-  report('HPACK decode, same fields as fresh literals (Huffman)', measure(1, () => { const d = new HpackDecoder(); out.length = 0; d.decode(lit, 0, lit.length, out); sink += out.length; }));
+  report('HPACK decode, same fields as fresh literals (Huffman)', await measure(1, () => { const d = new HpackDecoder(); out.length = 0; d.decode(lit, 0, lit.length, out); sink += out.length; }));
 
   const enc = new HpackEncoder();
-  report('HPACK encode of the response head (after the first)', measure(1, () => {
+  report('HPACK encode of the response head (after the first)', await measure(1, () => {
     enc.begin();
     enc.status(200);
     for (let i = 0; i < RESPONSE_FIELDS.length; i += 2) enc.field(RESPONSE_FIELDS[i]!, RESPONSE_FIELDS[i + 1]!);
@@ -176,7 +144,7 @@ async function main(): Promise<void> {
     onDataBytes(_b, st, e) { sink += e - st; },
     onFrameError() { throw new Error('frame error'); },
   });
-  report('frame reader: HEADERS + DATA pairs', measure(16, () => reader.feed(frames)));
+  report('frame reader: HEADERS + DATA pairs', await measure(16, () => reader.feed(frames)));
   if (sink === 42) console.log('');
 }
 

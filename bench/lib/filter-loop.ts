@@ -36,11 +36,15 @@ export function filterLoopNs(filters: readonly JsonValue[], iterations = 200_000
   class Callbacks implements HttpFilterCallbacks {
     readonly route = route;
     readonly conn = conn;
+    readonly downstreamAddress = conn.remoteAddress;
     readonly finished = false;
     constructor(readonly name: string) {}
     continueDecoding(): void {}
     sendLocalReply(): void { throw new Error('the loop expects no local reply'); }
     addResponseFlags(): void {}
+    injectEncodedData(): void {}
+    continueEncoding(): void {}
+    setResponseOverLimit(): void {}
     perRouteConfig<T>(): T | undefined { return this.route?.route.perFilterConfig.get(this.name) as T | undefined; }
     perRouteConfigs<T>(): T[] { return this.route ? perFilterLevels<T>([this.route.route.perFilterConfig], this.name) : []; }
   }

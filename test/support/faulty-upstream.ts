@@ -16,6 +16,8 @@ export type Behaviour =
   | { kind: 'close' }
   /** Never answers (until the connection is closed by the peer or the upstream stops). */
   | { kind: 'hang' }
+  /** Sends the response head and `body`, then nothing more (the response never ends). */
+  | { kind: 'stall'; body?: string }
   /** Answers `then` after `delayMs`. */
   | { kind: 'slow'; delayMs: number; then?: Behaviour }
   /** Sends bytes that are not HTTP. */
@@ -104,6 +106,10 @@ export async function faultyUpstream(opts: { name?: string; http2?: boolean; por
         else sock.destroy();
         return;
       case 'hang':
+        return;
+      case 'stall':
+        res.writeHead(200, { 'content-type': 'text/plain', 'x-upstream': name });
+        (res as { write(chunk: string): boolean }).write(b.body ?? 'partial');
         return;
       case 'slow': {
         const t = setTimeout(() => act(b.then ?? { kind: 'ok' }, req, res), b.delayMs);

@@ -10,7 +10,7 @@ import { HealthStatus } from '../../envoy/generated/envoy/config/core/v3/health_
 import { PercentSchema } from '../../envoy/generated/envoy/type/v3/percent_pb.js';
 import type { UpstreamCluster } from '../upstream/cluster.js';
 import type { UpstreamHost } from '../upstream/host.js';
-import { F_HC_PASSED, F_HC_TIMEOUT, F_OUTLIER_EJECTED, healthFlagsText } from '../upstream/host-state.js';
+import { F_HC_EXCLUDED, F_HC_PASSED, F_HC_TIMEOUT, F_OUTLIER_EJECTED, healthFlagsText } from '../upstream/host-state.js';
 
 /** fmt's `{:g}`: six significant digits, no trailing zeros. */
 function g(v: number): string {
@@ -79,6 +79,7 @@ export function clustersJson(clusters: Iterable<UpstreamCluster>): JsonValue {
             healthStatus: create(HostHealthStatusSchema, {
               failedActiveHealthCheck: failedHc,
               failedOutlierCheck: (flags & F_OUTLIER_EJECTED) !== 0,
+              excludedViaImmediateHcFail: c.health.activeHc && (flags & F_HC_EXCLUDED) !== 0,
               activeHcTimeout: failedHc && (flags & F_HC_TIMEOUT) !== 0,
               edsHealthStatus: HealthStatus.HEALTHY,
             }),

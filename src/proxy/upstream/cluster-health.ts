@@ -8,14 +8,15 @@ import type { Cluster_CommonLbConfig } from '../../envoy/generated/envoy/config/
 import { ConfigError } from '../../envoy/registry.js';
 import type { Gauge } from '../stats-scope.js';
 import type { SharedSlots } from '../shared/slots.js';
-import { C_GENERATION, C_TRAFFIC, clusterBlock, H_FLAGS, isHealthy } from './host-state.js';
+import { C_GENERATION, C_TRAFFIC, clusterBlock, F_HC_EXCLUDED, H_FLAGS, isHealthy } from './host-state.js';
 
 /** A host as this module needs it: its shared block. */
 interface HostFlags { readonly state: Int32Array }
 
 /**
  * Envoy's LoadBalancerBase::isHostSetInPanic: panic when the healthy share of the hosts is
- * below healthy_panic_threshold (percent). A threshold of 0 never panics.
+ * below healthy_panic_threshold (percent). A threshold of 0 never panics. `total` leaves out
+ * the excluded hosts (x-envoy-immediate-health-check-fail), as Envoy's does.
  */
 export function inPanic(healthy: number, total: number, thresholdPercent: number): boolean {
   const healthyPercent = total === 0 ? 0 : (100 * healthy) / total;
@@ -46,6 +47,8 @@ export class ClusterHealth {
     readonly panicThreshold: number,
     /** membership_healthy on the instance-wide scope. */
     readonly membershipHealthy: Gauge,
+    /** membership_excluded (hosts excluded via x-envoy-immediate-health-check-fail), when known. */
+    readonly membershipExcluded?: Gauge,
   ) {
     this.#block = clusterBlock(slots, cluster);
   }
@@ -92,9 +95,15 @@ export class ClusterHealth {
 
   #recount(hosts: readonly HostFlags[]): void {
     let healthy = 0;
-    for (const h of hosts) if (isHealthy(Atomics.load(h.state, H_FLAGS), this.activeHc)) healthy++;
+    let excluded = 0;
+    for (const h of hosts) {
+      const flags = Atomics.load(h.state, H_FLAGS);
+      if (isHealthy(flags, this.activeHc)) healthy++;
+      else if (flags & F_HC_EXCLUDED) excluded++;
+    }
     this.healthyCount = healthy;
-    this.panic = inPanic(healthy, hosts.length, this.panicThreshold);
+    this.panic = inPanic(healthy, hosts.length - excluded, this.panicThreshold);
     this.membershipHealthy.set(healthy);
+    this.membershipExcluded?.set(excluded);
   }
 }

@@ -8,12 +8,12 @@ import { ConfigError, unpackAs } from '../../envoy/registry.js';
 import { compileLbPolicy, createLoadBalancer } from './lb/index.js';
 import type { LbContext, LoadBalancer } from './lb/types.js';
 import { UpstreamHost, hostKey } from './host.js';
-import { hostBlock, hostTimes } from './host-state.js';
+import { countHcPassed, failImmediately, hostBlock, hostTimes } from './host-state.js';
 import { ClusterHealth, compilePanicThreshold } from './cluster-health.js';
 import { ClusterStats } from './cluster-stats.js';
 import { compileHealthChecks, type HealthCheckSpec } from './health/config.js';
 import { HealthChecker } from './health/checker.js';
-import { healthCheckStats } from './health/stats.js';
+import { healthCheckStats, type HealthCheckStats } from './health/stats.js';
 import { compileOutlierDetection, type OutlierSpec } from './outlier/config.js';
 import { OutlierDetector } from './outlier/detector.js';
 import { OutlierSweep } from './outlier/sweep.js';
@@ -120,6 +120,8 @@ export class UpstreamCluster {
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #checker: HealthChecker | undefined;
+  /** health_check.* stats, when the cluster has active health checks (in every thread). */
+  readonly #hcStats: HealthCheckStats | undefined;
   readonly #sweep: OutlierSweep | undefined;
   readonly #firstResolve: Promise<void>;
   #resolved: () => void = () => {};
@@ -131,10 +133,11 @@ export class UpstreamCluster {
     this.resources = clusterResources(spec.breakers, spec.name, shared.slots, scope);
     // Health and outlier stats are the instance's, counted once whatever the thread.
     const instanceScope = shared.sharedScopes.cluster(spec.name);
-    this.health = new ClusterHealth(shared.slots, spec.name, spec.healthCheck !== undefined, spec.panicThreshold, instanceScope.gauge('membership_healthy'));
+    this.health = new ClusterHealth(shared.slots, spec.name, spec.healthCheck !== undefined, spec.panicThreshold, instanceScope.gauge('membership_healthy'), instanceScope.gauge('membership_excluded'));
     this.outlier = spec.outlier ? new OutlierDetector(spec.outlier, outlierStats(instanceScope), this) : undefined;
+    this.#hcStats = spec.healthCheck ? healthCheckStats(instanceScope) : undefined;
     if (shared.supervisor) {
-      if (spec.healthCheck) this.#checker = new HealthChecker(spec.healthCheck, this, healthCheckStats(instanceScope));
+      if (spec.healthCheck) this.#checker = new HealthChecker(spec.healthCheck, this, this.#hcStats!);
       if (this.outlier) { this.#sweep = new OutlierSweep(this.outlier); this.#sweep.start(); }
     }
     this.#firstResolve = new Promise((r) => { this.#resolved = r; });
@@ -171,6 +174,22 @@ export class UpstreamCluster {
     const host = this.#lb?.pick(ctx) as UpstreamHost | undefined;
     if (host !== undefined && health.panic) this.stats.lb_healthy_panic.inc();
     return host;
+  }
+
+  /**
+   * `host` answered with x-envoy-immediate-health-check-fail (Envoy's HealthCheckHostMonitor
+   * setUnhealthy(ImmediateHealthCheckFail)): under active health checking it fails its check at
+   * once, for every thread, and is excluded from the panic computation until a check passes;
+   * without active health checking the header means nothing.
+   */
+  onImmediateHealthCheckFail(host: UpstreamHost): void {
+    const stats = this.#hcStats;
+    if (!stats) return;
+    failImmediately(host.state);
+    stats.failure.inc();
+    stats.passive_failure.inc();
+    stats.healthy.set(countHcPassed(this.hosts));
+    this.health.changed(this.hosts);
   }
 
   /** Connections open to `host` from this thread (for /clusters; creates no pool). */

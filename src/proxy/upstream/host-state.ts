@@ -28,6 +28,11 @@ export const H_LOCAL_SUCCESS = 7;
 export const H_EJECTIONS = 8;
 export const H_BACKOFF = 9;
 export const H_JITTER_MS = 10;
+/**
+ * Responses that carried x-envoy-immediate-health-check-fail, counted by the workers; the health
+ * checker (supervisor) folds each new one into its session as a passive failure.
+ */
+export const H_IMMEDIATE_FAILS = 11;
 const HOST_INTS = 12;
 
 /** BigInt64 indexes of a host's time block (Date.now() ms; 0 = never). */
@@ -42,6 +47,11 @@ export const F_OUTLIER_EJECTED = 2;
 export const F_HC_TIMEOUT = 4;
 /** A thread is ejecting the host (claimed before the ejection's times are written). */
 export const F_EJECTING = 8;
+/**
+ * Envoy's EXCLUDED_VIA_IMMEDIATE_HC_FAIL: the host answered x-envoy-immediate-health-check-fail;
+ * it is out of the panic computation until its active health check passes again.
+ */
+export const F_HC_EXCLUDED = 16;
 
 /** Int32 indexes of a cluster block. */
 export const C_GENERATION = 0;
@@ -69,8 +79,27 @@ export function healthFlagsText(flags: number, activeHc: boolean): string {
   let s = '';
   if (activeHc && (flags & F_HC_PASSED) === 0) s += '/failed_active_hc';
   if (flags & F_OUTLIER_EJECTED) s += '/failed_outlier_check';
+  if (activeHc && (flags & F_HC_EXCLUDED)) s += '/excluded_via_immediate_hc_fail';
   if (activeHc && (flags & F_HC_PASSED) === 0 && (flags & F_HC_TIMEOUT)) s += '/active_hc_timeout';
   return s || 'healthy';
+}
+
+/**
+ * A host answered x-envoy-immediate-health-check-fail (cluster under active health checking): it
+ * fails its active health check now, from whichever thread saw the answer; the health checker
+ * learns of it from the counter.
+ */
+export function failImmediately(state: Int32Array): void {
+  Atomics.add(state, H_IMMEDIATE_FAILS, 1);
+  Atomics.or(state, H_FLAGS, F_HC_EXCLUDED);
+  Atomics.and(state, H_FLAGS, ~(F_HC_PASSED | F_HC_TIMEOUT));
+}
+
+/** Hosts whose active health check passed (the health_check.healthy gauge). */
+export function countHcPassed(hosts: readonly { readonly state: Int32Array }[]): number {
+  let n = 0;
+  for (const h of hosts) if (Atomics.load(h.state, H_FLAGS) & F_HC_PASSED) n++;
+  return n;
 }
 
 /** Whether a host with these flags is healthy (in the load balancer's healthy set). */

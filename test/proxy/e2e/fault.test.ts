@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import http2 from 'node:http2';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -49,6 +50,12 @@ before(async () => {
                   envoy.filters.http.fault:
                     "@type": ${FAULT}
                     abort: { http_status: 418, percentage: { numerator: 100 } }
+              - match: { prefix: "/paced" }
+                route: { cluster: app }
+                typed_per_filter_config:
+                  envoy.filters.http.fault:
+                    "@type": ${FAULT}
+                    response_rate_limit: { fixed_limit: { limit_kbps: 16 }, percentage: { numerator: 100 } }
               - match: { prefix: "/tsmesh.test.Echo/" }
                 route: { cluster: grpc }
               - match: { prefix: "/" }
@@ -59,6 +66,7 @@ before(async () => {
               "@type": ${FAULT}
               delay: { header_delay: {}, percentage: { numerator: 100 } }
               abort: { header_abort: {}, percentage: { numerator: 100 } }
+              response_rate_limit: { header_limit: {}, percentage: { numerator: 100 } }
               max_active_faults: 1
           - name: envoy.filters.http.router
             typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
@@ -143,6 +151,77 @@ test('max_active_faults: while one request is held by a delay, another gets no f
   assert.equal(statValue((await proxy.admin('/stats')).body, 'http.ingress.fault.faults_overflow'), before + 1);
   held.destroy();
   assert.equal(await waitForStat(proxy.admin, 'http.ingress.fault.active_faults', 0), 0, 'the held request released its fault when it went away');
+});
+
+const BODY = Array.from({ length: 64 }, (_, i) => String.fromCharCode(65 + (i % 26)).repeat(1024)).join('');
+
+test('response_rate_limit (fixed 16 KiB/s, HTTP/1.1): a 64 KiB body arrives whole, paced over about 4 s', async (t) => {
+  const before = statValue((await proxy.admin('/stats')).body, 'http.ingress.fault.response_rl_injected');
+  up.script({ kind: 'ok', body: BODY });
+  const start = performance.now();
+  const r = await request(port, { path: '/paced' });
+  const ms = performance.now() - start;
+  t.diagnostic(`64 KiB at 16 KiB/s over HTTP/1.1 took ${Math.round(ms)} ms`);
+  assert.equal(r.status, 200);
+  assert.equal(r.body, BODY);
+  // A lower bound only (a loaded machine can only make it slower): all but the first fill
+  // interval's worth (0.8 KiB) goes at 16 KiB/s.
+  assert.ok(ms >= 3000, `took ${Math.round(ms)} ms`);
+  assert.equal(statValue((await proxy.admin('/stats')).body, 'http.ingress.fault.response_rl_injected'), before + 1);
+  assert.equal(await waitForStat(proxy.admin, 'http.ingress.fault.active_faults', 0), 0, 'the fault ended with the response');
+});
+
+test('response_rate_limit from x-envoy-fault-throughput-response (HTTP/2): paced the same way', async (t) => {
+  up.script({ kind: 'ok', body: BODY });
+  const client = http2.connect(`http://127.0.0.1:${port}`);
+  try {
+    const start = performance.now();
+    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const s = client.request({ ':path': '/h2-paced', 'x-envoy-fault-throughput-response': '16' });
+      let status = 0, body = '';
+      s.setEncoding('utf8');
+      s.on('response', (h) => { status = Number(h[':status']); });
+      s.on('data', (d: string) => { body += d; });
+      s.on('end', () => resolve({ status, body }));
+      s.on('error', reject);
+      s.end();
+    });
+    const ms = performance.now() - start;
+    t.diagnostic(`64 KiB at 16 KiB/s over HTTP/2 took ${Math.round(ms)} ms`);
+    assert.equal(status, 200);
+    assert.equal(body, BODY);
+    assert.ok(ms >= 3000, `took ${Math.round(ms)} ms`);
+  } finally {
+    client.close();
+  }
+  const injected = statValue((await proxy.admin('/stats')).body, 'http.ingress.fault.response_rl_injected');
+  up.script({ kind: 'ok', body: BODY });
+  assert.equal((await request(port, { path: '/not-paced' })).body, BODY);
+  assert.equal(statValue((await proxy.admin('/stats')).body, 'http.ingress.fault.response_rl_injected'), injected, 'without the header, no rate limit');
+});
+
+test('a paced gRPC answer keeps its trailers (grpc-status) after the body', async () => {
+  const md = new grpc.Metadata();
+  md.set('x-envoy-fault-throughput-response', '1');
+  const before = statValue((await proxy.admin('/stats')).body, 'http.ingress.fault.response_rl_injected');
+  const ok = await new Promise<Msg>((resolve, reject) => client.Say({ text: 'slowly', n: 1 }, md, (e, m) => (e ? reject(e) : resolve(m!))));
+  assert.equal(ok.text, 'echo slowly');
+  assert.equal(statValue((await proxy.admin('/stats')).body, 'http.ingress.fault.response_rl_injected'), before + 1);
+});
+
+test('a client that goes away during a paced response ends the fault (and the pacing)', async () => {
+  up.script({ kind: 'ok', body: BODY });
+  const got = await new Promise<number>((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: '/paced/abandoned', agent: false }, (res) => {
+      let n = 0;
+      res.on('data', (c: Buffer) => { n += c.length; if (n >= 1024) { req.destroy(); resolve(n); } });
+    });
+    req.on('error', (e) => { if (!req.destroyed) reject(e); });
+    req.end();
+  });
+  assert.ok(got < BODY.length);
+  assert.equal(await waitForStat(proxy.admin, 'http.ingress.fault.active_faults', 0), 0);
+  assert.equal(await loggedFlags(log.path, '/paced/abandoned'), 'DC');
 });
 
 test('fault stats in /stats and /stats/prometheus', async () => {

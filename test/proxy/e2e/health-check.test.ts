@@ -1,8 +1,5 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import net from 'node:net';
-import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,44 +7,10 @@ import * as grpc from '@grpc/grpc-js';
 import { freePort, rawUpstream, request } from '../../support/net.js';
 import { startProxy, type RunningProxy } from '../../support/proxy.js';
 import { faultyUpstream, type FaultyUpstream } from '../../support/faulty-upstream.js';
+import { healthServer, type HealthServer } from '../../support/health-server.js';
 import { accessLogLine, eventually, healthFlags, meshBootstrap, staticCluster, statValue } from '../../support/mesh.js';
 
 // Active health checking end to end, against real servers whose health changes on command.
-
-/** An HTTP/1.1 server whose /healthz answers as told, while other paths answer 200. */
-interface HealthServer {
-  readonly name: string;
-  readonly port: number;
-  health: 'ok' | 'fail' | 'hang';
-  /** What other paths (traffic) get: 200, or 503. */
-  serve: 'ok' | 'fail';
-  /** Health checks received, with the verdict given and the headers. */
-  readonly checks: { answered: 'ok' | 'fail' | 'hang'; host: string | undefined; userAgent: string | undefined }[];
-  traffic: number;
-  close(): Promise<void>;
-}
-
-async function healthServer(name: string): Promise<HealthServer> {
-  const server = http.createServer((req, res) => {
-    if (req.url === '/healthz') {
-      const answered = hs.health;
-      hs.checks.push({ answered, host: req.headers.host, userAgent: req.headers['user-agent'] });
-      if (answered === 'hang') return;
-      res.writeHead(answered === 'ok' ? 200 : 503).end();
-      return;
-    }
-    hs.traffic++;
-    res.writeHead(hs.serve === 'ok' ? 200 : 503, { 'x-upstream': name }).end(name);
-  });
-  server.keepAliveTimeout = 30_000;
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const hs: HealthServer = {
-    name, port: (server.address() as net.AddressInfo).port, health: 'ok', serve: 'ok', checks: [], traffic: 0,
-    close: () => { server.closeAllConnections(); return new Promise((r) => server.close(() => r())); },
-  };
-  return hs;
-}
 
 /** A grpc-js server implementing grpc.health.v1.Health/Check with a hand-written service definition. */
 async function grpcHealthServer(): Promise<{ port: number; status: Map<string, number>; checks: string[]; close(): Promise<void> }> {

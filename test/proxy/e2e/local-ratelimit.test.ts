@@ -6,6 +6,10 @@ import { startProxy, httpListenerHead, type RunningProxy } from '../../support/p
 import { faultyUpstream, type FaultyUpstream } from '../../support/faulty-upstream.js';
 import { accessLogFile, loggedFlags } from '../../support/access-log.js';
 import { statValue } from '../../support/stats.js';
+import { accessLogLine } from '../../support/mesh.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 // envoy.filters.http.local_ratelimit over real sockets. Buckets refill once an hour, so within
 // a test run the counts are exact whatever the machine's speed.
@@ -160,4 +164,40 @@ test('local_rate_limit_per_downstream_connection: each connection has its own bu
   };
   assert.deepEqual(await onOneConnection(), [200, 200, 429]);
   assert.deepEqual(await onOneConnection(), [200, 200, 429]);
+});
+
+test('remote_address descriptors use the client address the connection manager trusts (use_remote_address, xff_num_trusted_hops: 1)', async () => {
+  const up = await upstream();
+  const port = await freePort();
+  const logPath = join(mkdtempSync(join(tmpdir(), 'tsmesh-log-')), 'access.log');
+  await started(bootstrap(port, up.port, `
+use_remote_address: true
+xff_num_trusted_hops: 1
+access_log:
+- name: envoy.access_loggers.file
+  typed_config:
+    "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+    path: ${logPath}
+    log_format: { text_format_source: { inline_string: "%REQ(:PATH)% %DOWNSTREAM_REMOTE_ADDRESS% %DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT%\\n" } }`, `
+              - match: { prefix: "/" }
+                route:
+                  cluster: app
+                  rate_limits:
+                  - actions: [ { remote_address: {} } ]`, `
+              stat_prefix: addr_rl
+              token_bucket: { max_tokens: 100, tokens_per_fill: 100, fill_interval: 3600s }
+              filter_enabled: ${ON}
+              filter_enforced: ${ON}
+              descriptors:
+              - entries: [ { key: remote_address, value: 203.0.113.7 } ]
+                token_bucket: { max_tokens: 1, tokens_per_fill: 1, fill_interval: 3600s }`));
+  // One trusted proxy in front: the client is the last x-forwarded-for entry, not the socket peer.
+  const from = (xff: string | undefined, path: string) => request(port, { path, headers: xff ? { 'x-forwarded-for': xff } : {} });
+  assert.equal((await from('203.0.113.7', '/a1')).status, 200);
+  assert.equal((await from('203.0.113.7', '/a2')).status, 429, "that client's bucket of 1 is used up");
+  assert.equal((await from('198.51.100.1, 203.0.113.7', '/a3')).status, 429, 'the entry the trusted hop vouches for is the last one');
+  assert.equal((await from('198.51.100.9', '/b')).status, 200, 'another client has its own descriptor');
+  assert.equal((await from(undefined, '/peer')).status, 200, 'without x-forwarded-for the client is the peer (127.0.0.1)');
+  assert.equal(await accessLogLine(logPath, '/a1 '), '/a1 203.0.113.7:0 127.0.0.1');
+  assert.match(await accessLogLine(logPath, '/peer '), /^\/peer 127\.0\.0\.1:\d+ 127\.0\.0\.1$/);
 });

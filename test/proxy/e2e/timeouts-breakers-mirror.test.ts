@@ -87,6 +87,45 @@ test('route idle_timeout: a stream with no traffic is ended (504 before the resp
   } finally { up.setDefault({ kind: 'ok' }); }
 });
 
+/** One HTTP/2 request; resolves with what arrived before the stream ended or was reset. */
+function h2Get(path: string): Promise<{ status: number | undefined; body: string; resetCode: number | undefined }> {
+  const client = http2.connect(`http://127.0.0.1:${port}`);
+  client.on('error', () => {});
+  return new Promise((resolve) => {
+    let status: number | undefined;
+    let body = '';
+    const s = client.request({ ':path': path });
+    s.setEncoding('utf8');
+    s.on('response', (h) => { status = Number(h[':status']); });
+    s.on('data', (d: string) => { body += d; });
+    s.on('close', () => { resolve({ status, body, resetCode: s.rstCode === 0 ? undefined : s.rstCode }); client.close(); });
+    s.on('error', () => {});
+    s.end();
+  });
+}
+
+test('route idle_timeout over HTTP/2: 504 "stream timeout" before the response starts (HCM default is 5 min)', async () => {
+  up.setDefault({ kind: 'hang' });
+  try {
+    const before = await stat('http.ingress.downstream_rq_idle_timeout');
+    const r = await h2Get('/idle');
+    assert.equal(r.status, 504);
+    assert.equal(r.body, 'stream timeout');
+    assert.equal(await stat('http.ingress.downstream_rq_idle_timeout'), before + 1);
+  } finally { up.setDefault({ kind: 'ok' }); }
+});
+
+test('route idle_timeout after the response started: the stream is reset (HTTP/2 RST_STREAM, HTTP/1.1 close)', async () => {
+  up.setDefault({ kind: 'stall', body: 'partial' });
+  try {
+    const r = await h2Get('/idle');
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'partial');
+    assert.ok(r.resetCode !== undefined, 'the stream was reset, not ended');
+    await assert.rejects(request(port, { path: '/idle' }), /aborted|ECONNRESET|socket hang up/);
+  } finally { up.setDefault({ kind: 'ok' }); }
+});
+
 test('max_stream_duration: 408 and downstream_rq_max_duration_reached', async () => {
   up.setDefault({ kind: 'hang' });
   try {

@@ -52,7 +52,10 @@ export interface AccessLogContext {
   readonly upstreamCluster?: string;
   readonly upstreamLocalAddress?: SocketAddress;
   readonly upstreamTransportFailureReason?: string;
+  /** The client as the connection manager trusts it (may come from x-forwarded-for). */
   readonly downstreamRemoteAddress?: SocketAddress;
+  /** The connection's peer; when absent, downstreamRemoteAddress. */
+  readonly downstreamDirectRemoteAddress?: SocketAddress;
   readonly downstreamLocalAddress?: SocketAddress;
   readonly routeName?: string;
   /** SNI of the downstream TLS connection. */

@@ -48,6 +48,7 @@ const address = (pick: (c: AccessLogContext) => SocketAddress | undefined): Reco
 });
 
 const downstreamRemote = address((c) => c.downstreamRemoteAddress);
+const downstreamDirectRemote = address((c) => c.downstreamDirectRemoteAddress ?? c.downstreamRemoteAddress);
 const downstreamLocal = address((c) => c.downstreamLocalAddress);
 const upstreamHost = address((c) => c.upstreamHost);
 const upstreamLocal = address((c) => c.upstreamLocalAddress);
@@ -158,9 +159,9 @@ const OPERATORS: ReadonlyMap<string, OperatorSpec> = new Map<string, OperatorSpe
   ['DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT', downstreamRemote.noPort],
   ['DOWNSTREAM_REMOTE_PORT', downstreamRemote.port],
   // No PROXY protocol or trusted XFF hops yet: the direct peer is the remote address.
-  ['DOWNSTREAM_DIRECT_REMOTE_ADDRESS', downstreamRemote.full],
-  ['DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT', downstreamRemote.noPort],
-  ['DOWNSTREAM_DIRECT_REMOTE_PORT', downstreamRemote.port],
+  ['DOWNSTREAM_DIRECT_REMOTE_ADDRESS', downstreamDirectRemote.full],
+  ['DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT', downstreamDirectRemote.noPort],
+  ['DOWNSTREAM_DIRECT_REMOTE_PORT', downstreamDirectRemote.port],
   ['DOWNSTREAM_LOCAL_ADDRESS', downstreamLocal.full],
   ['DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT', downstreamLocal.noPort],
   ['DOWNSTREAM_LOCAL_PORT', downstreamLocal.port],

@@ -46,7 +46,9 @@ export class H2Server {
 /**
  * One downstream HTTP/2 connection: each request stream runs an HttpStream. One timer per
  * connection ticks for both the connection idle timeout (no streams) and the streams' idle
- * timeouts (each stream counts ticks without activity, reset by the codec).
+ * timeouts (each stream counts ticks without activity, reset by the codec). A stream's limit is
+ * its own: the route's idle_timeout overrides the connection manager's stream_idle_timeout, as
+ * in Envoy, so the tick is a quarter of the shortest idle timeout any stream can have.
  */
 class H2ServerConnection implements H2ConnectionEvents {
   readonly #rt: HcmRuntime;
@@ -55,18 +57,17 @@ class H2ServerConnection implements H2ConnectionEvents {
   #timer: NodeJS.Timeout | undefined;
   #idleTicks = 0;
   #starting: H2ResponseEncoder[] = [];
+  readonly #tickMs: number;
   readonly #cxTicks: number;
-  readonly #streamTicks: number;
 
   constructor(socket: net.Socket, rt: HcmRuntime, info: ConnectionInfo, opts: H2ConnectionOptions, initial: Buffer | undefined) {
     this.#rt = rt;
     this.#info = info;
     this.#conn = new Http2Connection(socket, opts, this);
     const c = rt.config;
-    const tick = Math.min(c.idleTimeoutMs || Infinity, c.streamIdleTimeoutMs || Infinity) / 4;
-    // Fires between the limit and 1.25 × the limit after the last activity.
-    this.#cxTicks = c.idleTimeoutMs > 0 ? Math.ceil(c.idleTimeoutMs / tick) + 1 : Infinity;
-    this.#streamTicks = c.streamIdleTimeoutMs > 0 ? Math.ceil(c.streamIdleTimeoutMs / tick) + 1 : Infinity;
+    const tick = c.idleTickMs / 4;
+    this.#tickMs = tick;
+    this.#cxTicks = ticksFor(c.idleTimeoutMs, tick);
     if (tick !== Infinity) this.#timer = setInterval(this.#onTick, Math.max(1, Math.floor(tick)));
     // The listener drains: GOAWAY, streams in progress finish, then the connection closes.
     socket.once(DRAIN_EVENT, () => this.#conn.goAway());
@@ -139,13 +140,21 @@ class H2ServerConnection implements H2ConnectionEvents {
       return;
     }
     this.#idleTicks = 0;
-    if (this.#streamTicks === Infinity) return;
     for (const st of [...conn.streams.values()]) {
-      if (++st.idleTicks < this.#streamTicks) continue;
       const h = st.handler;
-      if (h instanceof H2ResponseEncoder) h.httpStream?.onStreamIdleTimeout();
+      if (!(h instanceof H2ResponseEncoder)) continue;
+      const s = h.httpStream;
+      // A stream not started yet (its head arrived in the read being processed) is not idle.
+      if (!s) continue;
+      if (h.idleTicks === undefined) h.idleTicks = ticksFor(s.streamIdleTimeoutMs, this.#tickMs);
+      if (++st.idleTicks >= h.idleTicks) s.onStreamIdleTimeout();
     }
   };
+}
+
+/** Ticks of silence that make a timeout fire: between the limit and 1.25 × the limit. 0 = never. */
+function ticksFor(timeoutMs: number, tickMs: number): number {
+  return timeoutMs > 0 ? Math.ceil(timeoutMs / tickMs) + 1 : Infinity;
 }
 
 /** What arrived for a stream before it started (in the same read as its head). */
@@ -165,6 +174,8 @@ function debugging(): boolean {
 /** The downstream side of one stream: HTTP/2 frames in, ResponseEncoder calls out. */
 class H2ResponseEncoder implements ResponseEncoder, H2StreamHandler {
   httpStream: HttpStream | undefined;
+  /** The stream's idle limit in connection ticks, known once its route is (set on the first tick). */
+  idleTicks: number | undefined;
   #held: Held | undefined;
 
   constructor(readonly stream: H2Stream, req: RequestHeaders, endStream: boolean) {

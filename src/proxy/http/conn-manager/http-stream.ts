@@ -1,11 +1,11 @@
-import { perFilterLevels } from '../route/per-filter-config.js';
 import { HeaderMap } from '../headers.js';
 import type { RequestHeaders, ResponseEncoder } from '../stream.js';
 import type { HcmConfig } from './config.js';
 import type { HcmStats } from './stats.js';
 import type { ConnectionInfo } from './connection-info.js';
 import { prepareRequestHeaders, stripHopByHop, stripHostPort } from './request-headers.js';
-import { grpcStatusForHttp, isGrpcRequest } from './grpc-local-reply.js';
+import { downstreamRemoteAddress, type DownstreamAddress } from './remote-address.js';
+import { grpcStatusForHttp, isGrpcRequest } from '../grpc.js';
 import type { ClusterManager } from '../../upstream/cluster-manager.js';
 import type { UpstreamCluster } from '../../upstream/cluster.js';
 import type { UpstreamHost } from '../../upstream/host.js';
@@ -15,7 +15,8 @@ import type { CookieToSet } from '../../upstream/lb/hash-policy.js';
 import { generateCookieValue, makeSetCookieValue } from '../../upstream/lb/cookie.js';
 import { ResponseFlag } from '../../admin/access-log/response-flags.js';
 import { logAccess } from '../../access-log.js';
-import type { HttpFilterCallbacks, HttpFilterFactory, HttpStreamFilter, LocalReplyOptions } from '../filters/types.js';
+import type { HttpFilterFactory, HttpStreamFilter, LocalReplyOptions } from '../filters/types.js';
+import { FilterCallbacks } from './filter-callbacks.js';
 import { Router, DEFAULT_BUFFER_LIMIT, type RouterStream } from '../router/router.js';
 import { grpcStreamDuration } from '../router/timeouts.js';
 
@@ -43,6 +44,8 @@ export class HttpStream implements RouterStream {
   readonly conn: ConnectionInfo;
   readonly #encoder: ResponseEncoder;
   req!: RequestHeaders;
+  /** The client's address as the connection manager trusts it (x-forwarded-for aware); the peer until the head arrives. */
+  downstreamAddress: DownstreamAddress;
   isGrpc = false;
   #selection: RouteSelection | undefined;
   #router: Router | undefined;
@@ -69,6 +72,11 @@ export class HttpStream implements RouterStream {
   #heldEnd = false;
   #heldTrailers: HeaderMap | undefined;
   #heldPaused = false;
+  // The response through encoder filters: one held back (pacing) delays the stream's end.
+  #responseHeld = false;
+  #finishPending = false;
+  #responseOverLimit = false;
+  #heldResponseTrailers: { index: number; trailers: HeaderMap } | undefined;
   /** Called once when the stream is finished (response complete or reset). */
   onDone: ((s: HttpStream) => void) | undefined;
 
@@ -76,6 +84,7 @@ export class HttpStream implements RouterStream {
     this.rt = rt;
     this.conn = conn;
     this.#encoder = encoder;
+    this.downstreamAddress = { address: conn.remoteAddress, port: conn.remotePort };
     rt.stats.downstream_rq_total.inc();
     rt.stats.downstream_rq_active.inc();
   }
@@ -89,7 +98,7 @@ export class HttpStream implements RouterStream {
   get details(): string { return this.#details; }
   get finished(): boolean { return this.#done; }
   get requestEnded(): boolean { return this.#requestEnded; }
-  get downstreamWritable(): boolean { return this.#encoder.writable; }
+  get downstreamWritable(): boolean { return this.#encoder.writable && !this.#responseOverLimit; }
   /** Stream idle timeout for this stream: the route's idle_timeout when it sets one. */
   get streamIdleTimeoutMs(): number {
     const a = this.#selection?.route.action;
@@ -104,13 +113,14 @@ export class HttpStream implements RouterStream {
     const cfg = this.rt.config;
     if (!endStream && cfg.requestTimeoutMs > 0) this.#requestTimer = setTimeout(this.#onRequestTimeout, cfg.requestTimeoutMs);
     if (cfg.stripPort !== 'none') req.authority = stripHostPort(req.authority, cfg.stripPort, this.conn.localPort);
+    this.downstreamAddress = downstreamRemoteAddress(cfg, this.downstreamAddress, req.headers);
     this.#requestId = prepareRequestHeaders(cfg, this.conn.remoteAddress, req);
     this.isGrpc = isGrpcRequest(req);
     this.#selection = cfg.routes.select(req);
     this.#armMaxDuration();
     const factories = this.rt.filters;
     if (factories.length === 0) { this.#route(); return; }
-    this.#filters = factories.map((f) => f.create(new FilterCallbacks(this, f.name)));
+    this.#filters = factories.map((f, i) => f.create(new FilterCallbacks(this, f.name, i)));
     this.#runFilters();
   }
 
@@ -292,13 +302,67 @@ export class HttpStream implements RouterStream {
   encodeData(chunk: Buffer, endStream: boolean): void {
     if (this.#done) return;
     this.bytesSent += chunk.length;
-    this.#encoder.encodeData(chunk, endStream);
+    this.#encodeDataFrom(0, chunk, endStream);
   }
 
   encodeTrailers(trailers: HeaderMap): void {
     if (this.#done) return;
     this.#responseTrailers = trailers;
+    this.#encodeTrailersFrom(0, trailers);
+  }
+
+  /** Response body through the encoder filters from `from` on, then to the client. */
+  #encodeDataFrom(from: number, chunk: Buffer, endStream: boolean): void {
+    const fs = this.#filters;
+    if (fs) {
+      for (let i = from; i < fs.length; i++) {
+        const f = fs[i]!;
+        if (f.encodeData && f.encodeData(chunk, endStream) === 'stop') { this.#responseHeld = true; return; }
+      }
+    }
+    this.#encoder.encodeData(chunk, endStream);
+    if (endStream) this.#responseSent();
+  }
+
+  #encodeTrailersFrom(from: number, trailers: HeaderMap): void {
+    const fs = this.#filters;
+    if (fs) {
+      for (let i = from; i < fs.length; i++) {
+        const f = fs[i]!;
+        if (f.encodeTrailers && f.encodeTrailers(trailers) === 'stop') {
+          this.#responseHeld = true;
+          this.#heldResponseTrailers = { index: i, trailers };
+          return;
+        }
+      }
+    }
     this.#encoder.encodeTrailers(trailers);
+    this.#responseSent();
+  }
+
+  /** The end of the response went to the client: a stream the router completed meanwhile ends. */
+  #responseSent(): void {
+    this.#responseHeld = false;
+    if (this.#finishPending) { this.#finishPending = false; this.#finish(); }
+  }
+
+  /** @internal FilterCallbacks.injectEncodedData */
+  injectEncodedData(index: number, chunk: Buffer, endStream: boolean): void {
+    if (!this.#done) this.#encodeDataFrom(index + 1, chunk, endStream);
+  }
+
+  /** @internal FilterCallbacks.continueEncoding */
+  continueEncoding(index: number): void {
+    const held = this.#heldResponseTrailers;
+    if (this.#done || held?.index !== index) return;
+    this.#heldResponseTrailers = undefined;
+    this.#encodeTrailersFrom(index + 1, held.trailers);
+  }
+
+  /** @internal FilterCallbacks.setResponseOverLimit */
+  setResponseOverLimit(over: boolean): void {
+    this.#responseOverLimit = over;
+    if (!over) this.#router?.onDownstreamDrain();
   }
 
   resetDownstream(): void {
@@ -309,6 +373,8 @@ export class HttpStream implements RouterStream {
 
   onRouterComplete(details: string): void {
     this.#details = details;
+    // An encoder filter still holds part of the response: the stream ends when it has gone.
+    if (this.#responseHeld) { this.#finishPending = true; return; }
     this.#finish();
   }
 
@@ -393,25 +459,5 @@ export class HttpStream implements RouterStream {
   get firstUpstreamByteMs(): number {
     const t = this.#router?.firstByteMs ?? -1;
     return t < 0 ? -1 : t - this.#start;
-  }
-}
-
-/** The callbacks one filter instance gets (its name finds its per-route config). */
-class FilterCallbacks implements HttpFilterCallbacks {
-  constructor(readonly stream: HttpStream, readonly name: string) {}
-  get route(): RouteSelection | undefined { return this.stream.route; }
-  get conn(): ConnectionInfo { return this.stream.conn; }
-  get finished(): boolean { return this.stream.finished; }
-  continueDecoding(): void { this.stream.continueDecoding(); }
-  sendLocalReply(status: number, body: string, details: string, opts?: LocalReplyOptions): void { this.stream.sendLocalReply(status, body, details, opts); }
-  addResponseFlags(flags: number): void { this.stream.flags |= flags; }
-  perRouteConfig<T>(): T | undefined {
-    const sel = this.stream.route;
-    if (!sel) return undefined;
-    return (sel.route.perFilterConfig?.get(this.name) ?? sel.virtualHost.perFilterConfig?.get(this.name)) as T | undefined;
-  }
-  perRouteConfigs<T>(): T[] {
-    const sel = this.stream.route;
-    return sel ? perFilterLevels<T>([sel.route.perFilterConfig, sel.virtualHost.perFilterConfig], this.name) : [];
   }
 }

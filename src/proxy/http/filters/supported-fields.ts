@@ -1,6 +1,6 @@
 import type { DescMessage } from '@bufbuild/protobuf';
 import { HTTPFaultSchema, FaultAbortSchema, FaultAbort_HeaderAbortSchema } from '../../../envoy/generated/envoy/extensions/filters/http/fault/v3/fault_pb.js';
-import { FaultDelaySchema, FaultDelay_HeaderDelaySchema } from '../../../envoy/generated/envoy/extensions/filters/common/fault/v3/fault_pb.js';
+import { FaultDelaySchema, FaultDelay_HeaderDelaySchema, FaultRateLimitSchema, FaultRateLimit_FixedLimitSchema, FaultRateLimit_HeaderLimitSchema } from '../../../envoy/generated/envoy/extensions/filters/common/fault/v3/fault_pb.js';
 import { LocalRateLimitSchema } from '../../../envoy/generated/envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit_pb.js';
 import { LocalRateLimitDescriptorSchema, RateLimitDescriptor_EntrySchema } from '../../../envoy/generated/envoy/extensions/common/ratelimit/v3/ratelimit_pb.js';
 import { TokenBucketSchema } from '../../../envoy/generated/envoy/type/v3/token_bucket_pb.js';
@@ -14,7 +14,10 @@ import { HttpStatusSchema } from '../../../envoy/generated/envoy/type/v3/http_st
  * runtime does the same).
  */
 export const HTTP_FILTER_SUPPORT: ReadonlyArray<readonly [DescMessage, string]> = [
-  [HTTPFaultSchema, 'delay abort upstream_cluster headers downstream_nodes max_active_faults disable_downstream_cluster_stats delay_percent_runtime abort_percent_runtime delay_duration_runtime abort_http_status_runtime abort_grpc_status_runtime max_active_faults_runtime'],
+  [HTTPFaultSchema, 'delay abort response_rate_limit upstream_cluster headers downstream_nodes max_active_faults disable_downstream_cluster_stats delay_percent_runtime abort_percent_runtime delay_duration_runtime abort_http_status_runtime abort_grpc_status_runtime max_active_faults_runtime response_rate_limit_percent_runtime'],
+  [FaultRateLimitSchema, 'fixed_limit header_limit percentage'],
+  [FaultRateLimit_FixedLimitSchema, 'limit_kbps'],
+  [FaultRateLimit_HeaderLimitSchema, ''],
   [FaultDelaySchema, 'fixed_delay header_delay percentage'],
   [FaultDelay_HeaderDelaySchema, ''],
   [FaultAbortSchema, 'http_status grpc_status header_abort percentage'],

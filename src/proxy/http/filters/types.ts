@@ -10,6 +10,8 @@ import type { StatScopes } from '../../stat-scopes.js';
 
 /** What a decoder filter tells the chain after seeing the request head. */
 export type FilterHeadersStatus = 'continue' | 'stop';
+/** What an encoder filter tells the chain after seeing response body or trailers. */
+export type FilterDataStatus = 'continue' | 'stop';
 
 /** A local reply a filter asks for (Envoy's sendLocalReply). */
 export interface LocalReplyOptions {
@@ -26,6 +28,12 @@ export interface HttpFilterCallbacks {
   /** The selected route (undefined when none matched: filters still run, as in Envoy). */
   readonly route: RouteSelection | undefined;
   readonly conn: ConnectionInfo;
+  /**
+   * The client's IP address as the connection manager trusts it: the peer, or an
+   * x-forwarded-for entry under use_remote_address / xff_num_trusted_hops (Envoy's downstream
+   * remote address).
+   */
+  readonly downstreamAddress: string;
   /** Resumes the chain after a filter returned 'stop' (from a timer, say). */
   continueDecoding(): void;
   /** Answers the request from the proxy; the rest of the chain and the router do not run. */
@@ -38,6 +46,15 @@ export interface HttpFilterCallbacks {
   perRouteConfigs<T>(): T[];
   /** Whether the stream is finished (reset or answered): a timer firing late must do nothing. */
   readonly finished: boolean;
+  /** Sends response body on to the filters after this one and the client (after encodeData said 'stop'). */
+  injectEncodedData(chunk: Buffer, endStream: boolean): void;
+  /** Lets response trailers this filter held (encodeTrailers said 'stop') go on. */
+  continueEncoding(): void;
+  /**
+   * The filter holds more response than the buffer limit (true): the upstream is paused, as for a
+   * slow client; false once it drained below the low watermark.
+   */
+  setResponseOverLimit(over: boolean): void;
 }
 
 /**
@@ -49,6 +66,14 @@ export interface HttpStreamFilter {
   decodeHeaders(req: RequestHeaders, endStream: boolean): FilterHeadersStatus;
   /** Called with the response head before it goes downstream, local replies included. */
   encodeHeaders?(status: number, headers: HeaderMap): void;
+  /**
+   * Response body from upstream on its way downstream (local replies do not pass here). 'stop'
+   * keeps the chunk: the filter sends it on later with injectEncodedData; the stream is not
+   * finished before the end of the body has gone on.
+   */
+  encodeData?(chunk: Buffer, endStream: boolean): FilterDataStatus;
+  /** Response trailers; 'stop' holds them until the filter calls continueEncoding. */
+  encodeTrailers?(trailers: HeaderMap): FilterDataStatus;
   /** The stream is done (complete or reset): cancel timers. */
   onDestroy?(): void;
 }

@@ -87,25 +87,9 @@ export class HpackDecoder {
         }
       } else if (b & 0x40) {
         // Literal with incremental indexing (§6.2.1).
-        const idx = this.#int(6);
-        if (idx < 0) return this.#fail('bad integer');
-        let name: string;
-        let nameInvalid: boolean;
-        if (idx === 0) {
-          const n = this.#string(true);
-          if (n === undefined) return false;
-          name = n;
-          nameInvalid = this.#strInvalid;
-        } else {
-          if (!this.#indexedName(idx)) return false;
-          name = this.#name;
-          nameInvalid = this.#nameInvalid;
-        }
-        const value = this.#string(false);
-        if (value === undefined) return false;
-        const invalid = nameInvalid || this.#strInvalid;
-        table.add(name, value, invalid ? FLAG_INVALID : 0);
-        this.#emit(out, name, value, invalid);
+        if (!this.#literal(6)) return false;
+        table.add(this.#name, this.#value, this.#fieldInvalid ? FLAG_INVALID : 0);
+        this.#emit(out, this.#name, this.#value, this.#fieldInvalid);
       } else if (b & 0x20) {
         // Dynamic table size update (§6.3): only at the start of a block (§4.2).
         if (!sizeUpdateAllowed) return this.#fail('table size update after a field');
@@ -115,31 +99,41 @@ export class HpackDecoder {
         continue;
       } else {
         // Literal without indexing (§6.2.2) or never indexed (§6.2.3): 4-bit prefix.
-        const idx = this.#int(4);
-        if (idx < 0) return this.#fail('bad integer');
-        let name: string;
-        let nameInvalid: boolean;
-        if (idx === 0) {
-          const n = this.#string(true);
-          if (n === undefined) return false;
-          name = n;
-          nameInvalid = this.#strInvalid;
-        } else {
-          if (!this.#indexedName(idx)) return false;
-          name = this.#name;
-          nameInvalid = this.#nameInvalid;
-        }
-        const value = this.#string(false);
-        if (value === undefined) return false;
-        this.#emit(out, name, value, nameInvalid || this.#strInvalid);
+        if (!this.#literal(4)) return false;
+        this.#emit(out, this.#name, this.#value, this.#fieldInvalid);
       }
       sizeUpdateAllowed = false;
     }
     return true;
   }
 
+  // The literal field just read (#literal): fields rather than an object, so decoding allocates nothing.
   #name = '';
   #nameInvalid = false;
+  #value = '';
+  #fieldInvalid = false;
+
+  /**
+   * A literal field at the cursor (§6.2), whose index has a `prefixBits`-bit prefix: its name,
+   * indexed or a string literal, then its value, into #name, #value and #fieldInvalid.
+   */
+  #literal(prefixBits: number): boolean {
+    const idx = this.#int(prefixBits);
+    if (idx < 0) return this.#fail('bad integer');
+    if (idx === 0) {
+      const n = this.#string(true);
+      if (n === undefined) return false;
+      this.#name = n;
+      this.#nameInvalid = this.#strInvalid;
+    } else if (!this.#indexedName(idx)) {
+      return false;
+    }
+    const value = this.#string(false);
+    if (value === undefined) return false;
+    this.#value = value;
+    this.#fieldInvalid = this.#nameInvalid || this.#strInvalid;
+    return true;
+  }
 
   #indexedName(idx: number): boolean {
     if (idx <= STATIC_TABLE_LENGTH) {

@@ -6,6 +6,7 @@ import type { ClusterChoice } from '../route/weighted-clusters.js';
 import { applyRequestHeaderMutations } from '../route/header-mutation.js';
 import type { LocalReplyOptions } from '../filters/types.js';
 import type { ConnectionInfo } from '../conn-manager/connection-info.js';
+import type { DownstreamAddress } from '../conn-manager/remote-address.js';
 import type { HcmRuntime } from '../conn-manager/http-stream.js';
 import type { UpstreamCluster } from '../../upstream/cluster.js';
 import type { UpstreamHost } from '../../upstream/host.js';
@@ -17,11 +18,14 @@ import { UpstreamRequest, type AttemptOwner } from './upstream-request.js';
 import { backoffMs, effectiveRetryPolicy, retriableFailure, retriableResponse, type AttemptFailure, type EffectivePolicy } from './retry-policy.js';
 import { requestTimeouts } from './timeouts.js';
 import { sendShadows } from './shadow.js';
+import { grpcStatusOf, httpStatusForGrpc } from '../grpc.js';
 
 /** What the router needs from the connection manager's stream it terminates. */
 export interface RouterStream {
   readonly rt: HcmRuntime;
   readonly conn: ConnectionInfo;
+  /** The client's address as the connection manager trusts it (hash policy source_ip). */
+  readonly downstreamAddress: DownstreamAddress;
   readonly req: RequestHeaders;
   readonly isGrpc: boolean;
   flags: number;
@@ -43,6 +47,8 @@ export interface RouterStream {
 const EMPTY = Buffer.alloc(0);
 /** Envoy's default per_connection_buffer_limit_bytes: request body held for a retry or a shadow. */
 export const DEFAULT_BUFFER_LIMIT = 1024 * 1024;
+
+const NOTHING = (): void => {};
 
 const OVERFLOW_BODY = 'upstream connect error or disconnect/reset before headers. reset reason: overflow';
 
@@ -134,7 +140,7 @@ export class Router implements AttemptOwner {
     this.#retriesLeft = this.#policy?.numRetries ?? 0;
     if (action.perRequestBufferLimitBytes !== undefined) this.#bufferLimit = action.perRequestBufferLimitBytes;
     if (action.hashPolicy.length > 0) {
-      this.#hash = computeRequestHash(action.hashPolicy, { headers: req.headers, sourceIp: s.conn.remoteAddress, path: req.path, authority: req.authority, method: req.method, scheme: req.scheme, addCookie: (c) => s.addCookie(c) });
+      this.#hash = computeRequestHash(action.hashPolicy, { headers: req.headers, sourceIp: s.downstreamAddress.address, path: req.path, authority: req.authority, method: req.method, scheme: req.scheme, addCookie: (c) => s.addCookie(c) });
     }
     this.#requestEnded = endStream;
     this.#bodyless = endStream;
@@ -178,12 +184,7 @@ export class Router implements AttemptOwner {
 
   /** The stream ends for another reason (downstream reset, a local reply, a stream timeout). */
   reset(): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#clearTimers();
-    this.#attempt?.reset();
-    this.#attempt = undefined;
-    this.#releaseRetry();
+    this.#endWith(NOTHING);
   }
 
   #abandonReplay(): void {
@@ -275,7 +276,7 @@ export class Router implements AttemptOwner {
     if (a !== this.#attempt || this.#done) return;
     const s = this.#s;
     const cluster = this.cluster!;
-    cluster.outlier?.onHttpStatus(a.host, status);
+    if (status >= 200) this.#reportHead(a.host, status, headers);
     const p = this.#policy;
     if (p && status >= 200 && retriableResponse(p, status, headers)) {
       this.#attempt = undefined;
@@ -302,6 +303,22 @@ export class Router implements AttemptOwner {
     const trailersExpected = !endStream && (cluster.spec.http2 || headers.has('transfer-encoding'));
     s.encodeHeaders(status, headers, endStream, trailersExpected);
     if (endStream) this.#complete(a);
+  }
+
+  /**
+   * What a final response head tells the cluster about its host (Envoy's onUpstreamHeaders):
+   * outlier detection counts its status, or for a gRPC request the HTTP status its grpc-status
+   * maps to when the head carries one (a trailers-only answer; a grpc-status in trailers is not
+   * counted, as in Envoy); x-envoy-immediate-health-check-fail fails the host's active health
+   * check at once.
+   */
+  #reportHead(host: UpstreamHost, status: number, headers: HeaderMap): void {
+    const cluster = this.cluster!;
+    if (cluster.outlier) {
+      const gs = this.#s.isGrpc ? grpcStatusOf(headers) : undefined;
+      cluster.outlier.onHttpStatus(host, gs !== undefined ? httpStatusForGrpc(gs) : status);
+    }
+    if (headers.has('x-envoy-immediate-health-check-fail')) cluster.onImmediateHealthCheckFail(host);
   }
 
   onAttemptData(a: UpstreamRequest, chunk: Buffer, endStream: boolean): void {

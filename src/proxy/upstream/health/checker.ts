@@ -5,7 +5,7 @@
  */
 import type { ClusterHealth } from '../cluster-health.js';
 import type { UpstreamHost } from '../host.js';
-import { F_HC_PASSED, F_HC_TIMEOUT, F_OUTLIER_EJECTED, H_FLAGS } from '../host-state.js';
+import { countHcPassed, F_HC_EXCLUDED, F_HC_PASSED, F_HC_TIMEOUT, F_OUTLIER_EJECTED, H_FLAGS, H_IMMEDIATE_FAILS } from '../host-state.js';
 import type { OutlierDetector } from '../outlier/detector.js';
 import type { HealthCheckSpec } from './config.js';
 import { GrpcProbe } from './grpc-probe.js';
@@ -14,7 +14,7 @@ import { nextIntervalMs, withJitter } from './interval.js';
 import type { Probe, ProbeResult, ProbeTarget } from './probe.js';
 import type { HealthCheckStats } from './stats.js';
 import { TcpProbe } from './tcp-probe.js';
-import { INITIAL_SESSION, onCheckFailure, onCheckSuccess, type SessionState } from './transition.js';
+import { INITIAL_SESSION, onCheckFailure, onCheckSuccess, onPassiveFailure, type SessionState, type Step } from './transition.js';
 
 /** The cluster as the checker sees it in the supervisor thread. */
 export interface CheckedCluster {
@@ -59,10 +59,9 @@ export class HealthChecker {
     this.#sessions.clear();
   }
 
+  /** From the shared flags, which a worker may have changed since (an immediate failure). */
   refreshHealthyGauge(): void {
-    let healthy = 0;
-    for (const s of this.#sessions.values()) if (s.state.passed) healthy++;
-    this.stats.healthy.set(healthy);
+    this.stats.healthy.set(countHcPassed([...this.#sessions.values()].map((s) => s.host)));
   }
 }
 
@@ -77,6 +76,8 @@ class HealthCheckSession {
   #seq = 0;
   #inFlight = false;
   #stopped = false;
+  /** The host's immediate-failure count already folded into `state`. */
+  #immediateFails = 0;
 
   constructor(readonly host: UpstreamHost, readonly checker: HealthChecker) {
     this.firstResult = new Promise((r) => { this.#resolveFirst = r; });
@@ -85,7 +86,8 @@ class HealthCheckSession {
 
   start(): void {
     // A host (re)joining a checked cluster starts failed until its first check passes.
-    Atomics.and(this.host.state, H_FLAGS, ~(F_HC_PASSED | F_HC_TIMEOUT));
+    Atomics.and(this.host.state, H_FLAGS, ~(F_HC_PASSED | F_HC_TIMEOUT | F_HC_EXCLUDED));
+    this.#immediateFails = Atomics.load(this.host.state, H_IMMEDIATE_FAILS);
     const jitter = this.checker.spec.initialJitterMs;
     if (jitter === 0) this.#run();
     else this.#schedule(withJitter(0, jitter, 0, this.checker.random));
@@ -126,18 +128,18 @@ class HealthCheckSession {
     clearTimeout(this.#timeout);
     const { checker, host } = this;
     const { spec, stats, cluster } = checker;
+    const before = Atomics.load(host.state, H_FLAGS);
+    this.#foldImmediateFailures();
     const step = r.ok ? onCheckSuccess(this.state, spec) : onCheckFailure(this.state, r.type, r.retriable, spec);
-    this.state = step.state;
     if (r.ok) stats.success.inc();
     else {
       stats.failure.inc();
       if (r.type !== 'active') stats.network_failure.inc();
     }
-    const before = Atomics.load(host.state, H_FLAGS);
-    if (step.state.passed) Atomics.or(host.state, H_FLAGS, F_HC_PASSED);
-    else Atomics.and(host.state, H_FLAGS, ~F_HC_PASSED);
-    if (step.state.timedOut) Atomics.or(host.state, H_FLAGS, F_HC_TIMEOUT);
-    else Atomics.and(host.state, H_FLAGS, ~F_HC_TIMEOUT);
+    this.#apply(step);
+    if (!r.ok && r.excluded && !this.state.passed) Atomics.or(host.state, H_FLAGS, F_HC_EXCLUDED);
+    // An immediate failure reported while this result was written still wins.
+    if (this.#foldImmediateFailures()) this.#apply({ state: this.state, transition: step.transition });
     if (Atomics.load(host.state, H_FLAGS) !== before) cluster.health.changed(cluster.hosts);
     checker.refreshHealthyGauge();
     // Envoy's successful_active_health_check_uneject_host: a passing check ends an ejection.
@@ -145,6 +147,34 @@ class HealthCheckSession {
     if (r.ok && step.state.passed && outlier?.spec.successfulActiveHealthCheckUnejectHost && (host.flags & F_OUTLIER_EJECTED)) outlier.uneject(host);
     this.#resolveFirst();
     this.#schedule(nextIntervalMs(spec, r.ok, step.transition, cluster.health.trafficSeen, checker.random));
+  }
+
+  /**
+   * Workers count each x-envoy-immediate-health-check-fail answer in the host's block (and fail
+   * the host there at once); here each new one is a passive failure of the session, so that the
+   * host needs healthy_threshold passing checks to return (Envoy's setUnhealthy(PASSIVE)).
+   */
+  #foldImmediateFailures(): boolean {
+    const n = Atomics.load(this.host.state, H_IMMEDIATE_FAILS);
+    if (n === this.#immediateFails) return false;
+    this.#immediateFails = n;
+    this.state = onPassiveFailure(this.state).state;
+    return true;
+  }
+
+  /** Writes a step's verdict into the host's shared flags. */
+  #apply(step: Step): void {
+    const s = this.host.state;
+    this.state = step.state;
+    if (step.state.passed) {
+      Atomics.or(s, H_FLAGS, F_HC_PASSED);
+      // Passing again ends the exclusion (Envoy clears EXCLUDED_VIA_IMMEDIATE_HC_FAIL then).
+      Atomics.and(s, H_FLAGS, ~F_HC_EXCLUDED);
+    } else {
+      Atomics.and(s, H_FLAGS, ~F_HC_PASSED);
+    }
+    if (step.state.timedOut) Atomics.or(s, H_FLAGS, F_HC_TIMEOUT);
+    else Atomics.and(s, H_FLAGS, ~F_HC_TIMEOUT);
   }
 }
 

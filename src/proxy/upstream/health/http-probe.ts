@@ -27,16 +27,26 @@ export function healthCheckHeaders(spec: HttpProbeSpec): HeaderMap {
   return h;
 }
 
-/** The verdict on a complete response. */
-export function judgeResponse(spec: HttpProbeSpec, status: number, body: Buffer): ProbeResult {
+/**
+ * The verdict on a complete response. A failing one that carries
+ * x-envoy-immediate-health-check-fail (an Envoy health check filter failing, say) also excludes
+ * the host, as Envoy's HTTP health checker does.
+ */
+export function judgeResponse(spec: HttpProbeSpec, status: number, body: Buffer, immediateFail = false): ProbeResult {
   if (!inRanges(status, spec.expectedStatuses)) {
-    return activeFailure(`unexpected status ${status}`, inRanges(status, spec.retriableStatuses));
+    return excludedIf(activeFailure(`unexpected status ${status}`, inRanges(status, spec.retriableStatuses)), immediateFail);
   }
   if (spec.receive.length > 0) {
     const window = spec.responseBufferSize > 0 ? body.subarray(0, spec.responseBufferSize) : body;
-    if (!payloadMatches(spec.receive, window)) return activeFailure('response body does not match');
+    if (!payloadMatches(spec.receive, window)) return excludedIf(activeFailure('response body does not match'), immediateFail);
   }
   return OK;
+}
+
+const IMMEDIATE_FAIL = 'x-envoy-immediate-health-check-fail';
+
+function excludedIf(r: Extract<ProbeResult, { ok: false }>, immediateFail: boolean): ProbeResult {
+  return immediateFail ? { ...r, excluded: true } : r;
 }
 
 export class Http1Probe implements Probe {
@@ -68,7 +78,7 @@ export class Http1Probe implements Probe {
           // Only the start of the body can matter (response_buffer_size); the rest is drained.
           if (spec.receive.length > 0 && (spec.responseBufferSize === 0 || size < spec.responseBufferSize)) { chunks.push(c); size += c.length; }
         });
-        res.on('end', () => finish(judgeResponse(spec, res.statusCode ?? 0, Buffer.concat(chunks))));
+        res.on('end', () => finish(judgeResponse(spec, res.statusCode ?? 0, Buffer.concat(chunks), res.headers[IMMEDIATE_FAIL] !== undefined)));
         res.on('aborted', () => finish(networkFailure('response truncated')));
         res.on('error', (e) => finish(networkFailure(e.message)));
       });
@@ -118,13 +128,14 @@ export class Http2Probe implements Probe {
         return;
       }
       let status = 0;
+      let immediateFail = false;
       const chunks: Buffer[] = [];
       let size = 0;
-      stream.on('response', (rh) => { status = Number(rh[':status'] ?? 0); });
+      stream.on('response', (rh) => { status = Number(rh[':status'] ?? 0); immediateFail = rh[IMMEDIATE_FAIL] !== undefined; });
       stream.on('data', (c: Buffer) => {
         if (spec.receive.length > 0 && (spec.responseBufferSize === 0 || size < spec.responseBufferSize)) { chunks.push(c); size += c.length; }
       });
-      stream.on('end', () => finish(status ? judgeResponse(spec, status, Buffer.concat(chunks)) : networkFailure('no response')));
+      stream.on('end', () => finish(status ? judgeResponse(spec, status, Buffer.concat(chunks), immediateFail) : networkFailure('no response')));
       stream.on('error', (e) => finish(networkFailure(e.message)));
       stream.on('close', () => finish(networkFailure(`stream reset (code ${stream.rstCode})`)));
     });

@@ -6,7 +6,11 @@ import type { FailureType } from './transition.js';
 
 export type ProbeResult =
   | { readonly ok: true }
-  | { readonly ok: false; readonly type: FailureType; readonly retriable: boolean; readonly detail: string };
+  | {
+    readonly ok: false; readonly type: FailureType; readonly retriable: boolean; readonly detail: string;
+    /** The failing answer carried x-envoy-immediate-health-check-fail: the host is excluded too. */
+    readonly excluded?: boolean;
+  };
 
 export interface Probe {
   /** Runs one check. Never rejects: a failure is a result. */
@@ -27,6 +31,6 @@ export function networkFailure(detail: string): ProbeResult {
   return { ok: false, type: 'network', retriable: false, detail };
 }
 
-export function activeFailure(detail: string, retriable = false): ProbeResult {
+export function activeFailure(detail: string, retriable = false): Extract<ProbeResult, { ok: false }> {
   return { ok: false, type: 'active', retriable, detail };
 }

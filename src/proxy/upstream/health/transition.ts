@@ -38,6 +38,14 @@ export function onCheckSuccess(s: SessionState, t: Thresholds): Step {
   return { state: { ...s, firstCheck: false, numHealthy, numUnhealthy: 0 }, transition: 'pending' };
 }
 
+/**
+ * A passive failure (x-envoy-immediate-health-check-fail on a response): the host fails at once,
+ * and then needs healthy_threshold passing checks, as after any non-network failure.
+ */
+export function onPassiveFailure(s: SessionState): Step {
+  return { state: { passed: false, timedOut: false, firstCheck: false, numHealthy: 0, numUnhealthy: s.numUnhealthy }, transition: s.passed ? 'changed' : 'unchanged' };
+}
+
 export function onCheckFailure(s: SessionState, type: FailureType, retriable: boolean, t: Thresholds): Step {
   let passed = s.passed;
   let numUnhealthy = s.numUnhealthy;

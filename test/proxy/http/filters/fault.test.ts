@@ -5,7 +5,7 @@ import { HTTPFaultSchema } from '../../../../src/envoy/generated/envoy/extension
 import { HttpFilterSchema } from '../../../../src/envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { envoyRegistry } from '../../../../src/envoy/full-registry.js';
 import { compileFaultSettings } from '../../../../src/proxy/http/filters/fault/config.js';
-import { abortDecision, delayMs, faultMatches, headerPercentage, parseUnsigned } from '../../../../src/proxy/http/filters/fault/decide.js';
+import { abortDecision, delayMs, faultMatches, headerPercentage, parseUnsigned, responseRateKbps } from '../../../../src/proxy/http/filters/fault/decide.js';
 import { compileHttpFilters } from '../../../../src/proxy/http/filters/registry.js';
 import type { HttpFilterFactory } from '../../../../src/proxy/http/filters/types.js';
 import { HeaderMap } from '../../../../src/proxy/http/headers.js';
@@ -42,7 +42,8 @@ test('HTTPFault config errors name the field', () => {
     [{ abort: { percentage: { numerator: 1 } } }, /f\.abort: one of http_status, grpc_status or header_abort is required$/],
     [{ delay: { percentage: { numerator: 1 } } }, /f\.delay: one of fixed_delay or header_delay is required$/],
     [{ delay: { fixedDelay: '0s' } }, /f\.delay\.fixed_delay: must be greater than 0$/],
-    [{ responseRateLimit: { fixedLimit: { limitKbps: '1' } } }, /f\.response_rate_limit: response rate limiting is not supported/],
+    [{ responseRateLimit: { fixedLimit: { limitKbps: '0' } } }, /f\.response_rate_limit\.fixed_limit\.limit_kbps: must be at least 1$/],
+    [{ responseRateLimit: { percentage: { numerator: 1 } } }, /f\.response_rate_limit: one of fixed_limit or header_limit is required$/],
     [{ headers: [{ name: '' }] }, /f\.headers\[0\]\.name: must not be empty$/],
   ];
   for (const [json, re] of rows) assert.throws(() => settings(json), re, JSON.stringify(json));
@@ -55,6 +56,23 @@ test('parseUnsigned reads header numbers as absl::SimpleAtoi; header percentages
   assert.deepEqual(headerPercentage({ numerator: 50, denominator: 100 }, '20'), { numerator: 20, denominator: 100 });
   assert.deepEqual(headerPercentage({ numerator: 50, denominator: 10000 }, '90'), { numerator: 50, denominator: 10000 });
   assert.deepEqual(headerPercentage({ numerator: 50, denominator: 100 }, 'lots'), { numerator: 50, denominator: 100 });
+});
+
+test('response rate limit decisions: fixed or from x-envoy-fault-throughput-response, by percentage', () => {
+  const h = (o: Record<string, string>) => new HeaderMap(Object.entries(o).flat());
+  const fixed = settings({ responseRateLimit: { fixedLimit: { limitKbps: '16' }, percentage: { numerator: 50 } } });
+  assert.equal(responseRateKbps(fixed, h({}), 0.49), 16);
+  assert.equal(responseRateKbps(fixed, h({}), 0.5), undefined);
+  assert.equal(responseRateKbps(fixed, h({ 'x-envoy-fault-throughput-response': '1' }), 0), 16, 'the header only applies to header_limit');
+  const byHeader = settings({ responseRateLimit: { headerLimit: {}, percentage: { numerator: 100 } } });
+  const rows: [Record<string, string>, number | undefined][] = [
+    [{}, undefined],
+    [{ 'x-envoy-fault-throughput-response': '100' }, 100],
+    [{ 'x-envoy-fault-throughput-response': '0' }, undefined],
+    [{ 'x-envoy-fault-throughput-response': 'slow' }, undefined],
+    [{ 'x-envoy-fault-throughput-response': '100', 'x-envoy-fault-throughput-response-percentage': '0' }, undefined],
+  ];
+  for (const [headers, want] of rows) assert.equal(responseRateKbps(byHeader, h(headers), 0.5), want, JSON.stringify(headers));
 });
 
 test('delay and abort decisions: fixed or from headers, by percentage', () => {

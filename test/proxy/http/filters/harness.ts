@@ -47,7 +47,15 @@ export class FakeCallbacks implements HttpFilterCallbacks {
     this.flags |= opts?.flags ?? 0;
     this.finished = true;
   }
+  get downstreamAddress(): string { return this.conn.remoteAddress; }
   addResponseFlags(flags: number): void { this.flags |= flags; }
+  /** Response body the filter sent on, and whether it ended the response. */
+  injected: { chunk: Buffer; endStream: boolean }[] = [];
+  trailersContinued = 0;
+  overLimit: boolean[] = [];
+  injectEncodedData(chunk: Buffer, endStream: boolean): void { this.injected.push({ chunk, endStream }); }
+  continueEncoding(): void { this.trailersContinued++; }
+  setResponseOverLimit(over: boolean): void { this.overLimit.push(over); }
   perRouteConfig<T>(): T | undefined {
     return this.route?.route.perFilterConfig.get(this.filterName) as T | undefined;
   }

@@ -66,6 +66,9 @@ describe('compileHealthCheck', () => {
     assert.deepEqual(!retriable.ok && [retriable.type, retriable.retriable], ['active', true]);
     const hard = judgeResponse(s.probe, 500, Buffer.from('ok'));
     assert.deepEqual(!hard.ok && [hard.type, hard.retriable], ['active', false]);
+    const excluded = judgeResponse(s.probe, 503, Buffer.from('ok'), true);
+    assert.equal(!excluded.ok && excluded.excluded, true, 'x-envoy-immediate-health-check-fail on a failing answer');
+    assert.equal(judgeResponse(s.probe, 204, Buffer.from('ok!'), true).ok, true, 'the header on a passing answer changes nothing');
   });
 
   it('gRPC: authority from the cluster name, service name and metadata', () => {

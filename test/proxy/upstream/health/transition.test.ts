@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { INITIAL_SESSION, onCheckFailure, onCheckSuccess, type FailureType, type SessionState } from '../../../../src/proxy/upstream/health/transition.js';
+import { INITIAL_SESSION, onCheckFailure, onCheckSuccess, onPassiveFailure, type FailureType, type SessionState } from '../../../../src/proxy/upstream/health/transition.js';
 import type { HealthTransition } from '../../../../src/proxy/upstream/health/interval.js';
 
-type Result = 'pass' | FailureType | 'retriable';
+type Result = 'pass' | FailureType | 'retriable' | 'passive';
 const t = { healthyThreshold: 3, unhealthyThreshold: 2 };
 
 /** Runs results from the initial state; returns [passed, transition] after each. */
 function run(results: Result[]): [boolean, HealthTransition][] {
   let s: SessionState = INITIAL_SESSION;
   return results.map((r) => {
-    const step = r === 'pass' ? onCheckSuccess(s, t) : onCheckFailure(s, r === 'retriable' ? 'active' : r, r === 'retriable', t);
+    const step = r === 'pass' ? onCheckSuccess(s, t) : r === 'passive' ? onPassiveFailure(s) : onCheckFailure(s, r === 'retriable' ? 'active' : r, r === 'retriable', t);
     s = step.state;
     return [s.passed, step.transition];
   });
@@ -26,6 +26,8 @@ describe('active health check state machine (healthy_threshold 3, unhealthy_thre
     ['a pass in between restarts the count', ['pass', 'network', 'pass', 'network', 'network'], [[true, 'changed'], [true, 'pending'], [true, 'unchanged'], [true, 'pending'], [false, 'changed']]],
     ['an active failure (bad status) fails the host at once', ['pass', 'active'], [[true, 'changed'], [false, 'changed']]],
     ['a retriable status counts like a network failure', ['pass', 'retriable', 'retriable'], [[true, 'changed'], [true, 'pending'], [false, 'changed']]],
+    ['x-envoy-immediate-health-check-fail fails at once; healthy_threshold passes bring it back', ['pass', 'passive', 'pass', 'pass', 'pass'], [[true, 'changed'], [false, 'changed'], [false, 'pending'], [false, 'pending'], [true, 'changed']]],
+    ['an immediate failure of a failed host restarts its count of passes', ['network', 'pass', 'passive', 'pass', 'pass', 'pass'], [[false, 'unchanged'], [false, 'pending'], [false, 'unchanged'], [false, 'pending'], [false, 'pending'], [true, 'changed']]],
   ];
   for (const [name, results, want] of table) it(name, () => assert.deepEqual(run(results), want));
 

@@ -1,6 +1,6 @@
 import type { Any } from '@bufbuild/protobuf/wkt';
 import { HTTPFaultSchema, type FaultAbort, type HTTPFault } from '../../../../envoy/generated/envoy/extensions/filters/http/fault/v3/fault_pb.js';
-import type { FaultDelay } from '../../../../envoy/generated/envoy/extensions/filters/common/fault/v3/fault_pb.js';
+import type { FaultDelay, FaultRateLimit } from '../../../../envoy/generated/envoy/extensions/filters/common/fault/v3/fault_pb.js';
 import { durationMs } from '../../../../envoy/duration.js';
 import { compileFraction, type Fraction } from '../../../../envoy/percent.js';
 import { ConfigError, unpackAs } from '../../../../envoy/registry.js';
@@ -13,6 +13,8 @@ export const FaultHeaders = {
   abort: 'x-envoy-fault-abort-request',
   abortGrpc: 'x-envoy-fault-abort-grpc-request',
   abortPercentage: 'x-envoy-fault-abort-request-percentage',
+  throughput: 'x-envoy-fault-throughput-response',
+  throughputPercentage: 'x-envoy-fault-throughput-response-percentage',
   downstreamCluster: 'x-envoy-downstream-service-cluster',
   downstreamNode: 'x-envoy-downstream-service-node',
 } as const;
@@ -28,10 +30,18 @@ export type AbortSettings =
   | { readonly kind: 'grpc'; readonly grpcStatus: number; readonly percentage: Fraction }
   | { readonly kind: 'header'; readonly percentage: Fraction };
 
+export interface RateLimitSettings {
+  /** KiB per second; undefined for header_limit (the request's x-envoy-fault-throughput-response). */
+  readonly kbps: number | undefined;
+  readonly percentage: Fraction;
+}
+
 /** An HTTPFault, compiled: the filter's settings or a route's replacement for them. Immutable. */
 export interface FaultSettings {
   readonly delay: DelaySettings | undefined;
   readonly abort: AbortSettings | undefined;
+  /** response_rate_limit: the response body is paced to the client at this rate. */
+  readonly responseRateLimit: RateLimitSettings | undefined;
   /** Only requests routed to this cluster get faults ('' = any). */
   readonly upstreamCluster: string;
   /** Every matcher must accept the request (Envoy's HeaderUtility::matchHeaders). */
@@ -46,14 +56,13 @@ export interface FaultSettings {
 /**
  * Compiles an HTTPFault as Envoy's FaultSettings does. tsmesh has no runtime layer, so the
  * `*_runtime` keys never resolve and the configured values apply, as in Envoy with an empty
- * runtime. response_rate_limit needs response body pacing, which the filter API does not
- * offer: it is refused.
+ * runtime.
  */
 export function compileFaultSettings(f: HTTPFault, path: string): FaultSettings {
-  if (f.responseRateLimit) throw new ConfigError(`${path}.response_rate_limit`, 'response rate limiting is not supported by tsmesh');
   return {
     delay: f.delay ? compileDelay(f.delay, `${path}.delay`) : undefined,
     abort: f.abort ? compileAbort(f.abort, `${path}.abort`) : undefined,
+    responseRateLimit: f.responseRateLimit ? compileRateLimit(f.responseRateLimit, `${path}.response_rate_limit`) : undefined,
     upstreamCluster: f.upstreamCluster,
     headers: f.headers.map((h, i) => compileHeaderMatcher(h, `${path}.headers[${i}]`)),
     downstreamNodes: new Set(f.downstreamNodes),
@@ -75,6 +84,22 @@ function compileDelay(d: FaultDelay, path: string): DelaySettings {
       return { fixedMs: undefined, percentage };
     default:
       throw new ConfigError(path, 'one of fixed_delay or header_delay is required');
+  }
+}
+
+function compileRateLimit(r: FaultRateLimit, path: string): RateLimitSettings {
+  const percentage = compileFraction(r.percentage, `${path}.percentage`);
+  const t = r.limitType;
+  switch (t.case) {
+    case 'fixedLimit': {
+      const kbps = t.value.limitKbps;
+      if (kbps < 1n) throw new ConfigError(`${path}.fixed_limit.limit_kbps`, 'must be at least 1');
+      return { kbps: Number(kbps), percentage };
+    }
+    case 'headerLimit':
+      return { kbps: undefined, percentage };
+    default:
+      throw new ConfigError(path, 'one of fixed_limit or header_limit is required');
   }
 }
 

@@ -53,6 +53,20 @@ export function delayMs(s: FaultSettings, headers: HeaderMap, random: number): n
   return ms !== undefined && ms > 0 ? ms : undefined;
 }
 
+/**
+ * The response rate limit for this request in KiB/s, or undefined (Envoy's
+ * maybeSetupResponseRateLimit): the rate first (header_limit: a positive
+ * x-envoy-fault-throughput-response), then the percentage drawn with `random`.
+ */
+export function responseRateKbps(s: FaultSettings, headers: HeaderMap, random: number): number | undefined {
+  const rl = s.responseRateLimit;
+  if (!rl) return undefined;
+  const kbps = rl.kbps ?? parseUnsigned(headers.get(FaultHeaders.throughput));
+  if (kbps === undefined || kbps === 0) return undefined;
+  const pct = rl.kbps !== undefined ? rl.percentage : headerPercentage(rl.percentage, headers.get(FaultHeaders.throughputPercentage));
+  return fractionHit(pct, random) ? kbps : undefined;
+}
+
 /** An abort to answer with: an HTTP status, or 200 with a gRPC status (Envoy's abortStatus). */
 export interface AbortDecision {
   readonly status: number;

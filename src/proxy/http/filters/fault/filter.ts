@@ -2,9 +2,12 @@ import { prefixed, statSet, type Counter, type StatScope } from '../../../stats-
 import { ResponseFlag } from '../../../admin/access-log/response-flags.js';
 import type { RouteSelection } from '../../route/route-table.js';
 import type { RequestHeaders } from '../../stream.js';
-import type { FilterRuntimeContext, HttpFilterCallbacks, HttpFilterFactory, HttpStreamFilter } from '../types.js';
+import type { HeaderMap } from '../../headers.js';
+import { DEFAULT_BUFFER_LIMIT } from '../../router/router.js';
+import type { FilterDataStatus, FilterRuntimeContext, HttpFilterCallbacks, HttpFilterFactory, HttpStreamFilter } from '../types.js';
 import { FaultHeaders, type FaultSettings } from './config.js';
-import { abortDecision, delayMs, faultMatches, type AbortDecision } from './decide.js';
+import { abortDecision, delayMs, faultMatches, responseRateKbps, type AbortDecision } from './decide.js';
+import { StreamRateLimiter } from './response-limiter.js';
 
 const faultStats = (s: StatScope) =>
   statSet(s, ['delays_injected', 'aborts_injected', 'faults_overflow', 'response_rl_injected'], ['active_faults']);
@@ -72,9 +75,10 @@ function routeCluster(sel: RouteSelection | undefined): string | undefined {
 }
 
 /**
- * Envoy's fault filter on one stream: matching requests are delayed (then continue, or abort if
- * the abort also hits) or aborted with a local reply. A route's typed_per_filter_config
- * replaces the filter's settings for that route.
+ * Envoy's fault filter on one stream: matching requests get their response body paced
+ * (response_rate_limit), are delayed (then continue, or abort if the abort also hits) or
+ * aborted with a local reply. A route's typed_per_filter_config replaces the filter's settings
+ * for that route.
  */
 class FaultFilter implements HttpStreamFilter {
   #settings: FaultSettings;
@@ -82,6 +86,7 @@ class FaultFilter implements HttpStreamFilter {
   #timer: NodeJS.Timeout | undefined;
   #active = false;
   #downstreamCluster = '';
+  #limiter: StreamRateLimiter | undefined;
 
   constructor(readonly f: FaultFilterFactory, readonly cb: HttpFilterCallbacks) {
     this.#settings = f.settings;
@@ -89,10 +94,11 @@ class FaultFilter implements HttpStreamFilter {
 
   decodeHeaders(req: RequestHeaders): 'continue' | 'stop' {
     const s = (this.#settings = this.cb.perRouteConfig<FaultSettings>() ?? this.f.settings);
-    if (!s.delay && !s.abort) return 'continue';
+    if (!s.delay && !s.abort && !s.responseRateLimit) return 'continue';
     if (!faultMatches(s, req, routeCluster(this.cb.route))) return 'continue';
     this.#req = req;
     if (!s.disableDownstreamClusterStats) this.#downstreamCluster = req.headers.get(FaultHeaders.downstreamCluster) ?? '';
+    this.#maybeLimitResponse(s, req);
     const delay = delayMs(s, req.headers, this.f.random());
     if (delay !== undefined && this.#activate()) {
       this.#timer = setTimeout(this.#afterDelay, delay);
@@ -109,7 +115,20 @@ class FaultFilter implements HttpStreamFilter {
     return 'continue';
   }
 
+  encodeData(chunk: Buffer, endStream: boolean): FilterDataStatus {
+    const l = this.#limiter;
+    if (!l) return 'continue';
+    l.write(chunk, endStream);
+    return 'stop';
+  }
+
+  encodeTrailers(_trailers: HeaderMap): FilterDataStatus {
+    return this.#limiter?.onTrailers() ? 'stop' : 'continue';
+  }
+
   onDestroy(): void {
+    this.#limiter?.destroy();
+    this.#limiter = undefined;
     if (this.#timer) { clearTimeout(this.#timer); this.#timer = undefined; }
     if (this.#active) { this.#active = false; this.f.deactivate(); }
   }
@@ -122,15 +141,35 @@ class FaultFilter implements HttpStreamFilter {
     return true;
   }
 
+  /**
+   * response_rate_limit (Envoy's maybeSetupResponseRateLimit): the response body will reach the
+   * client at the rate, both for HTTP/1.1 and HTTP/2; the request counts as an active fault
+   * until the stream ends.
+   */
+  #maybeLimitResponse(s: FaultSettings, req: RequestHeaders): void {
+    const kbps = responseRateKbps(s, req.headers, this.f.random());
+    if (kbps === undefined || !this.#activate()) return;
+    this.f.stats.response_rl_injected.inc();
+    const cb = this.cb;
+    this.#limiter = new StreamRateLimiter(kbps, DEFAULT_BUFFER_LIMIT, {
+      write: (chunk, end) => cb.injectEncodedData(chunk, end),
+      releaseTrailers: () => cb.continueEncoding(),
+      overLimit: (over) => cb.setResponseOverLimit(over),
+    });
+  }
+
   #afterDelay = (): void => {
     this.#timer = undefined;
     if (this.cb.finished) return;
     // A delay can be followed by an abort, decided now (Envoy's postDelayInjection).
     const abort = abortDecision(this.#settings, this.#req!.headers, this.f.random());
     if (abort) { this.#abort(abort); return; }
-    // The delay is over: the request no longer counts as an active fault.
-    this.#active = false;
-    this.f.deactivate();
+    // The delay is over: the request no longer counts as an active fault, unless its response
+    // is still to be paced.
+    if (!this.#limiter) {
+      this.#active = false;
+      this.f.deactivate();
+    }
     this.cb.continueDecoding();
   };
 

@@ -81,7 +81,7 @@ class LocalRateLimitFilter implements HttpStreamFilter {
     const b = this.f.bind(s);
     b.stats.enabled.inc();
     const conn = this.cb.conn;
-    const descriptors = requestDescriptors(s, this.cb.route, req, conn);
+    const descriptors = requestDescriptors(s, this.cb.route, req, { remoteAddress: this.cb.downstreamAddress });
     const r = this.f.limiter(s, b, conn).requestAllowed(descriptors, Date.now());
     this.#bucket = r.bucket;
     if (r.allowed) { b.stats.ok.inc(); return 'continue'; }
