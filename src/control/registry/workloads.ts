@@ -40,7 +40,8 @@ function groupLabels(g: WorkloadGroup): Record<string, string> {
  * WorkloadGroup). Its own labels win over the group's; its service account wins unless it is
  * "default"; the group's template gives named ports and weight. Without traffic capture the
  * sidecar's inbound port is the workload's port for every service port (`defaultPort`), so
- * mesh traffic to it passes its sidecar. A proxy without an address is not a workload.
+ * mesh traffic to it passes its sidecar; a proxyless gRPC workload is reached on its first app
+ * port. A proxy without an address is not a workload.
  */
 export function proxyWorkload(proxy: ProxyIdentity, groups: readonly WorkloadGroup[]): Workload | undefined {
   const address = proxy.ips[0];
@@ -48,13 +49,15 @@ export function proxyWorkload(proxy: ProxyIdentity, groups: readonly WorkloadGro
   const group = groupOf(proxy, groups);
   const t = group?.spec.template;
   const labels = sortedRecord({ ...(group ? groupLabels(group) : {}), ...proxy.labels });
+  // A proxyless gRPC server has no sidecar: its endpoint is its own (first) port.
+  const defaultPort = proxy.inboundPort ?? (proxy.generator === 'grpc' ? proxy.appPorts[0] : undefined);
   return {
     name: proxy.name,
     namespace: proxy.namespace,
     address,
     labels,
     ports: sortedRecord(t?.ports),
-    ...(proxy.inboundPort !== undefined ? { defaultPort: proxy.inboundPort } : {}),
+    ...(defaultPort !== undefined ? { defaultPort } : {}),
     serviceAccount: proxy.serviceAccount !== 'default' || !t?.serviceAccount ? proxy.serviceAccount : t.serviceAccount,
     weight: positive(t?.weight),
     healthy: true,
