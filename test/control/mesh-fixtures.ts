@@ -1,8 +1,13 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { toJson, type JsonValue } from '@bufbuild/protobuf';
 import type { ConfigSnapshot, MeshResource } from '../../src/control/config/kinds.js';
 import type { ProxyIdentity } from '../../src/envoy/node-metadata.js';
 import type { ProxyResources } from '../../src/control/translate/types.js';
+import type { MeshSnapshot } from '../../src/control/registry/model.js';
+import { buildMesh } from '../../src/control/registry/mesh.js';
+import { repoRoot } from '../support/proxy.js';
 import { ListenerSchema } from '../../src/envoy/generated/envoy/config/listener/v3/listener_pb.js';
 import { RouteConfigurationSchema } from '../../src/envoy/generated/envoy/config/route/v3/route_pb.js';
 import { ClusterSchema } from '../../src/envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
@@ -62,3 +67,15 @@ export function resourcesJson(r: ProxyResources): Record<string, JsonValue[]> {
     endpoints: r.endpoints.map((m) => toJson(ClusterLoadAssignmentSchema, m, opts)),
   };
 }
+
+/** A golden case's input as generate takes it: the mesh (proxy.json and connected.json connected) and the proxy. */
+export function goldenCase(dir: string): { mesh: MeshSnapshot; proxy: ProxyIdentity } {
+  const read = (f: string): string => readFileSync(join(dir, f), 'utf8');
+  const proxy = identity(JSON.parse(read('proxy.json')) as Partial<ProxyIdentity> & { name: string });
+  const others = existsSync(join(dir, 'connected.json'))
+    ? (JSON.parse(read('connected.json')) as (Partial<ProxyIdentity> & { name: string })[]).map(identity)
+    : [];
+  return { mesh: buildMesh(configOf(read('input.yaml')), [proxy, ...others]), proxy };
+}
+
+export const GOLDEN_DIR = join(repoRoot(), 'test/control/translate/golden');

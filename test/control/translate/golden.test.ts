@@ -2,11 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildMesh } from '../../../src/control/registry/mesh.js';
 import { generate } from '../../../src/control/translate/index.js';
-import type { ProxyIdentity } from '../../../src/envoy/node-metadata.js';
-import { repoRoot } from '../../support/proxy.js';
-import { configOf, identity, resourcesJson } from '../mesh-fixtures.js';
+import { GOLDEN_DIR, goldenCase, resourcesJson } from '../mesh-fixtures.js';
 
 /*
  * Golden files: golden/<case>/input.yaml (mesh config), proxy.json (the identity generated for;
@@ -15,18 +12,13 @@ import { configOf, identity, resourcesJson } from '../mesh-fixtures.js';
  *   UPDATE_GOLDEN=1 node --test dist/test/control/translate/golden.test.js
  * and review the diff of output.json like code.
  */
-const dir = join(repoRoot(), 'test/control/translate/golden');
+const dir = GOLDEN_DIR;
 const update = process.env['UPDATE_GOLDEN'] === '1';
 
 for (const name of readdirSync(dir).sort()) {
   test(`golden: ${name}`, () => {
     const at = (f: string): string => join(dir, name, f);
-    const config = configOf(readFileSync(at('input.yaml'), 'utf8'));
-    const proxy = identity(JSON.parse(readFileSync(at('proxy.json'), 'utf8')) as Partial<ProxyIdentity> & { name: string });
-    const others = existsSync(at('connected.json'))
-      ? (JSON.parse(readFileSync(at('connected.json'), 'utf8')) as (Partial<ProxyIdentity> & { name: string })[]).map(identity)
-      : [];
-    const mesh = buildMesh(config, [proxy, ...others]);
+    const { mesh, proxy } = goldenCase(join(dir, name));
     const text = `${JSON.stringify(resourcesJson(generate(mesh, proxy)), null, 2)}\n`;
     if (update) writeFileSync(at('output.json'), text);
     assert.ok(existsSync(at('output.json')), `${name}: no output.json; run with UPDATE_GOLDEN=1 to create it`);

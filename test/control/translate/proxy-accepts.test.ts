@@ -1,24 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { clone, create, type DescMessage, type Message } from '@bufbuild/protobuf';
-import { anyPack, anyUnpack } from '@bufbuild/protobuf/wkt';
-import { ListenerSchema, type Listener } from '../../../src/envoy/generated/envoy/config/listener/v3/listener_pb.js';
-import { ClusterSchema, Cluster_DiscoveryType, type Cluster } from '../../../src/envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
-import { RouteConfigurationSchema, type RouteConfiguration } from '../../../src/envoy/generated/envoy/config/route/v3/route_pb.js';
+import { create, type DescMessage, type Message } from '@bufbuild/protobuf';
+import { anyUnpack } from '@bufbuild/protobuf/wkt';
+import { ListenerSchema } from '../../../src/envoy/generated/envoy/config/listener/v3/listener_pb.js';
+import { ClusterSchema, Cluster_DiscoveryType } from '../../../src/envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
 import { HttpConnectionManagerSchema } from '../../../src/envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
-import type { ClusterLoadAssignment } from '../../../src/envoy/generated/envoy/config/endpoint/v3/endpoint_pb.js';
 import { envoyRegistry } from '../../../src/envoy/full-registry.js';
 import { findUnsupported } from '../../../src/envoy/support.js';
 import { SUPPORTED } from '../../../src/proxy/supported.js';
 import { compileCluster } from '../../../src/proxy/upstream/cluster.js';
 import { compileListener } from '../../../src/proxy/listener/compile.js';
-import { buildMesh } from '../../../src/control/registry/mesh.js';
+import type { MeshSnapshot } from '../../../src/control/registry/model.js';
 import { generate } from '../../../src/control/translate/index.js';
 import type { ProxyIdentity } from '../../../src/envoy/node-metadata.js';
-import { repoRoot } from '../../support/proxy.js';
-import { configOf, identity } from '../mesh-fixtures.js';
+import { GOLDEN_DIR, goldenCase } from '../mesh-fixtures.js';
+import { asDelivered, asDeliveredListener } from './delivered.js';
 
 /*
  * Every listener and cluster generated for a sidecar must be accepted by OUR proxy: its
@@ -35,61 +33,15 @@ const PENDING_FIELDS: readonly [RegExp, string][] = [
   [/typed_extension_protocol_options\[[^\]]+\]\.common_http_protocol_options$/, 'proxy: upstream idle_timeout / max_requests_per_connection (DestinationRule connectionPool.http)'],
   [/http2_protocol_options\.max_concurrent_streams$/, 'proxy: upstream HTTP/2 max_concurrent_streams (connectionPool.http.maxConcurrentStreams)'],
 ];
-const CORS = 'envoy.filters.http.cors'; // lead adds the cors filter: stripped before compiling
 
-function sidecarCases(): { name: string; mesh: ReturnType<typeof buildMesh>; proxy: ProxyIdentity }[] {
-  const dir = join(repoRoot(), 'test/control/translate/golden');
-  return readdirSync(dir).sort().map((name) => {
-    const read = (f: string): string => readFileSync(join(dir, name, f), 'utf8');
-    const proxy = identity(JSON.parse(read('proxy.json')) as Partial<ProxyIdentity> & { name: string });
-    const others = existsSync(join(dir, name, 'connected.json')) ? (JSON.parse(read('connected.json')) as (Partial<ProxyIdentity> & { name: string })[]).map(identity) : [];
-    return { name, mesh: buildMesh(configOf(read('input.yaml')), [proxy, ...others]), proxy };
-  }).filter((c) => c.proxy.generator === 'sidecar');
+function sidecarCases(): { name: string; mesh: MeshSnapshot; proxy: ProxyIdentity }[] {
+  return readdirSync(GOLDEN_DIR).sort().map((name) => ({ name, ...goldenCase(join(GOLDEN_DIR, name)) })).filter((c) => c.proxy.generator === 'sidecar');
 }
 
 function unsupported(msg: Message, desc: DescMessage, path: string): string[] {
   return findUnsupported(msg, desc, SUPPORTED, envoyRegistry, path)
     .map((e) => e.path)
     .filter((p) => !PENDING_FIELDS.some(([re]) => re.test(p)));
-}
-
-/** What the proxy's EDS support turns an EDS cluster into: STATIC with the assignment inline. */
-function asDelivered(c: Cluster, clas: readonly ClusterLoadAssignment[]): Cluster {
-  if (!(c.clusterDiscoveryType.case === 'type' && c.clusterDiscoveryType.value === Cluster_DiscoveryType.EDS)) return c;
-  const out = clone(ClusterSchema, c);
-  out.clusterDiscoveryType = { case: 'type', value: Cluster_DiscoveryType.STATIC };
-  out.edsClusterConfig = undefined;
-  const cla = clas.find((a) => a.clusterName === c.name);
-  assert.ok(cla, `${c.name}: EDS cluster without a ClusterLoadAssignment`);
-  out.loadAssignment = cla;
-  return out;
-}
-
-/** RDS resolved against the generated route configurations, the cors filter taken out. */
-function asDeliveredListener(l: Listener, routes: readonly RouteConfiguration[]): Listener {
-  const out = clone(ListenerSchema, l);
-  for (const chain of out.filterChains) {
-    for (const f of chain.filters) {
-      if (f.configType.case !== 'typedConfig') continue;
-      const hcm = anyUnpack(f.configType.value, HttpConnectionManagerSchema);
-      if (!hcm) continue;
-      if (hcm.routeSpecifier.case === 'rds') {
-        const name = hcm.routeSpecifier.value.routeConfigName;
-        const rc = routes.find((r) => r.name === name);
-        assert.ok(rc, `${l.name}: rds names route configuration "${name}", which generate did not return`);
-        hcm.routeSpecifier = { case: 'routeConfig', value: withoutCors(rc) };
-      }
-      hcm.httpFilters = hcm.httpFilters.filter((h) => h.name !== CORS);
-      f.configType = { case: 'typedConfig', value: anyPack(HttpConnectionManagerSchema, hcm) };
-    }
-  }
-  return out;
-}
-
-function withoutCors(rc: RouteConfiguration): RouteConfiguration {
-  const out = clone(RouteConfigurationSchema, rc);
-  for (const vh of out.virtualHosts) for (const r of vh.routes) delete r.typedPerFilterConfig[CORS];
-  return out;
 }
 
 for (const c of sidecarCases()) {
