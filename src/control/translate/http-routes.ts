@@ -39,7 +39,7 @@ export function defaultRoute(svc: Service, ctx: RouteContext): Route {
   const hp = hashPolicy(effectivePolicy(ctx.index.destinationRule(svc.hostname, ctx.proxy), ctx.port).loadBalancer?.consistentHash);
   if (hp) action.hashPolicy = [hp];
   if (ctx.target === 'sidecar') {
-    setTimeout(action, undefined, ctx);
+    applyTimeout(action, undefined);
     action.retryPolicy = retryPolicy(undefined, hp !== undefined);
   }
   return create(RouteSchema, { name: 'default', match: routeMatch(undefined), action: { case: 'route', value: action } });
@@ -115,7 +115,7 @@ function forward(r: HTTPRoute, ns: string, ctx: RouteContext, route: Route): Rou
     if (r.retries) action.retryPolicy = retryPolicy(r.retries, true);
     return action;
   }
-  setTimeout(action, r.timeout, ctx);
+  applyTimeout(action, r.timeout);
   action.retryPolicy = retryPolicy(r.retries, hashing);
   if (r.mirror) action.requestMirrorPolicies = [mirrorPolicy(clusterFor(r.mirror, ns, ctx), r.mirrorPercentage)];
   if (r.rewrite?.uri !== undefined) action.prefixRewrite = r.rewrite.uri;
@@ -138,7 +138,7 @@ function weighted(d: HTTPRouteDestination, ns: string, ctx: RouteContext) {
 }
 
 /** Istio's setTimeout: the VirtualService's timeout, else 0s (none); gRPC's deadline header capped alike. */
-function setTimeout(action: RouteAction, timeout: string | undefined, _ctx: RouteContext): void {
+function applyTimeout(action: RouteAction, timeout: string | undefined): void {
   action.timeout = timeout ? duration(timeout) : seconds(0);
   action.maxGrpcTimeout = timeout ? duration(timeout) : seconds(0);
 }

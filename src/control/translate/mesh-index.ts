@@ -39,8 +39,14 @@ function build(mesh: MeshSnapshot): MeshIndex {
   const resolve = (host: string, ns: string): string => resolveHost(host, ns, hostnames);
   const vss = mesh.config.virtualServices.filter((vs) => bindsToMesh(vs.spec.gateways)).sort(byCreation)
     .map((vs) => ({ vs, hosts: vs.spec.hosts.map((h) => resolve(h, vs.metadata.namespace)) }));
-  const drs = [...mesh.config.destinationRules].sort(byCreation)
-    .map((dr) => ({ dr, host: resolve(dr.spec.host, dr.metadata.namespace) }));
+  // By exact host, plus the wildcard ones that every lookup must consider.
+  const drsByHost = new Map<string, { dr: DestinationRule; host: string }[]>();
+  const wildcardDrs: { dr: DestinationRule; host: string }[] = [];
+  for (const dr of [...mesh.config.destinationRules].sort(byCreation)) {
+    const host = resolve(dr.spec.host, dr.metadata.namespace);
+    if (host.startsWith('*')) wildcardDrs.push({ dr, host });
+    else drsByHost.set(host, [...(drsByHost.get(host) ?? []), { dr, host }]);
+  }
   const vsOf = new Map<string, VirtualService | undefined>();
   return {
     mesh,
@@ -61,7 +67,7 @@ function build(mesh: MeshSnapshot): MeshIndex {
     destinationRule(host, proxy) {
       const svcNs = byHost.get(host)?.namespace;
       let best: { dr: DestinationRule; key: [number, number] } | undefined;
-      for (const { dr, host: h } of drs) {
+      for (const { dr, host: h } of [...(drsByHost.get(host) ?? []), ...wildcardDrs]) {
         const rank = matchRank(h, host);
         if (rank < 0) continue;
         const sel = dr.spec.workloadSelector?.matchLabels;

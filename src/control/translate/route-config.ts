@@ -26,7 +26,7 @@ export function portRouteConfig(port: number, services: readonly Service[], ctx:
   const vhosts: VirtualHost[] = [];
   for (const svc of services) {
     if (!svc.ports.some((p) => p.number === port && isHttp(portProtocol(p)))) continue;
-    const domains = domainsFor(svc, port, ctx.proxy.namespace).filter((d) => !used.has(d) && (used.add(d), true));
+    const domains = claim(used, domainsFor(svc, port, ctx.proxy.namespace));
     if (domains.length === 0) continue;
     vhosts.push(vhost(`${svc.hostname}:${port}`, domains, serviceRoutes(svc, { ...ctx, port })));
   }
@@ -46,13 +46,20 @@ export function httpProxyRouteConfig(services: readonly Service[], ctx: Omit<Rou
     for (const p of svc.ports) {
       if (!isHttp(portProtocol(p))) continue;
       const names = hostAliases(svc, ctx.proxy.namespace);
-      const domains = [...names.map((n) => `${n}:${p.number}`), ...(p.number === 80 ? names : [])].filter((d) => !used.has(d) && (used.add(d), true));
+      const domains = claim(used, [...names.map((n) => `${n}:${p.number}`), ...(p.number === 80 ? names : [])]);
       if (domains.length === 0) continue;
       vhosts.push(vhost(`${svc.hostname}:${p.number}`, domains, serviceRoutes(svc, { ...ctx, port: p.number })));
     }
   }
   vhosts.push(catchAll(registryOnly));
   return create(RouteConfigurationSchema, { name: HTTP_PROXY_ROUTE, virtualHosts: vhosts });
+}
+
+/** The domains not yet taken in this route configuration, now taken. */
+function claim(used: Set<string>, domains: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const d of domains) if (!used.has(d)) { used.add(d); out.push(d); }
+  return out;
 }
 
 function vhost(name: string, domains: string[], routes: ReturnType<typeof serviceRoutes>): VirtualHost {
