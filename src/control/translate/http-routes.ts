@@ -11,6 +11,7 @@ import { duration, seconds } from './duration.js';
 import type { MeshIndex } from './mesh-index.js';
 import { outboundCluster } from './names.js';
 import { effectivePolicy } from './policy.js';
+import { within } from './errors.js';
 import { matchApplies, routeMatch, type RouteScope } from './route-match.js';
 import { CORS_FILTER, FAULT_FILTER, corsConfig, faultConfig, hashPolicy, headersToAdd, headersToRemove, mirrorPolicy, retryPolicy } from './route-policies.js';
 
@@ -28,7 +29,11 @@ export interface RouteContext extends RouteScope {
 export function serviceRoutes(svc: Service, ctx: RouteContext): Route[] {
   const vs = ctx.index.virtualService(svc);
   const routes: Route[] = [];
-  if (vs) for (const r of vs.spec.http ?? []) routes.push(...httpRoute(r, vs, ctx));
+  if (vs) {
+    (vs.spec.http ?? []).forEach((r, i) => {
+      routes.push(...within(`VirtualService ${vs.metadata.namespace}/${vs.metadata.name}`, `spec.http[${i}]`, () => httpRoute(r, vs, ctx)));
+    });
+  }
   return routes.length > 0 ? routes : [defaultRoute(svc, ctx)];
 }
 

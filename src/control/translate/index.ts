@@ -7,10 +7,13 @@ import type { ProxyResources } from './types.js';
 
 export type { ProxyResources } from './types.js';
 export { TYPE_URL } from './types.js';
+export { TranslationError } from './errors.js';
 
 /**
  * Every Envoy resource `proxy` should have, from the mesh. Pure: no I/O, no clock; the same
  * mesh and the same shapeKey(proxy) give equal output, so it can be computed once per shape.
+ * Expects validated config; a value it still cannot translate (a malformed duration) throws a
+ * TranslationError naming the resource and field, never a half-built result.
  */
 export function generate(mesh: MeshSnapshot, proxy: ProxyIdentity): ProxyResources {
   const index = indexOf(mesh);

@@ -14,6 +14,7 @@ import { portListenerOf, virtualInbound, virtualOutbound } from './listeners.js'
 import type { MeshIndex } from './mesh-index.js';
 import { outboundCluster } from './names.js';
 import { effectivePolicy } from './policy.js';
+import { within } from './errors.js';
 import { httpPorts, httpProxyRouteConfig, portRouteConfig } from './route-config.js';
 import type { ProxyResources } from './types.js';
 
@@ -55,10 +56,11 @@ export function outboundClusters(index: MeshIndex, proxy: ProxyIdentity, target:
       for (const v of variants) {
         const name = outboundCluster(port.number, v.subset, svc.hostname);
         const eps = subsetEndpoints(all, v.labels);
-        const c = outboundClusterOf({
+        const build = (): Cluster => outboundClusterOf({
           name, service: svc, protocol: portProtocol(port), endpoints: eps, portEndpointCount: all.length,
           policy: effectivePolicy(dr, port.number, v.subset || undefined), target,
         });
+        const c = dr ? within(`DestinationRule ${dr.metadata.namespace}/${dr.metadata.name}`, v.subset ? `spec.subsets[${v.subset}]` : 'spec.trafficPolicy', build) : build();
         clusters.push(c);
         if (c.clusterDiscoveryType.case === 'type' && c.clusterDiscoveryType.value === Cluster_DiscoveryType.EDS) endpoints.push(loadAssignment(name, eps, target));
       }

@@ -8,12 +8,13 @@ import { duration } from '../../../src/control/translate/duration.js';
 import { domainsFor, hostMatches, resolveHost } from '../../../src/control/translate/hosts.js';
 import { effectivePolicy } from '../../../src/control/translate/policy.js';
 import { retryPolicy } from '../../../src/control/translate/route-policies.js';
-import { generate, shapeKey } from '../../../src/control/translate/index.js';
+import { generate, shapeKey, TranslationError } from '../../../src/control/translate/index.js';
+import { buildMesh } from '../../../src/control/registry/mesh.js';
 import { portProtocol } from '../../../src/control/registry/protocol.js';
 import type { DestinationRule } from '../../../src/control/config/kinds.js';
 import type { Service } from '../../../src/control/registry/model.js';
 import { envoyRegistry } from '../../../src/envoy/full-registry.js';
-import { GOLDEN_DIR, goldenCase, resourcesJson } from '../mesh-fixtures.js';
+import { GOLDEN_DIR, configOf, goldenCase, identity, resourcesJson } from '../mesh-fixtures.js';
 
 test('Istio durations', () => {
   const table: [string, string][] = [['1s', '1s'], ['1.5s', '1.500s'], ['100ms', '0.100s'], ['1m30s', '90s'], ['2h', '7200s'], ['250us', '0.000250s'], ['0s', '0s']];
@@ -99,4 +100,36 @@ test('shapeKey: replicas share a key and an output; labels, namespace, ports and
 test('generate is pure: same input, same output, twice', () => {
   const { mesh, proxy } = goldenCase(join(GOLDEN_DIR, 'route-features'));
   assert.equal(JSON.stringify(resourcesJson(generate(mesh, proxy))), JSON.stringify(resourcesJson(generate(mesh, proxy))));
+});
+
+test('an untranslatable value is an error naming the resource and field, not a crash deep inside', () => {
+  const mesh = buildMesh(configOf(`
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: a }
+spec: { hosts: [a.example.com], ports: [{ number: 80, name: http }], resolution: STATIC, endpoints: [{ address: 10.0.0.1 }] }
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: a, namespace: web }
+spec: { hosts: [a.example.com], http: [{ route: [{ destination: { host: a.example.com } }] }, { timeout: soon, route: [{ destination: { host: a.example.com } }] }] }
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: a }
+spec: { host: a.example.com, trafficPolicy: { connectionPool: { tcp: { connectTimeout: 5 } } } }
+`), []);
+  const proxy = identity({ name: 'p' });
+  assert.throws(() => generate(mesh, proxy), (e: unknown) => e instanceof TranslationError && e.code === 'TSMESH_TRANSLATE'
+    && /^DestinationRule default\/a: spec.trafficPolicy: not a duration/.test(e.message));
+  const withoutDr = { ...mesh, config: { ...mesh.config, destinationRules: [] } };
+  assert.throws(() => generate(withoutDr, proxy), /VirtualService web\/a: spec.http\[1\]: not a duration: "soon"/);
+});
+
+test('an empty mesh: only the catch-alls', () => {
+  const res = generate(buildMesh(configOf(''), []), identity({ name: 'p', outboundPort: 15001 }));
+  assert.deepEqual(res.clusters.map((c) => c.name), ['BlackHoleCluster', 'PassthroughCluster']);
+  assert.deepEqual(res.listeners.map((l) => l.name), ['virtualOutbound']);
+  assert.deepEqual(res.routes.map((r) => r.name), ['http_proxy']);
+  assert.deepEqual(res.endpoints, []);
 });
