@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import {
   RouteSchema, RouteActionSchema, RedirectActionSchema, RedirectAction_RedirectResponseCode, DirectResponseActionSchema,
-  WeightedClusterSchema, WeightedCluster_ClusterWeightSchema, RouteAction_MaxStreamDurationSchema, type Route, type RouteAction,
+  WeightedClusterSchema, WeightedCluster_ClusterWeightSchema, RouteAction_MaxStreamDurationSchema, type Route, type RouteAction, type RouteMatch,
 } from '../../envoy/generated/envoy/config/route/v3/route_components_pb.js';
 import { DataSourceSchema } from '../../envoy/generated/envoy/config/core/v3/base_pb.js';
 import { RegexMatchAndSubstituteSchema, RegexMatcherSchema } from '../../envoy/generated/envoy/type/matcher/v3/regex_pb.js';
@@ -30,11 +30,21 @@ export function serviceRoutes(svc: Service, ctx: RouteContext): Route[] {
   const vs = ctx.index.virtualService(svc);
   const routes: Route[] = [];
   if (vs) {
-    (vs.spec.http ?? []).forEach((r, i) => {
-      routes.push(...within(`VirtualService ${vs.metadata.namespace}/${vs.metadata.name}`, `spec.http[${i}]`, () => httpRoute(r, vs, ctx)));
-    });
+    const http = vs.spec.http ?? [];
+    for (let i = 0; i < http.length; i++) {
+      const built = within(`VirtualService ${vs.metadata.namespace}/${vs.metadata.name}`, `spec.http[${i}]`, () => httpRoute(http[i]!, vs, ctx));
+      const all = built.findIndex((r) => r.match !== undefined && catchAll(r.match));
+      // As Istio: nothing after a route that matches everything could ever be selected.
+      if (all >= 0) { routes.push(...built.slice(0, all + 1)); break; }
+      routes.push(...built);
+    }
   }
   return routes.length > 0 ? routes : [defaultRoute(svc, ctx)];
+}
+
+/** Istio's isCatchAllMatch: prefix "/" (case-insensitive or not) with no header or query condition. */
+function catchAll(m: RouteMatch): boolean {
+  return m.pathSpecifier.case === 'prefix' && m.pathSpecifier.value === '/' && m.headers.length === 0 && m.queryParameters.length === 0;
 }
 
 /** Istio's default route: everything to `outbound|<port>||<host>`, no timeout, default retries. */

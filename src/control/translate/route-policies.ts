@@ -10,7 +10,6 @@ import { HTTPFaultSchema, FaultAbortSchema } from '../../envoy/generated/envoy/e
 import { FaultDelaySchema } from '../../envoy/generated/envoy/extensions/filters/common/fault/v3/fault_pb.js';
 import { CorsPolicySchema } from '../../envoy/generated/envoy/extensions/filters/http/cors/v3/cors_pb.js';
 import { HeaderValueOptionSchema, HeaderValueSchema, HeaderValueOption_HeaderAppendAction, RuntimeFractionalPercentSchema, type HeaderValueOption } from '../../envoy/generated/envoy/config/core/v3/base_pb.js';
-import { FractionalPercentSchema, FractionalPercent_DenominatorType } from '../../envoy/generated/envoy/type/v3/percent_pb.js';
 import type { ConsistentHashLB, CorsPolicy, HeaderOperations, HTTPFaultInjection, HTTPRetry, Percent } from '../config/kinds.js';
 import { duration, fractionOfPercent, hundredPercent, wholeSeconds } from './duration.js';
 import { stringMatcher } from './route-match.js';
@@ -70,16 +69,14 @@ export function hashPolicy(ch: ConsistentHashLB | undefined): RouteAction_HashPo
 }
 
 /**
- * Istio's translateFault: percentages in millionths; a delay or abort without `percentage`
- * gets 0% (Istio's behaviour: nothing is injected until a percentage is given).
+ * Istio's TranslateFault: percentages in millionths. A delay or abort without `percentage` has
+ * none in Envoy either, which Envoy reads as 0%: nothing is injected until one is given.
  */
 export function faultConfig(f: HTTPFaultInjection): Any {
   const fault = create(HTTPFaultSchema);
   if (f.delay) {
-    fault.delay = create(FaultDelaySchema, {
-      faultDelaySecifier: { case: 'fixedDelay', value: duration(f.delay.fixedDelay) },
-      percentage: f.delay.percentage ? fractionOfPercent(f.delay.percentage.value) : create(FractionalPercentSchema, { numerator: 0, denominator: FractionalPercent_DenominatorType.HUNDRED }),
-    });
+    fault.delay = create(FaultDelaySchema, { faultDelaySecifier: { case: 'fixedDelay', value: duration(f.delay.fixedDelay) } });
+    if (f.delay.percentage) fault.delay.percentage = fractionOfPercent(f.delay.percentage.value);
   }
   if (f.abort) {
     const a = create(FaultAbortSchema);
