@@ -112,7 +112,7 @@ spec: { hosts: [a.example.com], ports: [{ number: 80, name: http }], resolution:
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: a, namespace: web }
-spec: { hosts: [a.example.com], http: [{ route: [{ destination: { host: a.example.com } }] }, { timeout: soon, route: [{ destination: { host: a.example.com } }] }] }
+spec: { hosts: [a.example.com], http: [{ match: [{ uri: { prefix: /a } }], route: [{ destination: { host: a.example.com } }] }, { timeout: soon, route: [{ destination: { host: a.example.com } }] }] }
 ---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
