@@ -44,7 +44,9 @@ export function hostAliases(svc: Service, proxyNamespace: string): string[] {
       names.push(`${name}.${ns}`, `${name}.${ns}.svc`);
     }
   }
-  return [...names, ...svc.addresses];
+  // A VIP is a domain only when it is one address (Istio skips CIDR ranges).
+  const vips = svc.addresses.filter((a) => !a.includes('/') || a.endsWith('/32')).map((a) => a.replace(/\/32$/, ''));
+  return [...names, ...vips];
 }
 
 export function domainsFor(svc: Service, port: number, proxyNamespace: string): string[] {

@@ -73,7 +73,7 @@ function vhost(name: string, domains: string[], routes: ReturnType<typeof servic
 function catchAll(registryOnly: boolean): VirtualHost {
   if (registryOnly) {
     return create(VirtualHostSchema, {
-      name: 'block_all', domains: ['*'],
+      name: 'block_all', domains: ['*'], includeRequestAttemptCount: true,
       routes: [create(RouteSchema, { name: 'block_all', match: routeMatch(undefined), action: { case: 'directResponse', value: create(DirectResponseActionSchema, { status: 502 }) } })],
     });
   }

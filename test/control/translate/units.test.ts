@@ -47,7 +47,7 @@ test('virtual host domains: short names only where Istio gives them', () => {
     'a.ns1.svc.cluster.local', 'a.ns1.svc.cluster.local:80', 'a', 'a:80', 'a.ns1', 'a.ns1:80', 'a.ns1.svc', 'a.ns1.svc:80', '10.0.0.1', '10.0.0.1:80',
   ]);
   assert.deepEqual(domainsFor(svc('a.ns1.svc.cluster.local'), 80, 'ns2'), ['a.ns1.svc.cluster.local', 'a.ns1.svc.cluster.local:80', 'a.ns1', 'a.ns1:80', 'a.ns1.svc', 'a.ns1.svc:80']);
-  assert.deepEqual(domainsFor(svc('api.example.com'), 443, 'ns1'), ['api.example.com', 'api.example.com:443']);
+  assert.deepEqual(domainsFor(svc('api.example.com', ['10.1.0.0/16', '10.2.0.1/32']), 443, 'ns1'), ['api.example.com', 'api.example.com:443', '10.2.0.1', '10.2.0.1:443']);
 });
 
 test('traffic policy merge: port-level replaces whole fields, the subset replaces the rule', () => {
