@@ -31,9 +31,9 @@ export function matchRank(pattern: string, host: string): number {
  * The names a client may use for `svc`, as Istio generates a virtual host's domains: the
  * FQDN, for a service of the proxy's own namespace its short names (`reviews`,
  * `reviews.default`, `reviews.default.svc`), for one in another namespace `reviews.other`
- * and `reviews.other.svc`, and the VIPs. Without the port (the HTTP client sent none) and with it.
+ * and `reviews.other.svc`.
  */
-export function hostAliases(svc: Service, proxyNamespace: string): string[] {
+export function hostNames(svc: Service, proxyNamespace: string): string[] {
   const names = [svc.hostname];
   const suffix = `.${DOMAIN_SUFFIX}`;
   if (svc.hostname.endsWith(suffix)) {
@@ -44,11 +44,20 @@ export function hostAliases(svc: Service, proxyNamespace: string): string[] {
       names.push(`${name}.${ns}`, `${name}.${ns}.svc`);
     }
   }
-  // A VIP is a domain only when it is one address (Istio skips CIDR ranges).
-  const vips = svc.addresses.filter((a) => !a.includes('/') || a.endsWith('/32')).map((a) => a.replace(/\/32$/, ''));
-  return [...names, ...vips];
+  return names;
 }
 
+/** The service's VIPs usable as a Host: single addresses only (Istio skips CIDR ranges). */
+export function vips(svc: Service): string[] {
+  return svc.addresses.filter((a) => !a.includes('/') || a.endsWith('/32')).map((a) => a.replace(/\/32$/, ''));
+}
+
+/** hostNames and VIPs: what a virtual host's domains are made of. */
+export function hostAliases(svc: Service, proxyNamespace: string): string[] {
+  return [...hostNames(svc, proxyNamespace), ...vips(svc)];
+}
+
+/** Each alias without the port (the HTTP client sent none) and with it. */
 export function domainsFor(svc: Service, port: number, proxyNamespace: string): string[] {
   const out: string[] = [];
   for (const n of hostAliases(svc, proxyNamespace)) out.push(n, `${n}:${port}`);
