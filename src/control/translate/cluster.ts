@@ -11,7 +11,7 @@ import { ConfigSourceSchema, AggregatedConfigSourceSchema, ApiVersion } from '..
 import { HttpProtocolOptionsSchema as CoreHttpProtocolOptionsSchema, Http2ProtocolOptionsSchema, Http1ProtocolOptionsSchema } from '../../envoy/generated/envoy/config/core/v3/protocol_pb.js';
 import { HttpProtocolOptionsSchema, HttpProtocolOptions_ExplicitHttpConfigSchema } from '../../envoy/generated/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
 import { PercentSchema } from '../../envoy/generated/envoy/type/v3/percent_pb.js';
-import type { OutlierDetection } from '../config/kinds.js';
+import type { ConnectionPoolSettings, OutlierDetection } from '../config/kinds.js';
 import type { Endpoint, Service } from '../registry/model.js';
 import { isHttp, isHttp2 } from '../registry/protocol.js';
 import { duration, seconds } from './duration.js';
@@ -60,7 +60,7 @@ export function outboundClusterOf(input: OutboundClusterInput): Cluster {
   switch (discovery) {
     case 'EDS':
       c.clusterDiscoveryType = { case: 'type', value: Cluster_DiscoveryType.EDS };
-      c.edsClusterConfig = create(Cluster_EdsClusterConfigSchema, { edsConfig: adsSource() });
+      c.edsClusterConfig = EDS_OVER_ADS;
       break;
     case 'STRICT_DNS':
     case 'LOGICAL_DNS':
@@ -77,9 +77,10 @@ export function outboundClusterOf(input: OutboundClusterInput): Cluster {
   return c;
 }
 
-function adsSource() {
-  return create(ConfigSourceSchema, { configSourceSpecifier: { case: 'ads', value: create(AggregatedConfigSourceSchema) }, resourceApiVersion: ApiVersion.V3 });
-}
+// Shared by every cluster (outputs are immutable, see route-policies.ts).
+const EDS_OVER_ADS = create(Cluster_EdsClusterConfigSchema, {
+  edsConfig: create(ConfigSourceSchema, { configSourceSpecifier: { case: 'ads', value: create(AggregatedConfigSourceSchema) }, resourceApiVersion: ApiVersion.V3 }),
+});
 
 /**
  * Istio's applyLoadBalancer: LEAST_REQUEST when the rule is silent (Istio's default since 1.14),
@@ -116,13 +117,26 @@ function applyLoadBalancer(c: Cluster, policy: EffectivePolicy, target: 'sidecar
  */
 function applyConnectionPool(c: Cluster, policy: EffectivePolicy, protocol: string, target: 'sidecar' | 'grpc'): void {
   const cp = policy.connectionPool;
-  const t = create(CircuitBreakers_ThresholdsSchema, { maxConnections: MAX_U32, maxPendingRequests: MAX_U32, maxRequests: MAX_U32, maxRetries: MAX_U32, trackRemaining: true });
-  if (cp?.http?.http2MaxRequests) t.maxRequests = cp.http.http2MaxRequests;
-  if (cp?.http?.http1MaxPendingRequests) t.maxPendingRequests = cp.http.http1MaxPendingRequests;
-  if (cp?.http?.maxRetries) t.maxRetries = cp.http.maxRetries;
-  if (cp?.tcp?.maxConnections) t.maxConnections = cp.tcp.maxConnections;
-  if (cp?.tcp?.connectTimeout) c.connectTimeout = duration(cp.tcp.connectTimeout);
+  if (!cp) { c.circuitBreakers = DEFAULT_BREAKERS; applyHttpOptions(c, undefined, protocol, target); return; }
+  const t = defaultThresholds();
+  if (cp.http?.http2MaxRequests) t.maxRequests = cp.http.http2MaxRequests;
+  if (cp.http?.http1MaxPendingRequests) t.maxPendingRequests = cp.http.http1MaxPendingRequests;
+  if (cp.http?.maxRetries) t.maxRetries = cp.http.maxRetries;
+  if (cp.tcp.maxConnections) t.maxConnections = cp.tcp.maxConnections;
+  if (cp.tcp.connectTimeout) c.connectTimeout = duration(cp.tcp.connectTimeout);
   c.circuitBreakers = create(CircuitBreakersSchema, { thresholds: [t] });
+  applyHttpOptions(c, cp, protocol, target);
+}
+
+/** Istio's default thresholds: 2^32-1 everywhere, so Envoy's small defaults never shed mesh traffic. */
+function defaultThresholds() {
+  return create(CircuitBreakers_ThresholdsSchema, { maxConnections: MAX_U32, maxPendingRequests: MAX_U32, maxRequests: MAX_U32, maxRetries: MAX_U32, trackRemaining: true });
+}
+
+// Shared by every cluster without a connection pool setting (outputs are immutable).
+const DEFAULT_BREAKERS = create(CircuitBreakersSchema, { thresholds: [defaultThresholds()] });
+
+function applyHttpOptions(c: Cluster, cp: ConnectionPoolSettings | undefined, protocol: string, target: 'sidecar' | 'grpc'): void {
   if (target === 'grpc' || !isHttp(protocol)) return;
   const idle = cp?.http?.idleTimeout ?? cp?.tcp?.idleTimeout;
   const maxReq = cp?.http?.maxRequestsPerConnection;
@@ -194,7 +208,7 @@ export function inboundClusterOf(appPort: number): Cluster {
     connectTimeout: seconds(CONNECT_TIMEOUT_S),
     lbPolicy: Cluster_LbPolicy.ROUND_ROBIN,
     loadAssignment: loadAssignment(name, [{ address: '127.0.0.1', port: appPort, labels: {}, weight: 1, healthy: true, serviceAccount: '', source: 'inbound' }], 'sidecar'),
-    circuitBreakers: create(CircuitBreakersSchema, { thresholds: [create(CircuitBreakers_ThresholdsSchema, { maxConnections: MAX_U32, maxPendingRequests: MAX_U32, maxRequests: MAX_U32, maxRetries: MAX_U32, trackRemaining: true })] }),
+    circuitBreakers: DEFAULT_BREAKERS,
   });
 }
 

@@ -19,6 +19,8 @@ export interface RouteContext extends RouteScope {
   readonly index: MeshIndex;
   /** Proxyless gRPC understands a subset of route fields (see grpc.ts); the rest is left out. */
   readonly target: 'sidecar' | 'grpc';
+  /** Routes already built in this generate call, by "<host>:<port>". */
+  readonly memo?: Map<string, Route[]>;
 }
 
 /**
@@ -27,6 +29,16 @@ export interface RouteContext extends RouteScope {
  * per Istio match), else Istio's default route to the service's cluster.
  */
 export function serviceRoutes(svc: Service, ctx: RouteContext): Route[] {
+  // The per-port route configuration and http_proxy hold the same routes: build them once.
+  const key = `${svc.hostname}:${ctx.port}`;
+  const known = ctx.memo?.get(key);
+  if (known) return known;
+  const routes = buildServiceRoutes(svc, ctx);
+  ctx.memo?.set(key, routes);
+  return routes;
+}
+
+function buildServiceRoutes(svc: Service, ctx: RouteContext): Route[] {
   const vs = ctx.index.virtualService(svc);
   const routes: Route[] = [];
   if (vs) {

@@ -13,7 +13,9 @@ export { TranslationError } from './errors.js';
  * Every Envoy resource `proxy` should have, from the mesh. Pure: no I/O, no clock; the same
  * mesh and the same shapeKey(proxy) give equal output, so it can be computed once per shape.
  * Expects validated config; a value it still cannot translate (a malformed duration) throws a
- * TranslationError naming the resource and field, never a half-built result.
+ * TranslationError naming the resource and field, never a half-built result. The returned
+ * messages share constant sub-messages with each other and with later calls: serialize them,
+ * never mutate them (clone first).
  */
 export function generate(mesh: MeshSnapshot, proxy: ProxyIdentity): ProxyResources {
   const index = indexOf(mesh);

@@ -17,6 +17,15 @@ import { stringMatcher } from './route-match.js';
 export const FAULT_FILTER = 'envoy.filters.http.fault';
 export const CORS_FILTER = 'envoy.filters.http.cors';
 
+/*
+ * Output messages are immutable once returned (the xDS server only serializes them), so a
+ * constant sub-message is built once and shared: a sidecar's routes hold thousands of these.
+ */
+const PREVIOUS_HOSTS = create(RetryPolicy_RetryHostPredicateSchema, {
+  name: 'envoy.retry_host_predicates.previous_hosts',
+  configType: { case: 'typedConfig', value: anyPack(PreviousHostsPredicateSchema, create(PreviousHostsPredicateSchema)) },
+});
+
 const DEFAULT_RETRY_ON = 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes';
 
 /**
@@ -34,12 +43,7 @@ export function retryPolicy(r: HTTPRetry | undefined, hashing: boolean): RetryPo
     retriableStatusCodes: [503],
     hostSelectionRetryMaxAttempts: 5n,
   });
-  if (!hashing) {
-    p.retryHostPredicate = [create(RetryPolicy_RetryHostPredicateSchema, {
-      name: 'envoy.retry_host_predicates.previous_hosts',
-      configType: { case: 'typedConfig', value: anyPack(PreviousHostsPredicateSchema, create(PreviousHostsPredicateSchema)) },
-    })];
-  }
+  if (!hashing) p.retryHostPredicate = [PREVIOUS_HOSTS];
   if (r?.retryOn) {
     const conds: string[] = [];
     const codes: number[] = [];

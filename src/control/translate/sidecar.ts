@@ -26,7 +26,7 @@ export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyR
   for (const p of new Set(proxy.appPorts)) clusters.push(inboundClusterOf(p));
   clusters.push(blackholeClusterOf(), passthroughClusterOf());
 
-  const routeCtx = { index, proxy, target: 'sidecar' as const };
+  const routeCtx = { index, proxy, target: 'sidecar' as const, memo: new Map() };
   const routes: RouteConfiguration[] = httpPorts(services).map((p) => portRouteConfig(p, services, routeCtx, registryOnly));
   if (proxy.outboundPort !== undefined) routes.push(httpProxyRouteConfig(services, routeCtx, registryOnly));
 
