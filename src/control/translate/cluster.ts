@@ -122,8 +122,8 @@ function applyConnectionPool(c: Cluster, policy: EffectivePolicy, protocol: stri
   if (cp.http?.http2MaxRequests) t.maxRequests = cp.http.http2MaxRequests;
   if (cp.http?.http1MaxPendingRequests) t.maxPendingRequests = cp.http.http1MaxPendingRequests;
   if (cp.http?.maxRetries) t.maxRetries = cp.http.maxRetries;
-  if (cp.tcp.maxConnections) t.maxConnections = cp.tcp.maxConnections;
-  if (cp.tcp.connectTimeout) c.connectTimeout = duration(cp.tcp.connectTimeout);
+  if (cp.tcp?.maxConnections) t.maxConnections = cp.tcp.maxConnections;
+  if (cp.tcp?.connectTimeout) c.connectTimeout = duration(cp.tcp.connectTimeout);
   c.circuitBreakers = create(CircuitBreakersSchema, { thresholds: [t] });
   applyHttpOptions(c, cp, protocol, target);
 }
