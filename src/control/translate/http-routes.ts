@@ -51,6 +51,8 @@ function buildServiceRoutes(svc: Service, ctx: RouteContext): Route[] {
       routes.push(...built);
     }
   }
+  // A host only a VirtualService names has no cluster of its own to fall back to.
+  if (routes.length === 0 && svc.source.startsWith('VirtualService ')) return [];
   return routes.length > 0 ? routes : [defaultRoute(svc, ctx)];
 }
 

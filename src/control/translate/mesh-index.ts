@@ -18,6 +18,11 @@ export interface MeshIndex {
   destinationRule(host: string, proxy: ProxyIdentity): DestinationRule | undefined;
   /** Resolves a host written in a resource of `namespace`. */
   resolve(host: string, namespace: string): string;
+  /**
+   * Hosts named by a mesh VirtualService that are no service (e.g. `api.internal` routed to
+   * reviews), as port-80 HTTP pseudo-services: Istio gives them a virtual host on port 80.
+   */
+  readonly virtualServiceHosts: readonly Service[];
 }
 
 const cache = new WeakMap<MeshSnapshot, MeshIndex>();
@@ -48,9 +53,23 @@ function build(mesh: MeshSnapshot): MeshIndex {
     else drsByHost.set(host, [...(drsByHost.get(host) ?? []), { dr, host }]);
   }
   const vsOf = new Map<string, VirtualService | undefined>();
+  const virtualServiceHosts: Service[] = [];
+  const seen = new Set(hostnames);
+  for (const { vs, hosts } of vss) {
+    for (const h of hosts) {
+      if (h.includes('*') || seen.has(h) || !(vs.spec.http?.length)) continue;
+      seen.add(h);
+      virtualServiceHosts.push({
+        hostname: h, namespace: vs.metadata.namespace, ports: [{ number: 80, name: 'http', protocol: 'HTTP' }], addresses: [],
+        resolution: 'NONE', location: 'MESH_EXTERNAL', source: `VirtualService ${vs.metadata.namespace}/${vs.metadata.name}`,
+      });
+    }
+  }
+  virtualServiceHosts.sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
   return {
     mesh,
     hostnames,
+    virtualServiceHosts,
     service: (h) => byHost.get(h),
     resolve,
     virtualService(svc) {

@@ -26,9 +26,11 @@ export function portRouteConfig(port: number, services: readonly Service[], ctx:
   const vhosts: VirtualHost[] = [];
   for (const svc of services) {
     if (!svc.ports.some((p) => p.number === port && isHttp(portProtocol(p)))) continue;
+    const routes = serviceRoutes(svc, { ...ctx, port });
+    if (routes.length === 0) continue;
     const domains = claim(used, domainsFor(svc, port, ctx.proxy.namespace));
     if (domains.length === 0) continue;
-    vhosts.push(vhost(`${svc.hostname}:${port}`, domains, serviceRoutes(svc, { ...ctx, port })));
+    vhosts.push(vhost(`${svc.hostname}:${port}`, domains, routes));
   }
   vhosts.push(catchAll(registryOnly));
   return create(RouteConfigurationSchema, { name: String(port), virtualHosts: vhosts });
@@ -45,10 +47,12 @@ export function httpProxyRouteConfig(services: readonly Service[], ctx: Omit<Rou
   for (const svc of services) {
     for (const p of svc.ports) {
       if (!isHttp(portProtocol(p))) continue;
+      const routes = serviceRoutes(svc, { ...ctx, port: p.number });
+      if (routes.length === 0) continue;
       const names = hostAliases(svc, ctx.proxy.namespace);
       const domains = claim(used, [...names.map((n) => `${n}:${p.number}`), ...(p.number === 80 ? names : [])]);
       if (domains.length === 0) continue;
-      vhosts.push(vhost(`${svc.hostname}:${p.number}`, domains, serviceRoutes(svc, { ...ctx, port: p.number })));
+      vhosts.push(vhost(`${svc.hostname}:${p.number}`, domains, routes));
     }
   }
   vhosts.push(catchAll(registryOnly));

@@ -21,21 +21,23 @@ import type { ProxyResources } from './types.js';
 /** Everything a sidecar gets (generator "sidecar"). */
 export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyResources {
   const services = index.mesh.services;
+  // Routes also go to hosts only a VirtualService names; clusters exist for services only.
+  const routed = [...services, ...index.virtualServiceHosts];
   const registryOnly = index.mesh.config.mesh.outboundTrafficPolicy?.mode === 'REGISTRY_ONLY';
   const { clusters, endpoints } = outboundClusters(index, proxy, 'sidecar');
   for (const p of new Set(proxy.appPorts)) clusters.push(inboundClusterOf(p));
   clusters.push(blackholeClusterOf(), passthroughClusterOf());
 
   const routeCtx = { index, proxy, target: 'sidecar' as const, memo: new Map() };
-  const routes: RouteConfiguration[] = httpPorts(services).map((p) => portRouteConfig(p, services, routeCtx, registryOnly));
-  if (proxy.outboundPort !== undefined) routes.push(httpProxyRouteConfig(services, routeCtx, registryOnly));
+  const routes: RouteConfiguration[] = httpPorts(routed).map((p) => portRouteConfig(p, routed, routeCtx, registryOnly));
+  if (proxy.outboundPort !== undefined) routes.push(httpProxyRouteConfig(routed, routeCtx, registryOnly));
 
   const listeners: Listener[] = [];
   if (proxy.outboundPort !== undefined) listeners.push(virtualOutbound(proxy.outboundPort));
   const ports = new Set<number>();
-  for (const s of services) for (const p of s.ports) ports.add(p.number);
+  for (const s of routed) for (const p of s.ports) ports.add(p.number);
   for (const p of [...ports].sort((a, b) => a - b)) {
-    const l = portListenerOf(p, services, index, proxy);
+    const l = portListenerOf(p, routed, index, proxy);
     if (l) listeners.push(l);
   }
   const appPort = proxy.appPorts[0];

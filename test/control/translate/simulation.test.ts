@@ -71,6 +71,12 @@ const CASES: Record<string, readonly Call[]> = {
     { name: 'unknown host through the HTTP proxy is blocked', routeConfig: 'http_proxy', authority: 'example.com', want: 'direct 502' },
     { name: 'port 80 through the HTTP proxy without a port', routeConfig: 'http_proxy', authority: 'details', want: 'outbound|80||details.default.svc.cluster.local' },
   ],
+  'virtual-service-host': [
+    { name: 'a VirtualService-only host through the HTTP proxy', routeConfig: 'http_proxy', authority: 'api.internal', path: '/reviews/1', want: 'outbound|9080||reviews.default.svc.cluster.local' },
+    { name: 'its other route', routeConfig: 'http_proxy', authority: 'api.internal', path: '/x', want: 'outbound|9080||ratings.default.svc.cluster.local' },
+    { name: 'on port 80', routeConfig: '80', authority: 'api.internal:80', want: 'outbound|9080||ratings.default.svc.cluster.local' },
+    { name: 'the services keep their own routes', routeConfig: '9080', authority: 'reviews:9080', path: '/reviews', want: 'outbound|9080||reviews.default.svc.cluster.local' },
+  ],
   'source-labels': [
     { name: 'the v2 rule with its header', routeConfig: '9080', authority: 'reviews:9080', headers: { 'x-a': '1' }, want: 'outbound|9080|v2|reviews.shop.svc.cluster.local' },
     { name: 'the shop namespace rule', routeConfig: '9080', authority: 'reviews:9080', path: '/shop/cart', want: 'outbound|9080|v2|reviews.shop.svc.cluster.local' },
