@@ -40,14 +40,19 @@ export interface OutboundClusterInput {
 /** How a service's endpoints reach the proxy: EDS, DNS in the cluster, or the original destination. */
 export type Discovery = 'EDS' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'ORIGINAL_DST';
 
-export function discoveryOf(svc: Service, endpointCount: number, target: 'sidecar' | 'grpc', passthroughLb: boolean): Discovery {
+/**
+ * `portEndpoints`: endpoints of the service port; `endpoints`: those of this cluster (subset).
+ * Proxyless gRPC has LOGICAL_DNS for one DNS name and EDS (IP endpoints) otherwise.
+ */
+export function discoveryOf(svc: Service, portEndpoints: number, endpoints: number, target: 'sidecar' | 'grpc', passthroughLb: boolean): Discovery {
   if (passthroughLb && target === 'sidecar') return 'ORIGINAL_DST';
   if (svc.resolution === 'DNS' || svc.resolution === 'DNS_ROUND_ROBIN') {
-    // Istio: DNS_ROUND_ROBIN → LOGICAL_DNS (one connection target); proxyless gRPC only knows LOGICAL_DNS.
-    return target === 'grpc' || (svc.resolution === 'DNS_ROUND_ROBIN' && endpointCount === 1) ? 'LOGICAL_DNS' : 'STRICT_DNS';
+    if (target === 'grpc') return endpoints === 1 ? 'LOGICAL_DNS' : 'EDS';
+    // Istio: DNS_ROUND_ROBIN → LOGICAL_DNS (one name, connections to whichever address it gives).
+    return svc.resolution === 'DNS_ROUND_ROBIN' && endpoints === 1 ? 'LOGICAL_DNS' : 'STRICT_DNS';
   }
   // Istio: resolution NONE without endpoints forwards to the address the client asked for.
-  if (svc.resolution === 'NONE' && endpointCount === 0 && target === 'sidecar') return 'ORIGINAL_DST';
+  if (svc.resolution === 'NONE' && portEndpoints === 0 && target === 'sidecar') return 'ORIGINAL_DST';
   return 'EDS';
 }
 
@@ -55,7 +60,7 @@ export function discoveryOf(svc: Service, endpointCount: number, target: 'sideca
 export function outboundClusterOf(input: OutboundClusterInput): Cluster {
   const { name, service, protocol, endpoints, policy, target } = input;
   const lb = policy.loadBalancer;
-  const discovery = discoveryOf(service, input.portEndpointCount, target, lb?.simple === 'PASSTHROUGH');
+  const discovery = discoveryOf(service, input.portEndpointCount, endpoints.length, target, lb?.simple === 'PASSTHROUGH');
   const c = create(ClusterSchema, { name, connectTimeout: seconds(CONNECT_TIMEOUT_S) });
   switch (discovery) {
     case 'EDS':
@@ -66,7 +71,8 @@ export function outboundClusterOf(input: OutboundClusterInput): Cluster {
     case 'LOGICAL_DNS':
       c.clusterDiscoveryType = { case: 'type', value: discovery === 'STRICT_DNS' ? Cluster_DiscoveryType.STRICT_DNS : Cluster_DiscoveryType.LOGICAL_DNS };
       c.dnsLookupFamily = Cluster_DnsLookupFamily.V4_ONLY;
-      c.loadAssignment = loadAssignment(name, discovery === 'LOGICAL_DNS' ? endpoints.slice(0, 1) : endpoints, target);
+      // Names for Envoy / gRPC to resolve: no IP filter, no locality weights needed.
+      c.loadAssignment = loadAssignment(name, endpoints, 'sidecar');
       break;
     case 'ORIGINAL_DST':
       return originalDst(name);
