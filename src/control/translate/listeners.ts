@@ -26,13 +26,13 @@ function socketAddress(address: string, port: number) {
  * (HTTP_PROXY) here, routed by `http_proxy`. use_original_dst hands connections that were
  * redirected here by traffic capture to the `0.0.0.0_<port>` listener of their original port.
  */
-export function virtualOutbound(outboundPort: number): Listener {
+export function virtualOutbound(outboundPort: number, accessLogFile?: string): Listener {
   return create(ListenerSchema, {
     name: VIRTUAL_OUTBOUND,
     address: socketAddress('127.0.0.1', outboundPort),
     useOriginalDst: true,
     trafficDirection: TrafficDirection.OUTBOUND,
-    filterChains: [create(FilterChainSchema, { name: VIRTUAL_OUTBOUND, filters: [hcmFilter(rdsHcm(`outbound_0.0.0.0_${outboundPort}`, HTTP_PROXY_ROUTE, outboundHttpFilters()))] })],
+    filterChains: [create(FilterChainSchema, { name: VIRTUAL_OUTBOUND, filters: [hcmFilter(rdsHcm(`outbound_0.0.0.0_${outboundPort}`, HTTP_PROXY_ROUTE, outboundHttpFilters(), accessLogFile))] })],
   });
 }
 
@@ -44,6 +44,7 @@ export function virtualOutbound(outboundPort: number): Listener {
  * it (Istio reports the same conflict).
  */
 export function portListenerOf(port: number, services: readonly Service[], index: MeshIndex, proxy: ProxyIdentity): Listener | undefined {
+  const log = index.mesh.config.mesh.accessLogFile;
   const chains: FilterChain[] = [];
   let catchAllTaken = false;
   const http = services.some((s) => s.ports.some((p) => p.number === port && isHttp(portProtocol(p))));
@@ -52,12 +53,12 @@ export function portListenerOf(port: number, services: readonly Service[], index
     if (!sp || isHttp(portProtocol(sp))) continue;
     const ranges = svc.addresses.map(cidr).filter((c) => c !== undefined);
     if (ranges.length === 0 && (http || catchAllTaken)) continue;
-    const chain = create(FilterChainSchema, { name: `${svc.hostname}:${port}`, filters: [tcpProxyFilter(outboundCluster(port, '', svc.hostname), tcpDestinations(svc, port, index, proxy))] });
+    const chain = create(FilterChainSchema, { name: `${svc.hostname}:${port}`, filters: [tcpProxyFilter(outboundCluster(port, '', svc.hostname), tcpDestinations(svc, port, index, proxy), log)] });
     if (ranges.length > 0) chain.filterChainMatch = create(FilterChainMatchSchema, { prefixRanges: ranges });
     else catchAllTaken = true;
     chains.push(chain);
   }
-  if (http) chains.push(create(FilterChainSchema, { name: `0.0.0.0_${port}`, filters: [hcmFilter(rdsHcm(`outbound_0.0.0.0_${port}`, String(port), outboundHttpFilters()))] }));
+  if (http) chains.push(create(FilterChainSchema, { name: `0.0.0.0_${port}`, filters: [hcmFilter(rdsHcm(`outbound_0.0.0.0_${port}`, String(port), outboundHttpFilters(), log))] }));
   if (chains.length === 0) return undefined;
   return create(ListenerSchema, {
     name: portListener(port),
@@ -106,10 +107,10 @@ function cidr(addr: string): CidrRange | undefined {
  * goes to the application on its first port (`inbound|<appPort>||`). HTTP unless every service
  * port this workload serves is TCP.
  */
-export function virtualInbound(inboundPort: number, appPort: number, tcp: boolean): Listener {
+export function virtualInbound(inboundPort: number, appPort: number, tcp: boolean, accessLogFile?: string): Listener {
   const cluster = inboundCluster(appPort);
   const filter = tcp
-    ? tcpProxyFilter(cluster, [{ name: cluster, weight: 100 }])
+    ? tcpProxyFilter(cluster, [{ name: cluster, weight: 100 }], accessLogFile)
     : hcmFilter(inlineHcm(`inbound_0.0.0.0_${appPort}`, create(RouteConfigurationSchema, {
       name: cluster,
       virtualHosts: [create(VirtualHostSchema, {
@@ -121,7 +122,7 @@ export function virtualInbound(inboundPort: number, appPort: number, tcp: boolea
           action: { case: 'route', value: create(RouteActionSchema, { clusterSpecifier: { case: 'cluster', value: cluster }, timeout: seconds(0), maxGrpcTimeout: seconds(0) }) },
         })],
       })],
-    }), routerOnly()));
+    }), routerOnly(), accessLogFile));
   return create(ListenerSchema, {
     name: VIRTUAL_INBOUND,
     address: socketAddress('0.0.0.0', inboundPort),

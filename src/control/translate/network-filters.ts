@@ -10,6 +10,8 @@ import { RouterSchema } from '../../envoy/generated/envoy/extensions/filters/htt
 import { HTTPFaultSchema } from '../../envoy/generated/envoy/extensions/filters/http/fault/v3/fault_pb.js';
 import { CorsSchema } from '../../envoy/generated/envoy/extensions/filters/http/cors/v3/cors_pb.js';
 import type { RouteConfiguration } from '../../envoy/generated/envoy/config/route/v3/route_pb.js';
+import { AccessLogSchema, type AccessLog } from '../../envoy/generated/envoy/config/accesslog/v3/accesslog_pb.js';
+import { FileAccessLogSchema } from '../../envoy/generated/envoy/extensions/access_loggers/file/v3/file_pb.js';
 import { CORS_FILTER, FAULT_FILTER } from './route-policies.js';
 
 export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
@@ -41,10 +43,20 @@ export function routerOnly(): HttpFilter[] {
   return [httpFilter(ROUTER_FILTER, anyPack(RouterSchema, create(RouterSchema)))];
 }
 
+/**
+ * MeshConfig.accessLogFile ("/dev/stdout", a path; "" or unset = none) as Istio does it: a file
+ * access log, in Envoy's default format, on every connection manager and tcp_proxy.
+ */
+export function accessLogs(file: string | undefined): AccessLog[] {
+  if (!file) return [];
+  return [create(AccessLogSchema, { name: 'envoy.access_loggers.file', configType: { case: 'typedConfig', value: anyPack(FileAccessLogSchema, create(FileAccessLogSchema, { path: file })) } })];
+}
+
 /** An HCM whose routes come over ADS under `routeConfigName`. */
-export function rdsHcm(statPrefix: string, routeConfigName: string, httpFilters: HttpFilter[]): HttpConnectionManager {
+export function rdsHcm(statPrefix: string, routeConfigName: string, httpFilters: HttpFilter[], accessLogFile?: string): HttpConnectionManager {
   return create(HttpConnectionManagerSchema, {
     statPrefix,
+    accessLog: accessLogs(accessLogFile),
     routeSpecifier: {
       case: 'rds',
       value: create(RdsSchema, {
@@ -56,8 +68,8 @@ export function rdsHcm(statPrefix: string, routeConfigName: string, httpFilters:
   });
 }
 
-export function inlineHcm(statPrefix: string, routeConfig: RouteConfiguration, httpFilters: HttpFilter[]): HttpConnectionManager {
-  return create(HttpConnectionManagerSchema, { statPrefix, routeSpecifier: { case: 'routeConfig', value: routeConfig }, httpFilters });
+export function inlineHcm(statPrefix: string, routeConfig: RouteConfiguration, httpFilters: HttpFilter[], accessLogFile?: string): HttpConnectionManager {
+  return create(HttpConnectionManagerSchema, { statPrefix, routeSpecifier: { case: 'routeConfig', value: routeConfig }, httpFilters, accessLog: accessLogs(accessLogFile) });
 }
 
 export function hcmFilter(hcm: HttpConnectionManager): Filter {
@@ -65,8 +77,8 @@ export function hcmFilter(hcm: HttpConnectionManager): Filter {
 }
 
 /** tcp_proxy to one cluster, or split by weight. */
-export function tcpProxyFilter(statPrefix: string, clusters: readonly { name: string; weight: number }[]): Filter {
-  const tp = create(TcpProxySchema, { statPrefix });
+export function tcpProxyFilter(statPrefix: string, clusters: readonly { name: string; weight: number }[], accessLogFile?: string): Filter {
+  const tp = create(TcpProxySchema, { statPrefix, accessLog: accessLogs(accessLogFile) });
   if (clusters.length === 1) tp.clusterSpecifier = { case: 'cluster', value: clusters[0]!.name };
   else {
     tp.clusterSpecifier = {

@@ -33,7 +33,8 @@ export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyR
   if (proxy.outboundPort !== undefined) routes.push(httpProxyRouteConfig(routed, routeCtx, registryOnly));
 
   const listeners: Listener[] = [];
-  if (proxy.outboundPort !== undefined) listeners.push(virtualOutbound(proxy.outboundPort));
+  const log = index.mesh.config.mesh.accessLogFile;
+  if (proxy.outboundPort !== undefined) listeners.push(virtualOutbound(proxy.outboundPort, log));
   const ports = new Set<number>();
   for (const s of routed) for (const p of s.ports) ports.add(p.number);
   for (const p of [...ports].sort((a, b) => a - b)) {
@@ -41,7 +42,7 @@ export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyR
     if (l) listeners.push(l);
   }
   const appPort = proxy.appPorts[0];
-  if (proxy.inboundPort !== undefined && appPort !== undefined) listeners.push(virtualInbound(proxy.inboundPort, appPort, servesOnlyTcp(index, proxy)));
+  if (proxy.inboundPort !== undefined && appPort !== undefined) listeners.push(virtualInbound(proxy.inboundPort, appPort, servesOnlyTcp(index, proxy), log));
   return sorted({ listeners, routes, clusters, endpoints });
 }
 
