@@ -1,0 +1,91 @@
+import type { ConfigSnapshot, ServiceEntry, ServicePort } from '../config/kinds.js';
+import type { ProxyIdentity } from '../../envoy/node-metadata.js';
+import type { Endpoint, MeshSnapshot, Service, Workload } from './model.js';
+import { byCreation, selects, sortedRecord } from './labels.js';
+import { entryWorkloads, proxyWorkload } from './workloads.js';
+
+/**
+ * The mesh's services and endpoints from the stored config and the connected sidecars. Pure and
+ * deterministic: the same input gives the same output, in the same order.
+ *
+ * - One service per ServiceEntry host. When two entries name the same host, the oldest wins
+ *   (Istio merges them; tsmesh keeps one so that every route domain has one owner).
+ * - Endpoints per "hostname:servicePort": the entry's inline `endpoints`, the WorkloadEntries
+ *   and connected sidecars its `workloadSelector` selects (same namespace), and for a DNS
+ *   service without any, the host itself (Envoy resolves it).
+ */
+export function buildMesh(config: ConfigSnapshot, connected: readonly ProxyIdentity[]): MeshSnapshot {
+  const proxies = [...connected].sort((a, b) => cmp(a.id, b.id));
+  const workloads: Workload[] = [...entryWorkloads(config)];
+  for (const p of proxies) {
+    const w = proxyWorkload(p, config.workloadGroups);
+    if (w) workloads.push(w);
+  }
+  const services: Service[] = [];
+  const endpoints = new Map<string, Endpoint[]>();
+  const seen = new Set<string>();
+  for (const se of [...config.serviceEntries].sort(byCreation)) {
+    for (const hostname of se.spec.hosts) {
+      if (seen.has(hostname)) continue;
+      seen.add(hostname);
+      const svc = serviceOf(se, hostname);
+      services.push(svc);
+      for (const port of svc.ports) endpoints.set(`${hostname}:${port.number}`, endpointsOf(se, svc, port, workloads));
+    }
+  }
+  services.sort((a, b) => cmp(a.hostname, b.hostname));
+  return { config, services, endpoints, connected: proxies };
+}
+
+function serviceOf(se: ServiceEntry, hostname: string): Service {
+  return {
+    hostname,
+    namespace: se.metadata.namespace,
+    ports: [...(se.spec.ports ?? [])].sort((a, b) => a.number - b.number),
+    addresses: [...(se.spec.addresses ?? [])].sort(),
+    resolution: se.spec.resolution ?? 'NONE',
+    // Istio's default location is MESH_EXTERNAL.
+    location: se.spec.location ?? 'MESH_EXTERNAL',
+    source: `${se.metadata.namespace}/${se.metadata.name}`,
+  };
+}
+
+function endpointsOf(se: ServiceEntry, svc: Service, port: ServicePort, workloads: readonly Workload[]): Endpoint[] {
+  const out: Endpoint[] = [];
+  const source = `entry:${se.metadata.namespace}/${se.metadata.name}`;
+  for (const ep of se.spec.endpoints ?? []) {
+    if (!ep.address) continue;
+    out.push({
+      address: ep.address,
+      port: ep.ports?.[port.name] ?? port.targetPort ?? port.number,
+      labels: sortedRecord(ep.labels),
+      weight: ep.weight !== undefined && ep.weight > 0 ? ep.weight : 1,
+      healthy: true,
+      serviceAccount: ep.serviceAccount ?? 'default',
+      source,
+    });
+  }
+  const selector = se.spec.workloadSelector?.labels;
+  if (selector) {
+    for (const w of workloads) {
+      if (w.namespace !== se.metadata.namespace || !w.address || !selects(selector, w.labels)) continue;
+      out.push({
+        address: w.address,
+        port: w.defaultPort ?? w.ports[port.name] ?? port.targetPort ?? port.number,
+        labels: w.labels,
+        weight: w.weight,
+        healthy: w.healthy,
+        serviceAccount: w.serviceAccount,
+        source: w.source,
+      });
+    }
+  }
+  if (out.length === 0 && (svc.resolution === 'DNS' || svc.resolution === 'DNS_ROUND_ROBIN') && !svc.hostname.includes('*')) {
+    out.push({ address: svc.hostname, port: port.targetPort ?? port.number, labels: {}, weight: 1, healthy: true, serviceAccount: 'default', source });
+  }
+  return out.sort((a, b) => cmp(a.address, b.address) || a.port - b.port || cmp(a.source, b.source));
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

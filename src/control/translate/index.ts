@@ -1,0 +1,33 @@
+import type { MeshSnapshot } from '../registry/model.js';
+import type { ProxyIdentity } from '../../envoy/node-metadata.js';
+import { grpcResources } from './grpc.js';
+import { indexOf } from './mesh-index.js';
+import { sidecarResources } from './sidecar.js';
+import type { ProxyResources } from './types.js';
+
+export type { ProxyResources } from './types.js';
+export { TYPE_URL } from './types.js';
+export { TranslationError } from './errors.js';
+
+/**
+ * Every Envoy resource `proxy` should have, from the mesh. Pure: no I/O, no clock; the same
+ * mesh and the same shapeKey(proxy) give equal output, so it can be computed once per shape.
+ * Expects validated config; a value it still cannot translate (a malformed duration) throws a
+ * TranslationError naming the resource and field, never a half-built result. The returned
+ * messages share constant sub-messages with each other and with later calls: serialize them,
+ * never mutate them (clone first).
+ */
+export function generate(mesh: MeshSnapshot, proxy: ProxyIdentity): ProxyResources {
+  const index = indexOf(mesh);
+  return proxy.generator === 'grpc' ? grpcResources(index, proxy) : sidecarResources(index, proxy);
+}
+
+/**
+ * What generate's output depends on in a proxy's identity: generator, namespace, labels (for
+ * sourceLabels, DestinationRule workloadSelector, WorkloadGroups) and ports. Not the id, name,
+ * IPs or service account, so identical replicas share one computation.
+ */
+export function shapeKey(proxy: ProxyIdentity): string {
+  const labels = Object.keys(proxy.labels).sort().map((k) => [k, proxy.labels[k]]);
+  return JSON.stringify([proxy.generator, proxy.namespace, labels, proxy.inboundPort ?? null, proxy.outboundPort ?? null, proxy.appPorts]);
+}

@@ -1,0 +1,103 @@
+import type { Cluster } from '../../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
+import type { ClusterLoadAssignment } from '../../envoy/generated/envoy/config/endpoint/v3/endpoint_pb.js';
+import type { Listener } from '../../envoy/generated/envoy/config/listener/v3/listener_pb.js';
+import type { RouteConfiguration } from '../../envoy/generated/envoy/config/route/v3/route_pb.js';
+import { Cluster_DiscoveryType } from '../../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
+import type { ProxyIdentity } from '../../envoy/node-metadata.js';
+import type { Service } from '../registry/model.js';
+import { selects } from '../registry/labels.js';
+import { isHttp, portProtocol } from '../registry/protocol.js';
+import { groupOf } from '../registry/workloads.js';
+import { blackholeClusterOf, inboundClusterOf, outboundClusterOf, passthroughClusterOf } from './cluster.js';
+import { loadAssignment, subsetEndpoints } from './endpoints.js';
+import { portListenerOf, virtualInbound, virtualOutbound } from './listeners.js';
+import type { MeshIndex } from './mesh-index.js';
+import { outboundCluster } from './names.js';
+import { effectivePolicy } from './policy.js';
+import { within } from './errors.js';
+import { httpPorts, httpProxyRouteConfig, portRouteConfig } from './route-config.js';
+import type { ProxyResources } from './types.js';
+
+/** Everything a sidecar gets (generator "sidecar"). */
+export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyResources {
+  const services = index.mesh.services;
+  // Routes also go to hosts only a VirtualService names; clusters exist for services only.
+  const routed = [...services, ...index.virtualServiceHosts];
+  const registryOnly = index.mesh.config.mesh.outboundTrafficPolicy?.mode === 'REGISTRY_ONLY';
+  const { clusters, endpoints } = outboundClusters(index, proxy, 'sidecar');
+  for (const p of new Set(proxy.appPorts)) clusters.push(inboundClusterOf(p));
+  clusters.push(blackholeClusterOf(), passthroughClusterOf());
+
+  const routeCtx = { index, proxy, target: 'sidecar' as const, memo: new Map() };
+  const routes: RouteConfiguration[] = httpPorts(routed).map((p) => portRouteConfig(p, routed, routeCtx, registryOnly));
+  if (proxy.outboundPort !== undefined) routes.push(httpProxyRouteConfig(routed, routeCtx, registryOnly));
+
+  const listeners: Listener[] = [];
+  const log = index.mesh.config.mesh.accessLogFile;
+  if (proxy.outboundPort !== undefined) listeners.push(virtualOutbound(proxy.outboundPort, log));
+  const ports = new Set<number>();
+  for (const s of routed) for (const p of s.ports) ports.add(p.number);
+  for (const p of [...ports].sort((a, b) => a - b)) {
+    const l = portListenerOf(p, routed, index, proxy);
+    if (l) listeners.push(l);
+  }
+  const appPort = proxy.appPorts[0];
+  if (proxy.inboundPort !== undefined && appPort !== undefined) listeners.push(virtualInbound(proxy.inboundPort, appPort, servesOnlyTcp(index, proxy), log));
+  return sorted({ listeners, routes, clusters, endpoints });
+}
+
+/** Clusters per service port and DestinationRule subset, and the assignments of the EDS ones. */
+export function outboundClusters(index: MeshIndex, proxy: ProxyIdentity, target: 'sidecar' | 'grpc'): { clusters: Cluster[]; endpoints: ClusterLoadAssignment[] } {
+  const clusters: Cluster[] = [];
+  const endpoints: ClusterLoadAssignment[] = [];
+  for (const svc of index.mesh.services) {
+    const dr = index.destinationRule(svc.hostname, proxy);
+    for (const port of svc.ports) {
+      const all = index.mesh.endpoints.get(`${svc.hostname}:${port.number}`) ?? [];
+      const variants: { subset: string; labels?: Record<string, string> }[] = [{ subset: '' }];
+      for (const s of dr?.spec.subsets ?? []) variants.push({ subset: s.name, ...(s.labels ? { labels: s.labels } : {}) });
+      for (const v of variants) {
+        const name = outboundCluster(port.number, v.subset, svc.hostname);
+        const eps = subsetEndpoints(all, v.labels);
+        const build = (): Cluster => outboundClusterOf({
+          name, service: svc, protocol: portProtocol(port), endpoints: eps, portEndpointCount: all.length,
+          policy: effectivePolicy(dr, port.number, v.subset || undefined), target,
+        });
+        const c = dr ? within(`DestinationRule ${dr.metadata.namespace}/${dr.metadata.name}`, v.subset ? `spec.subsets[${v.subset}]` : 'spec.trafficPolicy', build) : build();
+        clusters.push(c);
+        if (c.clusterDiscoveryType.case === 'type' && c.clusterDiscoveryType.value === Cluster_DiscoveryType.EDS) endpoints.push(loadAssignment(name, eps, target));
+      }
+    }
+  }
+  return { clusters, endpoints };
+}
+
+/**
+ * Whether the services this proxy is an endpoint of are all TCP on every port. Decided from
+ * the proxy's namespace and labels (with its WorkloadGroup's), never its id, so that proxies
+ * of one shape get the same output.
+ */
+function servesOnlyTcp(index: MeshIndex, proxy: ProxyIdentity): boolean {
+  const group = groupOf(proxy, index.mesh.config.workloadGroups);
+  const labels = { ...group?.spec.metadata?.labels, ...group?.spec.template.labels, ...proxy.labels };
+  const mine: Service[] = [];
+  const selecting = new Set(index.mesh.config.serviceEntries
+    .filter((se) => se.metadata.namespace === proxy.namespace && se.spec.workloadSelector && selects(se.spec.workloadSelector.labels, labels))
+    .map((se) => `${se.metadata.namespace}/${se.metadata.name}`));
+  for (const s of index.mesh.services) if (selecting.has(s.source)) mine.push(s);
+  const ports = mine.flatMap((s) => s.ports);
+  return ports.length > 0 && ports.every((p) => !isHttp(portProtocol(p)));
+}
+
+function byName<T extends { name: string }>(a: T, b: T): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+export function sorted(r: { listeners: Listener[]; routes: RouteConfiguration[]; clusters: Cluster[]; endpoints: ClusterLoadAssignment[] }): ProxyResources {
+  return {
+    listeners: r.listeners.sort(byName),
+    routes: r.routes.sort(byName),
+    clusters: r.clusters.sort(byName),
+    endpoints: r.endpoints.sort((a, b) => (a.clusterName < b.clusterName ? -1 : a.clusterName > b.clusterName ? 1 : 0)),
+  };
+}
