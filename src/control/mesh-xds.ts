@@ -1,0 +1,110 @@
+import type { ProxyIdentity } from '../envoy/node-metadata.js';
+import type { ConfigStore } from './config/store.js';
+import type { ApiServer } from './api/server.js';
+import { ApiError } from './api/server.js';
+import type { Logger } from './log.js';
+import { AutoRegistry } from './registry/auto-register.js';
+import { buildMesh } from './registry/mesh.js';
+import type { MeshSnapshot } from './registry/model.js';
+import { generate, shapeKey, TYPE_URL, type ProxyResources } from './translate/index.js';
+import { AdsServer, type AdsServerOptions } from './xds/server.js';
+import type { ResourceSource } from './xds/source.js';
+import { renderControlMetrics } from './metrics.js';
+
+export interface MeshXdsOptions {
+  /** How long a disconnected sidecar's endpoints stay registered (default 10 s). */
+  readonly graceMs?: number;
+  readonly debounce?: AdsServerOptions['debounce'];
+}
+
+/**
+ * The control plane's serving half: mesh config (the store) plus the registry of connected
+ * sidecars become a MeshSnapshot, translated per proxy shape and served over ADS. A config
+ * change or a workload joining or leaving is one (debounced) push.
+ */
+export class MeshXds implements ResourceSource {
+  readonly server: AdsServer;
+  readonly registry: AutoRegistry;
+  #mesh: MeshSnapshot | undefined;
+  #sweepTimer: NodeJS.Timeout | undefined;
+  readonly #unsubscribe: () => void;
+
+  constructor(readonly store: ConfigStore, readonly log: Logger, opts: MeshXdsOptions = {}) {
+    this.registry = new AutoRegistry(opts.graceMs ?? 10_000);
+    this.server = new AdsServer(this, { log: (line) => log.warn(line), ...(opts.debounce ? { debounce: opts.debounce } : {}) });
+    this.#unsubscribe = store.onChange((changes) => this.#changed(`config: ${changes.length} change(s)`));
+    this.server.onConnect((identity) => {
+      const known = this.registry.has(identity.id);
+      this.registry.connect(identity);
+      log.info(`xds: ${identity.name}.${identity.namespace} connected (${identity.id})`);
+      if (!known) this.#changed(`registry: ${identity.name}.${identity.namespace} joined`);
+    });
+    this.server.onDisconnect((identity) => {
+      this.registry.disconnect(identity.id, Date.now());
+      log.info(`xds: ${identity.name}.${identity.namespace} disconnected; its endpoints stay for ${this.registry.graceMs} ms`);
+      this.#scheduleSweep();
+    });
+  }
+
+  generate(proxy: ProxyIdentity): ProxyResources {
+    return generate(this.mesh(), proxy);
+  }
+
+  shapeKey(proxy: ProxyIdentity): string {
+    return shapeKey(proxy);
+  }
+
+  /** The current mesh (config + registry), rebuilt after a change. */
+  mesh(): MeshSnapshot {
+    return (this.#mesh ??= buildMesh(this.store.snapshot(), this.registry.list()));
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return this.server.listen(host, port);
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.#sweepTimer);
+    this.#unsubscribe();
+    await this.server.close();
+  }
+
+  #changed(reason: string): void {
+    this.#mesh = undefined;
+    this.server.push(reason);
+  }
+
+  #scheduleSweep(): void {
+    clearTimeout(this.#sweepTimer);
+    const at = this.registry.nextDeadline();
+    if (at === undefined) return;
+    this.#sweepTimer = setTimeout(() => {
+      const removed = this.registry.sweep(Date.now());
+      for (const p of removed) this.log.info(`registry: ${p.name}.${p.namespace} removed after its grace period`);
+      if (removed.length > 0) this.#changed(`registry: ${removed.length} workload(s) left`);
+      this.#scheduleSweep();
+    }, Math.max(0, at - Date.now()));
+    this.#sweepTimer.unref();
+  }
+
+  /** /debug/syncz, /debug/config_dump, /debug/registry and /metrics on the control plane's API. */
+  registerRoutes(api: ApiServer): void {
+    api.route('GET', '/debug/syncz', () => ({ status: 200, json: this.server.status() }));
+    api.route('GET', '/debug/config_dump', async (req) => {
+      const id = req.query.get('proxy');
+      if (!id) throw new ApiError(400, 'query parameter proxy (a node id from /debug/syncz) is required');
+      const out: Record<string, unknown> = {};
+      for (const [kind, url] of Object.entries({ listeners: TYPE_URL.listener, routes: TYPE_URL.route, clusters: TYPE_URL.cluster, endpoints: TYPE_URL.endpoint })) {
+        const sent = await this.server.sentResources(id, url);
+        if (sent === undefined) throw new ApiError(404, `no connected proxy ${JSON.stringify(id)}`);
+        out[kind] = sent;
+      }
+      return { status: 200, json: out };
+    });
+    api.route('GET', '/debug/registry', () => {
+      const m = this.mesh();
+      return { status: 200, json: { services: m.services, endpoints: Object.fromEntries(m.endpoints), connected: m.connected } };
+    });
+    api.route('GET', '/metrics', () => ({ status: 200, text: renderControlMetrics(this.server), contentType: 'text/plain; version=0.0.4' }));
+  }
+}
