@@ -147,8 +147,8 @@ export class UpstreamCluster {
    */
   setEndpoints(endpoints: readonly EndpointSpec[]): void {
     if (this.#closed) return;
+    // update_success is counted once per update by the xDS controller, not once per thread.
     this.#setHosts(endpoints.map((e) => this.#host(e.address, e.port, e.weight, '')));
-    this.stats.update_success.inc();
     this.#resolved();
   }
 
