@@ -57,6 +57,16 @@ export async function openAdsStream<Req, Res>(target: string, delta: boolean, ev
     client.close();
     ev.onClosed(reason);
   };
+  // Up once the HTTP/2 connection carrying the call is (as Envoy's connected_state: a server
+  // need not answer before it has something to send, e.g. a Delta resubscription with nothing new).
+  const channel = client.getChannel();
+  const watch = (): void => {
+    if (closed) return;
+    const state = channel.getConnectivityState(true);
+    if (state === grpc.connectivityState.READY) { establish(); return; }
+    channel.watchConnectivityState(state, Date.now() + 60_000, watch);
+  };
+  watch();
   call.on('metadata', establish);
   call.on('data', (m: Res) => { if (closed) return; establish(); ev.onMessage(m); });
   call.on('error', (e: Error) => finish(e.message));
