@@ -246,7 +246,9 @@ function received(kind: XdsKind, any: Any, version: string, expectName?: string)
   const name = nameOf(kind, message);
   if (!name) throw new XdsResourceError(kind, expectName ?? '', kind === 'endpoint' ? 'cluster_name' : 'name', 'required');
   if (expectName !== undefined && expectName !== name) throw new XdsResourceError(kind, expectName, kind === 'endpoint' ? 'cluster_name' : 'name', `differs from the Resource's name (${JSON.stringify(name)})`);
-  return { name, version, bytes: any.value, message };
+  // A copy: the decoded response's bytes are views into the whole message, which a held
+  // resource must not pin (nor a worker message clone whole).
+  return { name, version, bytes: any.value.slice(), message };
 }
 
 function rejection(e: unknown): string {
