@@ -67,6 +67,8 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
     if (draining) return draining;
     log.info('draining listeners');
     admin?.setState('DRAINING');
+    // No listener may come or change while the ones there drain.
+    xds?.stop();
     draining = Promise.all([
       opts.concurrency === 1 ? instance?.drain() : undefined,
       ...workers.map((w) => new Promise<void>((r) => {

@@ -1,4 +1,5 @@
-import type { Registry } from '@bufbuild/protobuf';
+import { clone, create, type Registry } from '@bufbuild/protobuf';
+import { NodeSchema } from '../../envoy/generated/envoy/config/core/v3/base_pb.js';
 import type { ProxySpec } from '../config.js';
 import type { StatsStore } from '../admin/stats.js';
 import type { StatScopes } from '../stat-scopes.js';
@@ -9,6 +10,9 @@ import { AdsClient, type AdsHandler, type ReceivedResource } from './ads-client.
 import { openAdsStream } from './transport.js';
 import { registryCovering, validateResource, type XdsKind } from './resources.js';
 import { rdsNames, XdsState, type ActiveSet } from './state.js';
+
+/** What the node reports as user_agent_version (as /server_info's version). */
+const VERSION = '0.1.0';
 
 /** Envoy's stat prefix of each type's subscription. */
 const SUBSCRIPTION_STATS: Partial<Record<XdsKind, string>> = { listener: 'listener_manager.lds', cluster: 'cluster_manager.cds' };
@@ -66,7 +70,11 @@ export class XdsController {
       },
     };
     const target = `${xds.server.host.includes(':') ? `[${xds.server.host}]` : xds.server.host}:${xds.server.port}`;
-    this.client = new AdsClient({ target, delta: xds.delta, node: xds.node, nodeOnFirstMessageOnly: xds.nodeOnFirstMessageOnly, open: openAdsStream }, handler);
+    // As Envoy, the node says which client it is (user_agent_name "envoy" there).
+    const node = xds.node ? clone(NodeSchema, xds.node) : create(NodeSchema);
+    node.userAgentName = 'tsmesh';
+    node.userAgentVersionType = { case: 'userAgentVersion', value: VERSION };
+    this.client = new AdsClient({ target, delta: xds.delta, node, nodeOnFirstMessageOnly: xds.nodeOnFirstMessageOnly, open: openAdsStream }, handler);
     this.#updateGauges();
   }
 

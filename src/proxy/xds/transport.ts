@@ -35,10 +35,9 @@ let grpcModule: Promise<Grpc> | undefined;
  */
 export async function openAdsStream<Req, Res>(target: string, delta: boolean, ev: StreamEvents<Res>): Promise<AdsStream<Req>> {
   const grpc = await (grpcModule ??= import('@grpc/grpc-js'));
+  // No HTTP/2 keepalive pings: servers enforce a minimum ping interval (grpc-go: 5 min by
+  // default) and answer pings more frequent than that with GOAWAY.
   const client = new grpc.Client(target, grpc.credentials.createInsecure(), {
-    // Notice a silent peer (a control plane that vanished without a FIN) within a minute.
-    'grpc.keepalive_time_ms': 30_000,
-    'grpc.keepalive_timeout_ms': 10_000,
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
   });
   const path = delta ? `${SERVICE}/DeltaAggregatedResources` : `${SERVICE}/StreamAggregatedResources`;
