@@ -7,6 +7,7 @@ import { compileCluster, type ClusterSpec } from './upstream/cluster.js';
 import { compileListener, type ListenerSpec } from './listener/compile.js';
 import { duplicateAddresses } from './listener/handoff.js';
 import { SUPPORTED } from './supported.js';
+import { compileXdsBootstrap, type XdsBootstrap } from './xds/bootstrap-config.js';
 
 export interface ProxySpec {
   readonly bootstrap: Bootstrap;
@@ -17,6 +18,8 @@ export interface ProxySpec {
   readonly admin: { address: string; port: number } | undefined;
   readonly nodeId: string;
   readonly nodeCluster: string;
+  /** dynamic_resources (ADS), when the bootstrap has them. */
+  readonly xds: XdsBootstrap | undefined;
 }
 
 /** Thrown with every problem found, so one start-up shows them all. */
@@ -58,6 +61,7 @@ export function compileBootstrap(b: Bootstrap, registry: Registry): ProxySpec {
       for (const ref of routes.clusterRefs) if (!known.has(ref.cluster)) errors.push(new ConfigError(ref.path, `unknown cluster "${ref.cluster}"`));
     }
   }
+  const xds = compileXdsBootstrap(b, clusters.filter((c) => c !== undefined), listeners.filter((l) => l !== undefined), errors);
   let admin: ProxySpec['admin'];
   if (b.admin?.address) {
     const a = b.admin.address.address;
@@ -73,6 +77,7 @@ export function compileBootstrap(b: Bootstrap, registry: Registry): ProxySpec {
     admin,
     nodeId: b.node?.id ?? '',
     nodeCluster: b.node?.cluster ?? '',
+    xds,
   };
 }
 

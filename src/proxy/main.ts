@@ -8,7 +8,9 @@ import { AdminServer } from './admin/admin-server.js';
 import { createStatsStore, scopesFor } from './stat-scopes.js';
 import { log, setLevel } from './log.js';
 import { flushAccessLogs } from './access-log.js';
-import type { WorkerInit, WorkerMessage } from './worker.js';
+import type { WorkerInit, WorkerMessage, WorkerRequest } from './worker.js';
+import type { XdsController } from './xds/controller.js';
+import type { ActiveSet } from './xds/state.js';
 import { SharedSlots } from './shared/slots.js';
 
 export interface ProxyOptions {
@@ -45,10 +47,13 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   let stopping = false;
   let admin: AdminServer | undefined;
 
+  let xds: XdsController | undefined;
+
   const stop = async (code: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log.info('shutting down');
+    xds?.stop();
     await Promise.all([
       instance?.close(),
       ...workers.map((w) => new Promise<void>((r) => { w.once('exit', () => r()); w.postMessage({ type: 'stop' }); })),
@@ -65,6 +70,8 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
     if (draining) return draining;
     log.info('draining listeners');
     admin?.setState('DRAINING');
+    // No listener may come or change while the ones there drain.
+    xds?.stop();
     draining = Promise.all([
       opts.concurrency === 1 ? instance?.drain() : undefined,
       ...workers.map((w) => new Promise<void>((r) => {
@@ -107,7 +114,7 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
     const bytes = toBinary(BootstrapSchema, bootstrap);
     const share = store.share();
     await Promise.all(Array.from({ length: opts.concurrency }, (_, i) => new Promise<void>((resolve, reject) => {
-      const init: WorkerInit = { bootstrap: bytes, typeNames, stats: share, slots: slots.share(), index: i, ports, logLevel: opts.logLevel };
+      const init: WorkerInit = { bootstrap: bytes, typeNames: [...typeNames], stats: share, slots: slots.share(), index: i, ports, logLevel: opts.logLevel };
       const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
       workers.push(w);
       w.on('message', (m: WorkerMessage) => { if (m.type === 'ready') resolve(); });
@@ -116,11 +123,65 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   }
   admin = spec.admin ? new AdminServer(spec, store, instance, loadedAt, () => void stop(0), () => void drain()) : undefined;
   if (admin && spec.admin) await admin.listen(spec.admin.address, spec.admin.port);
-  admin?.setReady(true);
   spec.listeners.forEach((l, i) => log.info(`listener ${l.name} ${l.bindToPort ? "on" : "for hand-offs to (not bound)"} ${l.address}:${ports[i]}`));
   if (admin) log.info(`admin on ${admin.address}`);
+  if (spec.xds) {
+    // Loaded only for a dynamic bootstrap: a static proxy carries no xDS (or gRPC) code.
+    const { XdsController } = await import('./xds/controller.js');
+    const apply = await dynamicApplier(instance, opts.concurrency === 1 ? undefined : { workers, reuse: reuse! });
+    xds = new XdsController(spec, spec.xds, typeNames, store, scopes, apply);
+    if (admin) admin.dynamic = { state: xds.state, get registry() { return xds!.registry; } };
+    xds.start();
+    // As Envoy: LIVE once the initial fetch is done (or its timeout passed).
+    void xds.initialFetch().then(() => { if (!stopping) { admin?.setReady(true); log.info('xds: initial fetch done'); } });
+  } else {
+    admin?.setReady(true);
+  }
   // A second SIGTERM while draining must not fall back to the default (kill): keep the handler.
   process.on('SIGTERM', () => void drainThenStop());
   process.once('SIGINT', () => void stop(0));
   return done;
+}
+
+/**
+ * How accepted xDS updates reach the serving threads. One thread: this instance binds what it
+ * adds. Workers: this thread's instance follows as a view (admin), reserves each new listener's
+ * SO_REUSEPORT port (so port 0 is fixed once for all), sends every worker the snapshot, and
+ * resolves when all have applied it (the ACK waits for that).
+ */
+async function dynamicApplier(
+  instance: ProxyInstance,
+  threads: { workers: readonly Worker[]; reuse: typeof import('./listener/reuseport.js') } | undefined,
+): Promise<(active: ActiveSet) => Promise<void>> {
+  const { InstanceSync } = await import('./xds/sync.js');
+  const { snapshotOf } = await import('./xds/snapshot.js');
+  if (!threads) {
+    const sync = new InstanceSync(instance, { kind: 'self' });
+    return (active) => sync.apply(snapshotOf(active, new Map(), true));
+  }
+  const view = new InstanceSync(instance, { kind: 'none' });
+  const reserved = new Map<string, { fd: number; port: number }>();
+  let seq = 0;
+  return async (active) => {
+    for (const l of active.listeners.values()) {
+      // bind_to_port: false listeners only take hand-offs: no socket of their own.
+      if (reserved.has(l.name) || !l.compiled.bindToPort) continue;
+      try {
+        reserved.set(l.name, threads.reuse.bindReusePort(l.compiled.address, l.compiled.port, false));
+      } catch (e) {
+        log.error(`xds: listener ${l.name}: cannot bind ${l.compiled.address}:${l.compiled.port}: ${(e as Error).message}`);
+      }
+    }
+    const gone = [...reserved.keys()].filter((n) => !active.listeners.has(n));
+    const ports = new Map([...reserved].map(([n, r]) => [n, r.port]));
+    await view.apply(snapshotOf(active, ports, true));
+    const snapshot = snapshotOf(active, ports, false);
+    const id = ++seq;
+    await Promise.all(threads.workers.map((w) => new Promise<void>((resolve) => {
+      const on = (m: WorkerMessage): void => { if (m.type === 'xds-applied' && m.seq === id) { w.off('message', on); resolve(); } };
+      w.on('message', on);
+      w.postMessage({ type: 'xds', seq: id, snapshot } satisfies WorkerRequest);
+    })));
+    for (const n of gone) { threads.reuse.closeFd(reserved.get(n)!.fd); reserved.delete(n); }
+  };
 }

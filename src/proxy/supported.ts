@@ -27,13 +27,15 @@ import { LB_SUPPORT } from './upstream/lb/supported-fields.js';
 import { HTTP_FILTER_SUPPORT } from './http/filters/supported-fields.js';
 import { HEALTH_CHECK_SUPPORT } from './upstream/health/supported-fields.js';
 import { OUTLIER_SUPPORT } from './upstream/outlier/supported-fields.js';
+import { XDS_SUPPORT } from './xds/supported-fields.js';
 
 /**
  * Every Envoy field tsmesh implements. A bootstrap that sets anything else is refused at start
  * with the field's path, so no setting is ever silently ignored. Keep in step with the code.
  */
 export const SUPPORTED = supportTable([
-  [BootstrapSchema, 'node static_resources admin'],
+  [BootstrapSchema, 'node static_resources dynamic_resources admin'],
+  ...XDS_SUPPORT,
   [NodeSchema, 'id cluster metadata locality'],
   [MetadataSchema, '*'],
   [LocalitySchema, '*'],
@@ -49,7 +51,7 @@ export const SUPPORTED = supportTable([
   [FilterChainSchema, 'filter_chain_match filters name'],
   [FilterChainMatchSchema, 'destination_port prefix_ranges server_names transport_protocol application_protocols source_prefix_ranges source_ports'],
   [FilterSchema, 'name typed_config'],
-  [HttpConnectionManagerSchema, 'codec_type stat_prefix route_config http_filters server_name use_remote_address xff_num_trusted_hops skip_xff_append generate_request_id preserve_external_request_id always_set_request_id_in_response max_request_headers_kb common_http_protocol_options stream_idle_timeout request_timeout request_headers_timeout access_log upgrade_configs via http_protocol_options http2_protocol_options strip_matching_host_port strip_any_host_port'],
+  [HttpConnectionManagerSchema, 'codec_type stat_prefix route_config rds http_filters server_name use_remote_address xff_num_trusted_hops skip_xff_append generate_request_id preserve_external_request_id always_set_request_id_in_response max_request_headers_kb common_http_protocol_options stream_idle_timeout request_timeout request_headers_timeout access_log upgrade_configs via http_protocol_options http2_protocol_options strip_matching_host_port strip_any_host_port'],
   [HttpConnectionManager_UpgradeConfigSchema, 'upgrade_type enabled'],
   [CoreHttpProtocolOptionsSchema, 'idle_timeout max_headers_count max_stream_duration'],
   [Http1ProtocolOptionsSchema, ''],
@@ -61,7 +63,7 @@ export const SUPPORTED = supportTable([
   [NetworkLocalRateLimitSchema, 'stat_prefix token_bucket runtime_enabled share_key'],
   [RuntimeFeatureFlagSchema, 'default_value runtime_key'],
   [TcpProxy_WeightedCluster_ClusterWeightSchema, 'name weight'],
-  [ClusterSchema, 'name type connect_timeout lb_policy load_assignment typed_extension_protocol_options circuit_breakers dns_refresh_rate dns_lookup_family ring_hash_lb_config maglev_lb_config least_request_lb_config'],
+  [ClusterSchema, 'name type connect_timeout lb_policy load_assignment typed_extension_protocol_options circuit_breakers dns_refresh_rate dns_lookup_family ring_hash_lb_config maglev_lb_config least_request_lb_config eds_cluster_config'],
   [Cluster_RingHashLbConfigSchema, 'minimum_ring_size maximum_ring_size hash_function'],
   [Cluster_MaglevLbConfigSchema, 'table_size'],
   [Cluster_LeastRequestLbConfigSchema, 'choice_count active_request_bias'],

@@ -6,9 +6,11 @@ import { compileBootstrap } from './config.js';
 import { ProxyInstance } from './instance.js';
 import { attachStatsStore, scopesFor, type StatsShare } from './stat-scopes.js';
 import { bindReusePort } from './listener/reuseport.js';
-import { setLevel } from './log.js';
+import { log, setLevel } from './log.js';
 import { SharedSlots, type SlotsShare } from './shared/slots.js';
 import { flushAccessLogs } from './access-log.js';
+import type { DynamicSnapshot } from './xds/snapshot.js';
+import type { InstanceSync } from './xds/sync.js';
 
 export interface WorkerInit {
   bootstrap: Uint8Array;
@@ -21,7 +23,10 @@ export interface WorkerInit {
   logLevel: string;
 }
 
-export type WorkerMessage = { type: 'ready' } | { type: 'drained' };
+export type WorkerMessage = { type: 'ready' } | { type: 'drained' } | { type: 'xds-applied'; seq: number };
+
+/** What the main thread sends a worker. */
+export type WorkerRequest = { type: 'drain' } | { type: 'stop' } | { type: 'xds'; seq: number; snapshot: DynamicSnapshot };
 
 /** A serving thread: builds the same config as the main thread and serves on its own sockets. */
 async function start(init: WorkerInit): Promise<void> {
@@ -33,7 +38,25 @@ async function start(init: WorkerInit): Promise<void> {
   const instance = new ProxyInstance(spec, scopes, { slots: SharedSlots.attach(init.slots), supervisor: false, sharedScopes: scopes });
   const fds = spec.listeners.map((l, i) => (l.bindToPort ? bindReusePort(l.address, init.ports[i]!, true).fd : undefined));
   await instance.listen(fds);
-  parentPort!.on('message', (m: { type: string }) => {
+  // xDS snapshots apply one after another, in the order sent.
+  let sync: InstanceSync | undefined;
+  let applying: Promise<void> = Promise.resolve();
+  parentPort!.on('message', (m: WorkerRequest) => {
+    if (m.type === 'xds') {
+      applying = applying.then(async () => {
+        if (!sync) {
+          const { InstanceSync } = await import('./xds/sync.js');
+          sync = new InstanceSync(instance, { kind: 'reuseport', bindReusePort: (address, port) => bindReusePort(address, port, true).fd });
+        }
+        try {
+          await sync.apply(m.snapshot);
+        } catch (e) {
+          log.error(`worker ${init.index}: applying xDS update: ${(e as Error).stack ?? String(e)}`);
+        }
+        parentPort!.postMessage({ type: 'xds-applied', seq: m.seq } satisfies WorkerMessage);
+      });
+      return;
+    }
     if (m.type === 'drain') {
       void instance.drain().then(() => parentPort!.postMessage({ type: 'drained' } satisfies WorkerMessage));
       return;

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import type { ProxySpec } from '../config.js';
 import type { ProxyInstance } from '../instance.js';
-import { configDump } from '../config-dump.js';
+import { configDump, type DynamicDumpSource } from '../config-dump.js';
 import { LEVELS, level, setLevel } from '../log.js';
 import type { StatsStore } from './stats.js';
 import { renderText, renderJson, type StatsRenderOptions } from './render.js';
@@ -21,6 +21,8 @@ export class AdminServer {
   /** Envoy's server state, as /ready and /server_info report it. */
   #state: 'PRE_INITIALIZING' | 'LIVE' | 'DRAINING' = 'PRE_INITIALIZING';
   #flushTimer: NodeJS.Timeout | undefined;
+  /** The xDS state, for /config_dump's dynamic sections (set when the bootstrap has dynamic_resources). */
+  dynamic: DynamicDumpSource | undefined;
 
   constructor(
     readonly spec: ProxySpec,
@@ -79,7 +81,7 @@ export class AdminServer {
       case '/server_info':
         return sendJson(res, { state: this.#state, version: 'tsmesh/0.1.0', node: { id: this.spec.nodeId, cluster: this.spec.nodeCluster }, uptime_current_epoch: `${Math.round((Date.now() - this.loadedAtMs) / 1000)}s` });
       case '/config_dump':
-        return sendJson(res, configDump(this.spec, this.loadedAtMs));
+        return sendJson(res, configDump(this.spec, this.loadedAtMs, this.dynamic));
       case '/stats': {
         const opts = statsOptions(q);
         if (!opts) return send(res, 400, 'invalid filter regex\n');

@@ -17,16 +17,21 @@ const listenerStats = (s: StatScope) =>
 export class ActiveListener {
   readonly server: net.Server;
   readonly #stats: ReturnType<typeof listenerStats>;
-  readonly #filters: NetworkFilter[];
-  readonly #default: NetworkFilter | undefined;
-  readonly #matches;
+  #spec: ListenerSpec;
+  #filters: NetworkFilter[];
+  #default: NetworkFilter | undefined;
+  #matches;
   readonly #sockets = new Set<net.Socket>();
+  /** The socket was created for a TLS inspector (an update may since have removed it). */
+  readonly #pauseOnConnect: boolean;
 
-  constructor(readonly spec: ListenerSpec, scope: StatScope, filterFor: (chain: FilterChainSpec) => NetworkFilter) {
+  constructor(spec: ListenerSpec, scope: StatScope, filterFor: (chain: FilterChainSpec) => NetworkFilter) {
     this.#stats = listenerStats(scope);
+    this.#spec = spec;
     this.#filters = spec.chains.map(filterFor);
     this.#default = spec.defaultChain ? filterFor(spec.defaultChain) : undefined;
     this.#matches = spec.chains.map((c) => c.match);
+    this.#pauseOnConnect = spec.tlsInspector;
     this.server = net.createServer({ noDelay: true, pauseOnConnect: spec.tlsInspector }, this.#onConnection);
   }
 
@@ -35,6 +40,24 @@ export class ActiveListener {
    * any (set by whoever knows all listeners of this worker).
    */
   handoff: ((dst: SocketAddress) => ActiveListener | undefined) | undefined;
+
+  get spec(): ListenerSpec {
+    return this.#spec;
+  }
+
+  /**
+   * A listener update (LDS): new connections get `spec`'s filter chains; connections already
+   * open stay on the chains they were given and are asked to drain (Envoy's listener update).
+   * The socket stays the same: an update may not change the address.
+   */
+  update(spec: ListenerSpec, filterFor: (chain: FilterChainSpec) => NetworkFilter): void {
+    const open = [...this.#sockets];
+    this.#spec = spec;
+    this.#filters = spec.chains.map(filterFor);
+    this.#default = spec.defaultChain ? filterFor(spec.defaultChain) : undefined;
+    this.#matches = spec.chains.map((c) => c.match);
+    for (const s of open) s.emit(DRAIN_EVENT);
+  }
 
   /** Listens on an fd of our own (SO_REUSEPORT, many workers) or binds itself (one worker). */
   listen(fd: number | undefined): Promise<number> {
@@ -106,14 +129,15 @@ export class ActiveListener {
       localAddress: dst?.address ?? unmapped(socket.localAddress ?? ''),
       localPort: dst?.port ?? socket.localPort ?? 0,
     };
-    if (!this.spec.tlsInspector) { this.#dispatch(socket, info, 'raw_buffer', '', [], undefined); return; }
+    const spec = this.#spec;
+    if (!spec.tlsInspector) { this.#dispatch(socket, info, 'raw_buffer', '', [], undefined); if (this.#pauseOnConnect) socket.resume(); return; }
     // TLS inspector: read the ClientHello (or enough to know it is not TLS) before choosing.
     let seen: Buffer = Buffer.alloc(0);
     const timer = setTimeout(() => {
       socket.off('data', onData);
-      if (this.spec.continueOnListenerFiltersTimeout) this.#dispatch(socket, info, 'raw_buffer', '', [], seen);
+      if (spec.continueOnListenerFiltersTimeout) this.#dispatch(socket, info, 'raw_buffer', '', [], seen);
       else { stats.downstream_listener_filter_error.inc(); socket.destroy(); }
-    }, this.spec.listenerFiltersTimeoutMs);
+    }, spec.listenerFiltersTimeoutMs);
     const onData = (d: Buffer): void => {
       seen = seen.length ? Buffer.concat([seen, d]) : d;
       const r = parseClientHello(seen);

@@ -1,5 +1,4 @@
 import { lookup } from 'node:dns/promises';
-import net from 'node:net';
 import type { Cluster } from '../../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
 import { Cluster_DiscoveryType, Cluster_DnsLookupFamily } from '../../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
 import { HttpProtocolOptionsSchema } from '../../envoy/generated/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
@@ -8,6 +7,7 @@ import { ConfigError, unpackAs } from '../../envoy/registry.js';
 import { compileLbPolicy, createLoadBalancer } from './lb/index.js';
 import type { LbContext, LoadBalancer } from './lb/types.js';
 import { UpstreamHost, hostKey } from './host.js';
+import { compileEndpoints, type EndpointSpec } from './load-assignment.js';
 import { countHcPassed, failImmediately, hostBlock, hostTimes } from './host-state.js';
 import { ClusterHealth, compilePanicThreshold } from './cluster-health.js';
 import { ClusterStats } from './cluster-stats.js';
@@ -27,14 +27,14 @@ import { clusterResources, compileCircuitBreakers, type CircuitBreakerSpec, type
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
-/** An endpoint as configured, before DNS. */
-interface EndpointSpec { address: string; port: number; weight: number; }
 
 /** What a cluster config compiles to: validated, immutable. */
 export interface ClusterSpec {
   readonly name: string;
   readonly config: Cluster;
-  readonly discovery: 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS';
+  readonly discovery: 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'EDS';
+  /** EDS: the ClusterLoadAssignment name it takes its hosts from (service_name, else the cluster's name). */
+  readonly edsServiceName: string;
   readonly endpoints: readonly EndpointSpec[];
   readonly http2: boolean;
   readonly limits: PoolLimits;
@@ -53,26 +53,18 @@ export function compileCluster(c: Cluster, path: string): ClusterSpec {
   if (!c.name) throw new ConfigError(`${path}.name`, 'a cluster needs a name');
   const dt = c.clusterDiscoveryType.case === 'type' ? c.clusterDiscoveryType.value : Cluster_DiscoveryType.STATIC;
   if (c.clusterDiscoveryType.case && c.clusterDiscoveryType.case !== 'type') throw new ConfigError(`${path}.cluster_type`, 'custom cluster types are not supported');
-  const discovery = dt === Cluster_DiscoveryType.STATIC ? 'STATIC' : dt === Cluster_DiscoveryType.STRICT_DNS ? 'STRICT_DNS' : dt === Cluster_DiscoveryType.LOGICAL_DNS ? 'LOGICAL_DNS' : undefined;
-  if (!discovery) throw new ConfigError(`${path}.type`, `discovery type ${Cluster_DiscoveryType[dt] ?? dt} is not supported (STATIC, STRICT_DNS, LOGICAL_DNS)`);
-  const endpoints: EndpointSpec[] = [];
-  (c.loadAssignment?.endpoints ?? []).forEach((loc, li) => {
-    loc.lbEndpoints.forEach((lbe, ei) => {
-      const ep = `${path}.load_assignment.endpoints[${li}].lb_endpoints[${ei}]`;
-      if (lbe.hostIdentifier.case !== 'endpoint') throw new ConfigError(ep, 'expected an endpoint');
-      const addr = lbe.hostIdentifier.value.address?.address;
-      if (addr?.case !== 'socketAddress') throw new ConfigError(`${ep}.endpoint.address`, 'expected a socket_address');
-      const sa = addr.value;
-      if (sa.portSpecifier.case !== 'portValue') throw new ConfigError(`${ep}.endpoint.address.socket_address`, 'expected port_value');
-      const port = sa.portSpecifier.value;
-      if (port < 1 || port > 65535) throw new ConfigError(`${ep}.endpoint.address.socket_address.port_value`, `expected 1-65535, got ${port}`);
-      if (!sa.address) throw new ConfigError(`${ep}.endpoint.address.socket_address.address`, 'empty address');
-      if (discovery === 'STATIC' && net.isIP(sa.address) === 0) throw new ConfigError(`${ep}.endpoint.address.socket_address.address`, `a STATIC cluster needs IP addresses, got ${sa.address}`);
-      const weight = lbe.loadBalancingWeight ?? 1;
-      if (weight < 1) throw new ConfigError(`${ep}.load_balancing_weight`, `expected >= 1, got ${weight}`);
-      endpoints.push({ address: sa.address, port, weight });
-    });
-  });
+  const discovery = dt === Cluster_DiscoveryType.STATIC ? 'STATIC' : dt === Cluster_DiscoveryType.STRICT_DNS ? 'STRICT_DNS' : dt === Cluster_DiscoveryType.LOGICAL_DNS ? 'LOGICAL_DNS' : dt === Cluster_DiscoveryType.EDS ? 'EDS' : undefined;
+  if (!discovery) throw new ConfigError(`${path}.type`, `discovery type ${Cluster_DiscoveryType[dt] ?? dt} is not supported (STATIC, STRICT_DNS, LOGICAL_DNS, EDS)`);
+  let edsServiceName = '';
+  if (discovery === 'EDS') {
+    const eds = c.edsClusterConfig;
+    if (eds?.edsConfig?.configSourceSpecifier.case !== 'ads') throw new ConfigError(`${path}.eds_cluster_config.eds_config`, 'an EDS cluster needs eds_config: { ads: {} } (only ADS is supported)');
+    if (c.loadAssignment) throw new ConfigError(`${path}.load_assignment`, 'an EDS cluster takes its endpoints from EDS, not load_assignment');
+    edsServiceName = eds.serviceName || c.name;
+  } else if (c.edsClusterConfig) {
+    throw new ConfigError(`${path}.eds_cluster_config`, 'only an EDS cluster can have eds_cluster_config');
+  }
+  const endpoints = discovery === 'EDS' ? [] : compileEndpoints(c.loadAssignment, `${path}.load_assignment`, discovery === 'STATIC' ? 'a STATIC cluster needs IP addresses' : undefined);
   if (discovery === 'LOGICAL_DNS' && endpoints.length !== 1) throw new ConfigError(`${path}.load_assignment`, `LOGICAL_DNS needs exactly one endpoint, got ${endpoints.length}`);
   let http2 = false;
   for (const [key, any] of Object.entries(c.typedExtensionProtocolOptions)) {
@@ -93,7 +85,7 @@ export function compileCluster(c: Cluster, path: string): ClusterSpec {
   };
   const family = c.dnsLookupFamily === Cluster_DnsLookupFamily.V4_ONLY ? 4 : c.dnsLookupFamily === Cluster_DnsLookupFamily.V6_ONLY ? 6 : 0;
   return {
-    name: c.name, config: c, discovery, endpoints, http2, limits, breakers, dnsRefreshMs: durationMs(c.dnsRefreshRate) ?? 5000, family,
+    name: c.name, config: c, discovery, edsServiceName, endpoints, http2, limits, breakers, dnsRefreshMs: durationMs(c.dnsRefreshRate) ?? 5000, family,
     healthCheck: compileHealthChecks(c.healthChecks, path, c.name),
     outlier: c.outlierDetection ? compileOutlierDetection(c.outlierDetection, `${path}.outlier_detection`) : undefined,
     panicThreshold: compilePanicThreshold(c.commonLbConfig, path),
@@ -144,9 +136,23 @@ export class UpstreamCluster {
     if (spec.discovery === 'STATIC') {
       this.#setHosts(spec.endpoints.map((e) => this.#host(e.address, e.port, e.weight, '')));
       this.#resolved();
+    } else if (spec.discovery === 'EDS') {
+      // Hosts come with setEndpoints(); an EDS cluster is only served once it has them (warming).
+      this.#setHosts([]);
     } else {
       void this.#resolve();
     }
+  }
+
+  /**
+   * EDS: the cluster's hosts are now `endpoints`. Hosts that stay keep their object, health
+   * state and connection pools; pools of hosts that leave are drained.
+   */
+  setEndpoints(endpoints: readonly EndpointSpec[]): void {
+    if (this.#closed) return;
+    // update_success is counted once per update by the xDS controller, not once per thread.
+    this.#setHosts(endpoints.map((e) => this.#host(e.address, e.port, e.weight, '')));
+    this.#resolved();
   }
 
   get name(): string {
@@ -244,8 +250,9 @@ export class UpstreamCluster {
     // Keep host objects (and their pools) that did not change, so connections survive a refresh.
     const prev = new Map(this.hosts.map((h) => [h.key, h]));
     // A DNS refresh that changes nothing keeps the balancer (a Maglev table is costly to build).
-    if (this.#lb && hosts.length === this.hosts.length && hosts.every((h) => prev.has(h.key))) return;
-    const next = hosts.map((h) => prev.get(h.key) ?? h);
+    if (this.#lb && hosts.length === this.hosts.length && hosts.every((h) => prev.get(h.key)?.weight === h.weight)) return;
+    // A host whose weight changed (EDS) is a new object; its pools are keyed by address and stay.
+    const next = hosts.map((h) => { const p = prev.get(h.key); return p && p.weight === h.weight ? p : h; });
     const keys = new Set(next.map((h) => h.key));
     for (const key of [...this.#pools.keys()]) if (!keys.has(key.replace(/\|high$/, ''))) this.#dropPool(key);
     // Envoy forgets the ejection of a host that leaves the cluster (once: in the supervisor).

@@ -18,6 +18,8 @@ export class H1ConnPool implements ConnPool {
   #pending: PendingRequest[] = [];
   #connections = 0;
   #connecting = 0;
+  /** Drained (host or cluster gone): busy connections close when their request ends. */
+  #draining = false;
 
   constructor(readonly host: UpstreamHost, readonly limits: PoolLimits, readonly stats: ClusterStats) {}
 
@@ -52,6 +54,7 @@ export class H1ConnPool implements ConnPool {
   }
 
   drain(): void {
+    this.#draining = true;
     for (const c of this.#idle.splice(0)) c.close();
   }
 
@@ -83,7 +86,8 @@ export class H1ConnPool implements ConnPool {
       next.cb.onPoolReady(conn);
       return;
     }
-    this.#idle.push(conn);
+    if (this.#draining) conn.close();
+    else this.#idle.push(conn);
   }
 
   /** @internal a connection is gone; if it never connected, fail one waiting request. */

@@ -1,6 +1,8 @@
 import { HttpConnectionManager_CodecType, type HttpConnectionManager } from '../../../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { durationMs } from '../../../envoy/duration.js';
 import { ConfigError } from '../../../envoy/registry.js';
+import { create } from '@bufbuild/protobuf';
+import { RouteConfigurationSchema } from '../../../envoy/generated/envoy/config/route/v3/route_pb.js';
 import { compileRouteConfig } from '../route/compile.js';
 import type { RouteTable } from '../route/route-table.js';
 import { compileHttpFilters, type HttpFilterConfig } from '../filters/registry.js';
@@ -10,7 +12,10 @@ import { compileAccessLogs, type AccessLogger } from '../../access-log.js';
 export interface HcmConfig {
   readonly statPrefix: string;
   readonly codec: 'AUTO' | 'HTTP1' | 'HTTP2';
+  /** The inline route_config; with RDS an empty table (the runtime's RouteSource has the live one). */
   readonly routes: RouteTable;
+  /** `rds.route_config_name` when routes come from RDS (over ADS). */
+  readonly rds: string | undefined;
   readonly filters: readonly HttpFilterConfig[];
   readonly serverName: string;
   readonly useRemoteAddress: boolean;
@@ -47,8 +52,19 @@ export function compileHcm(h: HttpConnectionManager, path: string): HcmConfig {
   if (!h.statPrefix) throw new ConfigError(`${path}.stat_prefix`, 'required');
   const codec = h.codecType === HttpConnectionManager_CodecType.AUTO ? 'AUTO' : h.codecType === HttpConnectionManager_CodecType.HTTP1 ? 'HTTP1' : h.codecType === HttpConnectionManager_CodecType.HTTP2 ? 'HTTP2' : undefined;
   if (!codec) throw new ConfigError(`${path}.codec_type`, 'HTTP3 is not supported');
-  if (h.routeSpecifier.case !== 'routeConfig') throw new ConfigError(`${path}.route_specifier`, h.routeSpecifier.case === 'rds' ? 'rds is not supported in a bootstrap yet: use route_config' : 'route_config is required');
-  const routes = compileRouteConfig(h.routeSpecifier.value, `${path}.route_config`);
+  let rds: string | undefined;
+  let routes: RouteTable;
+  if (h.routeSpecifier.case === 'rds') {
+    const r = h.routeSpecifier.value;
+    if (r.configSource?.configSourceSpecifier.case !== 'ads') throw new ConfigError(`${path}.rds.config_source`, 'config_source: { ads: {} } is required (only ADS is supported)');
+    if (!r.routeConfigName) throw new ConfigError(`${path}.rds.route_config_name`, 'required');
+    rds = r.routeConfigName;
+    routes = compileRouteConfig(create(RouteConfigurationSchema, { name: rds }));
+  } else if (h.routeSpecifier.case === 'routeConfig') {
+    routes = compileRouteConfig(h.routeSpecifier.value, `${path}.route_config`);
+  } else {
+    throw new ConfigError(`${path}.route_specifier`, h.routeSpecifier.case ? `${h.routeSpecifier.case} is not supported: use route_config or rds` : 'route_config or rds is required');
+  }
   const kb = h.maxRequestHeadersKb ?? 60;
   if (kb < 1 || kb > 8192) throw new ConfigError(`${path}.max_request_headers_kb`, `expected 1-8192, got ${kb}`);
   const upgrades = new Set<string>();
@@ -65,6 +81,7 @@ export function compileHcm(h: HttpConnectionManager, path: string): HcmConfig {
     statPrefix: h.statPrefix,
     codec,
     routes,
+    rds,
     filters: compileHttpFilters(h.httpFilters, `${path}.http_filters`),
     serverName: h.serverName || 'envoy',
     useRemoteAddress: h.useRemoteAddress ?? false,
@@ -79,7 +96,8 @@ export function compileHcm(h: HttpConnectionManager, path: string): HcmConfig {
     requestHeadersTimeoutMs: durationMs(h.requestHeadersTimeout) ?? 0,
     requestTimeoutMs: durationMs(h.requestTimeout) ?? 0,
     streamIdleTimeoutMs,
-    idleTickMs: Math.min(idleTimeoutMs || Infinity, streamIdleTimeoutMs || Infinity, ...routeIdleTimeouts(routes)),
+    // RDS tables change at run time: their route idle_timeouts are honoured to the second.
+    idleTickMs: Math.min(idleTimeoutMs || Infinity, streamIdleTimeoutMs || Infinity, ...(rds ? [1000] : routeIdleTimeouts(routes))),
     maxStreamDurationMs: durationMs(h.commonHttpProtocolOptions?.maxStreamDuration) ?? 0,
     upgrades,
     accessLogs: compileAccessLogs(h.accessLog, `${path}.access_log`),

@@ -16,7 +16,7 @@ export function startUpgrade(
   down: net.Socket, rt: HcmRuntime, _info: ConnectionInfo, req: RequestHeaders, protocol: string, takeHeld: () => Buffer,
 ): void {
   const fail = (status: number, body: string): void => replyAndClose(down, rt, status, body);
-  const sel = rt.config.routes.select(req);
+  const sel = rt.routes.table.select(req);
   if (!sel || sel.route.action.kind !== 'forward') return fail(404, '');
   const cluster = rt.clusters.get(sel.route.action.pickCluster(Math.random()));
   if (!cluster) return fail(503, '');

@@ -9,7 +9,7 @@ import { grpcStatusForHttp, isGrpcRequest } from '../grpc.js';
 import type { ClusterManager } from '../../upstream/cluster-manager.js';
 import type { UpstreamCluster } from '../../upstream/cluster.js';
 import type { UpstreamHost } from '../../upstream/host.js';
-import type { RouteSelection } from '../route/route-table.js';
+import type { RouteSelection, RouteTable } from '../route/route-table.js';
 import { applyResponseHeaderMutations } from '../route/header-mutation.js';
 import type { CookieToSet } from '../../upstream/lb/hash-policy.js';
 import { generateCookieValue, makeSetCookieValue } from '../../upstream/lb/cookie.js';
@@ -20,9 +20,16 @@ import { FilterCallbacks } from './filter-callbacks.js';
 import { Router, DEFAULT_BUFFER_LIMIT, type RouterStream } from '../router/router.js';
 import { grpcStreamDuration } from '../router/timeouts.js';
 
+/** Where a connection manager's routes come from; `table` is swapped whole on an RDS update. */
+export interface RouteSource {
+  readonly table: RouteTable;
+}
+
 /** Everything one HTTP connection manager instance shares with its streams. */
 export interface HcmRuntime {
   readonly config: HcmConfig;
+  /** The route table as of now: inline, or RDS's latest. A request reads it once, at its start. */
+  readonly routes: RouteSource;
   readonly stats: HcmStats;
   readonly clusters: ClusterManager;
   /** The non-terminal HTTP filters, bound to this thread, in order. */
@@ -116,7 +123,7 @@ export class HttpStream implements RouterStream {
     this.downstreamAddress = downstreamRemoteAddress(cfg, this.downstreamAddress, req.headers);
     this.#requestId = prepareRequestHeaders(cfg, this.conn.remoteAddress, req);
     this.isGrpc = isGrpcRequest(req);
-    this.#selection = cfg.routes.select(req);
+    this.#selection = this.rt.routes.table.select(req);
     this.#armMaxDuration();
     const factories = this.rt.filters;
     if (factories.length === 0) { this.#route(); return; }
