@@ -1,0 +1,88 @@
+import { create } from '@bufbuild/protobuf';
+import { DeltaDiscoveryResponseSchema, ResourceSchema, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from '../../envoy/generated/envoy/service/discovery/v3/discovery_pb.js';
+import { AdsStream, type StreamContext, type TypeState } from './stream.js';
+import { isServedType, versionOf, type ServedType, type VersionedResource } from './snapshot.js';
+import { Subscription } from './subscription.js';
+import { TypeSync } from './sync-status.js';
+import { deltaChange } from './delta-diff.js';
+
+/**
+ * One incremental ADS stream (DeltaAggregatedResources): only resources the client lacks or has
+ * in another version are sent, removals are named in `removed_resources`, and each resource
+ * carries its own version (the hash of its bytes), which a reconnecting client hands back in
+ * `initial_resource_versions` so that what it already has is not sent again.
+ */
+export class DeltaStream extends AdsStream {
+  readonly kind = 'delta';
+  /** Per type: what the client has, name → version, as the server last told it. */
+  readonly #has = new Map<ServedType, Map<string, string>>();
+  /** Newly subscribed names that do not exist: the client is told so once, via removed_resources. */
+  readonly #missing = new Map<ServedType, Set<string>>();
+  /** Types whose subscription changed since the last diff. */
+  readonly #dirty = new Set<ServedType>();
+
+  constructor(ctx: StreamContext, private readonly write: (res: DeltaDiscoveryResponse) => void) {
+    super(ctx);
+  }
+
+  handle(req: DeltaDiscoveryRequest): void {
+    const type = req.typeUrl;
+    if (!isServedType(type)) { this.ctx.counters.unknownTypeRequests++; return; }
+    let st = this.types.get(type);
+    const first = st === undefined;
+    if (!st) {
+      st = { sub: new Subscription(type), sync: new TypeSync(), target: undefined };
+      this.types.set(type, st);
+      this.#has.set(type, new Map(Object.entries(req.initialResourceVersions)));
+    }
+    if (req.responseNonce !== '') {
+      const answer = st.sync.answer(req.responseNonce, req.errorDetail ? req.errorDetail.message || `code ${req.errorDetail.code}` : undefined, this.ctx.now());
+      if (answer === 'stale') this.ctx.counters.staleNonces++;
+      else if (answer === 'nack') { this.ctx.counters.nacks++; this.ctx.onNack(this, type, st.sync.status().lastNack!.message); }
+      else this.ctx.counters.acks++;
+    }
+    // Subscription changes apply whatever the nonce: Delta requests are increments, not states.
+    const added = st.sub.update(first, req.resourceNamesSubscribe, req.resourceNamesUnsubscribe);
+    const has = this.#has.get(type)!;
+    for (const n of req.resourceNamesUnsubscribe) has.delete(n); // the client drops them itself
+    const target = this.resourcesOf(type);
+    const missing = added.filter((n) => !target.has(n) && !has.has(n));
+    if (missing.length > 0) this.#missing.set(type, new Set(missing));
+    if (first || added.length > 0 || req.resourceNamesUnsubscribe.includes('*')) {
+      this.#dirty.add(type);
+      this.push(type, st, first);
+    }
+  }
+
+  sentResources(type: ServedType): VersionedResource[] {
+    const has = this.#has.get(type);
+    const target = this.resourcesOf(type);
+    const out: VersionedResource[] = [];
+    // What the client has is what it was sent; a resource sent in an older version than the
+    // current snapshot's is not kept, so only names whose version still matches are listed.
+    if (has) for (const [name, version] of has) { const r = target.get(name); if (r && r.version === version) out.push(r); }
+    return out;
+  }
+
+  protected push(type: ServedType, st: TypeState, force: boolean): boolean {
+    const target = this.resourcesOf(type);
+    const missing = this.#missing.get(type);
+    if (!force && target === st.target && !this.#dirty.has(type)) return false;
+    st.target = target;
+    this.#dirty.delete(type);
+    const has = this.#has.get(type)!;
+    const change = deltaChange(has, target, st.sub);
+    if (missing) { change.removed.push(...missing); this.#missing.delete(type); }
+    if (!force && change.updated.length === 0 && change.removed.length === 0) return false;
+    for (const r of change.updated) has.set(r.name, r.version);
+    for (const n of change.removed) has.delete(n);
+    const nonce = this.nextNonce();
+    const version = versionOf(target);
+    st.sync.sent(version, nonce);
+    this.write(create(DeltaDiscoveryResponseSchema, {
+      systemVersionInfo: version, typeUrl: type, nonce, removedResources: change.removed,
+      resources: change.updated.map((r) => create(ResourceSchema, { name: r.name, version: r.version, resource: r.any })),
+    }));
+    return true;
+  }
+}
