@@ -1,5 +1,5 @@
-import { create } from '@bufbuild/protobuf';
-import { DeltaDiscoveryResponseSchema, ResourceSchema, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from '../../envoy/generated/envoy/service/discovery/v3/discovery_pb.js';
+import type { DeltaDiscoveryRequest } from '../../envoy/generated/envoy/service/discovery/v3/discovery_pb.js';
+import { deltaResponse } from './wire.js';
 import { AdsStream, type StreamContext, type TypeState } from './stream.js';
 import { isServedType, versionOf, type ServedType, type VersionedResource } from './snapshot.js';
 import { Subscription } from './subscription.js';
@@ -21,7 +21,8 @@ export class DeltaStream extends AdsStream {
   /** Types whose subscription changed since the last diff. */
   readonly #dirty = new Set<ServedType>();
 
-  constructor(ctx: StreamContext, private readonly write: (res: DeltaDiscoveryResponse) => void) {
+  /** `write` gets serialized DeltaDiscoveryResponses. */
+  constructor(ctx: StreamContext, private readonly write: (res: Uint8Array) => void) {
     super(ctx);
   }
 
@@ -39,7 +40,7 @@ export class DeltaStream extends AdsStream {
       const answer = st.sync.answer(req.responseNonce, req.errorDetail ? req.errorDetail.message || `code ${req.errorDetail.code}` : undefined, this.ctx.now());
       if (answer === 'stale') this.ctx.counters.staleNonces++;
       else if (answer === 'nack') { this.ctx.counters.nacks++; this.ctx.onNack(this, type, st.sync.status().lastNack!.message); }
-      else this.ctx.counters.acks++;
+      else { this.ctx.counters.acks++; this.ctx.onAck(this, type, st.sync.ackedVersion!); }
     }
     // Subscription changes apply whatever the nonce: Delta requests are increments, not states.
     const added = st.sub.update(first, req.resourceNamesSubscribe, req.resourceNamesUnsubscribe);
@@ -79,10 +80,7 @@ export class DeltaStream extends AdsStream {
     const nonce = this.nextNonce();
     const version = versionOf(target);
     st.sync.sent(version, nonce);
-    this.write(create(DeltaDiscoveryResponseSchema, {
-      systemVersionInfo: version, typeUrl: type, nonce, removedResources: change.removed,
-      resources: change.updated.map((r) => create(ResourceSchema, { name: r.name, version: r.version, resource: r.any })),
-    }));
+    this.write(deltaResponse(version, type, nonce, change.updated, change.removed));
     return true;
   }
 }

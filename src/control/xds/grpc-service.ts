@@ -9,9 +9,10 @@ export const ADS_SERVICE = 'envoy.service.discovery.v3.AggregatedDiscoveryServic
 export const SOTW_PATH = `/${ADS_SERVICE}/StreamAggregatedResources`;
 export const DELTA_PATH = `/${ADS_SERVICE}/DeltaAggregatedResources`;
 
+/** The server writes responses already serialized (see wire.ts); clients decode them as messages. */
 export interface AdsServiceImplementation {
-  StreamAggregatedResources: import('@grpc/grpc-js').handleBidiStreamingCall<DiscoveryRequest, DiscoveryResponse>;
-  DeltaAggregatedResources: import('@grpc/grpc-js').handleBidiStreamingCall<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
+  StreamAggregatedResources: import('@grpc/grpc-js').handleBidiStreamingCall<DiscoveryRequest, DiscoveryResponse | Uint8Array>;
+  DeltaAggregatedResources: import('@grpc/grpc-js').handleBidiStreamingCall<DeltaDiscoveryRequest, DeltaDiscoveryResponse | Uint8Array>;
 }
 
 /** `onBytes` sees the size of every serialized response (for counters). */
@@ -23,14 +24,14 @@ export function adsServiceDefinition(onBytes: (n: number) => void = () => {}): S
       requestDeserialize: (b: Buffer) => fromBinary(DiscoveryRequestSchema, b),
       requestSerialize: (m: DiscoveryRequest) => Buffer.from(toBinary(DiscoveryRequestSchema, m)),
       responseDeserialize: (b: Buffer) => fromBinary(DiscoveryResponseSchema, b),
-      responseSerialize: (m: DiscoveryResponse) => out(toBinary(DiscoveryResponseSchema, m)),
+      responseSerialize: (m: DiscoveryResponse | Uint8Array) => out(m instanceof Uint8Array ? m : toBinary(DiscoveryResponseSchema, m)),
     },
     DeltaAggregatedResources: {
       path: DELTA_PATH, requestStream: true, responseStream: true, originalName: 'deltaAggregatedResources',
       requestDeserialize: (b: Buffer) => fromBinary(DeltaDiscoveryRequestSchema, b),
       requestSerialize: (m: DeltaDiscoveryRequest) => Buffer.from(toBinary(DeltaDiscoveryRequestSchema, m)),
       responseDeserialize: (b: Buffer) => fromBinary(DeltaDiscoveryResponseSchema, b),
-      responseSerialize: (m: DeltaDiscoveryResponse) => out(toBinary(DeltaDiscoveryResponseSchema, m)),
+      responseSerialize: (m: DeltaDiscoveryResponse | Uint8Array) => out(m instanceof Uint8Array ? m : toBinary(DeltaDiscoveryResponseSchema, m)),
     },
   };
 }

@@ -21,6 +21,8 @@ export interface AdsServerOptions {
 }
 
 type Listener = (identity: ProxyIdentity, id: string) => void;
+/** A proxy ACKed `version` of `typeUrl` at `at` (performance.now() ms). */
+type AckListener = (id: string, typeUrl: string, version: string, at: number) => void;
 
 /**
  * The control plane's ADS server: serves each connected proxy the resources `source` generates
@@ -38,6 +40,7 @@ export class AdsServer {
   #shapes = new Map<string, Snapshot>();
   readonly #onConnect = new Set<Listener>();
   readonly #onDisconnect = new Set<Listener>();
+  readonly #onAck = new Set<AckListener>();
   #grpc: grpc.Server | undefined;
   readonly #ctx: StreamContext;
 
@@ -49,6 +52,11 @@ export class AdsServer {
       counters: this.counters,
       now: () => new Date(),
       onNack: (s, type, message) => this.#log(`xds: NACK from ${s.id} for ${type}: ${message}`),
+      onAck: (s, type, version) => {
+        if (this.#onAck.size === 0) return;
+        const at = performance.now();
+        for (const fn of this.#onAck) this.#safely(() => fn(s.id, type, version, at));
+      },
     };
   }
 
@@ -56,9 +64,9 @@ export class AdsServer {
   listen(host: string, port: number): Promise<number> {
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
     server.addService(adsServiceDefinition((n) => { this.counters.responseBytes += n; }), {
-      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) =>
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse | Uint8Array>) =>
         this.#serve(call, new SotwStream(this.#ctx, (res) => this.#write(call, res))),
-      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) =>
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse | Uint8Array>) =>
         this.#serve(call, new DeltaStream(this.#ctx, (res) => this.#write(call, res))),
     });
     this.#grpc = server;
@@ -93,6 +101,8 @@ export class AdsServer {
 
   onConnect(fn: Listener): () => void { this.#onConnect.add(fn); return () => this.#onConnect.delete(fn); }
   onDisconnect(fn: Listener): () => void { this.#onDisconnect.add(fn); return () => this.#onDisconnect.delete(fn); }
+  /** Every ACK (for convergence metrics, like Istio's pilot_proxy_convergence_time). */
+  onAck(fn: AckListener): () => void { this.#onAck.add(fn); return () => this.#onAck.delete(fn); }
 
   status(): ProxyStatus[] {
     return [...this.#streams.values()].map((s) => s.status());

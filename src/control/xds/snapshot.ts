@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { create, toBinary, type DescMessage, type Message } from '@bufbuild/protobuf';
-import { AnySchema, type Any } from '@bufbuild/protobuf/wkt';
+import { toBinary, type DescMessage, type Message } from '@bufbuild/protobuf';
+import { anyBytes } from './wire.js';
 import { ListenerSchema } from '../../envoy/generated/envoy/config/listener/v3/listener_pb.js';
 import { RouteConfigurationSchema } from '../../envoy/generated/envoy/config/route/v3/route_pb.js';
 import { ClusterSchema } from '../../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
@@ -25,7 +25,8 @@ export interface VersionedResource {
   readonly name: string;
   /** Hash of the serialized bytes: equal bytes, equal version. */
   readonly version: string;
-  readonly any: Any;
+  /** The resource packed in a google.protobuf.Any, serialized. */
+  readonly anyBytes: Uint8Array;
   readonly message: Message;
   readonly schema: DescMessage;
 }
@@ -79,7 +80,7 @@ export function buildSnapshot(res: ProxyResources, previous?: Snapshot): Snapsho
       const old = before?.get(name);
       if (old && old.version === version) { out.set(name, old); continue; }
       same = false;
-      out.set(name, { name, version, any: create(AnySchema, { typeUrl: type, value: bytes }), message: msg, schema });
+      out.set(name, { name, version, anyBytes: anyBytes(type, bytes), message: msg, schema });
     }
     types.set(type, same && before!.size === out.size ? before! : out);
   }

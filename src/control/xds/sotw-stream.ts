@@ -1,9 +1,32 @@
-import { create } from '@bufbuild/protobuf';
-import { DiscoveryResponseSchema, type DiscoveryRequest, type DiscoveryResponse } from '../../envoy/generated/envoy/service/discovery/v3/discovery_pb.js';
+import type { DiscoveryRequest } from '../../envoy/generated/envoy/service/discovery/v3/discovery_pb.js';
 import { AdsStream, type StreamContext, type TypeState } from './stream.js';
-import { isServedType, versionOf, type ServedType, type VersionedResource } from './snapshot.js';
+import { isServedType, versionOf, type ServedType, type TypeResources, type VersionedResource } from './snapshot.js';
 import { Subscription } from './subscription.js';
 import { TypeSync } from './sync-status.js';
+import { sotwResourcesField, sotwResponse } from './wire.js';
+
+/** What a subscription selects of a type's resources, with its version and encoded bytes. */
+interface Selection {
+  readonly resources: readonly VersionedResource[];
+  readonly version: string;
+  readonly field: Uint8Array;
+}
+
+/** Proxies of one shape with equal subscriptions share one Selection per push. */
+const selections = new WeakMap<TypeResources, Map<string, Selection>>();
+
+function selectionOf(target: TypeResources, sub: Subscription): Selection {
+  let bySub = selections.get(target);
+  if (!bySub) { bySub = new Map(); selections.set(target, bySub); }
+  const key = sub.key();
+  let sel = bySub.get(key);
+  if (!sel) {
+    const resources = sub.select(target);
+    sel = { resources, version: sub.wildcard ? versionOf(target) : versionOf(target, sub.names), field: sotwResourcesField(resources) };
+    bySub.set(key, sel);
+  }
+  return sel;
+}
 
 /**
  * One State-of-the-World ADS stream (StreamAggregatedResources). Every response of a type carries
@@ -12,9 +35,10 @@ import { TypeSync } from './sync-status.js';
  */
 export class SotwStream extends AdsStream {
   readonly kind = 'sotw';
-  readonly #sent = new Map<ServedType, VersionedResource[]>();
+  readonly #sent = new Map<ServedType, Selection>();
 
-  constructor(ctx: StreamContext, private readonly write: (res: DiscoveryResponse) => void) {
+  /** `write` gets serialized DiscoveryResponses. */
+  constructor(ctx: StreamContext, private readonly write: (res: Uint8Array) => void) {
     super(ctx);
   }
 
@@ -30,7 +54,7 @@ export class SotwStream extends AdsStream {
       const answer = st.sync.answer(req.responseNonce, req.errorDetail ? req.errorDetail.message || `code ${req.errorDetail.code}` : undefined, this.ctx.now());
       if (answer === 'stale') { this.ctx.counters.staleNonces++; return; }
       if (answer === 'nack') { this.ctx.counters.nacks++; this.ctx.onNack(this, type, st.sync.status().lastNack!.message); }
-      else this.ctx.counters.acks++;
+      else { this.ctx.counters.acks++; this.ctx.onAck(this, type, st.sync.ackedVersion!); }
     }
     const changed = st.sub.replace(req.resourceNames);
     // An empty nonce is a new subscription (first request, or the client starting over): answer it
@@ -39,20 +63,19 @@ export class SotwStream extends AdsStream {
   }
 
   sentResources(type: ServedType): VersionedResource[] {
-    return this.#sent.get(type) ?? [];
+    return [...this.#sent.get(type)?.resources ?? []];
   }
 
   protected push(type: ServedType, st: TypeState, force: boolean): boolean {
     const target = this.resourcesOf(type);
     if (!force && target === st.target) return false;
     st.target = target;
-    const resources = st.sub.select(target);
-    const version = st.sub.wildcard ? versionOf(target) : versionOf(target, st.sub.names);
-    if (!force && version === st.sync.sentVersion) return false;
+    const sel = selectionOf(target, st.sub);
+    if (!force && sel.version === st.sync.sentVersion) return false;
     const nonce = this.nextNonce();
-    st.sync.sent(version, nonce);
-    this.#sent.set(type, resources);
-    this.write(create(DiscoveryResponseSchema, { versionInfo: version, typeUrl: type, nonce, resources: resources.map((r) => r.any) }));
+    st.sync.sent(sel.version, nonce);
+    this.#sent.set(type, sel);
+    this.write(sotwResponse(sel.version, type, nonce, sel.field));
     return true;
   }
 }

@@ -9,6 +9,7 @@ export interface StreamContext {
   readonly counters: XdsCounters;
   now(): Date;
   onNack(stream: AdsStream, typeUrl: string, message: string): void;
+  onAck(stream: AdsStream, typeUrl: string, version: string): void;
 }
 
 /** Per type on a stream: the subscription, the nonce/version bookkeeping, what was last sent. */

@@ -10,17 +10,22 @@ export class Subscription {
   wildcard = false;
   readonly names = new Set<string>();
   #everNamed = false;
+  #key: string | undefined;
 
   constructor(readonly type: ServedType) {}
 
   /** SotW: the request's list replaces the subscription. Returns whether it changed. */
   replace(names: readonly string[]): boolean {
-    const before = this.key();
     const explicit = names.filter((n) => n !== '*');
-    this.wildcard = names.includes('*') || (names.length === 0 && !this.#everNamed && allowsLegacyWildcard(this.type));
+    const wildcard = names.includes('*') || (names.length === 0 && !this.#everNamed && allowsLegacyWildcard(this.type));
     if (explicit.length > 0) this.#everNamed = true;
+    // The common case, an ACK repeating the same names, must not rebuild anything.
+    if (wildcard === this.wildcard && explicit.length === this.names.size && explicit.every((n) => this.names.has(n))) return false;
+    const before = this.key();
+    this.wildcard = wildcard;
     this.names.clear();
     for (const n of explicit) this.names.add(n);
+    this.#key = undefined;
     return this.key() !== before;
   }
 
@@ -30,6 +35,7 @@ export class Subscription {
    */
   update(first: boolean, subscribe: readonly string[], unsubscribe: readonly string[]): string[] {
     const added: string[] = [];
+    if (subscribe.length > 0 || unsubscribe.length > 0 || first) this.#key = undefined;
     if (first && subscribe.length === 0 && allowsLegacyWildcard(this.type)) this.wildcard = true;
     for (const n of subscribe) {
       if (n === '*') { this.wildcard = true; continue; }
@@ -58,8 +64,9 @@ export class Subscription {
     return [...resources.values()].filter((r) => this.names.has(r.name));
   }
 
-  /** A string equal for equal subscriptions (cheap enough: subscriptions change rarely). */
+  /** A string equal for equal subscriptions; computed once per change. */
   key(): string {
-    return `${this.wildcard ? '*' : ''}|${[...this.names].sort().join(',')}`;
+    this.#key ??= `${this.wildcard ? '*' : ''}|${[...this.names].sort().join('\u0000')}`;
+    return this.#key;
   }
 }

@@ -47,6 +47,7 @@ export class TypeSync {
   }
 
   get sentVersion(): string | undefined { return this.#sentVersion; }
+  get ackedVersion(): string | undefined { return this.#ackedVersion; }
 
   /**
    * Classifies a request's `response_nonce`: a nonce other than the latest one sent is stale

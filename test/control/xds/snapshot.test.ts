@@ -5,6 +5,8 @@ import { buildSnapshot, versionOf } from '../../../src/control/xds/snapshot.js';
 import { Subscription } from '../../../src/control/xds/subscription.js';
 import { deltaChange } from '../../../src/control/xds/delta-diff.js';
 import { twoServices, edsCluster, cla } from './fixtures.js';
+import { toBinary } from '@bufbuild/protobuf';
+import { ClusterSchema } from '../../../src/envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
 
 test('snapshot: per-resource versions are hashes of the bytes; unchanged resources and types keep their objects', () => {
   const s1 = buildSnapshot(twoServices());
@@ -65,4 +67,22 @@ test('deltaChange: sends what differs from what the client has, removes what is 
     assert.deepEqual(ch.updated.map((r) => r.name), updated, what);
     assert.deepEqual(ch.removed, removed, what);
   }
+});
+
+test('wire: hand-assembled responses decode as the generated messages', async () => {
+  const { fromBinary } = await import('@bufbuild/protobuf');
+  const { DiscoveryResponseSchema, DeltaDiscoveryResponseSchema } = await import('../../../src/envoy/generated/envoy/service/discovery/v3/discovery_pb.js');
+  const { sotwResponse, sotwResourcesField, deltaResponse } = await import('../../../src/control/xds/wire.js');
+  const clusters = buildSnapshot(twoServices()).types.get(TYPE_URL.cluster)!;
+  const all = [...clusters.values()];
+  const s = fromBinary(DiscoveryResponseSchema, sotwResponse('v1', TYPE_URL.cluster, 'n7', sotwResourcesField(all)));
+  assert.equal(s.versionInfo, 'v1'); assert.equal(s.typeUrl, TYPE_URL.cluster); assert.equal(s.nonce, 'n7');
+  assert.deepEqual(s.resources.map((a) => a.typeUrl), [TYPE_URL.cluster, TYPE_URL.cluster]);
+  assert.deepEqual(s.resources.map((a) => Buffer.from(a.value)), all.map((r) => Buffer.from(toBinary(ClusterSchema, r.message as never))));
+  const d = fromBinary(DeltaDiscoveryResponseSchema, deltaResponse('sys', TYPE_URL.cluster, 'n8', all.slice(1), ['gone', 'é-ünicode']));
+  assert.equal(d.systemVersionInfo, 'sys'); assert.equal(d.nonce, 'n8');
+  assert.deepEqual(d.resources.map((r) => [r.name, r.version]), [['c-b', all[1]!.version]]);
+  assert.deepEqual(d.removedResources, ['gone', 'é-ünicode']);
+  const empty = fromBinary(DiscoveryResponseSchema, sotwResponse('v0', TYPE_URL.route, '1', sotwResourcesField([])));
+  assert.deepEqual(empty.resources, []);
 });
