@@ -92,6 +92,7 @@ const otherCpu = otherCpuWindow(process.pid);
 const route = await measure('route');
 const endpoint = await measure('endpoint');
 const other = otherCpu();
+const hwmMiB = Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 await request(clients, 'close');
 const counters = await request<{ counters: Record<string, number> }>(server, 'counters');
 clearTimeout(deadline);
@@ -122,6 +123,7 @@ console.log(`command: npm run bench:control -- ${process.argv.slice(2).join(' ')
 console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}; clients (one process, one gRPC channel + TCP connection each) share the CPUs with the server`);
 console.log(`connect: all ${N} clients connected and ACKed CDS/EDS/LDS/RDS in ${fmt(connect.ms / 1000, 1)} s (batches of 50)`);
 console.log(`server memory: VmRSS ${fmt(rss0)} MiB idle, ${fmt(rss1)} MiB with 1 client, ${fmt(rssN)} MiB with ${gcN.connected}; per client (after GC) ${fmt(((rssN - rss1) * 1024) / (N - 1), 1)} KiB RSS, ${fmt((gcN.heapUsed - gc1.heapUsed) / 1024 / (N - 1), 1)} KiB JS heap`);
+console.log(`server peak VmRSS (VmHWM) over the run: ${fmt(hwmMiB)} MiB (a push writes every client's response at once; it is buffered until the sockets drain)`);
 report('one route change (one VirtualService: RDS "80", 500 virtual hosts)', route);
 report('one endpoint change (EDS, one ClusterLoadAssignment)', endpoint);
 console.log(`\nother CPU on the machine during the changes (clients process + everything else): ${fmt(other, 0)} % of one CPU`);

@@ -1,10 +1,26 @@
 import type { DeltaDiscoveryRequest } from '../../envoy/generated/envoy/service/discovery/v3/discovery_pb.js';
 import { deltaResponse } from './wire.js';
-import { AdsStream, type StreamContext, type TypeState } from './stream.js';
-import { isServedType, versionOf, type ServedType, type VersionedResource } from './snapshot.js';
+import { AdsStream, nextSharedNonce, MAX_SHARED_RESPONSES, type StreamContext, type TypeState } from './stream.js';
+import { isServedType, versionOf, type ServedType, type TypeResources, type VersionedResource } from './snapshot.js';
 import { Subscription } from './subscription.js';
 import { TypeSync } from './sync-status.js';
 import { deltaChange } from './delta-diff.js';
+
+/** Streams of one shape usually need the same change in a push: its bytes are encoded once. */
+const responses = new WeakMap<TypeResources, Map<string, { nonce: string; bytes: Uint8Array }>>();
+
+function encoded(target: TypeResources, type: ServedType, updated: readonly VersionedResource[], removed: readonly string[]): { nonce: string; bytes: Uint8Array } {
+  let byChange = responses.get(target);
+  if (!byChange) { byChange = new Map(); responses.set(target, byChange); }
+  const key = `${updated.map((r) => `${r.name}\u0000${r.version}`).join('\u0001')}\u0002${removed.join('\u0001')}`;
+  let r = byChange.get(key);
+  if (!r) {
+    const nonce = nextSharedNonce();
+    r = { nonce, bytes: deltaResponse(versionOf(target), type, nonce, updated, removed) };
+    if (byChange.size < MAX_SHARED_RESPONSES) byChange.set(key, r);
+  }
+  return r;
+}
 
 /**
  * One incremental ADS stream (DeltaAggregatedResources): only resources the client lacks or has
@@ -77,10 +93,9 @@ export class DeltaStream extends AdsStream {
     if (!force && change.updated.length === 0 && change.removed.length === 0) return false;
     for (const r of change.updated) has.set(r.name, r.version);
     for (const n of change.removed) has.delete(n);
-    const nonce = this.nextNonce();
-    const version = versionOf(target);
-    st.sync.sent(version, nonce);
-    this.write(deltaResponse(version, type, nonce, change.updated, change.removed));
+    const res = encoded(target, type, change.updated, change.removed);
+    st.sync.sent(versionOf(target), res.nonce);
+    this.write(res.bytes);
     return true;
   }
 }

@@ -1,15 +1,16 @@
 import type { DiscoveryRequest } from '../../envoy/generated/envoy/service/discovery/v3/discovery_pb.js';
-import { AdsStream, type StreamContext, type TypeState } from './stream.js';
+import { AdsStream, nextSharedNonce, MAX_SHARED_RESPONSES, type StreamContext, type TypeState } from './stream.js';
 import { isServedType, versionOf, type ServedType, type TypeResources, type VersionedResource } from './snapshot.js';
 import { Subscription } from './subscription.js';
 import { TypeSync } from './sync-status.js';
 import { sotwResourcesField, sotwResponse } from './wire.js';
 
-/** What a subscription selects of a type's resources, with its version and encoded bytes. */
+/** What a subscription selects of a type's resources, with its version and the whole response encoded. */
 interface Selection {
   readonly resources: readonly VersionedResource[];
   readonly version: string;
-  readonly field: Uint8Array;
+  readonly nonce: string;
+  readonly response: Uint8Array;
 }
 
 /** Proxies of one shape with equal subscriptions share one Selection per push. */
@@ -22,8 +23,10 @@ function selectionOf(target: TypeResources, sub: Subscription): Selection {
   let sel = bySub.get(key);
   if (!sel) {
     const resources = sub.select(target);
-    sel = { resources, version: sub.wildcard ? versionOf(target) : versionOf(target, sub.names), field: sotwResourcesField(resources) };
-    bySub.set(key, sel);
+    const version = sub.wildcard ? versionOf(target) : versionOf(target, sub.names);
+    const nonce = nextSharedNonce();
+    sel = { resources, version, nonce, response: sotwResponse(version, sub.type, nonce, sotwResourcesField(resources)) };
+    if (bySub.size < MAX_SHARED_RESPONSES) bySub.set(key, sel);
   }
   return sel;
 }
@@ -72,10 +75,9 @@ export class SotwStream extends AdsStream {
     st.target = target;
     const sel = selectionOf(target, st.sub);
     if (!force && sel.version === st.sync.sentVersion) return false;
-    const nonce = this.nextNonce();
-    st.sync.sent(sel.version, nonce);
+    st.sync.sent(sel.version, sel.nonce);
     this.#sent.set(type, sel);
-    this.write(sotwResponse(sel.version, type, nonce, sel.field));
+    this.write(sel.response);
     return true;
   }
 }

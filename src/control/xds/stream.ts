@@ -4,6 +4,24 @@ import { SERVED_TYPES, type ServedType, type Snapshot, type TypeResources, type 
 import type { Subscription } from './subscription.js';
 import { TypeSync, type ProxyStatus, type TypeSyncStatus } from './sync-status.js';
 
+let sharedNonce = 0;
+
+/**
+ * A nonce for a response whose bytes are shared by every stream that gets it (same shape, same
+ * subscription, same push): the protocol needs nonces to be distinct within a stream, and each
+ * shared response carries a process-wide fresh one, so the bytes can be encoded once.
+ */
+export function nextSharedNonce(): string {
+  return (++sharedNonce).toString(36);
+}
+
+/**
+ * Most shared responses a type's resources keep (per distinct subscription or change): bounds
+ * the memory when proxies of one shape subscribe differently; past it, responses are encoded
+ * per stream and not kept.
+ */
+export const MAX_SHARED_RESPONSES = 64;
+
 /** What a stream needs from the server. */
 export interface StreamContext {
   readonly counters: XdsCounters;
@@ -29,7 +47,6 @@ export abstract class AdsStream {
   lastPushAt: Date | undefined;
   protected snapshot: Snapshot | undefined;
   protected readonly types = new Map<ServedType, TypeState>();
-  #nonce = 0;
 
   constructor(protected readonly ctx: StreamContext) {
     this.connectedAt = ctx.now();
@@ -65,10 +82,6 @@ export abstract class AdsStream {
 
   protected resourcesOf(type: ServedType): TypeResources {
     return this.snapshot?.types.get(type) ?? new Map();
-  }
-
-  protected nextNonce(): string {
-    return String(++this.#nonce);
   }
 
   /** Sends `type` if the proxy's view of it changed (or always when `force`). Returns whether it sent. */

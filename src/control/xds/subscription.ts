@@ -16,15 +16,22 @@ export class Subscription {
 
   /** SotW: the request's list replaces the subscription. Returns whether it changed. */
   replace(names: readonly string[]): boolean {
-    const explicit = names.filter((n) => n !== '*');
-    const wildcard = names.includes('*') || (names.length === 0 && !this.#everNamed && allowsLegacyWildcard(this.type));
-    if (explicit.length > 0) this.#everNamed = true;
-    // The common case, an ACK repeating the same names, must not rebuild anything.
-    if (wildcard === this.wildcard && explicit.length === this.names.size && explicit.every((n) => this.names.has(n))) return false;
+    // The common case, an ACK repeating the same names, must not allocate or rebuild anything.
+    let star = false;
+    let explicit = 0;
+    let known = true;
+    for (const n of names) {
+      if (n === '*') { star = true; continue; }
+      explicit++;
+      if (known && !this.names.has(n)) known = false;
+    }
+    const wildcard = star || (names.length === 0 && !this.#everNamed && allowsLegacyWildcard(this.type));
+    if (explicit > 0) this.#everNamed = true;
+    if (wildcard === this.wildcard && known && explicit === this.names.size) return false;
     const before = this.key();
     this.wildcard = wildcard;
     this.names.clear();
-    for (const n of explicit) this.names.add(n);
+    for (const n of names) if (n !== '*') this.names.add(n);
     this.#key = undefined;
     return this.key() !== before;
   }
