@@ -74,15 +74,17 @@ const rssN = rssMiB(server.pid!);
 
 interface ChangeResult { times: number[]; generateAfterMs: number; responses: number; responseBytes: number; pushes: number; nacks: number }
 async function measure(kind: 'route' | 'endpoint') {
-  const runs: { r: ChangeResult; cpu: number; bytes: { sotw: number; delta: number; sotwClients: number; deltaClients: number } }[] = [];
+  const runs: { r: ChangeResult; cpu: number; clientCpu: number; bytes: { sotw: number; delta: number; sotwClients: number; deltaClients: number } }[] = [];
   for (let i = 0; i < changes; i++) {
     await request(clients, 'bytes');
     const cpu0 = treeCpuSeconds(server.pid!);
+    const ccpu0 = treeCpuSeconds(clients.pid!);
     const r = await request<ChangeResult>(server, 'change', { kind, expect: N });
     const cpu = treeCpuSeconds(server.pid!) - cpu0;
+    const clientCpu = treeCpuSeconds(clients.pid!) - ccpu0;
     await new Promise((res) => setTimeout(res, 300)); // late bytes of this change still arrive
     const bytes = await request<{ sotw: number; delta: number; sotwClients: number; deltaClients: number }>(clients, 'bytes');
-    runs.push({ r, cpu, bytes });
+    runs.push({ r, cpu, clientCpu, bytes });
     await new Promise((res) => setTimeout(res, 500));
   }
   return runs;
@@ -112,6 +114,7 @@ function report(title: string, runs: Awaited<ReturnType<typeof measure>>): void 
   console.log(`  per change, last client ACKed after: ${perRunMax.map((x) => fmt(x, 0)).join(', ')} ms (debounce ran generate() ${fromPush.map((x) => fmt(x, 0)).join(', ')} ms after push())`);
   console.log(`  push -> last ACK minus debounce: ${runs.map((x) => fmt(Math.max(...x.r.times) - x.r.generateAfterMs, 0)).join(', ')} ms`);
   console.log(`  server CPU per push (push to last ACK, incl. handling ACKs): ${runs.map((x) => fmt(x.cpu * 1000, 0)).join(', ')} ms`);
+  console.log(`  simulated clients' CPU in the same window (one process): ${runs.map((x) => fmt(x.clientCpu * 1000, 0)).join(', ')} ms`);
   console.log(`  responses per push ${runs[0]!.r.responses}, server bytes per push ${fmt(runs[0]!.r.responseBytes / 1024, 0)} KiB, pushes ${runs.map((x) => x.r.pushes).join(',')}, NACKs ${runs.reduce((s, x) => s + x.r.nacks, 0)}`);
   const b = runs[runs.length - 1]!.bytes;
   if (b.sotwClients) console.log(`  bytes received per SotW client: ${fmt(b.sotw / b.sotwClients, 0)}`);

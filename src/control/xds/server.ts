@@ -6,6 +6,7 @@ import type { Node } from '../../envoy/generated/envoy/config/core/v3/base_pb.js
 import { adsServiceDefinition } from './grpc-service.js';
 import { newCounters, type XdsCounters } from './counters.js';
 import { DEFAULT_DEBOUNCE, PushQueue, type DebounceOptions } from './push-queue.js';
+import { PushThrottle } from './push-throttle.js';
 import { buildSnapshot, isServedType, type Snapshot } from './snapshot.js';
 import type { ResourceSource } from './source.js';
 import type { AdsStream, StreamContext } from './stream.js';
@@ -16,6 +17,11 @@ import type { ProxyStatus } from './sync-status.js';
 export interface AdsServerOptions {
   /** Debounce of push(): quiet period and longest delay, in ms (default 100 / 1000). */
   readonly debounce?: Partial<DebounceOptions>;
+  /**
+   * Most proxies a push writes to at once; the others wait until one's response is flushed to
+   * its socket (default 100, like istiod's PILOT_PUSH_THROTTLE).
+   */
+  readonly pushConcurrency?: number;
   /** Where NACKs and generate() errors are reported (default: stderr). */
   readonly log?: (line: string) => void;
 }
@@ -43,10 +49,12 @@ export class AdsServer {
   readonly #onAck = new Set<AckListener>();
   #grpc: grpc.Server | undefined;
   readonly #ctx: StreamContext;
+  readonly #throttle: PushThrottle<AdsStream>;
 
   constructor(source: ResourceSource, opts: AdsServerOptions = {}) {
     this.#source = source;
     this.#log = opts.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.#throttle = new PushThrottle(Math.max(1, opts.pushConcurrency ?? 100));
     this.#queue = new PushQueue((reasons) => this.#runPush(reasons), { ...DEFAULT_DEBOUNCE, ...opts.debounce });
     this.#ctx = {
       counters: this.counters,
@@ -64,10 +72,14 @@ export class AdsServer {
   listen(host: string, port: number): Promise<number> {
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
     server.addService(adsServiceDefinition((n) => { this.counters.responseBytes += n; }), {
-      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse | Uint8Array>) =>
-        this.#serve(call, new SotwStream(this.#ctx, (res) => this.#write(call, res))),
-      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse | Uint8Array>) =>
-        this.#serve(call, new DeltaStream(this.#ctx, (res) => this.#write(call, res))),
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse | Uint8Array>) => {
+        const sotw: SotwStream = new SotwStream(this.#ctx, (res) => this.#write(call, sotw, res));
+        this.#serve(call, sotw);
+      },
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse | Uint8Array>) => {
+        const delta: DeltaStream = new DeltaStream(this.#ctx, (res) => this.#write(call, delta, res));
+        this.#serve(call, delta);
+      },
     });
     this.#grpc = server;
     const addr = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -120,9 +132,9 @@ export class AdsServer {
     return s.sentResources(typeUrl).map((r) => toJson(r.schema, r.message, { registry: envoyRegistry }));
   }
 
-  #write<Res>(call: { write(res: Res): boolean }, res: Res): void {
+  #write<Res>(call: { write(res: Res, cb: (err?: Error | null) => void): boolean }, stream: AdsStream, res: Res): void {
     this.counters.responses++;
-    call.write(res);
+    call.write(res, this.#throttle.writing(stream));
   }
 
   #serve<Req extends { node?: Node | undefined }>(call: grpc.ServerDuplexStream<Req, unknown>, stream: AdsStream & { handle(req: Req): void }): void {
@@ -130,6 +142,7 @@ export class AdsServer {
     const finish = (): void => {
       if (done) return;
       done = true;
+      this.#throttle.forget(stream);
       if (stream.identity && this.#streams.get(stream.id) === stream) {
         this.#streams.delete(stream.id);
         this.counters.disconnects++;
@@ -208,7 +221,10 @@ export class AdsServer {
     }
     this.#shapes = next;
     for (const [stream, snap] of plan) {
-      try { stream.update(snap); } catch (err) { this.#log(`xds: push to ${stream.id} failed: ${(err as Error).stack ?? String(err)}`); }
+      this.#throttle.enqueue(stream, () => {
+        if (this.#streams.get(stream.id) !== stream) return; // gone meanwhile
+        try { stream.update(snap); } catch (err) { this.#log(`xds: push to ${stream.id} failed: ${(err as Error).stack ?? String(err)}`); }
+      });
     }
   }
 

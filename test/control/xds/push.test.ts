@@ -54,6 +54,19 @@ test('a full push goes out in warming order: CDS, EDS, LDS, RDS', async () => {
   assert.ok(server.status()[0]!.lastPushAt instanceof Date);
 });
 
+test('with a push concurrency of 1, every proxy still gets the push, each in warming order', async () => {
+  const { source, server, open } = await setup({ pushConcurrency: 1 });
+  const clients = [open(), open(), open()];
+  for (const [i, c] of clients.entries()) await fullySubscribed(c, `t${i}`);
+  source.resources = everythingChanged();
+  server.push('everything');
+  for (const c of clients) {
+    const order: string[] = [];
+    for (let i = 0; i < 4; i++) order.push((await c.next()).typeUrl);
+    assert.deepEqual(order, [TYPE_URL.cluster, TYPE_URL.endpoint, TYPE_URL.listener, TYPE_URL.route]);
+  }
+});
+
 test('a burst of 20 push() calls becomes one push: one response per type', async () => {
   const { source, server, open } = await setup({ debounce: { quietMs: 100, maxDelayMs: 1000 } });
   const client = open();
