@@ -4,7 +4,7 @@
  *
  *   npm run bench:control -- [--clients 1000] [--services 500] [--delta-share 0.5] [--changes 5]
  *                            [--source MODULE] [--quiet-ms 100] [--max-ms 1000]
- *                            [--server-node-flags="--cpu-prof ..."]
+ *                            [--push-concurrency 100] [--server-node-flags="--cpu-prof ..."]
  *
  * --source: a module exporting `createBenchSource(services): BenchSource` (see
  * bench/lib/control-plane/synthetic-mesh.ts, the default): the ResourceSource under test and how
@@ -30,6 +30,7 @@ const { values } = parseArgs({
   options: {
     clients: { type: 'string' }, services: { type: 'string' }, 'delta-share': { type: 'string' }, changes: { type: 'string' },
     source: { type: 'string' }, 'quiet-ms': { type: 'string' }, 'max-ms': { type: 'string' }, 'server-node-flags': { type: 'string' },
+    'push-concurrency': { type: 'string' },
   },
 });
 const N = Number(values.clients ?? 1000);
@@ -56,7 +57,7 @@ function start(script: string, args: string[], execArgv: string[] = []): Promise
 const rssMiB = (pid: number): number => parseVmRssKb(readFileSync(`/proc/${pid}/status`, 'utf8')) / 1024;
 const fmt = (x: number, d = 1): string => x.toFixed(d);
 
-const serverArgs = ['--services', String(services), '--quiet-ms', values['quiet-ms'] ?? '100', '--max-ms', values['max-ms'] ?? '1000', ...(values.source ? ['--source', values.source] : [])];
+const serverArgs = ['--services', String(services), '--quiet-ms', values['quiet-ms'] ?? '100', '--max-ms', values['max-ms'] ?? '1000', '--push-concurrency', values['push-concurrency'] ?? '100', ...(values.source ? ['--source', values.source] : [])];
 const server = await start('server-child.js', serverArgs, ['--expose-gc', ...(values['server-node-flags'] ?? '').split(' ').filter(Boolean)]);
 const { port, routeNames } = await request<{ port: number; routeNames: string[] }>(server, 'hello');
 await request(server, 'gc');
@@ -126,7 +127,8 @@ console.log(`command: npm run bench:control -- ${process.argv.slice(2).join(' ')
 console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}; clients (one process, one gRPC channel + TCP connection each) share the CPUs with the server`);
 console.log(`connect: all ${N} clients connected and ACKed CDS/EDS/LDS/RDS in ${fmt(connect.ms / 1000, 1)} s (batches of 50)`);
 console.log(`server memory: VmRSS ${fmt(rss0)} MiB idle, ${fmt(rss1)} MiB with 1 client, ${fmt(rssN)} MiB with ${gcN.connected}; per client (after GC) ${fmt(((rssN - rss1) * 1024) / (N - 1), 1)} KiB RSS, ${fmt((gcN.heapUsed - gc1.heapUsed) / 1024 / (N - 1), 1)} KiB JS heap`);
-console.log(`server peak VmRSS (VmHWM) over the run: ${fmt(hwmMiB)} MiB (a push writes every client's response at once; it is buffered until the sockets drain)`);
+console.log(`push concurrency (proxies with responses in flight at once): ${values['push-concurrency'] ?? '100'}`);
+console.log(`server peak VmRSS (VmHWM) over the run: ${fmt(hwmMiB)} MiB (responses in flight are buffered until their sockets drain)`);
 report('one route change (one VirtualService: RDS "80", 500 virtual hosts)', route);
 report('one endpoint change (EDS, one ClusterLoadAssignment)', endpoint);
 console.log(`\nother CPU on the machine during the changes (clients process + everything else): ${fmt(other, 0)} % of one CPU`);

@@ -10,7 +10,7 @@ import { TYPE_URL } from '../../../src/control/translate/types.js';
 import { serve } from './ipc.js';
 import type { BenchSource } from './synthetic-mesh.js';
 
-const { values } = parseArgs({ options: { source: { type: 'string' }, services: { type: 'string' }, 'quiet-ms': { type: 'string' }, 'max-ms': { type: 'string' } } });
+const { values } = parseArgs({ options: { source: { type: 'string' }, services: { type: 'string' }, 'quiet-ms': { type: 'string' }, 'max-ms': { type: 'string' }, 'push-concurrency': { type: 'string' } } });
 const mod = (values.source ? await import(pathToFileURL(resolve(values.source)).href) : await import('./synthetic-mesh.js')) as { createBenchSource(services: number): BenchSource | Promise<BenchSource> };
 const bench = await mod.createBenchSource(Number(values.services ?? 500));
 let generateAt = 0;
@@ -18,7 +18,10 @@ const source = {
   generate: (p: Parameters<BenchSource['source']['generate']>[0]) => { if (generateAt === 0) generateAt = performance.now(); return bench.source.generate(p); },
   shapeKey: (p: Parameters<BenchSource['source']['shapeKey']>[0]) => bench.source.shapeKey(p),
 };
-const server = new AdsServer(source, { debounce: { quietMs: Number(values['quiet-ms'] ?? 100), maxDelayMs: Number(values['max-ms'] ?? 1000) } });
+const server = new AdsServer(source, {
+  debounce: { quietMs: Number(values['quiet-ms'] ?? 100), maxDelayMs: Number(values['max-ms'] ?? 1000) },
+  pushConcurrency: Number(values['push-concurrency'] ?? 100),
+});
 const port = await server.listen('127.0.0.1', 0);
 
 serve(async (req) => {
