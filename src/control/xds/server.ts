@@ -155,11 +155,11 @@ export class AdsServer {
         if (!stream.identity) this.#register(stream, req.node);
         stream.handle(req);
       } catch (err) {
-        // A bug or a source failure must cost this stream, never the process.
+        // A bug or a source failure must cost this stream, never the process. Emitting a status
+        // object as 'error' is how grpc-js ends a server stream with that status.
         this.#log(`xds: stream ${stream.id || '(new)'} failed: ${(err as Error).stack ?? String(err)}`);
-        call.emit('error', err);
         finish();
-        call.destroy(err as Error);
+        call.emit('error', { code: grpc.status.INTERNAL, details: `xds: ${(err as Error).message ?? String(err)}` });
       }
     });
     call.on('end', () => { finish(); call.end(); });

@@ -52,6 +52,8 @@ test('Delta: a change sends only the changed resource, a removal goes in removed
   assert.deepEqual(e2.removedResources, []);
   client.send({ typeUrl: TYPE_URL.endpoint, responseNonce: e2.nonce });
   await client.none(); // clusters did not change: no CDS response
+  const sent = await server.sentResources(server.status()[0]!.id, TYPE_URL.endpoint) as { clusterName: string; endpoints: { lbEndpoints: unknown[] }[] }[];
+  assert.deepEqual(sent.map((c) => [c.clusterName, c.endpoints[0]!.lbEndpoints.length]).sort(), [['c-a', 2], ['c-b', 1]]);
 
   source.resources = { ...source.resources, clusters: [edsCluster('c-a')], endpoints: [cla('c-a', [8001, 8003])] };
   server.push('remove b');

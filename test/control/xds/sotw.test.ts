@@ -29,8 +29,11 @@ test('SotW: first CDS request (empty names = wildcard) gets every cluster with a
   assert.equal(st!.identity.name, 'app1');
   assert.equal(st!.stream, 'sotw');
   assert.equal(st!.types[TYPE_URL.cluster]!.state, 'STALE');
+  const acks: [string, string, string][] = [];
+  server.onAck((id, typeUrl, version) => acks.push([id, typeUrl, version]));
   client.send({ typeUrl: TYPE_URL.cluster, versionInfo: res.versionInfo, responseNonce: res.nonce });
   await until(() => server.status()[0]!.types[TYPE_URL.cluster]!.state === 'SYNCED', 'SYNCED');
+  assert.deepEqual(acks, [[st!.id, TYPE_URL.cluster, res.versionInfo]]);
   assert.equal(server.status()[0]!.types[TYPE_URL.cluster]!.ackedVersion, res.versionInfo);
   assert.equal(server.counters.acks, 1);
   await client.none(); // an ACK is not answered
