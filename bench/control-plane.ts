@@ -4,7 +4,11 @@
  *
  *   npm run bench:control -- [--clients 1000] [--services 500] [--delta-share 0.5] [--changes 5]
  *                            [--source MODULE] [--quiet-ms 100] [--max-ms 1000]
- *                            [--push-concurrency 100] [--server-node-flags="--cpu-prof ..."]
+ *                            [--push-concurrency 100] [--pin] [--server-node-flags="--cpu-prof ..."]
+ *
+ * --pin: the server on CPU 0 and the clients on CPU 1 (taskset), so the two do not take each
+ * other's CPU; other processes on the machine still can (reported). Off by default: on a shared
+ * machine it also keeps the server off a CPU that happens to be idle.
  *
  * --source: a module exporting `createBenchSource(services): BenchSource` (see
  * bench/lib/control-plane/synthetic-mesh.ts, the default): the ResourceSource under test and how
@@ -22,7 +26,7 @@ import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { request } from './lib/control-plane/ipc.js';
-import { treeCpuSeconds, otherCpuWindow, parseVmRssKb } from './lib/proc.js';
+import { treeCpuSeconds, otherCpuWindow, parseVmRssKb, pinTree } from './lib/proc.js';
 import { percentiles } from './lib/stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -31,6 +35,7 @@ const { values } = parseArgs({
     clients: { type: 'string' }, services: { type: 'string' }, 'delta-share': { type: 'string' }, changes: { type: 'string' },
     source: { type: 'string' }, 'quiet-ms': { type: 'string' }, 'max-ms': { type: 'string' }, 'server-node-flags': { type: 'string' },
     'push-concurrency': { type: 'string' },
+    pin: { type: 'boolean' },
   },
 });
 const N = Number(values.clients ?? 1000);
@@ -60,11 +65,14 @@ const fmt = (x: number, d = 1): string => x.toFixed(d);
 const serverArgs = ['--services', String(services), '--quiet-ms', values['quiet-ms'] ?? '100', '--max-ms', values['max-ms'] ?? '1000', '--push-concurrency', values['push-concurrency'] ?? '100', ...(values.source ? ['--source', values.source] : [])];
 const server = await start('server-child.js', serverArgs, ['--expose-gc', ...(values['server-node-flags'] ?? '').split(' ').filter(Boolean)]);
 const { port, routeNames } = await request<{ port: number; routeNames: string[] }>(server, 'hello');
+const pin = values.pin === true && cpus().length >= 2;
+if (pin) pinTree(server.pid!, '0');
 await request(server, 'gc');
 const rss0 = rssMiB(server.pid!);
 
 const clients = await start('clients-child.js', ['--port', String(port), '--routes', routeNames.join(',')], ['--max-old-space-size=4096']);
 await new Promise<void>((r) => clients.once('message', () => r()));
+if (pin) pinTree(clients.pid!, '1');
 await request(clients, 'connect', { kinds: kinds.slice(0, 1) });
 const gc1 = await request<{ heapUsed: number }>(server, 'gc');
 const rss1 = rssMiB(server.pid!);
@@ -94,7 +102,7 @@ async function measure(kind: 'route' | 'endpoint') {
 const otherCpu = otherCpuWindow(process.pid);
 const route = await measure('route');
 const endpoint = await measure('endpoint');
-const other = otherCpu();
+const other = otherCpu(); // processes outside this benchmark's tree (server and clients are in it)
 const hwmMiB = Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 await request(clients, 'close');
 const counters = await request<{ counters: Record<string, number> }>(server, 'counters');
@@ -124,13 +132,13 @@ function report(title: string, runs: Awaited<ReturnType<typeof measure>>): void 
 
 console.log(`tsmesh control-plane benchmark: ${N} ADS clients (${N - nDelta} SotW, ${nDelta} Delta), ${services} services, source ${values.source ?? 'synthetic-mesh (bench/lib/control-plane/synthetic-mesh.ts)'}`);
 console.log(`command: npm run bench:control -- ${process.argv.slice(2).join(' ')}`.trimEnd());
-console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}; clients (one process, one gRPC channel + TCP connection each) share the CPUs with the server`);
+console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}; clients: one process, one gRPC channel + TCP connection each, ${pin ? 'pinned to CPU 1, server to CPU 0' : 'sharing the CPUs with the server'}; other processes on the machine are not excluded`);
 console.log(`connect: all ${N} clients connected and ACKed CDS/EDS/LDS/RDS in ${fmt(connect.ms / 1000, 1)} s (batches of 50)`);
 console.log(`server memory: VmRSS ${fmt(rss0)} MiB idle, ${fmt(rss1)} MiB with 1 client, ${fmt(rssN)} MiB with ${gcN.connected}; per client (after GC) ${fmt(((rssN - rss1) * 1024) / (N - 1), 1)} KiB RSS, ${fmt((gcN.heapUsed - gc1.heapUsed) / 1024 / (N - 1), 1)} KiB JS heap`);
 console.log(`push concurrency (proxies with responses in flight at once): ${values['push-concurrency'] ?? '100'}`);
 console.log(`server peak VmRSS (VmHWM) over the run: ${fmt(hwmMiB)} MiB (responses in flight are buffered until their sockets drain)`);
 report('one route change (one VirtualService: RDS "80", 500 virtual hosts)', route);
 report('one endpoint change (EDS, one ClusterLoadAssignment)', endpoint);
-console.log(`\nother CPU on the machine during the changes (clients process + everything else): ${fmt(other, 0)} % of one CPU`);
+console.log(`\nCPU used by other processes on the machine during the changes (not the server, not the clients): ${fmt(other, 0)} % of one CPU`);
 console.log(`server counters: ${JSON.stringify(counters.counters)}`);
 console.log('targets: all clients converged within 1 s of push(); <= 200 KiB server memory per client');
