@@ -1,0 +1,79 @@
+import { allowsLegacyWildcard, type ServedType, type TypeResources, type VersionedResource } from './snapshot.js';
+
+/**
+ * What one stream asked for of one type: a wildcard ("everything"), explicit names, or both.
+ * Follows the xDS protocol's rules: `*` is the explicit wildcard; for LDS and CDS only, a client
+ * that has never named a resource and sends an empty list means "everything" (legacy wildcard).
+ * https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol#how-the-client-specifies-what-resources-to-return
+ */
+export class Subscription {
+  wildcard = false;
+  readonly names = new Set<string>();
+  #everNamed = false;
+  #key: string | undefined;
+
+  constructor(readonly type: ServedType) {}
+
+  /** SotW: the request's list replaces the subscription. Returns whether it changed. */
+  replace(names: readonly string[]): boolean {
+    // The common case, an ACK repeating the same names, must not allocate or rebuild anything.
+    let star = false;
+    let explicit = 0;
+    let known = true;
+    for (const n of names) {
+      if (n === '*') { star = true; continue; }
+      explicit++;
+      if (known && !this.names.has(n)) known = false;
+    }
+    const wildcard = star || (names.length === 0 && !this.#everNamed && allowsLegacyWildcard(this.type));
+    if (explicit > 0) this.#everNamed = true;
+    if (wildcard === this.wildcard && known && explicit === this.names.size) return false;
+    const before = this.key();
+    this.wildcard = wildcard;
+    this.names.clear();
+    for (const n of names) if (n !== '*') this.names.add(n);
+    this.#key = undefined;
+    return this.key() !== before;
+  }
+
+  /**
+   * Delta: applies subscribe/unsubscribe lists. `first` is the stream's first request for the
+   * type (where an empty list is the legacy wildcard). Returns the names newly subscribed.
+   */
+  update(first: boolean, subscribe: readonly string[], unsubscribe: readonly string[]): string[] {
+    const added: string[] = [];
+    if (subscribe.length > 0 || unsubscribe.length > 0 || first) this.#key = undefined;
+    if (first && subscribe.length === 0 && allowsLegacyWildcard(this.type)) this.wildcard = true;
+    for (const n of subscribe) {
+      if (n === '*') { this.wildcard = true; continue; }
+      if (!this.names.has(n)) { this.names.add(n); added.push(n); }
+      this.#everNamed = true;
+    }
+    for (const n of unsubscribe) {
+      if (n === '*') this.wildcard = false;
+      else this.names.delete(n);
+    }
+    return added;
+  }
+
+  covers(name: string): boolean {
+    return this.wildcard || this.names.has(name);
+  }
+
+  /** The resources of `resources` this subscription asks for, in the resources' order. */
+  select(resources: TypeResources): VersionedResource[] {
+    if (this.wildcard) return [...resources.values()];
+    if (this.names.size < resources.size) {
+      const out: VersionedResource[] = [];
+      for (const n of this.names) { const r = resources.get(n); if (r) out.push(r); }
+      return out;
+    }
+    return [...resources.values()].filter((r) => this.names.has(r.name));
+  }
+
+  /** A string equal for equal subscriptions; computed once per change. */
+  key(): string {
+    this.#key ??= `${this.wildcard ? '*' : ''}|${[...this.names].sort().join('\u0000')}`;
+    return this.#key;
+  }
+}
