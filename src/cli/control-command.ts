@@ -3,18 +3,21 @@ import { parseArgs, one, int, UsageError } from './args.js';
 import { LOG_LEVELS, type LogLevel } from '../control/log.js';
 
 export async function runControlCommand(argv: readonly string[]): Promise<number> {
-  const a = parseArgs(argv, { values: ['config-dir', 'data-dir', 'xds-port', 'http-port', 'http-address', 'log-level'], booleans: [] });
+  const a = parseArgs(argv, { values: ['config-dir', 'data-dir', 'xds-port', 'xds-address', 'http-port', 'http-address', 'log-level', 'registry-grace-s'], booleans: [] });
   if (a.positional.length) throw new UsageError(`control: unexpected argument ${JSON.stringify(a.positional[0])}`);
   const level = one(a, 'log-level') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
   const configDir = one(a, 'config-dir');
   const dataDir = one(a, 'data-dir');
   const httpAddress = one(a, 'http-address');
+  const xdsAddress = one(a, 'xds-address');
   const { runControl } = await import('../control/main.js');
   return runControl({
     ...(configDir ? { configDir } : {}),
     ...(dataDir ? { dataDir } : {}),
     ...(httpAddress ? { httpAddress } : {}),
+    ...(xdsAddress ? { xdsAddress } : {}),
+    registryGraceMs: int(a, 'registry-grace-s', 10, 0, 86_400) * 1000,
     xdsPort: int(a, 'xds-port', 15010, 0, 65535),
     httpPort: int(a, 'http-port', 15014, 0, 65535),
     logLevel: level as LogLevel,

@@ -3,6 +3,7 @@ import { ConfigError } from '../envoy/registry.js';
 import { BootstrapError } from '../proxy/config.js';
 import { sidecarOptionsFrom, SIDECAR_VALUE_FLAGS, SIDECAR_BOOLEAN_FLAGS, SIDECAR_USAGE } from './sidecar-flags.js';
 import { MESH_USAGE } from './mesh-usage.js';
+import { PROXY_USAGE } from './proxy-commands.js';
 
 const USAGE = `tsmesh — a service mesh in TypeScript
 
@@ -11,10 +12,15 @@ Usage:
       Run the data plane from an Envoy v3 bootstrap (YAML or JSON); --validate checks it and exits.
       SIGTERM drains (no new connections, in-flight requests finish) for up to --drain-time-s (5).
 ${SIDECAR_USAGE}
-  tsmesh control [--config-dir DIR] [--data-dir DIR] [--xds-port 15010] [--http-port 15014] [--log-level LEVEL]
+  tsmesh control [--config-dir DIR] [--data-dir DIR] [--xds-port 15010] [--xds-address 127.0.0.1]
+                 [--http-port 15014] [--http-address 127.0.0.1] [--registry-grace-s 10] [--log-level LEVEL]
       Run the control plane: mesh config from the watched --config-dir (default DATA_DIR/config)
-      and from the API (tsmesh apply), kept in --data-dir (default: a new temp dir).
-${MESH_USAGE}  tsmesh help
+      and from the API (tsmesh apply), kept in --data-dir (default: a new temp dir), served to
+      proxies over ADS; sidecars that connect register their workload.
+${MESH_USAGE}${PROXY_USAGE}  tsmesh demo [--requests N] [--stay]
+      Control plane + a bookinfo-like app with a sidecar per workload, then a walk through a
+      canary, an A/B route by header, retries over a flaky service and a timeout. Ctrl-C stops it.
+  tsmesh help
 `;
 
 /** Runs a subcommand; resolves to the process exit code (a server resolves when it stops). */
@@ -42,6 +48,16 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'analyze': {
         const { runMeshCommand } = await import('./mesh-commands.js');
         return await runMeshCommand(cmd, rest);
+      }
+      case 'proxy-status':
+      case 'proxy-config': {
+        const { runProxyCommand } = await import('./proxy-commands.js');
+        return await runProxyCommand(cmd, rest);
+      }
+      case 'demo': {
+        const a = parseArgs(rest, { values: ['requests'], booleans: ['stay'] });
+        const { runDemo } = await import('../demo/main.js');
+        return await runDemo({ requests: int(a, 'requests', 20, 1, 10_000), stay: a.flags.has('stay'), out: (line) => process.stdout.write(`${line}\n`) });
       }
       case undefined:
       case 'help':

@@ -15,6 +15,7 @@ import { formatIssue } from './config/issues.js';
 import { ApiServer } from './api/server.js';
 import { registerConfigRoutes } from './api/config-routes.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.js';
+import { MeshXds } from './mesh-xds.js';
 
 export interface ControlOptions {
   /** The watched directory of mesh config; default `<dataDir>/config`. */
@@ -29,6 +30,12 @@ export interface ControlOptions {
   log?: Logger;
   /** Config directory rescan period (fallback for missed fs.watch events). */
   rescanMs?: number;
+  /** Address the xDS server binds (default 127.0.0.1; sidecars on other hosts need a routable one). */
+  xdsAddress?: string;
+  /** How long a disconnected sidecar stays registered (default 10 s). */
+  registryGraceMs?: number;
+  /** Push debounce (default 100 ms quiet, 1 s at most). */
+  debounce?: { quietMs?: number; maxDelayMs?: number };
 }
 
 export interface ControlHandle {
@@ -39,7 +46,9 @@ export interface ControlHandle {
   readonly dataDir: string;
   readonly configDir: string;
   readonly http: { host: string; port: number };
+  /** The bound xDS port (the option may be 0). */
   readonly xdsPort: number;
+  readonly xds: MeshXds;
   /** Runs `fn` on close, before the API stops (e.g. the xDS server's shutdown). */
   onClose(fn: () => Promise<void> | void): void;
   close(): Promise<void>;
@@ -82,10 +91,20 @@ export async function startControl(opts: ControlOptions): Promise<ControlHandle>
     directory.close();
     throw new ControlStartError(`cannot listen on ${opts.httpAddress ?? '127.0.0.1'}:${opts.httpPort}: ${(e as Error).message}`);
   }
-  const closers: (() => Promise<void> | void)[] = [];
+  const xds = new MeshXds(store, log, { ...(opts.registryGraceMs !== undefined ? { graceMs: opts.registryGraceMs } : {}), ...(opts.debounce ? { debounce: opts.debounce } : {}) });
+  xds.registerRoutes(api);
+  let xdsPort: number;
+  try {
+    xdsPort = await xds.listen(opts.xdsAddress ?? '127.0.0.1', opts.xdsPort);
+  } catch (e) {
+    directory.close();
+    await api.close();
+    throw new ControlStartError(`cannot serve xDS on ${opts.xdsAddress ?? '127.0.0.1'}:${opts.xdsPort}: ${(e as Error).message}`);
+  }
+  const closers: (() => Promise<void> | void)[] = [() => xds.close()];
   let closing: Promise<void> | undefined;
   return {
-    store, api, directory, log, dataDir, configDir, http, xdsPort: opts.xdsPort,
+    store, api, directory, log, dataDir, configDir, http, xdsPort, xds,
     onClose: (fn) => { closers.push(fn); },
     close: () => (closing ??= (async () => {
       directory.close();
@@ -106,7 +125,7 @@ export async function runControl(opts: ControlOptions): Promise<number> {
     process.stderr.write(`tsmesh control: ${(e as Error).message}\n`);
     return 1;
   }
-  process.stdout.write(`tsmesh control ${tsmeshVersion()}\n  api:        http://${control.http.host}:${control.http.port}\n  config dir: ${control.configDir}\n  data dir:   ${control.dataDir}\n`);
+  process.stdout.write(`tsmesh control ${tsmeshVersion()}\n  xds:        grpc://${opts.xdsAddress ?? '127.0.0.1'}:${control.xdsPort} (ADS, SotW and Delta)\n  api:        http://${control.http.host}:${control.http.port}\n  config dir: ${control.configDir}\n  data dir:   ${control.dataDir}\n`);
   return new Promise((resolveExit) => {
     const stop = (sig: string): void => {
       control.log.info(`${sig}: shutting down`);

@@ -11,7 +11,7 @@ import { TcpProxySchema, TcpProxy_WeightedClusterSchema, TcpProxy_WeightedCluste
 import { LocalRateLimitSchema as NetworkLocalRateLimitSchema } from '../envoy/generated/envoy/extensions/filters/network/local_ratelimit/v3/local_rate_limit_pb.js';
 import { OriginalDstSchema } from '../envoy/generated/envoy/extensions/filters/listener/original_dst/v3/original_dst_pb.js';
 import { TlsInspectorSchema } from '../envoy/generated/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb.js';
-import { ClusterSchema, Cluster_RingHashLbConfigSchema, Cluster_MaglevLbConfigSchema, Cluster_LeastRequestLbConfigSchema } from '../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
+import { ClusterSchema, Cluster_OriginalDstLbConfigSchema, Cluster_RingHashLbConfigSchema, Cluster_MaglevLbConfigSchema, Cluster_LeastRequestLbConfigSchema } from '../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
 import { CircuitBreakersSchema, CircuitBreakers_ThresholdsSchema, CircuitBreakers_Thresholds_RetryBudgetSchema } from '../envoy/generated/envoy/config/cluster/v3/circuit_breaker_pb.js';
 import { ClusterLoadAssignmentSchema } from '../envoy/generated/envoy/config/endpoint/v3/endpoint_pb.js';
 import { LocalityLbEndpointsSchema, LbEndpointSchema, EndpointSchema } from '../envoy/generated/envoy/config/endpoint/v3/endpoint_components_pb.js';
@@ -53,9 +53,9 @@ export const SUPPORTED = supportTable([
   [FilterSchema, 'name typed_config'],
   [HttpConnectionManagerSchema, 'codec_type stat_prefix route_config rds http_filters server_name use_remote_address xff_num_trusted_hops skip_xff_append generate_request_id preserve_external_request_id always_set_request_id_in_response max_request_headers_kb common_http_protocol_options stream_idle_timeout request_timeout request_headers_timeout access_log upgrade_configs via http_protocol_options http2_protocol_options strip_matching_host_port strip_any_host_port'],
   [HttpConnectionManager_UpgradeConfigSchema, 'upgrade_type enabled'],
-  [CoreHttpProtocolOptionsSchema, 'idle_timeout max_headers_count max_stream_duration'],
+  [CoreHttpProtocolOptionsSchema, 'idle_timeout max_headers_count max_stream_duration max_requests_per_connection max_connection_duration'],
   [Http1ProtocolOptionsSchema, ''],
-  [Http2ProtocolOptionsSchema, ''],
+  [Http2ProtocolOptionsSchema, 'max_concurrent_streams'],
   [HttpFilterSchema, 'name typed_config'],
   [RouterSchema, 'suppress_envoy_headers'],
   [TcpProxySchema, 'stat_prefix cluster weighted_clusters idle_timeout access_log'],
@@ -63,7 +63,8 @@ export const SUPPORTED = supportTable([
   [NetworkLocalRateLimitSchema, 'stat_prefix token_bucket runtime_enabled share_key'],
   [RuntimeFeatureFlagSchema, 'default_value runtime_key'],
   [TcpProxy_WeightedCluster_ClusterWeightSchema, 'name weight'],
-  [ClusterSchema, 'name type connect_timeout lb_policy load_assignment typed_extension_protocol_options circuit_breakers dns_refresh_rate dns_lookup_family ring_hash_lb_config maglev_lb_config least_request_lb_config eds_cluster_config'],
+  [ClusterSchema, 'name type connect_timeout lb_policy load_assignment typed_extension_protocol_options circuit_breakers dns_refresh_rate dns_lookup_family ring_hash_lb_config maglev_lb_config least_request_lb_config eds_cluster_config cleanup_interval original_dst_lb_config'],
+  [Cluster_OriginalDstLbConfigSchema, 'use_http_header http_header_name upstream_port_override'],
   [Cluster_RingHashLbConfigSchema, 'minimum_ring_size maximum_ring_size hash_function'],
   [Cluster_MaglevLbConfigSchema, 'table_size'],
   [Cluster_LeastRequestLbConfigSchema, 'choice_count active_request_bias'],
@@ -77,7 +78,7 @@ export const SUPPORTED = supportTable([
   [LocalityLbEndpointsSchema, 'lb_endpoints locality'],
   [LbEndpointSchema, 'endpoint load_balancing_weight'],
   [EndpointSchema, 'address hostname'],
-  [HttpProtocolOptionsSchema, 'explicit_http_config'],
+  [HttpProtocolOptionsSchema, 'explicit_http_config common_http_protocol_options'],
   [HttpProtocolOptions_ExplicitHttpConfigSchema, 'http_protocol_options http2_protocol_options'],
   [AccessLogSchema, 'name typed_config'],
   [FileAccessLogSchema, 'path log_format format json_format'],

@@ -128,6 +128,7 @@ export class ActiveListener {
       remotePort: socket.remotePort ?? 0,
       localAddress: dst?.address ?? unmapped(socket.localAddress ?? ''),
       localPort: dst?.port ?? socket.localPort ?? 0,
+      ...(dst && (dst.address !== unmapped(socket.localAddress ?? '') || dst.port !== socket.localPort) ? { originalDst: dst } : {}),
     };
     const spec = this.#spec;
     if (!spec.tlsInspector) { this.#dispatch(socket, info, 'raw_buffer', '', [], undefined); if (this.#pauseOnConnect) socket.resume(); return; }

@@ -67,7 +67,7 @@ export class TcpProxyFilter {
     const cluster = this.clusters.get(name);
     log.cluster = name;
     if (!cluster) { stats.downstream_cx_no_route.inc(); log.flags |= ResponseFlag.NC; down.destroy(); log.done(); return; }
-    const host = cluster.chooseHost({ random: Math.random });
+    const host = cluster.chooseHost({ random: Math.random, originalDst: info.originalDst });
     if (!host) { log.flags |= ResponseFlag.UH; down.destroy(); log.done(); return; }
     log.host = host.key;
     down.pause();

@@ -1,13 +1,14 @@
 import { lookup } from 'node:dns/promises';
 import type { Cluster } from '../../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
 import { Cluster_DiscoveryType, Cluster_DnsLookupFamily } from '../../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
-import { HttpProtocolOptionsSchema } from '../../envoy/generated/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
+import { HttpProtocolOptionsSchema, type HttpProtocolOptions } from '../../envoy/generated/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
 import { durationMs } from '../../envoy/duration.js';
 import { ConfigError, unpackAs } from '../../envoy/registry.js';
 import { compileLbPolicy, createLoadBalancer } from './lb/index.js';
 import type { LbContext, LoadBalancer } from './lb/types.js';
 import { UpstreamHost, hostKey } from './host.js';
 import { compileEndpoints, type EndpointSpec } from './load-assignment.js';
+import { compileOriginalDst, originalDstTarget, type OriginalDstSpec } from './original-dst.js';
 import { countHcPassed, failImmediately, hostBlock, hostTimes } from './host-state.js';
 import { ClusterHealth, compilePanicThreshold } from './cluster-health.js';
 import { ClusterStats } from './cluster-stats.js';
@@ -32,7 +33,9 @@ const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOp
 export interface ClusterSpec {
   readonly name: string;
   readonly config: Cluster;
-  readonly discovery: 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'EDS';
+  readonly discovery: 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'EDS' | 'ORIGINAL_DST';
+  /** ORIGINAL_DST: where hosts come from. */
+  readonly originalDst: OriginalDstSpec | undefined;
   /** EDS: the ClusterLoadAssignment name it takes its hosts from (service_name, else the cluster's name). */
   readonly edsServiceName: string;
   readonly endpoints: readonly EndpointSpec[];
@@ -48,13 +51,42 @@ export interface ClusterSpec {
   readonly panicThreshold: number;
 }
 
+/**
+ * HttpProtocolOptions' connection limits: common_http_protocol_options (idle_timeout, default
+ * 1 h as Envoy; max_requests_per_connection; max_connection_duration) and HTTP/2
+ * max_concurrent_streams.
+ */
+function upstreamConnectionLimits(opts: HttpProtocolOptions, path: string): Pick<PoolLimits, 'idleTimeoutMs' | 'maxRequestsPerConnection' | 'maxConnectionDurationMs' | 'maxConcurrentStreams'> {
+  const common = opts.commonHttpProtocolOptions;
+  const p = `${path}.common_http_protocol_options`;
+  if (common?.maxHeadersCount !== undefined) throw new ConfigError(`${p}.max_headers_count`, 'not supported by tsmesh for upstreams');
+  if (common?.maxStreamDuration) throw new ConfigError(`${p}.max_stream_duration`, 'not supported by tsmesh for upstreams (use the route timeout)');
+  const idle = durationMs(common?.idleTimeout);
+  const maxReq = common?.maxRequestsPerConnection;
+  if (maxReq !== undefined && maxReq < 1) throw new ConfigError(`${p}.max_requests_per_connection`, `expected >= 1, got ${maxReq}`);
+  const maxDur = durationMs(common?.maxConnectionDuration);
+  const up = opts.upstreamProtocolOptions;
+  const h2 = up.case === 'explicitHttpConfig' && up.value.protocolConfig.case === 'http2ProtocolOptions' ? up.value.protocolConfig.value : undefined;
+  const streams = h2?.maxConcurrentStreams;
+  if (streams !== undefined && streams < 1) throw new ConfigError(`${path}.explicit_http_config.http2_protocol_options.max_concurrent_streams`, `expected >= 1, got ${streams}`);
+  return {
+    // 0 turns the idle timeout off, as in Envoy.
+    idleTimeoutMs: idle ?? 3600_000,
+    maxRequestsPerConnection: maxReq,
+    maxConnectionDurationMs: maxDur !== undefined && maxDur > 0 ? maxDur : undefined,
+    maxConcurrentStreams: streams,
+  };
+}
+
 /** Validates a Cluster and extracts what the runtime needs. Pure. */
 export function compileCluster(c: Cluster, path: string): ClusterSpec {
   if (!c.name) throw new ConfigError(`${path}.name`, 'a cluster needs a name');
   const dt = c.clusterDiscoveryType.case === 'type' ? c.clusterDiscoveryType.value : Cluster_DiscoveryType.STATIC;
   if (c.clusterDiscoveryType.case && c.clusterDiscoveryType.case !== 'type') throw new ConfigError(`${path}.cluster_type`, 'custom cluster types are not supported');
-  const discovery = dt === Cluster_DiscoveryType.STATIC ? 'STATIC' : dt === Cluster_DiscoveryType.STRICT_DNS ? 'STRICT_DNS' : dt === Cluster_DiscoveryType.LOGICAL_DNS ? 'LOGICAL_DNS' : dt === Cluster_DiscoveryType.EDS ? 'EDS' : undefined;
-  if (!discovery) throw new ConfigError(`${path}.type`, `discovery type ${Cluster_DiscoveryType[dt] ?? dt} is not supported (STATIC, STRICT_DNS, LOGICAL_DNS, EDS)`);
+  const discovery = dt === Cluster_DiscoveryType.STATIC ? 'STATIC' : dt === Cluster_DiscoveryType.STRICT_DNS ? 'STRICT_DNS' : dt === Cluster_DiscoveryType.LOGICAL_DNS ? 'LOGICAL_DNS' : dt === Cluster_DiscoveryType.EDS ? 'EDS' : dt === Cluster_DiscoveryType.ORIGINAL_DST ? 'ORIGINAL_DST' : undefined;
+  if (!discovery) throw new ConfigError(`${path}.type`, `discovery type ${Cluster_DiscoveryType[dt] ?? dt} is not supported (STATIC, STRICT_DNS, LOGICAL_DNS, EDS, ORIGINAL_DST)`);
+  const originalDst = discovery === 'ORIGINAL_DST' ? compileOriginalDst(c, path) : undefined;
+  if (!originalDst && c.cleanupInterval) throw new ConfigError(`${path}.cleanup_interval`, 'only an ORIGINAL_DST cluster has a cleanup_interval');
   let edsServiceName = '';
   if (discovery === 'EDS') {
     const eds = c.edsClusterConfig;
@@ -64,28 +96,27 @@ export function compileCluster(c: Cluster, path: string): ClusterSpec {
   } else if (c.edsClusterConfig) {
     throw new ConfigError(`${path}.eds_cluster_config`, 'only an EDS cluster can have eds_cluster_config');
   }
-  const endpoints = discovery === 'EDS' ? [] : compileEndpoints(c.loadAssignment, `${path}.load_assignment`, discovery === 'STATIC' ? 'a STATIC cluster needs IP addresses' : undefined);
+  const endpoints = discovery === 'EDS' || discovery === 'ORIGINAL_DST' ? [] : compileEndpoints(c.loadAssignment, `${path}.load_assignment`, discovery === 'STATIC' ? 'a STATIC cluster needs IP addresses' : undefined);
   if (discovery === 'LOGICAL_DNS' && endpoints.length !== 1) throw new ConfigError(`${path}.load_assignment`, `LOGICAL_DNS needs exactly one endpoint, got ${endpoints.length}`);
   let http2 = false;
+  let connLimits: Pick<PoolLimits, 'idleTimeoutMs' | 'maxRequestsPerConnection' | 'maxConnectionDurationMs' | 'maxConcurrentStreams'> = { idleTimeoutMs: 3600_000 };
   for (const [key, any] of Object.entries(c.typedExtensionProtocolOptions)) {
     const p = `${path}.typed_extension_protocol_options[${key}]`;
     if (key !== 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions') throw new ConfigError(p, `unsupported protocol options ${key} (only ${HTTP_PROTOCOL_OPTIONS})`);
     const opts = unpackAs(any, HttpProtocolOptionsSchema, p);
+    connLimits = upstreamConnectionLimits(opts, p);
     const up = opts.upstreamProtocolOptions;
     if (up.case === 'explicitHttpConfig') http2 = up.value.protocolConfig.case === 'http2ProtocolOptions';
     else if (up.case) throw new ConfigError(`${p}.${up.case === 'useDownstreamProtocolConfig' ? 'use_downstream_protocol_config' : 'auto_config'}`, 'only explicit_http_config is supported');
   }
-  compileLbPolicy(c, path);
+  if (!originalDst) compileLbPolicy(c, path);
   const breakers = compileCircuitBreakers(c.circuitBreakers, `${path}.circuit_breakers`);
   const connectTimeoutMs = durationMs(c.connectTimeout) ?? 5000;
   if (connectTimeoutMs <= 0) throw new ConfigError(`${path}.connect_timeout`, 'must be > 0');
-  const limits: PoolLimits = {
-    connectTimeoutMs,
-    idleTimeoutMs: 3600_000,
-  };
+  const limits: PoolLimits = { connectTimeoutMs, ...connLimits };
   const family = c.dnsLookupFamily === Cluster_DnsLookupFamily.V4_ONLY ? 4 : c.dnsLookupFamily === Cluster_DnsLookupFamily.V6_ONLY ? 6 : 0;
   return {
-    name: c.name, config: c, discovery, edsServiceName, endpoints, http2, limits, breakers, dnsRefreshMs: durationMs(c.dnsRefreshRate) ?? 5000, family,
+    name: c.name, config: c, discovery, edsServiceName, originalDst, endpoints, http2, limits, breakers, dnsRefreshMs: durationMs(c.dnsRefreshRate) ?? 5000, family,
     healthCheck: compileHealthChecks(c.healthChecks, path, c.name),
     outlier: c.outlierDetection ? compileOutlierDetection(c.outlierDetection, `${path}.outlier_detection`) : undefined,
     panicThreshold: compilePanicThreshold(c.commonLbConfig, path),
@@ -136,6 +167,12 @@ export class UpstreamCluster {
     if (spec.discovery === 'STATIC') {
       this.#setHosts(spec.endpoints.map((e) => this.#host(e.address, e.port, e.weight, '')));
       this.#resolved();
+    } else if (spec.discovery === 'ORIGINAL_DST') {
+      // Hosts are made on demand, one per original destination, and forgotten when unused.
+      this.#setHosts([]);
+      this.#resolved();
+      this.#timer = setInterval(() => this.#forgetUnused(), spec.originalDst!.cleanupMs);
+      this.#timer.unref();
     } else if (spec.discovery === 'EDS') {
       // Hosts come with setEndpoints(); an EDS cluster is only served once it has them (warming).
       this.#setHosts([]);
@@ -174,6 +211,7 @@ export class UpstreamCluster {
   }
 
   chooseHost(ctx: LbContext): UpstreamHost | undefined {
+    if (this.spec.originalDst) return this.#originalDstHost(ctx, this.spec.originalDst);
     const health = this.health;
     health.refresh(this.hosts);
     if (!health.trafficNoted) health.noteTraffic();
@@ -240,6 +278,28 @@ export class UpstreamCluster {
     this.resources[key.endsWith('|high') ? 'high' : 'default'].connectionPools.dec();
   }
 
+  /** Hosts of an ORIGINAL_DST cluster picked since the last cleanup. */
+  readonly #used = new Set<string>();
+
+  #originalDstHost(ctx: LbContext, spec: OriginalDstSpec): UpstreamHost | undefined {
+    const t = originalDstTarget(spec, ctx.headers, ctx.originalDst);
+    if (!t) return undefined;
+    const key = hostKey(t.address, t.port);
+    this.#used.add(key);
+    const known = this.hosts.find((h) => h.key === key);
+    if (known) return known;
+    const h = this.#host(t.address, t.port, 1, '');
+    this.#setHosts([...this.hosts, h]);
+    return h;
+  }
+
+  /** ORIGINAL_DST cleanup_interval: hosts nobody picked since the last run, with nothing in flight, go. */
+  #forgetUnused(): void {
+    const keep = this.hosts.filter((h) => this.#used.has(h.key) || h.activeRequests > 0);
+    this.#used.clear();
+    if (keep.length !== this.hosts.length) this.#setHosts(keep);
+  }
+
   #host(address: string, port: number, weight: number, hostname: string): UpstreamHost {
     const key = hostKey(address, port);
     const { slots } = this.shared;
@@ -250,7 +310,7 @@ export class UpstreamCluster {
     // Keep host objects (and their pools) that did not change, so connections survive a refresh.
     const prev = new Map(this.hosts.map((h) => [h.key, h]));
     // A DNS refresh that changes nothing keeps the balancer (a Maglev table is costly to build).
-    if (this.#lb && hosts.length === this.hosts.length && hosts.every((h) => prev.get(h.key)?.weight === h.weight)) return;
+    if ((this.#lb || this.spec.originalDst) && hosts.length === this.hosts.length && hosts.every((h) => prev.get(h.key)?.weight === h.weight)) return;
     // A host whose weight changed (EDS) is a new object; its pools are keyed by address and stay.
     const next = hosts.map((h) => { const p = prev.get(h.key); return p && p.weight === h.weight ? p : h; });
     const keys = new Set(next.map((h) => h.key));
@@ -258,7 +318,8 @@ export class UpstreamCluster {
     // Envoy forgets the ejection of a host that leaves the cluster (once: in the supervisor).
     if (this.shared.supervisor) for (const h of this.hosts) if (!keys.has(h.key)) this.outlier?.uneject(h);
     this.hosts = next;
-    this.#lb = createLoadBalancer(this.spec.config, next);
+    // ORIGINAL_DST picks by destination, not by balancing.
+    this.#lb = this.spec.originalDst ? undefined : createLoadBalancer(this.spec.config, next);
     this.stats.membership_total.set(next.length);
     this.health.hostsChanged(next);
     this.#checker?.setHosts(next);

@@ -3,7 +3,7 @@ import { ResponseParser, type ResponseHead, H1Error } from '../http/h1/parser.js
 import { serializeRequestHead, encodeChunkHeader, CRLF, LAST_CHUNK, serializeTrailers } from '../http/h1/serialize.js';
 import { HeaderMap } from '../http/headers.js';
 import type { RequestHeaders, UpstreamResponseHandler, UpstreamStream } from '../http/stream.js';
-import type { ConnPool, PendingHandle, PoolCallbacks, PoolLimits } from './pool.js';
+import { connectionReusable, type ConnPool, type PendingHandle, type PoolCallbacks, type PoolLimits } from './pool.js';
 import type { UpstreamHost } from './host.js';
 import type { ClusterStats } from './cluster-stats.js';
 
@@ -28,7 +28,9 @@ export class H1ConnPool implements ConnPool {
   }
 
   newStream(handler: UpstreamResponseHandler, cb: PoolCallbacks): PendingHandle | undefined {
-    const conn = this.#idle.pop();
+    let conn = this.#idle.pop();
+    // An idle connection past max_connection_duration closes instead of taking the request.
+    while (conn && !conn.reusable()) { conn.close(); conn = this.#idle.pop(); }
     if (conn) {
       conn.attach(handler);
       cb.onPoolReady(conn);
@@ -145,6 +147,8 @@ class H1UpstreamConnection implements UpstreamStream {
   #responseDone = false;
   #keepAlive = true;
   #timer: NodeJS.Timeout | undefined;
+  #served = 0;
+  readonly #bornAt = Date.now();
 
   constructor(pool: H1ConnPool) {
     this.#pool = pool;
@@ -165,6 +169,7 @@ class H1UpstreamConnection implements UpstreamStream {
 
   attach(handler: UpstreamResponseHandler): void {
     this.#handler = handler;
+    this.#served++;
     this.onDrain = undefined;
     this.#socket.resume();
     this.#requestDone = false;
@@ -172,6 +177,11 @@ class H1UpstreamConnection implements UpstreamStream {
     this.#responseDone = false;
     this.#pool.stats.upstream_rq_total.inc();
     this.#pool.stats.upstream_rq_active.inc();
+  }
+
+  /** Within max_requests_per_connection and max_connection_duration. */
+  reusable(): boolean {
+    return connectionReusable(this.#pool.limits, this.#served, this.#bornAt, Date.now());
   }
 
   close(): void {
@@ -283,7 +293,7 @@ class H1UpstreamConnection implements UpstreamStream {
     this.#responseDone = true;
     this.#handler = undefined;
     this.#finishRequest();
-    const reusable = this.#keepAlive && this.#requestDone && !this.#closed;
+    const reusable = this.#keepAlive && this.#requestDone && !this.#closed && this.reusable();
     if (h) {
       if (trailers && trailers.size > 0) h.onUpstreamTrailers(trailers);
       else h.onUpstreamData(EMPTY, true);

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { HeaderMap } from '../http/headers.js';
 import type { RequestHeaders, UpstreamResetReason, UpstreamResponseHandler, UpstreamStream } from '../http/stream.js';
-import type { ConnPool, PendingHandle, PoolCallbacks, PoolLimits } from './pool.js';
+import { connectionReusable, type ConnPool, type PendingHandle, type PoolCallbacks, type PoolLimits } from './pool.js';
 import type { UpstreamHost } from './host.js';
 import type { ClusterStats } from './cluster-stats.js';
 import { Http2Connection, type H2ConnectionEvents, type H2ConnectionOptions } from '../http/h2/connection.js';
@@ -64,7 +64,8 @@ export class H2ConnPool implements ConnPool {
     let best: H2Client | undefined;
     for (const c of this.#clients) {
       if (!c.ready || !c.conn.canOpenStream) continue;
-      if (c.streams >= Math.min(c.conn.peerMaxConcurrentStreams, this.limits.resources?.requests.max ?? 1024)) continue;
+      if (c.streams >= Math.min(c.conn.peerMaxConcurrentStreams, this.limits.maxConcurrentStreams ?? Infinity, this.limits.resources?.requests.max ?? 1024)) continue;
+      if (!c.reusable()) { if (c.streams === 0) c.drain(); continue; }
       if (!best || c.streams > best.streams) best = c;
     }
     return best;
@@ -144,6 +145,9 @@ class H2Client implements H2ConnectionEvents {
   ready = false;
   /** Streams handed out and not finished. */
   streams = 0;
+  /** Streams ever handed out (max_requests_per_connection). */
+  opened = 0;
+  readonly bornAt = Date.now();
   #lostWithActive = false;
   #timer: NodeJS.Timeout | undefined;
 
@@ -154,6 +158,10 @@ class H2Client implements H2ConnectionEvents {
     this.conn = new Http2Connection(socket, CLIENT_OPTIONS, this);
     this.#timer = setTimeout(this.#onConnectTimeout, limits.connectTimeoutMs);
     socket.once('connect', this.#onConnect);
+  }
+
+  reusable(): boolean {
+    return connectionReusable(this.pool.limits, this.opened, this.bornAt, Date.now());
   }
 
   drain(): void {
@@ -222,6 +230,7 @@ class H2Client implements H2ConnectionEvents {
   release(): void {
     this.streams--;
     if (this.streams === 0 && this.conn.goingAway) return; // the connection closes itself
+    if (this.streams === 0 && !this.reusable()) { this.drain(); return; }
     this.pool.dispatch();
   }
 }
@@ -238,6 +247,7 @@ class H2UpstreamStream implements UpstreamStream, H2StreamHandler {
     this.#client = client;
     this.#handler = handler;
     client.streams++;
+    client.opened++;
     const stats = client.pool.stats;
     stats.upstream_rq_total.inc();
     stats.upstream_rq_active.inc();

@@ -31,4 +31,16 @@ export interface PoolLimits {
   connectTimeoutMs: number;
   /** Close an idle upstream connection after this long (Envoy's common idle_timeout: 1 h). */
   idleTimeoutMs: number;
+  /** common_http_protocol_options.max_requests_per_connection: a connection closes after this many. */
+  maxRequestsPerConnection?: number | undefined;
+  /** common_http_protocol_options.max_connection_duration: no new request on an older connection. */
+  maxConnectionDurationMs?: number | undefined;
+  /** http2_protocol_options.max_concurrent_streams: the most streams we open on one connection. */
+  maxConcurrentStreams?: number | undefined;
+}
+
+/** Whether a connection born at `bornAt` that carried `served` requests may take another. */
+export function connectionReusable(limits: PoolLimits, served: number, bornAt: number, now: number): boolean {
+  if (limits.maxRequestsPerConnection !== undefined && served >= limits.maxRequestsPerConnection) return false;
+  return limits.maxConnectionDurationMs === undefined || now - bornAt < limits.maxConnectionDurationMs;
 }

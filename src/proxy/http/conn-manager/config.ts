@@ -76,6 +76,10 @@ export function compileHcm(h: HttpConnectionManager, path: string): HcmConfig {
     throw new ConfigError(`${path}.strip_any_host_port`, 'strip_matching_host_port and strip_any_host_port are mutually exclusive');
   }
   const idleTimeoutMs = durationMs(h.commonHttpProtocolOptions?.idleTimeout) ?? 3600_000;
+  // The protocol-options messages are shared with clusters, which implement these; downstream does not yet.
+  if (h.commonHttpProtocolOptions?.maxRequestsPerConnection !== undefined) throw new ConfigError(`${path}.common_http_protocol_options.max_requests_per_connection`, 'not supported by tsmesh on the downstream side');
+  if (h.commonHttpProtocolOptions?.maxConnectionDuration) throw new ConfigError(`${path}.common_http_protocol_options.max_connection_duration`, 'not supported by tsmesh on the downstream side');
+  if (h.http2ProtocolOptions?.maxConcurrentStreams !== undefined) throw new ConfigError(`${path}.http2_protocol_options.max_concurrent_streams`, 'not supported by tsmesh on the downstream side');
   const streamIdleTimeoutMs = durationMs(h.streamIdleTimeout) ?? 300_000;
   return {
     statPrefix: h.statPrefix,

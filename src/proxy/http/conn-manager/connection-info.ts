@@ -5,6 +5,12 @@ export interface ConnectionInfo {
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
+  /**
+   * Where the client sent the connection when that is not this socket's own address (traffic
+   * capture redirected it): what an ORIGINAL_DST cluster connects to. Never set for a connection
+   * made to the proxy itself, so a passthrough cannot loop back into the proxy.
+   */
+  readonly originalDst?: { readonly address: string; readonly port: number };
   /** SNI of a TLS connection, when there is one. */
   readonly serverName?: string;
 }

@@ -20,7 +20,7 @@ export function startUpgrade(
   if (!sel || sel.route.action.kind !== 'forward') return fail(404, '');
   const cluster = rt.clusters.get(sel.route.action.pickCluster(Math.random()));
   if (!cluster) return fail(503, '');
-  const host = cluster.chooseHost({ random: Math.random });
+  const host = cluster.chooseHost({ random: Math.random, originalDst: _info.originalDst, headers: req.headers });
   if (!host) return fail(503, 'no healthy upstream');
   applyRequestHeaderMutations(sel, req.headers);
   const headers = req.headers;

@@ -203,7 +203,8 @@ export class Router implements AttemptOwner {
   }
 
   #pickHost(cluster: UpstreamCluster): UpstreamHost | undefined {
-    const ctx = { hash: this.#hash, random: Math.random };
+    const s = this.#s;
+    const ctx = { hash: this.#hash, random: Math.random, originalDst: s.conn.originalDst, headers: s.req.headers };
     let host = cluster.chooseHost(ctx);
     const prev = this.#previousHosts;
     if (host && prev && this.#policy?.avoidPreviousHosts) {

@@ -18,7 +18,7 @@ export function sendShadows(rt: HcmRuntime, mirrors: readonly MirrorPolicySpec[]
     if (m.fraction < 1 && Math.random() >= m.fraction) continue;
     const cluster = rt.clusters.get(m.cluster);
     if (!cluster) continue;
-    const host = cluster.chooseHost({ hash: undefined, random: Math.random });
+    const host = cluster.chooseHost({ hash: undefined, random: Math.random, headers: req.headers });
     if (!host) continue;
     if (!cluster.resources.default.requests.canCreate()) { cluster.stats.upstream_rq_pending_overflow.inc(); continue; }
     const pool = cluster.pool(host);

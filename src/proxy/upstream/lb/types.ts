@@ -24,6 +24,10 @@ export interface LbContext {
   hash?: bigint;
   /** Uniform in [0, 1). Injected so that tests are deterministic. */
   random: () => number;
+  /** ORIGINAL_DST clusters: the downstream connection's original destination, when it had one. */
+  originalDst?: { readonly address: string; readonly port: number } | undefined;
+  /** ORIGINAL_DST clusters with use_http_header: the request's headers. */
+  headers?: { get(name: string): string | undefined } | undefined;
 }
 
 /**
