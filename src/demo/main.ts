@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
@@ -30,7 +30,9 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const out = opts.out;
   const dir = mkdtempSync(join(tmpdir(), 'tsmesh-demo-'));
   const configDir = join(dir, 'config');
-  cpSync(join(ROOT, 'examples', 'bookinfo'), configDir, { recursive: true });
+  // Services and destination rules come from the watched config dir; routing is applied through the API.
+  mkdirSync(configDir, { recursive: true });
+  for (const f of ['services.yaml', 'destination-rules.yaml']) cpSync(join(ROOT, 'examples', 'bookinfo', f), join(configDir, f));
   const children: ChildProcess[] = [];
   const apps: RunningApp[] = [];
   let stopped = false;
@@ -67,22 +69,23 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     }
     const page = workloads.get('productpage-v1')!;
     const front = page.inboundPort;
-    out('waiting for every sidecar to be programmed and every reviews version to be reachable ...');
-    const seen = new Set<string>();
+    out('waiting for every sidecar to be programmed (productpage → details and reviews → ratings through the sidecars) ...');
+    let last: unknown;
     await waitFor(async () => {
       const r = await get(`http://127.0.0.1:${front}/productpage`);
-      const v = versionOf(r.body);
-      if (r.status === 200 && v) seen.add(v);
-      return seen.size === 3;
-    }, 60_000, () => `the mesh did not converge; productpage sidecar said:\n${page.output.join('').slice(-2000)}`);
-    out('ready: requests to productpage reach all three reviews versions (round robin, no VirtualService yet)\n');
+      last = r;
+      return r.status === 200 && versionOf(r.body) !== undefined && !describe(r.body).includes('failed') && !JSON.stringify(r.body).includes('"error"');
+    }, 60_000, () => `the mesh did not converge (last answer ${JSON.stringify(last)}); productpage sidecar said:\n${page.output.join('').slice(-2000)}`);
+    out(`ready: $ curl http://127.0.0.1:${front}/productpage  →  ${JSON.stringify(last && (last as { body: unknown }).body)}\n`);
 
-    const apply = async (title: string, yaml: string): Promise<void> => {
-      out(`$ tsmesh apply -f - <<EOF  # ${title}`);
-      for (const l of yaml.trim().split('\n')) out(`    ${l}`);
+    const apply = async (title: string, yaml: string, file?: string): Promise<void> => {
+      if (file) out(`$ tsmesh apply -f ${file}  # ${title}`);
+      else {
+        out(`$ tsmesh apply -f - <<EOF  # ${title}`);
+        for (const l of yaml.trim().split('\n')) out(`    ${l}`);
+      }
       const r = await post(`${api}/api/v1/apply`, yaml);
       if (r.status >= 300) throw new Error(`apply failed (${r.status}): ${r.body}`);
-      writeFileSync(join(dir, `applied-${Date.now()}.yaml`), yaml);
     };
     const scene = async (title: string, headers: Record<string, string> = {}): Promise<Map<string, number>> => {
       const counts = new Map<string, number>();
@@ -99,7 +102,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       waitFor(async () => want((await get(`http://127.0.0.1:${front}/productpage`, headers)).body), 15_000, () => 'the change did not reach the sidecars');
 
     out('1. Everyone on reviews v1');
-    await apply('all traffic to v1', vs('reviews', [{ subset: 'v1', weight: 100 }]));
+    await apply('all traffic to v1', readFileSync(join(ROOT, 'examples', 'bookinfo', 'virtual-services.yaml'), 'utf8'), 'examples/bookinfo/virtual-services.yaml');
     await settle((b) => versionOf(b) === 'v1');
     await scene(`${opts.requests} requests`);
 
@@ -153,8 +156,8 @@ spec:
     await scene('as jason, with retries', { 'end-user': 'jason' });
     ratings.options.flaky = false;
 
-    out('\n5. ratings slows down by 2 s (fault injection); reviews gives up after 0.5 s');
-    await apply('delay ratings 2s; time out at 0.5s', `apiVersion: networking.istio.io/v1
+    out('\n5. ratings slows down by 2 s (fault injection); productpage gives up on reviews after 0.5 s');
+    await apply('delay every ratings request by 2s', `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: ratings, namespace: default }
 spec:
@@ -162,21 +165,42 @@ spec:
   http:
   - route: [ { destination: { host: ratings } } ]
     fault: { delay: { fixedDelay: 2s, percentage: { value: 100 } } }
-    timeout: 0.5s
-    retries: { attempts: 0 }
 `);
-    await settle((b) => describe(b).includes('unavailable (504)'), { 'end-user': 'jason' });
+    await apply('time reviews out after 0.5s', `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews, namespace: default }
+spec:
+  hosts: [reviews]
+  http:
+  - match: [ { headers: { end-user: { exact: jason } } } ]
+    route: [ { destination: { host: reviews, subset: v2 } } ]
+    timeout: 0.5s
+  - route: [ { destination: { host: reviews, subset: v1 } } ]
+`);
+    await settle((b) => describe(b).includes('reviews failed (504)'), { 'end-user': 'jason' });
     const t0 = Date.now();
-    await scene('as jason, 10 requests', { 'end-user': 'jason' });
-    out(`  (${opts.requests} requests took ${((Date.now() - t0) / 1000).toFixed(1)} s: each waited 0.5 s, not 2 s)`);
+    const n = Math.min(opts.requests, 10);
+    const counts = new Map<string, number>();
+    for (let i = 0; i < n; i++) {
+      const key = describe((await get(`http://127.0.0.1:${front}/productpage`, { 'end-user': 'jason' })).body);
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    out(`  as jason, ${n} requests: ${[...counts].map(([k, c]) => `${k} ×${c}`).join(', ')}`);
+    out(`  (${n} requests took ${((Date.now() - t0) / 1000).toFixed(1)} s: each gave up after 0.5 s instead of waiting 2 s; the page still renders its details)`);
 
     out('\nDone. The sidecars kept serving through every change; nothing was restarted.');
-    out(`Try: tsmesh proxy-status --control ${api}   and   tsmesh get virtualservices --control ${api}`);
-    if (opts.stay) { out('Running until Ctrl-C.'); return await interrupted; }
+    if (opts.stay) {
+      out(`Running until Ctrl-C. Try: tsmesh proxy-status --control ${api}   tsmesh proxy-config routes reviews-v2 --control ${api}   curl http://127.0.0.1:${front}/productpage`);
+      return await interrupted;
+    }
+    out('(tsmesh demo --stay keeps it running for tsmesh proxy-status, proxy-config and curl.)');
     return 0;
   };
   try {
     return await Promise.race([walk(), interrupted]);
+  } catch (e) {
+    out(`\ndemo failed: ${(e as Error).message}`);
+    return 1;
   } finally {
     await stop();
   }
