@@ -57,6 +57,8 @@ serve(async (req) => {
       return {
         times: [...acked.values()].map((t) => t - t0),
         generateAfterMs: generateAt ? generateAt - t0 : -1,
+        buildMs: server.lastPush?.buildMs ?? -1,
+        shapes: server.lastPush?.shapes ?? 0,
         responses: c.responses - counters0.responses,
         responseBytes: c.responseBytes - counters0.responseBytes,
         pushes: c.pushes - counters0.pushes,

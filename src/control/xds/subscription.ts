@@ -1,4 +1,12 @@
+import { createHash } from 'node:crypto';
 import { allowsLegacyWildcard, type ServedType, type TypeResources, type VersionedResource } from './snapshot.js';
+
+/**
+ * Returns the copy of a resource name that the server already holds (the snapshot's), so that a
+ * thousand streams subscribed to the same 1,500 names keep one copy of each, not a thousand.
+ */
+export type Intern = (name: string) => string;
+const same: Intern = (n) => n;
 
 /**
  * What one stream asked for of one type: a wildcard ("everything"), explicit names, or both.
@@ -15,7 +23,7 @@ export class Subscription {
   constructor(readonly type: ServedType) {}
 
   /** SotW: the request's list replaces the subscription. Returns whether it changed. */
-  replace(names: readonly string[]): boolean {
+  replace(names: readonly string[], intern: Intern = same): boolean {
     // The common case, an ACK repeating the same names, must not allocate or rebuild anything.
     let star = false;
     let explicit = 0;
@@ -31,7 +39,7 @@ export class Subscription {
     const before = this.key();
     this.wildcard = wildcard;
     this.names.clear();
-    for (const n of names) if (n !== '*') this.names.add(n);
+    for (const n of names) if (n !== '*') this.names.add(intern(n));
     this.#key = undefined;
     return this.key() !== before;
   }
@@ -40,13 +48,13 @@ export class Subscription {
    * Delta: applies subscribe/unsubscribe lists. `first` is the stream's first request for the
    * type (where an empty list is the legacy wildcard). Returns the names newly subscribed.
    */
-  update(first: boolean, subscribe: readonly string[], unsubscribe: readonly string[]): string[] {
+  update(first: boolean, subscribe: readonly string[], unsubscribe: readonly string[], intern: Intern = same): string[] {
     const added: string[] = [];
     if (subscribe.length > 0 || unsubscribe.length > 0 || first) this.#key = undefined;
     if (first && subscribe.length === 0 && allowsLegacyWildcard(this.type)) this.wildcard = true;
     for (const n of subscribe) {
       if (n === '*') { this.wildcard = true; continue; }
-      if (!this.names.has(n)) { this.names.add(n); added.push(n); }
+      if (!this.names.has(n)) { const i = intern(n); this.names.add(i); added.push(i); }
       this.#everNamed = true;
     }
     for (const n of unsubscribe) {
@@ -71,9 +79,13 @@ export class Subscription {
     return [...resources.values()].filter((r) => this.names.has(r.name));
   }
 
-  /** A string equal for equal subscriptions; computed once per change. */
+  /**
+   * A string equal for equal subscriptions; computed once per change. A hash of the sorted
+   * names: an EDS subscription lists every cluster, and a key per stream as long as that list
+   * would cost each stream tens of KB.
+   */
   key(): string {
-    this.#key ??= `${this.wildcard ? '*' : ''}|${[...this.names].sort().join('\u0000')}`;
+    this.#key ??= createHash('sha256').update(`${this.wildcard ? '*' : ''}|${[...this.names].sort().join('\u0000')}`).digest('base64url');
     return this.#key;
   }
 }
