@@ -9,6 +9,22 @@ export type Intern = (name: string) => string;
 const same: Intern = (n) => n;
 
 /**
+ * SotW name sets by subscription key, shared by the streams that subscribe to the same names
+ * (every sidecar of a shape lists the same 1,500 clusters in EDS): one set instead of one per
+ * stream. A shared set is never changed; replace() builds a new one.
+ */
+const sharedSets = new Map<string, WeakRef<Set<string>>>();
+const dropShared = new FinalizationRegistry<string>((key) => { if (sharedSets.get(key)?.deref() === undefined) sharedSets.delete(key); });
+
+function shared(key: string, names: Set<string>): Set<string> {
+  const known = sharedSets.get(key)?.deref();
+  if (known) return known;
+  sharedSets.set(key, new WeakRef(names));
+  dropShared.register(names, key);
+  return names;
+}
+
+/**
  * What one stream asked for of one type: a wildcard ("everything"), explicit names, or both.
  * Follows the xDS protocol's rules: `*` is the explicit wildcard; for LDS and CDS only, a client
  * that has never named a resource and sends an empty list means "everything" (legacy wildcard).
@@ -16,11 +32,15 @@ const same: Intern = (n) => n;
  */
 export class Subscription {
   wildcard = false;
-  readonly names = new Set<string>();
+  #names = new Set<string>();
+  /** Whether #names may be shared with other subscriptions (then it is replaced, never changed). */
+  #shared = false;
   #everNamed = false;
   #key: string | undefined;
 
   constructor(readonly type: ServedType) {}
+
+  get names(): ReadonlySet<string> { return this.#names; }
 
   /** SotW: the request's list replaces the subscription. Returns whether it changed. */
   replace(names: readonly string[], intern: Intern = same): boolean {
@@ -38,10 +58,14 @@ export class Subscription {
     if (wildcard === this.wildcard && known && explicit === this.names.size) return false;
     const before = this.key();
     this.wildcard = wildcard;
-    this.names.clear();
-    for (const n of names) if (n !== '*') this.names.add(intern(n));
+    const next = new Set<string>();
+    for (const n of names) if (n !== '*') next.add(intern(n));
+    this.#names = next;
     this.#key = undefined;
-    return this.key() !== before;
+    const key = this.key();
+    this.#names = shared(key, next);
+    this.#shared = true;
+    return key !== before;
   }
 
   /**
@@ -51,15 +75,16 @@ export class Subscription {
   update(first: boolean, subscribe: readonly string[], unsubscribe: readonly string[], intern: Intern = same): string[] {
     const added: string[] = [];
     if (subscribe.length > 0 || unsubscribe.length > 0 || first) this.#key = undefined;
+    if (this.#shared) { this.#names = new Set(this.#names); this.#shared = false; }
     if (first && subscribe.length === 0 && allowsLegacyWildcard(this.type)) this.wildcard = true;
     for (const n of subscribe) {
       if (n === '*') { this.wildcard = true; continue; }
-      if (!this.names.has(n)) { const i = intern(n); this.names.add(i); added.push(i); }
+      if (!this.#names.has(n)) { const i = intern(n); this.#names.add(i); added.push(i); }
       this.#everNamed = true;
     }
     for (const n of unsubscribe) {
       if (n === '*') this.wildcard = false;
-      else this.names.delete(n);
+      else this.#names.delete(n);
     }
     return added;
   }

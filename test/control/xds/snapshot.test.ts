@@ -50,6 +50,20 @@ test('subscription: wildcard rules per type (table)', () => {
   assert.equal(d.wildcard, false);
 });
 
+test('subscription: SotW streams with equal name lists share one set; changing one leaves the others alone', () => {
+  const a = new Subscription(TYPE_URL.endpoint); const b = new Subscription(TYPE_URL.endpoint);
+  a.replace(['x', 'y']); b.replace(['y', 'x']);
+  assert.equal(a.names, b.names, 'one set for both');
+  assert.equal(a.key(), b.key());
+  b.replace(['x']);
+  assert.deepEqual([...a.names].sort(), ['x', 'y']);
+  assert.deepEqual([...b.names], ['x']);
+  const c = new Subscription(TYPE_URL.endpoint); c.replace(['x', 'y']);
+  c.update(false, ['z'], []);
+  assert.deepEqual([...a.names].sort(), ['x', 'y'], 'a Delta-style change copies the shared set first');
+  assert.deepEqual([...c.names].sort(), ['x', 'y', 'z']);
+});
+
 test('deltaChange: sends what differs from what the client has, removes what is gone or uncovered (table)', () => {
   const target = buildSnapshot(twoServices()).types.get(TYPE_URL.endpoint)!;
   const va = target.get('c-a')!.version;
