@@ -20,8 +20,9 @@ if (!existsSync(join(root, 'dist/src/cli/main.js'))) {
 //   otherwise compile start-up-only code (module loading, descriptor hydration, config
 //   parsing) and touch the compilers' own pages: ~6 MiB of RSS. The proxy turns both back on
 //   once it is ready (TSMESH_RESUME_V8_FLAGS, src/proxy/jit.ts), before it serves any request,
-//   so request-path code is optimized exactly as before.
-const PROXY_FLAGS = ['--max-semi-space-size=1', '--no-opt', '--no-sparkplug'];
+//   so request-path code is optimized exactly as before;
+// - --expose-gc, to collect start-up garbage once ready (src/proxy/start-up.ts).
+const PROXY_FLAGS = ['--max-semi-space-size=1', '--no-opt', '--no-sparkplug', '--expose-gc'];
 const RESUME_FLAGS = '--opt --sparkplug';
 if (process.argv[2] === 'proxy' && !process.execArgv.includes(PROXY_FLAGS[0]) && !process.env.TSMESH_NO_REEXEC) {
   try {

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { toBinary } from '@bufbuild/protobuf';
 import { loadBootstrapFile, parseBootstrap } from '../envoy/bootstrap.js';
 import { BootstrapSchema } from '../envoy/generated/envoy/config/bootstrap/v3/bootstrap_pb.js';
@@ -10,7 +10,7 @@ import { log, setLevel } from './log.js';
 import { flushAccessLogs } from './access-log.js';
 import type { WorkerInit, WorkerMessage } from './worker.js';
 import { SharedSlots } from './shared/slots.js';
-import { resumeV8Flags, takeDeferredV8Flags } from './jit.js';
+import { finishStartUp, takeDeferredV8Flags } from './start-up.js';
 
 export interface ProxyOptions {
   bootstrapPath: string;
@@ -78,6 +78,7 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
       reserved.push(fd);
       return port;
     });
+    const { Worker } = await import('node:worker_threads');
     const bytes = toBinary(BootstrapSchema, bootstrap);
     const share = store.share();
     await Promise.all(Array.from({ length: opts.concurrency }, (_, i) => new Promise<void>((resolve, reject) => {
@@ -90,8 +91,8 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   }
   admin = spec.admin ? new AdminServer(spec, store, instance, loadedAt, () => void stop(0)) : undefined;
   if (admin && spec.admin) await admin.listen(spec.admin.address, spec.admin.port);
-  // Start-up is over (workers too): request-path code gets V8's optimizing compilers.
-  resumeV8Flags(deferredV8Flags);
+  // Start-up is over (workers too): drop its garbage; request-path code gets V8's optimizing compilers.
+  finishStartUp(deferredV8Flags);
   admin?.setReady(true);
   spec.listeners.forEach((l, i) => log.info(`listener ${l.name} on ${l.address}:${ports[i]}`));
   if (admin) log.info(`admin on ${admin.address}`);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { takeDeferredV8Flags } from '../../src/proxy/jit.js';
+import { takeDeferredV8Flags } from '../../src/proxy/start-up.js';
 
 test('takeDeferredV8Flags: only the compiler switches, once', () => {
   process.env['TSMESH_RESUME_V8_FLAGS'] = '--opt --sparkplug --expose-gc --no-such';
