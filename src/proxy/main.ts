@@ -10,7 +10,7 @@ import { log, setLevel } from './log.js';
 import { flushAccessLogs } from './access-log.js';
 import type { WorkerInit, WorkerMessage } from './worker.js';
 import { SharedSlots } from './shared/slots.js';
-import { finishStartUp, takeDeferredV8Flags } from './start-up.js';
+import { finishStartUp, takeDeferredV8Flags, traceStartUpMemory } from './start-up.js';
 
 export interface ProxyOptions {
   bootstrapPath: string;
@@ -29,10 +29,13 @@ export interface ProxyOptions {
 export async function runProxy(opts: ProxyOptions): Promise<number> {
   if (!setLevel(opts.logLevel)) throw new Error(`unknown log level ${opts.logLevel}`);
   const deferredV8Flags = takeDeferredV8Flags();
+  traceStartUpMemory('modules loaded');
   const { bootstrap, registry, typeNames } = opts.bootstrapJson !== undefined
     ? await parseBootstrap(opts.bootstrapJson, opts.bootstrapPath)
     : await loadBootstrapFile(opts.bootstrapPath);
+  traceStartUpMemory('bootstrap decoded');
   const spec = compileBootstrap(bootstrap, registry);
+  traceStartUpMemory('bootstrap compiled');
   if (opts.validateOnly) { process.stdout.write(`configuration '${opts.bootstrapPath}' OK\n`); return 0; }
   const store = createStatsStore();
   const scopes = scopesFor(store);
@@ -92,7 +95,9 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   admin = spec.admin ? new AdminServer(spec, store, instance, loadedAt, () => void stop(0)) : undefined;
   if (admin && spec.admin) await admin.listen(spec.admin.address, spec.admin.port);
   // Start-up is over (workers too): drop its garbage; request-path code gets V8's optimizing compilers.
+  traceStartUpMemory('serving');
   finishStartUp(deferredV8Flags);
+  traceStartUpMemory('ready (after GC)');
   admin?.setReady(true);
   spec.listeners.forEach((l, i) => log.info(`listener ${l.name} on ${l.address}:${ports[i]}`));
   if (admin) log.info(`admin on ${admin.address}`);

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
+import { level, log } from './log.js';
 
 /*
  * What bin/tsmesh.js sets up for a small sidecar, undone or finished once the proxy is ready.
@@ -37,4 +39,21 @@ export function collectStartUpGarbage(): void {
 export function finishStartUp(deferredV8Flags: readonly string[]): void {
   collectStartUpGarbage();
   for (const f of deferredV8Flags) setFlagsFromString(f);
+}
+
+/**
+ * At --log-level debug: the process's resident memory at a start-up phase (VmRSS and its
+ * anonymous and file-backed parts, from /proc) and this thread's V8 heap, so what each phase
+ * costs can be read from one run.
+ */
+export function traceStartUpMemory(phase: string): void {
+  if (level() !== 'debug' && level() !== 'trace') return;
+  let status = '';
+  try { status = readFileSync('/proc/self/status', 'utf8'); } catch { /* not Linux */ }
+  const mib = (field: string): string => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+    return m ? (Number(m[1]) / 1024).toFixed(1) : '?';
+  };
+  const heap = (process.memoryUsage().heapUsed / 1048576).toFixed(1);
+  log.debug(`start-up memory, ${phase}: rss ${mib('VmRSS')} MiB (anon ${mib('RssAnon')}, file ${mib('RssFile')}), V8 heap used ${heap} MiB`);
 }
