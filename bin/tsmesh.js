@@ -18,9 +18,10 @@ if (!existsSync(join(root, 'dist/src/cli/main.js'))) {
 //   garbage is short-lived and small;
 // - no optimizing (TurboFan) or baseline (Sparkplug) compiler during start-up, which would
 //   otherwise compile start-up-only code (module loading, descriptor hydration, config
-//   parsing) and touch the compilers' own pages: ~6 MiB of RSS. The proxy turns both back on
-//   once it is ready (TSMESH_RESUME_V8_FLAGS, src/proxy/jit.ts), before it serves any request,
-//   so request-path code is optimized exactly as before;
+//   parsing) and touch the compilers' own pages: ~5 MiB of idle RSS. The proxy turns both back
+//   on once it is ready (TSMESH_RESUME_V8_FLAGS, src/proxy/start-up.ts), before it serves any
+//   request, so request-path code is optimized as before (same instructions per request under
+//   callgrind);
 // - --expose-gc, to collect start-up garbage once ready (src/proxy/start-up.ts).
 const PROXY_FLAGS = ['--max-semi-space-size=1', '--no-opt', '--no-sparkplug', '--expose-gc'];
 const RESUME_FLAGS = '--opt --sparkplug';
@@ -35,15 +36,18 @@ if (process.argv[2] === 'proxy' && !process.execArgv.includes(PROXY_FLAGS[0]) &&
     const F_SETFD = 2;
     for (const fd of [0, 1, 2]) fcntl(fd, F_SETFD, 0);
     // A YAML bootstrap is read here, as JSON for the new image (src/cli/bootstrap-handoff.ts).
-    const { proxyBootstrapAsJson, HANDOFF_ENV } = await import(dist('cli/bootstrap-handoff.js'));
-    const json = await proxyBootstrapAsJson(process.argv.slice(3));
-    if (json !== undefined) {
-      const fd = memfdCreate('tsmesh-bootstrap', 0); // no MFD_CLOEXEC: it must survive execv
+    // Best effort: without it the new image reads the file itself.
+    try {
+      const { proxyBootstrapAsJson, HANDOFF_ENV } = await import(dist('cli/bootstrap-handoff.js'));
+      const json = await proxyBootstrapAsJson(process.argv.slice(3));
+      const fd = json === undefined ? -1 : memfdCreate('tsmesh-bootstrap', 0); // no MFD_CLOEXEC: it must survive execv
       if (fd >= 0) {
         const bytes = Buffer.from(json);
         for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off);
         process.env[HANDOFF_ENV] = String(fd);
       }
+    } catch {
+      // Read by the new image instead.
     }
     process.env.TSMESH_RESUME_V8_FLAGS = RESUME_FLAGS;
     const argv = [process.execPath, ...process.execArgv, ...PROXY_FLAGS, ...process.argv.slice(1)];
