@@ -1,6 +1,8 @@
 import { parseArgs, one, int, UsageError } from './args.js';
 import { ConfigError } from '../envoy/registry.js';
 import { BootstrapError } from '../proxy/config.js';
+import { PROXY_ARGS } from './proxy-args.js';
+import { takeHandedOffBootstrap } from './bootstrap-handoff.js';
 
 const USAGE = `tsmesh — a service mesh in TypeScript
 
@@ -17,11 +19,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     switch (cmd) {
       case 'proxy': {
-        const a = parseArgs(rest, { values: ['config-path', 'concurrency', 'log-level', 'base-id', 'drain-time-s'], booleans: ['validate'], short: { c: 'config-path' } });
+        const a = parseArgs(rest, PROXY_ARGS);
         const file = one(a, 'config-path');
         if (!file) throw new UsageError('proxy: -c BOOTSTRAP is required');
         const { runProxy } = await import('../proxy/main.js');
-        return await runProxy({ bootstrapPath: file, concurrency: int(a, 'concurrency', 2, 1, 256), logLevel: one(a, 'log-level') ?? 'info', validateOnly: a.flags.has('validate'), drainTimeMs: int(a, 'drain-time-s', 5, 0, 86_400) * 1000 });
+        return await runProxy({ bootstrapPath: file, bootstrapJson: takeHandedOffBootstrap(), concurrency: int(a, 'concurrency', 2, 1, 256), logLevel: one(a, 'log-level') ?? 'info', validateOnly: a.flags.has('validate'), drainTimeMs: int(a, 'drain-time-s', 5, 0, 86_400) * 1000 });
       }
       case undefined:
       case 'help':

@@ -1,6 +1,6 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { toBinary } from '@bufbuild/protobuf';
-import { loadBootstrapFile } from '../envoy/bootstrap.js';
+import { loadBootstrapFile, parseBootstrap } from '../envoy/bootstrap.js';
 import { BootstrapSchema } from '../envoy/generated/envoy/config/bootstrap/v3/bootstrap_pb.js';
 import { compileBootstrap } from './config.js';
 import { ProxyInstance } from './instance.js';
@@ -10,9 +10,12 @@ import { log, setLevel } from './log.js';
 import { flushAccessLogs } from './access-log.js';
 import type { WorkerInit, WorkerMessage } from './worker.js';
 import { SharedSlots } from './shared/slots.js';
+import { finishStartUp, takeDeferredV8Flags, traceStartUpMemory } from './start-up.js';
 
 export interface ProxyOptions {
   bootstrapPath: string;
+  /** The bootstrap already read and turned into JSON (src/cli/bootstrap-handoff.ts). */
+  bootstrapJson?: string | undefined;
   concurrency: number;
   logLevel: string;
   validateOnly: boolean;
@@ -27,8 +30,14 @@ export interface ProxyOptions {
  */
 export async function runProxy(opts: ProxyOptions): Promise<number> {
   if (!setLevel(opts.logLevel)) throw new Error(`unknown log level ${opts.logLevel}`);
-  const { bootstrap, registry, typeNames } = await loadBootstrapFile(opts.bootstrapPath);
+  const deferredV8Flags = takeDeferredV8Flags();
+  traceStartUpMemory('modules loaded');
+  const { bootstrap, registry, typeNames } = opts.bootstrapJson !== undefined
+    ? await parseBootstrap(opts.bootstrapJson, opts.bootstrapPath)
+    : await loadBootstrapFile(opts.bootstrapPath);
+  traceStartUpMemory('bootstrap decoded');
   const spec = compileBootstrap(bootstrap, registry);
+  traceStartUpMemory('bootstrap compiled');
   if (opts.validateOnly) { process.stdout.write(`configuration '${opts.bootstrapPath}' OK\n`); return 0; }
   const store = createStatsStore();
   const scopes = scopesFor(store);
@@ -100,6 +109,7 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
       reserved.push(fd);
       return port;
     });
+    const { Worker } = await import('node:worker_threads');
     const bytes = toBinary(BootstrapSchema, bootstrap);
     const share = store.share();
     await Promise.all(Array.from({ length: opts.concurrency }, (_, i) => new Promise<void>((resolve, reject) => {
@@ -112,6 +122,10 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   }
   admin = spec.admin ? new AdminServer(spec, store, instance, loadedAt, () => void stop(0), () => void drain()) : undefined;
   if (admin && spec.admin) await admin.listen(spec.admin.address, spec.admin.port);
+  // Start-up is over (workers too): drop its garbage; request-path code gets V8's optimizing compilers.
+  traceStartUpMemory('serving');
+  finishStartUp(deferredV8Flags);
+  traceStartUpMemory('ready (after GC)');
   admin?.setReady(true);
   spec.listeners.forEach((l, i) => log.info(`listener ${l.name} on ${l.address}:${ports[i]}`));
   if (admin) log.info(`admin on ${admin.address}`);

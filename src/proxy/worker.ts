@@ -9,6 +9,7 @@ import { bindReusePort } from './listener/reuseport.js';
 import { setLevel } from './log.js';
 import { SharedSlots, type SlotsShare } from './shared/slots.js';
 import { flushAccessLogs } from './access-log.js';
+import { collectStartUpGarbage } from './start-up.js';
 
 export interface WorkerInit {
   bootstrap: Uint8Array;
@@ -45,6 +46,7 @@ async function start(init: WorkerInit): Promise<void> {
       process.exit(0);
     });
   });
+  collectStartUpGarbage();
   parentPort!.postMessage({ type: 'ready' } satisfies WorkerMessage);
 }
 
