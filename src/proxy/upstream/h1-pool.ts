@@ -6,6 +6,7 @@ import type { RequestHeaders, UpstreamResponseHandler, UpstreamStream } from '..
 import type { ConnPool, PendingHandle, PoolCallbacks, PoolLimits } from './pool.js';
 import type { UpstreamHost } from './host.js';
 import type { ClusterStats } from './cluster-stats.js';
+import { holdWrites } from '../io/write-batch.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -182,11 +183,13 @@ class H1UpstreamConnection implements UpstreamStream {
     this.#parser.expectResponseTo(req.method);
     const head = serializeRequestHead(req.method, req.path, req.authority, headers);
     this.#requestDone = endStream;
+    holdWrites(this.#socket);
     this.#socket.write(head, 'latin1');
   }
 
   encodeData(chunk: Buffer, endStream: boolean): void {
     const s = this.#socket;
+    holdWrites(s);
     if (this.#chunked) {
       if (chunk.length > 0) {
         s.cork();
@@ -204,6 +207,7 @@ class H1UpstreamConnection implements UpstreamStream {
 
   encodeTrailers(trailers: HeaderMap): void {
     // Only a chunked body can carry trailers on HTTP/1.1; a sized body has already ended.
+    holdWrites(this.#socket);
     if (this.#chunked) this.#socket.write(serializeTrailers(trailers), 'latin1');
     this.#requestDone = true;
   }
