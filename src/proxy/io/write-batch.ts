@@ -12,6 +12,7 @@ import type { Writable } from 'node:stream';
  * a batch. Nothing waits on a timer: `setImmediate` callbacks run right after the poll phase,
  * so a lone request waits only for the rest of its own turn. Order on a socket is kept (a
  * corked socket queues every write in order), and end() flushes what is held before the FIN.
+ * The HTTP/2 codec batches its frames the same way (src/proxy/http/h2/frame-writer.ts).
  */
 
 const held: Writable[] = [];
