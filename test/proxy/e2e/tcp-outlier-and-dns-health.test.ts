@@ -62,10 +62,13 @@ after(async () => {
 /** Connects through the tcp listener, sends `hi`; resolves with what came back ('' if cut off). */
 async function talk(): Promise<string> {
   const s = net.connect(tcpPort, '127.0.0.1');
-  await once(s, 'connect');
   let got = '';
-  s.on('data', (d) => (got += d));
+  // The proxy may reset a connection to a refusing host before this side even saw 'connect'
+  // (a loaded machine): that is a cut-off talk, not a test error.
   s.on('error', () => {});
+  s.on('data', (d) => (got += d));
+  const connected = await Promise.race([once(s, 'connect').then(() => true), once(s, 'close').then(() => false)]);
+  if (!connected) return '';
   s.write('hi');
   await Promise.race([once(s, 'close'), new Promise((r) => setTimeout(r, 300))]);
   s.destroy();
