@@ -69,6 +69,7 @@ test('VirtualService and DestinationRule changes and a joining workload under st
   const recent: string[] = [];
   let sent = 0;
   let stop = false;
+  let phase = 'start';
   const hardStop = Date.now() + 90_000;
   const loops = clients.flatMap((port) => [0, 1].map(async () => {
     const agent = keepAliveAgent(1);
@@ -76,10 +77,10 @@ test('VirtualService and DestinationRule changes and a joining workload under st
       sent++;
       try {
         const r = await viaProxy(port, `${REVIEWS}/load`, { agent });
-        if (r.status !== 200 || !r.json) failures.push(`HTTP ${r.status} ${r.headers['x-envoy-response-flags'] ?? ''} ${r.body.slice(0, 200)}`);
+        if (r.status !== 200 || !r.json) failures.push(`${phase}: HTTP ${r.status} via :${port} ${JSON.stringify(r.headers)} ${r.body.slice(0, 200)}`);
         else { recent.push(r.json.name); if (recent.length > 40) recent.shift(); }
       } catch (e) {
-        failures.push((e as Error).message);
+        failures.push(`${phase}: ${(e as Error).message}`);
       }
     }
   }));
@@ -90,22 +91,22 @@ test('VirtualService and DestinationRule changes and a joining workload under st
   };
 
   try {
-    await mesh.apply(vs({ v1: 50, v2: 50 }));
+    phase = 'vs 50/50'; await mesh.apply(vs({ v1: 50, v2: 50 }));
     await seen('50/50 v1/v2', (l) => l.includes('reviews-v1') && l.includes('reviews-v2'));
     // New subset (no endpoint yet) and a new load-balancing and connection-pool policy: every cluster is replaced.
-    await mesh.apply(dr(['v1', 'v2', 'v3'], '\n  trafficPolicy: { loadBalancer: { simple: ROUND_ROBIN }, connectionPool: { http: { maxRequestsPerConnection: 5 } } }'));
+    phase = 'dr v3 + policy'; await mesh.apply(dr(['v1', 'v2', 'v3'], '\n  trafficPolicy: { loadBalancer: { simple: ROUND_ROBIN }, connectionPool: { http: { maxRequestsPerConnection: 5 } } }'));
     await mesh.waitSynced(['client-sotw', 'client-delta']);
     await seen('the policy change', (l) => l.includes('reviews-v1') && l.includes('reviews-v2'));
     // A workload joins: its endpoint reaches the clients' EDS, then traffic is shifted to it.
-    const v3 = await mesh.addWorkload({ name: 'reviews-v3', labels: { app: 'reviews', version: 'v3' }, xdsApi: 'delta' });
+    phase = 'v3 joins'; const v3 = await mesh.addWorkload({ name: 'reviews-v3', labels: { app: 'reviews', version: 'v3' }, xdsApi: 'delta' });
     await until(async () => {
       const dumps = await Promise.all(['client-sotw', 'client-delta'].map(async (n) => JSON.stringify(await (await fetch(`${mesh.url}/debug/config_dump?proxy=${encodeURIComponent((await mesh.syncz()).find((e) => e.identity.name === n)!.id)}`)).json())));
       return dumps.every((d) => d.includes(`"portValue":${v3.inboundPort}`)) || undefined;
     }, 20_000, () => 'the new endpoint never reached the clients');
-    await mesh.apply(vs({ v1: 20, v2: 0, v3: 80 }));
+    phase = 'vs v3 80'; await mesh.apply(vs({ v1: 20, v2: 0, v3: 80 }));
     await seen('v3 joined', (l) => l.includes('reviews-v3') && !l.includes('reviews-v2'));
-    await mesh.apply(dr(['v1', 'v2', 'v3']));
-    await mesh.apply(vs({ v3: 100 }));
+    phase = 'dr without policy'; await mesh.apply(dr(['v1', 'v2', 'v3']));
+    phase = 'vs v3 100'; await mesh.apply(vs({ v3: 100 }));
     await seen('all on v3', (l) => l.every((n) => n === 'reviews-v3'));
   } finally {
     stop = true;
