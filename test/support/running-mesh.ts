@@ -191,8 +191,13 @@ export async function startMesh(opts: { workloads?: readonly WorkloadSpec[]; gra
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
-  await startControl();
-  for (const spec of opts.workloads ?? []) await mesh.addWorkload(spec);
+  try {
+    await startControl();
+    for (const spec of opts.workloads ?? []) await mesh.addWorkload(spec);
+  } catch (e) {
+    await mesh.close();
+    throw e;
+  }
   return mesh;
 }
 

@@ -138,15 +138,18 @@ test('control plane away: sidecars keep serving; restarted on the same ports and
       await new Promise((res) => setTimeout(res, 10));
     }
   })();
-  await mesh.startControl();
-  const stored = await tsmesh(['get', 'vs', 'reviews', '-o', 'json', '--control', mesh.url]);
-  assert.equal(stored.code, 0, 'applied config survives the restart');
-  await mesh.waitSynced(['client', 'reviews-v1', 'reviews-v2']);
-  const status = await tsmesh(['proxy-status', '--control', mesh.url]);
-  assert.equal(status.stdout.split('\n').filter((l) => /\s+SYNCED\s+SYNCED\s+SYNCED\s+SYNCED\s+/.test(l)).length, 3, status.stdout);
-  await new Promise((res) => setTimeout(res, 1500)); // past the registry grace period
-  stop = true;
-  await load;
+  try {
+    await mesh.startControl();
+    const stored = await tsmesh(['get', 'vs', 'reviews', '-o', 'json', '--control', mesh.url]);
+    assert.equal(stored.code, 0, 'applied config survives the restart');
+    await mesh.waitSynced(['client', 'reviews-v1', 'reviews-v2']);
+    const status = await tsmesh(['proxy-status', '--control', mesh.url]);
+    assert.equal(status.stdout.split('\n').filter((l) => /\s+SYNCED\s+SYNCED\s+SYNCED\s+SYNCED\s+/.test(l)).length, 3, status.stdout);
+    await new Promise((res) => setTimeout(res, 1500)); // past the registry grace period
+  } finally {
+    stop = true;
+    await load;
+  }
   assert.deepEqual(failures, [], `${failures.length} of ${sent} requests failed while the control plane came back`);
   assert.deepEqual(await tally(client, `${REVIEWS}/`, 10), { 'reviews-v1': 10 });
 
