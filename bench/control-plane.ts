@@ -4,15 +4,23 @@
  *
  *   npm run bench:control -- [--clients 1000] [--services 500] [--delta-share 0.5] [--changes 5]
  *                            [--source MODULE] [--quiet-ms 100] [--max-ms 1000]
- *                            [--push-concurrency 100] [--pin] [--server-node-flags="--cpu-prof ..."]
+ *                            [--push-concurrency 100] [--decode partial|full] [--pin]
+ *                            [--server-node-flags="--cpu-prof ..."]
+ *
+ * --decode: how the simulated clients read responses. 'partial' (default) reads version, nonce,
+ * type URL and names off the wire and steps over the resources' bytes: in production the
+ * sidecars run on other machines, so the load generator should take as little of this machine's
+ * CPU from the server as it can. 'full' decodes every response with the generated schema.
  *
  * --pin: the server on CPU 0 and the clients on CPU 1 (taskset), so the two do not take each
  * other's CPU; other processes on the machine still can (reported). Off by default: on a shared
  * machine it also keeps the server off a CPU that happens to be idle.
  *
- * --source: a module exporting `createBenchSource(services): BenchSource` (see
- * bench/lib/control-plane/synthetic-mesh.ts, the default): the ResourceSource under test and how
- * to change one route and one endpoint in it.
+ * --source: a module exporting `createBenchSource(services): BenchSource`: the ResourceSource
+ * under test and how to change one route and one endpoint in it. Default: the real translation
+ * (bench/lib/control-plane/real-mesh.ts: ServiceEntries, DestinationRules, VirtualServices →
+ * buildMesh → generate, as `tsmesh control` serves); dist/bench/lib/control-plane/synthetic-mesh.js
+ * is a fixed hand-made resource set.
  * Prints, for a change to one route (RDS) and to one endpoint (EDS): the time from push() until
  * each client ACKed the new version (p50/p99/max over clients; push() is debounced, so the time
  * includes the quiet period), server CPU seconds per push (/proc/PID/stat), bytes received per
@@ -34,7 +42,7 @@ const { values } = parseArgs({
   options: {
     clients: { type: 'string' }, services: { type: 'string' }, 'delta-share': { type: 'string' }, changes: { type: 'string' },
     source: { type: 'string' }, 'quiet-ms': { type: 'string' }, 'max-ms': { type: 'string' }, 'server-node-flags': { type: 'string' },
-    'push-concurrency': { type: 'string' },
+    'push-concurrency': { type: 'string' }, decode: { type: 'string' },
     pin: { type: 'boolean' },
   },
 });
@@ -70,7 +78,8 @@ if (pin) pinTree(server.pid!, '0');
 await request(server, 'gc');
 const rss0 = rssMiB(server.pid!);
 
-const clients = await start('clients-child.js', ['--port', String(port), '--routes', routeNames.join(',')], ['--max-old-space-size=4096']);
+const decode = values.decode === 'full' ? 'full' : 'partial';
+const clients = await start('clients-child.js', ['--port', String(port), '--routes', routeNames.join(','), '--decode', decode], ['--max-old-space-size=4096']);
 await new Promise<void>((r) => clients.once('message', () => r()));
 if (pin) pinTree(clients.pid!, '1');
 await request(clients, 'connect', { kinds: kinds.slice(0, 1) });
@@ -81,7 +90,7 @@ await new Promise((r) => setTimeout(r, 1000));
 const gcN = await request<{ heapUsed: number; connected: number }>(server, 'gc');
 const rssN = rssMiB(server.pid!);
 
-interface ChangeResult { times: number[]; generateAfterMs: number; responses: number; responseBytes: number; pushes: number; nacks: number }
+interface ChangeResult { times: number[]; generateAfterMs: number; buildMs: number; shapes: number; responses: number; responseBytes: number; pushes: number; nacks: number }
 async function measure(kind: 'route' | 'endpoint') {
   const runs: { r: ChangeResult; cpu: number; clientCpu: number; bytes: { sotw: number; delta: number; sotwClients: number; deltaClients: number } }[] = [];
   for (let i = 0; i < changes; i++) {
@@ -121,6 +130,7 @@ function report(title: string, runs: Awaited<ReturnType<typeof measure>>): void 
   console.log(`  converged (ACKed the new version): ${converged.join(', ')} of ${N}`);
   console.log(`  push() -> ACK, over all clients and changes: p50 ${fmt(p50!)} ms, p99 ${fmt(p99!)} ms, max ${fmt(max!)} ms`);
   console.log(`  per change, last client ACKed after: ${perRunMax.map((x) => fmt(x, 0)).join(', ')} ms (debounce ran generate() ${fromPush.map((x) => fmt(x, 0)).join(', ')} ms after push())`);
+  console.log(`  generate + serialize per push (all shapes): ${runs.map((x) => fmt(x.r.buildMs, 0)).join(', ')} ms for ${runs[0]!.r.shapes} shape(s)`);
   console.log(`  push -> last ACK minus debounce: ${runs.map((x) => fmt(Math.max(...x.r.times) - x.r.generateAfterMs, 0)).join(', ')} ms`);
   console.log(`  server CPU per push (push to last ACK, incl. handling ACKs): ${runs.map((x) => fmt(x.cpu * 1000, 0)).join(', ')} ms`);
   console.log(`  simulated clients' CPU in the same window (one process): ${runs.map((x) => fmt(x.clientCpu * 1000, 0)).join(', ')} ms`);
@@ -130,14 +140,14 @@ function report(title: string, runs: Awaited<ReturnType<typeof measure>>): void 
   if (b.deltaClients) console.log(`  bytes received per Delta client: ${fmt(b.delta / b.deltaClients, 0)}`);
 }
 
-console.log(`tsmesh control-plane benchmark: ${N} ADS clients (${N - nDelta} SotW, ${nDelta} Delta), ${services} services, source ${values.source ?? 'synthetic-mesh (bench/lib/control-plane/synthetic-mesh.ts)'}`);
+console.log(`tsmesh control-plane benchmark: ${N} ADS clients (${N - nDelta} SotW, ${nDelta} Delta), ${services} services, source ${values.source ?? 'real translation (bench/lib/control-plane/real-mesh.ts)'}`);
 console.log(`command: npm run bench:control -- ${process.argv.slice(2).join(' ')}`.trimEnd());
-console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}; clients: one process, one gRPC channel + TCP connection each, ${pin ? 'pinned to CPU 1, server to CPU 0' : 'sharing the CPUs with the server'}; other processes on the machine are not excluded`);
+console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}; clients: one process, one gRPC channel + TCP connection each, ${decode === 'full' ? 'responses fully decoded' : 'responses read partially (version, nonce, names; resources skipped)'}, ${pin ? 'pinned to CPU 1, server to CPU 0' : 'sharing the CPUs with the server'}; other processes on the machine are not excluded`);
 console.log(`connect: all ${N} clients connected and ACKed CDS/EDS/LDS/RDS in ${fmt(connect.ms / 1000, 1)} s (batches of 50)`);
 console.log(`server memory: VmRSS ${fmt(rss0)} MiB idle, ${fmt(rss1)} MiB with 1 client, ${fmt(rssN)} MiB with ${gcN.connected}; per client (after GC) ${fmt(((rssN - rss1) * 1024) / (N - 1), 1)} KiB RSS, ${fmt((gcN.heapUsed - gc1.heapUsed) / 1024 / (N - 1), 1)} KiB JS heap`);
 console.log(`push concurrency (proxies with responses in flight at once): ${values['push-concurrency'] ?? '100'}`);
 console.log(`server peak VmRSS (VmHWM) over the run: ${fmt(hwmMiB)} MiB (responses in flight are buffered until their sockets drain)`);
-report('one route change (one VirtualService: RDS "80", 500 virtual hosts)', route);
+report(`one route change (one VirtualService; RDS ${routeNames.join(', ')})`, route);
 report('one endpoint change (EDS, one ClusterLoadAssignment)', endpoint);
 console.log(`\nCPU used by other processes on the machine during the changes (not the server, not the clients): ${fmt(other, 0)} % of one CPU`);
 console.log(`server counters: ${JSON.stringify(counters.counters)}`);

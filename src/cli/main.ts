@@ -4,6 +4,8 @@ import { BootstrapError } from '../proxy/config.js';
 import { sidecarOptionsFrom, SIDECAR_VALUE_FLAGS, SIDECAR_BOOLEAN_FLAGS, SIDECAR_USAGE } from './sidecar-flags.js';
 import { MESH_USAGE } from './mesh-usage.js';
 import { PROXY_USAGE } from './proxy-commands.js';
+import { PROXY_ARGS } from './proxy-args.js';
+import { takeHandedOffBootstrap } from './bootstrap-handoff.js';
 
 const USAGE = `tsmesh — a service mesh in TypeScript
 
@@ -29,14 +31,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     switch (cmd) {
       case 'proxy': {
-        const a = parseArgs(rest, { values: ['config-path', 'concurrency', 'log-level', 'base-id', 'drain-time-s', ...SIDECAR_VALUE_FLAGS], booleans: ['validate', ...SIDECAR_BOOLEAN_FLAGS], short: { c: 'config-path' } });
+        const a = parseArgs(rest, PROXY_ARGS);
         const file = one(a, 'config-path');
         const sidecar = sidecarOptionsFrom(a);
         if (!file && !sidecar) throw new UsageError('proxy: -c BOOTSTRAP or --xds HOST:PORT is required');
         const loaded = sidecar ? await (await import('../proxy/sidecar-start.js')).loadSidecarBootstrap(sidecar) : undefined;
         if (loaded && a.flags.has('print-bootstrap')) { process.stdout.write(await (await import('../proxy/sidecar-start.js')).bootstrapYaml(loaded)); return 0; }
         const { runProxy } = await import('../proxy/main.js');
-        return await runProxy({ bootstrapPath: file ?? 'sidecar bootstrap (--xds)', ...(loaded ? { bootstrap: loaded } : {}), concurrency: int(a, 'concurrency', 2, 1, 256), logLevel: one(a, 'log-level') ?? 'info', validateOnly: a.flags.has('validate'), drainTimeMs: int(a, 'drain-time-s', 5, 0, 86_400) * 1000 });
+        return await runProxy({ bootstrapPath: file ?? 'sidecar bootstrap (--xds)', ...(loaded ? { bootstrap: loaded } : { bootstrapJson: takeHandedOffBootstrap() }), concurrency: int(a, 'concurrency', 2, 1, 256), logLevel: one(a, 'log-level') ?? 'info', validateOnly: a.flags.has('validate'), drainTimeMs: int(a, 'drain-time-s', 5, 0, 86_400) * 1000 });
       }
       case 'control': {
         const { runControlCommand } = await import('./control-command.js');

@@ -71,7 +71,7 @@ export class MeshXds implements ResourceSource {
   }
 
   shapeKey(proxy: ProxyIdentity): string {
-    return shapeKey(proxy);
+    return shapeKey(proxy, this.mesh());
   }
 
   /** The current mesh (config + registry), rebuilt after a change. */

@@ -6,6 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startApp, type RunningApp } from './bookinfo.js';
+import { renderProxyStatus, type SyncEntry } from '../cli/proxy-status.js';
 
 /*
  * `tsmesh demo`: the control plane, a bookinfo-like application with a sidecar per workload,
@@ -87,9 +88,9 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       const r = await post(`${api}/api/v1/apply`, yaml);
       if (r.status >= 300) throw new Error(`apply failed (${r.status}): ${r.body}`);
     };
-    const scene = async (title: string, headers: Record<string, string> = {}): Promise<Map<string, number>> => {
+    const scene = async (title: string, headers: Record<string, string> = {}, n = opts.requests): Promise<Map<string, number>> => {
       const counts = new Map<string, number>();
-      for (let i = 0; i < opts.requests; i++) {
+      for (let i = 0; i < n; i++) {
         const r = await get(`http://127.0.0.1:${front}/productpage`, headers);
         const key = r.status !== 200 ? `HTTP ${r.status}` : describe(r.body);
         counts.set(key, (counts.get(key) ?? 0) + 1);
@@ -97,9 +98,23 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       out(`  ${title}: ${[...counts].sort().map(([k, n]) => `${k} ×${n}`).join(', ')}`);
       return counts;
     };
-    // Route changes reach the sidecars within a push; wait until the new routing is what we see.
-    const settle = (want: (body: unknown) => boolean, headers: Record<string, string> = {}) =>
-      waitFor(async () => want((await get(`http://127.0.0.1:${front}/productpage`, headers)).body), 15_000, () => 'the change did not reach the sidecars');
+    // Route changes reach the sidecars within a push; wait until the new routing is what we see
+    // five times in a row (one match can be luck while the old routes still balance).
+    const settle = async (want: (body: unknown) => boolean, headers: Record<string, string> = {}, times = 5): Promise<void> => {
+      let streak = 0;
+      await waitFor(async () => {
+        streak = want((await get(`http://127.0.0.1:${front}/productpage`, headers)).body) ? streak + 1 : 0;
+        return streak >= times;
+      }, 20_000, () => `the change did not reach the sidecars:\n${syncStatus()}`);
+    };
+    let lastStatus = '';
+    const syncStatus = (): string => lastStatus;
+    const refreshStatus = async (): Promise<void> => {
+      const r = await get(`${api}/debug/syncz`);
+      if (r.status === 200) lastStatus = renderProxyStatus(r.body as SyncEntry[]);
+    };
+    const statusTimer = setInterval(() => void refreshStatus().catch(() => {}), 1000);
+    statusTimer.unref();
 
     out('1. Everyone on reviews v1');
     await apply('all traffic to v1', readFileSync(join(ROOT, 'examples', 'bookinfo', 'virtual-services.yaml'), 'utf8'), 'examples/bookinfo/virtual-services.yaml');
@@ -112,20 +127,11 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
 
     out('\n2. Canary: 90% v1, 10% v3');
     await apply('canary 90/10', vs('reviews', [{ subset: 'v1', weight: 90 }, { subset: 'v3', weight: 10 }]));
-    await waitFor(async () => versionOf((await get(`http://127.0.0.1:${front}/productpage`)).body) === 'v3', 15_000, () => 'no v3 seen');
+    await waitFor(async () => versionOf((await get(`http://127.0.0.1:${front}/productpage`)).body) === 'v3', 20_000, () => `no v3 seen:\n${syncStatus()}`);
     await scene(`${opts.requests} requests`);
 
     out('\n3. A/B by header: end-user jason gets v2, everyone else v1');
-    await apply('route by header', `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: reviews, namespace: default }
-spec:
-  hosts: [reviews]
-  http:
-  - match: [ { headers: { end-user: { exact: jason } } } ]
-    route: [ { destination: { host: reviews, subset: v2 } } ]
-  - route: [ { destination: { host: reviews, subset: v1 } } ]
-`);
+    await apply('route by header', reviewsByHeader());
     await settle((b) => versionOf(b) === 'v2', { 'end-user': 'jason' });
     await scene('as jason', { 'end-user': 'jason' });
     await scene('anonymous');
@@ -133,26 +139,11 @@ spec:
     out('\n4. ratings turns flaky (every other request fails with 500); reviews v2 shows it');
     const ratings = workloads.get('ratings-v1')!.app;
     ratings.options.flaky = true;
-    await apply('ratings without retries', `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: ratings, namespace: default }
-spec:
-  hosts: [ratings]
-  http:
-  - route: [ { destination: { host: ratings } } ]
-    retries: { attempts: 0 }
-`);
-    await settle((b) => describe(b).includes('unavailable'), { 'end-user': 'jason' });
+    await apply('ratings without retries', ratingsVs('retries: { attempts: 0 }'));
+    // Half the answers fail now: one failure shown is the sign (Istio's default retries skip 500s too).
+    await settle((b) => describe(b).includes('unavailable'), { 'end-user': 'jason' }, 1);
     await scene('as jason, no retries', { 'end-user': 'jason' });
-    await apply('retry 5xx up to 3 times', `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: ratings, namespace: default }
-spec:
-  hosts: [ratings]
-  http:
-  - route: [ { destination: { host: ratings } } ]
-    retries: { attempts: 3, retryOn: 5xx }
-`);
+    await apply('retry 5xx up to 3 times', ratingsVs('retries: { attempts: 3, retryOn: 5xx }'));
     await waitFor(async () => {
       for (let i = 0; i < 6; i++) if (describe((await get(`http://127.0.0.1:${front}/productpage`, { 'end-user': 'jason' })).body).includes('unavailable')) return false;
       return true;
@@ -161,35 +152,12 @@ spec:
     ratings.options.flaky = false;
 
     out('\n5. ratings slows down by 2 s (fault injection); productpage gives up on reviews after 0.5 s');
-    await apply('delay every ratings request by 2s', `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: ratings, namespace: default }
-spec:
-  hosts: [ratings]
-  http:
-  - route: [ { destination: { host: ratings } } ]
-    fault: { delay: { fixedDelay: 2s, percentage: { value: 100 } } }
-`);
-    await apply('time reviews out after 0.5s', `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: reviews, namespace: default }
-spec:
-  hosts: [reviews]
-  http:
-  - match: [ { headers: { end-user: { exact: jason } } } ]
-    route: [ { destination: { host: reviews, subset: v2 } } ]
-    timeout: 0.5s
-  - route: [ { destination: { host: reviews, subset: v1 } } ]
-`);
+    await apply('delay every ratings request by 2s', ratingsVs('fault: { delay: { fixedDelay: 2s, percentage: { value: 100 } } }'));
+    await apply('time reviews out after 0.5s', reviewsByHeader('0.5s'));
     await settle((b) => describe(b).includes('reviews failed (504)'), { 'end-user': 'jason' });
     const t0 = Date.now();
     const n = Math.min(opts.requests, 10);
-    const counts = new Map<string, number>();
-    for (let i = 0; i < n; i++) {
-      const key = describe((await get(`http://127.0.0.1:${front}/productpage`, { 'end-user': 'jason' })).body);
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
-    out(`  as jason, ${n} requests: ${[...counts].map(([k, c]) => `${k} ×${c}`).join(', ')}`);
+    await scene(`as jason, ${n} requests`, { 'end-user': 'jason' }, n);
     out(`  (${n} requests took ${((Date.now() - t0) / 1000).toFixed(1)} s: each gave up after 0.5 s instead of waiting 2 s; the page still renders its details)`);
 
     out('\nDone. The sidecars kept serving through every change; nothing was restarted.');
@@ -219,6 +187,33 @@ spec:
   http:
   - route:
 ${routes.map((r) => `    - destination: { host: ${host}, subset: ${r.subset} }\n      weight: ${r.weight}`).join('\n')}
+`;
+}
+
+/** The A/B rule: end-user jason → v2 (with an optional timeout), everyone else → v1. */
+function reviewsByHeader(timeout?: string): string {
+  return `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews, namespace: default }
+spec:
+  hosts: [reviews]
+  http:
+  - match: [ { headers: { end-user: { exact: jason } } } ]
+    route: [ { destination: { host: reviews, subset: v2 } } ]${timeout ? `\n    timeout: ${timeout}` : ''}
+  - route: [ { destination: { host: reviews, subset: v1 } } ]
+`;
+}
+
+/** ratings' one route with a policy line (retries, fault, ...). */
+function ratingsVs(policy: string): string {
+  return `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ratings, namespace: default }
+spec:
+  hosts: [ratings]
+  http:
+  - route: [ { destination: { host: ratings } } ]
+    ${policy}
 `;
 }
 

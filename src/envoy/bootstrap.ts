@@ -28,12 +28,8 @@ export async function parseBootstrap(text: string, source = 'bootstrap'): Promis
 
 // Imported on demand: the YAML parser costs a JSON bootstrap nothing.
 async function parseYaml(text: string, source: string): Promise<JsonValue> {
-  const { parseAllDocuments } = await import('yaml');
-  const docs = parseAllDocuments(text);
-  if (docs.length !== 1) throw new ConfigError(source, `expected one YAML/JSON document, got ${docs.length}`);
-  const doc = docs[0]!;
-  if (doc.errors.length > 0) throw new ConfigError(source, `invalid YAML: ${doc.errors[0]!.message}`);
-  return doc.toJS({ maxAliasCount: 100 }) as JsonValue;
+  const { parseYamlDocument } = await import('./yaml-json.js');
+  return parseYamlDocument(text, source);
 }
 
 export async function loadBootstrapFile(file: string): Promise<LoadedBootstrap> {

@@ -15,26 +15,14 @@ const WELL_KNOWN: readonly DescFile[] = [
   file_google_protobuf_wrappers, file_google_protobuf_timestamp, file_google_protobuf_empty,
 ];
 
-let fileOfType: Map<string, () => Promise<DescFile>> | undefined;
-
-function loaderFor(typeName: string): (() => Promise<DescFile>) | undefined {
-  if (!fileOfType) {
-    fileOfType = new Map();
-    for (const [load, pkg, messages] of generatedFileIndex) {
-      for (const name of messages.split(' ')) fileOfType.set(`${pkg}.${name}`, load);
-    }
-  }
-  return fileOfType.get(typeName);
-}
-
 /** The well-known types plus every generated file that defines one of `typeNames`. */
 export async function registryFor(typeNames: Iterable<string>): Promise<Registry> {
-  const loads = new Set<() => Promise<DescFile>>();
-  for (const name of typeNames) {
-    const load = loaderFor(name);
-    if (load) loads.add(load);
-  }
-  return createRegistry(...WELL_KNOWN, ...await Promise.all([...loads].map((load) => load())));
+  const wanted = new Set(typeNames);
+  // A scan rather than a kept name -> file map: this runs once per thread, at start-up.
+  const loads = generatedFileIndex
+    .filter(([, pkg, messages]) => messages.split(' ').some((name) => wanted.has(`${pkg}.${name}`)))
+    .map(([load]) => load());
+  return createRegistry(...WELL_KNOWN, ...await Promise.all(loads));
 }
 
 /** Every type an `"@type"` in proto3 JSON names (type URL without its prefix), at any depth. */

@@ -1,6 +1,6 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { toBinary } from '@bufbuild/protobuf';
-import { loadBootstrapFile, type LoadedBootstrap } from '../envoy/bootstrap.js';
+import { loadBootstrapFile, parseBootstrap, type LoadedBootstrap } from '../envoy/bootstrap.js';
 import { BootstrapSchema } from '../envoy/generated/envoy/config/bootstrap/v3/bootstrap_pb.js';
 import { compileBootstrap } from './config.js';
 import { ProxyInstance } from './instance.js';
@@ -12,12 +12,15 @@ import type { WorkerInit, WorkerMessage, WorkerRequest } from './worker.js';
 import type { XdsController } from './xds/controller.js';
 import type { ActiveSet } from './xds/state.js';
 import { SharedSlots } from './shared/slots.js';
+import { finishStartUp, takeDeferredV8Flags, traceStartUpMemory } from './start-up.js';
 
 export interface ProxyOptions {
   /** The bootstrap file; with `bootstrap` set, only a name for it in messages. */
   bootstrapPath: string;
   /** A bootstrap built in memory (a sidecar's, from flags) instead of the file. */
   bootstrap?: LoadedBootstrap;
+  /** The bootstrap already read and turned into JSON (src/cli/bootstrap-handoff.ts). */
+  bootstrapJson?: string | undefined;
   concurrency: number;
   logLevel: string;
   validateOnly: boolean;
@@ -32,8 +35,14 @@ export interface ProxyOptions {
  */
 export async function runProxy(opts: ProxyOptions): Promise<number> {
   if (!setLevel(opts.logLevel)) throw new Error(`unknown log level ${opts.logLevel}`);
-  const { bootstrap, registry, typeNames } = opts.bootstrap ?? await loadBootstrapFile(opts.bootstrapPath);
+  const deferredV8Flags = takeDeferredV8Flags();
+  traceStartUpMemory('modules loaded');
+  const { bootstrap, registry, typeNames } = opts.bootstrap ?? (opts.bootstrapJson !== undefined
+    ? await parseBootstrap(opts.bootstrapJson, opts.bootstrapPath)
+    : await loadBootstrapFile(opts.bootstrapPath));
+  traceStartUpMemory('bootstrap decoded');
   const spec = compileBootstrap(bootstrap, registry);
+  traceStartUpMemory('bootstrap compiled');
   if (opts.validateOnly) { process.stdout.write(`configuration '${opts.bootstrapPath}' OK\n`); return 0; }
   const store = createStatsStore();
   const scopes = scopesFor(store);
@@ -111,6 +120,7 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
       reserved.push(fd);
       return port;
     });
+    const { Worker } = await import('node:worker_threads');
     const bytes = toBinary(BootstrapSchema, bootstrap);
     const share = store.share();
     await Promise.all(Array.from({ length: opts.concurrency }, (_, i) => new Promise<void>((resolve, reject) => {
@@ -123,6 +133,10 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   }
   admin = spec.admin ? new AdminServer(spec, store, instance, loadedAt, () => void stop(0), () => void drain()) : undefined;
   if (admin && spec.admin) await admin.listen(spec.admin.address, spec.admin.port);
+  // Start-up is over (workers too): drop its garbage; request-path code gets V8's optimizing compilers.
+  traceStartUpMemory('serving');
+  finishStartUp(deferredV8Flags);
+  traceStartUpMemory('ready (after GC)');
   spec.listeners.forEach((l, i) => log.info(`listener ${l.name} ${l.bindToPort ? "on" : "for hand-offs to (not bound)"} ${l.address}:${ports[i]}`));
   if (admin) log.info(`admin on ${admin.address}`);
   if (spec.xds) {

@@ -11,6 +11,7 @@ import { SharedSlots, type SlotsShare } from './shared/slots.js';
 import { flushAccessLogs } from './access-log.js';
 import type { DynamicSnapshot } from './xds/snapshot.js';
 import type { InstanceSync } from './xds/sync.js';
+import { collectStartUpGarbage } from './start-up.js';
 
 export interface WorkerInit {
   bootstrap: Uint8Array;
@@ -68,6 +69,7 @@ async function start(init: WorkerInit): Promise<void> {
       process.exit(0);
     });
   });
+  collectStartUpGarbage();
   parentPort!.postMessage({ type: 'ready' } satisfies WorkerMessage);
 }
 

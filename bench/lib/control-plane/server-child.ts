@@ -11,7 +11,7 @@ import { serve } from './ipc.js';
 import type { BenchSource } from './synthetic-mesh.js';
 
 const { values } = parseArgs({ options: { source: { type: 'string' }, services: { type: 'string' }, 'quiet-ms': { type: 'string' }, 'max-ms': { type: 'string' }, 'push-concurrency': { type: 'string' } } });
-const mod = (values.source ? await import(pathToFileURL(resolve(values.source)).href) : await import('./synthetic-mesh.js')) as { createBenchSource(services: number): BenchSource | Promise<BenchSource> };
+const mod = (values.source ? await import(pathToFileURL(resolve(values.source)).href) : await import('./real-mesh.js')) as { createBenchSource(services: number): BenchSource | Promise<BenchSource> };
 const bench = await mod.createBenchSource(Number(values.services ?? 500));
 let generateAt = 0;
 const source = {
@@ -57,6 +57,8 @@ serve(async (req) => {
       return {
         times: [...acked.values()].map((t) => t - t0),
         generateAfterMs: generateAt ? generateAt - t0 : -1,
+        buildMs: server.lastPush?.buildMs ?? -1,
+        shapes: server.lastPush?.shapes ?? 0,
         responses: c.responses - counters0.responses,
         responseBytes: c.responseBytes - counters0.responseBytes,
         pushes: c.pushes - counters0.pushes,

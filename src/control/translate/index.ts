@@ -3,6 +3,7 @@ import type { ProxyIdentity } from '../../envoy/node-metadata.js';
 import { grpcResources } from './grpc.js';
 import { indexOf } from './mesh-index.js';
 import { sidecarResources } from './sidecar.js';
+import { shapeKeyOf } from './shape.js';
 import type { ProxyResources } from './types.js';
 
 export type { ProxyResources } from './types.js';
@@ -23,11 +24,11 @@ export function generate(mesh: MeshSnapshot, proxy: ProxyIdentity): ProxyResourc
 }
 
 /**
- * What generate's output depends on in a proxy's identity: generator, namespace, labels (for
- * sourceLabels, DestinationRule workloadSelector, WorkloadGroups) and ports. Not the id, name,
- * IPs or service account, so identical replicas share one computation.
+ * What generate's output depends on in a proxy's identity (see shapeKeyOf): generator,
+ * namespace, labels (for sourceLabels, DestinationRule workloadSelector, WorkloadGroups) and
+ * ports. Not the id, name, IPs or service account, so identical replicas share one computation.
+ * With `mesh`, only the labels that one of its selectors reads count.
  */
-export function shapeKey(proxy: ProxyIdentity): string {
-  const labels = Object.keys(proxy.labels).sort().map((k) => [k, proxy.labels[k]]);
-  return JSON.stringify([proxy.generator, proxy.namespace, labels, proxy.inboundPort ?? null, proxy.outboundPort ?? null, proxy.appPorts]);
+export function shapeKey(proxy: ProxyIdentity, mesh?: MeshSnapshot): string {
+  return shapeKeyOf(proxy, mesh?.config);
 }

@@ -4,7 +4,7 @@ import { AdsStream, nextSharedNonce, MAX_SHARED_RESPONSES, type StreamContext, t
 import { isServedType, versionOf, type ServedType, type TypeResources, type VersionedResource } from './snapshot.js';
 import { Subscription } from './subscription.js';
 import { TypeSync } from './sync-status.js';
-import { deltaChange } from './delta-diff.js';
+import { deltaChange, deltaChangeSince } from './delta-diff.js';
 
 /** Streams of one shape usually need the same change in a push: its bytes are encoded once. */
 const responses = new WeakMap<TypeResources, Map<string, { nonce: string; bytes: Uint8Array }>>();
@@ -59,7 +59,7 @@ export class DeltaStream extends AdsStream {
       else { this.ctx.counters.acks++; this.ctx.onAck(this, type, st.sync.ackedVersion!); }
     }
     // Subscription changes apply whatever the nonce: Delta requests are increments, not states.
-    const added = st.sub.update(first, req.resourceNamesSubscribe, req.resourceNamesUnsubscribe);
+    const added = st.sub.update(first, req.resourceNamesSubscribe, req.resourceNamesUnsubscribe, this.internOf(type));
     const has = this.#has.get(type)!;
     for (const n of req.resourceNamesUnsubscribe) has.delete(n); // the client drops them itself
     const target = this.resourcesOf(type);
@@ -84,11 +84,15 @@ export class DeltaStream extends AdsStream {
   protected push(type: ServedType, st: TypeState, force: boolean): boolean {
     const target = this.resourcesOf(type);
     const missing = this.#missing.get(type);
-    if (!force && target === st.target && !this.#dirty.has(type)) return false;
+    const dirty = this.#dirty.has(type);
+    if (!force && target === st.target && !dirty) return false;
+    const before = st.target;
     st.target = target;
     this.#dirty.delete(type);
     const has = this.#has.get(type)!;
-    const change = deltaChange(has, target, st.sub);
+    // After every push `has` is what the subscription selects of st.target (unsubscribing only
+    // takes names out of both), so when nothing else moved only the snapshot's changes matter.
+    const change = !force && !dirty && !missing && before !== undefined ? deltaChangeSince(has, before, target, st.sub) : deltaChange(has, target, st.sub);
     if (missing) { change.removed.push(...missing); this.#missing.delete(type); }
     if (!force && change.updated.length === 0 && change.removed.length === 0) return false;
     for (const r of change.updated) has.set(r.name, r.version);

@@ -38,6 +38,8 @@ export class AdsServer {
   readonly counters: XdsCounters = newCounters();
   /** The last error of generate()/shapeKey(); the affected proxies kept their previous resources. */
   lastPushError: { readonly message: string; readonly at: Date } | undefined;
+  /** The last push: how many shapes it generated and how long generating and serializing took (ms). */
+  lastPush: { readonly shapes: number; readonly buildMs: number } | undefined;
   readonly #source: ResourceSource;
   readonly #log: (line: string) => void;
   readonly #queue: PushQueue;
@@ -210,6 +212,7 @@ export class AdsServer {
 
   #runPush(_reasons: readonly string[]): void {
     this.counters.pushes++;
+    const t0 = performance.now();
     const previous = this.#shapes;
     const next = new Map<string, Snapshot>();
     // Every shape with a connected proxy is generated once for this push; shapes nobody uses
@@ -220,6 +223,7 @@ export class AdsServer {
       if (snap) plan.push([stream, snap]);
     }
     this.#shapes = next;
+    this.lastPush = { shapes: next.size, buildMs: performance.now() - t0 };
     for (const [stream, snap] of plan) {
       this.#throttle.enqueue(stream, () => {
         if (this.#streams.get(stream.id) !== stream) return; // gone meanwhile

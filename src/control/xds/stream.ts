@@ -80,6 +80,12 @@ export abstract class AdsStream {
   /** The resources of `type` the proxy has been sent (and not told to remove). */
   abstract sentResources(type: ServedType): VersionedResource[];
 
+  /** Names as the current snapshot spells them (one shared string per resource; see Intern). */
+  protected internOf(type: ServedType): (name: string) => string {
+    const resources = this.resourcesOf(type);
+    return (n) => resources.get(n)?.name ?? n;
+  }
+
   protected resourcesOf(type: ServedType): TypeResources {
     return this.snapshot?.types.get(type) ?? new Map();
   }

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import type { ProxySpec } from '../config.js';
 import type { ProxyInstance } from '../instance.js';
-import { configDump, type DynamicDumpSource } from '../config-dump.js';
+import type { DynamicDumpSource } from '../config-dump.js';
 import { LEVELS, level, setLevel } from '../log.js';
 import type { StatsStore } from './stats.js';
 import { renderText, renderJson, type StatsRenderOptions } from './render.js';
@@ -81,7 +81,10 @@ export class AdminServer {
       case '/server_info':
         return sendJson(res, { state: this.#state, version: 'tsmesh/0.1.0', node: { id: this.spec.nodeId, cluster: this.spec.nodeCluster }, uptime_current_epoch: `${Math.round((Date.now() - this.loadedAtMs) / 1000)}s` });
       case '/config_dump':
-        return sendJson(res, configDump(this.spec, this.loadedAtMs, this.dynamic));
+        // Loaded on first use: the admin types' descriptors are not worth keeping in every idle proxy.
+        return void import('../config-dump.js').then(
+          ({ configDump }) => sendJson(res, configDump(this.spec, this.loadedAtMs, this.dynamic)),
+          (e: Error) => send(res, 500, `${e.message}\n`));
       case '/stats': {
         const opts = statsOptions(q);
         if (!opts) return send(res, 400, 'invalid filter regex\n');

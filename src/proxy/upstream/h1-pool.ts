@@ -6,8 +6,16 @@ import type { RequestHeaders, UpstreamResponseHandler, UpstreamStream } from '..
 import { connectionReusable, type ConnPool, type PendingHandle, type PoolCallbacks, type PoolLimits } from './pool.js';
 import type { UpstreamHost } from './host.js';
 import type { ClusterStats } from './cluster-stats.js';
+import { holdWrites } from '../io/write-batch.js';
 
 const EMPTY = Buffer.alloc(0);
+/**
+ * The read buffer of every upstream HTTP/1.1 connection of this thread (`onread`): Node then
+ * neither allocates a buffer per read nor runs a read through its stream machinery (a
+ * nextTick per read). Reads are handled one at a time; body bytes, the only part of a read
+ * that outlives it, are copied before they are passed on.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 /**
  * HTTP/1.1 connection pool for one host: keep-alive connections reused LIFO (the warmest
@@ -157,10 +165,9 @@ class H1UpstreamConnection implements UpstreamStream {
       { onHead: this.#onHead, onBody: this.#onBody, onComplete: this.#onComplete, onError: this.#onParseError },
       { maxHeaderBytes: 96 * 1024, maxHeaderCount: 200 },
     );
-    const socket = (this.#socket = net.connect({ host: host.address, port: host.port, noDelay: true }));
+    const socket = (this.#socket = net.connect({ host: host.address, port: host.port, noDelay: true, onread: { buffer: READ_BUFFER, callback: this.#onRead } }));
     this.#timer = setTimeout(this.#onConnectTimeout, limits.connectTimeoutMs);
     socket.on('connect', this.#onConnect);
-    socket.on('data', this.#onData);
     socket.on('error', this.#onError);
     socket.on('close', this.#onClose);
     socket.on('end', this.#onEnd);
@@ -196,11 +203,13 @@ class H1UpstreamConnection implements UpstreamStream {
     this.#parser.expectResponseTo(req.method);
     const head = serializeRequestHead(req.method, req.path, req.authority, headers);
     this.#requestDone = endStream;
+    holdWrites(this.#socket);
     this.#socket.write(head, 'latin1');
   }
 
   encodeData(chunk: Buffer, endStream: boolean): void {
     const s = this.#socket;
+    holdWrites(s);
     if (this.#chunked) {
       if (chunk.length > 0) {
         s.cork();
@@ -218,6 +227,7 @@ class H1UpstreamConnection implements UpstreamStream {
 
   encodeTrailers(trailers: HeaderMap): void {
     // Only a chunked body can carry trailers on HTTP/1.1; a sized body has already ended.
+    holdWrites(this.#socket);
     if (this.#chunked) this.#socket.write(serializeTrailers(trailers), 'latin1');
     this.#requestDone = true;
   }
@@ -265,7 +275,12 @@ class H1UpstreamConnection implements UpstreamStream {
     this.close();
   };
 
-  #onData = (data: Buffer): void => {
+  #onRead = (n: number): boolean => {
+    this.#onData(READ_BUFFER.subarray(0, n));
+    return true;
+  };
+
+  #onData(data: Buffer): void {
     this.#pool.stats.upstream_cx_rx_bytes_total.inc(data.length);
     if (!this.#handler) {
       // Bytes on an idle connection: the server is misbehaving; drop the connection.
@@ -273,7 +288,7 @@ class H1UpstreamConnection implements UpstreamStream {
       return;
     }
     this.#parser.execute(data);
-  };
+  }
 
   #onHead = (head: ResponseHead): void => {
     if (head.status < 200) return; // interim (100 Continue): the final head follows
@@ -285,7 +300,7 @@ class H1UpstreamConnection implements UpstreamStream {
   };
 
   #onBody = (chunk: Buffer): void => {
-    this.#handler?.onUpstreamData(chunk, false);
+    this.#handler?.onUpstreamData(Buffer.from(chunk), false);
   };
 
   #onComplete = (trailers: HeaderMap | undefined): void => {

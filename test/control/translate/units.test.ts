@@ -97,6 +97,21 @@ test('shapeKey: replicas share a key and an output; labels, namespace, ports and
   }
 });
 
+test('shapeKey with the mesh: labels no selector reads share a shape and an output; labels a selector reads do not', () => {
+  const { mesh, proxy } = goldenCase(join(GOLDEN_DIR, 'source-labels'));
+  const extra = { ...proxy, labels: { ...proxy.labels, 'pod-template-hash': 'abc123', team: 'x' } };
+  assert.notEqual(shapeKey(extra), shapeKey(proxy), 'without the mesh every label counts');
+  assert.equal(shapeKey(extra, mesh), shapeKey(proxy, mesh));
+  assert.equal(JSON.stringify(resourcesJson(generate(mesh, extra))), JSON.stringify(resourcesJson(generate(mesh, proxy))));
+  const v1 = { ...proxy, labels: { app: 'productpage', version: 'v1' } };
+  assert.notEqual(shapeKey(v1, mesh), shapeKey(proxy, mesh), 'sourceLabels read "version"');
+  assert.notEqual(JSON.stringify(resourcesJson(generate(mesh, v1))), JSON.stringify(resourcesJson(generate(mesh, proxy))));
+  const v7 = { ...proxy, labels: { app: 'productpage', version: 'v7' } };
+  const v8 = { ...proxy, labels: { app: 'productpage', version: 'v8' } };
+  assert.equal(shapeKey(v7, mesh), shapeKey(v8, mesh), 'values no selector compares with are one value');
+  assert.equal(JSON.stringify(resourcesJson(generate(mesh, v7))), JSON.stringify(resourcesJson(generate(mesh, v8))));
+});
+
 test('generate is pure: same input, same output, twice', () => {
   const { mesh, proxy } = goldenCase(join(GOLDEN_DIR, 'route-features'));
   assert.equal(JSON.stringify(resourcesJson(generate(mesh, proxy))), JSON.stringify(resourcesJson(generate(mesh, proxy))));

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { TYPE_URL } from '../../../src/control/translate/types.js';
 import { buildSnapshot, versionOf } from '../../../src/control/xds/snapshot.js';
 import { Subscription } from '../../../src/control/xds/subscription.js';
-import { deltaChange } from '../../../src/control/xds/delta-diff.js';
+import { deltaChange, deltaChangeSince } from '../../../src/control/xds/delta-diff.js';
 import { twoServices, edsCluster, cla } from './fixtures.js';
 import { toBinary } from '@bufbuild/protobuf';
 import { ClusterSchema } from '../../../src/envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
@@ -50,6 +50,20 @@ test('subscription: wildcard rules per type (table)', () => {
   assert.equal(d.wildcard, false);
 });
 
+test('subscription: SotW streams with equal name lists share one set; changing one leaves the others alone', () => {
+  const a = new Subscription(TYPE_URL.endpoint); const b = new Subscription(TYPE_URL.endpoint);
+  a.replace(['x', 'y']); b.replace(['y', 'x']);
+  assert.equal(a.names, b.names, 'one set for both');
+  assert.equal(a.key(), b.key());
+  b.replace(['x']);
+  assert.deepEqual([...a.names].sort(), ['x', 'y']);
+  assert.deepEqual([...b.names], ['x']);
+  const c = new Subscription(TYPE_URL.endpoint); c.replace(['x', 'y']);
+  c.update(false, ['z'], []);
+  assert.deepEqual([...a.names].sort(), ['x', 'y'], 'a Delta-style change copies the shared set first');
+  assert.deepEqual([...c.names].sort(), ['x', 'y', 'z']);
+});
+
 test('deltaChange: sends what differs from what the client has, removes what is gone or uncovered (table)', () => {
   const target = buildSnapshot(twoServices()).types.get(TYPE_URL.endpoint)!;
   const va = target.get('c-a')!.version;
@@ -66,6 +80,31 @@ test('deltaChange: sends what differs from what the client has, removes what is 
     const ch = deltaChange(has, target, sub);
     assert.deepEqual(ch.updated.map((r) => r.name), updated, what);
     assert.deepEqual(ch.removed, removed, what);
+  }
+});
+
+test('deltaChangeSince: for a client brought to the previous snapshot, the same change as deltaChange (table)', () => {
+  const s1 = buildSnapshot(twoServices());
+  const s2 = buildSnapshot({ ...twoServices(), endpoints: [cla('c-a', [8001]), cla('c-b', [9999]), cla('c-new', [1])] }, s1);
+  const s3 = buildSnapshot({ ...twoServices(), endpoints: [cla('c-a', [7777])] }, s2);
+  const sub = (names: string[]) => { const x = new Subscription(TYPE_URL.endpoint); x.update(true, names, []); return x; };
+  const rows: [string, ReturnType<typeof buildSnapshot>, ReturnType<typeof buildSnapshot>, Subscription, string[], string[]][] = [
+    ['one changed, one added (wildcard)', s1, s2, sub(['*']), ['c-b', 'c-new'], []],
+    ['changed but not subscribed', s1, s2, sub(['c-a']), [], []],
+    ['one changed, two gone', s2, s3, sub(['*']), ['c-a'], ['c-b', 'c-new']],
+    ['gone but never had it', s2, s3, sub(['c-a']), ['c-a'], []],
+    ['nothing changed', s2, s2, sub(['*']), [], []],
+  ];
+  for (const [what, from, to, sb, updated, removed] of rows) {
+    const before = from.types.get(TYPE_URL.endpoint)!; const target = to.types.get(TYPE_URL.endpoint)!;
+    // What the client has after the previous push: what the subscription selects of `before`.
+    const has = new Map(sb.select(before).map((r) => [r.name, r.version]));
+    const fast = deltaChangeSince(has, before, target, sb);
+    const full = deltaChange(has, target, sb);
+    assert.deepEqual(fast.updated.map((r) => r.name).sort(), updated, what);
+    assert.deepEqual(fast.removed.sort(), removed, what);
+    assert.deepEqual(full.updated.map((r) => r.name).sort(), updated, `${what} (deltaChange)`);
+    assert.deepEqual(full.removed.sort(), removed, `${what} (deltaChange)`);
   }
 });
 

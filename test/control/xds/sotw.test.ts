@@ -97,6 +97,30 @@ test('SotW: LDS/CDS removal is by omission; RDS/EDS of unchanged names are not r
   await client.none(); // c-a's endpoints did not change: no EDS response
 });
 
+test('SotW: a push sends only the RDS/EDS resources that changed since the ACKed version; a NACKed one is resent', async () => {
+  const { source, server, client } = await setup();
+  client.send({ node: testNode('app6'), typeUrl: TYPE_URL.endpoint, resourceNames: ['c-a', 'c-b'] });
+  const e1 = await client.next();
+  assert.deepEqual(namesOf(e1.resources).sort(), ['c-a', 'c-b']);
+  client.send({ typeUrl: TYPE_URL.endpoint, versionInfo: e1.versionInfo, responseNonce: e1.nonce, resourceNames: ['c-a', 'c-b'] });
+  await until(() => server.status()[0]!.types[TYPE_URL.endpoint]!.state === 'SYNCED', 'SYNCED');
+  source.resources = { ...source.resources, endpoints: [cla('c-a', [8001]), cla('c-b', [9999])] };
+  server.push('move c-b');
+  const e2 = await client.next();
+  assert.deepEqual(namesOf(e2.resources), ['c-b'], 'c-a did not change');
+  assert.notEqual(e2.versionInfo, e1.versionInfo);
+  // The client rejects e2: the next push must carry c-b again (it still has the old one), with c-a.
+  client.send({ typeUrl: TYPE_URL.endpoint, versionInfo: e1.versionInfo, responseNonce: e2.nonce, resourceNames: ['c-a', 'c-b'], errorDetail: { code: 3, message: 'no' } });
+  await until(() => server.status()[0]!.types[TYPE_URL.endpoint]!.state === 'NACK', 'NACK');
+  source.resources = { ...source.resources, endpoints: [cla('c-a', [7777]), cla('c-b', [9999])] };
+  server.push('move c-a');
+  const e3 = await client.next();
+  assert.deepEqual(namesOf(e3.resources).sort(), ['c-a', 'c-b']);
+  client.send({ typeUrl: TYPE_URL.endpoint, versionInfo: e3.versionInfo, responseNonce: e3.nonce, resourceNames: ['c-a', 'c-b'] });
+  await until(() => server.status()[0]!.types[TYPE_URL.endpoint]!.state === 'SYNCED', 'SYNCED again');
+  assert.equal((await server.sentResources(server.status()[0]!.id, TYPE_URL.endpoint))!.length, 2, 'the proxy has both');
+});
+
 test('SotW: a request with a stale nonce is ignored; an unknown type URL is ignored and the stream lives on', async () => {
   const { source, server, client } = await setup();
   client.send({ node: testNode('app5'), typeUrl: TYPE_URL.route, resourceNames: ['r-a'] });

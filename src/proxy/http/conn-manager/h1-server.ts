@@ -9,6 +9,7 @@ import { startUpgrade } from './h1-upgrade.js';
 import { replyAndClose } from './local-reply.js';
 import { parseRequestTarget } from '../h1/request-target.js';
 import { DRAIN_EVENT } from '../../listener/drain.js';
+import { holdWrites, releaseWrites } from '../../io/write-batch.js';
 
 const EMPTY = Buffer.alloc(0);
 /** Bodies up to this size are sent in one write with their head. */
@@ -271,6 +272,7 @@ export class H1ServerConnection implements ResponseEncoder {
     if (!this.#keepAlive) headers.set('connection', 'close');
     else if (head.versionMinor === 0) headers.set('connection', 'keep-alive');
     const s = this.#socket;
+    holdWrites(s);
     const text = serializeResponseHead(status, undefined, headers, head.versionMinor);
     this.#rt.stats.downstream_cx_tx_bytes_total.inc(text.length);
     if (endStream) {
@@ -293,6 +295,7 @@ export class H1ServerConnection implements ResponseEncoder {
 
   encodeData(chunk: Buffer, endStream: boolean): void {
     const s = this.#socket;
+    holdWrites(s);
     const head = this.#pendingHead;
     if (head !== undefined) {
       this.#pendingHead = undefined;
@@ -322,6 +325,7 @@ export class H1ServerConnection implements ResponseEncoder {
   }
 
   encodeTrailers(trailers: HeaderMap): void {
+    holdWrites(this.#socket);
     this.#flushHead();
     if (this.#chunked && !this.#headOnly) this.#socket.write(serializeTrailers(trailers), 'latin1');
     else if (this.#chunked) this.#socket.write(LAST_CHUNK);
@@ -331,6 +335,8 @@ export class H1ServerConnection implements ResponseEncoder {
   reset(): void {
     this.#pendingHead = undefined;
     this.#closing = true;
+    // What was written before the reset leaves first, as it would have unbatched.
+    releaseWrites(this.#socket);
     this.#socket.destroy();
   }
 

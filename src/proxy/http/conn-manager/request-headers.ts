@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { HeaderMap } from '../headers.js';
 import type { RequestHeaders } from '../stream.js';
 import type { HcmConfig } from './config.js';
 import { portStart } from '../route/vhost-select.js';
+import { newRequestId } from './request-id.js';
 
 type HeaderConfig = Pick<HcmConfig, 'useRemoteAddress' | 'skipXffAppend' | 'via' | 'generateRequestId' | 'preserveExternalRequestId'>;
 
@@ -31,7 +31,7 @@ export function prepareRequestHeaders(cfg: HeaderConfig, remoteAddress: string, 
   }
   let rid = h.get('x-request-id');
   if (cfg.generateRequestId && (!rid || (cfg.useRemoteAddress && !cfg.preserveExternalRequestId))) {
-    rid = randomUUID();
+    rid = newRequestId();
     h.set('x-request-id', rid);
   }
   if (cfg.useRemoteAddress) h.removePrefix('x-envoy-');

@@ -1,4 +1,5 @@
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { re2 } from './re2-engine.js';
 import type { RegexMatcher, RegexMatchAndSubstitute } from '../../../envoy/generated/envoy/type/matcher/v3/regex_pb.js';
 import { ConfigError } from '../../../envoy/registry.js';
 
@@ -11,7 +12,7 @@ export function compileRegex(m: RegexMatcher | undefined, path: string): RE2JS {
   if (!m) throw new ConfigError(path, 'a regex is required');
   if (!m.regex) throw new ConfigError(`${path}.regex`, 'must not be empty');
   try {
-    return RE2JS.compile(m.regex);
+    return re2().compile(m.regex);
   } catch (e) {
     throw new ConfigError(`${path}.regex`, `invalid RE2 regex ${JSON.stringify(m.regex)}: ${(e as Error).message}`);
   }

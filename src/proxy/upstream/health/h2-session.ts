@@ -1,4 +1,5 @@
-import http2 from 'node:http2';
+import { createRequire } from 'node:module';
+import type http2 from 'node:http2';
 import type { ProbeTarget } from './probe.js';
 
 /**
@@ -17,7 +18,9 @@ export class HealthSession {
     let s = this.#current;
     if (!s || s.destroyed || s.closed) {
       const host = this.target.address.includes(':') ? `[${this.target.address}]` : this.target.address;
-      s = http2.connect(`http://${host}:${this.target.port}`);
+      // node:http2 (and the TLS code it pulls in) is loaded by the first HTTP/2 or gRPC health
+      // check, not by every idle proxy.
+      s = (createRequire(import.meta.url)('node:http2') as typeof http2).connect(`http://${host}:${this.target.port}`);
       const mine = s;
       s.on('error', () => { /* close follows */ });
       s.on('close', () => {

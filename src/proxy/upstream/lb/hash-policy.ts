@@ -3,7 +3,8 @@
  * (source/common/http/hash_policy.cc): each policy that yields a value contributes xxHash64 of it,
  * combined as `hash = rotl(hash, 1) ^ next`; a `terminal` policy ends the list once a hash exists.
  */
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { re2 } from '../../http/route/re2-engine.js';
 import type { RouteAction_HashPolicy } from '../../../envoy/generated/envoy/config/route/v3/route_components_pb.js';
 import type { RegexMatchAndSubstitute } from '../../../envoy/generated/envoy/type/matcher/v3/regex_pb.js';
 import { ConfigError } from '../../../envoy/registry.js';
@@ -117,7 +118,7 @@ function compileRewrite(r: RegexMatchAndSubstitute, path: string): Rewrite {
   if (!r.pattern) throw new ConfigError(`${path}.pattern`, 'a regex is required');
   let re: RE2JS;
   try {
-    re = RE2JS.compile(r.pattern.regex);
+    re = re2().compile(r.pattern.regex);
   } catch (e) {
     throw new ConfigError(`${path}.pattern.regex`, `invalid regex: ${(e as Error).message}`);
   }

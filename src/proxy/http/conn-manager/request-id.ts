@@ -1,0 +1,28 @@
+import { randomFillSync } from 'node:crypto';
+
+/** UUIDs made from one fill of the random pool. */
+const BATCH = 256;
+const pool = Buffer.allocUnsafe(16 * BATCH);
+let next = BATCH;
+const text = Buffer.allocUnsafe(36);
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+
+/**
+ * A random (version 4) UUID for x-request-id, as Envoy generates one per request. Same source
+ * as `crypto.randomUUID()` (the CSPRNG, drawn in batches), but formatted into one reused buffer
+ * and read out as one string: randomUUID() allocated ~0.6 KB per call on the request path.
+ */
+export function newRequestId(): string {
+  if (next === BATCH) { randomFillSync(pool); next = 0; }
+  const o = 16 * next++;
+  pool[o + 6] = (pool[o + 6]! & 0x0f) | 0x40; // version 4
+  pool[o + 8] = (pool[o + 8]! & 0x3f) | 0x80; // RFC 4122 variant
+  let j = 0;
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) text[j++] = 0x2d; // '-'
+    const b = pool[o + i]!;
+    text[j++] = HEX[b >> 4]!;
+    text[j++] = HEX[b & 15]!;
+  }
+  return text.toString('latin1', 0, 36);
+}
