@@ -91,7 +91,7 @@ export async function startControl(opts: ControlOptions): Promise<ControlHandle>
     directory.close();
     throw new ControlStartError(`cannot listen on ${opts.httpAddress ?? '127.0.0.1'}:${opts.httpPort}: ${(e as Error).message}`);
   }
-  const xds = new MeshXds(store, log, { ...(opts.registryGraceMs !== undefined ? { graceMs: opts.registryGraceMs } : {}), ...(opts.debounce ? { debounce: opts.debounce } : {}) });
+  const xds = new MeshXds(store, log, { registryFile: join(dataDir, 'registry.json'), ...(opts.registryGraceMs !== undefined ? { graceMs: opts.registryGraceMs } : {}), ...(opts.debounce ? { debounce: opts.debounce } : {}) });
   xds.registerRoutes(api);
   let xdsPort: number;
   try {

@@ -4,6 +4,7 @@ import type { ApiServer } from './api/server.js';
 import { ApiError } from './api/server.js';
 import type { Logger } from './log.js';
 import { AutoRegistry } from './registry/auto-register.js';
+import { loadRegistryFile, saveRegistryFile } from './registry/registry-file.js';
 import { buildMesh } from './registry/mesh.js';
 import type { MeshSnapshot } from './registry/model.js';
 import { generate, shapeKey, TYPE_URL, type ProxyResources } from './translate/index.js';
@@ -15,7 +16,15 @@ export interface MeshXdsOptions {
   /** How long a disconnected sidecar's endpoints stay registered (default 10 s). */
   readonly graceMs?: number;
   readonly debounce?: AdsServerOptions['debounce'];
+  /**
+   * Where the registered workloads are kept across restarts (the data dir's registry.json).
+   * Restored workloads stay until they reconnect, or for RESTORED_GRACE_MS plus the grace period.
+   */
+  readonly registryFile?: string;
 }
+
+/** A tsmesh sidecar's longest reconnect backoff: every live sidecar is back within it. */
+export const RESTORED_GRACE_MS = 30_000;
 
 /**
  * The control plane's serving half: mesh config (the store) plus the registry of connected
@@ -27,10 +36,20 @@ export class MeshXds implements ResourceSource {
   readonly registry: AutoRegistry;
   #mesh: MeshSnapshot | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
+  #saveTimer: NodeJS.Timeout | undefined;
+  readonly #registryFile: string | undefined;
   readonly #unsubscribe: () => void;
 
   constructor(readonly store: ConfigStore, readonly log: Logger, opts: MeshXdsOptions = {}) {
     this.registry = new AutoRegistry(opts.graceMs ?? 10_000);
+    this.#registryFile = opts.registryFile;
+    if (opts.registryFile) {
+      const { proxies, issues } = loadRegistryFile(opts.registryFile);
+      for (const i of issues) log.error(`registry: ${opts.registryFile}: ${i}`);
+      this.registry.restore(proxies, Date.now() + this.registry.graceMs + RESTORED_GRACE_MS);
+      if (proxies.length > 0) log.info(`registry: ${proxies.length} workload(s) restored; each stays until it reconnects or for ${(this.registry.graceMs + RESTORED_GRACE_MS) / 1000} s`);
+      this.#scheduleSweep();
+    }
     this.server = new AdsServer(this, { log: (line) => log.warn(line), ...(opts.debounce ? { debounce: opts.debounce } : {}) });
     this.#unsubscribe = store.onChange((changes) => this.#changed(`config: ${changes.length} change(s)`));
     this.server.onConnect((identity) => {
@@ -38,6 +57,7 @@ export class MeshXds implements ResourceSource {
       this.registry.connect(identity);
       log.info(`xds: ${identity.name}.${identity.namespace} connected (${identity.id})`);
       if (!known) this.#changed(`registry: ${identity.name}.${identity.namespace} joined`);
+      this.#scheduleSave();
     });
     this.server.onDisconnect((identity) => {
       this.registry.disconnect(identity.id, Date.now());
@@ -65,6 +85,7 @@ export class MeshXds implements ResourceSource {
 
   async close(): Promise<void> {
     clearTimeout(this.#sweepTimer);
+    if (this.#saveTimer) { clearTimeout(this.#saveTimer); this.#save(); }
     this.#unsubscribe();
     await this.server.close();
   }
@@ -74,6 +95,22 @@ export class MeshXds implements ResourceSource {
     this.server.push(reason);
   }
 
+  /** Coalesces a burst of joins (every sidecar reconnecting at once) into one write. */
+  #scheduleSave(): void {
+    if (!this.#registryFile || this.#saveTimer) return;
+    this.#saveTimer = setTimeout(() => this.#save(), 200);
+    this.#saveTimer.unref();
+  }
+
+  #save(): void {
+    this.#saveTimer = undefined;
+    try {
+      saveRegistryFile(this.#registryFile!, this.registry.list());
+    } catch (e) {
+      this.log.error(`registry: cannot write ${this.#registryFile}: ${(e as Error).message}`);
+    }
+  }
+
   #scheduleSweep(): void {
     clearTimeout(this.#sweepTimer);
     const at = this.registry.nextDeadline();
@@ -81,7 +118,7 @@ export class MeshXds implements ResourceSource {
     this.#sweepTimer = setTimeout(() => {
       const removed = this.registry.sweep(Date.now());
       for (const p of removed) this.log.info(`registry: ${p.name}.${p.namespace} removed after its grace period`);
-      if (removed.length > 0) this.#changed(`registry: ${removed.length} workload(s) left`);
+      if (removed.length > 0) { this.#changed(`registry: ${removed.length} workload(s) left`); this.#scheduleSave(); }
       this.#scheduleSweep();
     }, Math.max(0, at - Date.now()));
     this.#sweepTimer.unref();

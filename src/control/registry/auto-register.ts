@@ -47,6 +47,14 @@ export class AutoRegistry {
     return min;
   }
 
+  /**
+   * Proxies registered before a control-plane restart: each counts as disconnected, removed at
+   * `removeAt` unless it reconnects first. Ids already known are left as they are.
+   */
+  restore(identities: readonly ProxyIdentity[], removeAt: number): void {
+    for (const identity of identities) if (!this.#entries.has(identity.id)) this.#entries.set(identity.id, { identity, streams: 0, removeAt });
+  }
+
   has(id: string): boolean {
     return this.#entries.has(id);
   }

@@ -51,3 +51,16 @@ test('unknown or repeated disconnects change nothing; grace 0 removes at the nex
   assert.deepEqual(r.sweep(7).map((p) => p.name), ['a']);
   assert.throws(() => new AutoRegistry(-1), RangeError);
 });
+
+test('restored proxies count as disconnected: a reconnect keeps them, the others go at their deadline', () => {
+  const r = new AutoRegistry(1_000);
+  r.connect(b);
+  r.restore([a, { ...b, labels: { stale: 'yes' } }], 31_000);
+  assert.deepEqual(r.list().map((p) => p.name), ['a', 'b']);
+  assert.deepEqual(r.list()[1]!.labels, b.labels, 'a known id keeps its live identity');
+  assert.equal(r.nextDeadline(), 31_000);
+  r.connect(a);
+  assert.equal(r.nextDeadline(), undefined);
+  r.disconnect(a.id, 40_000);
+  assert.deepEqual(r.sweep(41_000).map((p) => p.name), ['a']);
+});
