@@ -15,7 +15,8 @@ export interface XdsUpdate<K extends XdsKind = XdsKind> {
 
 /**
  * What is serving: per name, the newest accepted version once warm, else the version that was
- * already serving. Routes and endpoints serve as soon as accepted.
+ * already serving. Endpoints serve as soon as accepted; a route configuration as soon as no
+ * cluster it names is still warming.
  */
 export interface ActiveSet {
   readonly listeners: ReadonlyMap<string, Held<'listener'>>;
@@ -39,6 +40,7 @@ export class XdsState {
   };
   #activeListeners = new Map<string, Held<'listener'>>();
   #activeClusters = new Map<string, Held<'cluster'>>();
+  #activeRoutes = new Map<string, Held<'route'>>();
 
   constructor(readonly staticListeners: ReadonlySet<string>, readonly staticClusters: ReadonlySet<string>) {}
 
@@ -97,7 +99,7 @@ export class XdsState {
   }
 
   active(): ActiveSet {
-    return { listeners: this.#activeListeners, clusters: this.#activeClusters, routes: this.#accepted.route, endpoints: this.#accepted.endpoint };
+    return { listeners: this.#activeListeners, clusters: this.#activeClusters, routes: this.#activeRoutes, endpoints: this.#accepted.endpoint };
   }
 
   /** Names of accepted resources that are not serving in their accepted version. */
@@ -140,8 +142,20 @@ export class XdsState {
       const serving = warm ? l : this.#activeListeners.get(l.name);
       if (serving) listeners.set(l.name, serving);
     }
+    // A route that sends traffic to a cluster still warming (new subset: CDS arrived, its EDS not
+    // yet) would answer 503 NC until it warms; Envoy serves it anyway. tsmesh keeps the previous
+    // route configuration serving until those clusters are warm, so an update fails no request.
+    // A cluster nobody declared is not waited for: that is a config error, NC as in Envoy.
+    const routes = new Map<string, Held<'route'>>();
+    for (const r of this.#accepted.route.values()) {
+      const waits = r.compiled.clusterRefs.some((ref) => this.#accepted.cluster.has(ref.cluster) && !clusters.has(ref.cluster));
+      const serving = waits ? this.#activeRoutes.get(r.name) : r;
+      if (serving) routes.set(r.name, serving);
+      else if (waits) routes.set(r.name, r);
+    }
     this.#activeClusters = clusters;
     this.#activeListeners = listeners;
+    this.#activeRoutes = routes;
   }
 }
 

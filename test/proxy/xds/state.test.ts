@@ -87,3 +87,20 @@ test('backoff: jittered, exponential from 500 ms, capped at 30 s, reset', () => 
   const low = new Backoff(500, 30_000, () => 0);
   assert.equal(low.next(), 0);
 });
+
+test('a route naming a cluster that is still warming waits for it; the previous route serves meanwhile', () => {
+  const s = new XdsState(new Set(), new Set());
+  s.commit(up('cluster', valid('cluster', edsCluster('v1'))), 1);
+  s.commit(up('endpoint', valid('endpoint', cla('v1', [1]))), 2);
+  s.commit(up('route', valid('route', routeConfig('r', [['/', 'v1']]))), 3);
+  assert.equal(s.active().routes.get('r')?.version, 'v1');
+  // A new subset: CDS brings cluster v2 (warming until its EDS), RDS moves traffic to it.
+  s.commit(up('cluster', valid('cluster', edsCluster('v1')), valid('cluster', edsCluster('v2'))), 4);
+  s.commit(up('route', valid('route', routeConfig('r', [['/', 'v2']]), 'v2')), 5);
+  assert.equal(s.active().routes.get('r')?.version, 'v1', 'the old route keeps serving: v2 would answer 503 NC');
+  s.commit(up('endpoint', valid('endpoint', cla('v2', [2]))), 6);
+  assert.equal(s.active().routes.get('r')?.version, 'v2');
+  // A cluster nobody declared is not waited for (a config error: NC, as in Envoy).
+  s.commit(up('route', valid('route', routeConfig('r', [['/', 'nowhere']]), 'v3')), 7);
+  assert.equal(s.active().routes.get('r')?.version, 'v3');
+});
