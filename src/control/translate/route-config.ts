@@ -1,11 +1,10 @@
-import { create, equals } from '@bufbuild/protobuf';
+import { create } from '@bufbuild/protobuf';
 import { RouteConfigurationSchema, type RouteConfiguration } from '../../envoy/generated/envoy/config/route/v3/route_pb.js';
-import { VirtualHostSchema, RouteSchema, RouteActionSchema, DirectResponseActionSchema, RetryPolicySchema, type Route, type RetryPolicy, type VirtualHost } from '../../envoy/generated/envoy/config/route/v3/route_components_pb.js';
+import { VirtualHostSchema, RouteSchema, RouteActionSchema, DirectResponseActionSchema, type VirtualHost } from '../../envoy/generated/envoy/config/route/v3/route_components_pb.js';
 import type { Service } from '../registry/model.js';
 import { isHttp, portProtocol } from '../registry/protocol.js';
 import { domainsFor, hostAliases } from './hosts.js';
 import { serviceRoutes, type RouteContext } from './http-routes.js';
-import { retryPolicy } from './route-policies.js';
 import { HTTP_PROXY_ROUTE, PASSTHROUGH } from './names.js';
 import { seconds } from './duration.js';
 import { routeMatch } from './route-match.js';
@@ -68,32 +67,7 @@ function claim(used: Set<string>, domains: readonly string[]): string[] {
 }
 
 function vhost(name: string, domains: string[], routes: ReturnType<typeof serviceRoutes>): VirtualHost {
-  return create(VirtualHostSchema, { name, domains, includeRequestAttemptCount: true, ...hoistDefaultRetries(routes) });
-}
-
-const DEFAULT_RETRIES: RetryPolicy = retryPolicy(undefined, false)!;
-const NO_RETRIES: RetryPolicy = create(RetryPolicySchema, { numRetries: 0 });
-
-/**
- * Istio writes its default retry policy on every route; Envoy also takes it once on the virtual
- * host, where a route's own policy replaces it whole. Hoisting it there keeps behaviour and cuts
- * ~200 bytes per route from what every sidecar is sent on each route change. A route that had
- * no policy (attempts: 0) then says so explicitly, so the host's default does not apply to it.
- * Routes are copied, never changed: generate() shares them between resources.
- */
-function hoistDefaultRetries(routes: readonly Route[]): { routes: Route[]; retryPolicy?: RetryPolicy } {
-  const isDefault = (p: RetryPolicy | undefined): boolean => p !== undefined && (p === DEFAULT_RETRIES || equals(RetryPolicySchema, p, DEFAULT_RETRIES));
-  if (!routes.some((r) => r.action.case === 'route' && isDefault(r.action.value.retryPolicy))) return { routes: [...routes] };
-  return {
-    retryPolicy: DEFAULT_RETRIES,
-    routes: routes.map((r) => {
-      if (r.action.case !== 'route') return r;
-      const p = r.action.value.retryPolicy;
-      if (p !== undefined && !isDefault(p)) return r;
-      const action = create(RouteActionSchema, { ...r.action.value, retryPolicy: p === undefined ? NO_RETRIES : undefined });
-      return create(RouteSchema, { ...r, action: { case: 'route', value: action } });
-    }),
-  };
+  return create(VirtualHostSchema, { name, domains, routes, includeRequestAttemptCount: true });
 }
 
 /**
