@@ -17,12 +17,17 @@ access_log:
   };
 }
 
-/** The response flags logged for the last request to `path` (the log is flushed on a short interval). */
-export async function loggedFlags(file: string, path: string): Promise<string> {
+/**
+ * The response flags logged for the last request to `path` (with `status`, when given: the log
+ * is flushed on a short interval, per worker, so an earlier request's line may be the last one
+ * written yet).
+ */
+export async function loggedFlags(file: string, path: string, status?: number): Promise<string> {
+  const prefix = status === undefined ? `${path} ` : `${path} ${status} `;
   for (let i = 0; i < 200; i++) {
     let text = '';
     try { text = readFileSync(file, 'utf8'); } catch { /* not yet */ }
-    const line = text.split('\n').reverse().find((l) => l.startsWith(`${path} `));
+    const line = text.split('\n').reverse().find((l) => l.startsWith(prefix));
     if (line) return line.split(' ')[2]!;
     await new Promise((r) => setTimeout(r, 50));
   }

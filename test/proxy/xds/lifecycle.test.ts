@@ -52,7 +52,7 @@ for (const [delta, concurrency] of [[false, 1], [true, 2]] as const) {
     xds.set('cluster', [edsCluster('svc-a')]);
     const gone = await eventually('503 for the removed cluster', async () => { const r = await request(port, { path: '/static' }); return r.status === 503 ? r : undefined; });
     assert.equal(gone.status, 503);
-    assert.equal(await loggedFlags(log.path, '/static'), 'NC');
+    assert.equal(await loggedFlags(log.path, '/static', 503), 'NC');
     assert.equal((await request(port, { path: '/other' })).body, 'from a');
     assert.equal(statValue((await proxy.admin('/stats')).body, 'cluster_manager.active_clusters'), 2, 'xds-grpc and svc-a');
 

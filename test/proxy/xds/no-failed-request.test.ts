@@ -66,7 +66,13 @@ for (const [delta, concurrency] of [[false, 1], [true, 2]] as const) {
     xds.set('cluster', [edsCluster('svc-a'), edsCluster('svc-b', { connect_timeout: '3s' })]); // CDS: svc-b replaced
     xds.set('endpoint', [cla('svc-a', [a.port]), cla('svc-b', [b1.port, b2.port])]);          // EDS: a host joins
     await l.saw('b2');
+    const [reqsBefore, sentBefore] = [xds.requests.length, xds.responses.length];
     xds.set('endpoint', [cla('svc-a', [a.port]), cla('svc-b', [b2.port])]);                    // EDS: a host leaves
+    // The proxy ACKs once every thread applied it: from then on nothing new may go to b1.
+    await eventually('the EDS update ACKed', () => {
+      const sent = xds.responses.slice(sentBefore).filter((r) => r.kind === 'endpoint').at(-1);
+      return sent && xds.requests.slice(reqsBefore).some((q) => q.kind === 'endpoint' && q.responseNonce === sent.nonce && !q.error) ? true : undefined;
+    });
     const b1Before = l.bodies.get('b1') ?? 0;
     await l.saw('b2', 300);
     xds.set('route', [routeConfig('routes', [['/', 'svc-a']])]);          // and back
