@@ -53,10 +53,11 @@ export class MeshXds implements ResourceSource {
     this.server = new AdsServer(this, { log: (line) => log.warn(line), ...(opts.debounce ? { debounce: opts.debounce } : {}) });
     this.#unsubscribe = store.onChange((changes) => this.#changed(`config: ${changes.length} change(s)`));
     this.server.onConnect((identity) => {
-      const known = this.registry.has(identity.id);
+      const before = this.registry.list().find((p) => p.id === identity.id);
       this.registry.connect(identity);
       log.info(`xds: ${identity.name}.${identity.namespace} connected (${identity.id})`);
-      if (!known) this.#changed(`registry: ${identity.name}.${identity.namespace} joined`);
+      // A reconnect with the same identity changes no endpoint; new labels or ports do.
+      if (!before || JSON.stringify(before) !== JSON.stringify(identity)) this.#changed(`registry: ${identity.name}.${identity.namespace} ${before ? 'changed' : 'joined'}`);
       this.#scheduleSave();
     });
     this.server.onDisconnect((identity) => {
