@@ -62,12 +62,16 @@ export class H2ConnPool implements ConnPool {
   /** A ready connection with a free stream: the most loaded one first (fewer connections in use). */
   #free(): H2Client | undefined {
     let best: H2Client | undefined;
+    let stale: H2Client[] | undefined;
     for (const c of this.#clients) {
       if (!c.ready || !c.conn.canOpenStream) continue;
       if (c.streams >= Math.min(c.conn.peerMaxConcurrentStreams, this.limits.maxConcurrentStreams ?? Infinity, this.limits.resources?.requests.max ?? 1024)) continue;
-      if (!c.reusable()) { if (c.streams === 0) c.drain(); continue; }
+      if (!c.reusable()) { if (c.streams === 0) (stale ??= []).push(c); continue; }
       if (!best || c.streams > best.streams) best = c;
     }
+    // An idle connection past its max_connection_duration closes (not while iterating: closing
+    // removes it from #clients and dispatches again).
+    if (stale) queueMicrotask(() => { for (const c of stale!) c.drain(); });
     return best;
   }
 

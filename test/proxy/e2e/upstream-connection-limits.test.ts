@@ -76,3 +76,26 @@ test('fields the downstream side does not implement are refused at start-up, nam
   assert.equal(r.code, 1);
   assert.match(r.stderr, /common_http_protocol_options\.max_requests_per_connection: not supported by tsmesh on the downstream side/);
 });
+
+test('HTTP/2 upstream: max_requests_per_connection opens a new connection after that many streams', async () => {
+  const http2 = await import('node:http2');
+  let sessions = 0;
+  const server = http2.createServer();
+  server.on('session', () => { sessions++; });
+  server.on('stream', (stream) => { stream.respond({ ':status': 200 }); stream.end('ok'); });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  cleanups.push(() => new Promise((r) => { server.close(r); for (const s of openSessions) s.destroy(); }));
+  const openSessions = new Set<import('node:http2').ServerHttp2Session>();
+  server.on('session', (s) => { openSessions.add(s); s.on('close', () => openSessions.delete(s)); });
+  const listenPort = await freePort();
+  const proxy = await startProxy(httpBootstrap({ listenPort, upstreamPort: (server.address() as AddressInfo).port, clusterExtra: `
+typed_extension_protocol_options:
+  envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+    "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+    explicit_http_config: { http2_protocol_options: { max_concurrent_streams: 8 } }
+    common_http_protocol_options: { max_requests_per_connection: 2 }` }));
+  cleanups.push(() => proxy.stop());
+  await sequential(listenPort, 6);
+  assert.equal(sessions, 3);
+});
