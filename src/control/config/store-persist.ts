@@ -4,9 +4,9 @@
  * so a crash leaves either the old or the new version, never half of one. Loaded at start-up
  * through the same validation as any input: a damaged file is reported and skipped.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { writeFileAtomically } from '../atomic-write.js';
 import { API_OWNER, type Persistence, type StoredResource } from './store.js';
 import type { ConfigIssue } from './issues.js';
 import { validateResource } from './validate.js';
@@ -34,21 +34,7 @@ export class DataDirPersistence implements Persistence {
 
   /** temp file + fsync + rename + fsync(dir): the file is the old or the new version, never half. */
   #write(name: string, text: string): void {
-    const file = join(this.dir, name);
-    const tmp = join(this.dir, `.tmp-${randomBytes(6).toString('hex')}`);
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      renameSync(tmp, file);
-    } catch (e) {
-      rmSync(tmp, { force: true });
-      throw e;
-    }
+    writeFileAtomically(join(this.dir, name), text);
     this.#syncDir();
   }
 

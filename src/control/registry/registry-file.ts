@@ -1,6 +1,5 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomically } from '../atomic-write.js';
 import type { ProxyIdentity } from '../../envoy/node-metadata.js';
 
 /*
@@ -59,18 +58,5 @@ export function loadRegistryFile(file: string): { proxies: ProxyIdentity[]; issu
 
 /** temp file + fsync + rename: the file is the old or the new version, never half. */
 export function saveRegistryFile(file: string, proxies: readonly ProxyIdentity[]): void {
-  const tmp = join(dirname(file), `.tmp-registry-${randomBytes(6).toString('hex')}`);
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, encodeRegistry(proxies));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomically(file, encodeRegistry(proxies));
 }
