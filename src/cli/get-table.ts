@@ -1,5 +1,6 @@
 /** `tsmesh get` output: a kubectl-like table (NAMESPACE NAME <kind columns> AGE), YAML or JSON. Pure. */
 import { stringify } from 'yaml';
+import { table } from './table.js';
 import type { Kind, MeshResource } from '../control/config/kinds.js';
 
 type Column = readonly [header: string, value: (r: MeshResource) => string];
@@ -41,9 +42,7 @@ export function age(created: string | undefined, now: Date): string {
 export function renderTable(kind: Kind, items: readonly MeshResource[], now: Date): string {
   if (items.length === 0) return '';
   const cols: Column[] = [['NAMESPACE', (r) => r.metadata.namespace], ['NAME', (r) => r.metadata.name], ...KIND_COLUMNS[kind], ['AGE', (r) => age(r.metadata.creationTimestamp, now)]];
-  const rows = [cols.map(([h]) => h), ...items.map((r) => cols.map(([, f]) => f(r)))];
-  const widths = cols.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]! + 3))).join('').trimEnd()).join('\n') + '\n';
+  return table(cols.map(([h]) => h), items.map((r) => cols.map(([, f]) => f(r))));
 }
 
 export function renderYaml(items: readonly MeshResource[]): string {

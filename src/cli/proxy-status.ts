@@ -1,5 +1,6 @@
 import type { JsonObject, JsonValue } from '@bufbuild/protobuf';
 import { table } from './table.js';
+import { TYPE_URL } from '../envoy/xds-type-urls.js';
 
 /*
  * `tsmesh proxy-status` and `tsmesh proxy-config`: what the control plane knows of each
@@ -8,11 +9,7 @@ import { table } from './table.js';
  */
 
 const SHORT: Readonly<Record<string, string>> = {
-  'type.googleapis.com/envoy.config.cluster.v3.Cluster': 'CDS',
-  'type.googleapis.com/envoy.config.listener.v3.Listener': 'LDS',
-  'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment': 'EDS',
-  'type.googleapis.com/envoy.config.route.v3.RouteConfiguration': 'RDS',
-  'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret': 'SDS',
+  [TYPE_URL.cluster]: 'CDS', [TYPE_URL.listener]: 'LDS', [TYPE_URL.endpoint]: 'EDS', [TYPE_URL.route]: 'RDS', [TYPE_URL.secret]: 'SDS',
 };
 
 /** One entry of /debug/syncz (the control plane's ProxyStatus, as JSON). */
@@ -61,10 +58,7 @@ export function findProxy(entries: readonly SyncEntry[], ref: string): SyncEntry
 
 export type ConfigKind = 'listeners' | 'routes' | 'clusters' | 'endpoints';
 export const CONFIG_TYPE: Readonly<Record<ConfigKind, string>> = {
-  listeners: 'type.googleapis.com/envoy.config.listener.v3.Listener',
-  routes: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
-  clusters: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
-  endpoints: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
+  listeners: TYPE_URL.listener, routes: TYPE_URL.route, clusters: TYPE_URL.cluster, endpoints: TYPE_URL.endpoint,
 };
 
 type J = JsonObject;

@@ -53,7 +53,7 @@ export class MeshXds implements ResourceSource {
     this.server = new AdsServer(this, { log: (line) => log.warn(line), ...(opts.debounce ? { debounce: opts.debounce } : {}) });
     this.#unsubscribe = store.onChange((changes) => this.#changed(`config: ${changes.length} change(s)`));
     this.server.onConnect((identity) => {
-      const before = this.registry.list().find((p) => p.id === identity.id);
+      const before = this.registry.get(identity.id);
       this.registry.connect(identity);
       log.info(`xds: ${identity.name}.${identity.namespace} connected (${identity.id})`);
       // A reconnect with the same identity changes no endpoint; new labels or ports do.

@@ -65,6 +65,7 @@ export class ProxyInstance {
   async addListener(spec: ListenerSpec, listen: boolean, fd?: number): Promise<number> {
     const l = this.#build(spec);
     this.#listeners.set(spec.name, l);
+    this.#handoffIndex = undefined;
     return listen ? l.listen(fd) : spec.port;
   }
 
@@ -73,6 +74,7 @@ export class ProxyInstance {
     const l = this.#listeners.get(spec.name);
     if (!l) throw new Error(`no listener ${spec.name}`);
     l.update(spec, this.#filterFor);
+    this.#handoffIndex = undefined;
   }
 
   /** Stops accepting on `name` and drains its connections; resolves when they have closed. */
@@ -80,6 +82,7 @@ export class ProxyInstance {
     const l = this.#listeners.get(name);
     if (!l) return Promise.resolve();
     this.#listeners.delete(name);
+    this.#handoffIndex = undefined;
     return l.drain();
   }
 
@@ -122,12 +125,15 @@ export class ProxyInstance {
     return a;
   }
 
+  /** What hand-offs search, built on first use after the listeners changed (not per connection). */
+  #handoffIndex: { readonly name: string; readonly address: string; readonly port: number; readonly bindToPort: boolean; readonly active: ActiveListener }[] | undefined;
+
   /**
    * use_original_dst: the listener serving a connection sent to `dst` (exact address, then the
    * wildcard one), among this thread's listeners as they are now.
    */
   #byDestination = (dst: SocketAddress): ActiveListener | undefined =>
-    handoffTarget(this.listeners.map((l) => ({ ...l.spec, active: l })), dst)?.active;
+    handoffTarget(this.#handoffIndex ??= this.listeners.map((l) => ({ name: l.spec.name, address: l.spec.address, port: l.spec.port, bindToPort: l.spec.bindToPort, active: l })), dst)?.active;
 
   #filterFor = (chain: FilterChainSpec): NetworkFilter =>
     chainOf(chain.readFilters.map((rf) => new NetworkLocalRateLimitFilter(rf.config, this.scopes, this.shared.slots)), this.#terminalFor(chain));

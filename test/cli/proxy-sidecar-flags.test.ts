@@ -21,13 +21,12 @@ test('--print-bootstrap prints the generated bootstrap as YAML and exits 0', asy
   assert.equal(b.static_resources.clusters[0].name, 'xds-grpc');
 });
 
-test('the printed bootstrap is accepted by -c up to dynamic_resources (ADS is wired separately)', async () => {
+test('the printed bootstrap is accepted by -c', async () => {
   const printed = await runCli(['proxy', '--xds', '127.0.0.1:15010', '--name', 'a', '--print-bootstrap']);
   assert.equal(printed.code, 0, printed.stderr);
   const r = await runCli(['proxy', '-c', writeTemp('sidecar.yaml', printed.stdout), '--validate']);
-  // Until dynamic_resources is implemented this is the one field refused; afterwards it is valid.
-  if (r.code !== 0) assert.match(r.stderr, /^tsmesh: invalid configuration:\ndynamic_resources: field is not supported by tsmesh[^\n]*\n$/);
-  else assert.match(r.stdout, /OK/);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /OK/);
 });
 
 test('usage errors name the problem and exit 2', async () => {
@@ -54,12 +53,8 @@ test('usage errors name the problem and exit 2', async () => {
   }
 });
 
-test('--xds without --print-bootstrap reaches the proxy start-up checks (refused there until ADS is wired)', async () => {
+test('--xds without --print-bootstrap goes through the proxy start-up checks', async () => {
   const r = await runCli(['proxy', '--xds', '127.0.0.1:15010', '--name', 'a', '--validate']);
-  if (r.code !== 0) {
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /dynamic_resources: field is not supported by tsmesh/);
-  } else {
-    assert.match(r.stdout, /OK/);
-  }
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /OK/);
 });

@@ -259,3 +259,17 @@ export async function tally(outboundPort: number, target: string, n: number, o: 
   for (let i = 0; i < n; i++) { const k = key(await viaProxy(outboundPort, target, o)); counts[k] = (counts[k] ?? 0) + 1; }
   return counts;
 }
+
+/** The reviews service of the e2e meshes: its URL for HTTP_PROXY calls, and its ServiceEntry. */
+export const REVIEWS_URL = 'http://reviews.default.svc.cluster.local:9080';
+export const REVIEWS_SERVICE_ENTRY = `
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: reviews }
+spec:
+  hosts: [reviews.default.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{ number: 9080, name: http, protocol: HTTP }]
+  workloadSelector: { labels: { app: reviews } }
+`;

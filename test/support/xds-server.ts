@@ -3,6 +3,7 @@
  * resources of each type, the server pushes them to every connected proxy as the xDS protocol
  * says (versions, nonces, subscriptions), and records every request for ACK/NACK assertions.
  */
+import { TYPE_URLS } from '../../src/proxy/xds/resources.js';
 import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { create, fromBinary, toBinary, type DescMessage, type Message } from '@bufbuild/protobuf';
@@ -20,12 +21,7 @@ import { eventually } from './mesh.js';
 export type Kind = 'listener' | 'route' | 'cluster' | 'endpoint';
 
 const SCHEMA: Record<Kind, DescMessage> = { listener: ListenerSchema, route: RouteConfigurationSchema, cluster: ClusterSchema, endpoint: ClusterLoadAssignmentSchema };
-export const TYPE_URL: Record<Kind, string> = {
-  listener: 'type.googleapis.com/envoy.config.listener.v3.Listener',
-  route: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
-  cluster: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
-  endpoint: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
-};
+export const TYPE_URL: Readonly<Record<Kind, string>> = TYPE_URLS;
 const KIND_OF = new Map(Object.entries(TYPE_URL).map(([k, v]) => [v, k as Kind]));
 const WILDCARD_KINDS = new Set<Kind>(['listener', 'cluster']);
 

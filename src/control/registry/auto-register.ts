@@ -55,6 +55,11 @@ export class AutoRegistry {
     for (const identity of identities) if (!this.#entries.has(identity.id)) this.#entries.set(identity.id, { identity, streams: 0, removeAt });
   }
 
+  /** The identity registered under `id`, if any. */
+  get(id: string): ProxyIdentity | undefined {
+    return this.#entries.get(id)?.identity;
+  }
+
   has(id: string): boolean {
     return this.#entries.has(id);
   }

@@ -280,13 +280,15 @@ export class UpstreamCluster {
 
   /** Hosts of an ORIGINAL_DST cluster picked since the last cleanup. */
   readonly #used = new Set<string>();
+  /** An ORIGINAL_DST cluster's hosts by key: a lookup per request instead of a scan. */
+  #originalDstHosts = new Map<string, UpstreamHost>();
 
   #originalDstHost(ctx: LbContext, spec: OriginalDstSpec): UpstreamHost | undefined {
     const t = originalDstTarget(spec, ctx.headers, ctx.originalDst);
     if (!t) return undefined;
     const key = hostKey(t.address, t.port);
     this.#used.add(key);
-    const known = this.hosts.find((h) => h.key === key);
+    const known = this.#originalDstHosts.get(key);
     if (known) return known;
     const h = this.#host(t.address, t.port, 1, '');
     this.#setHosts([...this.hosts, h]);
@@ -318,6 +320,7 @@ export class UpstreamCluster {
     // Envoy forgets the ejection of a host that leaves the cluster (once: in the supervisor).
     if (this.shared.supervisor) for (const h of this.hosts) if (!keys.has(h.key)) this.outlier?.uneject(h);
     this.hosts = next;
+    if (this.spec.originalDst) this.#originalDstHosts = new Map(next.map((h) => [h.key, h]));
     // ORIGINAL_DST picks by destination, not by balancing.
     this.#lb = this.spec.originalDst ? undefined : createLoadBalancer(this.spec.config, next);
     this.stats.membership_total.set(next.length);

@@ -188,7 +188,7 @@ class H1UpstreamConnection implements UpstreamStream {
 
   /** Within max_requests_per_connection and max_connection_duration. */
   reusable(): boolean {
-    return connectionReusable(this.#pool.limits, this.#served, this.#bornAt, Date.now());
+    return connectionReusable(this.#pool.limits, this.#served, this.#bornAt);
   }
 
   close(): void {

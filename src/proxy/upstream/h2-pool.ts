@@ -165,7 +165,7 @@ class H2Client implements H2ConnectionEvents {
   }
 
   reusable(): boolean {
-    return connectionReusable(this.pool.limits, this.opened, this.bornAt, Date.now());
+    return connectionReusable(this.pool.limits, this.opened, this.bornAt);
   }
 
   drain(): void {

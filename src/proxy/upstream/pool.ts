@@ -39,8 +39,11 @@ export interface PoolLimits {
   maxConcurrentStreams?: number | undefined;
 }
 
-/** Whether a connection born at `bornAt` that carried `served` requests may take another. */
-export function connectionReusable(limits: PoolLimits, served: number, bornAt: number, now: number): boolean {
+/**
+ * Whether a connection born at `bornAt` that carried `served` requests may take another. The
+ * clock is read only when a duration limit is set: this runs once per request.
+ */
+export function connectionReusable(limits: PoolLimits, served: number, bornAt: number): boolean {
   if (limits.maxRequestsPerConnection !== undefined && served >= limits.maxRequestsPerConnection) return false;
-  return limits.maxConnectionDurationMs === undefined || now - bornAt < limits.maxConnectionDurationMs;
+  return limits.maxConnectionDurationMs === undefined || Date.now() - bornAt < limits.maxConnectionDurationMs;
 }

@@ -4,7 +4,8 @@ import { ListenerSchema, type Listener } from '../../envoy/generated/envoy/confi
 import { ClusterSchema, type Cluster } from '../../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
 import { RouteConfigurationSchema, type RouteConfiguration } from '../../envoy/generated/envoy/config/route/v3/route_pb.js';
 import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from '../../envoy/generated/envoy/config/endpoint/v3/endpoint_pb.js';
-import { ConfigError, TYPE_URL_PREFIX } from '../../envoy/registry.js';
+import { ConfigError } from '../../envoy/registry.js';
+import { TYPE_URL } from '../../envoy/xds-type-urls.js';
 import { findUnsupported } from '../../envoy/support.js';
 import { registryFor } from '../../envoy/type-registry.js';
 import { compileListener, type ListenerSpec } from '../listener/compile.js';
@@ -19,12 +20,7 @@ export type XdsKind = 'cluster' | 'endpoint' | 'listener' | 'route';
 
 export const XDS_KINDS: readonly XdsKind[] = ['cluster', 'endpoint', 'listener', 'route'];
 
-export const TYPE_URLS: Readonly<Record<XdsKind, string>> = {
-  listener: `${TYPE_URL_PREFIX}envoy.config.listener.v3.Listener`,
-  route: `${TYPE_URL_PREFIX}envoy.config.route.v3.RouteConfiguration`,
-  cluster: `${TYPE_URL_PREFIX}envoy.config.cluster.v3.Cluster`,
-  endpoint: `${TYPE_URL_PREFIX}envoy.config.endpoint.v3.ClusterLoadAssignment`,
-};
+export const TYPE_URLS: Readonly<Record<XdsKind, string>> = { listener: TYPE_URL.listener, route: TYPE_URL.route, cluster: TYPE_URL.cluster, endpoint: TYPE_URL.endpoint };
 
 export function kindOfTypeUrl(url: string): XdsKind | undefined {
   return XDS_KINDS.find((k) => TYPE_URLS[k] === url);

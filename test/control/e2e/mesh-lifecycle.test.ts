@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startMesh, tally, until, viaProxy, type Mesh } from '../../support/running-mesh.js';
+import { REVIEWS_SERVICE_ENTRY, REVIEWS_URL, startMesh, tally, until, viaProxy, type Mesh } from '../../support/running-mesh.js';
 import { tsmesh } from '../../support/control.js';
 
 /*
@@ -11,20 +11,8 @@ import { tsmesh } from '../../support/control.js';
  * on connect and its endpoint leaving after the grace period; the control plane going away and
  * coming back on the same ports and data dir.
  */
-const REVIEWS = 'http://reviews.default.svc.cluster.local:9080';
 const API_HOST = 'http://api.internal';
 
-const SERVICE = `
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: reviews }
-spec:
-  hosts: [reviews.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{ number: 9080, name: http, protocol: HTTP }]
-  workloadSelector: { labels: { app: reviews } }
-`;
 
 const reviewsVs = (subset: string, weight = '100'): string => `
 apiVersion: networking.istio.io/v1
@@ -52,7 +40,7 @@ let client: number;
 before(async () => {
   mesh = await startMesh({
     graceS: 1,
-    configFiles: { 'services.yaml': SERVICE },
+    configFiles: { 'services.yaml': REVIEWS_SERVICE_ENTRY },
     workloads: [
       { name: 'client', labels: { app: 'client' }, noApp: true },
       { name: 'reviews-v1', labels: { app: 'reviews', version: 'v1' }, xdsApi: 'delta' },
@@ -68,7 +56,7 @@ spec:
   host: reviews
   subsets: [{ name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } }]
 ---${reviewsVs('v1')}`);
-  await until(async () => (await tally(client, `${REVIEWS}/`, 10))['reviews-v1'] === 10 || undefined, 20_000, () => 'all-v1 never took effect');
+  await until(async () => (await tally(client, `${REVIEWS_URL}/`, 10))['reviews-v1'] === 10 || undefined, 20_000, () => 'all-v1 never took effect');
 });
 after(async () => { await mesh?.close(); });
 
@@ -78,7 +66,7 @@ test('bad config: tsmesh apply refuses it with resource, path and reason; a brok
   const refused = await tsmesh(['apply', '-f', '-', '--control', mesh.url], reviewsVs('v2', '"abc"'));
   assert.equal(refused.code, 1);
   assert.equal(refused.stderr, 'invalid configuration, nothing was applied:\nVirtualService default/reviews: spec.http[0].route[0].weight: expected an integer 0-100, got "abc"\n');
-  assert.deepEqual(await tally(client, `${REVIEWS}/`, 20), { 'reviews-v1': 20 }, 'routing unchanged');
+  assert.deepEqual(await tally(client, `${REVIEWS_URL}/`, 20), { 'reviews-v1': 20 }, 'routing unchanged');
   const stored = JSON.parse((await tsmesh(['get', 'vs', 'reviews', '-o', 'json', '--control', mesh.url])).stdout) as { spec: unknown };
   assert.deepEqual(stored.spec, { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v1' }, weight: 100 }] }] });
 
@@ -110,19 +98,19 @@ test('auto-registration: a connecting sidecar becomes an endpoint; after the gra
   await until(async () => (await clientDump()).includes(`"portValue":${extra.inboundPort}`) || undefined, 20_000, () => 'the new workload never reached the client');
   assert.match(await endpoints(), line);
   // It has the v1 label: traffic routed to subset v1 reaches it, through its own sidecar.
-  await until(async () => (await tally(client, `${REVIEWS}/`, 20))['reviews-extra'] || undefined, 20_000, () => 'traffic never reached the new workload');
+  await until(async () => (await tally(client, `${REVIEWS_URL}/`, 20))['reviews-extra'] || undefined, 20_000, () => 'traffic never reached the new workload');
 
   await extra.stop('SIGKILL');
   await until(async () => (!(await clientDump()).includes(`"portValue":${extra.inboundPort}`)) || undefined, 20_000, () => 'the endpoint stayed after the grace period');
   assert.doesNotMatch(await endpoints(), line);
   assert.match(mesh.controlOutput(), /reviews-extra\.default disconnected; its endpoints stay for 1000 ms/);
   assert.match(mesh.controlOutput(), /registry: reviews-extra\.default removed after its grace period/);
-  assert.deepEqual(await tally(client, `${REVIEWS}/`, 10), { 'reviews-v1': 10 });
+  assert.deepEqual(await tally(client, `${REVIEWS_URL}/`, 10), { 'reviews-v1': 10 });
 });
 
 test('control plane away: sidecars keep serving; restarted on the same ports and data dir it restores its state and reprograms them', async () => {
   await mesh.stopControl();
-  assert.deepEqual(await tally(client, `${REVIEWS}/`, 20), { 'reviews-v1': 20 }, 'the sidecars keep what they have');
+  assert.deepEqual(await tally(client, `${REVIEWS_URL}/`, 20), { 'reviews-v1': 20 }, 'the sidecars keep what they have');
   const down = await tsmesh(['proxy-status', '--control', mesh.url]);
   assert.equal(down.code, 1);
 
@@ -133,7 +121,7 @@ test('control plane away: sidecars keep serving; restarted on the same ports and
   const load = (async () => {
     while (!stop) {
       sent++;
-      const r = await viaProxy(client, `${REVIEWS}/`).catch((e: Error) => ({ status: 0, body: e.message, json: undefined }));
+      const r = await viaProxy(client, `${REVIEWS_URL}/`).catch((e: Error) => ({ status: 0, body: e.message, json: undefined }));
       if (r.status !== 200) failures.push(`${r.status} ${r.body}`);
       await new Promise((res) => setTimeout(res, 10));
     }
@@ -151,8 +139,8 @@ test('control plane away: sidecars keep serving; restarted on the same ports and
     await load;
   }
   assert.deepEqual(failures, [], `${failures.length} of ${sent} requests failed while the control plane came back`);
-  assert.deepEqual(await tally(client, `${REVIEWS}/`, 10), { 'reviews-v1': 10 });
+  assert.deepEqual(await tally(client, `${REVIEWS_URL}/`, 10), { 'reviews-v1': 10 });
 
   await mesh.apply(reviewsVs('v2'));
-  await until(async () => (await tally(client, `${REVIEWS}/`, 10))['reviews-v2'] === 10 || undefined, 20_000, () => 'the change after the restart never reached the client');
+  await until(async () => (await tally(client, `${REVIEWS_URL}/`, 10))['reviews-v2'] === 10 || undefined, 20_000, () => 'the change after the restart never reached the client');
 });

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { keepAliveAgent, startMesh, tally, until, viaProxy, type Mesh } from '../../support/running-mesh.js';
+import { REVIEWS_SERVICE_ENTRY, REVIEWS_URL, keepAliveAgent, startMesh, tally, until, viaProxy, type Mesh } from '../../support/running-mesh.js';
 
 /*
  * Live updates with no failed request: four keep-alive clients send requests through two
@@ -8,19 +8,7 @@ import { keepAliveAgent, startMesh, tally, until, viaProxy, type Mesh } from '..
  * several times and a new workload joins; not one request may fail, and the routing at the end
  * is the last one applied.
  */
-const REVIEWS = 'http://reviews.default.svc.cluster.local:9080';
 
-const SERVICE = `
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: reviews }
-spec:
-  hosts: [reviews.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{ number: 9080, name: http, protocol: HTTP }]
-  workloadSelector: { labels: { app: reviews } }
-`;
 
 const dr = (subsets: readonly string[], policy = ''): string => `
 apiVersion: networking.istio.io/v1
@@ -46,7 +34,7 @@ ${Object.entries(weights).map(([s, w]) => `    - { destination: { host: reviews,
 let mesh: Mesh;
 before(async () => {
   mesh = await startMesh({
-    configFiles: { 'reviews.yaml': SERVICE },
+    configFiles: { 'reviews.yaml': REVIEWS_SERVICE_ENTRY },
     workloads: [
       { name: 'client-sotw', labels: { app: 'client' }, xdsApi: 'sotw', noApp: true },
       { name: 'client-delta', labels: { app: 'client' }, xdsApi: 'delta', noApp: true },
@@ -61,7 +49,7 @@ test('VirtualService and DestinationRule changes and a joining workload under st
   await mesh.apply(dr(['v1', 'v2']) + '---' + vs({ v1: 100 }));
   const clients = ['client-sotw', 'client-delta'].map((n) => mesh.workloads.get(n)!.outboundPort);
   for (const port of clients) {
-    await until(async () => (await tally(port, `${REVIEWS}/`, 10))['reviews-v1'] === 10 || undefined, 20_000, () => 'all-v1 never took effect');
+    await until(async () => (await tally(port, `${REVIEWS_URL}/`, 10))['reviews-v1'] === 10 || undefined, 20_000, () => 'all-v1 never took effect');
   }
 
   // The load: two keep-alive connections per client sidecar, each sending one request after another.
@@ -76,7 +64,7 @@ test('VirtualService and DestinationRule changes and a joining workload under st
     while (!stop && Date.now() < hardStop) {
       sent++;
       try {
-        const r = await viaProxy(port, `${REVIEWS}/load`, { agent });
+        const r = await viaProxy(port, `${REVIEWS_URL}/load`, { agent });
         if (r.status !== 200 || !r.json) failures.push(`${phase}: HTTP ${r.status} via :${port} ${JSON.stringify(r.headers)} ${r.body.slice(0, 200)}`);
         else { recent.push(r.json.name); if (recent.length > 40) recent.shift(); }
       } catch (e) {
@@ -115,5 +103,5 @@ test('VirtualService and DestinationRule changes and a joining workload under st
   t.diagnostic(`${sent} requests through 6 changes, ${failures.length} failed`);
   assert.deepEqual(failures, [], `${failures.length} of ${sent} requests failed`);
   assert.ok(sent >= 200, `steady load: ${sent} requests`);
-  for (const port of clients) assert.deepEqual(await tally(port, `${REVIEWS}/`, 20), { 'reviews-v3': 20 }, 'the final routing is the last one applied');
+  for (const port of clients) assert.deepEqual(await tally(port, `${REVIEWS_URL}/`, 20), { 'reviews-v3': 20 }, 'the final routing is the last one applied');
 });

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMesh, startTestApp, tally, until, viaProxy, type Mesh, type TestApp } from '../../support/running-mesh.js';
+import { REVIEWS_SERVICE_ENTRY, startMesh, startTestApp, tally, until, viaProxy, type Mesh, type TestApp } from '../../support/running-mesh.js';
 import { tsmesh } from '../../support/control.js';
 
 /*
@@ -14,17 +14,7 @@ const REVIEWS = 'http://reviews.default.svc.cluster.local:9080';
 const RATINGS = 'http://ratings.default.svc.cluster.local:9080';
 const CLIENTS = ['client-sotw', 'client-delta'] as const;
 
-const services = (good: number, bad: number): string => `
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: reviews }
-spec:
-  hosts: [reviews.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{ number: 9080, name: http, protocol: HTTP }]
-  workloadSelector: { labels: { app: reviews } }
----
+const services = (good: number, bad: number): string => `${REVIEWS_SERVICE_ENTRY}---
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: ratings }
