@@ -202,3 +202,42 @@ test('the certificate is kept in the data dir: after a restart the caBundle is s
   const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'a', image: 'x' }] } };
   assert.equal((await admit(pod)).patchType, 'JSONPatch');
 });
+
+test('a given key pair is served, and webhook-ca says when the webhook is off', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsmesh-webhook-cert-'));
+  let other: RunningControl | undefined;
+  let off: RunningControl | undefined;
+  try {
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'),
+      '-days', '2', '-subj', '/CN=given', '-addext', `subjectAltName=DNS:${SERVICE_NAME}`], { stdio: 'ignore' });
+    const port = await freePort();
+    other = await startControlProcess({ dataDir: join(dir, 'data'), extra: ['--xds-port', String(await freePort()), '--webhook-port', String(port), '--webhook-cert', join(dir, 'c.pem'), '--webhook-key', join(dir, 'k.pem')] });
+    const pem = readFileSync(join(dir, 'c.pem'), 'utf8');
+    const deadline = Date.now() + 30_000;
+    let served = '';
+    while (served !== pem && Date.now() < deadline) {
+      const r = await tsmesh(['inject', 'webhook-ca', '--control', other.url]);
+      served = r.stdout;
+      if (served !== pem) await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.equal(served, pem);
+    const peer = await new Promise<string>((resolve, reject) => {
+      const req = https.request({ host: '127.0.0.1', port, path: '/inject', method: 'GET', ca: pem, servername: SERVICE_NAME }, (res) => {
+        resolve((res.socket as import('node:tls').TLSSocket).getPeerX509Certificate()!.subject);
+        res.resume();
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.match(peer, /CN=given/);
+    off = await startControlProcess({ dataDir: join(dir, 'data-off'), extra: ['--xds-port', String(await freePort())] });
+    const r = await tsmesh(['inject', 'webhook-ca', '--control', off.url]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no such endpoint: \/api\/v1\/inject\/webhook-ca \(is the control plane running with --webhook-port\?\)/);
+  } finally {
+    await other?.stop();
+    await off?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
