@@ -5,7 +5,8 @@ import type { WebhookConfig } from '../control/inject/start-webhook.js';
 
 export const WEBHOOK_FLAGS = ['webhook-port', 'webhook-address', 'webhook-cert', 'webhook-key', 'inject-image', 'inject-xds'] as const;
 
-export const WEBHOOK_USAGE = `                 [--webhook-port 0] [--webhook-address 127.0.0.1] [--webhook-cert PEM --webhook-key PEM]
+export const WEBHOOK_USAGE = `      Sidecar injection webhook:
+                 [--webhook-port 0] [--webhook-address 127.0.0.1] [--webhook-cert PEM --webhook-key PEM]
                  [--inject-image IMAGE] [--inject-xds HOST:PORT]
       --webhook-port P (15017 in a cluster; 0, the default, is off) serves the sidecar injection
       webhook over HTTPS at /inject; without --webhook-cert/--webhook-key its certificate is

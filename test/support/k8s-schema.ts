@@ -13,9 +13,9 @@ interface ModelClass { new (data: unknown): { validate(): void } }
 
 const ROOT = dirname(fileURLToPath(import.meta.resolve('kubernetes-models')));
 
-/** Where a group/version/kind's model lives in kubernetes-models, e.g. apps/v1/Deployment, v1/Pod. */
+/** Where a group/version/kind's model lives in kubernetes-models: apps/v1/Deployment, v1/Pod (core). */
 function modelPath(apiVersion: string, kind: string): string {
-  return apiVersion.includes('/') ? `${apiVersion}/${kind}` : `${apiVersion}/${kind}`;
+  return `${apiVersion}/${kind}`;
 }
 
 /** Problems with one object; empty when it is valid. */
