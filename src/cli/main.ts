@@ -6,6 +6,8 @@ import { MESH_USAGE } from './mesh-usage.js';
 import { PROXY_USAGE } from './proxy-commands.js';
 import { PROXY_ARGS } from './proxy-args.js';
 import { takeHandedOffBootstrap } from './bootstrap-handoff.js';
+import { INJECT_USAGE } from './inject-command.js';
+import { WEBHOOK_USAGE } from './webhook-flags.js';
 
 const USAGE = `tsmesh — a service mesh in TypeScript
 
@@ -19,7 +21,8 @@ ${SIDECAR_USAGE}
       Run the control plane: mesh config from the watched --config-dir (default DATA_DIR/config)
       and from the API (tsmesh apply), kept in --data-dir (default: a new temp dir), served to
       proxies over ADS; sidecars that connect register their workload.
-${MESH_USAGE}${PROXY_USAGE}  tsmesh demo [--requests N] [--stay]
+${WEBHOOK_USAGE}
+${MESH_USAGE}${PROXY_USAGE}${INJECT_USAGE}  tsmesh demo [--requests N] [--stay]
       Control plane + a bookinfo-like app with a sidecar per workload, then a walk through a
       canary, an A/B route by header, retries over a flaky service and a timeout. Ctrl-C stops it.
   tsmesh help
@@ -56,6 +59,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         const { runProxyCommand } = await import('./proxy-commands.js');
         return await runProxyCommand(cmd, rest);
       }
+      case 'inject': return await (await import('./inject-command.js')).runInjectCommand(rest);
       case 'demo': {
         const a = parseArgs(rest, { values: ['requests'], booleans: ['stay'] });
         const { runDemo } = await import('../demo/main.js');
