@@ -3,7 +3,7 @@ import { parseArgs, one, int, UsageError } from './args.js';
 import { LOG_LEVELS, type LogLevel } from '../control/log.js';
 
 export async function runControlCommand(argv: readonly string[]): Promise<number> {
-  const a = parseArgs(argv, { values: ['config-dir', 'data-dir', 'xds-port', 'xds-address', 'http-port', 'http-address', 'log-level', 'registry-grace-s'], booleans: [] });
+  const a = parseArgs(argv, { values: ['config-dir', 'data-dir', 'xds-port', 'xds-address', 'http-port', 'http-address', 'log-level', 'registry-grace-s', 'dashboard-scrape-s'], booleans: [] });
   if (a.positional.length) throw new UsageError(`control: unexpected argument ${JSON.stringify(a.positional[0])}`);
   const level = one(a, 'log-level') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
@@ -21,5 +21,6 @@ export async function runControlCommand(argv: readonly string[]): Promise<number
     xdsPort: int(a, 'xds-port', 15010, 0, 65535),
     httpPort: int(a, 'http-port', 15014, 0, 65535),
     logLevel: level as LogLevel,
+    dashboard: { intervalMs: int(a, 'dashboard-scrape-s', 5, 1, 3600) * 1000 },
   });
 }

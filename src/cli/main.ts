@@ -16,6 +16,7 @@ Usage:
 ${SIDECAR_USAGE}
   tsmesh control [--config-dir DIR] [--data-dir DIR] [--xds-port 15010] [--xds-address 127.0.0.1]
                  [--http-port 15014] [--http-address 127.0.0.1] [--registry-grace-s 10] [--log-level LEVEL]
+                 [--dashboard-scrape-s 5]
       Run the control plane: mesh config from the watched --config-dir (default DATA_DIR/config)
       and from the API (tsmesh apply), kept in --data-dir (default: a new temp dir), served to
       proxies over ADS; sidecars that connect register their workload.

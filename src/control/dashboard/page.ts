@@ -94,6 +94,7 @@ function drawGraph(g) {
     nodesG.append(grp);
   }
   const pairCount = new Map();
+  const byId = new Map(g.nodes.map((n) => [n.id, n]));
   for (const e of g.edges) {
     const a = pos.get(e.source), b = pos.get(e.target);
     if (!a || !b) continue;
@@ -103,7 +104,8 @@ function drawGraph(g) {
     const d = back ? "M" + (a.x + W / 2) + "," + (a.y + H) + " C" + (a.x + W / 2) + "," + (a.y + H + 60) + " " + (b.x + W / 2) + "," + (b.y + H + 60) + " " + (b.x + W / 2) + "," + (b.y + H)
                    : "M" + x1 + "," + y1 + " C" + (x1 + 40) + "," + y1 + " " + (x2 - 40) + "," + y2 + " " + x2 + "," + y2;
     const failing = e.errorRate > 0.01;
-    const grp = sv("g", { class: "edge" + (failing ? " failing" : ""), "data-source": e.source, "data-target": e.target, "data-service": e.service, "data-rate": e.rate, "data-error-rate": e.errorRate, "data-mtls": e.mtls });
+    const sn = byId.get(e.source), tn = byId.get(e.target);
+    const grp = sv("g", { class: "edge" + (failing ? " failing" : ""), "data-source": e.source, "data-target": e.target, "data-source-app": sn ? sn.app : "", "data-target-app": tn ? tn.app : "", "data-target-version": tn ? tn.version : "", "data-service": e.service, "data-rate": e.rate, "data-total": e.total, "data-error-rate": e.errorRate, "data-mtls": e.mtls });
     grp.append(sv("path", { d, "marker-end": "url(#arrow)" }));
     const label = (e.mtls ? "\\u{1F512} " : "") + fmtRate(e.rate) + (e.protocol === "tcp" ? " conn/s" : " rps") + " · " + pct(e.errorRate) + (e.p99Ms !== undefined ? " · p99 " + e.p99Ms + " ms" : "");
     const lx = back ? (a.x + b.x + W) / 2 : (x1 + x2) / 2, ly = back ? Math.max(a.y, b.y) + H + 50 : (y1 + y2) / 2 - 6;
