@@ -4,7 +4,7 @@ import { LOG_LEVELS, type LogLevel } from '../control/log.js';
 import { WEBHOOK_FLAGS, webhookConfigFrom } from './webhook-flags.js';
 
 export async function runControlCommand(argv: readonly string[]): Promise<number> {
-  const a = parseArgs(argv, { values: ['config-dir', 'data-dir', 'xds-port', 'xds-address', 'http-port', 'http-address', 'log-level', 'registry-grace-s', ...WEBHOOK_FLAGS], booleans: [] });
+  const a = parseArgs(argv, { values: ['config-dir', 'data-dir', 'xds-port', 'xds-address', 'http-port', 'http-address', 'log-level', 'registry-grace-s', 'dashboard-scrape-s', ...WEBHOOK_FLAGS], booleans: [] });
   if (a.positional.length) throw new UsageError(`control: unexpected argument ${JSON.stringify(a.positional[0])}`);
   const level = one(a, 'log-level') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
@@ -24,5 +24,6 @@ export async function runControlCommand(argv: readonly string[]): Promise<number
     httpPort: int(a, 'http-port', 15014, 0, 65535),
     logLevel: level as LogLevel,
     ...(webhook ? { webhook } : {}),
+    dashboard: { intervalMs: int(a, 'dashboard-scrape-s', 5, 1, 3600) * 1000 },
   });
 }

@@ -17,6 +17,7 @@ import { registerConfigRoutes } from './api/config-routes.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.js';
 import { MeshXds } from './mesh-xds.js';
 import { startWebhook, type WebhookConfig } from './inject/start-webhook.js';
+import { registerDashboard, type DashboardOptions } from './dashboard/routes.js';
 
 export interface ControlOptions {
   /** The watched directory of mesh config; default `<dataDir>/config`. */
@@ -39,6 +40,8 @@ export interface ControlOptions {
   debounce?: { quietMs?: number; maxDelayMs?: number };
   /** The sidecar injection webhook (HTTPS); off when undefined. */
   webhook?: WebhookConfig;
+  /** How the dashboard scrapes the sidecars (tests shorten the interval). */
+  dashboard?: DashboardOptions;
 }
 
 export interface ControlHandle {
@@ -98,6 +101,7 @@ export async function startControl(opts: ControlOptions): Promise<ControlHandle>
   }
   const xds = new MeshXds(store, log, { registryFile: join(dataDir, 'registry.json'), ...(opts.registryGraceMs !== undefined ? { graceMs: opts.registryGraceMs } : {}), ...(opts.debounce ? { debounce: opts.debounce } : {}) });
   xds.registerRoutes(api);
+  const dashboard = registerDashboard(api, xds, opts.dashboard ?? {});
   let xdsPort: number;
   try {
     xdsPort = await xds.listen(opts.xdsAddress ?? '127.0.0.1', opts.xdsPort);
@@ -106,7 +110,7 @@ export async function startControl(opts: ControlOptions): Promise<ControlHandle>
     await api.close();
     throw new ControlStartError(`cannot serve xDS on ${opts.xdsAddress ?? '127.0.0.1'}:${opts.xdsPort}: ${(e as Error).message}`);
   }
-  const closers: (() => Promise<void> | void)[] = [() => xds.close()];
+  const closers: (() => Promise<void> | void)[] = [() => dashboard.close(), () => xds.close()];
   let webhookPort: number | undefined;
   if (opts.webhook) {
     try {
@@ -145,6 +149,7 @@ export async function runControl(opts: ControlOptions): Promise<number> {
     return 1;
   }
   process.stdout.write(`tsmesh control ${tsmeshVersion()}\n  xds:        grpc://${opts.xdsAddress ?? '127.0.0.1'}:${control.xdsPort} (ADS, SotW and Delta)\n  api:        http://${control.http.host}:${control.http.port}\n${control.webhookPort !== undefined ? `  webhook:    https://${opts.webhook?.address ?? '127.0.0.1'}:${control.webhookPort}/inject\n` : ''}  config dir: ${control.configDir}\n  data dir:   ${control.dataDir}\n`);
+  process.stdout.write(`tsmesh control ${tsmeshVersion()}\n  xds:        grpc://${opts.xdsAddress ?? '127.0.0.1'}:${control.xdsPort} (ADS, SotW and Delta)\n  api:        http://${control.http.host}:${control.http.port}\n  dashboard:  http://${control.http.host}:${control.http.port}/dashboard\n  config dir: ${control.configDir}\n  data dir:   ${control.dataDir}\n`);
   return new Promise((resolveExit) => {
     const stop = (sig: string): void => {
       control.log.info(`${sig}: shutting down`);

@@ -25,6 +25,8 @@ export interface ProxyIdentity {
   readonly outboundPort?: number;
   /** The application's own port(s) behind the sidecar. */
   readonly appPorts: readonly number[];
+  /** Where the proxy serves `/stats/prometheus` on its address (the dashboard scrapes it). */
+  readonly statsPort?: number;
 }
 
 export const META = {
@@ -37,6 +39,7 @@ export const META = {
   inboundPort: 'TSMESH_INBOUND_PORT',
   outboundPort: 'TSMESH_OUTBOUND_PORT',
   appPorts: 'TSMESH_APP_PORTS',
+  statsPort: 'TSMESH_STATS_PORT',
 } as const;
 
 /** The node id and metadata a sidecar sends for `identity`. */
@@ -53,6 +56,7 @@ export function nodeOf(identity: Omit<ProxyIdentity, 'id'>): { id: string; clust
   };
   if (identity.inboundPort !== undefined) metadata[META.inboundPort] = String(identity.inboundPort);
   if (identity.outboundPort !== undefined) metadata[META.outboundPort] = String(identity.outboundPort);
+  if (identity.statsPort !== undefined) metadata[META.statsPort] = String(identity.statsPort);
   return {
     id: `sidecar~${ip}~${identity.name}.${identity.namespace}~${identity.namespace}.svc.cluster.local`,
     cluster: `${identity.labels['app'] ?? identity.name}.${identity.namespace}`,
@@ -78,6 +82,7 @@ export function identityOf(node: { id: string; metadata?: JsonObject | undefined
   const ips = (str(META.ips) ?? parts[1] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
   const inboundPort = port(META.inboundPort);
   const outboundPort = port(META.outboundPort);
+  const statsPort = port(META.statsPort);
   return {
     id,
     name: str(META.name) ?? (podName || id || 'unknown'),
@@ -89,5 +94,6 @@ export function identityOf(node: { id: string; metadata?: JsonObject | undefined
     ...(inboundPort !== undefined ? { inboundPort } : {}),
     ...(outboundPort !== undefined ? { outboundPort } : {}),
     appPorts: (str(META.appPorts) ?? '').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0 && n < 65536),
+    ...(statsPort !== undefined ? { statsPort } : {}),
   };
 }

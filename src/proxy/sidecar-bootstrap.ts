@@ -66,6 +66,8 @@ export function sidecarBootstrap(o: SidecarOptions): { bootstrap: Bootstrap; typ
     inboundPort: o.inboundPort,
     outboundPort: o.outboundPort,
     appPorts: o.appPorts,
+    // The admin port serves /stats/prometheus; on loopback, where the control plane runs too.
+    statsPort: o.adminPort,
   });
   const ads: MessageInitShape<typeof ConfigSourceSchema> = {
     configSourceSpecifier: { case: 'ads', value: {} },
