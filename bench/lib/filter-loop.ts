@@ -45,6 +45,8 @@ export function filterLoopNs(filters: readonly JsonValue[], iterations = 200_000
     injectEncodedData(): void {}
     continueEncoding(): void {}
     setResponseOverLimit(): void {}
+    dynamicMetadata(): undefined { return undefined; }
+    setDynamicMetadata(): void {}
     perRouteConfig<T>(): T | undefined { return this.route?.route.perFilterConfig.get(this.name) as T | undefined; }
     perRouteConfigs<T>(): T[] { return this.route ? perFilterLevels<T>([this.route.route.perFilterConfig], this.name) : []; }
   }

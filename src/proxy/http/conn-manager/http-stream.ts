@@ -17,6 +17,7 @@ import { ResponseFlag } from '../../admin/access-log/response-flags.js';
 import { logAccess } from '../../access-log.js';
 import type { HttpFilterFactory, HttpStreamFilter, LocalReplyOptions } from '../filters/types.js';
 import { FilterCallbacks } from './filter-callbacks.js';
+import type { DynamicMetadata } from '../dynamic-metadata.js';
 import { Router, DEFAULT_BUFFER_LIMIT, type RouterStream } from '../router/router.js';
 import { grpcStreamDuration } from '../router/timeouts.js';
 
@@ -64,6 +65,8 @@ export class HttpStream implements RouterStream {
   #done = false;
   flags = 0;
   status = 0;
+  /** Set by filters (jwt_authn's payloads, read by rbac); created on first write. */
+  dynamicMetadata: DynamicMetadata | undefined;
   bytesReceived = 0;
   bytesSent = 0;
   #responseHeaders: HeaderMap | undefined;
