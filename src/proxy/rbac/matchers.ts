@@ -10,6 +10,7 @@ import { compileHeaderMatcher } from '../http/route/header-matcher.js';
 import { compileStringMatcher } from '../http/route/string-matcher.js';
 import { pathEndOf, type RouteRequest } from '../http/route/request.js';
 import { compileMetadataMatcher } from './metadata-matcher.js';
+import { cidrMatcher } from './cidr-matcher.js';
 import type { RbacInput, RbacMatch } from './input.js';
 
 /** What header rules see on a connection without a request: no headers at all. */
@@ -26,7 +27,7 @@ export function compilePermission(p: Permission, path: string): RbacMatch {
     case 'notRule': { const m = compilePermission(r.value, `${path}.not_rule`); return (i) => !m(i); }
     case 'header': return header(r.value, `${path}.header`);
     case 'urlPath': return urlPath(r.value, `${path}.url_path`);
-    case 'destinationIp': { const c = cidr(r.value, `${path}.destination_ip`); return (i) => c.contains(i.conn.localAddress); }
+    case 'destinationIp': { const c = cidr(r.value, `${path}.destination_ip`); return (i) => c(i.conn.localAddress); }
     case 'destinationPort': {
       const port = r.value;
       if (port > 65535) throw new ConfigError(`${path}.destination_port`, `expected 0-65535, got ${port}`);
@@ -70,9 +71,9 @@ export function compilePrincipal(p: Principal, path: string): RbacMatch {
       };
     }
     // source_ip (deprecated) and direct_remote_ip are the peer of the connection itself.
-    case 'sourceIp': { const c = cidr(id.value, `${path}.source_ip`); return (i) => c.contains(i.conn.remoteAddress); }
-    case 'directRemoteIp': { const c = cidr(id.value, `${path}.direct_remote_ip`); return (i) => c.contains(i.conn.remoteAddress); }
-    case 'remoteIp': { const c = cidr(id.value, `${path}.remote_ip`); return (i) => c.contains(i.remoteAddress); }
+    case 'sourceIp': { const c = cidr(id.value, `${path}.source_ip`); return (i) => c(i.conn.remoteAddress); }
+    case 'directRemoteIp': { const c = cidr(id.value, `${path}.direct_remote_ip`); return (i) => c(i.conn.remoteAddress); }
+    case 'remoteIp': { const c = cidr(id.value, `${path}.remote_ip`); return (i) => c(i.remoteAddress); }
     case 'header': return header(id.value, `${path}.header`);
     case 'urlPath': return urlPath(id.value, `${path}.url_path`);
     case 'metadata': return metadata(id.value, `${path}.metadata`);
@@ -125,6 +126,6 @@ function metadata(mm: MetadataMatcher, path: string): RbacMatch {
  * A CidrRange as Envoy reads it: an unset prefix_len is 0 (the whole address family), not a
  * host route.
  */
-function cidr(c: CidrRange, path: string): Cidr {
-  return Cidr.parse(c.addressPrefix, c.prefixLen ?? 0, path);
+function cidr(c: CidrRange, path: string): (ip: string) => boolean {
+  return cidrMatcher(Cidr.parse(c.addressPrefix, c.prefixLen ?? 0, path));
 }

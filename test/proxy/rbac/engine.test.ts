@@ -12,6 +12,8 @@ import type { RbacInput } from '../../../src/proxy/rbac/input.js';
 import type { ConnectionInfo } from '../../../src/proxy/http/conn-manager/connection-info.js';
 import { HeaderMap } from '../../../src/proxy/http/headers.js';
 import { statPrefixJoin, deniedDetails } from '../../../src/proxy/rbac/stats.js';
+import { cidrMatcher, ipv4Number } from '../../../src/proxy/rbac/cidr-matcher.js';
+import { Cidr } from '../../../src/proxy/listener/cidr.js';
 
 const JWT = 'envoy.filters.http.jwt_authn';
 const BASE_CONN: ConnectionInfo = { id: 1, remoteAddress: '10.1.2.3', remotePort: 40000, localAddress: '10.9.0.5', localPort: 9080 };
@@ -181,4 +183,18 @@ test('stat prefixes join as Envoy joins them; denial details', () => {
   assert.equal(statPrefixJoin('tcp', 'rbac.'), 'tcp.rbac.');
   assert.equal(deniedDetails(undefined), 'rbac_access_denied_matched_policy[none]');
   assert.equal(deniedDetails('ns[foo] deny all'), 'rbac_access_denied_matched_policy[ns[foo]_deny_all]');
+});
+
+test('IPv4 ranges compare as numbers; anything else falls back or fails closed', () => {
+  const rows: [string, number][] = [['0.0.0.0', 0], ['255.255.255.255', 4294967295], ['10.1.2.3', 167838211], ['::ffff:10.1.2.3', 167838211], ['10.1.2', -1], ['10.1.2.3.4', -1], ['256.1.1.1', -1], ['1.2.3.4x', -1], ['1..2.3', -1], ['0010.1.1.1', -1], ['', -1], ['::1', -1]];
+  for (const [ip, n] of rows) assert.equal(ipv4Number(ip), n, ip);
+  const m = (prefix: string, len: number) => cidrMatcher(Cidr.parse(prefix, len, 'c'));
+  const cases: [string, number, string, boolean][] = [
+    ['0.0.0.0', 0, '203.0.113.7', true], ['0.0.0.0', 0, '::1', false],
+    ['10.0.0.0', 8, '10.255.255.255', true], ['10.0.0.0', 8, '11.0.0.0', false],
+    ['192.168.1.77', 24, '192.168.1.1', true], ['192.168.1.1', 32, '192.168.1.1', true], ['192.168.1.1', 32, '192.168.1.2', false],
+    ['128.0.0.0', 1, '200.1.1.1', true], ['128.0.0.0', 1, '127.255.255.255', false],
+    ['2001:db8::', 32, '2001:db8:1::1', true], ['2001:db8::', 32, '10.0.0.1', false],
+  ];
+  for (const [prefix, len, ip, want] of cases) assert.equal(m(prefix, len)(ip), want, `${prefix}/${len} ${ip}`);
 });
