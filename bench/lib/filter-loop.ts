@@ -48,6 +48,7 @@ export function filterLoopNs(filters: readonly JsonValue[], iterations = 200_000
     injectEncodedData(): void {}
     continueEncoding(): void {}
     setResponseOverLimit(): void {}
+    clearRouteCache(): void {}
     dynamicMetadata(ns: string): JsonObject | undefined { return this.metadata.get(ns); }
     setDynamicMetadata(ns: string, fields: JsonObject): void { this.metadata.set(ns, { ...this.metadata.get(ns), ...fields }); }
     perRouteConfig<T>(): T | undefined { return this.route?.route.perFilterConfig.get(this.name) as T | undefined; }

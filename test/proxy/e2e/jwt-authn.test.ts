@@ -49,7 +49,7 @@ async function jwksServer(body: string, hold = false): Promise<{ port: number; p
   return s;
 }
 
-function bootstrap(port: number, appPort: number, jwksPort: number, filters: object[], routes?: object[]): string {
+function bootstrap(port: number, appPort: number, jwksPort: number, filters: object[], routes?: object[], extraClusters: object[] = []): string {
   const b = {
     admin: { address: address('ADMIN_PORT') },
     static_resources: {
@@ -58,7 +58,7 @@ function bootstrap(port: number, appPort: number, jwksPort: number, filters: obj
         route_config: { virtual_hosts: [{ name: 'all', domains: ['*'], routes: routes ?? [{ match: { prefix: '/' }, route: { cluster: 'app' } }] }] },
         http_filters: [...filters, ROUTER],
       } }] }] }],
-      clusters: [cluster('app', appPort), cluster('jwks', jwksPort)],
+      clusters: [cluster('app', appPort), cluster('jwks', jwksPort), ...extraClusters],
     },
   };
   return JSON.stringify(b).replace('"ADMIN_PORT"', 'ADMIN_PORT');
@@ -188,6 +188,27 @@ test('RBAC on claims from jwt_authn metadata: request principal and a list claim
     assert.equal(r.status, status, `${method} ${path} ${headers.authorization ? JSON.parse(Buffer.from(headers.authorization.split('.')[1]!, 'base64url').toString()).sub : '(no token)'}`);
     if (status === 403) assert.equal(r.body, 'RBAC: access denied');
   }
+});
+
+test('claim_to_headers with clear_route_cache: the route is chosen on the verified claim, never on a header the client sent', async () => {
+  const jwks = await jwksServer(jwksOf(key));
+  const basic = await app();
+  const gold = await app();
+  const port = await freePort();
+  const filter = jwtFilter();
+  const auth = (filter.typed_config.providers as Record<string, Record<string, unknown>>).auth!;
+  auth.claim_to_headers = [{ header_name: 'x-tier', claim_name: 'tier' }];
+  auth.clear_route_cache = true;
+  const routes = [
+    { match: { prefix: '/', headers: [{ name: 'x-tier', string_match: { exact: 'gold' } }] }, route: { cluster: 'gold' } },
+    { match: { prefix: '/' }, route: { cluster: 'app' } },
+  ];
+  await started(bootstrap(port, basic.port, jwks.port, [filter], routes, [cluster('gold', gold.port)]));
+  assert.equal((await request(port, { path: '/a', headers: bearer(token({ tier: 'gold' })) })).status, 200);
+  assert.equal((await request(port, { path: '/b', headers: { ...bearer(token({ tier: 'basic' })), 'x-tier': 'gold' } })).status, 200);
+  assert.equal((await request(port, { path: '/c' })).status, 200);
+  assert.deepEqual(gold.seen.map((s) => [s.url, s.headers['x-tier']]), [['/a', 'gold']]);
+  assert.deepEqual(basic.seen.map((s) => [s.url, s.headers['x-tier']]), [['/b', 'basic'], ['/c', undefined]]);
 });
 
 test('a bad jwt_authn config is refused at start-up with its field path', async () => {

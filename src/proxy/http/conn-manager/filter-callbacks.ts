@@ -20,6 +20,7 @@ export class FilterCallbacks implements HttpFilterCallbacks {
   continueEncoding(): void { this.stream.continueEncoding(this.index); }
   setResponseOverLimit(over: boolean): void { this.stream.setResponseOverLimit(over); }
   dynamicMetadata(namespace: string): JsonObject | undefined { return this.stream.dynamicMetadata?.get(namespace); }
+  clearRouteCache(): void { this.stream.clearRouteCache(); }
   setDynamicMetadata(namespace: string, fields: JsonObject): void { mergeDynamicMetadata(this.stream.dynamicMetadata ??= new Map(), namespace, fields); }
   perRouteConfig<T>(): T | undefined {
     const sel = this.stream.route;

@@ -177,6 +177,12 @@ export class HttpStream implements RouterStream {
     if (this.#heldTrailers) r.decodeTrailers(this.#heldTrailers);
   }
 
+  /** @internal FilterCallbacks.clearRouteCache: Envoy's clearRouteCache, before the router runs. */
+  clearRouteCache(): void {
+    if (this.#done || this.#router) return;
+    this.#selection = this.rt.routes.table.select(this.req);
+  }
+
   /** @internal FilterCallbacks.continueDecoding */
   continueDecoding(): void {
     if (this.#done || this.#router || !this.#filters) return;

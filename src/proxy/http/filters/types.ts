@@ -61,6 +61,8 @@ export interface HttpFilterCallbacks {
   dynamicMetadata(namespace: string): JsonObject | undefined;
   /** Merges `fields` into the namespace's dynamic metadata (Envoy's setDynamicMetadata). */
   setDynamicMetadata(namespace: string, fields: JsonObject): void;
+  /** Selects the route again for the request as it is now (a filter changed its headers); `route` then gives the new one. */
+  clearRouteCache(): void;
 }
 
 /**

@@ -59,6 +59,8 @@ export class FakeCallbacks implements HttpFilterCallbacks {
   /** Dynamic metadata as filters set it (merged per namespace). */
   readonly metadata = new Map<string, JsonObject>();
   dynamicMetadata(namespace: string): JsonObject | undefined { return this.metadata.get(namespace); }
+  routeCleared = 0;
+  clearRouteCache(): void { this.routeCleared++; }
   setDynamicMetadata(namespace: string, fields: JsonObject): void { this.metadata.set(namespace, { ...this.metadata.get(namespace), ...fields }); }
   perRouteConfig<T>(): T | undefined {
     return this.route?.route.perFilterConfig.get(this.filterName) as T | undefined;

@@ -8,6 +8,9 @@ import type { HttpFilterFactory } from '../../../../src/proxy/http/filters/types
 import type { RouteSelection } from '../../../../src/proxy/http/route/route-table.js';
 import { FakeCallbacks, request, routeFor, runtime, stat } from './harness.js';
 import { jwksOf, nowS, signJwt, testKey } from '../../../support/jwt.js';
+import { JwtAuthnFactory } from '../../../../src/proxy/http/filters/jwt-authn/filter.js';
+import { compileJwtAuthn } from '../../../../src/proxy/http/filters/jwt-authn/config.js';
+import { JwtAuthenticationSchema } from '../../../../src/envoy/generated/envoy/extensions/filters/http/jwt_authn/v3/config_pb.js';
 
 const JWT = 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication';
 const NAME = 'envoy.filters.http.jwt_authn';
@@ -145,4 +148,27 @@ test('config errors name the field', () => {
     [{ providers: { p: { localJwks: { inlineString: jwksOf(k1) } } }, rules: [{ match: { prefix: '/' }, requires: { requiresAny: { requirements: [{ providerName: 'p' }] } } }] }, /requires_any\.requirements: at least two requirements are required/],
   ];
   for (const [j, re] of rows) assert.throws(() => factory(j), re, JSON.stringify(j));
+});
+
+test('normalize_payload_in_metadata, clear_route_cache, jwt_cache_config (hits still checked for time)', () => {
+  let now = Date.now();
+  const rt = runtime();
+  const cfg = compileJwtAuthn(fromJson(JwtAuthenticationSchema, {
+    providers: { one: { issuer: ISS1, localJwks: { inlineString: jwksOf(k1) }, payloadInMetadata: 'payload', normalizePayloadInMetadata: { spaceDelimitedClaims: ['scope', 'permission'] }, clearRouteCache: true, jwtCacheConfig: {}, claimToHeaders: [{ headerName: 'x-scope', claimName: 'scope' }] } },
+    rules: [{ match: { prefix: '/' }, requires: { providerName: 'one' } }],
+  }, { registry: envoyRegistry }), 'f');
+  const f = new JwtAuthnFactory(NAME, cfg, rt.ctx, () => now);
+  const t = signJwt(k1, { iss: ISS1, scope: 'read  write', permission: 7, exp: Math.floor(now / 1000) + 100 });
+  const a = run(f, '/', { authorization: `Bearer ${t}` });
+  assert.equal(a.status, 'continue');
+  assert.deepEqual((a.cb.metadata.get('envoy.filters.http.jwt_authn')?.payload as { scope: unknown }).scope, ['read', 'write']);
+  assert.deepEqual((a.cb.metadata.get('envoy.filters.http.jwt_authn')?.payload as { permission: unknown }).permission, 7, 'not a string: kept');
+  assert.deepEqual(a.req.headers.getAll('x-scope'), ['read  write'], 'headers get the claim as it is');
+  assert.equal(a.cb.routeCleared, 1);
+  assert.equal(run(f, '/', { authorization: `Bearer ${t}` }).status, 'continue');
+  assert.equal(stat(rt.store, 'http.ingress.jwt_authn.jwt_cache_miss'), 1);
+  assert.equal(stat(rt.store, 'http.ingress.jwt_authn.jwt_cache_hit'), 1);
+  now += 200_000;
+  assert.equal(run(f, '/', { authorization: `Bearer ${t}` }).reply?.body, 'Jwt is expired', 'a cached JWT expires too');
+  assert.equal(stat(rt.store, 'http.ingress.jwt_authn.jwt_cache_hit'), 2);
 });

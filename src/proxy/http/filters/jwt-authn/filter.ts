@@ -8,18 +8,19 @@ import type { Jwks } from './jwks.js';
 import { RemoteJwksCache } from './jwks-cache.js';
 import type { CompiledProvider } from './provider.js';
 import { JwtStatus } from './status.js';
-import { NeedKeys, type Verifier, type VerifyContext } from './verifier.js';
+import { JwtCache, NeedKeys, type Verifier, type VerifyContext } from './verifier.js';
 
 /** Where verified payloads go in the stream's dynamic metadata (the RBAC filter reads them there). */
 export const JWT_AUTHN_METADATA = 'envoy.filters.http.jwt_authn';
 const MAX_URI_PATH = 256;
 
-const jwtStats = (f: FilterRuntimeContext) => statSet(prefixed(f.httpScope, 'jwt_authn.'), ['allowed', 'denied', 'cors_preflight_bypassed', 'jwks_fetch_success', 'jwks_fetch_failed']);
+const jwtStats = (f: FilterRuntimeContext) => statSet(prefixed(f.httpScope, 'jwt_authn.'), ['allowed', 'denied', 'cors_preflight_bypassed', 'jwks_fetch_success', 'jwks_fetch_failed', 'jwt_cache_hit', 'jwt_cache_miss']);
 
 /** The jwt_authn filter of one connection manager in one thread: stats under `http.<prefix>.jwt_authn.`, its remote JWKS cache. */
 export class JwtAuthnFactory implements HttpFilterFactory {
   readonly stats: ReturnType<typeof jwtStats>;
   readonly jwks: RemoteJwksCache;
+  readonly #jwtCaches = new Map<CompiledProvider, JwtCache>();
 
   constructor(readonly name: string, readonly config: JwtAuthnConfig, ctx: FilterRuntimeContext, readonly now: () => number = Date.now) {
     this.stats = jwtStats(ctx);
@@ -30,6 +31,14 @@ export class JwtAuthnFactory implements HttpFilterFactory {
   create(cb: HttpFilterCallbacks): HttpStreamFilter {
     return new JwtAuthnFilter(this, cb);
   }
+
+  /** This thread's verified-JWT cache of a provider with jwt_cache_config. */
+  jwtCache = (p: CompiledProvider): JwtCache | undefined => {
+    if (p.jwtCacheSize === 0) return undefined;
+    let c = this.#jwtCaches.get(p);
+    if (!c) this.#jwtCaches.set(p, (c = new JwtCache(p.jwtCacheSize, this.stats)));
+    return c;
+  };
 }
 
 /**
@@ -76,7 +85,7 @@ class JwtAuthnFilter implements HttpStreamFilter {
   }
 
   #run(): 'continue' | 'stop' {
-    const ctx: VerifyContext = { req: this.#req, nowS: Math.floor(this.f.now() / 1000), keys: this.#keys, headerOps: [], payloads: [] };
+    const ctx: VerifyContext = { req: this.#req, nowS: Math.floor(this.f.now() / 1000), keys: this.#keys, headerOps: [], payloads: [], clearRouteCache: false, jwtCache: this.f.jwtCache };
     let status: JwtStatus;
     try {
       status = this.#verifier!(ctx);
@@ -110,6 +119,7 @@ class JwtAuthnFilter implements HttpStreamFilter {
     const stats = this.f.stats;
     if (status === JwtStatus.Ok) {
       for (const op of ctx.headerOps) op(this.#req);
+      if (ctx.clearRouteCache) this.cb.clearRouteCache();
       if (ctx.payloads.length > 0) {
         const md: JsonObject = {};
         for (const [k, v] of ctx.payloads) md[k] = v;

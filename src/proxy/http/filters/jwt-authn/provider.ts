@@ -36,10 +36,17 @@ export interface CompiledProvider {
   readonly claimToHeaders: readonly (readonly [string, string])[];
   /** Seconds; Envoy's 60 when unset. */
   readonly clockSkewS: number;
+  /** normalize_payload_in_metadata: claims whose space-delimited string becomes a list in the metadata. */
+  readonly spaceDelimitedClaims: readonly string[];
+  /** clear_route_cache: the route is selected again after a verified JWT changed the headers. */
+  readonly clearRouteCache: boolean;
+  /** jwt_cache_config: how many verified JWTs a thread keeps (0: no cache). */
+  readonly jwtCacheSize: number;
 }
 
 const DEFAULT_CACHE_MS = 600_000;
 const DEFAULT_SKEW_S = 60;
+const DEFAULT_JWT_CACHE = 100;
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
 function headerName(v: string, path: string): string {
@@ -93,6 +100,9 @@ export function compileProvider(name: string, p: JwtProvider, path: string): Com
       return [headerName(c.headerName, `${path}.claim_to_headers[${i}].header_name`), c.claimName] as const;
     }),
     clockSkewS: p.clockSkewSeconds > 0 ? p.clockSkewSeconds : DEFAULT_SKEW_S,
+    spaceDelimitedClaims: p.normalizePayloadInMetadata?.spaceDelimitedClaims ?? [],
+    clearRouteCache: p.clearRouteCache,
+    jwtCacheSize: p.jwtCacheConfig ? p.jwtCacheConfig.jwtCacheSize || DEFAULT_JWT_CACHE : 0,
   };
 }
 

@@ -30,6 +30,28 @@ export interface VerifyContext {
   readonly headerOps: ((req: RequestHeaders) => void)[];
   /** [metadata key, struct] of verified JWTs (payload_in_metadata, header_in_metadata). */
   readonly payloads: [string, JsonObject][];
+  /** Set when a verified JWT's provider has clear_route_cache. */
+  clearRouteCache: boolean;
+  /** The thread's cache of verified JWTs of a provider with jwt_cache_config (undefined: none). */
+  jwtCache(p: CompiledProvider): JwtCache | undefined;
+}
+
+/**
+ * Verified JWTs by their compact form, oldest evicted first. A hit skips parsing and the
+ * signature; issuer, time and audience are still checked on every request, as in Envoy.
+ */
+export class JwtCache {
+  readonly #m = new Map<string, Jwt>();
+  constructor(readonly size: number, readonly stats: { readonly jwt_cache_hit: { inc(): void }; readonly jwt_cache_miss: { inc(): void } }) {}
+  get(token: string): Jwt | undefined {
+    const j = this.#m.get(token);
+    (j ? this.stats.jwt_cache_hit : this.stats.jwt_cache_miss).inc();
+    return j;
+  }
+  set(token: string, jwt: Jwt): void {
+    if (this.#m.size >= this.size) this.#m.delete(this.#m.keys().next().value!);
+    this.#m.set(token, jwt);
+  }
 }
 
 /** A compiled JwtRequirement. */
@@ -63,7 +85,10 @@ function authenticate(ctx: VerifyContext, o: AuthOptions): JwtStatus {
 }
 
 function verifyToken(ctx: VerifyContext, t: ExtractedToken, o: AuthOptions): JwtStatus {
-  const jwt = parseJwt(t.token);
+  // Envoy looks in the cache only when the provider is known up front (provider_name).
+  const cache = o.provider ? ctx.jwtCache(o.provider) : undefined;
+  const cached = cache?.get(t.token);
+  const jwt = cached ?? parseJwt(t.token);
   if (typeof jwt === 'string') return jwt;
   if (t.issuers && !t.issuers.has(jwt.iss)) return JwtStatus.JwtUnknownIssuer;
   const p = o.provider ?? byIssuer(o.all, jwt.iss);
@@ -71,10 +96,13 @@ function verifyToken(ctx: VerifyContext, t: ExtractedToken, o: AuthOptions): Jwt
   const time = checkTime(jwt, ctx.nowS, p.clockSkewS);
   if (time !== JwtStatus.Ok) return time;
   if (!(o.audiences ?? p.audiences).allows(jwt.audiences)) return JwtStatus.JwtAudienceNotAllowed;
-  const keys = ctx.keys(p);
-  if (typeof keys === 'string') return keys;
-  const sig = verifySignature(jwt, keys);
-  if (sig !== JwtStatus.Ok) return sig;
+  if (!cached) {
+    const keys = ctx.keys(p);
+    if (typeof keys === 'string') return keys;
+    const sig = verifySignature(jwt, keys);
+    if (sig !== JwtStatus.Ok) return sig;
+    cache?.set(t.token, jwt);
+  }
   accept(ctx, t, jwt, p);
   return JwtStatus.Ok;
 }
@@ -97,7 +125,21 @@ function accept(ctx: VerifyContext, t: ExtractedToken, jwt: Jwt, p: CompiledProv
   }
   if (!p.forward) ctx.headerOps.push((r) => removeToken(r, t));
   if (p.headerInMetadata) ctx.payloads.push([p.headerInMetadata, jwt.header]);
-  if (p.payloadInMetadata) ctx.payloads.push([p.payloadInMetadata, jwt.payload]);
+  if (p.payloadInMetadata) ctx.payloads.push([p.payloadInMetadata, normalized(jwt.payload, p.spaceDelimitedClaims)]);
+  if (p.clearRouteCache) ctx.clearRouteCache = true;
+}
+
+/** normalize_payload_in_metadata: each listed claim holding a string becomes the list of its space-separated words. */
+function normalized(payload: JsonObject, claims: readonly string[]): JsonObject {
+  if (claims.length === 0) return payload;
+  let out: JsonObject | undefined;
+  for (const c of claims) {
+    const v = payload[c];
+    if (typeof v !== 'string') continue;
+    out ??= { ...payload };
+    out[c] = v.split(' ').filter((w) => w !== '');
+  }
+  return out ?? payload;
 }
 
 function pad(b64: string): string {
