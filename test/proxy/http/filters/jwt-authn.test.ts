@@ -172,3 +172,24 @@ test('normalize_payload_in_metadata, clear_route_cache, jwt_cache_config (hits s
   assert.equal(run(f, '/', { authorization: `Bearer ${t}` }).reply?.body, 'Jwt is expired', 'a cached JWT expires too');
   assert.equal(stat(rt.store, 'http.ingress.jwt_authn.jwt_cache_hit'), 2);
 });
+
+test('garbage tokens and claims never throw: every one is answered 401', () => {
+  const { f } = factory({ providers, rules: [{ match: { prefix: '/' }, requires: { providerName: 'one' } }] });
+  let seed = 42;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const alphabet = 'ABCxyz019-_.=+/ {}":,[]';
+  const b64 = (s: string) => Buffer.from(s).toString('base64url');
+  const pieces = [
+    () => b64(JSON.stringify({ alg: ['ES256', 'RS256', 'none', 7, null][Math.floor(rnd() * 5)], kid: rnd() < 0.5 ? 'one' : [1] })),
+    () => b64(JSON.stringify({ iss: rnd() < 0.5 ? ISS1 : 5, aud: rnd() < 0.5 ? 'bookinfo' : { a: 1 }, exp: rnd() < 0.5 ? 'x' : 1e300, nbf: -1 })),
+    () => b64(Array.from({ length: Math.floor(rnd() * 40) }, () => alphabet[Math.floor(rnd() * alphabet.length)]).join('')),
+    () => Array.from({ length: Math.floor(rnd() * 20) }, () => alphabet[Math.floor(rnd() * alphabet.length)]).join(''),
+  ];
+  for (let i = 0; i < 2000; i++) {
+    const n = 1 + Math.floor(rnd() * 4);
+    const t = Array.from({ length: n }, () => pieces[Math.floor(rnd() * pieces.length)]!()).join('.');
+    const r = run(f, '/', { authorization: `Bearer ${t}` });
+    assert.equal(r.status, 'stop', t);
+    assert.ok(r.reply && (r.reply.status === 401 || r.reply.status === 403), t);
+  }
+});
