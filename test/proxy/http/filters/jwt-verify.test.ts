@@ -115,11 +115,15 @@ test('extractor: default Authorization Bearer and access_token, custom headers, 
   assert.deepEqual(got(def, '/', { authorization: 'Bearer aaa.bbb.ccc' }), ['aaa.bbb.ccc']);
   assert.deepEqual(got(def, '/', { authorization: 'Basic dXNlcg==' }), []);
   assert.deepEqual(got(def, '/x?access_token=t1.t2.t3&y=1'), ['t1.t2.t3']);
-  assert.deepEqual(got(def, '/', { authorization: 'Bearer a.b.c, extra' }), ['a.b.c'], 'the token ends at the first non-JWT character');
+  assert.deepEqual(got(def, '/', { authorization: 'Bearer  \t a.b.c' }), ['a.b.c'], 'the token starts at the first JWT character after the prefix');
+  assert.deepEqual(got(def, '/', { authorization: 'Bearer a.b.c, extra' }), ['a.b.c, extra'], 'and runs to the end (its syntax is checked later), as Envoy takes it');
+  assert.deepEqual(got(def, '/', { authorization: 'Bearer ' }), ['Bearer '], 'no JWT character: the whole value');
+  assert.deepEqual(got(def, '/x?access_token=1&access_token=2'), ['1'], 'the first value of a parameter');
   const custom = new Extractor([
     provider('a', [{ kind: 'header', name: 'x-jwt', prefix: '' }]),
     provider('b', [{ kind: 'header', name: 'x-jwt', prefix: '' }, { kind: 'cookie', name: 'session' }]),
   ]);
-  const ts = custom.extract(request('/', { 'x-jwt': 'h.p.s', cookie: 'theme=dark; session=c.d.e' }));
+  assert.deepEqual(got(custom, '/', { 'x-jwt': '' }), [''], 'without a prefix the whole value, even empty');
+  const ts = custom.extract(request('/', { 'x-jwt': 'h.p.s', cookie: 'theme=dark; session=c.d.e; session=other' }));
   assert.deepEqual(ts.map((t) => [t.token, [...(t.issuers ?? [])]]), [['h.p.s', ['a', 'b']], ['c.d.e', ['b']]], 'a shared location accepts both issuers');
 });

@@ -22,16 +22,19 @@ export const DEFAULT_LOCATIONS: readonly TokenLocation[] = [
   { kind: 'param', name: 'access_token' },
 ];
 
-interface Spec { readonly location: TokenLocation; issuers: Set<string> | undefined }
+interface Spec { readonly key: string; readonly location: TokenLocation; issuers: Set<string> | undefined }
 
-const JWT_CHARS = /[A-Za-z0-9._\-=+/]+/y;
+const KIND_ORDER = { header: 0, param: 1, cookie: 2 } as const;
+/** base64url and `.` (RFC 7515): where a JWT after a header's value prefix starts. */
+const JWT_CHAR = /[A-Za-z0-9._-]/g;
 
 /**
  * The locations of a set of providers, merged as Envoy's ExtractorImpl merges them (a location
- * used by several providers accepts their issuers). Built once per config.
+ * used by several providers accepts their issuers) and looked at in its order: headers, then
+ * query parameters, then cookies, each by name. Built once per config.
  */
 export class Extractor {
-  readonly #specs: Spec[] = [];
+  readonly #specs: Spec[];
   /** Headers a verified JWT may set (forward_payload_header, claim_to_headers): removed from requests first. */
   readonly sanitize: readonly string[];
 
@@ -40,61 +43,74 @@ export class Extractor {
     const sanitize = new Set<string>();
     for (const p of providers) {
       for (const l of p.locations) {
-        const key = l.kind === 'header' ? `h|${l.name}|${l.prefix}` : `${l.kind}|${l.name}`;
-        let s = byKey.get(key);
-        if (!s) { s = { location: l, issuers: new Set() }; byKey.set(key, s); this.#specs.push(s); }
+        const key = l.kind === 'header' ? l.name + l.prefix : l.name;
+        const mapKey = `${l.kind}|${key}`;
+        let s = byKey.get(mapKey);
+        if (!s) { s = { key, location: l, issuers: new Set() }; byKey.set(mapKey, s); }
         if (!p.issuer) s.issuers = undefined;
         else s.issuers?.add(p.issuer);
       }
       if (p.forwardPayloadHeader) sanitize.add(p.forwardPayloadHeader);
       for (const [h] of p.claimToHeaders) sanitize.add(h);
     }
+    this.#specs = [...byKey.values()].sort((a, b) => KIND_ORDER[a.location.kind] - KIND_ORDER[b.location.kind] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     this.sanitize = [...sanitize];
   }
 
-  /** Every JWT the request carries in these locations (header values, query parameters, cookies). */
+  /** Every JWT the request carries in these locations: each value of a header, the first of a query parameter or cookie. */
   extract(req: RequestHeaders): ExtractedToken[] {
     const out: ExtractedToken[] = [];
     let query: URLSearchParams | undefined;
+    let cookies: Map<string, string> | undefined;
     for (const s of this.#specs) {
       const l = s.location;
       if (l.kind === 'header') {
         for (const v of req.headers.getAll(l.name)) {
           const t = fromHeaderValue(v, l.prefix);
-          if (t) out.push({ token: t, location: l, issuers: s.issuers });
+          if (t !== undefined) out.push({ token: t, location: l, issuers: s.issuers });
         }
       } else if (l.kind === 'param') {
         const end = pathEndOf(req.path);
         if (end === req.path.length) continue;
         query ??= new URLSearchParams(req.path.slice(end + 1).split('#')[0]);
-        for (const v of query.getAll(l.name)) if (v) out.push({ token: v, location: l, issuers: s.issuers });
+        const v = query.get(l.name);
+        if (v !== null) out.push({ token: v, location: l, issuers: s.issuers });
       } else {
-        for (const c of req.headers.getAll('cookie')) {
-          for (const pair of c.split(';')) {
-            const eq = pair.indexOf('=');
-            if (eq > 0 && pair.slice(0, eq).trim() === l.name) {
-              const v = pair.slice(eq + 1).trim();
-              if (v) out.push({ token: v, location: l, issuers: s.issuers });
-            }
-          }
-        }
+        cookies ??= parseCookies(req);
+        const v = cookies.get(l.name);
+        if (v !== undefined) out.push({ token: v, location: l, issuers: s.issuers });
       }
     }
     return out;
   }
 }
 
+/** name → value of the request's cookies, the first of each name. */
+function parseCookies(req: RequestHeaders): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const c of req.headers.getAll('cookie')) {
+    for (const pair of c.split(';')) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) continue;
+      const k = pair.slice(0, eq).trim();
+      if (!m.has(k)) m.set(k, pair.slice(eq + 1).trim());
+    }
+  }
+  return m;
+}
+
 /**
- * The JWT in a header value: the whole value without a prefix; with one, the run of JWT
- * characters right after the prefix's first occurrence (Envoy's extractJWT).
+ * The JWT in a header value (Envoy's extractJWT): the whole value without a prefix; with one,
+ * nothing unless the prefix occurs, else the rest of the value from the first base64url or `.`
+ * character after it (the whole value when there is none). The JWT's syntax is checked later.
  */
 function fromHeaderValue(v: string, prefix: string): string | undefined {
-  if (!prefix) return v || undefined;
+  if (!prefix) return v;
   const at = v.indexOf(prefix);
   if (at < 0) return undefined;
-  JWT_CHARS.lastIndex = at + prefix.length;
-  const m = JWT_CHARS.exec(v);
-  return m ? m[0] : undefined;
+  JWT_CHAR.lastIndex = at + prefix.length;
+  const m = JWT_CHAR.exec(v);
+  return m ? v.slice(m.index) : v;
 }
 
 /** Removes a verified JWT from the request when its provider does not forward it (header locations; Envoy leaves query parameters). */
