@@ -28,7 +28,7 @@ const cluster = (name: string, port: number) => ({
 });
 
 /** A JWKS server on loopback; with `hold`, every answer waits until release() is called. */
-async function jwksServer(body: string, hold = false): Promise<{ port: number; paths: string[]; release(): void; close(): Promise<void> }> {
+async function jwksServer(body: string, hold = false): Promise<{ port: number; paths: string[]; release(): void; hold(): void; close(): Promise<void> }> {
   const paths: string[] = [];
   const waiting: (() => void)[] = [];
   let released = !hold;
@@ -43,6 +43,7 @@ async function jwksServer(body: string, hold = false): Promise<{ port: number; p
     port: (server.address() as net.AddressInfo).port,
     paths,
     release() { released = true; for (const w of waiting.splice(0)) w(); },
+    hold() { released = false; },
     close: () => { server.closeAllConnections(); return new Promise<void>((r) => server.close(() => r())); },
   };
   cleanup.push(() => s.close());
@@ -139,6 +140,27 @@ test('a request waiting for the JWKS fetch does not hold up other streams', asyn
   jwks.release();
   assert.equal((await waiting).status, 200);
   assert.equal(up.seen.at(-1)?.url, '/needs-keys');
+});
+
+test('async_fetch: fetched at start; once cache_duration is over the old keys keep serving while new ones are fetched', async () => {
+  const jwks = await jwksServer(jwksOf(key));
+  const up = await app();
+  const port = await freePort();
+  const filter = jwtFilter();
+  const remote = (filter.typed_config.providers as Record<string, { remote_jwks: Record<string, unknown> }>).auth!.remote_jwks;
+  remote.cache_duration = '0.2s';
+  remote.async_fetch = {};
+  await started(bootstrap(port, up.port, jwks.port, [filter]));
+  for (let i = 0; i < 400 && jwks.paths.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+  assert.ok(jwks.paths.length >= 1, 'fetched when the listener was built, before any request');
+  assert.equal((await request(port, { path: '/a', headers: bearer(token({})) })).status, 200);
+  const fetched = jwks.paths.length;
+  jwks.hold();
+  await new Promise((r) => setTimeout(r, 300)); // past cache_duration: the next request must not wait for the JWKS server
+  assert.equal((await request(port, { path: '/b', headers: bearer(token({})) })).status, 200, 'served with the expired keys');
+  for (let i = 0; i < 400 && jwks.paths.length === fetched; i++) await new Promise((r) => setTimeout(r, 25));
+  assert.ok(jwks.paths.length > fetched, 'and a refresh was started');
+  jwks.release();
 });
 
 test('a JWKS fetch that fails answers 401 with the reason; the proxy keeps serving', async () => {

@@ -11,6 +11,8 @@ interface Entry {
   jwks: Jwks | undefined;
   expiresAt: number;
   inflight: Promise<Jwks | JwtStatus> | undefined;
+  /** The last fetch failed: further failures are logged at debug level only (each request retries). */
+  failing: boolean;
 }
 
 /** Counters of the JWKS fetches (`http.<prefix>.jwt_authn.jwks_fetch_success` / `_failed`). */
@@ -42,11 +44,12 @@ export class RemoteJwksCache {
   /** Fetches (or joins the fetch in flight); resolves with the keys or why there are none. Never rejects. */
   fetch(spec: RemoteJwksSpec): Promise<Jwks | JwtStatus> {
     let e = this.#entries.get(spec);
-    if (!e) this.#entries.set(spec, (e = { jwks: undefined, expiresAt: 0, inflight: undefined }));
+    if (!e) this.#entries.set(spec, (e = { jwks: undefined, expiresAt: 0, inflight: undefined, failing: false }));
     if (e.inflight) return e.inflight;
     const entry = e;
-    const p = this.#load(spec).then((r) => {
+    const p = this.#load(spec, entry.failing ? log.debug : log.warn).then((r) => {
       entry.inflight = undefined;
+      entry.failing = typeof r === 'string';
       if (typeof r === 'string') { this.stats.jwks_fetch_failed.inc(); return r; }
       this.stats.jwks_fetch_success.inc();
       entry.jwks = r;
@@ -57,23 +60,23 @@ export class RemoteJwksCache {
     return p;
   }
 
-  async #load(spec: RemoteJwksSpec): Promise<Jwks | JwtStatus> {
+  async #load(spec: RemoteJwksSpec, report: (m: string) => void): Promise<Jwks | JwtStatus> {
     if (!this.clusters) return JwtStatus.JwksFetchFail;
     try {
       const res = await fetchViaCluster(this.clusters, spec.cluster, {
         method: 'GET', path: spec.path, authority: spec.authority, scheme: spec.scheme, timeoutMs: spec.timeoutMs, maxBodyBytes: MAX_JWKS_BYTES,
       });
       if (res.status !== 200) {
-        log.warn(`jwt_authn: fetching ${spec.uri} through cluster ${spec.cluster}: HTTP ${res.status}`);
+        report(`jwt_authn: fetching ${spec.uri} through cluster ${spec.cluster}: HTTP ${res.status}`);
         return JwtStatus.JwksFetchFail;
       }
       const jwks = parseJwks(res.body.toString('utf8'));
       if (typeof jwks !== 'string') return jwks;
       // Envoy's fetcher reports a body that is no usable JWKS as a failed fetch.
-      log.warn(`jwt_authn: JWKS from ${spec.uri}: ${jwks}`);
+      report(`jwt_authn: JWKS from ${spec.uri}: ${jwks}`);
       return JwtStatus.JwksFetchFail;
     } catch (e) {
-      log.warn(`jwt_authn: fetching ${spec.uri} through cluster ${spec.cluster}: ${(e as Error).message}`);
+      report(`jwt_authn: fetching ${spec.uri} through cluster ${spec.cluster}: ${(e as Error).message}`);
       return JwtStatus.JwksFetchFail;
     }
   }
