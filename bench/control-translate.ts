@@ -48,7 +48,7 @@ for (let i = 0; i < services; i++) {
     });
   }
 }
-const config: ConfigSnapshot = { serviceEntries, workloadEntries: [], workloadGroups: [], destinationRules, virtualServices, mesh: {}, version: 1 };
+const config: ConfigSnapshot = { serviceEntries, workloadEntries: [], workloadGroups: [], destinationRules, virtualServices, peerAuthentications: [], authorizationPolicies: [], requestAuthentications: [], mesh: {}, version: 1 };
 const proxy: ProxyIdentity = { id: 'sidecar~127.0.0.1~p.default~default.svc.cluster.local', name: 'p', namespace: NS, labels: { app: 'p' }, serviceAccount: 'default', ips: ['127.0.0.1'], generator: 'sidecar', inboundPort: 15006, outboundPort: 15001, appPorts: [8080] };
 
 let t = process.hrtime.bigint();
