@@ -145,7 +145,7 @@ const BAD: [string, unknown, string[]][] = [
   ['apiVersion', { apiVersion: 'networking.istio.io/v2', kind: 'VirtualService', metadata: { name: 'x' }, spec: { hosts: ['r'], http: [route()] } },
     ['VirtualService default/x: apiVersion: expected networking.istio.io/v1 or networking.istio.io/v1beta1 or networking.istio.io/v1alpha3 for VirtualService, got "networking.istio.io/v2"']],
   ['unknown kind', { apiVersion: V1, kind: 'Gateway', metadata: { name: 'x' }, spec: {} },
-    ['input: kind: expected one of ServiceEntry, WorkloadEntry, WorkloadGroup, DestinationRule, VirtualService, MeshConfig, got "Gateway"']],
+    ['input: kind: expected one of ServiceEntry, WorkloadEntry, WorkloadGroup, DestinationRule, VirtualService, MeshConfig, PeerAuthentication, AuthorizationPolicy, RequestAuthentication, got "Gateway"']],
   ['name required', { apiVersion: V1, kind: 'VirtualService', metadata: {}, spec: { hosts: ['r'], http: [route()] } },
     ['VirtualService (input): metadata.name: required']],
   ['name syntax', { apiVersion: V1, kind: 'VirtualService', metadata: { name: 'Reviews_1' }, spec: { hosts: ['r'], http: [route()] } },
