@@ -9,7 +9,9 @@
  *   matching the workload, or none) and of the workload's namespace (same rule) apply together.
  */
 import type { AuthorizationPolicy, ConfigSnapshot, MtlsMode, PeerAuthentication, RequestAuthentication } from '../config/kinds.js';
+import type { ProxyIdentity } from '../../envoy/node-metadata.js';
 import { byCreation, selects } from '../registry/labels.js';
+import { groupOf } from '../registry/workloads.js';
 
 export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 export const DEFAULT_ROOT_NAMESPACE = 'istio-system';
@@ -27,6 +29,12 @@ export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
 export interface WorkloadRef {
   readonly namespace: string;
   readonly labels: Readonly<Record<string, string>>;
+}
+
+/** A proxy's labels with its WorkloadGroup's (its own win), as selectors see the workload. */
+export function workloadLabels(config: ConfigSnapshot, proxy: ProxyIdentity): Record<string, string> {
+  const group = groupOf(proxy, config.workloadGroups);
+  return { ...group?.spec.metadata?.labels, ...group?.spec.template.labels, ...proxy.labels };
 }
 
 export type EffectiveMtls = Exclude<MtlsMode, 'UNSET'>;

@@ -7,7 +7,6 @@ import type { ProxyIdentity } from '../../envoy/node-metadata.js';
 import type { Service } from '../registry/model.js';
 import { selects } from '../registry/labels.js';
 import { isHttp, isHttp2, portProtocol } from '../registry/protocol.js';
-import { groupOf } from '../registry/workloads.js';
 import { blackholeClusterOf, inboundClusterOf, outboundClusterOf, passthroughClusterOf } from './cluster.js';
 import { loadAssignment, subsetEndpoints } from './endpoints.js';
 import { portListenerOf, virtualInbound, virtualOutbound } from './listeners.js';
@@ -17,8 +16,9 @@ import { effectivePolicy } from './policy.js';
 import { within } from './errors.js';
 import { httpPorts, httpProxyRouteConfig, portRouteConfig } from './route-config.js';
 import type { ProxyResources } from './types.js';
-import { hasMeshIdentity } from './security-policies.js';
+import { hasMeshIdentity, workloadLabels } from './security-policies.js';
 import { applyUpstreamTls } from './upstream-tls.js';
+import { inboundSecurity } from './inbound.js';
 
 /** Everything a sidecar gets (generator "sidecar"). */
 export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyResources {
@@ -44,7 +44,12 @@ export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyR
     if (l) listeners.push(l);
   }
   const appPort = proxy.appPorts[0];
-  if (proxy.inboundPort !== undefined && appPort !== undefined) listeners.push(virtualInbound(proxy.inboundPort, appPort, servesOnlyTcp(index, proxy), log));
+  if (proxy.inboundPort !== undefined && appPort !== undefined) {
+    const sec = inboundSecurity(index, proxy);
+    listeners.push(virtualInbound(proxy.inboundPort, appPort, servesOnlyTcp(index, proxy), sec, log));
+    const have = new Set(clusters.map((c) => c.name));
+    for (const c of sec.clusters) if (!have.has(c.name)) clusters.push(c);
+  }
   return sorted({ listeners, routes, clusters, endpoints });
 }
 
@@ -52,7 +57,7 @@ export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyR
 export function outboundClusters(index: MeshIndex, proxy: ProxyIdentity, target: 'sidecar' | 'grpc'): { clusters: Cluster[]; endpoints: ClusterLoadAssignment[] } {
   const clusters: Cluster[] = [];
   const endpoints: ClusterLoadAssignment[] = [];
-  const identity = hasMeshIdentity(workloadLabels(index, proxy));
+  const identity = hasMeshIdentity(workloadLabels(index.mesh.config, proxy));
   for (const svc of index.mesh.services) {
     const dr = index.destinationRule(svc.hostname, proxy);
     for (const port of svc.ports) {
@@ -86,7 +91,7 @@ export function outboundClusters(index: MeshIndex, proxy: ProxyIdentity, target:
  * of one shape get the same output.
  */
 function servesOnlyTcp(index: MeshIndex, proxy: ProxyIdentity): boolean {
-  const labels = workloadLabels(index, proxy);
+  const labels = workloadLabels(index.mesh.config, proxy);
   const mine: Service[] = [];
   const selecting = new Set(index.mesh.config.serviceEntries
     .filter((se) => se.metadata.namespace === proxy.namespace && se.spec.workloadSelector && selects(se.spec.workloadSelector.labels, labels))
@@ -94,12 +99,6 @@ function servesOnlyTcp(index: MeshIndex, proxy: ProxyIdentity): boolean {
   for (const s of index.mesh.services) if (selecting.has(s.source)) mine.push(s);
   const ports = mine.flatMap((s) => s.ports);
   return ports.length > 0 && ports.every((p) => !isHttp(portProtocol(p)));
-}
-
-/** The proxy's labels with its WorkloadGroup's (its own win), as selectors see the workload. */
-export function workloadLabels(index: MeshIndex, proxy: ProxyIdentity): Record<string, string> {
-  const group = groupOf(proxy, index.mesh.config.workloadGroups);
-  return { ...group?.spec.metadata?.labels, ...group?.spec.template.labels, ...proxy.labels };
 }
 
 function byName<T extends { name: string }>(a: T, b: T): number {
