@@ -63,7 +63,9 @@ export function istioString(v: string, prepend = '', ignoreCase = false): String
 
 /** `source.principals`: the peer certificate's URI SAN; Istio writes them without `spiffe://`. */
 export function principalName(v: string): Principal {
-  const name = v === '*' ? regex('.+') : v.startsWith('*') ? istioString(v) : istioString(v, 'spiffe://');
+  // Written with the scheme by mistake (analysis warns): the same identity, not spiffe://spiffe://.
+  const id = v.startsWith('spiffe://') ? v.slice('spiffe://'.length) : v;
+  const name = id === '*' ? regex('.+') : id.startsWith('*') ? istioString(id) : istioString(id, 'spiffe://');
   return create(PrincipalSchema, { identifier: { case: 'authenticated', value: create(Principal_AuthenticatedSchema, { principalName: name }) } });
 }
 
