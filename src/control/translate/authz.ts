@@ -32,8 +32,19 @@ export const NETWORK_RBAC_FILTER = 'envoy.filters.network.rbac';
 type Action = 'ALLOW' | 'DENY' | 'AUDIT';
 const ORDER: readonly [Action, RBAC_Action][] = [['AUDIT', RBAC_Action.LOG], ['DENY', RBAC_Action.DENY], ['ALLOW', RBAC_Action.ALLOW]];
 
+/**
+ * Where the filter runs. `workloadPort`: the chain serves this one workload port and the
+ * connection's destination port is another one (the sidecar's own inbound port, without traffic
+ * capture), so `ports` / `destination.port` are decided here instead of by destination_port.
+ */
+export interface RbacScope {
+  readonly forTcp: boolean;
+  readonly issuers: readonly string[];
+  readonly workloadPort?: number;
+}
+
 /** The RBAC rule sets for `policies` (those applying to one workload), in filter order; empty sets left out as Istio does. */
-export function rbacRules(policies: readonly AuthorizationPolicy[], forTcp: boolean, issuers: readonly string[]): { action: RBAC_Action; policies: Record<string, Policy> }[] {
+export function rbacRules(policies: readonly AuthorizationPolicy[], scope: RbacScope): { action: RBAC_Action; policies: Record<string, Policy> }[] {
   const out: { action: RBAC_Action; policies: Record<string, Policy> }[] = [];
   for (const [action, envoyAction] of ORDER) {
     const mine = policies.filter((p) => (p.spec.action ?? 'ALLOW') === action);
@@ -41,7 +52,7 @@ export function rbacRules(policies: readonly AuthorizationPolicy[], forTcp: bool
     const built: Record<string, Policy> = {};
     for (const p of mine) {
       (p.spec.rules ?? []).forEach((r, i) => {
-        const policy = rulePolicy(r, action, forTcp, issuers);
+        const policy = rulePolicy(r, action, scope);
         if (policy) built[`ns[${p.metadata.namespace}]-policy[${p.metadata.name}]-rule[${i}]`] = policy;
       });
     }
@@ -52,16 +63,16 @@ export function rbacRules(policies: readonly AuthorizationPolicy[], forTcp: bool
 }
 
 /** `envoy.filters.http.rbac` filters for an inbound HTTP connection manager (before the router). */
-export function httpRbacFilters(policies: readonly AuthorizationPolicy[], issuers: readonly string[]): HttpFilter[] {
-  return rbacRules(policies, false, issuers).map((r) => create(HttpFilterSchema, {
+export function httpRbacFilters(policies: readonly AuthorizationPolicy[], issuers: readonly string[], workloadPort?: number): HttpFilter[] {
+  return rbacRules(policies, { forTcp: false, issuers, ...(workloadPort !== undefined ? { workloadPort } : {}) }).map((r) => create(HttpFilterSchema, {
     name: HTTP_RBAC_FILTER,
     configType: { case: 'typedConfig', value: anyPack(HttpRbacSchema, create(HttpRbacSchema, { rules: create(RbacRulesSchema, r) })) },
   }));
 }
 
 /** `envoy.filters.network.rbac` filters for an inbound TCP chain (before tcp_proxy). */
-export function networkRbacFilters(policies: readonly AuthorizationPolicy[]): Filter[] {
-  return rbacRules(policies, true, []).map((r) => create(FilterSchema, {
+export function networkRbacFilters(policies: readonly AuthorizationPolicy[], workloadPort?: number): Filter[] {
+  return rbacRules(policies, { forTcp: true, issuers: [], ...(workloadPort !== undefined ? { workloadPort } : {}) }).map((r) => create(FilterSchema, {
     name: NETWORK_RBAC_FILTER,
     configType: { case: 'typedConfig', value: anyPack(NetworkRbacSchema, create(NetworkRbacSchema, { statPrefix: 'tcp.', rules: create(RbacRulesSchema, r) })) },
   }));
@@ -77,17 +88,19 @@ function usesHttp(r: AuthzRule): boolean {
     || (r.when ?? []).some(isHttpCondition);
 }
 
-function rulePolicy(r: AuthzRule, action: Action, forTcp: boolean, issuers: readonly string[]): Policy | undefined {
+function rulePolicy(r: AuthzRule, action: Action, scope: RbacScope): Policy | undefined {
+  const { forTcp, issuers } = scope;
+  const port = portMatcher(scope);
   if (forTcp && action !== 'DENY' && usesHttp(r)) return undefined;
   const when = (r.when ?? []).filter((c) => !(forTcp && isHttpCondition(c)));
   const sources = (r.from ?? []).map((f) => sourcePrincipal(f.source ?? {}, forTcp, issuers)).filter((p): p is Principal => p !== undefined);
-  const operations = (r.to ?? []).map((t) => operationPermission(t.operation ?? {}, forTcp)).filter((p): p is Permission => p !== undefined);
+  const operations = (r.to ?? []).map((t) => operationPermission(t.operation ?? {}, forTcp, port)).filter((p): p is Permission => p !== undefined);
   const ids: Principal[] = [];
   const rules: Permission[] = [];
   if (sources.length > 0) ids.push(orIds(sources));
   if (operations.length > 0) rules.push(orRules(operations));
   for (const c of when) {
-    const cond = condition(c, issuers);
+    const cond = condition(c, issuers, port);
     if (cond.principal) ids.push(cond.principal);
     if (cond.permission) rules.push(cond.permission);
   }
@@ -95,6 +108,12 @@ function rulePolicy(r: AuthzRule, action: Action, forTcp: boolean, issuers: read
     permissions: [rules.length > 0 ? andRules(rules) : anyPermission()],
     principals: [ids.length > 0 ? andIds(ids) : anyPrincipal()],
   });
+}
+
+/** A port condition: Envoy's destination_port, or decided now when the chain serves one known workload port. */
+function portMatcher(scope: RbacScope): (p: number) => Permission {
+  const wp = scope.workloadPort;
+  return wp === undefined ? portPermission : (p) => (p === wp ? anyPermission() : notRule(anyPermission()));
 }
 
 /** One field's values OR'd; `not` fields are the negation of that OR. */
@@ -117,11 +136,11 @@ function sourcePrincipal(s: AuthzSource, forTcp: boolean, issuers: readonly stri
   return ids.length === 0 ? undefined : andIds(ids);
 }
 
-function operationPermission(o: AuthzOperation, forTcp: boolean): Permission | undefined {
+function operationPermission(o: AuthzOperation, forTcp: boolean, port: (p: number) => Permission): Permission | undefined {
   const f = (values: readonly string[] | undefined, one: (v: string) => Permission, not = false) => field(values, one, orRules, notRule, not);
   const rules = [
     forTcp ? undefined : f(o.hosts, hostPermission), forTcp ? undefined : f(o.notHosts, hostPermission, true),
-    f(o.ports, (v) => portPermission(Number(v))), f(o.notPorts, (v) => portPermission(Number(v)), true),
+    f(o.ports, (v) => port(Number(v))), f(o.notPorts, (v) => port(Number(v)), true),
     forTcp ? undefined : f(o.methods, methodPermission), forTcp ? undefined : f(o.notMethods, methodPermission, true),
     forTcp ? undefined : f(o.paths, pathPermission), forTcp ? undefined : f(o.notPaths, pathPermission, true),
   ].filter((p): p is Permission => p !== undefined);
@@ -129,7 +148,7 @@ function operationPermission(o: AuthzOperation, forTcp: boolean): Permission | u
 }
 
 /** A `when` condition: source and request attributes are principals, destination ones permissions (as Istio). */
-function condition(c: AuthzCondition, issuers: readonly string[]): { principal?: Principal; permission?: Permission } {
+function condition(c: AuthzCondition, issuers: readonly string[], port: (p: number) => Permission): { principal?: Principal; permission?: Permission } {
   const principal = (one: (v: string) => Principal): { principal: Principal } => {
     const ids = [field(c.values, one, orIds, notId, false), field(c.notValues, one, orIds, notId, true)].filter((p): p is Principal => p !== undefined);
     return { principal: ids.length === 1 ? ids[0]! : andIds(ids) };
@@ -152,7 +171,7 @@ function condition(c: AuthzCondition, issuers: readonly string[]): { principal?:
     case 'request.auth.audiences': return principal((v) => anyIssuerClaim(issuers, ['aud'], v));
     case 'request.auth.presenter': return principal((v) => anyIssuerClaim(issuers, ['azp'], v));
     case 'destination.ip': return permission(destinationIpPermission);
-    case 'destination.port': return permission((v) => portPermission(Number(v)));
+    case 'destination.port': return permission((v) => port(Number(v)));
     case 'connection.sni': return permission(sniPermission);
     // Validation refuses other keys; a stored one from an older tsmesh matches nothing rather than everything.
     default: return { principal: orIds([]) };

@@ -36,10 +36,13 @@ export interface InboundSecurity {
   /** Whether the sidecar has a workload certificate (its `security.istio.io/tlsMode: istio` label). */
   readonly identity: boolean;
   mode(port: number | undefined): EffectiveMtls;
-  /** jwt_authn and RBAC filters, to put before the router. */
-  readonly httpFilters: readonly HttpFilter[];
-  /** Network RBAC filters, to put before tcp_proxy. */
-  readonly networkFilters: readonly Filter[];
+  /**
+   * jwt_authn and RBAC filters, to put before the router. `workloadPort`: the chain serves that
+   * one workload port but connections arrive on another (no traffic capture).
+   */
+  httpFilters(workloadPort?: number): HttpFilter[];
+  /** Network RBAC filters, to put before tcp_proxy (`workloadPort` as for httpFilters). */
+  networkFilters(workloadPort?: number): Filter[];
   /** Clusters the jwt_authn filter fetches remote JWKS through. */
   readonly clusters: readonly Cluster[];
 }
@@ -53,8 +56,8 @@ export function inboundSecurity(index: MeshIndex, proxy: ProxyIdentity): Inbound
     workload,
     identity: hasMeshIdentity(workload.labels),
     mode: (port) => mtlsModeFor(config, workload, port),
-    httpFilters: [...(jwt.filter ? [jwt.filter] : []), ...httpRbacFilters(policies, jwt.issuers)],
-    networkFilters: networkRbacFilters(policies),
+    httpFilters: (workloadPort) => [...(jwt.filter ? [jwt.filter] : []), ...httpRbacFilters(policies, jwt.issuers, workloadPort)],
+    networkFilters: (workloadPort) => networkRbacFilters(policies, workloadPort),
     clusters: jwt.clusters,
   };
 }
@@ -80,7 +83,9 @@ export function inboundChains(sec: InboundSecurity, p: InboundPort): { chains: F
   const mode = sec.mode(p.port);
   const tls = mode === 'STRICT' || (mode === 'PERMISSIVE' && sec.identity);
   const plain = mode !== 'STRICT';
-  const filters = (mtls: boolean): Filter[] => withSecurity(sec, p.terminal, mtls);
+  // Without capture the connection's destination is the sidecar's port: decide port rules here.
+  const workloadPort = p.destinationPort === undefined ? p.port : undefined;
+  const filters = (mtls: boolean): Filter[] => withSecurity(sec, p.terminal, mtls, workloadPort);
   const dst = p.destinationPort !== undefined ? { destinationPort: p.destinationPort } : {};
   if (!tls) {
     const chain = create(FilterChainSchema, { name: p.name, filters: filters(false) });
@@ -105,10 +110,10 @@ export function tlsInspector(): ListenerFilter {
 const TLS_INSPECTOR_FILTER = create(ListenerFilterSchema, { name: TLS_INSPECTOR, configType: { case: 'typedConfig', value: anyPack(TlsInspectorSchema, create(TlsInspectorSchema)) } });
 
 /** The terminal with the security filters in front (TCP) or inside the HCM before its router (HTTP). */
-function withSecurity(sec: InboundSecurity, terminal: InboundTerminal, mtls: boolean): Filter[] {
-  if (terminal.kind === 'tcp') return [...sec.networkFilters, terminal.filter];
+function withSecurity(sec: InboundSecurity, terminal: InboundTerminal, mtls: boolean, workloadPort: number | undefined): Filter[] {
+  if (terminal.kind === 'tcp') return [...sec.networkFilters(workloadPort), terminal.filter];
   const hcm = clone(HttpConnectionManagerSchema, terminal.hcm);
-  hcm.httpFilters = [...sec.httpFilters, ...hcm.httpFilters];
+  hcm.httpFilters = [...sec.httpFilters(workloadPort), ...hcm.httpFilters];
   if (mtls) {
     hcm.forwardClientCertDetails = HttpConnectionManager_ForwardClientCertDetails.APPEND_FORWARD;
     hcm.setCurrentClientCertDetails = create(HttpConnectionManager_SetCurrentClientCertDetailsSchema, { subject: true, uri: true, dns: true });

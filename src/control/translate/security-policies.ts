@@ -78,12 +78,11 @@ export function requestAuthenticationsFor(config: ConfigSnapshot, w: WorkloadRef
 
 /** The mTLS mode a workload accepts on `port` (its own port, where the application listens). */
 export function mtlsModeFor(config: ConfigSnapshot, w: WorkloadRef, port: number | undefined): EffectiveMtls {
-  const root = rootNamespaceOf(config);
-  const pas = [...config.peerAuthentications].sort(byCreation);
-  const oldest = (f: (p: PeerAuthentication) => boolean): PeerAuthentication | undefined => pas.find(f);
-  const workload = oldest((p) => p.metadata.namespace === w.namespace && !!p.spec.selector?.matchLabels && Object.keys(p.spec.selector.matchLabels).length > 0 && selects(p.spec.selector.matchLabels, w.labels));
-  const namespace = oldest((p) => p.metadata.namespace === w.namespace && !p.spec.selector?.matchLabels);
-  const mesh = oldest((p) => p.metadata.namespace === root && !p.spec.selector?.matchLabels);
+  const idx = peerAuthIndex(config);
+  const inNs = idx.byNamespace.get(w.namespace) ?? [];
+  const workload = inNs.find((p) => !!p.spec.selector?.matchLabels && Object.keys(p.spec.selector.matchLabels).length > 0 && selects(p.spec.selector.matchLabels, w.labels));
+  const namespace = inNs.find((p) => !p.spec.selector?.matchLabels);
+  const mesh = (idx.byNamespace.get(rootNamespaceOf(config)) ?? []).find((p) => !p.spec.selector?.matchLabels);
   let mode: EffectiveMtls = 'PERMISSIVE';
   for (const p of [mesh, namespace, workload]) {
     const m = p?.spec.mtls?.mode;
@@ -92,6 +91,23 @@ export function mtlsModeFor(config: ConfigSnapshot, w: WorkloadRef, port: number
   const portMode = port !== undefined ? workload?.spec.portLevelMtls?.[String(port)]?.mode : undefined;
   return portMode && portMode !== 'UNSET' ? portMode : mode;
 }
+
+/** PeerAuthentications by namespace, oldest first: built once per config (every endpoint of every push asks). */
+function peerAuthIndex(config: ConfigSnapshot): { byNamespace: Map<string, PeerAuthentication[]> } {
+  let idx = paCache.get(config);
+  if (!idx) {
+    const byNamespace = new Map<string, PeerAuthentication[]>();
+    for (const p of [...config.peerAuthentications].sort(byCreation)) {
+      const l = byNamespace.get(p.metadata.namespace);
+      if (l) l.push(p); else byNamespace.set(p.metadata.namespace, [p]);
+    }
+    idx = { byNamespace };
+    paCache.set(config, idx);
+  }
+  return idx;
+}
+
+const paCache = new WeakMap<ConfigSnapshot, { byNamespace: Map<string, PeerAuthentication[]> }>();
 
 /** Every selector label of the security kinds, for the shape key (see shape.ts). */
 export function securitySelectors(config: ConfigSnapshot): Readonly<Record<string, string>>[] {

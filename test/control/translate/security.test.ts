@@ -2,14 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromBinary, fromJson, toBinary, toJson, equals, type DescMessage, type Message } from '@bufbuild/protobuf';
+import { create, fromBinary, fromJson, toBinary, toJson, equals, type DescMessage, type Message } from '@bufbuild/protobuf';
 import { anyUnpack } from '@bufbuild/protobuf/wkt';
 import { ListenerSchema, type Listener } from '../../../src/envoy/generated/envoy/config/listener/v3/listener_pb.js';
 import { RouteConfigurationSchema } from '../../../src/envoy/generated/envoy/config/route/v3/route_pb.js';
 import { ClusterSchema } from '../../../src/envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
 import { ClusterLoadAssignmentSchema } from '../../../src/envoy/generated/envoy/config/endpoint/v3/endpoint_pb.js';
 import { HttpConnectionManagerSchema } from '../../../src/envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
-import { RBAC_Action } from '../../../src/envoy/generated/envoy/config/rbac/v3/rbac_pb.js';
+import { RBAC_Action, RBACSchema } from '../../../src/envoy/generated/envoy/config/rbac/v3/rbac_pb.js';
 import { envoyRegistry } from '../../../src/envoy/full-registry.js';
 import { parseResources } from '../../../src/control/config/parse.js';
 import { formatIssue } from '../../../src/control/config/issues.js';
@@ -104,20 +104,29 @@ test('effective mTLS mode: workload > namespace > root namespace, UNSET inherits
 const ap = (name: string, spec: AuthorizationPolicy['spec']): AuthorizationPolicy => ({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name, namespace: 'ns' }, spec });
 
 test('authorization semantics: allow-nothing, allow-all, empty DENY, TCP handling of HTTP-only fields', () => {
-  const summary = (policies: AuthorizationPolicy[], tcp: boolean) => rbacRules(policies, tcp, []).map((r) => `${RBAC_Action[r.action]}:${Object.keys(r.policies).join(',')}`);
+  const summary = (policies: AuthorizationPolicy[], tcp: boolean) => rbacRules(policies, { forTcp: tcp, issuers: [] }).map((r) => `${RBAC_Action[r.action]}:${Object.keys(r.policies).join(',')}`);
   assert.deepEqual(summary([ap('nothing', {})], false), ['ALLOW:'], 'an ALLOW policy without rules: an ALLOW filter with no policy denies every request');
   assert.deepEqual(summary([ap('all', { rules: [{}] })], false), ['ALLOW:ns[ns]-policy[all]-rule[0]']);
-  const all = rbacRules([ap('all', { rules: [{}] })], false, [])[0]!.policies['ns[ns]-policy[all]-rule[0]']!;
+  const all = rbacRules([ap('all', { rules: [{}] })], { forTcp: false, issuers: [] })[0]!.policies['ns[ns]-policy[all]-rule[0]']!;
   assert.deepEqual([all.permissions[0]!.rule.case, all.principals[0]!.identifier.case], ['any', 'any'], 'rules: [{}] matches everything');
   assert.deepEqual(summary([ap('d', { action: 'DENY' }), ap('a', { action: 'AUDIT' })], false), [], 'DENY / AUDIT without rules: no filter');
   const http = { to: [{ operation: { methods: ['GET'] } }] };
   assert.deepEqual(summary([ap('a', { rules: [http, { from: [{ source: { namespaces: ['x'] } }] }] })], true), ['ALLOW:ns[ns]-policy[a]-rule[1]'], 'TCP: an ALLOW rule with HTTP-only fields is dropped');
   assert.deepEqual(summary([ap('a', { rules: [http] })], true), ['ALLOW:'], 'TCP: with every ALLOW rule dropped, nothing is allowed');
-  const deny = rbacRules([ap('d', { action: 'DENY', rules: [{ ...http, from: [{ source: { ipBlocks: ['10.0.0.0/8'] } }] }] })], true, [])[0]!;
+  const deny = rbacRules([ap('d', { action: 'DENY', rules: [{ ...http, from: [{ source: { ipBlocks: ['10.0.0.0/8'] } }] }] })], { forTcp: true, issuers: [] })[0]!;
   const p = deny.policies['ns[ns]-policy[d]-rule[0]']!;
   assert.equal(p.permissions[0]!.rule.case, 'any', 'TCP: a DENY rule loses its HTTP-only fields (denies more)');
   assert.equal(p.principals[0]!.identifier.case, 'andIds');
   assert.deepEqual(summary([ap('z', { action: 'AUDIT', rules: [{}] }), ap('y', { rules: [{}] }), ap('x', { action: 'DENY', rules: [{}] })], false), ['LOG:ns[ns]-policy[z]-rule[0]', 'DENY:ns[ns]-policy[x]-rule[0]', 'ALLOW:ns[ns]-policy[y]-rule[0]'], 'order: AUDIT, DENY, ALLOW');
+});
+
+test('port rules: destination_port with capture; decided per chain when the sidecar listens on its own port', () => {
+  const policy = ap('p', { rules: [{ to: [{ operation: { ports: ['8000'] } }] }, { when: [{ key: 'destination.port', notValues: ['8000'] }] }] });
+  const rules = (workloadPort?: number) => JSON.stringify(toJson(RBACSchema, create(RBACSchema, rbacRules([policy], { forTcp: false, issuers: [], ...(workloadPort !== undefined ? { workloadPort } : {}) })[0]!)));
+  assert.match(rules(), /"destinationPort":8000/);
+  assert.doesNotMatch(rules(8000), /destinationPort/);
+  assert.match(rules(8000), /"ns\[ns\]-policy\[p\]-rule\[0\]":\{"permissions":\[\{"andRules":\{"rules":\[\{"andRules":\{"rules":\[\{"any":true\}\]/, 'port 8000 is this chain: any');
+  assert.match(rules(9000), /-rule\[0\]":\{"permissions":\[\{"andRules":\{"rules":\[\{"andRules":\{"rules":\[\{"notRule":\{"any":true\}\}/, 'another port: nothing');
 });
 
 test('request principals: ISS/SUB forms against the issuers the workload verifies', () => {
