@@ -80,9 +80,9 @@ export function requestAuthenticationsFor(config: ConfigSnapshot, w: WorkloadRef
 export function mtlsModeFor(config: ConfigSnapshot, w: WorkloadRef, port: number | undefined): EffectiveMtls {
   const idx = peerAuthIndex(config);
   const inNs = idx.byNamespace.get(w.namespace) ?? [];
-  const workload = inNs.find((p) => !!p.spec.selector?.matchLabels && Object.keys(p.spec.selector.matchLabels).length > 0 && selects(p.spec.selector.matchLabels, w.labels));
-  const namespace = inNs.find((p) => !p.spec.selector?.matchLabels);
-  const mesh = (idx.byNamespace.get(rootNamespaceOf(config)) ?? []).find((p) => !p.spec.selector?.matchLabels);
+  const workload = inNs.find((p) => hasSelector(p) && selects(p.spec.selector?.matchLabels, w.labels));
+  const namespace = inNs.find((p) => !hasSelector(p));
+  const mesh = (idx.byNamespace.get(rootNamespaceOf(config)) ?? []).find((p) => !hasSelector(p));
   let mode: EffectiveMtls = 'PERMISSIVE';
   for (const p of [mesh, namespace, workload]) {
     const m = p?.spec.mtls?.mode;
@@ -90,6 +90,11 @@ export function mtlsModeFor(config: ConfigSnapshot, w: WorkloadRef, port: number
   }
   const portMode = port !== undefined ? workload?.spec.portLevelMtls?.[String(port)]?.mode : undefined;
   return portMode && portMode !== 'UNSET' ? portMode : mode;
+}
+
+/** An empty selector (`selector: {}`, `matchLabels: {}`) selects every workload: no selector, as in Kubernetes. */
+function hasSelector(p: PeerAuthentication): boolean {
+  return Object.keys(p.spec.selector?.matchLabels ?? {}).length > 0;
 }
 
 /** PeerAuthentications by namespace, oldest first: built once per config (every endpoint of every push asks). */

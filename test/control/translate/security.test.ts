@@ -70,6 +70,11 @@ spec: { mtls: {} }
 ---
 apiVersion: security.istio.io/v1
 kind: PeerAuthentication
+metadata: { name: empty-selector, namespace: open }
+spec: { selector: { matchLabels: {} }, mtls: { mode: DISABLE } }
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
 metadata: { name: web, namespace: perm }
 spec: { selector: { matchLabels: { app: web } }, mtls: { mode: UNSET }, portLevelMtls: { "8080": { mode: DISABLE }, "9090": { mode: UNSET } } }
 ---
@@ -95,6 +100,7 @@ test('effective mTLS mode: workload > namespace > root namespace, UNSET inherits
     ['perm', { app: 'web' }, 9090, 'PERMISSIVE'],
     ['perm', { app: 'db' }, 8080, 'DISABLE'],
     ['web-elsewhere', { app: 'web' }, 8080, 'STRICT'],
+    ['open', { app: 'any' }, 80, 'DISABLE'],
   ];
   for (const [namespace, labels, port, want] of table) assert.equal(mtlsModeFor(config, { namespace, labels }, port), want, `${namespace} ${JSON.stringify(labels)} ${port}`);
   assert.equal(mtlsModeFor(configOf(''), { namespace: 'x', labels: {} }, 80), 'PERMISSIVE', "Istio's default");
