@@ -24,8 +24,14 @@ export const WORKLOAD_SECRET = 'default';
 export const ROOT_SECRET = 'ROOTCA';
 /** Istio's ALPN for mesh mTLS: the server tells mesh clients from other TLS clients by it. */
 export const MTLS_ALPN: readonly string[] = ['istio-peer-exchange', 'istio'];
-/** What an inbound mTLS chain negotiates with the client (Istio's inbound ALPN). */
-export const INBOUND_ALPN: readonly string[] = ['h2', 'http/1.1'];
+/**
+ * What an inbound mTLS chain offers: HTTP/2 and HTTP/1.1, and `istio-peer-exchange` last so that
+ * a mesh client of an HTTP/1.1 or TCP cluster (which offers only Istio's protocols) still has one
+ * in common. Istio's inbound does the same (ALPNDownstreamWithMxc); Node's TLS server (unlike
+ * Envoy) ends the handshake with no_application_protocol when nothing matches. Servers pick in
+ * their own order, so an HTTP/2 client still negotiates h2.
+ */
+export const INBOUND_ALPN: readonly string[] = ['h2', 'http/1.1', 'istio-peer-exchange'];
 
 /** `sds_config` naming the agent's in-process SDS (contract: api_config_source gRPC to `sds-grpc`). */
 export const SDS_CONFIG: ConfigSource = create(ConfigSourceSchema, {
