@@ -20,7 +20,7 @@ import { rbacRules } from '../../../src/control/translate/authz.js';
 import { requestPrincipal } from '../../../src/control/translate/authz-matchers.js';
 import { PrincipalSchema } from '../../../src/envoy/generated/envoy/config/rbac/v3/rbac_pb.js';
 import { buildMesh } from '../../../src/control/registry/mesh.js';
-import { GOLDEN_DIR, configOf, goldenCase, identity } from '../mesh-fixtures.js';
+import { GOLDEN_DIR, configOf, goldenCase, identity, resourcesJson } from '../mesh-fixtures.js';
 
 const CASES = readdirSync(GOLDEN_DIR).sort();
 
@@ -175,3 +175,18 @@ test('shape key: labels read by security selectors and the tlsMode label tell pr
   assert.equal(key({ team: 'a' }), key({ team: 'b' }), 'a key no selector reads');
   assert.notEqual(key({ 'security.istio.io/tlsMode': 'istio' }), key({}));
 });
+
+test('shape key on the security cases: proxies with one key get one output', () => {
+  for (const name of SECURITY_CASES) {
+    const { mesh, proxy } = goldenCase(join(GOLDEN_DIR, name));
+    const out = (p: typeof proxy) => JSON.stringify(resourcesJson(generate(mesh, p)));
+    const replica = { ...proxy, id: `${proxy.id}-2`, name: `${proxy.name}-2`, ips: ['127.0.0.99'], serviceAccount: 'other', labels: { ...proxy.labels, 'pod-template-hash': 'abc' } };
+    assert.equal(shapeKey(replica, mesh), shapeKey(proxy, mesh), name);
+    assert.equal(out(replica), out(proxy), `${name}: same key, same output`);
+    const { 'security.istio.io/tlsMode': _, ...noIdentity } = proxy.labels;
+    const other = { ...proxy, labels: proxy.labels[TLS] ? noIdentity : { ...noIdentity, [TLS]: 'istio' } };
+    assert.notEqual(shapeKey(other, mesh), shapeKey(proxy, mesh), `${name}: the tlsMode label is part of the key`);
+  }
+});
+
+const TLS = 'security.istio.io/tlsMode';
