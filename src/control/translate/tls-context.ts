@@ -46,22 +46,22 @@ export const SDS_CONFIG: ConfigSource = create(ConfigSourceSchema, {
   resourceApiVersion: ApiVersion.V3,
 });
 
-function sds(name: string): SdsSecretConfig {
-  return create(SdsSecretConfigSchema, { name, sdsConfig: SDS_CONFIG });
-}
+// Shared by every TLS context (outputs are immutable).
+const WORKLOAD_SDS: SdsSecretConfig = create(SdsSecretConfigSchema, { name: WORKLOAD_SECRET, sdsConfig: SDS_CONFIG });
+const ROOT_SDS: SdsSecretConfig = create(SdsSecretConfigSchema, { name: ROOT_SECRET, sdsConfig: SDS_CONFIG });
 
 /** Workload certificate + mesh roots over SDS; the peer must present one of `sans` (any when empty). */
 function meshCommonContext(alpn: readonly string[], sans: readonly string[]): CommonTlsContext {
   return create(CommonTlsContextSchema, {
     alpnProtocols: [...alpn],
-    tlsCertificateSdsSecretConfigs: [sds(WORKLOAD_SECRET)],
+    tlsCertificateSdsSecretConfigs: [WORKLOAD_SDS],
     validationContextType: {
       case: 'combinedValidationContext',
       value: create(CommonTlsContext_CombinedCertificateValidationContextSchema, {
         defaultValidationContext: create(CertificateValidationContextSchema, {
           matchSubjectAltNames: sans.map((s) => create(StringMatcherSchema, { matchPattern: { case: 'exact', value: s } })),
         }),
-        validationContextSdsSecretConfig: sds(ROOT_SECRET),
+        validationContextSdsSecretConfig: ROOT_SDS,
       }),
     },
   });
