@@ -11,6 +11,8 @@ export interface Service {
   readonly addresses: readonly string[];
   readonly resolution: 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN';
   readonly location: 'MESH_EXTERNAL' | 'MESH_INTERNAL';
+  /** ServiceEntry.subjectAltNames: identities its endpoints may present besides their service accounts'. */
+  readonly subjectAltNames?: readonly string[];
   /** Which ServiceEntry made it ("namespace/name"), for error messages. */
   readonly source: string;
 }

@@ -6,8 +6,7 @@ import { Cluster_DiscoveryType } from '../../envoy/generated/envoy/config/cluste
 import type { ProxyIdentity } from '../../envoy/node-metadata.js';
 import type { Service } from '../registry/model.js';
 import { selects } from '../registry/labels.js';
-import { isHttp, portProtocol } from '../registry/protocol.js';
-import { groupOf } from '../registry/workloads.js';
+import { isHttp, isHttp2, portProtocol } from '../registry/protocol.js';
 import { blackholeClusterOf, inboundClusterOf, outboundClusterOf, passthroughClusterOf } from './cluster.js';
 import { loadAssignment, subsetEndpoints } from './endpoints.js';
 import { portListenerOf, virtualInbound, virtualOutbound } from './listeners.js';
@@ -17,6 +16,9 @@ import { effectivePolicy } from './policy.js';
 import { within } from './errors.js';
 import { httpPorts, httpProxyRouteConfig, portRouteConfig } from './route-config.js';
 import type { ProxyResources } from './types.js';
+import { hasMeshIdentity, workloadLabels } from './security-policies.js';
+import { applyUpstreamTls } from './upstream-tls.js';
+import { inboundSecurity } from './inbound.js';
 
 /** Everything a sidecar gets (generator "sidecar"). */
 export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyResources {
@@ -42,7 +44,12 @@ export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyR
     if (l) listeners.push(l);
   }
   const appPort = proxy.appPorts[0];
-  if (proxy.inboundPort !== undefined && appPort !== undefined) listeners.push(virtualInbound(proxy.inboundPort, appPort, servesOnlyTcp(index, proxy), log));
+  if (proxy.inboundPort !== undefined && appPort !== undefined) {
+    const sec = inboundSecurity(index, proxy);
+    listeners.push(virtualInbound(proxy.inboundPort, appPort, servesOnlyTcp(index, proxy), sec, log));
+    const have = new Set(clusters.map((c) => c.name));
+    for (const c of sec.clusters) if (!have.has(c.name)) clusters.push(c);
+  }
   return sorted({ listeners, routes, clusters, endpoints });
 }
 
@@ -50,6 +57,7 @@ export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyR
 export function outboundClusters(index: MeshIndex, proxy: ProxyIdentity, target: 'sidecar' | 'grpc'): { clusters: Cluster[]; endpoints: ClusterLoadAssignment[] } {
   const clusters: Cluster[] = [];
   const endpoints: ClusterLoadAssignment[] = [];
+  const identity = hasMeshIdentity(workloadLabels(index.mesh.config, proxy));
   for (const svc of index.mesh.services) {
     const dr = index.destinationRule(svc.hostname, proxy);
     for (const port of svc.ports) {
@@ -64,8 +72,13 @@ export function outboundClusters(index: MeshIndex, proxy: ProxyIdentity, target:
           policy: effectivePolicy(dr, port.number, v.subset || undefined), target,
         });
         const c = dr ? within(`DestinationRule ${dr.metadata.namespace}/${dr.metadata.name}`, v.subset ? `spec.subsets[${v.subset}]` : 'spec.trafficPolicy', build) : build();
+        const original = c.clusterDiscoveryType.case === 'type' && c.clusterDiscoveryType.value === Cluster_DiscoveryType.ORIGINAL_DST;
+        const mtls = target === 'sidecar' && !original
+          ? applyUpstreamTls(c, { config: index.mesh.config, service: svc, port, subset: v.subset, portEndpoints: all, policy: effectivePolicy(dr, port.number, v.subset || undefined), http2: isHttp2(portProtocol(port)), clientHasIdentity: identity })
+          : undefined;
+        if (mtls && c.loadAssignment) c.loadAssignment = loadAssignment(name, eps, 'sidecar', mtls);
         clusters.push(c);
-        if (c.clusterDiscoveryType.case === 'type' && c.clusterDiscoveryType.value === Cluster_DiscoveryType.EDS) endpoints.push(loadAssignment(name, eps, target));
+        if (c.clusterDiscoveryType.case === 'type' && c.clusterDiscoveryType.value === Cluster_DiscoveryType.EDS) endpoints.push(loadAssignment(name, eps, target, mtls));
       }
     }
   }
@@ -78,8 +91,7 @@ export function outboundClusters(index: MeshIndex, proxy: ProxyIdentity, target:
  * of one shape get the same output.
  */
 function servesOnlyTcp(index: MeshIndex, proxy: ProxyIdentity): boolean {
-  const group = groupOf(proxy, index.mesh.config.workloadGroups);
-  const labels = { ...group?.spec.metadata?.labels, ...group?.spec.template.labels, ...proxy.labels };
+  const labels = workloadLabels(index.mesh.config, proxy);
   const mine: Service[] = [];
   const selecting = new Set(index.mesh.config.serviceEntries
     .filter((se) => se.metadata.namespace === proxy.namespace && se.spec.workloadSelector && selects(se.spec.workloadSelector.labels, labels))
