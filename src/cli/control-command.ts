@@ -1,9 +1,11 @@
 /** `tsmesh control` flags → runControl (src/control/main.ts). */
-import { parseArgs, one, int, UsageError } from './args.js';
+import { parseArgs, one, int, UsageError, type ParsedArgs } from './args.js';
+import { parseDurationMs } from '../control/config/duration.js';
+import { invalidTrustDomain } from '../pki/spiffe.js';
 import { LOG_LEVELS, type LogLevel } from '../control/log.js';
 
 export async function runControlCommand(argv: readonly string[]): Promise<number> {
-  const a = parseArgs(argv, { values: ['config-dir', 'data-dir', 'xds-port', 'xds-address', 'http-port', 'http-address', 'log-level', 'registry-grace-s'], booleans: [] });
+  const a = parseArgs(argv, { values: ['config-dir', 'data-dir', 'xds-port', 'xds-address', 'http-port', 'http-address', 'log-level', 'registry-grace-s', 'xds-tls-port', 'ca-dir', 'trust-domain', 'workload-cert-ttl'], booleans: ['no-xds-plaintext'] });
   if (a.positional.length) throw new UsageError(`control: unexpected argument ${JSON.stringify(a.positional[0])}`);
   const level = one(a, 'log-level') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
@@ -11,6 +13,7 @@ export async function runControlCommand(argv: readonly string[]): Promise<number
   const dataDir = one(a, 'data-dir');
   const httpAddress = one(a, 'http-address');
   const xdsAddress = one(a, 'xds-address');
+  const ca = caOptions(a);
   const { runControl } = await import('../control/main.js');
   return runControl({
     ...(configDir ? { configDir } : {}),
@@ -21,5 +24,29 @@ export async function runControlCommand(argv: readonly string[]): Promise<number
     xdsPort: int(a, 'xds-port', 15010, 0, 65535),
     httpPort: int(a, 'http-port', 15014, 0, 65535),
     logLevel: level as LogLevel,
+    ...ca,
   });
+}
+
+/** The CA and TLS-port flags: --xds-tls-port (15012; 'off' for none), --no-xds-plaintext, --ca-dir, --trust-domain, --workload-cert-ttl. */
+function caOptions(a: ParsedArgs): { xdsTlsPort?: number; xdsPlaintext: boolean; caDir?: string; trustDomain?: string; workloadCertTtlSeconds?: number } {
+  const tls = one(a, 'xds-tls-port');
+  const xdsTlsPort = tls === 'off' ? undefined : int(a, 'xds-tls-port', 15012, 0, 65535);
+  const xdsPlaintext = !a.flags.has('no-xds-plaintext');
+  if (!xdsPlaintext && xdsTlsPort === undefined) throw new UsageError('control: --no-xds-plaintext with --xds-tls-port off leaves no xDS port');
+  const caDir = one(a, 'ca-dir');
+  if (caDir !== undefined && xdsTlsPort === undefined) throw new UsageError('control: --ca-dir needs the TLS port (--xds-tls-port)');
+  const trustDomain = one(a, 'trust-domain');
+  const bad = trustDomain === undefined ? undefined : invalidTrustDomain(trustDomain);
+  if (bad) throw new UsageError(`--trust-domain: ${bad}`);
+  const ttl = one(a, 'workload-cert-ttl');
+  const ttlMs = ttl === undefined ? undefined : parseDurationMs(ttl);
+  if (ttl !== undefined && (ttlMs === undefined || ttlMs < 1000)) throw new UsageError(`--workload-cert-ttl: expected a duration of at least 1s such as 24h, got ${JSON.stringify(ttl)}`);
+  return {
+    ...(xdsTlsPort !== undefined ? { xdsTlsPort } : {}),
+    xdsPlaintext,
+    ...(caDir ? { caDir } : {}),
+    ...(trustDomain ? { trustDomain } : {}),
+    ...(ttlMs !== undefined ? { workloadCertTtlSeconds: Math.floor(ttlMs / 1000) } : {}),
+  };
 }

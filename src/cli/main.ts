@@ -4,6 +4,7 @@ import { BootstrapError } from '../proxy/config.js';
 import { sidecarOptionsFrom, SIDECAR_VALUE_FLAGS, SIDECAR_BOOLEAN_FLAGS, SIDECAR_USAGE } from './sidecar-flags.js';
 import { MESH_USAGE } from './mesh-usage.js';
 import { PROXY_USAGE } from './proxy-commands.js';
+import { CA_USAGE } from './ca-commands.js';
 import { PROXY_ARGS } from './proxy-args.js';
 import { takeHandedOffBootstrap } from './bootstrap-handoff.js';
 
@@ -16,10 +17,13 @@ Usage:
 ${SIDECAR_USAGE}
   tsmesh control [--config-dir DIR] [--data-dir DIR] [--xds-port 15010] [--xds-address 127.0.0.1]
                  [--http-port 15014] [--http-address 127.0.0.1] [--registry-grace-s 10] [--log-level LEVEL]
+                 [--xds-tls-port 15012|off] [--no-xds-plaintext] [--ca-dir DIR] [--trust-domain cluster.local]
+                 [--workload-cert-ttl 24h]
       Run the control plane: mesh config from the watched --config-dir (default DATA_DIR/config)
       and from the API (tsmesh apply), kept in --data-dir (default: a new temp dir), served to
-      proxies over ADS; sidecars that connect register their workload.
-${MESH_USAGE}${PROXY_USAGE}  tsmesh demo [--requests N] [--stay]
+      proxies over ADS; sidecars that connect register their workload. The TLS port serves ADS and
+      the CA (root in DATA_DIR/ca, or a plugged-in --ca-dir in Istio's cacerts layout).
+${MESH_USAGE}${PROXY_USAGE}${CA_USAGE}  tsmesh demo [--requests N] [--stay]
       Control plane + a bookinfo-like app with a sidecar per workload, then a walk through a
       canary, an A/B route by header, retries over a flaky service and a timeout. Ctrl-C stops it.
   tsmesh help
@@ -56,6 +60,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         const { runProxyCommand } = await import('./proxy-commands.js');
         return await runProxyCommand(cmd, rest);
       }
+      case 'token':
+      case 'ca': return await (await import('./ca-commands.js')).runCaCommand(cmd, rest);
       case 'demo': {
         const a = parseArgs(rest, { values: ['requests'], booleans: ['stay'] });
         const { runDemo } = await import('../demo/main.js');

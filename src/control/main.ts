@@ -16,6 +16,7 @@ import { ApiServer } from './api/server.js';
 import { registerConfigRoutes } from './api/config-routes.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.js';
 import { MeshXds } from './mesh-xds.js';
+import type { MeshCa } from './ca/mesh-ca.js';
 
 export interface ControlOptions {
   /** The watched directory of mesh config; default `<dataDir>/config`. */
@@ -36,6 +37,16 @@ export interface ControlOptions {
   registryGraceMs?: number;
   /** Push debounce (default 100 ms quiet, 1 s at most). */
   debounce?: { quietMs?: number; maxDelayMs?: number };
+  /** The TLS port serving xDS and certificate signing (Istio's 15012); undefined: no TLS port, no CA. */
+  xdsTlsPort?: number;
+  /** Serve plaintext xDS on xdsPort (default true); false leaves only the TLS port. */
+  xdsPlaintext?: boolean;
+  /** A plugged-in CA directory in Istio's cacerts layout; default a self-signed root in DATA_DIR/ca. */
+  caDir?: string;
+  /** SPIFFE trust domain (default cluster.local). */
+  trustDomain?: string;
+  /** Lifetime of workload certificates that ask for none (default 24 h). */
+  workloadCertTtlSeconds?: number;
 }
 
 export interface ControlHandle {
@@ -46,8 +57,12 @@ export interface ControlHandle {
   readonly dataDir: string;
   readonly configDir: string;
   readonly http: { host: string; port: number };
-  /** The bound xDS port (the option may be 0). */
-  readonly xdsPort: number;
+  /** The bound xDS port (the option may be 0); undefined when plaintext xDS is off. */
+  readonly xdsPort: number | undefined;
+  /** The bound TLS xDS/CA port, when there is one. */
+  readonly xdsTlsPort: number | undefined;
+  /** The CA, when the TLS port is on. */
+  readonly ca: MeshCa | undefined;
   readonly xds: MeshXds;
   /** Runs `fn` on close, before the API stops (e.g. the xDS server's shutdown). */
   onClose(fn: () => Promise<void> | void): void;
@@ -93,18 +108,46 @@ export async function startControl(opts: ControlOptions): Promise<ControlHandle>
   }
   const xds = new MeshXds(store, log, { registryFile: join(dataDir, 'registry.json'), ...(opts.registryGraceMs !== undefined ? { graceMs: opts.registryGraceMs } : {}), ...(opts.debounce ? { debounce: opts.debounce } : {}) });
   xds.registerRoutes(api);
-  let xdsPort: number;
-  try {
-    xdsPort = await xds.listen(opts.xdsAddress ?? '127.0.0.1', opts.xdsPort);
-  } catch (e) {
+  const xdsHost = opts.xdsAddress ?? '127.0.0.1';
+  let xdsPort: number | undefined;
+  let xdsTlsPort: number | undefined;
+  let ca: MeshCa | undefined;
+  const fail = async (message: string): Promise<never> => {
     directory.close();
+    await xds.close();
     await api.close();
-    throw new ControlStartError(`cannot serve xDS on ${opts.xdsAddress ?? '127.0.0.1'}:${opts.xdsPort}: ${(e as Error).message}`);
+    throw new ControlStartError(message);
+  };
+  if (opts.xdsTlsPort !== undefined) {
+    // Loaded only with a TLS port: the CA's code and key material stay out of a plaintext-only control plane.
+    const { MeshCa: Ca, defaultPolicy } = await import('./ca/mesh-ca.js');
+    const { CaMaterialError } = await import('./ca/material.js');
+    try {
+      ca = new Ca({ dataDir, ...(opts.caDir ? { pluggedDir: resolve(opts.caDir) } : {}), trustDomain: opts.trustDomain ?? 'cluster.local', serverNames: [xdsHost], policy: defaultPolicy(opts.workloadCertTtlSeconds), log });
+    } catch (e) {
+      if (e instanceof CaMaterialError || (e as NodeJS.ErrnoException).code) return fail(`CA: ${(e as Error).message}`);
+      throw e;
+    }
+    ca.registerRoutes(api);
+    const meshCa = ca;
+    xds.addMetrics(() => meshCa.metrics());
+    try {
+      xdsTlsPort = await xds.listen(xdsHost, opts.xdsTlsPort, { credentials: ca.serverCredentials(), configure: (s) => meshCa.addServiceTo(s) });
+    } catch (e) {
+      return fail(`cannot serve xDS over TLS on ${xdsHost}:${opts.xdsTlsPort}: ${(e as Error).message}`);
+    }
+  }
+  if (opts.xdsPlaintext !== false) {
+    try {
+      xdsPort = await xds.listen(xdsHost, opts.xdsPort);
+    } catch (e) {
+      return fail(`cannot serve xDS on ${xdsHost}:${opts.xdsPort}: ${(e as Error).message}`);
+    }
   }
   const closers: (() => Promise<void> | void)[] = [() => xds.close()];
   let closing: Promise<void> | undefined;
   return {
-    store, api, directory, log, dataDir, configDir, http, xdsPort, xds,
+    store, api, directory, log, dataDir, configDir, http, xdsPort, xdsTlsPort, ca, xds,
     onClose: (fn) => { closers.push(fn); },
     close: () => (closing ??= (async () => {
       directory.close();
@@ -125,7 +168,8 @@ export async function runControl(opts: ControlOptions): Promise<number> {
     process.stderr.write(`tsmesh control: ${(e as Error).message}\n`);
     return 1;
   }
-  process.stdout.write(`tsmesh control ${tsmeshVersion()}\n  xds:        grpc://${opts.xdsAddress ?? '127.0.0.1'}:${control.xdsPort} (ADS, SotW and Delta)\n  api:        http://${control.http.host}:${control.http.port}\n  config dir: ${control.configDir}\n  data dir:   ${control.dataDir}\n`);
+  const host = opts.xdsAddress ?? '127.0.0.1';
+  process.stdout.write(`tsmesh control ${tsmeshVersion()}\n${control.xdsPort !== undefined ? `  xds:        grpc://${host}:${control.xdsPort} (ADS, SotW and Delta)\n` : ''}${control.xdsTlsPort !== undefined ? `  xds+ca tls: grpcs://${host}:${control.xdsTlsPort} (ADS and certificate signing; root ${control.ca!.authority.rootHash()})\n` : ''}  api:        http://${control.http.host}:${control.http.port}\n  config dir: ${control.configDir}\n  data dir:   ${control.dataDir}\n`);
   return new Promise((resolveExit) => {
     const stop = (sig: string): void => {
       control.log.info(`${sig}: shutting down`);

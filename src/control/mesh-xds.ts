@@ -39,6 +39,7 @@ export class MeshXds implements ResourceSource {
   #saveTimer: NodeJS.Timeout | undefined;
   readonly #registryFile: string | undefined;
   readonly #unsubscribe: () => void;
+  readonly #extraMetrics: (() => string)[] = [];
 
   constructor(readonly store: ConfigStore, readonly log: Logger, opts: MeshXdsOptions = {}) {
     this.registry = new AutoRegistry(opts.graceMs ?? 10_000);
@@ -80,8 +81,13 @@ export class MeshXds implements ResourceSource {
     return (this.#mesh ??= buildMesh(this.store.snapshot(), this.registry.list()));
   }
 
-  listen(host: string, port: number): Promise<number> {
-    return this.server.listen(host, port);
+  listen(host: string, port: number, opts?: Parameters<AdsServer['listen']>[2]): Promise<number> {
+    return this.server.listen(host, port, opts);
+  }
+
+  /** More Prometheus text for /metrics (e.g. the CA's). */
+  addMetrics(render: () => string): void {
+    this.#extraMetrics.push(render);
   }
 
   async close(): Promise<void> {
@@ -143,6 +149,6 @@ export class MeshXds implements ResourceSource {
       const m = this.mesh();
       return { status: 200, json: { services: m.services, endpoints: Object.fromEntries(m.endpoints), connected: m.connected } };
     });
-    api.route('GET', '/metrics', () => ({ status: 200, text: renderControlMetrics(this.server), contentType: 'text/plain; version=0.0.4' }));
+    api.route('GET', '/metrics', () => ({ status: 200, text: renderControlMetrics(this.server) + this.#extraMetrics.map((f) => f()).join(''), contentType: 'text/plain; version=0.0.4' }));
   }
 }

@@ -15,7 +15,7 @@ export interface RunningControl {
 /** Starts `tsmesh control` as a child process on a free HTTP port; resolves once /healthz answers. */
 export async function startControlProcess(args: { dataDir: string; configDir?: string; extra?: string[] }): Promise<RunningControl> {
   const port = await freePort();
-  const argv = [join(repoRoot(), 'bin/tsmesh.js'), 'control', '--data-dir', args.dataDir, '--http-port', String(port), ...(args.configDir ? ['--config-dir', args.configDir] : []), ...(args.extra ?? [])];
+  const argv = [join(repoRoot(), 'bin/tsmesh.js'), 'control', '--data-dir', args.dataDir, '--http-port', String(port), ...(args.configDir ? ['--config-dir', args.configDir] : []), ...(args.extra?.includes('--xds-tls-port') ? [] : ['--xds-tls-port', '0']), ...(args.extra ?? [])];
   const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '', err = '';
   child.stdout!.on('data', (d) => (out += d));

@@ -49,7 +49,7 @@ export class AdsServer {
   readonly #onConnect = new Set<Listener>();
   readonly #onDisconnect = new Set<Listener>();
   readonly #onAck = new Set<AckListener>();
-  #grpc: grpc.Server | undefined;
+  #grpc: grpc.Server[] = [];
   readonly #ctx: StreamContext;
   readonly #throttle: PushThrottle<AdsStream>;
 
@@ -70,8 +70,12 @@ export class AdsServer {
     };
   }
 
-  /** Starts serving on host:port (0 = any free port). Resolves with the bound port. */
-  listen(host: string, port: number): Promise<number> {
+  /**
+   * Starts serving on host:port (0 = any free port); resolves with the bound port. Called again
+   * for a second port (the TLS one): `credentials` (default plaintext) and `configure` (more
+   * services on the same server, e.g. the CA's) are per port.
+   */
+  listen(host: string, port: number, opts: { credentials?: grpc.ServerCredentials; configure?: (server: grpc.Server) => void } = {}): Promise<number> {
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
     server.addService(adsServiceDefinition((n) => { this.counters.responseBytes += n; }), {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse | Uint8Array>) => {
@@ -83,19 +87,19 @@ export class AdsServer {
         this.#serve(call, delta);
       },
     });
-    this.#grpc = server;
+    opts.configure?.(server);
+    this.#grpc.push(server);
     const addr = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
     return new Promise((resolve, reject) => {
-      server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err, bound) => err ? reject(err) : resolve(bound));
+      server.bindAsync(addr, opts.credentials ?? grpc.ServerCredentials.createInsecure(), (err, bound) => err ? reject(err) : resolve(bound));
     });
   }
 
-  /** Stops serving: every stream is cancelled (proxies see UNAVAILABLE and reconnect elsewhere). */
   async close(): Promise<void> {
     this.#queue.close();
-    const server = this.#grpc;
-    this.#grpc = undefined;
-    if (server) server.forceShutdown();
+    const servers = this.#grpc;
+    this.#grpc = [];
+    for (const server of servers) server.forceShutdown();
   }
 
   /** A config or registry change: the resources of every proxy are recomputed (debounced). */
