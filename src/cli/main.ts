@@ -41,8 +41,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         if (!file && !sidecar) throw new UsageError('proxy: -c BOOTSTRAP or --xds HOST:PORT is required');
         const loaded = sidecar ? await (await import('../proxy/sidecar-start.js')).loadSidecarBootstrap(sidecar) : undefined;
         if (loaded && a.flags.has('print-bootstrap')) { process.stdout.write(await (await import('../proxy/sidecar-start.js')).bootstrapYaml(loaded)); return 0; }
+        const agent = sidecar?.join && !a.flags.has('validate') ? await joinMesh(sidecar.join, sidecar.xds) : undefined;
+        if (agent === null) return 1;
         const { runProxy } = await import('../proxy/main.js');
-        return await runProxy({ bootstrapPath: file ?? 'sidecar bootstrap (--xds)', ...(loaded ? { bootstrap: loaded } : { bootstrapJson: takeHandedOffBootstrap() }), concurrency: int(a, 'concurrency', 2, 1, 256), logLevel: one(a, 'log-level') ?? 'info', validateOnly: a.flags.has('validate'), drainTimeMs: int(a, 'drain-time-s', 5, 0, 86_400) * 1000 });
+        return await runProxy({ ...(agent ? { agent } : {}), bootstrapPath: file ?? 'sidecar bootstrap (--xds)', ...(loaded ? { bootstrap: loaded } : { bootstrapJson: takeHandedOffBootstrap() }), concurrency: int(a, 'concurrency', 2, 1, 256), logLevel: one(a, 'log-level') ?? 'info', validateOnly: a.flags.has('validate'), drainTimeMs: int(a, 'drain-time-s', 5, 0, 86_400) * 1000 });
       }
       case 'control': {
         const { runControlCommand } = await import('./control-command.js');
@@ -80,5 +82,22 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (e instanceof UsageError) { process.stderr.write(`tsmesh: ${e.message}\n\n${USAGE}`); return 2; }
     if (e instanceof BootstrapError || e instanceof ConfigError) { process.stderr.write(`tsmesh: invalid configuration:\n${e.message}\n`); return 1; }
     throw e;
+  }
+}
+
+/**
+ * A sidecar with --token-file: the agent verifies the control plane, gets the first workload
+ * certificate and then keeps renewing it. null (after saying why on stderr) when it cannot join.
+ */
+async function joinMesh(join: import('../proxy/sidecar-bootstrap.js').SidecarJoin, xds: { host: string; port: number }): Promise<import('../proxy/agent/workload-agent.js').WorkloadAgent | null> {
+  const { WorkloadAgent } = await import('../proxy/agent/workload-agent.js');
+  const { log } = await import('../proxy/log.js');
+  const agent = new WorkloadAgent({ ca: join.ca ?? xds, token: join.token, ...(join.certTtlSeconds !== undefined ? { certTtlSeconds: join.certTtlSeconds } : {}), log: { info: (s) => log.info(s), warn: (s) => log.warn(s) } });
+  try {
+    await agent.join();
+    return agent;
+  } catch (e) {
+    process.stderr.write(`tsmesh proxy: cannot join the mesh as ${agent.identity}: ${(e as Error).message}\n`);
+    return null;
   }
 }

@@ -17,6 +17,7 @@ import { registerConfigRoutes } from './api/config-routes.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.js';
 import { MeshXds } from './mesh-xds.js';
 import type { MeshCa } from './ca/mesh-ca.js';
+import type { ProxyIdentity } from '../envoy/node-metadata.js';
 
 export interface ControlOptions {
   /** The watched directory of mesh config; default `<dataDir>/config`. */
@@ -106,18 +107,10 @@ export async function startControl(opts: ControlOptions): Promise<ControlHandle>
     directory.close();
     throw new ControlStartError(`cannot listen on ${opts.httpAddress ?? '127.0.0.1'}:${opts.httpPort}: ${(e as Error).message}`);
   }
-  const xds = new MeshXds(store, log, { registryFile: join(dataDir, 'registry.json'), ...(opts.registryGraceMs !== undefined ? { graceMs: opts.registryGraceMs } : {}), ...(opts.debounce ? { debounce: opts.debounce } : {}) });
-  xds.registerRoutes(api);
   const xdsHost = opts.xdsAddress ?? '127.0.0.1';
   let xdsPort: number | undefined;
   let xdsTlsPort: number | undefined;
   let ca: MeshCa | undefined;
-  const fail = async (message: string): Promise<never> => {
-    directory.close();
-    await xds.close();
-    await api.close();
-    throw new ControlStartError(message);
-  };
   if (opts.xdsTlsPort !== undefined) {
     // Loaded only with a TLS port: the CA's code and key material stay out of a plaintext-only control plane.
     const { MeshCa: Ca, defaultPolicy } = await import('./ca/mesh-ca.js');
@@ -125,14 +118,33 @@ export async function startControl(opts: ControlOptions): Promise<ControlHandle>
     try {
       ca = new Ca({ dataDir, ...(opts.caDir ? { pluggedDir: resolve(opts.caDir) } : {}), trustDomain: opts.trustDomain ?? 'cluster.local', serverNames: [xdsHost], policy: defaultPolicy(opts.workloadCertTtlSeconds), log });
     } catch (e) {
-      if (e instanceof CaMaterialError || (e as NodeJS.ErrnoException).code) return fail(`CA: ${(e as Error).message}`);
+      if (e instanceof CaMaterialError || (e as NodeJS.ErrnoException).code) {
+        directory.close();
+        await api.close();
+        throw new ControlStartError(`CA: ${(e as Error).message}`);
+      }
       throw e;
     }
-    ca.registerRoutes(api);
-    const meshCa = ca;
+  }
+  const meshCa = ca;
+  const xds = new MeshXds(store, log, {
+    registryFile: join(dataDir, 'registry.json'),
+    ...(opts.registryGraceMs !== undefined ? { graceMs: opts.registryGraceMs } : {}),
+    ...(opts.debounce ? { debounce: opts.debounce } : {}),
+    ...(meshCa ? { authorize: (identity: ProxyIdentity, cert: Uint8Array | undefined) => authorizeNode(meshCa, identity, cert, log) } : {}),
+  });
+  xds.registerRoutes(api);
+  const fail = async (message: string): Promise<never> => {
+    directory.close();
+    await xds.close();
+    await api.close();
+    throw new ControlStartError(message);
+  };
+  if (meshCa && opts.xdsTlsPort !== undefined) {
+    meshCa.registerRoutes(api);
     xds.addMetrics(() => meshCa.metrics());
     try {
-      xdsTlsPort = await xds.listen(xdsHost, opts.xdsTlsPort, { credentials: ca.serverCredentials(), configure: (s) => meshCa.addServiceTo(s) });
+      xdsTlsPort = await xds.listen(xdsHost, opts.xdsTlsPort, { credentials: meshCa.serverCredentials(), configure: (s) => meshCa.addServiceTo(s) });
     } catch (e) {
       return fail(`cannot serve xDS over TLS on ${xdsHost}:${opts.xdsTlsPort}: ${(e as Error).message}`);
     }
@@ -182,4 +194,20 @@ export async function runControl(opts: ControlOptions): Promise<number> {
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
   });
+}
+
+/**
+ * A sidecar on the TLS port that presents its workload certificate must be the workload its
+ * node metadata claims (NAMESPACE, SERVICE_ACCOUNT); one without a certificate is served as on
+ * the plaintext port.
+ */
+function authorizeNode(ca: MeshCa, identity: ProxyIdentity, cert: Uint8Array | undefined, log: Logger): string | undefined {
+  if (!cert) return undefined;
+  const id = ca.authority.identityOfClientCert(cert, new Date());
+  if (typeof id === 'string') return `${identity.id}: ${id}`;
+  if (id.namespace !== identity.namespace || id.serviceAccount !== identity.serviceAccount) {
+    return `${identity.id}: the node says namespace ${identity.namespace}, service account ${identity.serviceAccount}, but its certificate is for ${id.namespace}/${id.serviceAccount}`;
+  }
+  log.info(`xds: ${identity.name}.${identity.namespace} authenticated by its certificate as spiffe://${ca.authority.trustDomain}/ns/${id.namespace}/sa/${id.serviceAccount}`);
+  return undefined;
 }

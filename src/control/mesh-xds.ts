@@ -21,6 +21,7 @@ export interface MeshXdsOptions {
    * Restored workloads stay until they reconnect, or for RESTORED_GRACE_MS plus the grace period.
    */
   readonly registryFile?: string;
+  readonly authorize?: AdsServerOptions['authorize'];
 }
 
 /** A tsmesh sidecar's longest reconnect backoff: every live sidecar is back within it. */
@@ -51,7 +52,7 @@ export class MeshXds implements ResourceSource {
       if (proxies.length > 0) log.info(`registry: ${proxies.length} workload(s) restored; each stays until it reconnects or for ${(this.registry.graceMs + RESTORED_GRACE_MS) / 1000} s`);
       this.#scheduleSweep();
     }
-    this.server = new AdsServer(this, { log: (line) => log.warn(line), ...(opts.debounce ? { debounce: opts.debounce } : {}) });
+    this.server = new AdsServer(this, { log: (line) => log.warn(line), ...(opts.debounce ? { debounce: opts.debounce } : {}), ...(opts.authorize ? { authorize: opts.authorize } : {}) });
     this.#unsubscribe = store.onChange((changes) => this.#changed(`config: ${changes.length} change(s)`));
     this.server.onConnect((identity) => {
       const before = this.registry.get(identity.id);

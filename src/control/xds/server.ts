@@ -24,6 +24,11 @@ export interface AdsServerOptions {
   readonly pushConcurrency?: number;
   /** Where NACKs and generate() errors are reported (default: stderr). */
   readonly log?: (line: string) => void;
+  /**
+   * Checks a new stream's node against the client certificate it presented over mutual TLS
+   * (undefined: none); a reason ends the stream with PERMISSION_DENIED.
+   */
+  readonly authorize?: (identity: ProxyIdentity, peerCertificate: Uint8Array | undefined) => string | undefined;
 }
 
 type Listener = (identity: ProxyIdentity, id: string) => void;
@@ -52,10 +57,12 @@ export class AdsServer {
   #grpc: grpc.Server[] = [];
   readonly #ctx: StreamContext;
   readonly #throttle: PushThrottle<AdsStream>;
+  readonly #authorize: AdsServerOptions['authorize'];
 
   constructor(source: ResourceSource, opts: AdsServerOptions = {}) {
     this.#source = source;
     this.#log = opts.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.#authorize = opts.authorize;
     this.#throttle = new PushThrottle(Math.max(1, opts.pushConcurrency ?? 100));
     this.#queue = new PushQueue((reasons) => this.#runPush(reasons), { ...DEFAULT_DEBOUNCE, ...opts.debounce });
     this.#ctx = {
@@ -158,6 +165,16 @@ export class AdsServer {
     call.on('data', (req: Req) => {
       if (done) return;
       try {
+        if (!stream.identity && this.#authorize) {
+          const raw = call.getAuthContext()?.sslPeerCertificate?.raw;
+          const denied = this.#authorize(identityOf(req.node ? { id: req.node.id, metadata: req.node.metadata } : undefined), raw ? new Uint8Array(raw) : undefined);
+          if (denied) {
+            this.#log(`xds: stream refused: ${denied}`);
+            finish();
+            call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: denied });
+            return;
+          }
+        }
         if (!stream.identity) this.#register(stream, req.node);
         stream.handle(req);
       } catch (err) {
