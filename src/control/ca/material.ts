@@ -81,7 +81,9 @@ export function pluggedMaterial(files: { caCert: string; caKey: string; certChai
     const child = new X509Certificate(path[i]!);
     const parent = new X509Certificate(path[i + 1]!);
     if (!parent.ca) throw new CaMaterialError(`${names.certChain}: ${parent.subject.replace(/\n/g, ', ')} is not a CA certificate`);
-    if (!child.checkIssued(parent) || !child.verify(parent.publicKey)) throw new CaMaterialError(`${names.certChain}: ${child.subject.replace(/\n/g, ', ')} is not signed by ${parent.subject.replace(/\n/g, ', ')}`);
+    if (!child.checkIssued(parent) || !child.verify(parent.publicKey)) {
+      throw new CaMaterialError(`${names.certChain}: the path ca-cert.pem → cert-chain.pem → root-cert.pem breaks at certificate ${i + 1} of ${path.length}: ${child.subject.replace(/\n/g, ', ')} is not signed by the next one, ${parent.subject.replace(/\n/g, ', ')}`);
+    }
   }
   const signer = new X509Certificate(signerDer);
   if (!signer.ca) throw new CaMaterialError(`${names.caCert}: not a CA certificate (basicConstraints cA is not set)`);
