@@ -33,20 +33,25 @@ const BACKDATE_MS = 60_000;
 
 export class CertificateAuthority {
   #m: CaMaterial;
-  #signerKeyId: Uint8Array;
+  #signerKeyId!: Uint8Array;
+  #signerSubject!: Uint8Array;
+  #signerNotAfter!: number;
   /** Counters for /metrics (Istio's citadel_server_* names). */
   readonly counters = { csr: 0, issued: 0, refused: 0 };
 
   constructor(material: CaMaterial, readonly trustDomain: string, readonly policy: CaPolicy = DEFAULT_POLICY) {
     this.#m = material;
-    this.#signerKeyId = keyIdentifier(spkiOf(material.signerDer));
+    this.replace(material);
   }
 
   get material(): CaMaterial { return this.#m; }
 
   replace(material: CaMaterial): void {
     this.#m = material;
+    // Read once per signer, not per certificate.
     this.#signerKeyId = keyIdentifier(spkiOf(material.signerDer));
+    this.#signerSubject = subjectOf(material.signerDer);
+    this.#signerNotAfter = new Date(new X509Certificate(material.signerDer).validTo).getTime();
   }
 
   /** What join tokens pin: the hash of the root the current signer chains to. */
@@ -122,12 +127,11 @@ export class CertificateAuthority {
   }
 
   #issue(spki: Uint8Array, san: SubjectAltNames, now: Date, ttlSeconds: number): Uint8Array {
-    const signerNotAfter = new Date(new X509Certificate(this.#m.signerDer).validTo);
     // A certificate never outlives its issuer (RFC 5280 path validation would reject it then).
-    const notAfter = new Date(Math.min(now.getTime() + ttlSeconds * 1000, signerNotAfter.getTime()));
+    const notAfter = new Date(Math.min(now.getTime() + ttlSeconds * 1000, this.#signerNotAfter));
     return buildCertificate({
       serial: randomBytes(16), subject: {}, notBefore: new Date(now.getTime() - BACKDATE_MS), notAfter, publicKeySpki: spki, isCa: false, san,
-    }, { subjectDer: subjectOf(this.#m.signerDer), key: this.#m.signerKey, keyId: this.#signerKeyId }, keyIdentifier(spki));
+    }, { subjectDer: this.#signerSubject, key: this.#m.signerKey, keyId: this.#signerKeyId }, keyIdentifier(spki));
   }
 
   #chain(leaf: Uint8Array): string[] {
