@@ -165,3 +165,30 @@ test('renewal: at half life with jitter, over mutual TLS with the current certif
     agent.stop();
   }
 });
+
+test('ADS on the TLS port: a sidecar whose certificate is for another workload than its node claims is refused', async () => {
+  const { create } = await import('@bufbuild/protobuf');
+  const { DiscoveryRequestSchema } = await import('../../../src/envoy/generated/envoy/service/discovery/v3/discovery_pb.js');
+  const { adsServiceDefinition, SOTW_PATH } = await import('../../../src/control/xds/grpc-service.js');
+  const { nodeOf } = await import('../../../src/envoy/node-metadata.js');
+  const t = await token(control, 'shop', 'cart');
+  const agent = new WorkloadAgent({ ca: { host: '127.0.0.1', port: control.xdsTlsPort! }, token: t.token, log: quiet });
+  await agent.join();
+  agent.stop();
+  const { credentials, options } = await agent.channelCredentials();
+  const open = (namespace: string, serviceAccount: string): Promise<{ code: number; details: string } | 'response'> => {
+    const client = new grpc.Client(`127.0.0.1:${control.xdsTlsPort}`, credentials, options);
+    const def = adsServiceDefinition().StreamAggregatedResources;
+    const call = client.makeBidiStreamRequest(SOTW_PATH, def.requestSerialize, def.responseDeserialize);
+    return new Promise((resolve) => {
+      call.on('data', () => { resolve('response'); call.cancel(); client.close(); });
+      call.on('error', (e: grpc.ServiceError) => { resolve({ code: e.code, details: e.details }); client.close(); });
+      call.write(create(DiscoveryRequestSchema, { node: nodeOf({ name: 'cart-1', namespace, labels: {}, serviceAccount, ips: ['127.0.0.1'], generator: 'sidecar', appPorts: [] }), typeUrl: 'type.googleapis.com/envoy.config.cluster.v3.Cluster' }));
+    });
+  };
+  assert.equal(await open('shop', 'cart'), 'response');
+  const denied = await open('shop', 'admin');
+  assert.notEqual(denied, 'response');
+  assert.equal((denied as { code: number }).code, grpc.status.PERMISSION_DENIED);
+  assert.match((denied as { details: string }).details, /the node says namespace shop, service account admin, but its certificate is for shop\/cart/);
+});

@@ -38,12 +38,19 @@ test('a sidecar joins with a token over the TLS port only: certificate, ADS over
     rmSync(dir, { recursive: true, force: true });
   });
   control = await startControlProcess({ dataDir: join(dir, 'data'), extra: ['--xds-tls-port', String(tlsPort), '--no-xds-plaintext'] });
+  // The banner follows the API coming up: wait for it.
+  await eventually('the banner', () => /api: /.test(control!.stdout()));
   assert.match(control.stdout(), new RegExp(`xds\\+ca tls: grpcs://127\\.0\\.0\\.1:${tlsPort} \\(ADS and certificate signing; root sha256:[0-9a-f]{64}\\)`));
   assert.doesNotMatch(control.stdout(), /^ {2}xds: /m, 'plaintext xDS is off');
 
   const created = await tsmesh(['token', 'create', '--namespace', 'shop', '--service-account', 'cart', '--ttl', '10m', '--control', control.url]);
   assert.equal(created.code, 0, created.stderr);
   assert.match(created.stderr, /^token [0-9a-f]{24} for spiffe:\/\/cluster\.local\/ns\/shop\/sa\/cart, expires /);
+  const roots = await tsmesh(['ca', 'roots', '--control', control.url]);
+  assert.equal(roots.code, 0, roots.stderr);
+  assert.equal((roots.stdout.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length, 1);
+  const pinned = JSON.parse(Buffer.from(created.stdout.split('.')[1]!, 'base64url').toString()) as { rootHash: string };
+  assert.equal(roots.stderr.trim(), `signing root ${pinned.rootHash}`, 'the token pins the signing root');
   const tokenFile = join(dir, 'token');
   writeFileSync(tokenFile, created.stdout, { mode: 0o600 });
 
