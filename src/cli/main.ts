@@ -94,7 +94,7 @@ async function joinMesh(join: import('../proxy/sidecar-bootstrap.js').SidecarJoi
   const { log } = await import('../proxy/log.js');
   const agent = new WorkloadAgent({ ca: join.ca ?? xds, token: join.token, ...(join.certTtlSeconds !== undefined ? { certTtlSeconds: join.certTtlSeconds } : {}), log: { info: (s) => log.info(s), warn: (s) => log.warn(s) } });
   try {
-    await agent.join();
+    await agent.joinPatiently();
     return agent;
   } catch (e) {
     process.stderr.write(`tsmesh proxy: cannot join the mesh as ${agent.identity}: ${(e as Error).message}\n`);

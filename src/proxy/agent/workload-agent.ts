@@ -10,8 +10,8 @@ import { buildCsr, fromPem, toPem } from '../../pki/x509.js';
 import { readJoinToken, type JoinTokenClaims } from '../../pki/join-token.js';
 import { spiffeId } from '../../pki/spiffe.js';
 import type { SecretStore } from '../tls/secret-store.js';
-import { fetchPinnedRoot } from './pinned-root.js';
-import { createCertificate, credentialsFor, loadGrpc, channelOptions, type CaTarget } from './ca-client.js';
+import { fetchPinnedRoot, PinnedRootError } from './pinned-root.js';
+import { createCertificate, credentialsFor, loadGrpc, channelOptions, CaRequestError, type CaTarget } from './ca-client.js';
 import { renewalTime, retryDelay } from './renewal.js';
 
 /** Istio's secret names. */
@@ -74,6 +74,23 @@ export class WorkloadAgent {
     this.#o.log.info(`agent: joined as ${cert.spiffeId}; certificate valid until ${new Date(cert.notAfter).toISOString()}`);
     this.#install(cert);
     return cert;
+  }
+
+  /**
+   * join(), retried with backoff while the control plane cannot be reached (it may start after
+   * its sidecars). A refusal (bad token, wrong root, denied CSR) is final: it rejects at once.
+   */
+  async joinPatiently(signal?: AbortSignal): Promise<WorkloadCertificate> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.join();
+      } catch (e) {
+        if (!isTransient(e) || signal?.aborted) throw e;
+        const delay = Math.min(10_000, 500 * 2 ** Math.min(attempt, 5));
+        this.#o.log.warn(`agent: cannot reach the control plane at ${this.#target.host}:${this.#target.port} (${(e as Error).message}); retrying in ${delay} ms`);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   }
 
   /** Puts `default` and `ROOTCA` into `store` now and after every renewal. */
@@ -161,4 +178,12 @@ export class WorkloadAgent {
     }, Math.max(0, delayMs));
     this.#timer.unref();
   }
+}
+
+/** Unreachable or unavailable (worth retrying), as opposed to refused. */
+function isTransient(e: unknown): boolean {
+  // grpc status UNAVAILABLE (14) and DEADLINE_EXCEEDED (4); TLS connect errors before a handshake.
+  if (e instanceof CaRequestError) return e.code === 14 || e.code === 4;
+  if (e instanceof PinnedRootError) return /^(TLS to |no TLS handshake)/.test(e.message);
+  return false;
 }

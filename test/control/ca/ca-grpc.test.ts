@@ -192,3 +192,30 @@ test('ADS on the TLS port: a sidecar whose certificate is for another workload t
   assert.equal((denied as { code: number }).code, grpc.status.PERMISSION_DENIED);
   assert.match((denied as { details: string }).details, /the node says namespace shop, service account admin, but its certificate is for shop\/cart/);
 });
+
+test('a proxy started before its control plane keeps trying to join, and joins once it is up; a refusal is final', async () => {
+  const { freePort } = await import('../../support/net.js');
+  const dataDir = tempDir();
+  const port = await freePort();
+  let cp = await startControl({ dataDir, xdsPort: 0, httpPort: 0, xdsTlsPort: port, log: createLogger('error') });
+  const t = await token(cp, 'shop', 'late');
+  await cp.close();
+  const warnings: string[] = [];
+  const agent = new WorkloadAgent({ ca: { host: '127.0.0.1', port }, token: t.token, log: { info() {}, warn: (s) => warnings.push(s) } });
+  const joined = agent.joinPatiently();
+  const deadline = Date.now() + 30_000;
+  while (warnings.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.match(warnings[0]!, new RegExp(`agent: cannot reach the control plane at 127\\.0\\.0\\.1:${port} .*; retrying in \\d+ ms`));
+  cp = await startControl({ dataDir, xdsPort: 0, httpPort: 0, xdsTlsPort: port, log: createLogger('error') });
+  try {
+    const cert = await joined;
+    agent.stop();
+    assert.equal(new X509Certificate(cert.certificateChainPem).subjectAltName, 'URI:spiffe://cluster.local/ns/shop/sa/late');
+    // Revoked: no retrying.
+    assert.equal((await fetch(`http://127.0.0.1:${cp.http.port}/ca/tokens/${t.jti}/revoke`, { method: 'POST' })).status, 200);
+    const again = new WorkloadAgent({ ca: { host: '127.0.0.1', port }, token: t.token, log: quiet });
+    await refused(again.joinPatiently(), grpc.status.UNAUTHENTICATED, /revoked/);
+  } finally {
+    await cp.close();
+  }
+});
