@@ -3,7 +3,7 @@
  * apart from key generation.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
-import { buildCertificate, encodeName, fromPem, keyIdentifier, spkiOf, subjectOf, toPem } from '../../pki/x509.js';
+import { buildCertificate, encodeName, fromPem, keyIdentifier, spkiOf, toPem } from '../../pki/x509.js';
 
 /** The signing certificate and key, the chain above it, and every root workloads should trust. */
 export interface CaMaterial {
@@ -98,4 +98,3 @@ export function selfSignedMaterial(rootDer: Uint8Array, keyPem: string, file: st
 }
 
 export const pem = (der: Uint8Array): string => toPem('CERTIFICATE', der);
-export { subjectOf };
