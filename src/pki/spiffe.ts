@@ -8,6 +8,9 @@ export interface WorkloadIdentity {
 
 export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 
+/** The control plane's service name (as Istio's istiod.istio-system.svc): its certificate carries it, proxies check it. */
+export const CONTROL_PLANE_SAN = 'istiod.tsmesh-system.svc';
+
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const TRUST_DOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 

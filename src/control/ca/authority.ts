@@ -25,8 +25,7 @@ export interface CaPolicy {
 
 export const DEFAULT_POLICY: CaPolicy = { defaultTtlSeconds: 24 * 3600, maxTtlSeconds: 90 * 24 * 3600 };
 
-/** Istio's control-plane service name: the SAN proxies verify the control plane by. */
-export const CONTROL_PLANE_SAN = 'istiod.tsmesh-system.svc';
+export { CONTROL_PLANE_SAN } from '../../pki/spiffe.js';
 
 // Clocks disagree: a certificate valid from a minute ago works on a peer that is a bit behind.
 const BACKDATE_MS = 60_000;

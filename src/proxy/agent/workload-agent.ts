@@ -8,7 +8,7 @@ import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { buildCsr, fromPem, toPem } from '../../pki/x509.js';
 import { readJoinToken, type JoinTokenClaims } from '../../pki/join-token.js';
-import { spiffeId } from '../../pki/spiffe.js';
+import { CONTROL_PLANE_SAN, spiffeId } from '../../pki/spiffe.js';
 import type { SecretStore } from '../tls/secret-store.js';
 import { fetchPinnedRoot, PinnedRootError } from './pinned-root.js';
 import { createCertificate, credentialsFor, loadGrpc, channelOptions, CaRequestError, type CaTarget } from './ca-client.js';
@@ -18,7 +18,7 @@ import { renewalTime, retryDelay } from './renewal.js';
 export const WORKLOAD_SECRET = 'default';
 export const ROOT_SECRET = 'ROOTCA';
 /** The control plane's service name, which its certificate carries (as istiod's). */
-export const CONTROL_PLANE_NAME = 'istiod.tsmesh-system.svc';
+export const CONTROL_PLANE_NAME = CONTROL_PLANE_SAN;
 
 export interface AgentOptions {
   readonly ca: { readonly host: string; readonly port: number };
