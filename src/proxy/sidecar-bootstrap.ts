@@ -79,7 +79,9 @@ export function sidecarBootstrap(o: SidecarOptions): { bootstrap: Bootstrap; typ
   const node = nodeOf({
     name: o.name,
     namespace: o.namespace,
-    labels: o.labels,
+    // A sidecar that joins with a token has a workload certificate: like Istio's injector, it
+    // says so with this label, which the control plane's auto mTLS reads.
+    labels: o.join ? { 'security.istio.io/tlsMode': 'istio', ...o.labels } : o.labels,
     serviceAccount: o.serviceAccount,
     ips: [o.ip],
     generator: 'sidecar',
