@@ -1,5 +1,6 @@
 import type { Counter, Gauge, Histogram, StatScope } from '../stats-scope.js';
 import type { StatDescriptor, StatsStore } from './stats.js';
+import type { NamedStats } from '../istio-stats/series.js';
 
 /**
  * The stat prefixes whose value Envoy turns into a Prometheus tag, and the tag's name
@@ -81,6 +82,8 @@ export interface StatScopes {
   networkLocalRateLimit(statPrefix: string): StatScope;
   /** `http.<hcm_prefix>.fault.<downstream_cluster>.`: fault stats per x-envoy-downstream-service-cluster. */
   faultDownstreamCluster(hcmPrefix: string, cluster: string): StatScope;
+  /** Stats by full descriptor, for filters that name and tag their own (Istio's standard metrics). */
+  readonly named: NamedStats;
 }
 
 export function scopesFor(store: StatsStore): StatScopes {
@@ -92,5 +95,6 @@ export function scopesFor(store: StatsStore): StatScopes {
     httpLocalRateLimit: (p) => new TaggedScope(store, `${p}.http_local_rate_limit.`, 'http_local_rate_limit.', { envoy_local_http_ratelimit_prefix: p }),
     networkLocalRateLimit: (p) => new TaggedScope(store, `local_rate_limit.${p}.`, 'local_rate_limit.', { envoy_local_network_ratelimit_prefix: p }),
     faultDownstreamCluster: (h, c) => new TaggedScope(store, `http.${h}.fault.${c}.`, 'http.fault.', { envoy_fault_downstream_cluster: c, [SCOPE_TAGS.http]: h }),
+    named: { counter: (d) => store.counter(d), histogram: (d) => store.histogram(d) },
   };
 }

@@ -13,6 +13,8 @@ export interface ConnectionInfo {
   readonly originalDst?: { readonly address: string; readonly port: number };
   /** SNI of a TLS connection, when there is one. */
   readonly serverName?: string;
+  /** The TLS session of a TLS connection (set by the TLS transport socket): the peer's identity. */
+  readonly tls?: { readonly peerUriSans: readonly string[]; readonly peerDnsSans: readonly string[]; readonly peerSubject: string; readonly peerCertificateDer?: Uint8Array; readonly alpn?: string; readonly version: string };
 }
 
 let nextId = 0;

@@ -7,6 +7,7 @@ import type { HttpFilterConfig, HttpFilterParser, PerRouteParser } from './types
 import { faultFilter } from './fault/index.js';
 import { localRateLimitFilter } from './local-ratelimit/index.js';
 import { corsFilter } from './cors/index.js';
+import { istioStatsFilter } from './istio-stats/index.js';
 
 export type { HttpFilterConfig };
 
@@ -52,7 +53,7 @@ export interface HttpFilterExtension {
   readonly perRouteTypeUrl?: string;
 }
 
-for (const ext of [faultFilter, localRateLimitFilter, corsFilter]) {
+for (const ext of [faultFilter, localRateLimitFilter, corsFilter, istioStatsFilter]) {
   registerHttpFilter(ext.typeUrl, ext.parse);
   if (ext.parsePerRoute) registerPerRouteParser(ext.perRouteTypeUrl ?? ext.typeUrl, ext.parsePerRoute);
 }

@@ -6,6 +6,7 @@ import { LocalRateLimitDescriptorSchema, RateLimitDescriptor_EntrySchema } from 
 import { TokenBucketSchema } from '../../../envoy/generated/envoy/type/v3/token_bucket_pb.js';
 import { CorsSchema, CorsPolicySchema } from '../../../envoy/generated/envoy/extensions/filters/http/cors/v3/cors_pb.js';
 import { HttpStatusSchema } from '../../../envoy/generated/envoy/type/v3/http_status_pb.js';
+import { TypedStructSchema } from '../../../envoy/generated/xds/type/v3/typed_struct_pb.js';
 
 /**
  * The fields of the HTTP filters' configs that filters/ implements, as http_filters entries
@@ -29,4 +30,6 @@ export const HTTP_FILTER_SUPPORT: ReadonlyArray<readonly [DescMessage, string]> 
   [TokenBucketSchema, 'max_tokens tokens_per_fill fill_interval'],
   [LocalRateLimitDescriptorSchema, 'entries token_bucket'],
   [RateLimitDescriptor_EntrySchema, 'key value'],
+  // istio.stats (HTTP and network): the PluginConfig inside is checked by its parser.
+  [TypedStructSchema, 'type_url value'],
 ];
