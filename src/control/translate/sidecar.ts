@@ -17,6 +17,7 @@ import { effectivePolicy } from './policy.js';
 import { within } from './errors.js';
 import { httpPorts, httpProxyRouteConfig, portRouteConfig } from './route-config.js';
 import type { ProxyResources } from './types.js';
+import { withIstioStats } from './telemetry.js';
 
 /** Everything a sidecar gets (generator "sidecar"). */
 export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyResources {
@@ -43,7 +44,7 @@ export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyR
   }
   const appPort = proxy.appPorts[0];
   if (proxy.inboundPort !== undefined && appPort !== undefined) listeners.push(virtualInbound(proxy.inboundPort, appPort, servesOnlyTcp(index, proxy), log));
-  return sorted({ listeners, routes, clusters, endpoints });
+  return sorted({ listeners: withIstioStats(listeners), routes, clusters, endpoints });
 }
 
 /** Clusters per service port and DestinationRule subset, and the assignments of the EDS ones. */
