@@ -6,6 +6,7 @@ import { MESH_USAGE } from './mesh-usage.js';
 import { PROXY_USAGE } from './proxy-commands.js';
 import { PROXY_ARGS } from './proxy-args.js';
 import { takeHandedOffBootstrap } from './bootstrap-handoff.js';
+import { metricsOptionsFrom, METRICS_USAGE } from './metrics-flags.js';
 
 const USAGE = `tsmesh — a service mesh in TypeScript
 
@@ -14,6 +15,7 @@ Usage:
       Run the data plane from an Envoy v3 bootstrap (YAML or JSON); --validate checks it and exits.
       SIGTERM drains (no new connections, in-flight requests finish) for up to --drain-time-s (5).
 ${SIDECAR_USAGE}
+${METRICS_USAGE}
   tsmesh control [--config-dir DIR] [--data-dir DIR] [--xds-port 15010] [--xds-address 127.0.0.1]
                  [--http-port 15014] [--http-address 127.0.0.1] [--registry-grace-s 10] [--log-level LEVEL]
       Run the control plane: mesh config from the watched --config-dir (default DATA_DIR/config)
@@ -38,7 +40,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         const loaded = sidecar ? await (await import('../proxy/sidecar-start.js')).loadSidecarBootstrap(sidecar) : undefined;
         if (loaded && a.flags.has('print-bootstrap')) { process.stdout.write(await (await import('../proxy/sidecar-start.js')).bootstrapYaml(loaded)); return 0; }
         const { runProxy } = await import('../proxy/main.js');
-        return await runProxy({ bootstrapPath: file ?? 'sidecar bootstrap (--xds)', ...(loaded ? { bootstrap: loaded } : { bootstrapJson: takeHandedOffBootstrap() }), concurrency: int(a, 'concurrency', 2, 1, 256), logLevel: one(a, 'log-level') ?? 'info', validateOnly: a.flags.has('validate'), drainTimeMs: int(a, 'drain-time-s', 5, 0, 86_400) * 1000 });
+        return await runProxy({ bootstrapPath: file ?? 'sidecar bootstrap (--xds)', ...(loaded ? { bootstrap: loaded } : { bootstrapJson: takeHandedOffBootstrap() }), concurrency: int(a, 'concurrency', 2, 1, 256), logLevel: one(a, 'log-level') ?? 'info', validateOnly: a.flags.has('validate'), drainTimeMs: int(a, 'drain-time-s', 5, 0, 86_400) * 1000, metrics: metricsOptionsFrom(a, sidecar) });
       }
       case 'control': {
         const { runControlCommand } = await import('./control-command.js');

@@ -5,6 +5,7 @@ import { BootstrapSchema } from '../envoy/generated/envoy/config/bootstrap/v3/bo
 import { compileBootstrap } from './config.js';
 import { ProxyInstance } from './instance.js';
 import { AdminServer } from './admin/admin-server.js';
+import { startMetricsPorts, type MetricsPortsOptions } from './admin/metrics-ports.js';
 import { createStatsStore, scopesFor } from './stat-scopes.js';
 import { log, setLevel } from './log.js';
 import { flushAccessLogs } from './access-log.js';
@@ -26,6 +27,8 @@ export interface ProxyOptions {
   validateOnly: boolean;
   /** How long SIGTERM waits for open connections to finish before closing them (Envoy's --drain-time-s). */
   drainTimeMs: number;
+  /** The scrape ports (--prometheus-port, --merge-metrics-port); none when undefined. */
+  metrics?: MetricsPortsOptions | undefined;
 }
 
 /**
@@ -55,6 +58,7 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   let reuse: typeof import('./listener/reuseport.js') | undefined;
   let stopping = false;
   let admin: AdminServer | undefined;
+  let metricsPorts: { close(): Promise<void> } | undefined;
 
   let xds: XdsController | undefined;
 
@@ -70,6 +74,7 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
     instance?.destroyConnections();
     for (const fd of reserved) reuse?.closeFd(fd);
     await admin?.close();
+    await metricsPorts?.close();
     await flushAccessLogs();
     exit(code);
   };
@@ -139,6 +144,15 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   traceStartUpMemory('ready (after GC)');
   spec.listeners.forEach((l, i) => log.info(`listener ${l.name} ${l.bindToPort ? "on" : "for hand-offs to (not bound)"} ${l.address}:${ports[i]}`));
   if (admin) log.info(`admin on ${admin.address}`);
+  if (opts.metrics) {
+    try {
+      metricsPorts = await startMetricsPorts(opts.metrics, store);
+    } catch (e) {
+      log.error((e as Error).message);
+      void stop(1);
+      return done;
+    }
+  }
   if (spec.xds) {
     // Loaded only for a dynamic bootstrap: a static proxy carries no xDS (or gRPC) code.
     const { XdsController } = await import('./xds/controller.js');
