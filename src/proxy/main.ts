@@ -5,7 +5,7 @@ import { BootstrapSchema } from '../envoy/generated/envoy/config/bootstrap/v3/bo
 import { compileBootstrap } from './config.js';
 import { ProxyInstance } from './instance.js';
 import { AdminServer } from './admin/admin-server.js';
-import { startMetricsPorts, type MetricsPortsOptions } from './admin/metrics-ports.js';
+import type { MetricsPortsOptions } from './admin/metrics-ports.js';
 import { createStatsStore, scopesFor } from './stat-scopes.js';
 import { log, setLevel } from './log.js';
 import { flushAccessLogs } from './access-log.js';
@@ -146,6 +146,8 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   if (admin) log.info(`admin on ${admin.address}`);
   if (opts.metrics) {
     try {
+      // Loaded only when there is a scrape port to serve (not for a proxy run from a bootstrap file alone).
+      const { startMetricsPorts } = await import('./admin/metrics-ports.js');
       metricsPorts = await startMetricsPorts(opts.metrics, store);
     } catch (e) {
       log.error((e as Error).message);
