@@ -6,6 +6,8 @@
  * of http_filters before the router (10 spaces), `hcm` as fields of the HttpConnectionManager
  * (10 spaces).
  */
+import type { JsonValue } from '@bufbuild/protobuf';
+
 export interface TelemetryConfig {
   readonly name: string;
   readonly description: string;
@@ -24,3 +26,9 @@ export const TELEMETRY_CONFIGS: readonly TelemetryConfig[] = [
   { name: 'off', description: 'no telemetry filter', httpFilters: '', hcm: '' },
   { name: 'metrics', description: 'istio.stats (Istio standard metrics, peer metadata exchange) on both sidecars', httpFilters: ISTIO_STATS_HTTP_FILTER, hcm: '' },
 ];
+
+/** The same filters as http_filters entries in proto3 JSON, by configuration, for the in-process loop. */
+export const HTTP_FILTER_JSON: Readonly<Record<string, readonly JsonValue[]>> = {
+  off: [],
+  metrics: [{ name: 'istio.stats', typedConfig: { '@type': 'type.googleapis.com/xds.type.v3.TypedStruct', typeUrl: 'type.googleapis.com/stats.PluginConfig', value: {} } }],
+};
