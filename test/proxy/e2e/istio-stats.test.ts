@@ -162,7 +162,7 @@ test('both sidecars report the same HTTP edge with the peer labels from the meta
   assert.doesNotMatch(text, /envoy_istio/);
 });
 
-test('a request without the exchange (from outside the mesh) counts with an unknown source and gets no metadata back', async () => {
+test('a request without the exchange (from outside the mesh) or with junk metadata counts with an unknown source', async () => {
   // Straight to the server sidecar, as a client without a sidecar would.
   const listeners = (await server.admin('/listeners')).body;
   const port = Number(/inbound_http::127\.0\.0\.1:(\d+)/.exec(listeners)![1]);
@@ -170,6 +170,14 @@ test('a request without the exchange (from outside the mesh) counts with an unkn
   assert.equal(r.status, 200);
   assert.equal(r.headers['x-envoy-peer-metadata'], undefined);
   await until('the unknown-source request', async () => total(await scrape(server), 'istio_requests_total', { reporter: 'destination', source_workload: 'unknown', destination_workload: 'server-v1' }) === 1);
+  // Metadata that does not decode is an unknown peer, never an error.
+  for (const junk of ['%%%not base64', Buffer.from([0x0a, 0xff, 0xff, 0x01]).toString('base64'), 'A'.repeat(4000)]) {
+    const bad = await request(port, { path: '/ok', headers: { host: SERVICE, 'x-envoy-peer-metadata': junk } });
+    assert.equal(bad.status, 200);
+    assert.equal(bad.headers['x-envoy-peer-metadata'], undefined);
+  }
+  await until('the junk-metadata requests', async () => total(await scrape(server), 'istio_requests_total', { reporter: 'destination', source_workload: 'unknown', destination_workload: 'server-v1' }) === 4);
+  assert.equal(app.seen.filter((s) => s.headers['x-envoy-peer-metadata'] !== undefined).length, 0);
 });
 
 test('TCP connections are counted on both sides with their bytes', async () => {

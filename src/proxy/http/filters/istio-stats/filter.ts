@@ -51,7 +51,8 @@ class IstioStatsStream implements HttpStreamFilter {
       const v = h.get(PEER_METADATA_HEADER);
       if (v !== undefined) {
         this.#peer = f.peers.get(v);
-        this.#exchanged = true;
+        // Junk that decodes to nobody is not a mesh peer: it gets nothing back.
+        this.#exchanged = this.#peer !== UNKNOWN_PEER;
         h.remove(PEER_METADATA_HEADER);
       }
       h.remove(PEER_METADATA_ID_HEADER);
