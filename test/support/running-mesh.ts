@@ -93,6 +93,8 @@ export interface Workload {
   readonly inboundPort: number;
   readonly outboundPort: number;
   readonly adminPort: number;
+  /** The sidecar's --prometheus-port (Istio's 15090): /stats/prometheus. */
+  readonly prometheusPort: number;
   output(): string;
   /** Stops the sidecar (SIGTERM drains; SIGKILL is a crash) and its app. */
   stop(signal?: NodeJS.Signals): Promise<void>;
@@ -161,12 +163,13 @@ export async function startMesh(opts: { workloads?: readonly WorkloadSpec[]; gra
     url, xdsPort, dataDir, configDir, workloads,
     controlOutput: () => controlLog + (control?.output() ?? ''),
     async addWorkload(spec) {
-      const [inboundPort, outboundPort, adminPort] = [await freePort(), await freePort(), await freePort()];
+      const [inboundPort, outboundPort, adminPort, prometheusPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
       const app = spec.noApp ? undefined : await startTestApp(spec.name, spec.labels);
       const join = opts.secure && !spec.noJoin ? await joinArgs(spec) : ['--xds', `127.0.0.1:${xdsPort}`];
       const args = ['proxy', ...join, '--xds-api', spec.xdsApi ?? 'sotw', '--name', spec.name, '--namespace', 'default',
         ...Object.entries(spec.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
         '--inbound-port', String(inboundPort), '--outbound-port', String(outboundPort), '--admin-port', String(adminPort),
+        '--prometheus-port', String(prometheusPort),
         ...(app ? ['--app-port', String(app.port)] : []), '--concurrency', '1', '--drain-time-s', '1'];
       const s = spawnTsmesh(args);
       // LIVE once the first listeners and clusters (and what they need) have arrived.
@@ -175,7 +178,7 @@ export async function startMesh(opts: { workloads?: readonly WorkloadSpec[]; gra
         return (await fetch(`http://127.0.0.1:${adminPort}/ready`, { signal: AbortSignal.timeout(2000) })).status === 200 || undefined;
       }, 30_000, () => `sidecar ${spec.name} not ready:\n${s.output()}`);
       const w: Workload = {
-        spec, app, inboundPort, outboundPort, adminPort,
+        spec, app, inboundPort, outboundPort, adminPort, prometheusPort,
         output: s.output,
         stop: async (signal) => { await stopChild(s, signal); await app?.close(); },
       };
