@@ -40,6 +40,8 @@ const files = [
   'envoy/extensions/transport_sockets/tls/v3/secret.proto',
   'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
   'envoy/extensions/clusters/aggregate/v3/cluster.proto',
+  'envoy/config/trace/v3/zipkin.proto',
+  'envoy/config/trace/v3/opentelemetry.proto',
   'envoy/admin/v3/config_dump.proto',
   'envoy/admin/v3/config_dump_shared.proto',
   'envoy/admin/v3/clusters.proto',
