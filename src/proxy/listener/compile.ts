@@ -6,6 +6,7 @@ import { TlsInspectorSchema } from '../../envoy/generated/envoy/extensions/filte
 import { OriginalDstSchema } from '../../envoy/generated/envoy/extensions/filters/listener/original_dst/v3/original_dst_pb.js';
 import { LocalRateLimitSchema as NetworkLocalRateLimitSchema } from '../../envoy/generated/envoy/extensions/filters/network/local_ratelimit/v3/local_rate_limit_pb.js';
 import { durationMs } from '../../envoy/duration.js';
+import { TrafficDirection } from '../../envoy/generated/envoy/config/core/v3/base_pb.js';
 import { ConfigError, typeUrlOf, unpackAs } from '../../envoy/registry.js';
 import { compileHcm, type HcmConfig } from '../http/conn-manager/config.js';
 import { compileTcpProxy, type TcpProxyConfig } from '../tcp/tcp-proxy.js';
@@ -68,7 +69,8 @@ export function compileListener(l: Listener, path: string): ListenerSpec {
     if (any?.typeUrl === typeUrlOf(OriginalDstSchema)) { unpackAs(any, OriginalDstSchema, `${p}.typed_config`); originalDst = true; return; }
     throw new ConfigError(p, `unsupported listener filter ${f.name}${any ? ` (${any.typeUrl})` : ''}`);
   });
-  const chains = l.filterChains.map((c, i) => compileChain(c, `${path}.filter_chains[${i}]`));
+  const operation = l.trafficDirection === TrafficDirection.OUTBOUND ? 'egress' : 'ingress';
+  const chains = l.filterChains.map((c, i) => compileChain(c, `${path}.filter_chains[${i}]`, operation));
   const seen = new Map<string, number>();
   chains.forEach((c, i) => {
     const k = matchKey(c.match);
@@ -76,7 +78,7 @@ export function compileListener(l: Listener, path: string): ListenerSpec {
     if (prev !== undefined) throw new ConfigError(`${path}.filter_chains[${i}].filter_chain_match`, `same match rules as filter_chains[${prev}]`);
     seen.set(k, i);
   });
-  const defaultChain = l.defaultFilterChain ? compileChain(l.defaultFilterChain, `${path}.default_filter_chain`) : undefined;
+  const defaultChain = l.defaultFilterChain ? compileChain(l.defaultFilterChain, `${path}.default_filter_chain`, operation) : undefined;
   if (chains.length === 0 && !defaultChain) throw new ConfigError(`${path}.filter_chains`, 'at least one filter chain is required');
   return {
     name: l.name,
@@ -95,7 +97,7 @@ export function compileListener(l: Listener, path: string): ListenerSpec {
   };
 }
 
-function compileChain(c: FilterChain, path: string): FilterChainSpec {
+function compileChain(c: FilterChain, path: string, operation: 'ingress' | 'egress'): FilterChainSpec {
   if (c.transportSocket) throw new ConfigError(`${path}.transport_socket`, 'TLS transport sockets are not supported yet');
   if (c.filters.length === 0) throw new ConfigError(`${path}.filters`, 'a terminal network filter (http_connection_manager or tcp_proxy) is required');
   const last = c.filters.length - 1;
@@ -108,7 +110,7 @@ function compileChain(c: FilterChain, path: string): FilterChainSpec {
     const tp = `${p}.typed_config`;
     let terminal: NetworkFilterSpec | undefined;
     if (any.typeUrl === typeUrlOf(HttpConnectionManagerSchema)) {
-      terminal = { kind: 'http_connection_manager', config: compileHcm(unpackAs(any, HttpConnectionManagerSchema, tp), tp) };
+      terminal = { kind: 'http_connection_manager', config: compileHcm(unpackAs(any, HttpConnectionManagerSchema, tp), tp, operation) };
     } else if (any.typeUrl === typeUrlOf(TcpProxySchema)) {
       terminal = { kind: 'tcp_proxy', config: compileTcpProxy(unpackAs(any, TcpProxySchema, tp), tp) };
     } else if (any.typeUrl === typeUrlOf(NetworkLocalRateLimitSchema)) {
