@@ -31,7 +31,9 @@ export function extractContext(h: HeaderMap): ParentContext | undefined {
     const c = parseTraceparent(tp);
     if (c) {
       const ts = h.get('tracestate');
-      return ts ? { ...c, traceState: ts } : c;
+      // The same span in B3 form may name its own parent, which traceparent cannot carry.
+      const pid = h.get('x-b3-spanid')?.toLowerCase() === c.spanId ? h.get('x-b3-parentspanid')?.toLowerCase() : undefined;
+      return { ...c, ...(ts ? { traceState: ts } : {}), ...(pid && HEX16.test(pid) ? { parentSpanId: pid } : {}) };
     }
   }
   const single = h.get('b3');
