@@ -29,6 +29,7 @@ import { HEALTH_CHECK_SUPPORT } from './upstream/health/supported-fields.js';
 import { OUTLIER_SUPPORT } from './upstream/outlier/supported-fields.js';
 import { XDS_SUPPORT } from './xds/supported-fields.js';
 import { TRACING_SUPPORT } from './tracing/supported-fields.js';
+import { ACCESS_LOG_FILTER_SUPPORT } from './admin/access-log/supported-fields.js';
 
 /**
  * Every Envoy field tsmesh implements. A bootstrap that sets anything else is refused at start
@@ -81,7 +82,8 @@ export const SUPPORTED = supportTable([
   [EndpointSchema, 'address hostname'],
   [HttpProtocolOptionsSchema, 'explicit_http_config common_http_protocol_options'],
   [HttpProtocolOptions_ExplicitHttpConfigSchema, 'http_protocol_options http2_protocol_options'],
-  [AccessLogSchema, 'name typed_config'],
+  [AccessLogSchema, 'name typed_config filter'],
+  ...ACCESS_LOG_FILTER_SUPPORT,
   [FileAccessLogSchema, 'path log_format format json_format'],
   [StdoutAccessLogSchema, 'log_format'],
   [StderrAccessLogSchema, 'log_format'],
