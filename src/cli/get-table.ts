@@ -27,6 +27,10 @@ const KIND_COLUMNS: Readonly<Record<Kind, readonly Column[]>> = {
     ['TRUST-DOMAIN', (r) => (r.kind === 'MeshConfig' ? r.spec.trustDomain ?? 'cluster.local' : '')],
     ['OUTBOUND', (r) => (r.kind === 'MeshConfig' ? r.spec.outboundTrafficPolicy?.mode ?? 'ALLOW_ANY' : '')],
   ],
+  Telemetry: [
+    ['TRACING', (r) => (r.kind === 'Telemetry' ? (r.spec.tracing ?? []).flatMap((t) => (t.providers ?? []).map((p) => p.name)).join(',') : '')],
+    ['ACCESS-LOGGING', (r) => (r.kind === 'Telemetry' ? (r.spec.accessLogging ?? []).flatMap((a) => (a.disabled ? ['disabled'] : (a.providers ?? []).map((p) => p.name))).join(',') : '')],
+  ],
 };
 
 /** kubectl's short ages: 45s, 12m, 5h, 3d. */

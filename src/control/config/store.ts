@@ -149,6 +149,7 @@ export class ConfigStore {
       workloadGroups: of('WorkloadGroup'),
       destinationRules: of('DestinationRule'),
       virtualServices: of('VirtualService'),
+      telemetries: of('Telemetry'),
       mesh,
       version: this.#revision,
     });
