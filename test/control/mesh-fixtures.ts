@@ -21,8 +21,8 @@ import { envoyRegistry } from '../../src/envoy/full-registry.js';
  */
 export function configOf(yamlText: string, version = 1): ConfigSnapshot {
   const docs = parseAllDocuments(yamlText).map((d) => d.toJS() as MeshResource | null).filter((d): d is MeshResource => d !== null);
-  const out = { serviceEntries: [], workloadEntries: [], workloadGroups: [], destinationRules: [], virtualServices: [] } as {
-    serviceEntries: MeshResource[]; workloadEntries: MeshResource[]; workloadGroups: MeshResource[]; destinationRules: MeshResource[]; virtualServices: MeshResource[];
+  const out = { serviceEntries: [], workloadEntries: [], workloadGroups: [], destinationRules: [], virtualServices: [], telemetries: [] } as {
+    serviceEntries: MeshResource[]; workloadEntries: MeshResource[]; workloadGroups: MeshResource[]; destinationRules: MeshResource[]; virtualServices: MeshResource[]; telemetries: MeshResource[];
   };
   let mesh = {};
   docs.forEach((d, i) => {
@@ -35,6 +35,7 @@ export function configOf(yamlText: string, version = 1): ConfigSnapshot {
       case 'DestinationRule': out.destinationRules.push(d); break;
       case 'VirtualService': out.virtualServices.push(d); break;
       case 'MeshConfig': mesh = d.spec; break;
+      case 'Telemetry': out.telemetries.push(d); break;
       default: throw new Error(`unknown kind ${(d as { kind: string }).kind}`);
     }
   });

@@ -6,8 +6,8 @@ export type SelectorLabels = ReadonlyMap<string, ReadonlySet<string>>;
 
 /**
  * Every label some selector in `config` reads, with the values it compares: VirtualService
- * sourceLabels (HTTP and TCP matches), DestinationRule workloadSelector, WorkloadGroup labels and
- * ServiceEntry workloadSelector. Translation reads a proxy's labels only through these selectors
+ * sourceLabels (HTTP and TCP matches), DestinationRule workloadSelector, WorkloadGroup labels,
+ * ServiceEntry workloadSelector and Telemetry selector. Translation reads a proxy's labels only through these selectors
  * (registry/labels.ts `selects`: each looks up its own keys and compares for equality).
  */
 export function selectorLabels(config: ConfigSnapshot): SelectorLabels {
@@ -28,6 +28,7 @@ export function selectorLabels(config: ConfigSnapshot): SelectorLabels {
   for (const dr of config.destinationRules) add(dr.spec.workloadSelector?.matchLabels);
   for (const g of config.workloadGroups) { add(g.spec.metadata?.labels); add(g.spec.template.labels); }
   for (const se of config.serviceEntries) add(se.spec.workloadSelector?.labels);
+  for (const t of config.telemetries ?? []) add(t.spec.selector?.matchLabels);
   out = map;
   cache.set(config, out);
   return out;

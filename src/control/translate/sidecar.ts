@@ -17,6 +17,7 @@ import { effectivePolicy } from './policy.js';
 import { within } from './errors.js';
 import { httpPorts, httpProxyRouteConfig, portRouteConfig } from './route-config.js';
 import type { ProxyResources } from './types.js';
+import { proxyTelemetry } from './telemetry.js';
 
 /** Everything a sidecar gets (generator "sidecar"). */
 export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyResources {
@@ -33,16 +34,18 @@ export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyR
   if (proxy.outboundPort !== undefined) routes.push(httpProxyRouteConfig(routed, routeCtx, registryOnly));
 
   const listeners: Listener[] = [];
-  const log = index.mesh.config.mesh.accessLogFile;
-  if (proxy.outboundPort !== undefined) listeners.push(virtualOutbound(proxy.outboundPort, log));
+  const telemetry = proxyTelemetry(index, proxy);
+  const names = new Set(clusters.map((c) => c.name));
+  for (const c of telemetry.clusters) if (!names.has(c.name)) clusters.push(c);
+  if (proxy.outboundPort !== undefined) listeners.push(virtualOutbound(proxy.outboundPort, telemetry.outbound));
   const ports = new Set<number>();
   for (const s of routed) for (const p of s.ports) ports.add(p.number);
   for (const p of [...ports].sort((a, b) => a - b)) {
-    const l = portListenerOf(p, routed, index, proxy);
+    const l = portListenerOf(p, routed, index, proxy, telemetry.outbound);
     if (l) listeners.push(l);
   }
   const appPort = proxy.appPorts[0];
-  if (proxy.inboundPort !== undefined && appPort !== undefined) listeners.push(virtualInbound(proxy.inboundPort, appPort, servesOnlyTcp(index, proxy), log));
+  if (proxy.inboundPort !== undefined && appPort !== undefined) listeners.push(virtualInbound(proxy.inboundPort, appPort, servesOnlyTcp(index, proxy), telemetry.inbound));
   return sorted({ listeners, routes, clusters, endpoints });
 }
 
