@@ -74,3 +74,30 @@ test('access-log expressions become Envoy comparisons (EQ/GE/LE) with and/or', (
     assert.ok('error' in parseAccessLogExpression(bad), bad);
   }
 });
+
+test('analysis: Telemetry and defaultProviders name providers MeshConfig defines, of the right kind', async () => {
+  const { analyze } = await import('../../../src/control/config/analyze.js');
+  const { parseResources } = await import('../../../src/control/config/parse.js');
+  const { formatWithSeverity } = await import('../../../src/control/config/issues.js');
+  const { resources, issues } = parseResources(`
+apiVersion: tsmesh.io/v1
+kind: MeshConfig
+metadata: { name: mesh, namespace: istio-system }
+spec:
+  defaultProviders: { tracing: [zipkin], accessLogging: [otel] }
+  extensionProviders: [ { name: otel, opentelemetry: { service: otel.o.svc.cluster.local, port: 4318, http: {} } } ]
+---
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: { name: t, namespace: prod }
+spec:
+  tracing: [{ providers: [{ name: otel }] }]
+  accessLogging: [{ providers: [{ name: envoy }, { name: file }] }]
+`, 'test.yaml');
+  assert.deepEqual(issues, []);
+  assert.deepEqual(analyze(resources).map(formatWithSeverity), [
+    'Error: MeshConfig istio-system/mesh: spec.defaultProviders.tracing[0]: no tracing provider "zipkin" in MeshConfig extensionProviders; it is left out',
+    'Error: MeshConfig istio-system/mesh: spec.defaultProviders.accessLogging[0]: no access-logging provider "otel" in MeshConfig extensionProviders; it is left out',
+    'Error: Telemetry prod/t: spec.accessLogging[0].providers[1].name: no access-logging provider "file" in MeshConfig extensionProviders; it is left out',
+  ]);
+});
