@@ -108,14 +108,20 @@ export interface ChildContext {
  * header gets that one updated as well.
  */
 export function injectContext(h: HeaderMap, c: ChildContext, hadB3Single: boolean): void {
-  h.set('traceparent', `00-${c.traceId}-${c.spanId}-${c.sampled ? '01' : '00'}`);
-  if (c.traceState) h.set('tracestate', c.traceState);
+  const l = h.list;
+  // One pass drops what a caller sent of these headers; then this hop's values go on the end.
+  for (let i = 0; i < l.length; i += 2) {
+    if (TRACE_HEADERS.has(l[i]!)) { l.splice(i, 2); i -= 2; }
+  }
+  const flag = c.sampled ? '1' : '0';
+  l.push('traceparent', `00-${c.traceId}-${c.spanId}-0${flag}`);
+  if (c.traceState) l.push('tracestate', c.traceState);
   const b3Trace = isShortTraceId(c.traceId) ? c.traceId.slice(16) : c.traceId;
-  h.set('x-b3-traceid', b3Trace);
-  h.set('x-b3-spanid', c.spanId);
-  if (c.parentSpanId) h.set('x-b3-parentspanid', c.parentSpanId);
-  else h.remove('x-b3-parentspanid');
-  h.set('x-b3-sampled', c.sampled ? '1' : '0');
-  h.remove('x-b3-flags');
-  if (hadB3Single) h.set('b3', `${b3Trace}-${c.spanId}-${c.sampled ? '1' : '0'}${c.parentSpanId ? `-${c.parentSpanId}` : ''}`);
+  l.push('x-b3-traceid', b3Trace, 'x-b3-spanid', c.spanId);
+  if (c.parentSpanId) l.push('x-b3-parentspanid', c.parentSpanId);
+  l.push('x-b3-sampled', flag);
+  if (hadB3Single) l.push('b3', `${b3Trace}-${c.spanId}-${flag}${c.parentSpanId ? `-${c.parentSpanId}` : ''}`);
 }
+
+/** What injectContext replaces (x-b3-flags goes: the decision is in x-b3-sampled). */
+const TRACE_HEADERS: ReadonlySet<string> = new Set(['traceparent', 'tracestate', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'x-b3-sampled', 'x-b3-flags', 'b3']);

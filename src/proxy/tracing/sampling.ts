@@ -21,13 +21,24 @@ export interface SamplingConfig {
   readonly overallSampling: Fraction;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** The trace reason of a request id; undefined when it is no UUID (then nothing is traced by it). */
+/**
+ * The trace reason of a request id; undefined when it is not UUID-shaped (then nothing is traced
+ * by it). Envoy checks the length only; the dashes are checked too, as cheaply.
+ */
 export function reasonOf(requestId: string): TraceReason | undefined {
-  if (requestId.length !== 36 || !UUID.test(requestId)) return undefined;
+  if (requestId.length !== 36 || requestId.charCodeAt(8) !== 45 || requestId.charCodeAt(13) !== 45 || requestId.charCodeAt(18) !== 45 || requestId.charCodeAt(23) !== 45) return undefined;
   const c = requestId.charCodeAt(14) | 0x20;
   return c === TraceReason.Sampling || c === TraceReason.ServiceForced || c === TraceReason.ClientForced ? c : TraceReason.NotTraceable;
+}
+
+/** The last 8 hex digits of a UUID as a number (a non-hex digit counts as 0). */
+function lowBits(rid: string): number {
+  let v = 0;
+  for (let i = 28; i < 36; i++) {
+    const c = rid.charCodeAt(i) | 0x20;
+    v = v * 16 + (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : 0);
+  }
+  return v;
 }
 
 function withReason(requestId: string, r: TraceReason): string {
@@ -45,7 +56,7 @@ export function decideReason(h: HeaderMap, cfg: SamplingConfig, random: number):
   let reason = reasonOf(rid);
   if (reason === undefined) return TraceReason.NotTraceable;
   // The request id's low bits as a uniform number: Envoy's `getInteger() % 10000`.
-  const u = parseInt(rid.slice(28, 36), 16) / 0x1_0000_0000;
+  const u = lowBits(rid) / 0x1_0000_0000;
   if (h.has('x-client-trace-id') && fractionHit(cfg.clientSampling, random)) reason = TraceReason.ClientForced;
   else if (h.has('x-envoy-force-trace')) reason = TraceReason.ServiceForced;
   else if (reason === TraceReason.NotTraceable && fractionHit(cfg.randomSampling, u)) reason = TraceReason.Sampling;
