@@ -36,9 +36,17 @@ export class TracingRuntime {
     return new Tracer(cfg, this.#exporter(cfg.provider), this.#node);
   }
 
-  /** Sends what every exporter holds; resolves when the reports are done. */
-  async flush(): Promise<void> {
-    await Promise.all([...this.#exporters.values()].map((e) => e.flush()));
+  /**
+   * Sends what every exporter holds; resolves when the reports are done, or after `maxWaitMs`
+   * (a dead collector must not hold a shutdown up for its whole timeout).
+   */
+  async flush(maxWaitMs = 1000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.#exporters.values()].map((e) => e.flush())),
+      new Promise<void>((r) => { timer = setTimeout(r, maxWaitMs); }),
+    ]);
+    clearTimeout(timer);
   }
 
   #exporter(p: TracingProvider): BatchingExporter {

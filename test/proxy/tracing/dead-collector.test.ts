@@ -100,3 +100,12 @@ test('a collector answering 500 counts as failed; one answering 200 as sent', as
   await until(async () => (await statValue(second.proxy, 'tracing.opentelemetry.spans_sent')) >= 3, 'spans_sent');
   assert.equal(good.spans[0]!.service, 'unknown_service:envoy', 'no service_name and no node cluster');
 });
+
+test('spans still queued when the proxy stops are sent before it exits', async () => {
+  const good = await startTraceCollector();
+  open.push(good);
+  const { proxy, port } = await proxyTracingTo(good.port, await app());
+  assert.equal(await get(port), 200);
+  assert.equal(await proxy.stop(), 0);
+  assert.equal(good.spans.length, 1);
+});
