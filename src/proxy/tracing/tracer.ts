@@ -36,7 +36,7 @@ export interface ActiveSpan {
 /** What the tracer reads of a finished stream (HttpStream implements it). */
 export interface TracedStream {
   readonly req: RequestHeaders;
-  readonly startMs: number;
+  /** Milliseconds since the stream started (monotonic). */
   elapsedMs(): number;
   readonly status: number;
   readonly flags: number;
@@ -84,8 +84,11 @@ export class Tracer {
     if (!a.sampled) return;
     const cfg = this.config;
     const req = s.req;
-    const start = BigInt(s.startMs) * 1_000_000n;
-    const end = start + BigInt(Math.max(0, Math.round(s.elapsedMs() * 1e6)));
+    // Both ends from the monotonic clock anchored at the process's time origin: nested spans of
+    // one proxy nest exactly, and Date.now()'s millisecond steps do not skew short spans.
+    const nowMs = performance.timeOrigin + performance.now();
+    const end = BigInt(Math.round(nowMs * 1e6));
+    const start = end - BigInt(Math.max(0, Math.round(s.elapsedMs() * 1e6)));
     const error = s.status >= 500 || s.status === 0;
     const attributes = this.#tags(s, req.headers, error);
     const name = spanName(req, cfg.maxPathTagLength);
