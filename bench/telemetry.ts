@@ -39,7 +39,7 @@ function repoRoot(): string {
   return d;
 }
 
-interface Options { rounds: number; duration: number; warmup: number; connections: number; concurrency: number; basePort: number; write: boolean }
+interface Options { rounds: number; duration: number; warmup: number; connections: number; concurrency: number; basePort: number; write: boolean; only: 'tracing' | 'log' | undefined }
 
 function options(argv: string[]): Options {
   const { values } = parseArgs({
@@ -47,7 +47,7 @@ function options(argv: string[]): Options {
     strict: true,
     options: {
       rounds: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' },
-      'tsmesh-concurrency': { type: 'string' }, 'base-port': { type: 'string' }, 'no-write': { type: 'boolean' }, quick: { type: 'boolean' },
+      'tsmesh-concurrency': { type: 'string' }, 'base-port': { type: 'string' }, 'no-write': { type: 'boolean' }, quick: { type: 'boolean' }, only: { type: 'string' },
     },
   });
   const quick = values.quick === true;
@@ -64,12 +64,14 @@ function options(argv: string[]): Options {
     connections: int('connections', values.connections, 32, 1, 1000),
     concurrency: int('tsmesh-concurrency', values['tsmesh-concurrency'], 1, 1, 64),
     basePort: int('base-port', values['base-port'], 18480, 1024, 65000),
-    write: values['no-write'] !== true,
+    // --only tracing|log: one half of telemetry on the `on` listener, to tell their costs apart (not written).
+    write: values['no-write'] !== true && values.only === undefined,
+    only: values.only === undefined ? undefined : values.only === 'tracing' || values.only === 'log' ? values.only : (() => { throw new Error(`--only must be tracing or log, got ${JSON.stringify(values.only)}`); })(),
   };
 }
 
 /** Two listeners, one route each to the same upstream; `on` traces (1%) and writes an access log. */
-function bootstrap(p: { off: number; on: number; admin: number; upstream: number; collector: number }, logFile: string): string {
+function bootstrap(p: { off: number; on: number; admin: number; upstream: number; collector: number }, logFile: string, only: Options['only']): string {
   const hcm = (prefix: string, extra: string): string => `
       - name: envoy.filters.network.http_connection_manager
         typed_config:
@@ -98,20 +100,20 @@ static_resources:
     traffic_direction: INBOUND
     address: { socket_address: { address: 127.0.0.1, port_value: ${p.on} } }
     filter_chains:
-    - filters:${hcm('on', `
+    - filters:${hcm('on', `${only === 'log' ? '' : `
           tracing:
             random_sampling: { value: 1 }
             provider:
               name: envoy.tracers.opentelemetry
               typed_config:
                 "@type": type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig
-                http_service: { http_uri: { uri: "http://collector/v1/traces", cluster: collector, timeout: 2s } }
+                http_service: { http_uri: { uri: "http://collector/v1/traces", cluster: collector, timeout: 2s } }`}${only === 'tracing' ? '' : `
           access_log:
           - name: envoy.access_loggers.file
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
               path: ${logFile}
-              log_format: { text_format_source: { inline_string: ${JSON.stringify(ISTIO_TEXT_FORMAT)} } }`)}
+              log_format: { text_format_source: { inline_string: ${JSON.stringify(ISTIO_TEXT_FORMAT)} } }`}`)}
   clusters:
   - name: upstream
     type: STATIC
@@ -147,7 +149,7 @@ async function main(): Promise<void> {
   const runAsRoot = process.getuid?.() === 0;
   await startNginx('upstream', dir, nginxUpstreamConf({ dir, runAsRoot, h1Port: ports.upstream, h2Port: ports.upstreamH2, body: BODY }), [ports.upstream, ports.upstreamH2]);
   const logFile = join(dir, 'access.log');
-  const proxy = await startTsmesh({ bin: resolve(join(root, 'bin/tsmesh.js')), dir, bootstrap: bootstrap(ports, logFile), adminPort: ports.admin, concurrency: o.concurrency });
+  const proxy = await startTsmesh({ bin: resolve(join(root, 'bin/tsmesh.js')), dir, bootstrap: bootstrap(ports, logFile, o.only), adminPort: ports.admin, concurrency: o.concurrency });
   await checkServes(ports.off, 'h1', BODY);
   await checkServes(ports.on, 'h1', BODY);
 
@@ -194,7 +196,7 @@ async function main(): Promise<void> {
   const machine = await describeMachine();
   const sent = stat('tracing.opentelemetry.spans_sent');
   const table = [
-    `### Telemetry cost: 1% tracing (OTLP/HTTP) + file access log vs off (wrk -t1 -c${o.connections} -d${o.duration}s, median of ${o.rounds})`,
+    `### Telemetry cost: ${o.only === 'tracing' ? '1% tracing (OTLP/HTTP) only' : o.only === 'log' ? 'file access log only' : '1% tracing (OTLP/HTTP) + file access log'} vs off (wrk -t1 -c${o.connections} -d${o.duration}s, median of ${o.rounds})`,
     '',
     `Run ${new Date().toISOString()} by \`npm run bench:telemetry\` (bench/telemetry.ts), tsmesh --concurrency ${o.concurrency}, Node ${process.version}, ${machine.find(([k]) => k === 'CPUs (nproc)')?.[1] ?? '?'} CPUs shared with the load generator, the upstream (nginx) and the OTLP receiver.`,
     'Both listeners are in one proxy process; runs alternate off / on. On: every request is given a',
