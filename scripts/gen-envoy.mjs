@@ -41,6 +41,8 @@ const files = [
   'envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.proto',
   'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
   'envoy/extensions/clusters/aggregate/v3/cluster.proto',
+  'envoy/config/trace/v3/zipkin.proto',
+  'envoy/config/trace/v3/opentelemetry.proto',
   'envoy/admin/v3/config_dump.proto',
   'envoy/admin/v3/config_dump_shared.proto',
   'envoy/admin/v3/clusters.proto',

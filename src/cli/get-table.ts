@@ -40,6 +40,10 @@ const KIND_COLUMNS: Readonly<Record<Kind, readonly Column[]>> = {
     ['ISSUERS', (r) => (r.kind === 'RequestAuthentication' ? list(r.spec.jwtRules?.map((j) => j.issuer)) : '')],
     ['SELECTOR', (r) => (r.kind === 'RequestAuthentication' ? labels(r.spec.selector?.matchLabels) : '')],
   ],
+  Telemetry: [
+    ['TRACING', (r) => (r.kind === 'Telemetry' ? (r.spec.tracing ?? []).flatMap((t) => (t.providers ?? []).map((p) => p.name)).join(',') : '')],
+    ['ACCESS-LOGGING', (r) => (r.kind === 'Telemetry' ? (r.spec.accessLogging ?? []).flatMap((a) => (a.disabled ? ['disabled'] : (a.providers ?? []).map((p) => p.name))).join(',') : '')],
+  ],
 };
 
 const labels = (l: Readonly<Record<string, string>> | undefined): string => Object.entries(l ?? {}).map(([k, v]) => `${k}=${v}`).join(',');

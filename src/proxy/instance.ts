@@ -22,6 +22,7 @@ import { TcpProxyFilter, tcpProxyStats, type TcpProxyStats } from './tcp/tcp-pro
 import type { StatScopes } from './stat-scopes.js';
 import type { InstanceShared } from './shared/context.js';
 import { SecretStore } from './tls/secret-store.js';
+import { TracingRuntime } from './tracing/runtime.js';
 
 /** An RDS route configuration as the connection managers that name it see it. */
 class RdsRouteSource implements RouteSource {
@@ -44,9 +45,12 @@ export class ProxyInstance {
   readonly #hcmStats = new Map<string, HcmStats>();
   readonly #tcpStats = new Map<string, TcpProxyStats>();
   readonly #emptyTables = new Map<string, RouteTable>();
+  /** This thread's span exporters. */
+  readonly tracing: TracingRuntime;
 
   constructor(readonly spec: ProxySpec, readonly scopes: StatScopes, readonly shared: InstanceShared) {
     this.clusters = new ClusterManager(spec.clusters, (name) => scopes.cluster(name), shared);
+    this.tracing = new TracingRuntime(this.clusters, (p) => scopes.tracing(p), spec.bootstrap);
     this.#staticListeners = spec.listeners.map((l) => this.#build(l));
     for (const l of this.#staticListeners) this.#listeners.set(l.spec.name, l);
   }
@@ -101,6 +105,7 @@ export class ProxyInstance {
 
   async close(): Promise<void> {
     await Promise.all(this.listeners.map((l) => l.close()));
+    await this.tracing.flush();
     this.clusters.close();
   }
 
@@ -167,7 +172,8 @@ export class ProxyInstance {
       const httpScope = scopes.http(f.config.statPrefix);
       const filters = f.config.filters.flatMap((fc) => (fc.instantiate ? [fc.instantiate({ httpScope, statPrefix: f.config.statPrefix, scopes, shared, clusters: this.clusters, direction: chain.direction, node: this.#node })] : []));
       const routes: RouteSource = f.config.rds === undefined ? { table: f.config.routes } : this.#routeSource(f.config.rds);
-      return new HttpConnectionManagerFilter({ config: f.config, routes, stats, clusters: this.clusters, filters });
+      const tracer = f.config.tracing ? this.tracing.tracerFor(f.config.tracing) : undefined;
+      return new HttpConnectionManagerFilter({ config: f.config, routes, stats, clusters: this.clusters, filters, ...(tracer ? { tracer } : {}) });
     }
     let stats = this.#tcpStats.get(f.config.statPrefix);
     if (!stats) this.#tcpStats.set(f.config.statPrefix, (stats = tcpProxyStats(scopes.tcp(f.config.statPrefix))));

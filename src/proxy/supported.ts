@@ -29,6 +29,8 @@ import { HEALTH_CHECK_SUPPORT } from './upstream/health/supported-fields.js';
 import { OUTLIER_SUPPORT } from './upstream/outlier/supported-fields.js';
 import { XDS_SUPPORT } from './xds/supported-fields.js';
 import { RBAC_SUPPORT } from './rbac/supported-fields.js';
+import { TRACING_SUPPORT } from './tracing/supported-fields.js';
+import { ACCESS_LOG_FILTER_SUPPORT } from './admin/access-log/supported-fields.js';
 
 /**
  * Every Envoy field tsmesh implements. A bootstrap that sets anything else is refused at start
@@ -52,7 +54,7 @@ export const SUPPORTED = supportTable([
   [FilterChainSchema, 'filter_chain_match filters name'],
   [FilterChainMatchSchema, 'destination_port prefix_ranges server_names transport_protocol application_protocols source_prefix_ranges source_ports'],
   [FilterSchema, 'name typed_config'],
-  [HttpConnectionManagerSchema, 'codec_type stat_prefix route_config rds http_filters server_name use_remote_address xff_num_trusted_hops skip_xff_append generate_request_id preserve_external_request_id always_set_request_id_in_response max_request_headers_kb common_http_protocol_options stream_idle_timeout request_timeout request_headers_timeout access_log upgrade_configs via http_protocol_options http2_protocol_options strip_matching_host_port strip_any_host_port'],
+  [HttpConnectionManagerSchema, 'codec_type stat_prefix route_config rds http_filters server_name use_remote_address xff_num_trusted_hops skip_xff_append generate_request_id preserve_external_request_id always_set_request_id_in_response max_request_headers_kb common_http_protocol_options stream_idle_timeout request_timeout request_headers_timeout access_log upgrade_configs via http_protocol_options http2_protocol_options strip_matching_host_port strip_any_host_port tracing'],
   [HttpConnectionManager_UpgradeConfigSchema, 'upgrade_type enabled'],
   [CoreHttpProtocolOptionsSchema, 'idle_timeout max_headers_count max_stream_duration max_requests_per_connection max_connection_duration'],
   [Http1ProtocolOptionsSchema, ''],
@@ -81,7 +83,8 @@ export const SUPPORTED = supportTable([
   [EndpointSchema, 'address hostname'],
   [HttpProtocolOptionsSchema, 'explicit_http_config common_http_protocol_options'],
   [HttpProtocolOptions_ExplicitHttpConfigSchema, 'http_protocol_options http2_protocol_options'],
-  [AccessLogSchema, 'name typed_config'],
+  [AccessLogSchema, 'name typed_config filter'],
+  ...ACCESS_LOG_FILTER_SUPPORT,
   [FileAccessLogSchema, 'path log_format format json_format'],
   [StdoutAccessLogSchema, 'log_format'],
   [StderrAccessLogSchema, 'log_format'],
@@ -94,4 +97,5 @@ export const SUPPORTED = supportTable([
   ...HEALTH_CHECK_SUPPORT,
   ...OUTLIER_SUPPORT,
   ...RBAC_SUPPORT,
+  ...TRACING_SUPPORT,
 ]);

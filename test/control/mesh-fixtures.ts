@@ -21,9 +21,9 @@ import { envoyRegistry } from '../../src/envoy/full-registry.js';
  */
 export function configOf(yamlText: string, version = 1): ConfigSnapshot {
   const docs = parseAllDocuments(yamlText).map((d) => d.toJS() as MeshResource | null).filter((d): d is MeshResource => d !== null);
-  const out = { serviceEntries: [], workloadEntries: [], workloadGroups: [], destinationRules: [], virtualServices: [], peerAuthentications: [], authorizationPolicies: [], requestAuthentications: [] } as {
+  const out = { serviceEntries: [], workloadEntries: [], workloadGroups: [], destinationRules: [], virtualServices: [], peerAuthentications: [], authorizationPolicies: [], requestAuthentications: [], telemetries: [] } as {
     serviceEntries: MeshResource[]; workloadEntries: MeshResource[]; workloadGroups: MeshResource[]; destinationRules: MeshResource[]; virtualServices: MeshResource[];
-    peerAuthentications: MeshResource[]; authorizationPolicies: MeshResource[]; requestAuthentications: MeshResource[];
+    peerAuthentications: MeshResource[]; authorizationPolicies: MeshResource[]; requestAuthentications: MeshResource[]; telemetries: MeshResource[];
   };
   let mesh = {};
   docs.forEach((d, i) => {
@@ -39,6 +39,7 @@ export function configOf(yamlText: string, version = 1): ConfigSnapshot {
       case 'AuthorizationPolicy': out.authorizationPolicies.push(d); break;
       case 'RequestAuthentication': out.requestAuthentications.push(d); break;
       case 'MeshConfig': mesh = d.spec; break;
+      case 'Telemetry': out.telemetries.push(d); break;
       default: throw new Error(`unknown kind ${(d as { kind: string }).kind}`);
     }
   });

@@ -7,6 +7,7 @@ import type { DestinationRule, Destination, MeshResource, ServiceEntry, VirtualS
 import { resourceLabel, type ConfigIssue, type Severity } from './issues.js';
 import { hostMatches, resolveHost } from './hosts.js';
 import { analyzeSecurity } from './analyze-security.js';
+import { analyzeTelemetry } from './analyze-telemetry.js';
 
 interface Index {
   /** Concrete or wildcard ServiceEntry host → its ServiceEntries. */
@@ -49,6 +50,7 @@ export function analyze(resources: readonly MeshResource[]): ConfigIssue[] {
     }
   }
   issues.push(...analyzeSecurity(resources));
+  analyzeTelemetry(resources, report);
   return issues;
 }
 

@@ -313,10 +313,58 @@ export interface MeshConfigSpec {
     drainDuration?: string;
     terminationDrainDuration?: string;
     proxyStatsMatcher?: never;
+    /** Istio's default tracing sampling, percent (1 when unset). */
+    tracing?: { sampling?: number };
   };
   /** Access log file for every proxy ("" = off, "/dev/stdout"). */
   accessLogFile?: string;
+  /** TEXT (default) or JSON: Istio's default format in that encoding, unless accessLogFormat is set. */
+  accessLogEncoding?: 'TEXT' | 'JSON';
+  /** An Envoy format string (TEXT) or a JSON object of format strings (JSON). */
+  accessLogFormat?: string;
   enableTracing?: boolean;
+  /** Providers used where no Telemetry names any. */
+  defaultProviders?: { tracing?: string[]; accessLogging?: string[]; metrics?: string[] };
+  extensionProviders?: ExtensionProvider[];
+}
+
+/** MeshConfig.extensionProviders[]: exactly one kind per entry. */
+export interface ExtensionProvider {
+  name: string;
+  opentelemetry?: { service: string; port: number; http?: { path?: string; timeout?: string; headers?: { name: string; value: string }[] } };
+  zipkin?: { service: string; port: number; maxTagLength?: number; enable64bitTraceId?: boolean; path?: string };
+  envoyFileAccessLog?: { path: string; logFormat?: { text?: string; labels?: Record<string, string> } };
+}
+
+// --- Telemetry (telemetry.istio.io/v1) --------------------------------------------------------
+
+export type WorkloadMode = 'CLIENT' | 'SERVER' | 'CLIENT_AND_SERVER';
+export interface ProviderRef { name: string }
+export interface TelemetryCustomTag {
+  literal?: { value: string };
+  environment?: { name: string; defaultValue?: string };
+  header?: { name: string; defaultValue?: string };
+}
+export interface TelemetryTracing {
+  match?: { mode?: WorkloadMode };
+  providers?: ProviderRef[];
+  randomSamplingPercentage?: number;
+  disableSpanReporting?: boolean;
+  customTags?: Record<string, TelemetryCustomTag>;
+}
+export interface TelemetryAccessLogging {
+  match?: { mode?: WorkloadMode };
+  providers?: ProviderRef[];
+  disabled?: boolean;
+  /** A CEL subset over response.code (config/access-log-expression.ts). */
+  filter?: { expression: string };
+}
+export interface TelemetrySpec {
+  selector?: { matchLabels?: Record<string, string> };
+  tracing?: TelemetryTracing[];
+  accessLogging?: TelemetryAccessLogging[];
+  /** Accepted with the `prometheus` provider only (what the proxy serves anyway). */
+  metrics?: { providers?: ProviderRef[] }[];
 }
 
 // --- The envelope -------------------------------------------------------------------------
@@ -339,8 +387,10 @@ export type PeerAuthentication = Resource<'PeerAuthentication', PeerAuthenticati
 export type AuthorizationPolicy = Resource<'AuthorizationPolicy', AuthorizationPolicySpec>;
 export type RequestAuthentication = Resource<'RequestAuthentication', RequestAuthenticationSpec>;
 
+export type Telemetry = Resource<'Telemetry', TelemetrySpec>;
+
 export type MeshResource = ServiceEntry | WorkloadEntry | WorkloadGroup | DestinationRule | VirtualService | MeshConfig
-  | PeerAuthentication | AuthorizationPolicy | RequestAuthentication;
+  | PeerAuthentication | AuthorizationPolicy | RequestAuthentication | Telemetry;
 export type Kind = MeshResource['kind'];
 
 export const KINDS: Readonly<Record<Kind, { apiVersions: readonly string[]; plural: string }>> = {
@@ -353,6 +403,7 @@ export const KINDS: Readonly<Record<Kind, { apiVersions: readonly string[]; plur
   PeerAuthentication: { apiVersions: ['security.istio.io/v1', 'security.istio.io/v1beta1'], plural: 'peerauthentications' },
   AuthorizationPolicy: { apiVersions: ['security.istio.io/v1', 'security.istio.io/v1beta1'], plural: 'authorizationpolicies' },
   RequestAuthentication: { apiVersions: ['security.istio.io/v1', 'security.istio.io/v1beta1'], plural: 'requestauthentications' },
+  Telemetry: { apiVersions: ['telemetry.istio.io/v1', 'telemetry.istio.io/v1alpha1'], plural: 'telemetries' },
 };
 
 /** What the translation reads: every stored resource, grouped by kind, plus the mesh config. */
@@ -365,6 +416,8 @@ export interface ConfigSnapshot {
   readonly peerAuthentications: readonly PeerAuthentication[];
   readonly authorizationPolicies: readonly AuthorizationPolicy[];
   readonly requestAuthentications: readonly RequestAuthentication[];
+  /** Absent in snapshots made before the Telemetry kind existed (tests build some by hand). */
+  readonly telemetries?: readonly Telemetry[];
   readonly mesh: MeshConfigSpec;
   /** Changes with every stored change; the xDS version of a push derives from it. */
   readonly version: number;

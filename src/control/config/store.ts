@@ -152,6 +152,7 @@ export class ConfigStore {
       peerAuthentications: of('PeerAuthentication'),
       authorizationPolicies: of('AuthorizationPolicy'),
       requestAuthentications: of('RequestAuthentication'),
+      telemetries: of('Telemetry'),
       mesh,
       version: this.#revision,
     });

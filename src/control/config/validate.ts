@@ -11,6 +11,7 @@ import { validateDestinationRule } from './validate-destination-rule.js';
 import { validateVirtualService } from './validate-virtual-service.js';
 import { validateMeshConfig } from './validate-mesh-config.js';
 import { validateAuthorizationPolicy, validatePeerAuthentication, validateRequestAuthentication } from './validate-security.js';
+import { validateTelemetry } from './validate-telemetry.js';
 
 export const DEFAULT_NAMESPACE = 'default';
 
@@ -24,6 +25,7 @@ const SPEC_VALIDATORS: Readonly<Record<Kind, (c: Checker, spec: unknown) => void
   PeerAuthentication: validatePeerAuthentication,
   AuthorizationPolicy: validateAuthorizationPolicy,
   RequestAuthentication: validateRequestAuthentication,
+  Telemetry: validateTelemetry,
 };
 
 /** Metadata the server sets; accepted on input (so `get -o yaml | apply` round-trips) and replaced. */
@@ -41,7 +43,7 @@ export interface RawDocument {
 }
 
 /** kubectl's short names for Istio's kinds (`kubectl get vs`). */
-const SHORT_NAMES: Readonly<Record<string, Kind>> = { se: 'ServiceEntry', we: 'WorkloadEntry', wg: 'WorkloadGroup', dr: 'DestinationRule', vs: 'VirtualService', mc: 'MeshConfig', pa: 'PeerAuthentication', ap: 'AuthorizationPolicy', ra: 'RequestAuthentication' };
+const SHORT_NAMES: Readonly<Record<string, Kind>> = { se: 'ServiceEntry', we: 'WorkloadEntry', wg: 'WorkloadGroup', dr: 'DestinationRule', vs: 'VirtualService', mc: 'MeshConfig', pa: 'PeerAuthentication', ap: 'AuthorizationPolicy', ra: 'RequestAuthentication', telemetry: 'Telemetry' };
 
 /** Finds the kind among KINDS by Kind, plural or short name, case-insensitively (for CLIs and URLs). */
 export function resolveKind(name: string): Kind | undefined {

@@ -17,6 +17,7 @@ import { HTTP_PROXY_ROUTE, VIRTUAL_INBOUND, VIRTUAL_OUTBOUND, inboundCluster, ou
 import { hcmFilter, inlineHcm, outboundHttpFilters, rdsHcm, routerOnly, tcpProxyFilter } from './network-filters.js';
 import { routeMatch } from './route-match.js';
 import { inboundChains, tlsInspector, type InboundSecurity, type InboundTerminal } from './inbound.js';
+import type { DirectionTelemetry } from './telemetry.js';
 
 function socketAddress(address: string, port: number) {
   return create(AddressSchema, { address: { case: 'socketAddress', value: create(SocketAddressSchema, { address, portSpecifier: { case: 'portValue', value: port } }) } });
@@ -27,13 +28,13 @@ function socketAddress(address: string, port: number) {
  * (HTTP_PROXY) here, routed by `http_proxy`. use_original_dst hands connections that were
  * redirected here by traffic capture to the `0.0.0.0_<port>` listener of their original port.
  */
-export function virtualOutbound(outboundPort: number, accessLogFile?: string): Listener {
+export function virtualOutbound(outboundPort: number, telemetry?: DirectionTelemetry): Listener {
   return create(ListenerSchema, {
     name: VIRTUAL_OUTBOUND,
     address: socketAddress('127.0.0.1', outboundPort),
     useOriginalDst: true,
     trafficDirection: TrafficDirection.OUTBOUND,
-    filterChains: [create(FilterChainSchema, { name: VIRTUAL_OUTBOUND, filters: [hcmFilter(rdsHcm(`outbound_0.0.0.0_${outboundPort}`, HTTP_PROXY_ROUTE, outboundHttpFilters(), accessLogFile))] })],
+    filterChains: [create(FilterChainSchema, { name: VIRTUAL_OUTBOUND, filters: [hcmFilter(rdsHcm(`outbound_0.0.0.0_${outboundPort}`, HTTP_PROXY_ROUTE, outboundHttpFilters(), telemetry))] })],
   });
 }
 
@@ -44,8 +45,8 @@ export function virtualOutbound(outboundPort: number, accessLogFile?: string): L
  * without VIPs owns the port only when no HTTP service and no earlier VIP-less TCP service has
  * it (Istio reports the same conflict).
  */
-export function portListenerOf(port: number, services: readonly Service[], index: MeshIndex, proxy: ProxyIdentity): Listener | undefined {
-  const log = index.mesh.config.mesh.accessLogFile;
+export function portListenerOf(port: number, services: readonly Service[], index: MeshIndex, proxy: ProxyIdentity, telemetry?: DirectionTelemetry): Listener | undefined {
+  const log = telemetry;
   const chains: FilterChain[] = [];
   let catchAllTaken = false;
   const http = services.some((s) => s.ports.some((p) => p.number === port && isHttp(portProtocol(p))));
@@ -108,10 +109,10 @@ function cidr(addr: string): CidrRange | undefined {
  * goes to the application on its first port (`inbound|<appPort>||`). HTTP unless every service
  * port this workload serves is TCP. Chains, TLS and policies per the workload's security (inbound.ts).
  */
-export function virtualInbound(inboundPort: number, appPort: number, tcp: boolean, sec: InboundSecurity, accessLogFile?: string): Listener {
+export function virtualInbound(inboundPort: number, appPort: number, tcp: boolean, sec: InboundSecurity, telemetry?: DirectionTelemetry): Listener {
   const cluster = inboundCluster(appPort);
   const terminal: InboundTerminal = tcp
-    ? { kind: 'tcp', filter: tcpProxyFilter(cluster, [{ name: cluster, weight: 100 }], accessLogFile) }
+    ? { kind: 'tcp', filter: tcpProxyFilter(cluster, [{ name: cluster, weight: 100 }], telemetry) }
     : { kind: 'http', hcm: inlineHcm(`inbound_0.0.0.0_${appPort}`, create(RouteConfigurationSchema, {
       name: cluster,
       virtualHosts: [create(VirtualHostSchema, {
@@ -123,7 +124,7 @@ export function virtualInbound(inboundPort: number, appPort: number, tcp: boolea
           action: { case: 'route', value: create(RouteActionSchema, { clusterSpecifier: { case: 'cluster', value: cluster }, timeout: seconds(0), maxGrpcTimeout: seconds(0) }) },
         })],
       })],
-    }), routerOnly(), accessLogFile) };
+    }), routerOnly(), telemetry) };
   const { chains, tlsInspector: inspect } = inboundChains(sec, { port: appPort, name: cluster, terminal });
   return create(ListenerSchema, {
     name: VIRTUAL_INBOUND,

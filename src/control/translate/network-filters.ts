@@ -13,6 +13,7 @@ import type { RouteConfiguration } from '../../envoy/generated/envoy/config/rout
 import { AccessLogSchema, type AccessLog } from '../../envoy/generated/envoy/config/accesslog/v3/accesslog_pb.js';
 import { FileAccessLogSchema } from '../../envoy/generated/envoy/extensions/access_loggers/file/v3/file_pb.js';
 import { CORS_FILTER, FAULT_FILTER } from './route-policies.js';
+import type { DirectionTelemetry } from './telemetry.js';
 
 export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
 export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
@@ -43,20 +44,18 @@ export function routerOnly(): HttpFilter[] {
   return [httpFilter(ROUTER_FILTER, anyPack(RouterSchema, create(RouterSchema)))];
 }
 
-/**
- * MeshConfig.accessLogFile ("/dev/stdout", a path; "" or unset = none) as Istio does it: a file
- * access log, in Envoy's default format, on every connection manager and tcp_proxy.
- */
+/** A plain file access log in Envoy's default format (for tools; the mesh's come from telemetry.ts). */
 export function accessLogs(file: string | undefined): AccessLog[] {
   if (!file) return [];
   return [create(AccessLogSchema, { name: 'envoy.access_loggers.file', configType: { case: 'typedConfig', value: anyPack(FileAccessLogSchema, create(FileAccessLogSchema, { path: file })) } })];
 }
 
-/** An HCM whose routes come over ADS under `routeConfigName`. */
-export function rdsHcm(statPrefix: string, routeConfigName: string, httpFilters: HttpFilter[], accessLogFile?: string): HttpConnectionManager {
+/** An HCM whose routes come over ADS under `routeConfigName`; `telemetry`: its access logs and tracing (telemetry.ts). */
+export function rdsHcm(statPrefix: string, routeConfigName: string, httpFilters: HttpFilter[], telemetry?: DirectionTelemetry): HttpConnectionManager {
   return create(HttpConnectionManagerSchema, {
     statPrefix,
-    accessLog: accessLogs(accessLogFile),
+    accessLog: [...(telemetry?.accessLog ?? [])],
+    ...(telemetry?.tracing ? { tracing: telemetry.tracing } : {}),
     routeSpecifier: {
       case: 'rds',
       value: create(RdsSchema, {
@@ -68,8 +67,11 @@ export function rdsHcm(statPrefix: string, routeConfigName: string, httpFilters:
   });
 }
 
-export function inlineHcm(statPrefix: string, routeConfig: RouteConfiguration, httpFilters: HttpFilter[], accessLogFile?: string): HttpConnectionManager {
-  return create(HttpConnectionManagerSchema, { statPrefix, routeSpecifier: { case: 'routeConfig', value: routeConfig }, httpFilters, accessLog: accessLogs(accessLogFile) });
+export function inlineHcm(statPrefix: string, routeConfig: RouteConfiguration, httpFilters: HttpFilter[], telemetry?: DirectionTelemetry): HttpConnectionManager {
+  return create(HttpConnectionManagerSchema, {
+    statPrefix, routeSpecifier: { case: 'routeConfig', value: routeConfig }, httpFilters, accessLog: [...(telemetry?.accessLog ?? [])],
+    ...(telemetry?.tracing ? { tracing: telemetry.tracing } : {}),
+  });
 }
 
 export function hcmFilter(hcm: HttpConnectionManager): Filter {
@@ -77,8 +79,8 @@ export function hcmFilter(hcm: HttpConnectionManager): Filter {
 }
 
 /** tcp_proxy to one cluster, or split by weight. */
-export function tcpProxyFilter(statPrefix: string, clusters: readonly { name: string; weight: number }[], accessLogFile?: string): Filter {
-  const tp = create(TcpProxySchema, { statPrefix, accessLog: accessLogs(accessLogFile) });
+export function tcpProxyFilter(statPrefix: string, clusters: readonly { name: string; weight: number }[], telemetry?: DirectionTelemetry): Filter {
+  const tp = create(TcpProxySchema, { statPrefix, accessLog: [...(telemetry?.accessLog ?? [])] });
   if (clusters.length === 1) tp.clusterSpecifier = { case: 'cluster', value: clusters[0]!.name };
   else {
     tp.clusterSpecifier = {

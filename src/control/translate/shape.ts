@@ -9,7 +9,7 @@ export type SelectorLabels = ReadonlyMap<string, ReadonlySet<string>>;
  * Every label some selector in `config` reads, with the values it compares: VirtualService
  * sourceLabels (HTTP and TCP matches), DestinationRule workloadSelector, WorkloadGroup labels and
  * ServiceEntry workloadSelector, the selectors of PeerAuthentication, AuthorizationPolicy and
- * RequestAuthentication, and the sidecar's `security.istio.io/tlsMode` label. Translation reads a proxy's labels only through these selectors
+ * RequestAuthentication, Telemetry's selector, and the sidecar's `security.istio.io/tlsMode` label. Translation reads a proxy's labels only through these selectors
  * (registry/labels.ts `selects`: each looks up its own keys and compares for equality).
  */
 export function selectorLabels(config: ConfigSnapshot): SelectorLabels {
@@ -31,6 +31,7 @@ export function selectorLabels(config: ConfigSnapshot): SelectorLabels {
   for (const g of config.workloadGroups) { add(g.spec.metadata?.labels); add(g.spec.template.labels); }
   for (const se of config.serviceEntries) add(se.spec.workloadSelector?.labels);
   for (const sel of securitySelectors(config)) add(sel);
+  for (const t of config.telemetries ?? []) add(t.spec.selector?.matchLabels);
   out = map;
   cache.set(config, out);
   return out;

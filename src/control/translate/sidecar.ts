@@ -19,7 +19,8 @@ import type { ProxyResources } from './types.js';
 import { hasMeshIdentity, workloadLabels } from './security-policies.js';
 import { applyUpstreamTls } from './upstream-tls.js';
 import { inboundSecurity } from './inbound.js';
-import { withIstioStats } from './telemetry.js';
+import { withIstioStats } from './istio-stats.js';
+import { proxyTelemetry } from './telemetry.js';
 
 /** Everything a sidecar gets (generator "sidecar"). */
 export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyResources {
@@ -36,18 +37,20 @@ export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyR
   if (proxy.outboundPort !== undefined) routes.push(httpProxyRouteConfig(routed, routeCtx, registryOnly));
 
   const listeners: Listener[] = [];
-  const log = index.mesh.config.mesh.accessLogFile;
-  if (proxy.outboundPort !== undefined) listeners.push(virtualOutbound(proxy.outboundPort, log));
+  const telemetry = proxyTelemetry(index, proxy);
+  const names = new Set(clusters.map((c) => c.name));
+  for (const c of telemetry.clusters) if (!names.has(c.name)) clusters.push(c);
+  if (proxy.outboundPort !== undefined) listeners.push(virtualOutbound(proxy.outboundPort, telemetry.outbound));
   const ports = new Set<number>();
   for (const s of routed) for (const p of s.ports) ports.add(p.number);
   for (const p of [...ports].sort((a, b) => a - b)) {
-    const l = portListenerOf(p, routed, index, proxy);
+    const l = portListenerOf(p, routed, index, proxy, telemetry.outbound);
     if (l) listeners.push(l);
   }
   const appPort = proxy.appPorts[0];
   if (proxy.inboundPort !== undefined && appPort !== undefined) {
     const sec = inboundSecurity(index, proxy);
-    listeners.push(virtualInbound(proxy.inboundPort, appPort, servesOnlyTcp(index, proxy), sec, log));
+    listeners.push(virtualInbound(proxy.inboundPort, appPort, servesOnlyTcp(index, proxy), sec, telemetry.inbound));
     const have = new Set(clusters.map((c) => c.name));
     for (const c of sec.clusters) if (!have.has(c.name)) clusters.push(c);
   }

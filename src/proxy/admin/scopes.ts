@@ -86,6 +86,8 @@ export interface StatScopes {
   root(statPrefix: string): StatScope;
   /** Stats by full descriptor, for filters that name and tag their own (Istio's standard metrics). */
   readonly named: NamedStats;
+  /** `tracing.<provider>.` of a tracer's exporter (opentelemetry, zipkin). */
+  tracing(provider: string): StatScope;
 }
 
 export function scopesFor(store: StatsStore): StatScopes {
@@ -97,6 +99,7 @@ export function scopesFor(store: StatsStore): StatScopes {
     httpLocalRateLimit: (p) => new TaggedScope(store, `${p}.http_local_rate_limit.`, 'http_local_rate_limit.', { envoy_local_http_ratelimit_prefix: p }),
     networkLocalRateLimit: (p) => new TaggedScope(store, `local_rate_limit.${p}.`, 'local_rate_limit.', { envoy_local_network_ratelimit_prefix: p }),
     root: (p) => { const n = p.endsWith('.') ? p : `${p}.`; return new TaggedScope(store, n, n, {}); },
+    tracing: (p) => new TaggedScope(store, `tracing.${p}.`, `tracing.${p}.`, {}),
     faultDownstreamCluster: (h, c) => new TaggedScope(store, `http.${h}.fault.${c}.`, 'http.fault.', { envoy_fault_downstream_cluster: c, [SCOPE_TAGS.http]: h }),
     named: { counter: (d) => store.counter(d), histogram: (d) => store.histogram(d) },
   };

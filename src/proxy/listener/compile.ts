@@ -122,7 +122,7 @@ function compileChain(c: FilterChain, path: string, direction: TrafficDirectionN
     const tp = `${p}.typed_config`;
     let terminal: NetworkFilterSpec | undefined;
     if (any.typeUrl === typeUrlOf(HttpConnectionManagerSchema)) {
-      terminal = { kind: 'http_connection_manager', config: compileHcm(unpackAs(any, HttpConnectionManagerSchema, tp), tp) };
+      terminal = { kind: 'http_connection_manager', config: compileHcm(unpackAs(any, HttpConnectionManagerSchema, tp), tp, direction === 'OUTBOUND' ? 'egress' : 'ingress') };
     } else if (any.typeUrl === typeUrlOf(TcpProxySchema)) {
       terminal = { kind: 'tcp_proxy', config: compileTcpProxy(unpackAs(any, TcpProxySchema, tp), tp) };
     } else if (any.typeUrl === typeUrlOf(NetworkLocalRateLimitSchema)) {

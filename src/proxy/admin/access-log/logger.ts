@@ -10,6 +10,7 @@ import { StderrAccessLogSchema, StdoutAccessLogSchema } from '../../../envoy/gen
 import type { AccessLogContext } from './context.js';
 import { DEFAULT_FORMAT, compileJsonFormat, compileSubstitutionFormat, compileTextFormat, type AccessLogFormatter } from './format.js';
 import { accessLogSinks, type AccessLogSink, type AccessLogSinks } from './sink.js';
+import { compileAccessLogFilter, type AccessLogPredicate } from './filter.js';
 
 export interface AccessLogger {
   /** Formats and queues one entry; cheap and never throws. */
@@ -23,9 +24,22 @@ class FormattingLogger implements AccessLogger {
   }
 }
 
+/** A logger behind its `filter`: writes only the requests the filter lets through. */
+class FilteredLogger implements AccessLogger {
+  constructor(readonly filter: AccessLogPredicate, readonly inner: AccessLogger) {}
+  log(ctx: AccessLogContext): void {
+    if (this.filter(ctx)) this.inner.log(ctx);
+  }
+}
+
 /** Compiles one `access_log` entry at `path` (e.g. `...http_connection_manager.access_log[0]`). */
 export function compileAccessLog(config: AccessLog, path: string, sinks: AccessLogSinks = accessLogSinks): AccessLogger {
-  if (config.filter) throw new ConfigError(`${path}.filter`, 'access log filters are not supported');
+  if (!config.filter) return compileUnfiltered(config, path, sinks);
+  const filter = compileAccessLogFilter(config.filter, `${path}.filter`);
+  return new FilteredLogger(filter, compileUnfiltered(config, path, sinks));
+}
+
+function compileUnfiltered(config: AccessLog, path: string, sinks: AccessLogSinks): AccessLogger {
   if (config.configType.case !== 'typedConfig') throw new ConfigError(`${path}.typed_config`, 'required');
   const any = config.configType.value;
   const p = `${path}.typed_config`;

@@ -150,6 +150,8 @@ const OPERATORS: ReadonlyMap<string, OperatorSpec> = new Map<string, OperatorSpe
   ['UPSTREAM_REMOTE_ADDRESS_WITHOUT_PORT', upstreamHost.noPort],
   ['UPSTREAM_REMOTE_PORT', upstreamHost.port],
   ['UPSTREAM_CLUSTER', str((c) => nonEmpty(c.upstreamCluster))],
+  // Envoy's UPSTREAM_CLUSTER may print the cluster's alt_stat_name; tsmesh has none, so both are the name (Istio's format uses _RAW).
+  ['UPSTREAM_CLUSTER_RAW', str((c) => nonEmpty(c.upstreamCluster))],
   ['UPSTREAM_LOCAL_ADDRESS', upstreamLocal.full],
   ['UPSTREAM_LOCAL_ADDRESS_WITHOUT_PORT', upstreamLocal.noPort],
   ['UPSTREAM_LOCAL_PORT', upstreamLocal.port],
@@ -168,6 +170,8 @@ const OPERATORS: ReadonlyMap<string, OperatorSpec> = new Map<string, OperatorSpe
   ['ROUTE_NAME', str((c) => nonEmpty(c.routeName))],
   ['REQUESTED_SERVER_NAME', str((c) => nonEmpty(c.requestedServerName))],
   ['CONNECTION_ID', num((c) => c.connectionId ?? 0)],
+  // Details of a connection the proxy itself closed (Envoy: RBAC denials and the like); tsmesh records none yet.
+  ['CONNECTION_TERMINATION_DETAILS', str(() => undefined)],
   ['HOSTNAME', hostname],
 ]);
 

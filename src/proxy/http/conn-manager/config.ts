@@ -7,6 +7,7 @@ import { compileRouteConfig } from '../route/compile.js';
 import type { RouteTable } from '../route/route-table.js';
 import { compileHttpFilters, type HttpFilterConfig } from '../filters/registry.js';
 import { compileAccessLogs, type AccessLogger } from '../../access-log.js';
+import { compileTracing, type TracingConfig } from '../../tracing/config.js';
 
 /** An HttpConnectionManager, validated and compiled once; shared read-only by its connections. */
 export interface HcmConfig {
@@ -46,9 +47,12 @@ export interface HcmConfig {
    * (when it is the connection's local port / always) before filters and routing see it.
    */
   readonly stripPort: 'none' | 'matching' | 'any';
+  /** `tracing` with a provider; undefined: no spans, no trace headers. */
+  readonly tracing: TracingConfig | undefined;
 }
 
-export function compileHcm(h: HttpConnectionManager, path: string): HcmConfig {
+/** `operation`: the listener's traffic_direction as Envoy's tracing sees it (OUTBOUND = egress). */
+export function compileHcm(h: HttpConnectionManager, path: string, operation: 'ingress' | 'egress' = 'ingress'): HcmConfig {
   if (!h.statPrefix) throw new ConfigError(`${path}.stat_prefix`, 'required');
   const codec = h.codecType === HttpConnectionManager_CodecType.AUTO ? 'AUTO' : h.codecType === HttpConnectionManager_CodecType.HTTP1 ? 'HTTP1' : h.codecType === HttpConnectionManager_CodecType.HTTP2 ? 'HTTP2' : undefined;
   if (!codec) throw new ConfigError(`${path}.codec_type`, 'HTTP3 is not supported');
@@ -107,6 +111,7 @@ export function compileHcm(h: HttpConnectionManager, path: string): HcmConfig {
     accessLogs: compileAccessLogs(h.accessLog, `${path}.access_log`),
     via: h.via,
     stripPort: h.stripPortMode.case === 'stripAnyHostPort' && h.stripPortMode.value ? 'any' : h.stripMatchingHostPort ? 'matching' : 'none',
+    tracing: h.tracing ? compileTracing(h.tracing, `${path}.tracing`, operation) : undefined,
   };
 }
 

@@ -20,6 +20,7 @@ import { FilterCallbacks } from './filter-callbacks.js';
 import type { DynamicMetadata } from '../dynamic-metadata.js';
 import { Router, DEFAULT_BUFFER_LIMIT, type RouterStream } from '../router/router.js';
 import { grpcStreamDuration } from '../router/timeouts.js';
+import type { ActiveSpan, Tracer } from '../../tracing/tracer.js';
 
 /** Where a connection manager's routes come from; `table` is swapped whole on an RDS update. */
 export interface RouteSource {
@@ -35,6 +36,8 @@ export interface HcmRuntime {
   readonly clusters: ClusterManager;
   /** The non-terminal HTTP filters, bound to this thread, in order. */
   readonly filters: readonly HttpFilterFactory[];
+  /** Set when the connection manager traces (its `tracing` has a provider). */
+  readonly tracer?: Tracer;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -73,6 +76,7 @@ export class HttpStream implements RouterStream {
   #responseTrailers: HeaderMap | undefined;
   #details = '';
   #requestId = '';
+  #span: ActiveSpan | undefined;
   // HTTP filters: instances, where the chain stands, and the body held while one stops it.
   #filters: HttpStreamFilter[] | undefined;
   #filterIndex = 0;
@@ -125,6 +129,11 @@ export class HttpStream implements RouterStream {
     if (cfg.stripPort !== 'none') req.authority = stripHostPort(req.authority, cfg.stripPort, this.conn.localPort);
     this.downstreamAddress = downstreamRemoteAddress(cfg, this.downstreamAddress, req.headers);
     this.#requestId = prepareRequestHeaders(cfg, this.conn.remoteAddress, req);
+    const tracer = this.rt.tracer;
+    if (tracer) {
+      this.#span = tracer.start(req);
+      this.#requestId = req.headers.get('x-request-id') ?? this.#requestId;
+    }
     this.isGrpc = isGrpcRequest(req);
     this.#selection = this.rt.routes.table.select(req);
     this.#armMaxDuration();
@@ -463,6 +472,7 @@ export class HttpStream implements RouterStream {
     stats.downstream_rq_completed.inc();
     stats.downstream_rq_time.record(performance.now() - this.#start);
     if (this.rt.config.accessLogs.length > 0) logAccess(this.rt.config.accessLogs, this);
+    if (this.#span) this.rt.tracer!.finish(this.#span, this);
     this.onDone?.(this);
   }
 

@@ -1,0 +1,229 @@
+/**
+ * What telemetry costs per request: HTTP/1.1 throughput through one tsmesh proxy on two
+ * listeners with the same route, one with telemetry off and one with it on as a mesh runs it:
+ * tracing (envoy.tracers.opentelemetry, 1% random sampling, OTLP/HTTP to a receiver in this
+ * process that decodes nothing) and a file access log in Istio's default text format. The
+ * proxy's Envoy stats count on both (they cannot be turned off); Istio's standard metrics are
+ * the metrics helper's (bench:metrics) and the lead combines the two. Runs alternate off / on.
+ * Prints the numbers and writes the `telemetry` section of BENCHMARKS.md.
+ *
+ *   npm run bench:tracing [-- --rounds 5 --duration 5 --warmup 2 --connections 32
+ *                              --tsmesh-concurrency 1 --base-port 18480 --no-write --quick]
+ *
+ * It prints numbers and never fails on them; it exits non-zero only when it cannot run.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { killAllNow, portFree } from './lib/processes.js';
+import { nginxUpstreamConf } from './lib/configs.js';
+import { startNginx, startTsmesh, checkServes } from './lib/servers.js';
+import { runWrk, type LoadRun } from './lib/load.js';
+import { treeCpuSeconds, otherCpuWindow } from './lib/proc.js';
+import { describeMachine } from './lib/machine.js';
+import { QuietGate } from './lib/quiet-gate.js';
+import { median } from './lib/stats.js';
+import { setSection } from './lib/sections.js';
+import http from 'node:http';
+import { ISTIO_TEXT_FORMAT } from '../src/control/translate/access-log-formats.js';
+import { telemetryLoopNs } from './lib/telemetry-loop.js';
+
+const BODY = 'hello world\n';
+const log = (line: string): void => { process.stderr.write(`${line}\n`); };
+
+function repoRoot(): string {
+  let d = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(d, 'package.json'))) d = dirname(d);
+  return d;
+}
+
+interface Options { rounds: number; duration: number; warmup: number; connections: number; concurrency: number; basePort: number; write: boolean; only: 'tracing' | 'log' | undefined }
+
+function options(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      rounds: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' },
+      'tsmesh-concurrency': { type: 'string' }, 'base-port': { type: 'string' }, 'no-write': { type: 'boolean' }, quick: { type: 'boolean' }, only: { type: 'string' },
+    },
+  });
+  const quick = values.quick === true;
+  const int = (name: string, v: string | undefined, dflt: number, min: number, max: number): number => {
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    return n;
+  };
+  return {
+    rounds: int('rounds', values.rounds, quick ? 2 : 5, 1, 50),
+    duration: int('duration', values.duration, quick ? 2 : 5, 1, 60),
+    warmup: int('warmup', values.warmup, quick ? 1 : 2, 1, 60),
+    connections: int('connections', values.connections, 32, 1, 1000),
+    concurrency: int('tsmesh-concurrency', values['tsmesh-concurrency'], 1, 1, 64),
+    basePort: int('base-port', values['base-port'], 18480, 1024, 65000),
+    // --only tracing|log: one half of telemetry on the `on` listener, to tell their costs apart (not written).
+    write: values['no-write'] !== true && values.only === undefined,
+    only: values.only === undefined ? undefined : values.only === 'tracing' || values.only === 'log' ? values.only : (() => { throw new Error(`--only must be tracing or log, got ${JSON.stringify(values.only)}`); })(),
+  };
+}
+
+/** Two listeners, one route each to the same upstream; `on` traces (1%) and writes an access log. */
+function bootstrap(p: { off: number; on: number; admin: number; upstream: number; collector: number }, logFile: string, only: Options['only']): string {
+  const hcm = (prefix: string, extra: string): string => `
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ${prefix}${extra}
+          route_config:
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: { prefix: "/" }
+                route: { cluster: upstream }
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }`;
+  return `node: { id: bench~127.0.0.1~bench.default~default.svc.cluster.local, cluster: bench.default, metadata: { NAMESPACE: default, LABELS: { app: bench } } }
+admin: { address: { socket_address: { address: 127.0.0.1, port_value: ${p.admin} } } }
+static_resources:
+  listeners:
+  - name: off
+    traffic_direction: INBOUND
+    address: { socket_address: { address: 127.0.0.1, port_value: ${p.off} } }
+    filter_chains:
+    - filters:${hcm('off', '')}
+  - name: on
+    traffic_direction: INBOUND
+    address: { socket_address: { address: 127.0.0.1, port_value: ${p.on} } }
+    filter_chains:
+    - filters:${hcm('on', `${only === 'log' ? '' : `
+          tracing:
+            random_sampling: { value: 1 }
+            provider:
+              name: envoy.tracers.opentelemetry
+              typed_config:
+                "@type": type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig
+                http_service: { http_uri: { uri: "http://collector/v1/traces", cluster: collector, timeout: 2s } }`}${only === 'tracing' ? '' : `
+          access_log:
+          - name: envoy.access_loggers.file
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+              path: ${logFile}
+              log_format: { text_format_source: { inline_string: ${JSON.stringify(ISTIO_TEXT_FORMAT)} } }`}`)}
+  clusters:
+  - name: upstream
+    type: STATIC
+    connect_timeout: 1s
+    load_assignment:
+      cluster_name: upstream
+      endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${p.upstream} } } } } ] } ]
+  - name: collector
+    type: STATIC
+    connect_timeout: 1s
+    load_assignment:
+      cluster_name: collector
+      endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${p.collector} } } } } ] } ]
+`;
+}
+
+interface Sample { rps: number; cpuUsPerRequest: number; otherCpuPct: number; errors: number }
+
+async function main(): Promise<void> {
+  const o = options(process.argv.slice(2));
+  const root = repoRoot();
+  const dir = mkdtempSync(join(tmpdir(), 'tsmesh-bench-telemetry-'));
+  process.on('exit', () => { killAllNow(); rmSync(dir, { recursive: true, force: true }); });
+  const b = o.basePort;
+  const ports = { upstream: b, upstreamH2: b + 1, off: b + 2, on: b + 3, admin: b + 4, collector: b + 5 };
+  const busy = (await Promise.all(Object.values(ports).map(async (port) => ((await portFree(port)) ? undefined : port)))).filter((x) => x !== undefined);
+  if (busy.length > 0) throw new Error(`ports in use on 127.0.0.1: ${busy.join(', ')} (choose others with --base-port)`);
+  // The OTLP receiver: takes each report, counts it, answers 200.
+  let reports = 0;
+  let reportBytes = 0;
+  const collector = http.createServer((req, res) => { req.on('data', (c: Buffer) => { reportBytes += c.length; }); req.on('end', () => { reports++; res.end(); }); });
+  await new Promise<void>((r) => collector.listen(ports.collector, '127.0.0.1', () => r()));
+  const runAsRoot = process.getuid?.() === 0;
+  await startNginx('upstream', dir, nginxUpstreamConf({ dir, runAsRoot, h1Port: ports.upstream, h2Port: ports.upstreamH2, body: BODY }), [ports.upstream, ports.upstreamH2]);
+  const logFile = join(dir, 'access.log');
+  const proxy = await startTsmesh({ bin: resolve(join(root, 'bin/tsmesh.js')), dir, bootstrap: bootstrap(ports, logFile, o.only), adminPort: ports.admin, concurrency: o.concurrency });
+  await checkServes(ports.off, 'h1', BODY);
+  await checkServes(ports.on, 'h1', BODY);
+
+  const targets = [['off', ports.off], ['on', ports.on]] as const;
+  const wrk = (port: number, seconds: number): Promise<LoadRun> => runWrk(`http://127.0.0.1:${port}/`, { threads: 1, connections: o.connections, durationSeconds: seconds });
+  log(`warm-up ${o.warmup} s per listener`);
+  for (const [, port] of targets) await wrk(port, o.warmup);
+  const samples: Record<'off' | 'on', Sample[]> = { off: [], on: [] };
+  const quiet = new QuietGate();
+  let command = '';
+  let onRequests = 0;
+  for (let r = 1; r <= o.rounds; r++) {
+    for (const [name, port] of targets) {
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        await quiet.wait();
+        const other = otherCpuWindow(process.pid);
+        const cpu0 = treeCpuSeconds(proxy.pid);
+        const run = await wrk(port, o.duration);
+        const s: Sample = { rps: run.requestsPerSecond, cpuUsPerRequest: ((treeCpuSeconds(proxy.pid) - cpu0) / Math.max(1, run.requests)) * 1e6, otherCpuPct: other(), errors: run.errors };
+        command ||= run.command;
+        if (attempt === 1 && quiet.shouldRepeat(`round ${r} ${name}`, s.otherCpuPct)) continue;
+        samples[name].push(s);
+        log(`round ${r} ${name.padEnd(3)} ${Math.round(s.rps).toLocaleString('en-US').padStart(7)} req/s  ${s.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/req  other CPU ${s.otherCpuPct.toFixed(0)}%${s.errors ? `  errors ${s.errors}` : ''}`);
+        break;
+      }
+    }
+  }
+  // Everything the `on` listener served, warm-up and discarded runs included, against what reached the receiver.
+  const statsText = await (await fetch(`http://127.0.0.1:${ports.admin}/stats`)).text();
+  const stat = (name: string): number => Number(new RegExp(`^${name.replaceAll('.', '\\.')}: (\\d+)$`, 'm').exec(statsText)?.[1] ?? 0);
+  onRequests = stat('http.on.downstream_rq_completed');
+  await proxy.stop();
+  collector.close();
+  const loop = await telemetryLoopNs();
+  const logLines = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').length - 1 : 0;
+
+  const m = (name: 'off' | 'on', k: keyof Sample): number => median(samples[name].map((s) => s[k]));
+  const ratio = m('on', 'rps') / m('off', 'rps');
+  const paired = <T>(f: (off: Sample, on: Sample) => T): T[] => samples.off.flatMap((s, i) => (samples.on[i] ? [f(s, samples.on[i]!)] : []));
+  const perRound = paired((a, b) => b.rps / a.rps);
+  const cpuPerRound = paired((a, b) => b.cpuUsPerRequest - a.cpuUsPerRequest);
+  const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+  const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+  const machine = await describeMachine();
+  const sent = stat('tracing.opentelemetry.spans_sent');
+  const table = [
+    `### Telemetry cost: ${o.only === 'tracing' ? '1% tracing (OTLP/HTTP) only' : o.only === 'log' ? 'file access log only' : '1% tracing (OTLP/HTTP) + file access log'} vs off (wrk -t1 -c${o.connections} -d${o.duration}s, median of ${o.rounds})`,
+    '',
+    `Run ${new Date().toISOString()} by \`npm run bench:tracing\` (bench/telemetry-tracing.ts), tsmesh --concurrency ${o.concurrency}, Node ${process.version}, ${machine.find(([k]) => k === 'CPUs (nproc)')?.[1] ?? '?'} CPUs shared with the load generator, the upstream (nginx) and the OTLP receiver.`,
+    'Both listeners are in one proxy process; runs alternate off / on. On: every request is given a',
+    'trace decision (x-request-id nibble), trace context headers for the upstream, and a line in Istio\'s',
+    'default text format; 1% of them a server span, batched to the receiver. Envoy stats count on both;',
+    'Istio\'s standard metrics are measured by bench:metrics (metrics helper).',
+    '',
+    '| telemetry | req/s | CPU µs / request | errors | other CPU % |',
+    '| --- | --- | --- | --- | --- |',
+    ...(['off', 'on'] as const).map((n) => `| ${n} | ${fmt(m(n, 'rps'))} | ${m(n, 'cpuUsPerRequest').toFixed(1)} | ${samples[n].reduce((a, s) => a + s.errors, 0)} | ${m(n, 'otherCpuPct').toFixed(0)} |`),
+    '',
+    `Throughput with telemetry on: ${(ratio * 100).toFixed(1)}% of off (per round: ${perRound.map((x) => `${(x * 100).toFixed(0)}%`).join(', ')}); the target is at least 90%.`,
+    `CPU per request, on − off: ${signed(m('on', 'cpuUsPerRequest') - m('off', 'cpuUsPerRequest'))} µs (difference of the medians; per round: ${cpuPerRound.map(signed).join(', ')} µs).`,
+    `The on listener completed ${fmt(onRequests)} requests: ${fmt(logLines)} access-log lines, ${fmt(sent)} spans sent (${((sent / Math.max(1, onRequests)) * 100).toFixed(2)}%) in ${fmt(reports)} reports (${fmt(reportBytes)} bytes), ${fmt(stat('tracing.opentelemetry.spans_dropped'))} dropped.`,
+    `In process (bench/lib/telemetry-loop.ts, median of 5 × 200,000, minus a loop that only builds the request): tracing ${loop.tracingNs.toFixed(0)} ns, access log ${loop.accessLogNs.toFixed(0)} ns per request.`,
+    quiet.discarded.length ? `Runs discarded for other work on the machine: ${quiet.discarded.join(', ')}.` : '',
+    '',
+    `Load: \`${command}\` (port of the listener under test).`,
+  ].filter((l, i, a) => l !== '' || a[i - 1] !== '').join('\n');
+  process.stdout.write(`\n${table}\n`);
+  if (o.write) {
+    const file = join(root, 'BENCHMARKS.md');
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+    writeFileSync(file, setSection(text, 'telemetry-tracing', `## Telemetry: tracing and access logs\n\n${table}`));
+    log('bench: wrote the telemetry section of BENCHMARKS.md');
+  }
+}
+
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) process.on(sig, () => process.exit(code));
+main().then(() => process.exit(0), (e: unknown) => { log(`bench: ${e instanceof Error ? e.stack ?? e.message : String(e)}`); process.exit(1); });

@@ -1,0 +1,127 @@
+/**
+ * Trace context on HTTP headers: W3C Trace Context (`traceparent`, `tracestate`,
+ * https://www.w3.org/TR/trace-context/) and B3 (`x-b3-*` and the single `b3` header,
+ * https://github.com/openzipkin/b3-propagation). Pure.
+ */
+import type { HeaderMap } from '../http/headers.js';
+import { isShortTraceId } from './ids.js';
+
+/** The caller's span, as read from the request. Ids are lowercase hex: trace 32 digits, span 16. */
+export interface ParentContext {
+  readonly traceId: string;
+  readonly spanId: string;
+  /** B3 only: the caller's parent (what a span sharing the caller's id reports as its parent). */
+  readonly parentSpanId?: string;
+  /** The caller's decision; undefined when it made none (B3 without a sampling state). */
+  readonly sampled: boolean | undefined;
+  readonly traceState?: string;
+  /** Where it came from: the same format is written back. */
+  readonly format: 'w3c' | 'b3' | 'b3-single';
+}
+
+const HEX32 = /^[0-9a-f]{32}$/;
+const HEX16 = /^[0-9a-f]{16}$/;
+const ZERO32 = '0'.repeat(32);
+const ZERO16 = '0'.repeat(16);
+
+/** The trace context of a request: traceparent first, then `b3`, then `x-b3-*`; undefined when none is valid. */
+export function extractContext(h: HeaderMap): ParentContext | undefined {
+  const tp = h.get('traceparent');
+  if (tp !== undefined) {
+    const c = parseTraceparent(tp);
+    if (c) {
+      const ts = h.get('tracestate');
+      // The same span in B3 form may name its own parent, which traceparent cannot carry.
+      const pid = h.get('x-b3-spanid')?.toLowerCase() === c.spanId ? h.get('x-b3-parentspanid')?.toLowerCase() : undefined;
+      return { ...c, ...(ts ? { traceState: ts } : {}), ...(pid && HEX16.test(pid) ? { parentSpanId: pid } : {}) };
+    }
+  }
+  const single = h.get('b3');
+  if (single !== undefined) {
+    const c = parseB3Single(single);
+    if (c) return c;
+  }
+  const tid = h.get('x-b3-traceid');
+  const sid = h.get('x-b3-spanid');
+  if (tid !== undefined && sid !== undefined) {
+    const traceId = normalizeTraceId(tid.toLowerCase());
+    const spanId = sid.toLowerCase();
+    if (traceId && HEX16.test(spanId) && spanId !== ZERO16) {
+      const pid = h.get('x-b3-parentspanid')?.toLowerCase();
+      const flags = h.get('x-b3-flags');
+      const s = h.get('x-b3-sampled');
+      const sampled = flags === '1' ? true : s === '1' || s === 'true' ? true : s === '0' || s === 'false' ? false : undefined;
+      return { traceId, spanId, parentSpanId: pid && HEX16.test(pid) ? pid : undefined, sampled, format: 'b3' };
+    }
+  }
+  return undefined;
+}
+
+/** `version-traceid-parentid-flags`; version 00 exactly, later versions by their first four fields (§4.3). */
+export function parseTraceparent(v: string): ParentContext | undefined {
+  const t = v.trim().toLowerCase();
+  if (t.length < 55 || t[2] !== '-' || t[35] !== '-' || t[52] !== '-') return undefined;
+  const version = t.slice(0, 2);
+  if (!/^[0-9a-f]{2}$/.test(version) || version === 'ff') return undefined;
+  if (version === '00' && t.length !== 55) return undefined;
+  if (version !== '00' && t.length > 55 && t[55] !== '-') return undefined;
+  const traceId = t.slice(3, 35);
+  const spanId = t.slice(36, 52);
+  const flags = t.slice(53, 55);
+  if (!HEX32.test(traceId) || traceId === ZERO32 || !HEX16.test(spanId) || spanId === ZERO16 || !/^[0-9a-f]{2}$/.test(flags)) return undefined;
+  return { traceId, spanId, sampled: (parseInt(flags, 16) & 1) === 1, format: 'w3c' };
+}
+
+/** `b3: traceid-spanid[-sampled[-parentspanid]]`, or a lone sampling state (which carries no context). */
+export function parseB3Single(v: string): ParentContext | undefined {
+  const parts = v.trim().toLowerCase().split('-');
+  if (parts.length < 2) return undefined;
+  const traceId = normalizeTraceId(parts[0]!);
+  const spanId = parts[1]!;
+  if (!traceId || !HEX16.test(spanId) || spanId === ZERO16) return undefined;
+  const s = parts[2];
+  const sampled = s === '1' || s === 'd' ? true : s === '0' ? false : undefined;
+  const pid = parts[3];
+  return { traceId, spanId, parentSpanId: pid && HEX16.test(pid) ? pid : undefined, sampled, format: 'b3-single' };
+}
+
+/** A B3 trace id of 16 or 32 hex digits in the 32-digit shape; undefined when invalid. */
+function normalizeTraceId(id: string): string | undefined {
+  if (HEX32.test(id)) return id === ZERO32 ? undefined : id;
+  if (HEX16.test(id)) return id === ZERO16 ? undefined : ZERO16 + id;
+  return undefined;
+}
+
+/** The context the next hop sees: this span as its parent. */
+export interface ChildContext {
+  readonly traceId: string;
+  readonly spanId: string;
+  /** This span's own parent (B3 x-b3-parentspanid). */
+  readonly parentSpanId: string | undefined;
+  readonly sampled: boolean;
+  readonly traceState: string | undefined;
+}
+
+/**
+ * Writes the context for the next hop in both W3C and B3 multi-header form, so an application
+ * that forwards either kind keeps the trace whole; a request that came with the single `b3`
+ * header gets that one updated as well.
+ */
+export function injectContext(h: HeaderMap, c: ChildContext, hadB3Single: boolean): void {
+  const l = h.list;
+  // One pass drops what a caller sent of these headers; then this hop's values go on the end.
+  for (let i = 0; i < l.length; i += 2) {
+    if (TRACE_HEADERS.has(l[i]!)) { l.splice(i, 2); i -= 2; }
+  }
+  const flag = c.sampled ? '1' : '0';
+  l.push('traceparent', `00-${c.traceId}-${c.spanId}-0${flag}`);
+  if (c.traceState) l.push('tracestate', c.traceState);
+  const b3Trace = isShortTraceId(c.traceId) ? c.traceId.slice(16) : c.traceId;
+  l.push('x-b3-traceid', b3Trace, 'x-b3-spanid', c.spanId);
+  if (c.parentSpanId) l.push('x-b3-parentspanid', c.parentSpanId);
+  l.push('x-b3-sampled', flag);
+  if (hadB3Single) l.push('b3', `${b3Trace}-${c.spanId}-${flag}${c.parentSpanId ? `-${c.parentSpanId}` : ''}`);
+}
+
+/** What injectContext replaces (x-b3-flags goes: the decision is in x-b3-sampled). */
+const TRACE_HEADERS: ReadonlySet<string> = new Set(['traceparent', 'tracestate', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'x-b3-sampled', 'x-b3-flags', 'b3']);

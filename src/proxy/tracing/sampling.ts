@@ -1,0 +1,77 @@
+/**
+ * Envoy's tracing decision (ConnectionManagerUtility::mutateTracingRequestHeader and the UUID
+ * request-id extension): the reason is kept in the version nibble of x-request-id (character 14)
+ * so every hop of the request agrees, and an inherited sampled flag of the caller's trace context
+ * decides unless the trace is forced. Pure.
+ */
+import type { HeaderMap } from '../http/headers.js';
+import { fractionHit, type Fraction } from '../../envoy/percent.js';
+
+/** Tracing::Reason as the UUID extension stores it. */
+export const enum TraceReason {
+  NotTraceable = 0x34, // '4': the UUID's own version digit
+  Sampling = 0x39, // '9'
+  ServiceForced = 0x61, // 'a': x-envoy-force-trace
+  ClientForced = 0x62, // 'b': x-client-trace-id
+}
+
+export interface SamplingConfig {
+  readonly clientSampling: Fraction;
+  readonly randomSampling: Fraction;
+  readonly overallSampling: Fraction;
+}
+
+/**
+ * The trace reason of a request id; undefined when it is not UUID-shaped (then nothing is traced
+ * by it). Envoy checks the length only; the dashes are checked too, as cheaply.
+ */
+export function reasonOf(requestId: string): TraceReason | undefined {
+  if (requestId.length !== 36 || requestId.charCodeAt(8) !== 45 || requestId.charCodeAt(13) !== 45 || requestId.charCodeAt(18) !== 45 || requestId.charCodeAt(23) !== 45) return undefined;
+  const c = requestId.charCodeAt(14) | 0x20;
+  return c === TraceReason.Sampling || c === TraceReason.ServiceForced || c === TraceReason.ClientForced ? c : TraceReason.NotTraceable;
+}
+
+/** The last 8 hex digits of a UUID as a number (a non-hex digit counts as 0). */
+function lowBits(rid: string): number {
+  let v = 0;
+  for (let i = 28; i < 36; i++) {
+    const c = rid.charCodeAt(i) | 0x20;
+    v = v * 16 + (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : 0);
+  }
+  return v;
+}
+
+function withReason(requestId: string, r: TraceReason): string {
+  return requestId.slice(0, 14) + String.fromCharCode(r) + requestId.slice(15);
+}
+
+/**
+ * Decides and records the reason on the request's x-request-id; returns it. `random` is a
+ * uniform [0, 1) draw for client sampling; random and overall sampling use the request id's
+ * own value (so one request gets one answer on every proxy it passes).
+ */
+export function decideReason(h: HeaderMap, cfg: SamplingConfig, random: number): TraceReason {
+  const rid = h.get('x-request-id');
+  if (rid === undefined) return TraceReason.NotTraceable;
+  let reason = reasonOf(rid);
+  if (reason === undefined) return TraceReason.NotTraceable;
+  // The request id's low bits as a uniform number: Envoy's `getInteger() % 10000`.
+  const u = lowBits(rid) / 0x1_0000_0000;
+  if (h.has('x-client-trace-id') && fractionHit(cfg.clientSampling, random)) reason = TraceReason.ClientForced;
+  else if (h.has('x-envoy-force-trace')) reason = TraceReason.ServiceForced;
+  else if (reason === TraceReason.NotTraceable && fractionHit(cfg.randomSampling, u)) reason = TraceReason.Sampling;
+  if (reason !== TraceReason.NotTraceable && !fractionHit(cfg.overallSampling, u)) reason = TraceReason.NotTraceable;
+  const updated = withReason(rid, reason);
+  if (updated !== rid) h.set('x-request-id', updated);
+  return reason;
+}
+
+/**
+ * Whether the span is sampled: a forced trace always is; otherwise the caller's flag when it
+ * sent one (W3C sampled bit, x-b3-sampled), else the request id's reason.
+ */
+export function isSampled(reason: TraceReason, inherited: boolean | undefined): boolean {
+  if (reason === TraceReason.ClientForced || reason === TraceReason.ServiceForced) return true;
+  if (inherited !== undefined) return inherited;
+  return reason === TraceReason.Sampling;
+}

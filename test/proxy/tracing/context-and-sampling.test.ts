@@ -1,0 +1,122 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { HeaderMap } from '../../../src/proxy/http/headers.js';
+import { extractContext, injectContext, parseTraceparent } from '../../../src/proxy/tracing/propagation.js';
+import { decideReason, isSampled, reasonOf, TraceReason } from '../../../src/proxy/tracing/sampling.js';
+import { encodeExportTraceRequest } from '../../../src/proxy/tracing/otlp-encode.js';
+import { encodeZipkinSpans } from '../../../src/proxy/tracing/zipkin-encode.js';
+import { newTraceId } from '../../../src/proxy/tracing/ids.js';
+import type { FinishedSpan } from '../../../src/proxy/tracing/span.js';
+import { decodeOtlp, decodeZipkin } from '../../support/trace-collector.js';
+
+const T = '4bf92f3577b34da6a3ce929d0e0e4736';
+
+test('traceparent: valid and invalid values (W3C trace-context §3.2)', () => {
+  const table: [string, boolean | undefined][] = [
+    [`00-${T}-00f067aa0ba902b7-01`, true],
+    [`00-${T}-00f067aa0ba902b7-00`, false],
+    [`00-${T.toUpperCase()}-00F067AA0BA902B7-01`, true],
+    [`01-${T}-00f067aa0ba902b7-01-future`, true],
+    [`00-${T}-00f067aa0ba902b7-01-extra`, undefined], // version 00 has exactly four fields
+    [`ff-${T}-00f067aa0ba902b7-01`, undefined],
+    [`00-${'0'.repeat(32)}-00f067aa0ba902b7-01`, undefined],
+    [`00-${T}-0000000000000000-01`, undefined],
+    [`00-${T}-00f067aa0ba902b7`, undefined],
+    ['garbage', undefined],
+  ];
+  for (const [v, sampled] of table) assert.equal(parseTraceparent(v)?.sampled, sampled, v);
+});
+
+test('extraction order and B3 forms', () => {
+  const h = (...kv: string[]): HeaderMap => new HeaderMap(kv);
+  assert.equal(extractContext(h('traceparent', `00-${T}-00f067aa0ba902b7-01`, 'b3', `${'1'.repeat(32)}-${'2'.repeat(16)}-1`))?.traceId, T);
+  const single = extractContext(h('b3', `${'1'.repeat(16)}-${'2'.repeat(16)}-d-${'3'.repeat(16)}`))!;
+  assert.deepEqual([single.traceId, single.spanId, single.parentSpanId, single.sampled, single.format], ['0'.repeat(16) + '1'.repeat(16), '2'.repeat(16), '3'.repeat(16), true, 'b3-single']);
+  const multi = extractContext(h('x-b3-traceid', T, 'x-b3-spanid', '2'.repeat(16), 'x-b3-flags', '1'))!;
+  assert.equal(multi.sampled, true);
+  assert.equal(extractContext(h('x-b3-traceid', T, 'x-b3-spanid', '2'.repeat(16)))!.sampled, undefined, 'B3 may defer the decision');
+  assert.equal(extractContext(h('b3', '0')), undefined, 'a lone sampling state carries no context');
+  assert.equal(extractContext(h('x-b3-traceid', 'zz', 'x-b3-spanid', '2'.repeat(16))), undefined);
+});
+
+test('injection writes W3C and B3; 64-bit trace ids stay 16 digits in B3', () => {
+  const h = new HeaderMap(['x-b3-flags', '1']);
+  injectContext(h, { traceId: T, spanId: 'a'.repeat(16), parentSpanId: 'b'.repeat(16), sampled: true, traceState: 'k=v' }, true);
+  assert.equal(h.get('traceparent'), `00-${T}-${'a'.repeat(16)}-01`);
+  assert.equal(h.get('tracestate'), 'k=v');
+  assert.equal(h.get('x-b3-parentspanid'), 'b'.repeat(16));
+  assert.equal(h.get('x-b3-flags'), undefined);
+  assert.equal(h.get('b3'), `${T}-${'a'.repeat(16)}-1-${'b'.repeat(16)}`);
+  const short = newTraceId(true);
+  const h2 = new HeaderMap();
+  injectContext(h2, { traceId: short, spanId: 'a'.repeat(16), parentSpanId: undefined, sampled: false, traceState: undefined }, false);
+  assert.equal(h2.get('x-b3-traceid'), short.slice(16));
+  assert.equal(h2.get('x-b3-sampled'), '0');
+  assert.equal(h2.get('b3'), undefined);
+  assert.match(h2.get('traceparent')!, /-00$/);
+});
+
+const ALL = { numerator: 100, denominator: 100 };
+const NONE = { numerator: 0, denominator: 100 };
+const RID = '123e4567-e89b-42d3-a456-426614174000';
+
+test('sampling decisions are recorded in the x-request-id nibble (Envoy UUID extension)', () => {
+  const cases: { headers: string[]; cfg: { clientSampling: typeof ALL; randomSampling: typeof ALL; overallSampling: typeof ALL }; want: TraceReason }[] = [
+    { headers: [], cfg: { clientSampling: ALL, randomSampling: ALL, overallSampling: ALL }, want: TraceReason.Sampling },
+    { headers: [], cfg: { clientSampling: ALL, randomSampling: NONE, overallSampling: ALL }, want: TraceReason.NotTraceable },
+    { headers: ['x-client-trace-id', 'c'], cfg: { clientSampling: ALL, randomSampling: NONE, overallSampling: ALL }, want: TraceReason.ClientForced },
+    { headers: ['x-client-trace-id', 'c'], cfg: { clientSampling: NONE, randomSampling: NONE, overallSampling: ALL }, want: TraceReason.NotTraceable },
+    { headers: ['x-envoy-force-trace', '1'], cfg: { clientSampling: ALL, randomSampling: NONE, overallSampling: ALL }, want: TraceReason.ServiceForced },
+    { headers: ['x-envoy-force-trace', '1'], cfg: { clientSampling: ALL, randomSampling: NONE, overallSampling: NONE }, want: TraceReason.NotTraceable },
+  ];
+  for (const c of cases) {
+    const h = new HeaderMap(['x-request-id', RID, ...c.headers]);
+    assert.equal(decideReason(h, c.cfg, 0.5), c.want, JSON.stringify(c));
+    assert.equal(reasonOf(h.get('x-request-id')!), c.want);
+  }
+  // An upstream hop keeps an earlier decision (nibble 9) even at 0% of its own.
+  const h = new HeaderMap(['x-request-id', '123e4567-e89b-92d3-a456-426614174000']);
+  assert.equal(decideReason(h, { clientSampling: ALL, randomSampling: NONE, overallSampling: ALL }, 0.5), TraceReason.Sampling);
+  assert.equal(decideReason(new HeaderMap(['x-request-id', 'not-a-uuid']), { clientSampling: ALL, randomSampling: ALL, overallSampling: ALL }, 0), TraceReason.NotTraceable);
+  // Forced beats an inherited "no"; otherwise the caller's flag wins.
+  assert.equal(isSampled(TraceReason.ClientForced, false), true);
+  assert.equal(isSampled(TraceReason.Sampling, false), false);
+  assert.equal(isSampled(TraceReason.NotTraceable, true), true);
+  assert.equal(isSampled(TraceReason.NotTraceable, undefined), false);
+});
+
+test('random sampling follows the request id: about the configured share of many ids', () => {
+  let hits = 0;
+  const n = 20000;
+  for (let i = 0; i < n; i++) {
+    const tail = ((i * 2654435761) >>> 0).toString(16).padStart(8, '0');
+    const h = new HeaderMap(['x-request-id', `123e4567-e89b-42d3-a456-4266${tail}`]);
+    if (decideReason(h, { clientSampling: ALL, randomSampling: { numerator: 10_000, denominator: 1_000_000 }, overallSampling: ALL }, 0) === TraceReason.Sampling) hits++;
+  }
+  assert.ok(hits > n * 0.005 && hits < n * 0.02, `1% of ${n}: ${hits}`);
+});
+
+const span: FinishedSpan = {
+  traceId: T, spanId: '00f067aa0ba902b7', parentSpanId: 'a2fb4a1d1a96d312', traceState: 'k=v', name: 'svc/path', kind: 'client',
+  startUnixNano: 1_700_000_000_123_456_789n, endUnixNano: 1_700_000_000_223_456_789n, attributes: [['http.status_code', '503'], ['error', 'true']], error: true,
+  shared: false, remote: { address: '10.0.0.1', port: 80 }, local: { address: '127.0.0.1', port: 15001 },
+};
+
+test('OTLP protobuf decodes with an independent .proto', () => {
+  const [s] = decodeOtlp(encodeExportTraceRequest({ attributes: [['service.name', 'svc']] }, [span]));
+  assert.deepEqual({ ...s, tags: { ...s!.tags } }, {
+    service: 'svc', traceId: T, spanId: span.spanId, parentSpanId: span.parentSpanId, name: 'svc/path', kind: 'client',
+    startUs: 1_700_000_000_123_456, durationUs: 100_000, tags: { 'http.status_code': '503', error: 'true' }, error: true, shared: false,
+  });
+});
+
+test('Zipkin v2 JSON: microseconds, endpoints, 64-bit ids as 16 digits', () => {
+  const json = JSON.parse(encodeZipkinSpans('svc', [{ ...span, traceId: '0'.repeat(16) + '1'.repeat(16), shared: true }])) as Record<string, unknown>[];
+  assert.equal(json[0]!['traceId'], '1'.repeat(16));
+  assert.equal(json[0]!['timestamp'], 1_700_000_000_123_456);
+  assert.equal(json[0]!['duration'], 100_000);
+  assert.deepEqual(json[0]!['localEndpoint'], { serviceName: 'svc', ipv4: '127.0.0.1', port: 15001 });
+  assert.deepEqual(json[0]!['remoteEndpoint'], { ipv4: '10.0.0.1', port: 80 });
+  assert.equal(json[0]!['shared'], true);
+  assert.equal(decodeZipkin(JSON.stringify(json))[0]!.kind, 'client');
+});
