@@ -1,11 +1,11 @@
 /**
- * What telemetry costs per request: HTTP/1.1 throughput through one tsmesh proxy on two
- * listeners with the same route, one with telemetry off and one with it on as a mesh runs it:
- * tracing (envoy.tracers.opentelemetry, 1% random sampling, OTLP/HTTP to a receiver in this
- * process that decodes nothing) and a file access log in Istio's default text format. The
- * proxy's Envoy stats count on both (they cannot be turned off); Istio's standard metrics are
- * the metrics helper's (bench:metrics) and the lead combines the two. Runs alternate off / on.
- * Prints the numbers and writes the `telemetry` section of BENCHMARKS.md.
+ * What a sidecar's full telemetry costs per request: HTTP/1.1 throughput through one tsmesh
+ * proxy on two listeners with the same route, one with telemetry off and one with it on as a
+ * mesh runs it: Istio's standard metrics (istio.stats), tracing (envoy.tracers.opentelemetry, 1%
+ * random sampling, OTLP/HTTP to a receiver in this process that decodes nothing) and a file
+ * access log in Istio's default text format. The proxy's Envoy stats count on both (they cannot
+ * be turned off). Runs alternate off / on. Prints the numbers and writes the
+ * `telemetry-tracing` section of BENCHMARKS.md (bench:telemetry measures metrics alone, on two sidecars).
  *
  *   npm run bench:tracing [-- --rounds 5 --duration 5 --warmup 2 --connections 32
  *                              --tsmesh-concurrency 1 --base-port 18480 --no-write --quick]
@@ -29,6 +29,7 @@ import { setSection } from './lib/sections.js';
 import http from 'node:http';
 import { ISTIO_TEXT_FORMAT } from '../src/control/translate/access-log-formats.js';
 import { telemetryLoopNs } from './lib/telemetry-loop.js';
+import { ISTIO_STATS_HTTP_FILTER } from './lib/telemetry-configs.js';
 
 const BODY = 'hello world\n';
 const log = (line: string): void => { process.stderr.write(`${line}\n`); };
@@ -70,9 +71,12 @@ function options(argv: string[]): Options {
   };
 }
 
-/** Two listeners, one route each to the same upstream; `on` traces (1%) and writes an access log. */
+/**
+ * Two listeners, one route each to the same upstream; `on` is a sidecar's full telemetry: Istio's
+ * standard metrics (istio.stats), 1% tracing and an access log (--only: just one of the last two).
+ */
 function bootstrap(p: { off: number; on: number; admin: number; upstream: number; collector: number }, logFile: string, only: Options['only']): string {
-  const hcm = (prefix: string, extra: string): string => `
+  const hcm = (prefix: string, extra: string, stats = false): string => `
       - name: envoy.filters.network.http_connection_manager
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
@@ -84,7 +88,7 @@ function bootstrap(p: { off: number; on: number; admin: number; upstream: number
               routes:
               - match: { prefix: "/" }
                 route: { cluster: upstream }
-          http_filters:
+          http_filters:${stats ? ISTIO_STATS_HTTP_FILTER : ''}
           - name: envoy.filters.http.router
             typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }`;
   return `node: { id: bench~127.0.0.1~bench.default~default.svc.cluster.local, cluster: bench.default, metadata: { NAMESPACE: default, LABELS: { app: bench } } }
@@ -113,7 +117,7 @@ static_resources:
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
               path: ${logFile}
-              log_format: { text_format_source: { inline_string: ${JSON.stringify(ISTIO_TEXT_FORMAT)} } }`}`)}
+              log_format: { text_format_source: { inline_string: ${JSON.stringify(ISTIO_TEXT_FORMAT)} } }`}`, only === undefined)}
   clusters:
   - name: upstream
     type: STATIC
@@ -196,13 +200,13 @@ async function main(): Promise<void> {
   const machine = await describeMachine();
   const sent = stat('tracing.opentelemetry.spans_sent');
   const table = [
-    `### Telemetry cost: ${o.only === 'tracing' ? '1% tracing (OTLP/HTTP) only' : o.only === 'log' ? 'file access log only' : '1% tracing (OTLP/HTTP) + file access log'} vs off (wrk -t1 -c${o.connections} -d${o.duration}s, median of ${o.rounds})`,
+    `### Telemetry cost: ${o.only === 'tracing' ? '1% tracing (OTLP/HTTP) only' : o.only === 'log' ? 'file access log only' : 'Istio metrics (istio.stats) + 1% tracing (OTLP/HTTP) + file access log'} vs off (wrk -t1 -c${o.connections} -d${o.duration}s, median of ${o.rounds})`,
     '',
     `Run ${new Date().toISOString()} by \`npm run bench:tracing\` (bench/telemetry-tracing.ts), tsmesh --concurrency ${o.concurrency}, Node ${process.version}, ${machine.find(([k]) => k === 'CPUs (nproc)')?.[1] ?? '?'} CPUs shared with the load generator, the upstream (nginx) and the OTLP receiver.`,
     'Both listeners are in one proxy process; runs alternate off / on. On: every request is given a',
     'trace decision (x-request-id nibble), trace context headers for the upstream, and a line in Istio\'s',
-    'default text format; 1% of them a server span, batched to the receiver. Envoy stats count on both;',
-    'Istio\'s standard metrics are measured by bench:metrics (metrics helper).',
+    'default text format, Istio\'s standard metrics (istio.stats); 1% of them a server span, batched to the receiver.',
+    'Envoy stats count on both.',
     '',
     '| telemetry | req/s | CPU µs / request | errors | other CPU % |',
     '| --- | --- | --- | --- | --- |',
