@@ -17,6 +17,12 @@ import type { RouteTable } from './http/route/route-table.js';
 import { TcpProxyFilter, tcpProxyStats, type TcpProxyStats } from './tcp/tcp-proxy.js';
 import type { StatScopes } from './stat-scopes.js';
 import type { InstanceShared } from './shared/context.js';
+import type { StatScope } from './stats-scope.js';
+import { SecretStore, type SecretRef } from './tls/secret-store.js';
+import { loadStaticSecrets } from './tls/static-secrets.js';
+import { DownstreamTlsTerminator } from './tls/downstream-tls.js';
+import { tlsTerminating } from './tls/tls-filter.js';
+import { sslStats } from './tls/ssl-stats.js';
 
 /** An RDS route configuration as the connection managers that name it see it. */
 class RdsRouteSource implements RouteSource {
@@ -31,6 +37,12 @@ class RdsRouteSource implements RouteSource {
  */
 export class ProxyInstance {
   readonly clusters: ClusterManager;
+  /**
+   * Secrets by name (SDS): static ones from the bootstrap; `default` and `ROOTCA` set by the
+   * proxy's agent. With workers, the main thread's store is forwarded to every worker.
+   */
+  readonly secrets: SecretStore;
+  readonly shared: InstanceShared;
   readonly #listeners = new Map<string, ActiveListener>();
   readonly #staticListeners: ActiveListener[];
   readonly #rds = new Map<string, RdsRouteSource>();
@@ -38,8 +50,11 @@ export class ProxyInstance {
   readonly #tcpStats = new Map<string, TcpProxyStats>();
   readonly #emptyTables = new Map<string, RouteTable>();
 
-  constructor(readonly spec: ProxySpec, readonly scopes: StatScopes, readonly shared: InstanceShared) {
-    this.clusters = new ClusterManager(spec.clusters, (name) => scopes.cluster(name), shared);
+  constructor(readonly spec: ProxySpec, readonly scopes: StatScopes, shared: InstanceShared) {
+    this.secrets = shared.secrets ?? new SecretStore();
+    loadStaticSecrets(this.secrets, spec.secrets);
+    this.shared = { ...shared, secrets: this.secrets };
+    this.clusters = new ClusterManager(spec.clusters, (name) => scopes.cluster(name), this.shared);
     this.#staticListeners = spec.listeners.map((l) => this.#build(l));
     for (const l of this.#staticListeners) this.#listeners.set(l.spec.name, l);
   }
@@ -55,7 +70,15 @@ export class ProxyInstance {
 
   /** Starts the static listeners; `fds` gives pre-opened SO_REUSEPORT sockets by listener index. */
   async listen(fds?: readonly (number | undefined)[]): Promise<number[]> {
-    return Promise.all(this.#staticListeners.map((l, i) => l.listen(fds?.[i])));
+    return Promise.all(this.#staticListeners.map(async (l, i) => { await this.#warm(l.spec); return l.listen(fds?.[i]); }));
+  }
+
+  /**
+   * Resolves once every secret the listener's TLS chains name is present: until then it is
+   * warming and does not accept (Envoy's listener warming on SDS).
+   */
+  #warm(spec: ListenerSpec): Promise<void> {
+    return this.secrets.whenPresent(secretRefs(spec));
   }
 
   /**
@@ -66,14 +89,19 @@ export class ProxyInstance {
     const l = this.#build(spec);
     this.#listeners.set(spec.name, l);
     this.#handoffIndex = undefined;
-    return listen ? l.listen(fd) : spec.port;
+    if (!listen) return spec.port;
+    const refs = secretRefs(spec);
+    if (refs.every((r) => this.secrets.has(r.kind, r.name))) return l.listen(fd);
+    // Warming on a secret: bind when it arrives, without holding up the rest of the update.
+    void this.secrets.whenPresent(refs).then(() => (this.#listeners.get(spec.name) === l ? l.listen(fd) : undefined)).catch(() => undefined);
+    return spec.port;
   }
 
   /** New connections get `spec`'s filter chains; connections open on the old ones drain. */
   updateListener(spec: ListenerSpec): void {
     const l = this.#listeners.get(spec.name);
     if (!l) throw new Error(`no listener ${spec.name}`);
-    l.update(spec, this.#filterFor);
+    l.update(spec, (c) => this.#filterFor(c, this.#listenerScope(spec)));
     this.#handoffIndex = undefined;
   }
 
@@ -120,7 +148,8 @@ export class ProxyInstance {
   }
 
   #build(l: ListenerSpec): ActiveListener {
-    const a = new ActiveListener(l, this.scopes.listener(l.statPrefix || `${l.address}_${l.port}`), this.#filterFor);
+    const scope = this.#listenerScope(l);
+    const a = new ActiveListener(l, scope, (c) => this.#filterFor(c, scope));
     a.handoff = this.#byDestination;
     return a;
   }
@@ -135,8 +164,14 @@ export class ProxyInstance {
   #byDestination = (dst: SocketAddress): ActiveListener | undefined =>
     handoffTarget(this.#handoffIndex ??= this.listeners.map((l) => ({ name: l.spec.name, address: l.spec.address, port: l.spec.port, bindToPort: l.spec.bindToPort, active: l })), dst)?.active;
 
-  #filterFor = (chain: FilterChainSpec): NetworkFilter =>
-    chainOf(chain.readFilters.map((rf) => new NetworkLocalRateLimitFilter(rf.config, this.scopes, this.shared.slots)), this.#terminalFor(chain));
+  #listenerScope(l: ListenerSpec): StatScope {
+    return this.scopes.listener(l.statPrefix || `${l.address}_${l.port}`);
+  }
+
+  #filterFor(chain: FilterChainSpec, listenerScope: StatScope): NetworkFilter {
+    const filters = chainOf(chain.readFilters.map((rf) => new NetworkLocalRateLimitFilter(rf.config, this.scopes, this.shared.slots)), this.#terminalFor(chain));
+    return chain.tls ? tlsTerminating(new DownstreamTlsTerminator(chain.tls, this.secrets, sslStats(listenerScope)), filters) : filters;
+  }
 
   #terminalFor(chain: FilterChainSpec): NetworkFilter {
     const { scopes, shared } = this;
@@ -155,3 +190,10 @@ export class ProxyInstance {
   }
 }
 
+
+/** The secrets a listener's TLS filter chains name. */
+function secretRefs(spec: ListenerSpec): SecretRef[] {
+  const refs: SecretRef[] = [];
+  for (const c of [...spec.chains, ...(spec.defaultChain ? [spec.defaultChain] : [])]) if (c.tls) refs.push(...c.tls.secrets);
+  return refs;
+}

@@ -11,6 +11,8 @@ import { compileHcm, type HcmConfig } from '../http/conn-manager/config.js';
 import { compileTcpProxy, type TcpProxyConfig } from '../tcp/tcp-proxy.js';
 import { compileNetworkLocalRateLimit, type NetworkLocalRateLimitConfig } from '../tcp/local-ratelimit.js';
 import { compileMatch, matchKey, needsTlsInspection, type CompiledMatch } from './filter-chain-match.js';
+import { compileTransportSocket } from '../tls/transport-socket.js';
+import type { TlsContextSpec } from '../tls/context-config.js';
 
 export type NetworkFilterSpec =
   | { readonly kind: 'http_connection_manager'; readonly config: HcmConfig }
@@ -27,6 +29,8 @@ export interface FilterChainSpec {
   readonly readFilters: readonly NetworkReadFilterSpec[];
   /** The last of `filters`, which takes the connection. */
   readonly filter: NetworkFilterSpec;
+  /** transport_socket `envoy.transport_sockets.tls`: the chain terminates TLS before its filters. */
+  readonly tls: TlsContextSpec | undefined;
 }
 
 export interface ListenerSpec {
@@ -96,7 +100,7 @@ export function compileListener(l: Listener, path: string): ListenerSpec {
 }
 
 function compileChain(c: FilterChain, path: string): FilterChainSpec {
-  if (c.transportSocket) throw new ConfigError(`${path}.transport_socket`, 'TLS transport sockets are not supported yet');
+  const tls = compileTransportSocket(c.transportSocket, 'downstream', `${path}.transport_socket`);
   if (c.filters.length === 0) throw new ConfigError(`${path}.filters`, 'a terminal network filter (http_connection_manager or tcp_proxy) is required');
   const last = c.filters.length - 1;
   const readFilters: NetworkReadFilterSpec[] = [];
@@ -121,5 +125,5 @@ function compileChain(c: FilterChain, path: string): FilterChainSpec {
     if (i !== last) throw new ConfigError(p, `${f.name || terminal.kind} is a terminal filter: it must be the last in the chain`);
     filter = terminal;
   });
-  return { name: c.name, match: compileMatch(c.filterChainMatch, `${path}.filter_chain_match`), readFilters, filter: filter! };
+  return { name: c.name, match: compileMatch(c.filterChainMatch, `${path}.filter_chain_match`), readFilters, filter: filter!, tls };
 }

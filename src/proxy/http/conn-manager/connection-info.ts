@@ -1,3 +1,5 @@
+import type { TlsConnectionInfo } from '../../tls/downstream-tls.js';
+
 /** What a stream knows of the connection it arrived on. */
 export interface ConnectionInfo {
   readonly id: number;
@@ -13,6 +15,11 @@ export interface ConnectionInfo {
   readonly originalDst?: { readonly address: string; readonly port: number };
   /** SNI of a TLS connection, when there is one. */
   readonly serverName?: string;
+  /**
+   * Set on a connection whose filter chain terminated TLS: the verified peer (its principal is
+   * the first URI SAN, `spiffe://td/ns/NS/sa/SA`), ALPN and protocol version.
+   */
+  readonly tls?: TlsConnectionInfo;
 }
 
 let nextId = 0;
