@@ -9,7 +9,7 @@ import { ADMIN, cluster, downstreamTls, hcm, HCM_XFCC, listener, staticSecrets, 
 
 // Two sidecars talking mTLS as Istio sets them up: client proxy -> TLS (SPIFFE identities from
 // one CA) -> server proxy -> plaintext app, for HTTP/1.1, HTTP/2 and TCP; and what the server
-// sidecar refuses.
+// sidecar refuses. The server sidecar serves on two worker threads.
 const SERVER = 'spiffe://cluster.local/ns/default/sa/server';
 const CLIENT = 'spiffe://cluster.local/ns/default/sa/client';
 let ca: TestCa, otherCa: TestCa;
@@ -43,7 +43,7 @@ static_resources:${staticSecrets(serverId)}
     - filter_chain_match: { transport_protocol: tls }${downstreamTls(nsDefault)}
       filters: [ ${tcpProxy('tcp_in', 'echo')} ]`, true)}
   clusters:${cluster('app', app.port)}${cluster('echo', echo.port)}
-`);
+`, { concurrency: 2 });
   const sni = 'outbound_.80_._.server.default.svc.cluster.local';
   client = await startProxy(`
 ${ADMIN}
