@@ -23,6 +23,7 @@ import { loadStaticSecrets } from './tls/static-secrets.js';
 import { DownstreamTlsTerminator } from './tls/downstream-tls.js';
 import { tlsTerminating } from './tls/tls-filter.js';
 import { sslStats } from './tls/ssl-stats.js';
+import type { TlsContextSpec } from './tls/context-config.js';
 
 /** An RDS route configuration as the connection managers that name it see it. */
 class RdsRouteSource implements RouteSource {
@@ -62,6 +63,17 @@ export class ProxyInstance {
   /** Every listener, static ones first. */
   get listeners(): ActiveListener[] {
     return [...this.#listeners.values()];
+  }
+
+  /** Every TLS context in use: listener filter chains' and clusters' transport sockets. */
+  tlsContexts(): TlsContextSpec[] {
+    const out: TlsContextSpec[] = [];
+    for (const l of this.#listeners.values()) for (const c of [...l.spec.chains, ...(l.spec.defaultChain ? [l.spec.defaultChain] : [])]) if (c.tls) out.push(c.tls);
+    for (const c of this.clusters.all()) {
+      const t = c.spec.transport;
+      for (const x of [t.default, ...t.matches.map((m) => m.tls)]) if (x) out.push(x);
+    }
+    return out;
   }
 
   listener(name: string): ActiveListener | undefined {

@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import tls from 'node:tls';
 import net from 'node:net';
+import { X509Certificate } from 'node:crypto';
 import { freePort, httpUpstream, rawUpstream, request, type Upstream } from '../../support/net.js';
 import { startProxy, type RunningProxy } from '../../support/proxy.js';
 import { makeCa, type TestCa } from '../../support/certs.js';
@@ -163,4 +164,25 @@ test('a PERMISSIVE listener (tls + raw_buffer chains) serves plaintext and mTLS 
   assert.match(text, /^HTTP\/1\.1 200/);
   assert.match(text, /"proto":"https"/, 'a request over TLS has scheme https');
   assert.match(text, /"xfcc":"By=spiffe:\/\/cluster.local\/ns\/default\/sa\/server;Hash=[0-9a-f]{64};Subject=\\"CN=client,O=tsmesh test\\";URI=spiffe:\/\/cluster.local\/ns\/default\/sa\/client"/);
+});
+
+test('/certs lists the TLS contexts\' CA and chain; /config_dump shows the secrets with private keys redacted', async () => {
+  const certs = JSON.parse((await server.admin('/certs')).body) as { certificates: { ca_cert: Record<string, unknown>[]; cert_chain: Record<string, unknown>[] }[] };
+  assert.equal(certs.certificates.length, 1, 'every chain uses the same secrets: shown once');
+  const [entry] = certs.certificates;
+  const caSerial = new X509Certificate(ca.certPem).serialNumber.toLowerCase();
+  assert.equal(entry!.ca_cert[0]!.serial_number, caSerial);
+  assert.equal(entry!.ca_cert[0]!.path, '<inline>');
+  const leaf = entry!.cert_chain[0]!;
+  assert.deepEqual(leaf.subject_alt_names, [{ uri: SERVER }]);
+  assert.match(String(leaf.days_until_expiration), /^[01]$/);
+  assert.match(String(leaf.valid_from), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  assert.ok(Date.parse(String(leaf.expiration_time)) > Date.now());
+
+  const dumpText = (await server.admin('/config_dump')).body;
+  assert.doesNotMatch(dumpText, /PRIVATE KEY/, 'no private key in the dump');
+  const dump = JSON.parse(dumpText) as { configs: { '@type': string; staticSecrets?: { name: string; secret: { tlsCertificate?: { privateKey: { inlineString: string } } } }[] }[] };
+  const secrets = dump.configs.find((c) => c['@type'].endsWith('SecretsConfigDump'));
+  assert.deepEqual(secrets?.staticSecrets?.map((s) => s.name).sort(), ['ROOTCA', 'default']);
+  assert.equal(secrets?.staticSecrets?.find((s) => s.name === 'default')?.secret.tlsCertificate?.privateKey.inlineString, '[redacted]');
 });
