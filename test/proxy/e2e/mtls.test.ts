@@ -54,7 +54,8 @@ static_resources:${staticSecrets(clientId)}
     - filters: [ ${hcm('out_h2', 'outbound|80|h2|server')} ]`)}${listener('tcp_out', port.tcpOut, `
     - filters: [ ${tcpProxy('tcp_out', 'outbound|9000||server')} ]`)}${listener('wrong_san', port.wrongSan, `
     - filters: [ ${hcm('out_wrong', 'wrong-san')} ]`)}
-  clusters:${cluster('outbound|80||server', port.strict, { tls: upstreamTls(SERVER, sni) })}${cluster('outbound|80|h2|server', port.strict, { tls: upstreamTls(SERVER, sni, ['istio-peer-exchange', 'istio', 'h2']), http2: true })}${cluster('outbound|9000||server', port.tcpIn, { tls: upstreamTls(SERVER, sni) })}${cluster('wrong-san', port.strict, { tls: upstreamTls('spiffe://cluster.local/ns/default/sa/someone-else', sni) })}
+  clusters:${cluster('outbound|80||server', port.strict, { tls: upstreamTls(SERVER, sni) })}${cluster('outbound|80|h2|server', port.strict, { tls: upstreamTls(SERVER, sni, ['istio-peer-exchange', 'istio', 'h2']), http2: true })}${cluster('outbound|9000||server', port.tcpIn, { tls: upstreamTls(SERVER, sni) })}${cluster('wrong-san', port.strict, { tls: upstreamTls('spiffe://cluster.local/ns/default/sa/someone-else', sni) })}${cluster('checked', port.strict, { tls: upstreamTls(SERVER, sni) }).replace('connect_timeout: 2s', `connect_timeout: 2s
+    health_checks: [ { timeout: 2s, interval: 0.5s, no_traffic_interval: 0.5s, unhealthy_threshold: 1, healthy_threshold: 1, http_health_check: { path: /healthz } } ]`)}
 `);
 });
 
@@ -185,4 +186,10 @@ test('/certs lists the TLS contexts\' CA and chain; /config_dump shows the secre
   const secrets = dump.configs.find((c) => c['@type'].endsWith('SecretsConfigDump'));
   assert.deepEqual(secrets?.staticSecrets?.map((s) => s.name).sort(), ['ROOTCA', 'default']);
   assert.equal(secrets?.staticSecrets?.find((s) => s.name === 'default')?.secret.tlsCertificate?.privateKey.inlineString, '[redacted]');
+});
+
+test('active health checks ride the cluster\'s mTLS transport socket', async () => {
+  assert.ok(await stat(client, 'cluster.checked.health_check.success') >= 1);
+  const check = app.seen.find((r) => r.url === '/healthz');
+  assert.match(String(check?.headers['x-forwarded-client-cert']), XFCC, 'the check arrived over mTLS with the client sidecar\'s certificate');
 });
