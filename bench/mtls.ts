@@ -156,7 +156,6 @@ async function main(): Promise<void> {
     const body = await (await fetch(`http://127.0.0.1:${admin}/stats?filter=${encodeURIComponent(`^${name.replace(/[.|]/g, '\\$&')}$`)}`)).text();
     return Number(/: (\d+)/.exec(body)?.[1] ?? 0);
   };
-  const reuse0 = { h1hs: await stat(p.clientAdmin, 'cluster.mtls_h1.ssl.handshake'), h1rq: await stat(p.clientAdmin, 'cluster.mtls_h1.upstream_rq_total'), h2hs: await stat(p.clientAdmin, 'cluster.mtls_h2.ssl.handshake'), h2rq: await stat(p.clientAdmin, 'cluster.mtls_h2.upstream_rq_total') };
   for (let r = 1; r <= o.rounds; r++) {
     for (const phase of ['h1', 'h1rate', 'h2', 'h2rate'] as const) {
       for (const t of targets) {
@@ -169,9 +168,10 @@ async function main(): Promise<void> {
       }
     }
   }
+  // Since the sidecars started: warm-up and checks included.
   const reuse = {
-    h1hs: (await stat(p.clientAdmin, 'cluster.mtls_h1.ssl.handshake')) - reuse0.h1hs, h1rq: (await stat(p.clientAdmin, 'cluster.mtls_h1.upstream_rq_total')) - reuse0.h1rq,
-    h2hs: (await stat(p.clientAdmin, 'cluster.mtls_h2.ssl.handshake')) - reuse0.h2hs, h2rq: (await stat(p.clientAdmin, 'cluster.mtls_h2.upstream_rq_total')) - reuse0.h2rq,
+    h1hs: await stat(p.clientAdmin, 'cluster.mtls_h1.ssl.handshake'), h1rq: await stat(p.clientAdmin, 'cluster.mtls_h1.upstream_rq_total'),
+    h2hs: await stat(p.clientAdmin, 'cluster.mtls_h2.ssl.handshake'), h2rq: await stat(p.clientAdmin, 'cluster.mtls_h2.upstream_rq_total'),
   };
   // New connections per request between the sidecars: TLS handshakes vs TCP connects.
   const hs: { mtls: number[]; plain: number[]; hsCount: number; hsRequests: number } = { mtls: [], plain: [], hsCount: 0, hsRequests: 0 };
@@ -221,7 +221,7 @@ async function main(): Promise<void> {
     `A client-sidecar cluster with max_requests_per_connection: 1 (one new upstream connection per request; wrk -t1 -c8 -d${o.duration}s):`,
     `mTLS ${fmt(median(hs.mtls))} handshakes/s (${fmt(hs.hsCount)} handshakes counted by cluster.hs_mtls.ssl.handshake for ${fmt(hs.hsRequests)} requests) vs plaintext ${fmt(median(hs.plain))} new TCP connections/s.`,
     '',
-    `Connection reuse over all the load runs above: the HTTP/1.1 mTLS cluster made ${fmt(reuse.h1hs)} TLS handshakes for ${fmt(reuse.h1rq)} requests (${reuse.h1hs ? fmt(reuse.h1rq / reuse.h1hs) : '∞'} requests per handshake); the HTTP/2 one ${fmt(reuse.h2hs)} for ${fmt(reuse.h2rq)} (${reuse.h2hs ? fmt(reuse.h2rq / reuse.h2hs) : '∞'} per handshake). Server sidecar: ${fmt(serverHandshakes)} handshakes in all, ${verifyFailures} TLS connection errors.`,
+    `Connection reuse between the sidecars since they started (warm-up and all runs above): the HTTP/1.1 mTLS cluster made ${fmt(reuse.h1hs)} TLS handshakes for ${fmt(reuse.h1rq)} requests (${reuse.h1hs ? fmt(reuse.h1rq / reuse.h1hs) : '∞'} requests per handshake); the HTTP/2 one ${fmt(reuse.h2hs)} for ${fmt(reuse.h2rq)} (${reuse.h2hs ? fmt(reuse.h2rq / reuse.h2hs) : '∞'} per handshake). Server sidecar: ${fmt(serverHandshakes)} handshakes in all, ${verifyFailures} TLS connection errors.`,
     quiet.discarded.length ? `Runs discarded for other work on the machine: ${quiet.discarded.join(', ')}.` : '',
     '',
     `Load: ${[...commands.entries()].map(([k, c]) => `${k}: \`${c}\``).join('; ')}.`,

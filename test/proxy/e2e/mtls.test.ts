@@ -165,6 +165,13 @@ test('a PERMISSIVE listener (tls + raw_buffer chains) serves plaintext and mTLS 
   assert.match(text, /^HTTP\/1\.1 200/);
   assert.match(text, /"proto":"https"/, 'a request over TLS has scheme https');
   assert.match(text, /"xfcc":"By=spiffe:\/\/cluster.local\/ns\/default\/sa\/server;Hash=[0-9a-f]{64};Subject=\\"CN=client,O=tsmesh test\\";URI=spiffe:\/\/cluster.local\/ns\/default\/sa\/client"/);
+  // Closed TLS connections leave the listener's books (the raw socket closes with the TLS one).
+  assert.ok(await stat(server, `listener.127.0.0.1_${port.permissive}.downstream_cx_total`) >= 2);
+  const deadline = Date.now() + 10_000;
+  while (await stat(server, `listener.127.0.0.1_${port.permissive}.downstream_cx_active`) !== 0) {
+    assert.ok(Date.now() < deadline, 'downstream_cx_active never went back to 0');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 });
 
 test('/certs lists the TLS contexts\' CA and chain; /config_dump shows the secrets with private keys redacted', async () => {
