@@ -113,9 +113,23 @@ export class ProxyInstance {
   updateListener(spec: ListenerSpec): void {
     const l = this.#listeners.get(spec.name);
     if (!l) throw new Error(`no listener ${spec.name}`);
-    l.update(spec, (c) => this.#filterFor(c, this.#listenerScope(spec)));
-    this.#handoffIndex = undefined;
+    const apply = (): void => {
+      l.update(spec, (c) => this.#filterFor(c, this.#listenerScope(spec)));
+      this.#handoffIndex = undefined;
+    };
+    const refs = secretRefs(spec);
+    const token = Symbol(spec.name);
+    this.#pendingUpdates.set(spec.name, token);
+    if (refs.every((r) => this.secrets.has(r.kind, r.name))) { apply(); return; }
+    // The new version warms on its secrets while the old one keeps serving (Envoy's listener
+    // update); a later update or removal supersedes it.
+    void this.secrets.whenPresent(refs).then(() => {
+      if (this.#pendingUpdates.get(spec.name) === token && this.#listeners.get(spec.name) === l) apply();
+    });
   }
+
+  /** The latest update of each listener, so that one warming on a secret cannot land after a newer one. */
+  readonly #pendingUpdates = new Map<string, symbol>();
 
   /** Stops accepting on `name` and drains its connections; resolves when they have closed. */
   removeListener(name: string): Promise<void> {

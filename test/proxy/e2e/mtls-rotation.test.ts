@@ -128,3 +128,40 @@ static_resources:
   fresh.destroy();
   assert.ok(server.stat(`listener.127.0.0.1_${sPort}.ssl.handshake`) >= 3);
 });
+
+test('a listener update that needs a missing secret warms while the old version keeps serving', async () => {
+  const ca: TestCa = makeCa();
+  cleanups.push(() => ca.cleanup());
+  const app: Upstream = await httpUpstream((_req, res) => res.end('app'));
+  cleanups.push(() => app.close());
+  const port = await freePort();
+  const yaml = (chains: string): string => `
+static_resources:
+  listeners:${listener('inbound', port, chains, true)}
+  clusters:${cluster('app', app.port)}
+`;
+  const proxy = await inProcessProxy(yaml(`
+    - filters: [ ${hcm('plain', 'app')} ]`));
+  cleanups.push(() => proxy.close());
+  await proxy.instance.listen();
+  const plainGet = (): Promise<number> => new Promise((resolve) => {
+    http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); }).on('error', () => resolve(0));
+  });
+  assert.equal(await plainGet(), 200);
+  // The new version accepts mTLS only, on secrets nobody has set yet.
+  const next = await inProcessProxy(yaml(`
+    - filter_chain_match: { transport_protocol: tls }${downstreamTls(undefined)}
+      filters: [ ${hcm('mtls', 'app')} ]`));
+  cleanups.push(() => next.close());
+  proxy.instance.updateListener(next.instance.spec.listeners[0]!);
+  assert.equal(await plainGet(), 200, 'the old version serves while the new one warms');
+  const id = ca.issue({ uri: [SERVER] });
+  proxy.instance.secrets.setValidationContext('ROOTCA', { trustedCaPem: ca.certPem });
+  proxy.instance.secrets.setTlsCertificate('default', { certificateChainPem: id.certPem, privateKeyPem: id.keyPem });
+  assert.equal(await plainGet(), 0, 'once warm, the update applies: plaintext has no chain any more');
+  const peer = ca.issue({ uri: [CLIENT] });
+  const s = tls.connect({ host: '127.0.0.1', port, ca: ca.certPem, cert: peer.certPem, key: peer.keyPem, checkServerIdentity: () => undefined });
+  await new Promise<void>((resolve, reject) => { s.once('secureConnect', resolve); s.once('error', reject); });
+  assert.equal(s.getPeerX509Certificate()?.fingerprint256, new X509Certificate(id.certPem).fingerprint256);
+  s.destroy();
+});
