@@ -5,6 +5,7 @@ import type { CommonTlsContext, DownstreamTlsContext, UpstreamTlsContext } from 
 import type { CertificateValidationContext, TlsParameters } from '../../envoy/generated/envoy/extensions/transport_sockets/tls/v3/common_pb.js';
 import { TlsParameters_TlsProtocol } from '../../envoy/generated/envoy/extensions/transport_sockets/tls/v3/common_pb.js';
 import type { SdsSecretConfig } from '../../envoy/generated/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { ConfigError } from '../../envoy/registry.js';
 import { compileSanMatchers, type SanMatcher } from './san-match.js';
 import type { SecretRef } from './secret-store.js';
@@ -72,7 +73,7 @@ function compileCommon(c: CommonTlsContext | undefined, side: 'downstream' | 'up
   if (inline.length === 1) {
     const t = inline[0]!;
     const p = `${path}.tls_certificates[0]`;
-    certificate = { kind: 'inline', chain: pemSource(t.certificateChain, `${p}.certificate_chain`), key: pemSource(t.privateKey, `${p}.private_key`) };
+    certificate = { kind: 'inline', chain: pemSource(t.certificateChain, `${p}.certificate_chain`, 'certificates'), key: pemSource(t.privateKey, `${p}.private_key`, 'key') };
   } else if (sds.length === 1) {
     const name = sdsName(sds[0]!, `${path}.tls_certificate_sds_secret_configs[0]`);
     certificate = { kind: 'sds', name };
@@ -96,7 +97,7 @@ function compileCommon(c: CommonTlsContext | undefined, side: 'downstream' | 'up
     throw new ConfigError(`${path}.${v.case}`, 'certificate providers are not supported');
   }
   const vPath = v?.case === 'combinedValidationContext' ? `${path}.combined_validation_context.default_validation_context` : `${path}.validation_context`;
-  if (validation?.trustedCa) trust = { kind: 'inline', ca: pemSource(validation.trustedCa, `${vPath}.trusted_ca`) };
+  if (validation?.trustedCa) trust = { kind: 'inline', ca: pemSource(validation.trustedCa, `${vPath}.trusted_ca`, 'certificates') };
   if (trust?.kind === 'sds') secrets.push({ kind: 'validation_context', name: trust.name });
   const sanMatchers = validation ? compileSanMatchers(validation, vPath) : [];
   if (sanMatchers.length > 0 && !trust) throw new ConfigError(`${vPath}.match_subject_alt_names`, 'subject alt name matching needs a trusted CA to verify the certificate against');
@@ -116,10 +117,15 @@ function versions(p: TlsParameters | undefined, side: 'downstream' | 'upstream',
   return { min, max: hi };
 }
 
-function pemSource(d: DataSource | undefined, path: string): PemSource {
+/**
+ * A DataSource holding PEM text (filename, inline_string, inline_bytes), validated: inline text
+ * must parse as what it is meant to be (`kind`), so a broken certificate is refused with the
+ * config, not at the first handshake. Files are read (and checked) when a context is built.
+ */
+export function pemSource(d: DataSource | undefined, path: string, kind: 'certificates' | 'key'): PemSource {
   const s = d?.specifier;
-  if (s?.case === 'inlineString') return { inline: s.value };
-  if (s?.case === 'inlineBytes') return { inline: Buffer.from(s.value).toString('latin1') };
+  if (s?.case === 'inlineString') return checked(s.value, `${path}.inline_string`, kind);
+  if (s?.case === 'inlineBytes') return checked(Buffer.from(s.value).toString('latin1'), `${path}.inline_bytes`, kind);
   if (s?.case === 'filename') return { filename: s.value };
   throw new ConfigError(path, s?.case ? `${s.case} is not supported (filename, inline_string or inline_bytes)` : 'required');
 }
@@ -146,4 +152,21 @@ function checkSdsSource(c: ConfigSource, path: string): void {
   if (a.apiType !== ApiConfigSource_ApiType.GRPC) throw new ConfigError(`${path}.api_config_source.api_type`, 'only GRPC is supported for secrets');
   const names = a.grpcServices.map((g) => (g.targetSpecifier.case === 'envoyGrpc' ? g.targetSpecifier.value.clusterName : ''));
   if (names.length !== 1 || names[0] !== SDS_CLUSTER) throw new ConfigError(`${path}.api_config_source.grpc_services`, `secrets come from the proxy's in-process SDS: exactly one envoy_grpc { cluster_name: "${SDS_CLUSTER}" }`);
+}
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+function checked(pem: string, path: string, kind: 'certificates' | 'key'): PemSource {
+  // A private key is never quoted back in the error.
+  try {
+    if (kind === 'key') createPrivateKey(pem);
+    else {
+      const certs = pem.match(PEM_CERT) ?? [];
+      if (certs.length === 0) throw new Error('no PEM certificate found');
+      for (const c of certs) new X509Certificate(c);
+    }
+  } catch (e) {
+    throw new ConfigError(path, `not a valid PEM ${kind === 'key' ? 'private key' : 'certificate'}${kind === 'key' ? '' : `: ${(e as Error).message}`}`);
+  }
+  return { inline: pem };
 }

@@ -6,6 +6,7 @@ import { parseSubjectAltName, sansMatch } from './san-match.js';
 import type { SecretStore } from './secret-store.js';
 import { countFailure, ERR_NO_CERT, ERR_SAN, type SslStats } from './ssl-stats.js';
 import { rfc2253Subject } from './subject.js';
+import { log } from '../log.js';
 
 /** What a downstream TLS connection tells the filters (ConnectionInfo.tls, contract 2). */
 export interface TlsConnectionInfo {
@@ -49,7 +50,14 @@ export class DownstreamTlsTerminator {
    * connection that fails is closed.
    */
   accept(raw: net.Socket, initial: Buffer | undefined, onReady: (s: tls.TLSSocket, info: TlsConnectionInfo) => void): void {
-    const server = this.#current();
+    let server: tls.Server | undefined;
+    try {
+      server = this.#current();
+    } catch (e) {
+      // Unusable material (a bad PEM, a key that does not fit, an unreadable file): refuse the
+      // connection, say why once per version, keep serving everything else.
+      this.#reportBad(e);
+    }
     if (!server) { this.stats.connection_error.inc(); raw.destroy(); return; }
     const spec = this.spec;
     (raw as Pending)[ON_SECURE] = (s) => {
@@ -86,6 +94,14 @@ export class DownstreamTlsTerminator {
     };
     if (initial?.length) raw.unshift(initial);
     server.emit('connection', raw);
+  }
+
+  #reported = '';
+
+  #reportBad(e: unknown): void {
+    const msg = e instanceof Error ? e.message : String(e);
+    if (msg !== this.#reported) log.error(`tls: cannot build the server TLS context: ${msg}`);
+    this.#reported = msg;
   }
 
   #current(): tls.Server | undefined {

@@ -10,6 +10,7 @@ export type SslStats = ReturnType<typeof sslStats>;
 export const ERR_SAN = 'TSMESH_TLS_SAN_MISMATCH';
 export const ERR_NO_CERT = 'TSMESH_TLS_NO_PEER_CERT';
 export const ERR_NO_SECRET = 'TSMESH_TLS_SECRET_MISSING';
+export const ERR_BAD_CONTEXT = 'TSMESH_TLS_BAD_CONTEXT';
 
 /** Counts a failed handshake under the stat Envoy would. */
 export function countFailure(stats: SslStats, code: string | undefined): void {

@@ -1,7 +1,6 @@
-import type { DataSource } from '../../envoy/generated/envoy/config/core/v3/base_pb.js';
 import type { Secret } from '../../envoy/generated/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
 import { ConfigError } from '../../envoy/registry.js';
-import type { PemSource } from './context-config.js';
+import { pemSource as pem, type PemSource } from './context-config.js';
 import { readPem } from './node-tls.js';
 import type { SecretStore } from './secret-store.js';
 
@@ -23,11 +22,11 @@ export function compileStaticSecrets(secrets: readonly Secret[], path: string): 
     seen.set(s.name, i);
     const t = s.type;
     if (t.case === 'tlsCertificate') {
-      out.tlsCertificates.push({ name: s.name, chain: pem(t.value.certificateChain, `${p}.tls_certificate.certificate_chain`), key: pem(t.value.privateKey, `${p}.tls_certificate.private_key`) });
+      out.tlsCertificates.push({ name: s.name, chain: pem(t.value.certificateChain, `${p}.tls_certificate.certificate_chain`, 'certificates'), key: pem(t.value.privateKey, `${p}.tls_certificate.private_key`, 'key') });
     } else if (t.case === 'validationContext') {
       const v = t.value;
       if (v.matchSubjectAltNames.length || v.matchTypedSubjectAltNames.length) throw new ConfigError(`${p}.validation_context`, 'a validation context secret carries trusted_ca only in tsmesh; put SAN matchers in the transport socket\'s default_validation_context');
-      out.validationContexts.push({ name: s.name, ca: pem(v.trustedCa, `${p}.validation_context.trusted_ca`) });
+      out.validationContexts.push({ name: s.name, ca: pem(v.trustedCa, `${p}.validation_context.trusted_ca`, 'certificates') });
     } else {
       throw new ConfigError(`${p}.${t.case ?? 'type'}`, t.case ? `${t.case} secrets are not supported (tls_certificate, validation_context)` : 'tls_certificate or validation_context is required');
     }
@@ -37,14 +36,13 @@ export function compileStaticSecrets(secrets: readonly Secret[], path: string): 
 
 /** Puts the static secrets into `store` (reads `filename` sources). */
 export function loadStaticSecrets(store: SecretStore, spec: StaticSecretsSpec): void {
-  for (const s of spec.tlsCertificates) store.setTlsCertificate(s.name, { certificateChainPem: readPem(s.chain), privateKeyPem: readPem(s.key) });
-  for (const s of spec.validationContexts) store.setValidationContext(s.name, { trustedCaPem: readPem(s.ca) });
-}
-
-function pem(d: DataSource | undefined, path: string): PemSource {
-  const s = d?.specifier;
-  if (s?.case === 'inlineString') return { inline: s.value };
-  if (s?.case === 'inlineBytes') return { inline: Buffer.from(s.value).toString('latin1') };
-  if (s?.case === 'filename') return { filename: s.value };
-  throw new ConfigError(path, s?.case ? `${s.case} is not supported (filename, inline_string or inline_bytes)` : 'required');
+  const read = (src: PemSource, name: string): string => {
+    try {
+      return readPem(src);
+    } catch (e) {
+      throw new ConfigError(`static_resources.secrets[${name}]`, `cannot read ${'filename' in src ? src.filename : 'the PEM'}: ${(e as Error).message}`);
+    }
+  };
+  for (const s of spec.tlsCertificates) store.setTlsCertificate(s.name, { certificateChainPem: read(s.chain, s.name), privateKeyPem: read(s.key, s.name) });
+  for (const s of spec.validationContexts) store.setValidationContext(s.name, { trustedCaPem: read(s.ca, s.name) });
 }

@@ -4,7 +4,7 @@ import type { TlsContextSpec } from './context-config.js';
 import { contextMaterial, nodeTls, secureContextOptions } from './node-tls.js';
 import { parseSubjectAltName, sansMatch } from './san-match.js';
 import type { SecretStore } from './secret-store.js';
-import { countFailure, ERR_NO_SECRET, ERR_SAN, TlsError, type SslStats } from './ssl-stats.js';
+import { countFailure, ERR_BAD_CONTEXT, ERR_NO_SECRET, ERR_SAN, TlsError, type SslStats } from './ssl-stats.js';
 
 /**
  * How a cluster's connections are made: `connect` returns the socket and the event after which
@@ -40,6 +40,13 @@ export class UpstreamTlsTransport implements UpstreamTransport {
 
   constructor(readonly spec: TlsContextSpec, readonly secrets: SecretStore, readonly stats: SslStats) {}
 
+  /** A connection that fails at once, asynchronously as a refused connect would. */
+  #failed(err: TlsError): net.Socket {
+    const s = new net.Socket();
+    queueMicrotask(() => { this.stats.connection_error.inc(); s.destroy(err); });
+    return s;
+  }
+
   get alpn(): readonly string[] {
     return this.spec.alpn;
   }
@@ -51,21 +58,23 @@ export class UpstreamTlsTransport implements UpstreamTransport {
 
   connect(address: string, port: number, alpn: readonly string[] = this.spec.alpn): net.Socket {
     const t = nodeTls();
-    const m = contextMaterial(this.spec, this.secrets);
-    if ('missing' in m) {
-      // Still warming: fail like a refused connection, asynchronously as a real connect would.
-      const s = new net.Socket();
-      queueMicrotask(() => { this.stats.connection_error.inc(); s.destroy(new TlsError(ERR_NO_SECRET, `secret "${m.missing}" is not available yet`)); });
-      return s;
+    let ctx: tls.SecureContext;
+    try {
+      const m = contextMaterial(this.spec, this.secrets);
+      if ('missing' in m) return this.#failed(new TlsError(ERR_NO_SECRET, `secret "${m.missing}" is not available yet`));
+      if (this.#ctx?.key !== m.key || !this.#ctx) this.#ctx = { key: m.key, context: t.createSecureContext(secureContextOptions(this.spec, m)) };
+      ctx = this.#ctx.context;
+    } catch (e) {
+      // Unusable material (bad PEM, a key that does not fit, an unreadable file).
+      return this.#failed(new TlsError(ERR_BAD_CONTEXT, `cannot build the client TLS context: ${(e as Error).message}`));
     }
-    if (this.#ctx?.key !== m.key || !this.#ctx) this.#ctx = { key: m.key, context: t.createSecureContext(secureContextOptions(this.spec, m)) };
     const spec = this.spec;
     const verify = spec.trust !== undefined;
     const sni = spec.sni && net.isIP(spec.sni) === 0 ? spec.sni : undefined;
     const s = t.connect({
       host: address,
       port,
-      secureContext: this.#ctx.context,
+      secureContext: ctx,
       ...(sni ? { servername: sni } : {}),
       ...(alpn.length ? { ALPNProtocols: [...alpn] } : {}),
       rejectUnauthorized: verify,

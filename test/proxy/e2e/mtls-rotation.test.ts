@@ -165,3 +165,34 @@ static_resources:
   assert.equal(s.getPeerX509Certificate()?.fingerprint256, new X509Certificate(id.certPem).fingerprint256);
   s.destroy();
 });
+
+test('an unusable secret (key not matching the certificate) refuses handshakes without taking the proxy down; a good one fixes it', async () => {
+  const ca: TestCa = makeCa();
+  cleanups.push(() => ca.cleanup());
+  const app: Upstream = await httpUpstream((_req, res) => res.end('app'));
+  cleanups.push(() => app.close());
+  const port = await freePort();
+  const proxy = await inProcessProxy(`
+static_resources:
+  listeners:${listener('inbound', port, `
+    - filter_chain_match: { transport_protocol: tls }${downstreamTls(undefined)}
+      filters: [ ${hcm('mtls', 'app')} ]`, true)}
+  clusters:${cluster('app', app.port)}
+`);
+  cleanups.push(() => proxy.close());
+  const a = ca.issue({ uri: [SERVER] });
+  const b = ca.issue({ uri: [SERVER] });
+  proxy.instance.secrets.setValidationContext('ROOTCA', { trustedCaPem: ca.certPem });
+  proxy.instance.secrets.setTlsCertificate('default', { certificateChainPem: a.certPem, privateKeyPem: b.keyPem });
+  await proxy.instance.listen();
+  const peer = ca.issue({ uri: [CLIENT] });
+  const handshake = (): Promise<boolean> => new Promise((resolve) => {
+    const s = tls.connect({ host: '127.0.0.1', port, ca: ca.certPem, cert: peer.certPem, key: peer.keyPem, checkServerIdentity: () => undefined });
+    s.once('secureConnect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+  assert.equal(await handshake(), false);
+  assert.ok(proxy.stat(`listener.127.0.0.1_${port}.ssl.connection_error`) >= 1);
+  proxy.instance.secrets.setTlsCertificate('default', { certificateChainPem: a.certPem, privateKeyPem: a.keyPem });
+  assert.equal(await handshake(), true);
+});

@@ -1,4 +1,5 @@
-import { test } from 'node:test';
+import { test, after } from 'node:test';
+import { makeCa } from '../../support/certs.js';
 import assert from 'node:assert/strict';
 import { parseBootstrap } from '../../../src/envoy/bootstrap.js';
 import { compileBootstrap } from '../../../src/proxy/config.js';
@@ -67,9 +68,16 @@ test('bad TLS config is refused with its path and reason', async () => {
   await refused(bootstrap(ctx('tls_certificate_sds_secret_configs: [ { name: default } ], validation_context: { trusted_ca: { inline_string: x }, crl: { inline_string: y } }')), /validation_context\.crl: field is not supported/);
 });
 
-test('static secrets are validated: duplicates and unsupported kinds are refused with their index', async () => {
+test('static secrets are validated: duplicates, broken PEM and unsupported kinds are refused with their index', async () => {
+  const ca = makeCa();
+  after(() => ca.cleanup());
+  const pem = JSON.stringify(ca.certPem);
   const withSecrets = (s: string) => bootstrap('').replace('static_resources:', `static_resources:\n  secrets: ${s}`);
-  await refused(withSecrets('[ { name: a, validation_context: { trusted_ca: { inline_string: x } } }, { name: a, validation_context: { trusted_ca: { inline_string: y } } } ]'), /static_resources\.secrets\[1\]\.name: duplicate secret "a"/);
+  await refused(withSecrets(`[ { name: a, validation_context: { trusted_ca: { inline_string: ${pem} } } }, { name: a, validation_context: { trusted_ca: { inline_string: ${pem} } } } ]`), /static_resources\.secrets\[1\]\.name: duplicate secret "a"/);
+  await refused(withSecrets('[ { name: a, validation_context: { trusted_ca: { inline_string: "not a certificate" } } } ]'), /static_resources\.secrets\[0\]\.validation_context\.trusted_ca\.inline_string: not a valid PEM certificate/);
+  const leaf = ca.issue({ uri: ['spiffe://x/ns/a/sa/b'] });
+  await refused(withSecrets(`[ { name: d, tls_certificate: { certificate_chain: { inline_string: ${JSON.stringify(leaf.certPem)} }, private_key: { inline_string: "-----BEGIN PRIVATE KEY-----\\nAAAA\\n-----END PRIVATE KEY-----\\n" } } } ]`), /secrets\[0\]\.tls_certificate\.private_key\.inline_string: not a valid PEM private key$/);
+  await compile(withSecrets(`[ { name: d, tls_certificate: { certificate_chain: { inline_string: ${JSON.stringify(leaf.certPem)} }, private_key: { inline_string: ${JSON.stringify(leaf.keyPem)} } } } ]`));
   await refused(withSecrets('[ { name: k, generic_secret: { secret: { inline_string: x } } } ]'), /static_resources\.secrets\[0\]\.generic_secret: field is not supported/);
   const spec = await compile(withSecrets('[ { name: default, tls_certificate: { certificate_chain: { filename: /etc/certs/cert.pem }, private_key: { filename: /etc/certs/key.pem } } } ]'));
   assert.deepEqual(spec.secrets.tlsCertificates, [{ name: 'default', chain: { filename: '/etc/certs/cert.pem' }, key: { filename: '/etc/certs/key.pem' } }]);
