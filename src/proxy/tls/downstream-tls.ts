@@ -72,25 +72,18 @@ export class DownstreamTlsTerminator {
       if (code) { countFailure(this.stats, code); s.destroy(); return; }
       if (!x509) this.stats.no_certificate.inc();
       this.stats.handshake.inc();
-      const chain: Uint8Array[] = [];
-      if (x509) {
-        let c = s.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
-        const seen = new Set<tls.DetailedPeerCertificate>();
-        while (c?.issuerCertificate && c.issuerCertificate !== c && !seen.has(c.issuerCertificate)) {
-          seen.add(c);
-          c = c.issuerCertificate;
-          if (c.raw) chain.push(c.raw);
-        }
-      }
-      onReady(s, {
+      const info: TlsConnectionInfo = {
         peerUriSans: sans.uri,
         peerDnsSans: sans.dns,
         peerSubject: x509 ? rfc2253Subject(x509.subject) : '',
-        ...(x509 ? { peerCertificateDer: x509.raw, peerChainDer: chain } : {}),
+        ...(x509 ? { peerCertificateDer: x509.raw } : {}),
         localUriSans: this.#localUriSans,
         ...(typeof s.alpnProtocol === 'string' ? { alpn: s.alpnProtocol } : {}),
         version: s.getProtocol() ?? '',
-      });
+      };
+      // The chain is only for XFCC's Chain=: read on demand (Node parses the whole chain for it).
+      if (x509) Object.defineProperty(info, 'peerChainDer', { enumerable: true, get: () => peerChain(s) });
+      onReady(s, info);
     };
     if (initial?.length) raw.unshift(initial);
     server.emit('connection', raw);
@@ -134,4 +127,17 @@ export class DownstreamTlsTerminator {
     });
     return (this.#server = server);
   }
+}
+
+/** DER of the certificates the peer sent after its own, in order. */
+function peerChain(s: tls.TLSSocket): Uint8Array[] {
+  const chain: Uint8Array[] = [];
+  let c = s.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
+  const seen = new Set<tls.DetailedPeerCertificate>();
+  while (c?.issuerCertificate && c.issuerCertificate !== c && !seen.has(c.issuerCertificate)) {
+    seen.add(c);
+    c = c.issuerCertificate;
+    if (c.raw) chain.push(c.raw);
+  }
+  return chain;
 }

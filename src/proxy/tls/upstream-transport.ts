@@ -71,9 +71,10 @@ export class UpstreamTlsTransport implements UpstreamTransport {
     const spec = this.spec;
     const verify = spec.trust !== undefined;
     const sni = spec.sni && net.isIP(spec.sni) === 0 ? spec.sni : undefined;
+    // TLS over a TCP socket of our own: its noDelay is set before the first handshake flight
+    // (else Nagle holds the small handshake records back against the peer's delayed ACK).
     const s = t.connect({
-      host: address,
-      port,
+      socket: net.connect({ host: address, port, noDelay: true }),
       secureContext: ctx,
       ...(sni ? { servername: sni } : {}),
       ...(alpn.length ? { ALPNProtocols: [...alpn] } : {}),
@@ -81,7 +82,6 @@ export class UpstreamTlsTransport implements UpstreamTransport {
       // Envoy checks SANs against its matchers, never the host name; without matchers any SAN goes.
       checkServerIdentity: (_host, cert) => (sansMatch(spec.sanMatchers, parseSubjectAltName(cert.subjectaltname)) ? undefined : new TlsError(ERR_SAN, `upstream certificate SANs (${cert.subjectaltname ?? 'none'}) match none of match_subject_alt_names`)),
     });
-    s.setNoDelay(true);
     // Only failures between TCP connect and the end of verification are TLS's (not ECONNREFUSED).
     let phase: 'tcp' | 'handshake' | 'done' = 'tcp';
     s.once('connect', () => { phase = 'handshake'; });
