@@ -14,6 +14,16 @@ import { ClusterLoadAssignmentSchema } from '../envoy/generated/envoy/config/end
 import { HttpConnectionManagerSchema } from '../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import type { ProxySpec } from './config.js';
 import type { XdsState } from './xds/state.js';
+import { SecretsConfigDumpSchema } from '../envoy/generated/envoy/admin/v3/config_dump_pb.js';
+import { SecretSchema } from '../envoy/generated/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
+import { redactPrivateKeys, secretsConfigDump } from './tls/secrets-dump.js';
+import type { SecretRef, SecretStore } from './tls/secret-store.js';
+
+/** What /config_dump shows of secrets: the instance's store and the names its TLS contexts use. */
+export interface SecretsDumpSource {
+  readonly store: SecretStore;
+  readonly referenced: readonly SecretRef[];
+}
 
 /** What /config_dump shows of xDS: the state and a registry of the types its resources hold. */
 export interface DynamicDumpSource {
@@ -22,7 +32,7 @@ export interface DynamicDumpSource {
 }
 
 /** Envoy's /config_dump: what is applied, as proto3 JSON of envoy.admin.v3.ConfigDump. */
-export function configDump(spec: ProxySpec, loadedAtMs: number, dynamic?: DynamicDumpSource): JsonValue {
+export function configDump(spec: ProxySpec, loadedAtMs: number, dynamic?: DynamicDumpSource, secrets?: SecretsDumpSource): JsonValue {
   const b = spec.bootstrap;
   const ts = timestampFromMs(loadedAtMs);
   const listeners = b.staticResources?.listeners ?? [];
@@ -69,8 +79,10 @@ export function configDump(spec: ProxySpec, loadedAtMs: number, dynamic?: Dynami
         dynamicListeners,
       })),
       anyPack(RoutesConfigDumpSchema, create(RoutesConfigDumpSchema, { staticRouteConfigs: routes, dynamicRouteConfigs: dynamicRoutes })),
+      ...(secrets ? [anyPack(SecretsConfigDumpSchema, secretsConfigDump(secrets.store, new Set([...spec.secrets.tlsCertificates, ...spec.secrets.validationContexts].map((s) => s.name)), secrets.referenced))] : []),
     ],
   });
-  const registry = createRegistry(dynamic?.registry ?? spec.registry, BootstrapConfigDumpSchema, ClustersConfigDumpSchema, ListenersConfigDumpSchema, RoutesConfigDumpSchema, EndpointsConfigDumpSchema, ClusterSchema, ListenerSchema, RouteConfigurationSchema, ClusterLoadAssignmentSchema);
-  return toJson(ConfigDumpSchema, dump, { registry });
+  const registry = createRegistry(dynamic?.registry ?? spec.registry, BootstrapConfigDumpSchema, ClustersConfigDumpSchema, ListenersConfigDumpSchema, RoutesConfigDumpSchema, EndpointsConfigDumpSchema, ClusterSchema, ListenerSchema, RouteConfigurationSchema, ClusterLoadAssignmentSchema, SecretsConfigDumpSchema, SecretSchema);
+  // Private keys never leave the proxy: Envoy redacts its sensitive fields in every dump.
+  return redactPrivateKeys(toJson(ConfigDumpSchema, dump, { registry }));
 }

@@ -8,6 +8,7 @@ import { compileListener, type ListenerSpec } from './listener/compile.js';
 import { duplicateAddresses } from './listener/handoff.js';
 import { SUPPORTED } from './supported.js';
 import { compileXdsBootstrap, type XdsBootstrap } from './xds/bootstrap-config.js';
+import { compileStaticSecrets, type StaticSecretsSpec } from './tls/static-secrets.js';
 
 export interface ProxySpec {
   readonly bootstrap: Bootstrap;
@@ -20,6 +21,8 @@ export interface ProxySpec {
   readonly nodeCluster: string;
   /** dynamic_resources (ADS), when the bootstrap has them. */
   readonly xds: XdsBootstrap | undefined;
+  /** static_resources.secrets, for the instance's SecretStore. */
+  readonly secrets: StaticSecretsSpec;
 }
 
 /** Thrown with every problem found, so one start-up shows them all. */
@@ -61,6 +64,7 @@ export function compileBootstrap(b: Bootstrap, registry: Registry): ProxySpec {
       for (const ref of routes.clusterRefs) if (!known.has(ref.cluster)) errors.push(new ConfigError(ref.path, `unknown cluster "${ref.cluster}"`));
     }
   }
+  const secrets = attempt(() => compileStaticSecrets(sr?.secrets ?? [], 'static_resources.secrets'));
   const xds = compileXdsBootstrap(b, clusters.filter((c) => c !== undefined), listeners.filter((l) => l !== undefined), errors);
   let admin: ProxySpec['admin'];
   if (b.admin?.address) {
@@ -78,6 +82,7 @@ export function compileBootstrap(b: Bootstrap, registry: Registry): ProxySpec {
     nodeId: b.node?.id ?? '',
     nodeCluster: b.node?.cluster ?? '',
     xds,
+    secrets: secrets ?? { tlsCertificates: [], validationContexts: [] },
   };
 }
 

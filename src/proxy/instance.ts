@@ -21,8 +21,14 @@ import type { RouteTable } from './http/route/route-table.js';
 import { TcpProxyFilter, tcpProxyStats, type TcpProxyStats } from './tcp/tcp-proxy.js';
 import type { StatScopes } from './stat-scopes.js';
 import type { InstanceShared } from './shared/context.js';
-import { SecretStore } from './tls/secret-store.js';
+import type { StatScope } from './stats-scope.js';
+import { SecretStore, type SecretRef } from './tls/secret-store.js';
+import { loadStaticSecrets } from './tls/static-secrets.js';
 import { TracingRuntime } from './tracing/runtime.js';
+import { DownstreamTlsTerminator } from './tls/downstream-tls.js';
+import { tlsTerminating } from './tls/tls-filter.js';
+import { sslStats } from './tls/ssl-stats.js';
+import type { TlsContextSpec } from './tls/context-config.js';
 
 /** An RDS route configuration as the connection managers that name it see it. */
 class RdsRouteSource implements RouteSource {
@@ -37,8 +43,12 @@ class RdsRouteSource implements RouteSource {
  */
 export class ProxyInstance {
   readonly clusters: ClusterManager;
-  /** SDS secrets by name (`default`, `ROOTCA`, bootstrap static secrets) for transport sockets. */
-  readonly secrets = new SecretStore();
+  /**
+   * Secrets by name (SDS): static ones from the bootstrap; `default` and `ROOTCA` set by the
+   * proxy's agent. With workers, the main thread's store is forwarded to every worker.
+   */
+  readonly secrets: SecretStore;
+  readonly shared: InstanceShared;
   readonly #listeners = new Map<string, ActiveListener>();
   readonly #staticListeners: ActiveListener[];
   readonly #rds = new Map<string, RdsRouteSource>();
@@ -48,8 +58,11 @@ export class ProxyInstance {
   /** This thread's span exporters. */
   readonly tracing: TracingRuntime;
 
-  constructor(readonly spec: ProxySpec, readonly scopes: StatScopes, readonly shared: InstanceShared) {
-    this.clusters = new ClusterManager(spec.clusters, (name) => scopes.cluster(name), shared);
+  constructor(readonly spec: ProxySpec, readonly scopes: StatScopes, shared: InstanceShared) {
+    this.secrets = shared.secrets ?? new SecretStore();
+    loadStaticSecrets(this.secrets, spec.secrets);
+    this.shared = { ...shared, secrets: this.secrets };
+    this.clusters = new ClusterManager(spec.clusters, (name) => scopes.cluster(name), this.shared);
     this.tracing = new TracingRuntime(this.clusters, (p) => scopes.tracing(p), spec.bootstrap);
     this.#staticListeners = spec.listeners.map((l) => this.#build(l));
     for (const l of this.#staticListeners) this.#listeners.set(l.spec.name, l);
@@ -60,13 +73,32 @@ export class ProxyInstance {
     return [...this.#listeners.values()];
   }
 
+  /** Every TLS context in use: listener filter chains' and clusters' transport sockets. */
+  tlsContexts(): TlsContextSpec[] {
+    const out: TlsContextSpec[] = [];
+    for (const l of this.#listeners.values()) for (const c of [...l.spec.chains, ...(l.spec.defaultChain ? [l.spec.defaultChain] : [])]) if (c.tls) out.push(c.tls);
+    for (const c of this.clusters.all()) {
+      const t = c.spec.transport;
+      for (const x of [t.default, ...t.matches.map((m) => m.tls)]) if (x) out.push(x);
+    }
+    return out;
+  }
+
   listener(name: string): ActiveListener | undefined {
     return this.#listeners.get(name);
   }
 
   /** Starts the static listeners; `fds` gives pre-opened SO_REUSEPORT sockets by listener index. */
   async listen(fds?: readonly (number | undefined)[]): Promise<number[]> {
-    return Promise.all(this.#staticListeners.map((l, i) => l.listen(fds?.[i])));
+    return Promise.all(this.#staticListeners.map(async (l, i) => { await this.#warm(l.spec); return l.listen(fds?.[i]); }));
+  }
+
+  /**
+   * Resolves once every secret the listener's TLS chains name is present: until then it is
+   * warming and does not accept (Envoy's listener warming on SDS).
+   */
+  #warm(spec: ListenerSpec): Promise<void> {
+    return this.secrets.whenPresent(secretRefs(spec));
   }
 
   /**
@@ -77,16 +109,35 @@ export class ProxyInstance {
     const l = this.#build(spec);
     this.#listeners.set(spec.name, l);
     this.#handoffIndex = undefined;
-    return listen ? l.listen(fd) : spec.port;
+    if (!listen) return spec.port;
+    const refs = secretRefs(spec);
+    if (refs.every((r) => this.secrets.has(r.kind, r.name))) return l.listen(fd);
+    // Warming on a secret: bind when it arrives, without holding up the rest of the update.
+    void this.secrets.whenPresent(refs).then(() => (this.#listeners.get(spec.name) === l ? l.listen(fd) : undefined)).catch(() => undefined);
+    return spec.port;
   }
 
   /** New connections get `spec`'s filter chains; connections open on the old ones drain. */
   updateListener(spec: ListenerSpec): void {
     const l = this.#listeners.get(spec.name);
     if (!l) throw new Error(`no listener ${spec.name}`);
-    l.update(spec, this.#filterFor);
-    this.#handoffIndex = undefined;
+    const apply = (): void => {
+      l.update(spec, (c) => this.#filterFor(c, this.#listenerScope(spec)));
+      this.#handoffIndex = undefined;
+    };
+    const refs = secretRefs(spec);
+    const token = Symbol(spec.name);
+    this.#pendingUpdates.set(spec.name, token);
+    if (refs.every((r) => this.secrets.has(r.kind, r.name))) { apply(); return; }
+    // The new version warms on its secrets while the old one keeps serving (Envoy's listener
+    // update); a later update or removal supersedes it.
+    void this.secrets.whenPresent(refs).then(() => {
+      if (this.#pendingUpdates.get(spec.name) === token && this.#listeners.get(spec.name) === l) apply();
+    });
   }
+
+  /** The latest update of each listener, so that one warming on a secret cannot land after a newer one. */
+  readonly #pendingUpdates = new Map<string, symbol>();
 
   /** Stops accepting on `name` and drains its connections; resolves when they have closed. */
   removeListener(name: string): Promise<void> {
@@ -132,7 +183,8 @@ export class ProxyInstance {
   }
 
   #build(l: ListenerSpec): ActiveListener {
-    const a = new ActiveListener(l, this.scopes.listener(l.statPrefix || `${l.address}_${l.port}`), this.#filterFor);
+    const scope = this.#listenerScope(l);
+    const a = new ActiveListener(l, scope, (c) => this.#filterFor(c, scope));
     a.handoff = this.#byDestination;
     return a;
   }
@@ -147,9 +199,6 @@ export class ProxyInstance {
   #byDestination = (dst: SocketAddress): ActiveListener | undefined =>
     handoffTarget(this.#handoffIndex ??= this.listeners.map((l) => ({ name: l.spec.name, address: l.spec.address, port: l.spec.port, bindToPort: l.spec.bindToPort, active: l })), dst)?.active;
 
-  #filterFor = (chain: FilterChainSpec): NetworkFilter =>
-    chainOf(chain.readFilters.map((rf) => this.#readFilterFor(rf, chain)), this.#terminalFor(chain));
-
   #readFilterFor(rf: FilterChainSpec['readFilters'][number], chain: FilterChainSpec): NetworkReadFilter {
     if (rf.kind === 'local_ratelimit') return new NetworkLocalRateLimitFilter(rf.config, this.scopes, this.shared.slots);
     if (rf.kind === 'rbac') return new NetworkRbacFilter(rf.config, this.scopes);
@@ -161,6 +210,15 @@ export class ProxyInstance {
   /** This proxy's node for Istio's metrics: built on first use (most chains never ask). */
   get #node(): LocalNode {
     return (this.#localNode ??= localNodeOf(this.spec.bootstrap.node));
+  }
+
+  #listenerScope(l: ListenerSpec): StatScope {
+    return this.scopes.listener(l.statPrefix || `${l.address}_${l.port}`);
+  }
+
+  #filterFor(chain: FilterChainSpec, listenerScope: StatScope): NetworkFilter {
+    const filters = chainOf(chain.readFilters.map((rf) => this.#readFilterFor(rf, chain)), this.#terminalFor(chain));
+    return chain.tls ? tlsTerminating(new DownstreamTlsTerminator(chain.tls, this.secrets, sslStats(listenerScope)), filters) : filters;
   }
 
   #terminalFor(chain: FilterChainSpec): NetworkFilter {
@@ -181,3 +239,10 @@ export class ProxyInstance {
   }
 }
 
+
+/** The secrets a listener's TLS filter chains name. */
+function secretRefs(spec: ListenerSpec): SecretRef[] {
+  const refs: SecretRef[] = [];
+  for (const c of [...spec.chains, ...(spec.defaultChain ? [spec.defaultChain] : [])]) if (c.tls) refs.push(...c.tls.secrets);
+  return refs;
+}

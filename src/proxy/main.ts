@@ -135,8 +135,10 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
     const { Worker } = await import('node:worker_threads');
     const bytes = toBinary(BootstrapSchema, bootstrap);
     const share = store.share();
+    // Secrets set in this thread (the agent's, static ones) reach every worker, now and on change.
+    instance.secrets.subscribe(() => { const snapshot = instance!.secrets.snapshot(); for (const w of workers) w.postMessage({ type: 'secrets', snapshot } satisfies WorkerRequest); });
     await Promise.all(Array.from({ length: opts.concurrency }, (_, i) => new Promise<void>((resolve, reject) => {
-      const init: WorkerInit = { bootstrap: bytes, typeNames: [...typeNames], stats: share, slots: slots.share(), index: i, ports, logLevel: opts.logLevel };
+      const init: WorkerInit = { bootstrap: bytes, typeNames: [...typeNames], stats: share, slots: slots.share(), index: i, ports, logLevel: opts.logLevel, secrets: instance!.secrets.snapshot() };
       const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
       workers.push(w);
       w.on('message', (m: WorkerMessage) => { if (m.type === 'ready') resolve(); });

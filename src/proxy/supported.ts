@@ -31,6 +31,7 @@ import { XDS_SUPPORT } from './xds/supported-fields.js';
 import { RBAC_SUPPORT } from './rbac/supported-fields.js';
 import { TRACING_SUPPORT } from './tracing/supported-fields.js';
 import { ACCESS_LOG_FILTER_SUPPORT } from './admin/access-log/supported-fields.js';
+import { TLS_SUPPORT } from './tls/supported-fields.js';
 
 /**
  * Every Envoy field tsmesh implements. A bootstrap that sets anything else is refused at start
@@ -98,4 +99,5 @@ export const SUPPORTED = supportTable([
   ...OUTLIER_SUPPORT,
   ...RBAC_SUPPORT,
   ...TRACING_SUPPORT,
+  ...TLS_SUPPORT,
 ]);

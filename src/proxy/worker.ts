@@ -12,6 +12,7 @@ import { flushAccessLogs } from './access-log.js';
 import type { DynamicSnapshot } from './xds/snapshot.js';
 import type { InstanceSync } from './xds/sync.js';
 import { collectStartUpGarbage } from './start-up.js';
+import type { SecretsSnapshot } from './tls/secret-store.js';
 
 export interface WorkerInit {
   bootstrap: Uint8Array;
@@ -22,12 +23,14 @@ export interface WorkerInit {
   index: number;
   ports: number[];
   logLevel: string;
+  /** The main thread's secrets when the worker started; changes follow as 'secrets' messages. */
+  secrets: SecretsSnapshot;
 }
 
 export type WorkerMessage = { type: 'ready' } | { type: 'drained' } | { type: 'xds-applied'; seq: number };
 
 /** What the main thread sends a worker. */
-export type WorkerRequest = { type: 'drain' } | { type: 'stop' } | { type: 'xds'; seq: number; snapshot: DynamicSnapshot };
+export type WorkerRequest = { type: 'drain' } | { type: 'stop' } | { type: 'xds'; seq: number; snapshot: DynamicSnapshot } | { type: 'secrets'; snapshot: SecretsSnapshot };
 
 /** A serving thread: builds the same config as the main thread and serves on its own sockets. */
 async function start(init: WorkerInit): Promise<void> {
@@ -37,6 +40,9 @@ async function start(init: WorkerInit): Promise<void> {
   const store = attachStatsStore(init.stats);
   const scopes = scopesFor(store);
   const instance = new ProxyInstance(spec, scopes, { slots: SharedSlots.attach(init.slots), supervisor: false, sharedScopes: scopes });
+  instance.secrets.load(init.secrets);
+  // Before listening: a listener warming on a secret binds when the secret arrives here.
+  parentPort!.on('message', (m: WorkerRequest) => { if (m.type === 'secrets') instance.secrets.load(m.snapshot); });
   const fds = spec.listeners.map((l, i) => (l.bindToPort ? bindReusePort(l.address, init.ports[i]!, true).fd : undefined));
   await instance.listen(fds);
   // xDS snapshots apply one after another, in the order sent.

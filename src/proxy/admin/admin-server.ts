@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { certsJson } from '../tls/certs-info.js';
 import type net from 'node:net';
 import type { ProxySpec } from '../config.js';
 import type { ProxyInstance } from '../instance.js';
@@ -83,8 +84,10 @@ export class AdminServer {
       case '/config_dump':
         // Loaded on first use: the admin types' descriptors are not worth keeping in every idle proxy.
         return void import('../config-dump.js').then(
-          ({ configDump }) => sendJson(res, configDump(this.spec, this.loadedAtMs, this.dynamic)),
+          ({ configDump }) => sendJson(res, configDump(this.spec, this.loadedAtMs, this.dynamic, { store: this.instance.secrets, referenced: this.instance.tlsContexts().flatMap((c) => c.secrets) })),
           (e: Error) => send(res, 500, `${e.message}\n`));
+      case '/certs':
+        return sendJson(res, certsJson(this.instance.tlsContexts(), this.instance.secrets, Date.now()));
       case '/stats': {
         const opts = statsOptions(q);
         if (!opts) return send(res, 400, 'invalid filter regex\n');
@@ -118,7 +121,7 @@ export class AdminServer {
         return;
       case '/':
       case '/help':
-        return send(res, 200, 'admin commands are:\n  /ready\n  /server_info\n  /config_dump\n  /stats\n  /stats/prometheus\n  /clusters\n  /listeners\n  /logging\n  /drain_listeners\n  /quitquitquit\n');
+        return send(res, 200, 'admin commands are:\n  /ready\n  /server_info\n  /config_dump\n  /certs\n  /stats\n  /stats/prometheus\n  /clusters\n  /listeners\n  /logging\n  /drain_listeners\n  /quitquitquit\n');
       default:
         return send(res, 404, 'invalid path. admin commands are listed at /help\n');
     }

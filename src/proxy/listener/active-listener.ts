@@ -4,7 +4,7 @@ import { selectFilterChain, type ConnectionFacts } from './filter-chain-match.js
 import { parseClientHello } from './client-hello.js';
 import { nextConnectionId, type ConnectionInfo } from '../http/conn-manager/connection-info.js';
 import { statSet, type StatScope } from '../stats-scope.js';
-import type { NetworkFilter } from './network-filters.js';
+import { HANDLE_TAKEN, type MaybeTaken, type NetworkFilter } from './network-filters.js';
 import { DRAIN_EVENT } from './drain.js';
 import { originalDestination, unmapped, type SocketAddress } from './original-dst.js';
 
@@ -102,8 +102,8 @@ export class ActiveListener {
       const target = this.handoff?.(dst);
       if (target && target !== this) {
         // Paused here for a TLS inspector of ours: the target reads on its own terms.
-        if (this.spec.tlsInspector && !target.spec.tlsInspector) socket.resume();
         target.accept(socket, dst);
+        if (this.spec.tlsInspector && !target.spec.tlsInspector && !(socket as MaybeTaken)[HANDLE_TAKEN]) socket.resume();
         return;
       }
     }
@@ -131,7 +131,7 @@ export class ActiveListener {
       ...(dst && (dst.address !== unmapped(socket.localAddress ?? '') || dst.port !== socket.localPort) ? { originalDst: dst } : {}),
     };
     const spec = this.#spec;
-    if (!spec.tlsInspector) { this.#dispatch(socket, info, 'raw_buffer', '', [], undefined); if (this.#pauseOnConnect) socket.resume(); return; }
+    if (!spec.tlsInspector) { this.#dispatch(socket, info, 'raw_buffer', '', [], undefined); if (this.#pauseOnConnect && !(socket as MaybeTaken)[HANDLE_TAKEN]) socket.resume(); return; }
     // TLS inspector: read the ClientHello (or enough to know it is not TLS) before choosing.
     let seen: Buffer = Buffer.alloc(0);
     const timer = setTimeout(() => {
@@ -148,7 +148,7 @@ export class ActiveListener {
       socket.pause();
       if (r.kind === 'tls') this.#dispatch(socket, { ...info, serverName: r.serverName }, 'tls', r.serverName, r.alpn, seen);
       else this.#dispatch(socket, info, 'raw_buffer', '', [], seen);
-      socket.resume();
+      if (!(socket as MaybeTaken)[HANDLE_TAKEN]) socket.resume();
     };
     socket.on('data', onData);
     socket.once('close', () => clearTimeout(timer));

@@ -16,6 +16,8 @@ import { parseStatsPluginConfig, TYPED_STRUCT_TYPE_URL, type StatsPluginConfig }
 import { TrafficDirection } from '../../envoy/generated/envoy/config/core/v3/base_pb.js';
 import type { TrafficDirectionName } from '../http/filters/types.js';
 import { compileMatch, matchKey, needsTlsInspection, type CompiledMatch } from './filter-chain-match.js';
+import { compileTransportSocket } from '../tls/transport-socket.js';
+import type { TlsContextSpec } from '../tls/context-config.js';
 
 export type NetworkFilterSpec =
   | { readonly kind: 'http_connection_manager'; readonly config: HcmConfig }
@@ -36,6 +38,8 @@ export interface FilterChainSpec {
   readonly filter: NetworkFilterSpec;
   /** The listener's traffic_direction (Istio's stats filters report by it). */
   readonly direction: TrafficDirectionName;
+  /** transport_socket `envoy.transport_sockets.tls`: the chain terminates TLS before its filters. */
+  readonly tls: TlsContextSpec | undefined;
 }
 
 export interface ListenerSpec {
@@ -110,7 +114,7 @@ function directionName(d: TrafficDirection): TrafficDirectionName {
 }
 
 function compileChain(c: FilterChain, path: string, direction: TrafficDirectionName): FilterChainSpec {
-  if (c.transportSocket) throw new ConfigError(`${path}.transport_socket`, 'TLS transport sockets are not supported yet');
+  const tls = compileTransportSocket(c.transportSocket, 'downstream', `${path}.transport_socket`);
   if (c.filters.length === 0) throw new ConfigError(`${path}.filters`, 'a terminal network filter (http_connection_manager or tcp_proxy) is required');
   const last = c.filters.length - 1;
   const readFilters: NetworkReadFilterSpec[] = [];
@@ -143,5 +147,5 @@ function compileChain(c: FilterChain, path: string, direction: TrafficDirectionN
     if (i !== last) throw new ConfigError(p, `${f.name || terminal.kind} is a terminal filter: it must be the last in the chain`);
     filter = terminal;
   });
-  return { name: c.name, match: compileMatch(c.filterChainMatch, `${path}.filter_chain_match`), readFilters, filter: filter!, direction };
+  return { name: c.name, match: compileMatch(c.filterChainMatch, `${path}.filter_chain_match`), readFilters, filter: filter!, direction, tls };
 }

@@ -1,6 +1,14 @@
 import type net from 'node:net';
 import type { ConnectionInfo } from '../http/conn-manager/connection-info.js';
 
+/**
+ * Set on an accepted socket by a filter that hands its handle to another stream (a TLS
+ * transport socket): the listener must then not resume the raw socket, which would read the
+ * bytes meant for the TLS layer.
+ */
+export const HANDLE_TAKEN = Symbol('tsmesh.handleTaken');
+export type MaybeTaken = { [HANDLE_TAKEN]?: boolean };
+
 /** A network filter instance bound to one filter chain: the terminal one takes the connection. */
 export interface NetworkFilter {
   onConnection(socket: net.Socket, info: ConnectionInfo, initial?: Buffer): void;

@@ -1,5 +1,6 @@
 import type { StatScopes } from '../stat-scopes.js';
 import type { SharedSlots } from './slots.js';
+import type { SecretStore } from '../tls/secret-store.js';
 
 /**
  * What the threads of one proxy instance share besides stats: the slots that hold
@@ -18,4 +19,6 @@ export interface InstanceShared {
    * private so that its idle view of the clusters counts nothing twice.
    */
   readonly sharedScopes: StatScopes;
+  /** The instance's secrets (ProxyInstance makes one when not given). */
+  readonly secrets?: SecretStore;
 }

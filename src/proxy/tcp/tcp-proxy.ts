@@ -73,10 +73,11 @@ export class TcpProxyFilter {
     down.pause();
     cluster.stats.upstream_cx_total.inc();
     cluster.stats.upstream_cx_active.inc();
-    const up = net.connect({ host: host.address, port: host.port, noDelay: true });
+    const transport = cluster.transportFor(host);
+    const up = transport.connect(host.address, host.port);
     let connected = false, timedOut = false;
     const connectTimer = setTimeout(() => { timedOut = true; cluster.stats.upstream_cx_connect_timeout.inc(); up.destroy(new Error('connect timeout')); }, cluster.spec.limits.connectTimeoutMs);
-    up.on('connect', () => {
+    up.on(transport.readyEvent, () => {
       connected = true;
       clearTimeout(connectTimer);
       cluster.outlier?.onLocalOrigin(host, 'success_final');

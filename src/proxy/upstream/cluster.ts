@@ -24,6 +24,10 @@ import { H1ConnPool } from './h1-pool.js';
 import { H2ConnPool } from './h2-pool.js';
 import type { StatScope } from '../stats-scope.js';
 import type { InstanceShared } from '../shared/context.js';
+import { compileClusterTransport, selectTransportSocket, type ClusterTransportSpec } from '../tls/transport-socket.js';
+import { RAW_TRANSPORT, UpstreamTlsTransport, type UpstreamTransport } from '../tls/upstream-transport.js';
+import { sslStats, type SslStats } from '../tls/ssl-stats.js';
+import { SecretStore, type SecretRef } from '../tls/secret-store.js';
 import { clusterResources, compileCircuitBreakers, type CircuitBreakerSpec, type Priority, type ResourceManager } from './circuit-breakers.js';
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
@@ -49,6 +53,8 @@ export interface ClusterSpec {
   readonly outlier: OutlierSpec | undefined;
   /** common_lb_config.healthy_panic_threshold, percent. */
   readonly panicThreshold: number;
+  /** transport_socket and transport_socket_matches (TLS to the hosts). */
+  readonly transport: ClusterTransportSpec;
 }
 
 /**
@@ -120,6 +126,7 @@ export function compileCluster(c: Cluster, path: string): ClusterSpec {
     healthCheck: compileHealthChecks(c.healthChecks, path, c.name),
     outlier: c.outlierDetection ? compileOutlierDetection(c.outlierDetection, `${path}.outlier_detection`) : undefined,
     panicThreshold: compilePanicThreshold(c.commonLbConfig, path),
+    transport: compileClusterTransport(c, path),
   };
 }
 
@@ -151,8 +158,16 @@ export class UpstreamCluster {
   /** Circuit-breaker resources by priority, counted instance-wide. */
   readonly resources: Record<Priority, ResourceManager>;
 
+  /** The cluster's transport sockets in this thread: [default, ...transport_socket_matches]. */
+  readonly #transports: UpstreamTransport[];
+  readonly #secrets: SecretStore;
+
   constructor(readonly spec: ClusterSpec, scope: StatScope, readonly shared: InstanceShared) {
     this.stats = new ClusterStats(scope);
+    this.#secrets = shared.secrets ?? new SecretStore();
+    let ssl: SslStats | undefined;
+    const tls = (t: ClusterSpec['transport']['default']): UpstreamTransport => (t ? new UpstreamTlsTransport(t, this.#secrets, (ssl ??= sslStats(scope))) : RAW_TRANSPORT);
+    this.#transports = [tls(spec.transport.default), ...spec.transport.matches.map((m) => tls(m.tls))];
     this.resources = clusterResources(spec.breakers, spec.name, shared.slots, scope);
     // Health and outlier stats are the instance's, counted once whatever the thread.
     const instanceScope = shared.sharedScopes.cluster(spec.name);
@@ -165,7 +180,7 @@ export class UpstreamCluster {
     }
     this.#firstResolve = new Promise((r) => { this.#resolved = r; });
     if (spec.discovery === 'STATIC') {
-      this.#setHosts(spec.endpoints.map((e) => this.#host(e.address, e.port, e.weight, '')));
+      this.#setHosts(spec.endpoints.map((e) => this.#host(e.address, e.port, e.weight, '', e.transportMatch)));
       this.#resolved();
     } else if (spec.discovery === 'ORIGINAL_DST') {
       // Hosts are made on demand, one per original destination, and forgotten when unused.
@@ -188,7 +203,7 @@ export class UpstreamCluster {
   setEndpoints(endpoints: readonly EndpointSpec[]): void {
     if (this.#closed) return;
     // update_success is counted once per update by the xDS controller, not once per thread.
-    this.#setHosts(endpoints.map((e) => this.#host(e.address, e.port, e.weight, '')));
+    this.#setHosts(endpoints.map((e) => this.#host(e.address, e.port, e.weight, '', e.transportMatch)));
     this.#resolved();
   }
 
@@ -208,6 +223,26 @@ export class UpstreamCluster {
   initialized(): Promise<void> {
     const checker = this.#checker;
     return checker ? this.#firstResolve.then(() => checker.checkedOnce()) : Promise.resolve();
+  }
+
+  /**
+   * The SDS secrets its TLS transport sockets name. Until all are present its TLS connections
+   * fail at once (UF, ssl.connection_error) rather than hold start-up: the agent that provides
+   * them may itself start after the clusters.
+   */
+  secretRefs(): SecretRef[] {
+    const t = this.spec.transport;
+    return [t.default, ...t.matches.map((m) => m.tls)].flatMap((c) => c?.secrets ?? []);
+  }
+
+  /**
+   * How connections to `host` are made: the transport socket of the first
+   * transport_socket_matches entry its metadata matches, else the cluster's transport_socket.
+   */
+  transportFor(host: UpstreamHost): UpstreamTransport {
+    const m = this.spec.transport.matches;
+    if (m.length === 0) return this.#transports[0]!;
+    return this.#transports[selectTransportSocket(m, host.transportMatch) + 1]!;
   }
 
   chooseHost(ctx: LbContext): UpstreamHost | undefined {
@@ -248,6 +283,9 @@ export class UpstreamCluster {
   pool(host: UpstreamHost, priority: Priority = 'default'): ConnPool | undefined {
     const key = priority === 'default' ? host.key : `${host.key}|high`;
     let p = this.#pools.get(key);
+    const transport = this.transportFor(host);
+    // An endpoint whose metadata now selects another transport socket gets a new pool.
+    if (p && (p.transport ?? RAW_TRANSPORT) !== transport) { this.#dropPool(key); p = undefined; }
     if (!p) {
       const res = this.resources[priority];
       if (!res.connectionPools.canCreate()) {
@@ -255,7 +293,7 @@ export class UpstreamCluster {
         return undefined;
       }
       res.connectionPools.inc();
-      const limits: PoolLimits = { ...this.spec.limits, resources: res };
+      const limits: PoolLimits = { ...this.spec.limits, resources: res, ...(transport !== RAW_TRANSPORT ? { transport } : {}) };
       p = this.spec.http2 ? new H2ConnPool(host, limits, this.stats) : new H1ConnPool(host, limits, this.stats);
       this.#pools.set(key, p);
     }
@@ -302,19 +340,20 @@ export class UpstreamCluster {
     if (keep.length !== this.hosts.length) this.#setHosts(keep);
   }
 
-  #host(address: string, port: number, weight: number, hostname: string): UpstreamHost {
+  #host(address: string, port: number, weight: number, hostname: string, transportMatch?: UpstreamHost['transportMatch']): UpstreamHost {
     const key = hostKey(address, port);
     const { slots } = this.shared;
-    return new UpstreamHost(address, port, weight, hostname, this.health, hostBlock(slots, this.spec.name, key), hostTimes(slots, this.spec.name, key));
+    return new UpstreamHost(address, port, weight, hostname, this.health, hostBlock(slots, this.spec.name, key), hostTimes(slots, this.spec.name, key), transportMatch);
   }
 
   #setHosts(hosts: UpstreamHost[]): void {
     // Keep host objects (and their pools) that did not change, so connections survive a refresh.
     const prev = new Map(this.hosts.map((h) => [h.key, h]));
     // A DNS refresh that changes nothing keeps the balancer (a Maglev table is costly to build).
-    if ((this.#lb || this.spec.originalDst) && hosts.length === this.hosts.length && hosts.every((h) => prev.get(h.key)?.weight === h.weight)) return;
-    // A host whose weight changed (EDS) is a new object; its pools are keyed by address and stay.
-    const next = hosts.map((h) => { const p = prev.get(h.key); return p && p.weight === h.weight ? p : h; });
+    const same = (a: UpstreamHost | undefined, b: UpstreamHost): boolean => a !== undefined && a.weight === b.weight && sameMatch(a.transportMatch, b.transportMatch);
+    if ((this.#lb || this.spec.originalDst) && hosts.length === this.hosts.length && hosts.every((h) => same(prev.get(h.key), h))) return;
+    // A host whose weight or metadata changed (EDS) is a new object; its pools are keyed by address and stay.
+    const next = hosts.map((h) => { const p = prev.get(h.key); return p && same(p, h) ? p : h; });
     const keys = new Set(next.map((h) => h.key));
     for (const key of [...this.#pools.keys()]) if (!keys.has(key.replace(/\|high$/, ''))) this.#dropPool(key);
     // Envoy forgets the ejection of a host that leaves the cluster (once: in the supervisor).
@@ -349,4 +388,8 @@ export class UpstreamCluster {
       this.#timer.unref();
     }
   }
+}
+
+function sameMatch(a: UpstreamHost['transportMatch'], b: UpstreamHost['transportMatch']): boolean {
+  return a === b || JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }

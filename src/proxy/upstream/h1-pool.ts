@@ -35,6 +35,10 @@ export class H1ConnPool implements ConnPool {
     return this.#connections;
   }
 
+  get transport(): PoolLimits['transport'] {
+    return this.limits.transport;
+  }
+
   newStream(handler: UpstreamResponseHandler, cb: PoolCallbacks): PendingHandle | undefined {
     let conn = this.#idle.pop();
     // An idle connection past max_connection_duration closes instead of taking the request.
@@ -165,9 +169,14 @@ class H1UpstreamConnection implements UpstreamStream {
       { onHead: this.#onHead, onBody: this.#onBody, onComplete: this.#onComplete, onError: this.#onParseError },
       { maxHeaderBytes: 96 * 1024, maxHeaderCount: 200 },
     );
-    const socket = (this.#socket = net.connect({ host: host.address, port: host.port, noDelay: true, onread: { buffer: READ_BUFFER, callback: this.#onRead } }));
+    // Plaintext reads into the shared buffer (the fast path); TLS reads come as 'data'.
+    const t = limits.transport;
+    const socket = (this.#socket = t
+      ? t.connect(host.address, host.port)
+      : net.connect({ host: host.address, port: host.port, noDelay: true, onread: { buffer: READ_BUFFER, callback: this.#onRead } }));
+    if (t) socket.on('data', (d: Buffer) => this.#onData(d));
     this.#timer = setTimeout(this.#onConnectTimeout, limits.connectTimeoutMs);
-    socket.on('connect', this.#onConnect);
+    socket.on(t ? t.readyEvent : 'connect', this.#onConnect);
     socket.on('error', this.#onError);
     socket.on('close', this.#onClose);
     socket.on('end', this.#onEnd);

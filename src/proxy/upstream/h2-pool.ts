@@ -31,6 +31,10 @@ export class H2ConnPool implements ConnPool {
 
   constructor(readonly host: UpstreamHost, readonly limits: PoolLimits, readonly stats: ClusterStats) {}
 
+  get transport(): PoolLimits['transport'] {
+    return this.limits.transport;
+  }
+
   get activeConnections(): number {
     return this.#clients.length;
   }
@@ -158,10 +162,12 @@ class H2Client implements H2ConnectionEvents {
   constructor(pool: H2ConnPool) {
     this.pool = pool;
     const { host, limits } = pool;
-    const socket = (this.socket = net.connect({ host: host.address, port: host.port, noDelay: true }));
+    const t = limits.transport;
+    // Over TLS without configured ALPN, offer h2 (Envoy sets it for HTTP/2 upstreams).
+    const socket = (this.socket = t ? t.connect(host.address, host.port, t.tls && t.alpn.length === 0 ? ['h2'] : undefined) : net.connect({ host: host.address, port: host.port, noDelay: true }));
     this.conn = new Http2Connection(socket, CLIENT_OPTIONS, this);
     this.#timer = setTimeout(this.#onConnectTimeout, limits.connectTimeoutMs);
-    socket.once('connect', this.#onConnect);
+    socket.once(t ? t.readyEvent : 'connect', this.#onConnect);
   }
 
   reusable(): boolean {

@@ -1,3 +1,4 @@
+import type { JsonObject } from '@bufbuild/protobuf';
 import type { LbHost } from './lb/types.js';
 import type { ClusterHealth } from './cluster-health.js';
 import { H_FLAGS, isHealthy } from './host-state.js';
@@ -20,6 +21,8 @@ export class UpstreamHost implements LbHost {
     /** The host's shared block (host-state.ts layout) and its times. */
     readonly state: Int32Array,
     readonly times: BigInt64Array,
+    /** The endpoint's `envoy.transport_socket_match` metadata (which transport socket it gets). */
+    readonly transportMatch?: JsonObject,
   ) {
     this.key = hostKey(address, port);
   }

@@ -1,9 +1,17 @@
 import net from 'node:net';
+import type { JsonObject } from '@bufbuild/protobuf';
+import { TRANSPORT_SOCKET_MATCH_KEY } from '../tls/transport-socket.js';
 import type { ClusterLoadAssignment } from '../../envoy/generated/envoy/config/endpoint/v3/endpoint_pb.js';
 import { ConfigError } from '../../envoy/registry.js';
 
 /** An endpoint as configured (a `load_assignment` or an EDS ClusterLoadAssignment), before DNS. */
-export interface EndpointSpec { readonly address: string; readonly port: number; readonly weight: number; }
+export interface EndpointSpec {
+  readonly address: string;
+  readonly port: number;
+  readonly weight: number;
+  /** metadata.filter_metadata["envoy.transport_socket_match"]: picks the cluster's transport socket. */
+  readonly transportMatch?: JsonObject;
+}
 
 /**
  * The endpoints of a ClusterLoadAssignment, validated. `requireIp`: STATIC and EDS clusters
@@ -26,7 +34,8 @@ export function compileEndpoints(cla: ClusterLoadAssignment | undefined, path: s
       if (requireIp && net.isIP(sa.address) === 0) throw new ConfigError(`${ep}.endpoint.address.socket_address.address`, `${requireIp}, got ${sa.address}`);
       const weight = lbe.loadBalancingWeight ?? 1;
       if (weight < 1) throw new ConfigError(`${ep}.load_balancing_weight`, `expected >= 1, got ${weight}`);
-      endpoints.push({ address: sa.address, port, weight });
+      const transportMatch = lbe.metadata?.filterMetadata[TRANSPORT_SOCKET_MATCH_KEY];
+      endpoints.push({ address: sa.address, port, weight, ...(transportMatch ? { transportMatch } : {}) });
     });
   });
   return endpoints;

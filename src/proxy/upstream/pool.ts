@@ -1,5 +1,6 @@
 import type { UpstreamResponseHandler, UpstreamStream } from '../http/stream.js';
 import type { ResourceManager } from './circuit-breakers.js';
+import type { UpstreamTransport } from '../tls/upstream-transport.js';
 
 /** Why a pool could not give a stream. */
 export type PoolFailure = 'connect_failure' | 'overflow' | 'connection_termination';
@@ -18,6 +19,8 @@ export interface ConnPool {
   /** Close idle connections; busy ones close when their request ends. */
   drain(): void;
   readonly activeConnections: number;
+  /** The transport its connections use (undefined: plaintext). */
+  readonly transport?: UpstreamTransport | undefined;
 }
 
 export interface PendingHandle {
@@ -37,6 +40,8 @@ export interface PoolLimits {
   maxConnectionDurationMs?: number | undefined;
   /** http2_protocol_options.max_concurrent_streams: the most streams we open on one connection. */
   maxConcurrentStreams?: number | undefined;
+  /** TLS (a transport socket) when the cluster gives this host one; plaintext when absent. */
+  transport?: UpstreamTransport | undefined;
 }
 
 /**

@@ -83,8 +83,8 @@ test('a proxy joins with a token: verifies the control plane by the pinned root,
   assert.ok(lifeH > 23.9 && lifeH < 24.1, `24 h by default (plus a minute back-dated), got ${lifeH} h`);
   const store = new SecretStore();
   agent.serveInto(store);
-  assert.equal(store.getTlsCertificate('default')?.certificateChainPem, cert.certificateChainPem);
-  assert.equal(store.getValidationContext('ROOTCA')?.trustedCaPem, cert.rootsPem);
+  assert.equal(store.getTlsCertificate('default')?.value.certificateChainPem, cert.certificateChainPem);
+  assert.equal(store.getValidationContext('ROOTCA')?.value.trustedCaPem, cert.rootsPem);
 
   const metrics = await (await fetch(`http://127.0.0.1:${control.http.port}/metrics`)).text();
   assert.match(metrics, /^citadel_server_csr_count [1-9]\d*$/m);
@@ -147,7 +147,7 @@ test('renewal: at half life with jitter, over mutual TLS with the current certif
   const store = new SecretStore();
   agent.serveInto(store);
   const changes: string[] = [];
-  store.subscribe((c) => changes.push(c.name));
+  store.subscribe((_kind, name) => changes.push(name));
   try {
     const first = await agent.join();
     // The token goes: renewals must not depend on it.
@@ -159,7 +159,7 @@ test('renewal: at half life with jitter, over mutual TLS with the current certif
     assert.notEqual(now.certificateChainPem, first.certificateChainPem);
     assert.notEqual(now.privateKeyPem, first.privateKeyPem, 'a new key per certificate');
     assert.equal(new X509Certificate(now.certificateChainPem).subjectAltName, 'URI:spiffe://cluster.local/ns/shop/sa/renew');
-    assert.equal(store.getTlsCertificate('default')?.privateKeyPem, now.privateKeyPem);
+    assert.equal(store.getTlsCertificate('default')?.value.privateKeyPem, now.privateKeyPem);
     assert.deepEqual(changes.slice(0, 4), ['ROOTCA', 'default', 'ROOTCA', 'default']);
   } finally {
     agent.stop();

@@ -56,6 +56,8 @@ test('/config_dump shows the applied config as Envoy admin types', async () => {
     'type.googleapis.com/envoy.admin.v3.ClustersConfigDump',
     'type.googleapis.com/envoy.admin.v3.ListenersConfigDump',
     'type.googleapis.com/envoy.admin.v3.RoutesConfigDump',
+    // Envoy's secret manager always reports, empty without TLS.
+    'type.googleapis.com/envoy.admin.v3.SecretsConfigDump',
   ]);
   const listeners = d.configs[2] as unknown as { staticListeners: { listener: { name: string } }[] };
   assert.equal(listeners.staticListeners[0]!.listener.name, 'main');

@@ -1,4 +1,4 @@
-import { HttpConnectionManager_CodecType, type HttpConnectionManager } from '../../../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import { HttpConnectionManager_CodecType, HttpConnectionManager_ForwardClientCertDetails, type HttpConnectionManager } from '../../../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { durationMs } from '../../../envoy/duration.js';
 import { ConfigError } from '../../../envoy/registry.js';
 import { create } from '@bufbuild/protobuf';
@@ -8,6 +8,7 @@ import type { RouteTable } from '../route/route-table.js';
 import { compileHttpFilters, type HttpFilterConfig } from '../filters/registry.js';
 import { compileAccessLogs, type AccessLogger } from '../../access-log.js';
 import { compileTracing, type TracingConfig } from '../../tracing/config.js';
+import type { ClientCertDetails, ForwardClientCert } from './xfcc.js';
 
 /** An HttpConnectionManager, validated and compiled once; shared read-only by its connections. */
 export interface HcmConfig {
@@ -49,6 +50,10 @@ export interface HcmConfig {
   readonly stripPort: 'none' | 'matching' | 'any';
   /** `tracing` with a provider; undefined: no spans, no trace headers. */
   readonly tracing: TracingConfig | undefined;
+  /** forward_client_cert_details (x-forwarded-client-cert), default SANITIZE. */
+  readonly forwardClientCert: ForwardClientCert;
+  /** set_current_client_cert_details, for APPEND_FORWARD and SANITIZE_SET. */
+  readonly clientCertDetails: ClientCertDetails;
 }
 
 /** `operation`: the listener's traffic_direction as Envoy's tracing sees it (OUTBOUND = egress). */
@@ -85,6 +90,9 @@ export function compileHcm(h: HttpConnectionManager, path: string, operation: 'i
   if (h.commonHttpProtocolOptions?.maxConnectionDuration) throw new ConfigError(`${path}.common_http_protocol_options.max_connection_duration`, 'not supported by tsmesh on the downstream side');
   if (h.http2ProtocolOptions?.maxConcurrentStreams !== undefined) throw new ConfigError(`${path}.http2_protocol_options.max_concurrent_streams`, 'not supported by tsmesh on the downstream side');
   const streamIdleTimeoutMs = durationMs(h.streamIdleTimeout) ?? 300_000;
+  const forwardClientCert = HttpConnectionManager_ForwardClientCertDetails[h.forwardClientCertDetails] as ForwardClientCert | undefined;
+  if (!forwardClientCert) throw new ConfigError(`${path}.forward_client_cert_details`, `unknown value ${h.forwardClientCertDetails}`);
+  const d = h.setCurrentClientCertDetails;
   return {
     statPrefix: h.statPrefix,
     codec,
@@ -110,6 +118,8 @@ export function compileHcm(h: HttpConnectionManager, path: string, operation: 'i
     upgrades,
     accessLogs: compileAccessLogs(h.accessLog, `${path}.access_log`),
     via: h.via,
+    forwardClientCert,
+    clientCertDetails: { subject: d?.subject ?? false, cert: d?.cert ?? false, chain: d?.chain ?? false, dns: d?.dns ?? false, uri: d?.uri ?? false },
     stripPort: h.stripPortMode.case === 'stripAnyHostPort' && h.stripPortMode.value ? 'any' : h.stripMatchingHostPort ? 'matching' : 'none',
     tracing: h.tracing ? compileTracing(h.tracing, `${path}.tracing`, operation) : undefined,
   };

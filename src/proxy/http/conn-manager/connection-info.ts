@@ -1,3 +1,5 @@
+import type { TlsConnectionInfo } from '../../tls/downstream-tls.js';
+
 /** What a stream knows of the connection it arrived on. */
 export interface ConnectionInfo {
   readonly id: number;
@@ -14,18 +16,10 @@ export interface ConnectionInfo {
   /** SNI of a TLS connection, when there is one. */
   readonly serverName?: string;
   /**
-   * The TLS session of a downstream connection the proxy terminated (absent for plaintext). The
-   * peer's principal is its first URI SAN (`spiffe://td/ns/NS/sa/SA`); empty lists and subject
-   * when the client sent no certificate.
+   * Set on a connection whose filter chain terminated TLS: the verified peer (its principal is
+   * the first URI SAN, `spiffe://td/ns/NS/sa/SA`), ALPN and protocol version.
    */
-  readonly tls?: {
-    readonly peerUriSans: readonly string[];
-    readonly peerDnsSans: readonly string[];
-    readonly peerSubject: string;
-    readonly peerCertificateDer?: Uint8Array;
-    readonly alpn?: string;
-    readonly version: string;
-  };
+  readonly tls?: TlsConnectionInfo;
 }
 
 let nextId = 0;

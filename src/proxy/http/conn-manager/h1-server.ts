@@ -124,7 +124,7 @@ export class H1ServerConnection implements ResponseEncoder {
       headers.remove('expect');
       this.#socket.write(CONTINUE_100);
     }
-    const req: RequestHeaders = { method: head.method, path, authority, scheme: 'http', headers, protocol: head.versionMinor === 1 ? 'HTTP/1.1' : 'HTTP/1.0' };
+    const req: RequestHeaders = { method: head.method, path, authority, scheme: this.#info.tls ? 'https' : 'http', headers, protocol: head.versionMinor === 1 ? 'HTTP/1.1' : 'HTTP/1.0' };
     if (head.upgrade !== undefined) {
       if (rt.config.upgrades.has(head.upgrade.toLowerCase())) {
         this.#upgraded = true;

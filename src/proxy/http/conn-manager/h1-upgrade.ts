@@ -27,10 +27,11 @@ export function startUpgrade(
   headers.set('connection', 'upgrade');
   headers.set('upgrade', protocol);
   down.pause();
-  const up = net.connect({ host: host.address, port: host.port, noDelay: true });
+  const transport = cluster.transportFor(host);
+  const up = transport.connect(host.address, host.port);
   const timer = setTimeout(() => up.destroy(new Error('connect timeout')), cluster.spec.limits.connectTimeoutMs);
   let joined = false;
-  up.on('connect', () => {
+  up.on(transport.readyEvent, () => {
     clearTimeout(timer);
     up.write(serializeRequestHead(req.method, req.path, req.authority, headers), 'latin1');
   });

@@ -81,7 +81,7 @@ class H2ServerConnection implements H2ConnectionEvents {
       method: head.method,
       path: head.path,
       authority: head.authority,
-      scheme: 'http',
+      scheme: this.#info.tls ? 'https' : 'http',
       headers: requestHeaderMap(head.fields),
       protocol: 'HTTP/2',
     };

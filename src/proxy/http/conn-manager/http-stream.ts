@@ -4,6 +4,7 @@ import type { HcmConfig } from './config.js';
 import type { HcmStats } from './stats.js';
 import type { ConnectionInfo } from './connection-info.js';
 import { prepareRequestHeaders, stripHopByHop, stripHostPort } from './request-headers.js';
+import { mutateXfcc } from './xfcc.js';
 import { downstreamRemoteAddress, type DownstreamAddress } from './remote-address.js';
 import { grpcStatusForHttp, isGrpcRequest } from '../grpc.js';
 import type { ClusterManager } from '../../upstream/cluster-manager.js';
@@ -129,6 +130,7 @@ export class HttpStream implements RouterStream {
     if (cfg.stripPort !== 'none') req.authority = stripHostPort(req.authority, cfg.stripPort, this.conn.localPort);
     this.downstreamAddress = downstreamRemoteAddress(cfg, this.downstreamAddress, req.headers);
     this.#requestId = prepareRequestHeaders(cfg, this.conn.remoteAddress, req);
+    if (cfg.forwardClientCert !== 'ALWAYS_FORWARD_ONLY') mutateXfcc(cfg.forwardClientCert, cfg.clientCertDetails, this.conn.tls, req.headers);
     const tracer = this.rt.tracer;
     if (tracer) {
       this.#span = tracer.start(req);

@@ -13,6 +13,7 @@ import { Http1Probe, Http2Probe } from './http-probe.js';
 import { nextIntervalMs, withJitter } from './interval.js';
 import type { Probe, ProbeResult, ProbeTarget } from './probe.js';
 import type { HealthCheckStats } from './stats.js';
+import type { UpstreamTransport } from '../../tls/upstream-transport.js';
 import { TcpProbe } from './tcp-probe.js';
 import { INITIAL_SESSION, onCheckFailure, onCheckSuccess, onPassiveFailure, type SessionState, type Step } from './transition.js';
 
@@ -21,6 +22,8 @@ export interface CheckedCluster {
   readonly hosts: readonly UpstreamHost[];
   readonly health: ClusterHealth;
   readonly outlier: OutlierDetector | undefined;
+  /** How connections to a host are made (TLS or not). */
+  transportFor?(host: UpstreamHost): UpstreamTransport;
 }
 
 export class HealthChecker {
@@ -81,7 +84,8 @@ class HealthCheckSession {
 
   constructor(readonly host: UpstreamHost, readonly checker: HealthChecker) {
     this.firstResult = new Promise((r) => { this.#resolveFirst = r; });
-    this.#probe = makeProbe(checker.spec, { address: host.address, port: checker.spec.altPort ?? host.port });
+    const t = checker.cluster.transportFor?.(host);
+    this.#probe = makeProbe(checker.spec, { address: host.address, port: checker.spec.altPort ?? host.port, ...(t?.tls ? { transport: t } : {}) });
   }
 
   start(): void {

@@ -20,7 +20,9 @@ export class HealthSession {
       const host = this.target.address.includes(':') ? `[${this.target.address}]` : this.target.address;
       // node:http2 (and the TLS code it pulls in) is loaded by the first HTTP/2 or gRPC health
       // check, not by every idle proxy.
-      s = (createRequire(import.meta.url)('node:http2') as typeof http2).connect(`http://${host}:${this.target.port}`);
+      const t = this.target.transport;
+      const { address, port } = this.target;
+      s = (createRequire(import.meta.url)('node:http2') as typeof http2).connect(`http://${host}:${port}`, t ? { createConnection: () => t.connect(address, port, t.alpn.length ? undefined : ['h2']) } : {});
       const mine = s;
       s.on('error', () => { /* close follows */ });
       s.on('close', () => {

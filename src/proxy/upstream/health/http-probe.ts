@@ -7,6 +7,7 @@
  * network failure. Not the data path: the standard modules are fine here.
  */
 import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import type http2 from 'node:http2';
 import { HealthSession } from './h2-session.js';
 import { HeaderMap } from '../../http/headers.js';
@@ -54,7 +55,10 @@ export class Http1Probe implements Probe {
   #req: http.ClientRequest | undefined;
 
   constructor(readonly target: ProbeTarget, readonly spec: HttpProbeSpec, reuse: boolean) {
-    this.#agent = reuse ? new http.Agent({ keepAlive: true, maxSockets: 1 }) : false;
+    this.#agent = reuse || target.transport ? new http.Agent({ keepAlive: reuse, maxSockets: 1 }) : false;
+    const t = target.transport;
+    // Over TLS the agent's connections come from the cluster's transport socket.
+    if (t && this.#agent) (this.#agent as unknown as { createConnection: () => Duplex }).createConnection = () => t.connect(target.address, target.port);
   }
 
   check(): Promise<ProbeResult> {

@@ -3,6 +3,7 @@
  * health checking. The session (session.ts) runs the timer and the state machine.
  */
 import type { FailureType } from './transition.js';
+import type { UpstreamTransport } from '../../tls/upstream-transport.js';
 
 export type ProbeResult =
   | { readonly ok: true }
@@ -23,6 +24,8 @@ export interface Probe {
 export interface ProbeTarget {
   readonly address: string;
   readonly port: number;
+  /** The host's TLS transport socket, when the cluster gives it one: checks ride it too. */
+  readonly transport?: UpstreamTransport | undefined;
 }
 
 export const OK: ProbeResult = { ok: true };

@@ -26,10 +26,11 @@ export class TcpProbe implements Probe {
   }
 
   #connect(): void {
-    const s = net.connect({ host: this.target.address, port: this.target.port, noDelay: true });
+    const t = this.target.transport;
+    const s = t ? t.connect(this.target.address, this.target.port) : net.connect({ host: this.target.address, port: this.target.port, noDelay: true });
     this.#socket = s;
     this.#connected = false;
-    s.on('connect', () => { this.#connected = true; this.#onReady(s); });
+    s.on(t ? t.readyEvent : 'connect', () => { this.#connected = true; this.#onReady(s); });
     s.on('data', (d: Buffer) => {
       if (!this.#pending) return;
       this.#received.push(d);
