@@ -98,7 +98,7 @@ spec: { action: CUSTOM, rules: [{ when: [{ key: request.time, values: [x] }] }] 
   assert.deepEqual(l.filterChains.map((ch) => ch.filterChainMatch?.transportProtocol), ['tls']);
   const cfg = l.filterChains[0]!.filters[0]!.configType;
   const hcm = cfg.case === 'typedConfig' ? anyUnpack(cfg.value, HttpConnectionManagerSchema) : undefined;
-  assert.deepEqual(hcm?.httpFilters.map((f) => f.name), ['envoy.filters.http.jwt_authn', 'envoy.filters.http.rbac', 'envoy.filters.http.router']);
+  assert.deepEqual(hcm?.httpFilters.map((f) => f.name), ['envoy.filters.http.jwt_authn', 'envoy.filters.http.rbac', 'istio.stats', 'envoy.filters.http.router']);
 
   // A client sidecar with a mesh identity: auto mTLS to httpbin, verified against httpbin's SPIFFE ID.
   const client = AdsTestClient.sotw(xdsPort);
