@@ -27,6 +27,10 @@ export interface SidecarOptions {
   readonly inboundPort: number;
   readonly adminPort: number;
   readonly appPorts: readonly number[];
+  /** REDIRECT: iptables captures the workload's traffic (Istio's INTERCEPTION_MODE). */
+  readonly interceptionMode?: 'REDIRECT';
+  /** The service the workload offers where no ServiceEntry declares it (tsmesh run). */
+  readonly service?: { readonly name: string; readonly ports: readonly { readonly number: number; readonly protocol: string }[] };
 }
 
 /** Istio's defaults (see DESIGN.md, ports). */
@@ -63,6 +67,8 @@ export function sidecarBootstrap(o: SidecarOptions): { bootstrap: Bootstrap; typ
     inboundPort: o.inboundPort,
     outboundPort: o.outboundPort,
     appPorts: o.appPorts,
+    ...(o.interceptionMode ? { interceptionMode: o.interceptionMode } : {}),
+    ...(o.service ? { service: o.service } : {}),
   });
   const ads: MessageInitShape<typeof ConfigSourceSchema> = {
     configSourceSpecifier: { case: 'ads', value: {} },

@@ -43,7 +43,7 @@ export function virtualOutbound(outboundPort: number, accessLogFile?: string): L
  * without VIPs owns the port only when no HTTP service and no earlier VIP-less TCP service has
  * it (Istio reports the same conflict).
  */
-export function portListenerOf(port: number, services: readonly Service[], index: MeshIndex, proxy: ProxyIdentity): Listener | undefined {
+export function portListenerOf(port: number, services: readonly Service[], index: MeshIndex, proxy: ProxyIdentity, unknownDestinations?: FilterChain): Listener | undefined {
   const log = index.mesh.config.mesh.accessLogFile;
   const chains: FilterChain[] = [];
   let catchAllTaken = false;
@@ -60,6 +60,9 @@ export function portListenerOf(port: number, services: readonly Service[], index
   }
   if (http) chains.push(create(FilterChainSchema, { name: `0.0.0.0_${port}`, filters: [hcmFilter(rdsHcm(`outbound_0.0.0.0_${port}`, String(port), outboundHttpFilters(), log))] }));
   if (chains.length === 0) return undefined;
+  // With traffic capture, a connection to this port at an address no service has must still
+  // pass through (or be blocked) rather than find no chain.
+  if (unknownDestinations && !http && !catchAllTaken) chains.push(unknownDestinations);
   return create(ListenerSchema, {
     name: portListener(port),
     address: socketAddress('0.0.0.0', port),
