@@ -7,13 +7,17 @@ export interface CommandResult { readonly code: number | null; readonly stdout: 
 export function runIn(netns: string | undefined, cmd: readonly string[], input?: string): Promise<CommandResult> {
   const argv = netns ? ['ip', 'netns', 'exec', netns, ...cmd] : [...cmd];
   return new Promise((resolve) => {
-    const c = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const c = spawn(argv[0]!, argv.slice(1), { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '', stderr = '';
-    c.stdout.on('data', (d) => (stdout += d));
-    c.stderr.on('data', (d) => (stderr += d));
+    c.stdout!.on('data', (d) => (stdout += d));
+    c.stderr!.on('data', (d) => (stderr += d));
     c.once('error', (e) => resolve({ code: null, stdout, stderr: stderr + e.message }));
     c.once('close', (code) => resolve({ code, stdout, stderr }));
-    c.stdin.end(input ?? '');
+    if (c.stdin) {
+      // A command that exits without reading its input must not fail the caller (EPIPE).
+      c.stdin.on('error', () => undefined);
+      c.stdin.end(input);
+    }
   });
 }
 
