@@ -7,7 +7,7 @@
 set -euo pipefail
 
 # command -> Debian package that provides it (nginx: see pick_nginx_package).
-COMMANDS=(nginx haproxy wrk h2load iptables ip)
+COMMANDS=(nginx haproxy wrk h2load iptables ip setpriv curl)
 declare -A PACKAGE=(
   [nginx]=nginx-light
   [haproxy]=haproxy
@@ -15,6 +15,8 @@ declare -A PACKAGE=(
   [h2load]=nghttp2-client
   [iptables]=iptables
   [ip]=iproute2
+  [setpriv]=util-linux
+  [curl]=curl
 )
 
 fail() {
