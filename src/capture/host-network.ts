@@ -139,6 +139,12 @@ export function writeHostsFile(rec: HostRecord, services: string): void {
 
 /** Removes everything of the host (each step tolerates a part already gone) and its record. */
 export async function removeHost(o: NetworkOptions, rec: HostRecord): Promise<void> {
+  // Processes left in the namespace (the sidecar and app of a run that crashed) go first: a
+  // namespace lives on as long as a process is in it.
+  const pids = (await runIn(undefined, ['ip', 'netns', 'pids', rec.netns])).stdout.split('\n').map(Number).filter((n) => Number.isInteger(n) && n > 1);
+  for (const pid of pids) {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
   await runIn(undefined, ['ip', 'link', 'del', rec.veth]);
   await runIn(undefined, ['ip', 'netns', 'del', rec.netns]);
   rmSync(`/etc/netns/${rec.netns}`, { recursive: true, force: true });
