@@ -124,7 +124,9 @@ export async function createHost(o: NetworkOptions, workload: string, pid = proc
  * file (rename) would not be seen by processes already running.
  */
 export function writeHostsFile(rec: HostRecord, services: string): void {
-  const text = `127.0.0.1 localhost\n${rec.address} ${rec.workload}\n${services}`;
+  // The host's own name is its namespace's (as a pod's is the pod name): the workload's name is
+  // its service's, which must resolve to the service VIP to go through the sidecars.
+  const text = `127.0.0.1 localhost\n${rec.address} ${rec.netns}\n${services}`;
   const file = `/etc/netns/${rec.netns}/hosts`;
   const fd = openSync(file, existsSync(file) ? 'r+' : 'w');
   try {
