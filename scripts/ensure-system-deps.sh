@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, the system commands that the tests and benchmarks start: nginx and
 # haproxy (benchmark peers), wrk and h2load (load generators), iptables and ip (traffic capture,
-# network namespaces). Idempotent: when every command is present it does nothing and prints
+# network namespaces), setpriv and curl (tsmesh run: the sidecar's uid, its readiness). Idempotent: when every command is present it does nothing and prints
 # nothing; otherwise it runs `apt-get update` once and installs only what is missing.
 # Exit status 0 when all commands are available afterwards, 1 with a message naming what is not.
 set -euo pipefail
