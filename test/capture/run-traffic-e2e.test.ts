@@ -71,7 +71,7 @@ test('a port declared TCP carries a server-first protocol through both sidecars'
   const smtpNs = /tsmesh-smtp-\w+/.exec(await env.hostsTable())![0];
   assert.ok(await stat(smtpNs, 'listener.0.0.0.0_15006.downstream_cx_total') >= 1, 'it came in through smtp\'s sidecar');
   smtp.child.kill('SIGTERM');
-  await smtp.exited;
+  await smtp.exitWithin(60_000);
 });
 
 test('a workload calling itself through its service goes out through its sidecar and back in', { skip: !root && 'needs root (namespaces, iptables)' }, async () => {
@@ -84,5 +84,5 @@ test('a workload calling itself through its service goes out through its sidecar
   assert.ok(await stat(ns, 'http.outbound_0.0.0.0_9080.downstream_rq_total') >= 1, 'out through its own sidecar');
   assert.ok(await stat(ns, 'http.inbound_0.0.0.0_9080.downstream_rq_total') >= 1, 'and back in through it');
   self.child.kill('SIGTERM');
-  await self.exited;
+  await self.exitWithin(60_000);
 });

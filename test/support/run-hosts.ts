@@ -24,9 +24,10 @@ const get = () => new Promise((resolve) => {
     let body = ''; res.on('data', (d) => body += d); res.on('end', () => resolve({ status: res.statusCode, body }));
   });
   req.on('error', (e) => resolve({ status: 0, body: e.code }));
-  req.setTimeout(5000, () => req.destroy());
+  req.setTimeout(3000, () => req.destroy());
 });
-for (let i = 0; i < (once ? 1 : 60); i++) {
+const deadline = Date.now() + 40000;
+for (let i = 0; once ? i < 1 : Date.now() < deadline; i++) {
   const r = await get();
   if (r.status === 200 || once) { process.stdout.write('status ' + r.status + ' ' + r.body + '\\n'); process.exit(r.status === 200 ? 0 : 4); }
   await new Promise((r) => setTimeout(r, 250));
@@ -51,7 +52,13 @@ for (let i = 0; i < 60; i++) {
 process.exit(3);`,
 };
 
-export interface Run { child: ChildProcess; output: () => string; exited: Promise<number | null> }
+export interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+  /** The exit code, or a failure with the run's output when it has not exited within `ms`. */
+  exitWithin(ms: number): Promise<number | null>;
+}
 
 /**
  * A control plane and what `tsmesh run` needs to put workloads on hosts of this test's own: a
@@ -94,7 +101,11 @@ export async function startRunEnv(): Promise<RunEnv> {
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    return { child, output: () => out, exited };
+    const exitWithin = (ms: number): Promise<number | null> => new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`tsmesh run ${flags.join(' ')} did not exit within ${ms} ms:\n${out}`)), ms);
+      void exited.then((c) => { clearTimeout(t); resolve(c); });
+    });
+    return { child, output: () => out, exited, exitWithin };
   };
   return {
     dir, control, bridge, gateway, run,
