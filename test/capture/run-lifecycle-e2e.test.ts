@@ -43,3 +43,19 @@ test('a run killed with SIGKILL leaves a stale host that the next run removes, w
   assert.doesNotMatch((await runIn(undefined, ['ip', 'netns', 'list'])).stdout, new RegExp(ns));
   assert.equal((await env.hostsTable()).trim().split('\n').length, 1);
 });
+
+test('tsmesh hosts rm stops the run that owns the host and removes the host', { skip: !root && 'needs root (namespaces)' }, async () => {
+  const r = env.run(['--name', 'doomed', '--port', '9080'], env.app('server.mjs', '9080', 'doomed'));
+  await until(() => env.registered('doomed.default.svc.cluster.local', 9080), 60_000, r.output);
+  const ns = /tsmesh-doomed-\w+/.exec(await env.hostsTable())![0];
+  assert.match(await env.hostsTable(), new RegExp(`${ns} .* running `));
+  const rm = await env.tsmesh(['hosts', 'rm', ns]);
+  assert.equal(rm.code, 0, rm.stderr);
+  assert.match(rm.stdout, new RegExp(`removed ${ns}`));
+  assert.notEqual(await r.exitWithin(60_000), null);
+  assert.doesNotMatch(await env.hostsTable(), /doomed/);
+  assert.doesNotMatch((await runIn(undefined, ['ip', 'netns', 'list'])).stdout, new RegExp(ns));
+  const unknown = await env.tsmesh(['hosts', 'rm', 'tsmesh-nobody-000000']);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /no host tsmesh-nobody-000000/);
+});

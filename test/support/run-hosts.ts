@@ -74,6 +74,8 @@ export interface RunEnv {
   /** `node DIR/APP args` */
   app(name: string, ...args: string[]): string[];
   hostsTable(): Promise<string>;
+  /** `tsmesh ARGS --state-dir STATE` (hosts ls|rm of this environment). */
+  tsmesh(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
   /** Whether `host:port` has an endpoint in the registry. */
   registered(host: string, port: number): Promise<boolean>;
   close(): Promise<void>;
@@ -111,6 +113,7 @@ export async function startRunEnv(): Promise<RunEnv> {
     dir, control, bridge, gateway, run,
     app: (name, ...args) => [process.execPath, join(dir, name), ...args],
     hostsTable: async () => (await tsmesh(['hosts', 'ls', '--state-dir', stateDir])).stdout,
+    tsmesh: (args) => tsmesh([...args, '--state-dir', stateDir]),
     registered: async (host, port) => {
       const r = (await (await fetch(`${control.url}/debug/registry`)).json()) as { endpoints: Record<string, unknown[]> };
       return (r.endpoints[`${host}:${port}`]?.length ?? 0) > 0;
