@@ -80,20 +80,27 @@ async function freePort(): Promise<number> {
 /**
  * Relays the sidecar's xDS connection from the bridge address to the control plane, so a
  * control plane on 127.0.0.1 (its default) serves hosts in namespaces without listening on
- * any other address.
+ * any other address. close() also ends the relayed connections: one whose sidecar vanished with
+ * its namespace never sees a FIN and would keep the process alive.
  */
-async function xdsRelay(listenOn: string, target: { host: string; port: number }): Promise<net.Server> {
+async function xdsRelay(listenOn: string, target: { host: string; port: number }): Promise<{ port: number; close: () => void }> {
+  const open = new Set<net.Socket>();
   const server = net.createServer((c) => {
     const up = net.connect(target.port, target.host);
+    open.add(c);
+    open.add(up);
     c.pipe(up).pipe(c);
-    const close = (): void => { c.destroy(); up.destroy(); };
+    const close = (): void => { c.destroy(); up.destroy(); open.delete(c); open.delete(up); };
     c.on('error', close);
     up.on('error', close);
     c.on('close', close);
     up.on('close', close);
   });
   await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, listenOn, resolve); });
-  return server;
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => { server.close(); for (const s of open) s.destroy(); open.clear(); },
+  };
 }
 
 /**
@@ -107,7 +114,7 @@ export async function runWorkload(o: RunOptions): Promise<number> {
   const root = process.getuid?.() === 0;
   const podName = `${o.name}-${Math.random().toString(36).slice(2, 7)}`;
   let host: HostRecord | undefined;
-  let relay: net.Server | undefined;
+  let relay: { port: number; close: () => void } | undefined;
   let sidecar: ChildProcess | undefined;
   let app: ChildProcess | undefined;
   let hostsTimer: NodeJS.Timeout | undefined;
@@ -137,7 +144,7 @@ export async function runWorkload(o: RunOptions): Promise<number> {
       await installCapture(captureRules(capture), host.netns);
       o.log(`tsmesh run: mode capture (running as root): host ${host.netns} at ${host.address} on bridge ${host.bridge}; iptables sends its TCP through the sidecar (uid ${capture.proxyUid})`);
       const ns = host.netns;
-      flags = sidecarFlags(o, podName, host.address, { inbound: capture.inboundPort, outbound: capture.outboundPort, admin: 15000 }, `${gateway}:${(relay.address() as net.AddressInfo).port}`, true);
+      flags = sidecarFlags(o, podName, host.address, { inbound: capture.inboundPort, outbound: capture.outboundPort, admin: 15000 }, `${gateway}:${relay.port}`, true);
       spawnSidecar = (f) => spawn('ip', ['netns', 'exec', ns, 'setpriv', `--reuid=${capture.proxyUid}`, `--regid=${capture.proxyGid}`, '--clear-groups', '--', ...tsmeshArgv(), ...f], { stdio: ['ignore', 'inherit', 'inherit'] });
       spawnApp = (env) => spawn('ip', ['netns', 'exec', ns, ...o.command], { stdio: 'inherit', env });
       ready = async () => (await runIn(ns, ['curl', '-sf', '-o', '/dev/null', '--max-time', '2', 'http://127.0.0.1:15000/ready'])).code === 0;

@@ -72,7 +72,7 @@ async function run(argv: readonly string[]): Promise<number> {
   const capture = captureOptionsFrom(a);
   const root = process.getuid?.() === 0;
   const { runWorkload } = await import('../capture/run.js');
-  return runWorkload({
+  const code = await runWorkload({
     name, namespace, labels, serviceAccount, ports, command, control, xds,
     network: networkFrom(a),
     capture,
@@ -85,6 +85,10 @@ async function run(argv: readonly string[]): Promise<number> {
     },
     log: (line) => process.stderr.write(`${line}\n`),
   });
+  // The workload is over: whatever handle might still be open (a connection of a peer that
+  // vanished) must not keep tsmesh run from exiting with its code. unref: fires only then.
+  setTimeout(() => process.exit(code), 2000).unref();
+  return code;
 }
 
 async function hosts(argv: readonly string[], out: (s: string) => void): Promise<number> {
