@@ -9,10 +9,18 @@ export const IPTABLES_USAGE = `  tsmesh iptables [--dry-run | --cleanup] [--netn
                   [--include-outbound-ports P,...] [--exclude-outbound-ports P,...]
       Write the nat-table rules that send this host's (or --netns's) TCP through its sidecar:
       outbound to --outbound-port, inbound to --inbound-port, except the proxy's own uid/gid
-      and ports. --dry-run prints them; --cleanup removes exactly what was added.
+      and ports. --dry-run prints them; --cleanup removes exactly what was added. istio-iptables'
+      short flags work too (-p -z -u -g -m REDIRECT -b -d -o -q -i -x -n).
 `;
 
-const VALUES = ['netns', 'proxy-uid', 'proxy-gid', 'outbound-port', 'inbound-port', 'include-outbound-cidrs', 'exclude-outbound-cidrs', 'include-inbound-ports', 'exclude-inbound-ports', 'include-outbound-ports', 'exclude-outbound-ports'] as const;
+/** istio-iptables' one-letter flags, so an istio-init command line works unchanged. */
+const ISTIO_SHORT: Readonly<Record<string, string>> = {
+  p: 'outbound-port', z: 'inbound-port', u: 'proxy-uid', g: 'proxy-gid', m: 'interception-mode',
+  b: 'include-inbound-ports', d: 'exclude-inbound-ports', o: 'exclude-outbound-ports', q: 'include-outbound-ports',
+  i: 'include-outbound-cidrs', x: 'exclude-outbound-cidrs', n: 'dry-run',
+};
+
+const VALUES = ['interception-mode', 'netns', 'proxy-uid', 'proxy-gid', 'outbound-port', 'inbound-port', 'include-outbound-cidrs', 'exclude-outbound-cidrs', 'include-inbound-ports', 'exclude-inbound-ports', 'include-outbound-ports', 'exclude-outbound-ports'] as const;
 
 /** The capture options from the flags (shared with `tsmesh run`). */
 export function captureOptionsFrom(a: ReturnType<typeof parseArgs>): CaptureOptions {
@@ -37,11 +45,13 @@ export function captureOptionsFrom(a: ReturnType<typeof parseArgs>): CaptureOpti
   }
 }
 
-export const CAPTURE_FLAGS = VALUES.filter((v) => v !== 'netns');
+export const CAPTURE_FLAGS = VALUES.filter((v) => v !== 'netns' && v !== 'interception-mode');
 
 export async function runIptablesCommand(argv: readonly string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
-  const a = parseArgs(argv, { values: VALUES, booleans: ['dry-run', 'cleanup'] });
+  const a = parseArgs(argv, { values: VALUES, booleans: ['dry-run', 'cleanup'], short: ISTIO_SHORT });
   if (a.positional.length) throw new UsageError(`iptables: unexpected argument ${JSON.stringify(a.positional[0])}`);
+  const mode = one(a, 'interception-mode') ?? 'REDIRECT';
+  if (mode !== 'REDIRECT') throw new UsageError(`--interception-mode (-m): only REDIRECT is supported, got ${JSON.stringify(mode)}`);
   const netns = one(a, 'netns');
   const dry = a.flags.has('dry-run');
   const { installCapture, removeCapture, CaptureError } = await import('../capture/iptables.js');

@@ -55,6 +55,17 @@ test('tsmesh iptables installs the golden rules in a namespace; --cleanup remove
   assert.match((await tsmesh(['iptables', '--cleanup', '--netns', ns])).stdout, /no capture rules to remove/);
 });
 
+test('istio-init\'s command line gives the same rules as the long flags', async () => {
+  const istio = await tsmesh(['iptables', '-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '10.0.0.0/8', '-b', '*', '-d', '15090,15021,15020', '-o', '5432', '-n']);
+  const long = await tsmesh(['iptables', '--dry-run', '--exclude-outbound-cidrs', '10.0.0.0/8', '--exclude-inbound-ports', '15090,15021,15020', '--exclude-outbound-ports', '5432']);
+  assert.equal(istio.code, 0, istio.stderr);
+  assert.equal(istio.stdout, long.stdout);
+  assert.match(istio.stdout, /-A ISTIO_OUTPUT -d 10\.0\.0\.0\/8 -j RETURN/);
+  const tproxy = await tsmesh(['iptables', '-m', 'TPROXY', '-n']);
+  assert.equal(tproxy.code, 2);
+  assert.match(tproxy.stderr, /only REDIRECT/);
+});
+
 test('bad flags are a usage error naming the flag', async () => {
   const r = await tsmesh(['iptables', '--dry-run', '--exclude-outbound-cidrs', '10.0.0.0/40']);
   assert.equal(r.code, 2);
