@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, the system commands that the tests and benchmarks start: nginx and
 # haproxy (benchmark peers), wrk and h2load (load generators), iptables and ip (traffic capture,
-# network namespaces), setpriv and curl (tsmesh run: the sidecar's uid, its readiness). Idempotent: when every command is present it does nothing and prints
+# network namespaces), setpriv and curl (tsmesh run: the sidecar's uid, its readiness), chromium
+# (the dashboard's browser test). Idempotent: when every command is present it does nothing and prints
 # nothing; otherwise it runs `apt-get update` once and installs only what is missing.
 # Exit status 0 when all commands are available afterwards, 1 with a message naming what is not.
 set -euo pipefail
 
 # command -> Debian package that provides it (nginx: see pick_nginx_package).
-COMMANDS=(nginx haproxy wrk h2load iptables ip setpriv curl)
+COMMANDS=(nginx haproxy wrk h2load iptables ip setpriv curl chromium)
 declare -A PACKAGE=(
   [nginx]=nginx-light
   [haproxy]=haproxy
@@ -17,6 +18,7 @@ declare -A PACKAGE=(
   [ip]=iproute2
   [setpriv]=util-linux
   [curl]=curl
+  [chromium]=chromium
 )
 
 fail() {

@@ -5,7 +5,7 @@
  * unlike the throughput runs.
  */
 import { perFilterLevels } from '../../src/proxy/http/route/per-filter-config.js';
-import { fromJson, type JsonValue } from '@bufbuild/protobuf';
+import { fromJson, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
 import { HttpFilterSchema } from '../../src/envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { RouteConfigurationSchema } from '../../src/envoy/generated/envoy/config/route/v3/route_pb.js';
 import { envoyRegistry } from '../../src/envoy/full-registry.js';
@@ -19,8 +19,11 @@ import { scopesFor } from '../../src/proxy/admin/scopes.js';
 import { SharedSlots } from '../../src/proxy/shared/slots.js';
 import { median } from './stats.js';
 
-/** Median ns per request of `filters` (http_filters entries as proto3 JSON, router excluded). */
-export function filterLoopNs(filters: readonly JsonValue[], iterations = 200_000, repeats = 5): number {
+/**
+ * Median ns per request of `filters` (http_filters entries as proto3 JSON, router excluded), on
+ * a GET / carrying `headers` besides user-agent.
+ */
+export function filterLoopNs(filters: readonly JsonValue[], iterations = 200_000, repeats = 5, headers: readonly string[] = []): number {
   const store = StatsStore.create();
   const scopes = scopesFor(store);
   const slots = SharedSlots.create();
@@ -29,7 +32,7 @@ export function filterLoopNs(filters: readonly JsonValue[], iterations = 200_000
   const configs = compileHttpFilters([...filters, router].map((f) => fromJson(HttpFilterSchema, f, { registry: envoyRegistry })), 'http_filters');
   const factories: HttpFilterFactory[] = configs.flatMap((c) => (c.instantiate ? [c.instantiate(ctx)] : []));
   const table = compileRouteConfig(fromJson(RouteConfigurationSchema, { virtualHosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'app' } }] }] }, { registry: envoyRegistry }));
-  const req: RequestHeaders = { method: 'GET', path: '/', authority: 'svc', scheme: 'http', headers: new HeaderMap(['user-agent', 'wrk']), protocol: 'HTTP/1.1' };
+  const req: RequestHeaders = { method: 'GET', path: '/', authority: 'svc', scheme: 'http', headers: new HeaderMap(['user-agent', 'wrk', ...headers]), protocol: 'HTTP/1.1' };
   const route = table.select(req);
   const conn = { id: 1, remoteAddress: '127.0.0.1', remotePort: 40000, localAddress: '127.0.0.1', localPort: 8080 };
   // As the connection manager does: one small callbacks object per filter and stream.
@@ -38,20 +41,24 @@ export function filterLoopNs(filters: readonly JsonValue[], iterations = 200_000
     readonly conn = conn;
     readonly downstreamAddress = conn.remoteAddress;
     readonly finished = false;
-    constructor(readonly name: string) {}
+    constructor(readonly name: string, readonly metadata: Map<string, JsonObject>) {}
     continueDecoding(): void {}
     sendLocalReply(): void { throw new Error('the loop expects no local reply'); }
     addResponseFlags(): void {}
     injectEncodedData(): void {}
     continueEncoding(): void {}
     setResponseOverLimit(): void {}
+    clearRouteCache(): void {}
+    dynamicMetadata(ns: string): JsonObject | undefined { return this.metadata.get(ns); }
+    setDynamicMetadata(ns: string, fields: JsonObject): void { this.metadata.set(ns, { ...this.metadata.get(ns), ...fields }); }
     perRouteConfig<T>(): T | undefined { return this.route?.route.perFilterConfig.get(this.name) as T | undefined; }
     perRouteConfigs<T>(): T[] { return this.route ? perFilterLevels<T>([this.route.route.perFilterConfig], this.name) : []; }
   }
-  const callbacks = (name: string): HttpFilterCallbacks => new Callbacks(name);
   const once = (): void => {
+    // As the stream does: dynamic metadata is created when a filter first writes it.
+    const metadata = new Map<string, JsonObject>();
     for (const f of factories) {
-      const s = f.create(callbacks(f.name));
+      const s = f.create(new Callbacks(f.name, metadata));
       if (s.decodeHeaders(req, true) !== 'continue') throw new Error(`${f.name} stopped the request`);
       s.onDestroy?.();
     }

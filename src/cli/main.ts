@@ -2,12 +2,14 @@ import { parseArgs, one, int, UsageError } from './args.js';
 import { ConfigError } from '../envoy/registry.js';
 import { BootstrapError } from '../proxy/config.js';
 import { sidecarOptionsFrom, SIDECAR_VALUE_FLAGS, SIDECAR_BOOLEAN_FLAGS, SIDECAR_USAGE } from './sidecar-flags.js';
-import { MESH_USAGE } from './mesh-usage.js';
+import { MESH_USAGE, DASHBOARD_USAGE } from './mesh-usage.js';
 import { PROXY_USAGE } from './proxy-commands.js';
 import { PROXY_ARGS } from './proxy-args.js';
 import { takeHandedOffBootstrap } from './bootstrap-handoff.js';
 import { IPTABLES_USAGE } from './iptables-command.js';
 import { RUN_USAGE } from './run-command.js';
+import { INJECT_USAGE } from './inject-command.js';
+import { WEBHOOK_USAGE } from './webhook-flags.js';
 
 const USAGE = `tsmesh — a service mesh in TypeScript
 
@@ -18,10 +20,12 @@ Usage:
 ${SIDECAR_USAGE}
   tsmesh control [--config-dir DIR] [--data-dir DIR] [--xds-port 15010] [--xds-address 127.0.0.1]
                  [--http-port 15014] [--http-address 127.0.0.1] [--registry-grace-s 10] [--log-level LEVEL]
+                 [--dashboard-scrape-s 5]
       Run the control plane: mesh config from the watched --config-dir (default DATA_DIR/config)
       and from the API (tsmesh apply), kept in --data-dir (default: a new temp dir), served to
       proxies over ADS; sidecars that connect register their workload.
-${MESH_USAGE}${PROXY_USAGE}${IPTABLES_USAGE}${RUN_USAGE}  tsmesh demo [--requests N] [--stay]
+${WEBHOOK_USAGE}
+${MESH_USAGE}${PROXY_USAGE}${INJECT_USAGE}${IPTABLES_USAGE}${RUN_USAGE}${DASHBOARD_USAGE}  tsmesh demo [--requests N] [--stay]
       Control plane + a bookinfo-like app with a sidecar per workload, then a walk through a
       canary, an A/B route by header, retries over a flaky service and a timeout. Ctrl-C stops it.
   tsmesh help
@@ -61,6 +65,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'iptables': return await (await import('./iptables-command.js')).runIptablesCommand(rest);
       case 'run':
       case 'hosts': return await (await import('./run-command.js')).runRunCommand(cmd, rest);
+      case 'inject': return await (await import('./inject-command.js')).runInjectCommand(rest);
+      case 'dashboard': {
+        const { runDashboardCommand } = await import('./dashboard-command.js');
+        return await runDashboardCommand(rest, (line) => process.stdout.write(`${line}\n`));
+      }
       case 'demo': {
         const a = parseArgs(rest, { values: ['requests'], booleans: ['stay'] });
         const { runDemo } = await import('../demo/main.js');

@@ -9,3 +9,10 @@ export const MESH_USAGE = `  tsmesh apply -f FILE|DIR|- [-f ...] [--control URL]
   tsmesh analyze [-f FILE|DIR ...] [--control URL]
       Cross-resource checks on the control plane's config, or offline on files with -f.
 `;
+
+export const DASHBOARD_USAGE = `  tsmesh dashboard [--control URL] [--no-open]
+      Open the live mesh dashboard served by the control plane (URL/dashboard): the service graph
+      with requests/s, error rate, p99 and mTLS per edge, sidecar sync status, the config per
+      service and recent failures with their response flags in words. Prints the address; opens a
+      browser when there is a display, unless --no-open.
+`;

@@ -3,15 +3,16 @@ import { one, int, UsageError, type ParsedArgs } from './args.js';
 import { parseHostPort, SIDECAR_DEFAULTS, type SidecarOptions } from '../proxy/sidecar-bootstrap.js';
 
 /** The `tsmesh proxy` flags that describe a sidecar (bootstrap built from flags, config over xDS). */
-export const SIDECAR_VALUE_FLAGS = ['xds', 'xds-api', 'name', 'namespace', 'label', 'service-account', 'ip', 'outbound-port', 'inbound-port', 'admin-port', 'app-port', 'interception-mode', 'service', 'service-port'] as const;
+export const SIDECAR_VALUE_FLAGS = ['xds', 'xds-api', 'name', 'namespace', 'label', 'service-account', 'ip', 'outbound-port', 'inbound-port', 'admin-port', 'app-port', 'status-port', 'interception-mode', 'service', 'service-port'] as const;
 export const SIDECAR_BOOLEAN_FLAGS = ['print-bootstrap'] as const;
 
 export const SIDECAR_USAGE = `  tsmesh proxy --xds HOST:PORT --name NAME [--namespace NS] [--label k=v]... [--service-account SA]
                [--ip IP] [--outbound-port 15001] [--inbound-port 15006] [--admin-port 15000]
-               [--app-port P]... [--xds-api sotw|delta] [--print-bootstrap]
+               [--app-port P]... [--xds-api sotw|delta] [--status-port P] [--print-bootstrap]
                [--interception-mode NONE|REDIRECT] [--service NAME --service-port P[/PROTOCOL]...]
       Run as a sidecar: the bootstrap is built from the flags and listeners, routes and clusters
       come from the control plane over ADS. --print-bootstrap prints that bootstrap (YAML) and exits.
+      --status-port (Istio: 15021) serves GET /healthz/ready on 0.0.0.0 for readiness probes.
       REDIRECT: iptables sends the workload's traffic here (tsmesh iptables / tsmesh run).
       --service: offer NAME.NAMESPACE.svc.cluster.local on these ports where no ServiceEntry does.`;
 
@@ -78,9 +79,10 @@ export function sidecarOptionsFrom(a: ParsedArgs): SidecarOptions | undefined {
     appPorts,
     ...(mode === 'REDIRECT' ? { interceptionMode: 'REDIRECT' as const } : {}),
     ...(service !== undefined ? { service: { name: service, ports: servicePorts } } : {}),
+    ...(a.flags.has('status-port') ? { statusPort: port('status-port', 15021) } : {}),
   };
   const ports = new Map<number, string>();
-  for (const [flag, p] of [['outbound-port', o.outboundPort], ['inbound-port', o.inboundPort], ['admin-port', o.adminPort], ...appPorts.map((p) => ['app-port', p] as const)] as const) {
+  for (const [flag, p] of [['outbound-port', o.outboundPort], ['inbound-port', o.inboundPort], ['admin-port', o.adminPort], ...(o.statusPort ? [['status-port', o.statusPort] as const] : []), ...appPorts.map((p) => ['app-port', p] as const)] as const) {
     const prev = ports.get(p);
     if (prev !== undefined) throw new UsageError(`--${flag} ${p}: the same port as --${prev}`);
     ports.set(p, flag);

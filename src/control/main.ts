@@ -16,6 +16,8 @@ import { ApiServer } from './api/server.js';
 import { registerConfigRoutes } from './api/config-routes.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.js';
 import { MeshXds } from './mesh-xds.js';
+import { startWebhook, type WebhookConfig } from './inject/start-webhook.js';
+import { registerDashboard, type DashboardOptions } from './dashboard/routes.js';
 
 export interface ControlOptions {
   /** The watched directory of mesh config; default `<dataDir>/config`. */
@@ -36,6 +38,10 @@ export interface ControlOptions {
   registryGraceMs?: number;
   /** Push debounce (default 100 ms quiet, 1 s at most). */
   debounce?: { quietMs?: number; maxDelayMs?: number };
+  /** The sidecar injection webhook (HTTPS); off when undefined. */
+  webhook?: WebhookConfig;
+  /** How the dashboard scrapes the sidecars (tests shorten the interval). */
+  dashboard?: DashboardOptions;
 }
 
 export interface ControlHandle {
@@ -49,6 +55,8 @@ export interface ControlHandle {
   /** The bound xDS port (the option may be 0). */
   readonly xdsPort: number;
   readonly xds: MeshXds;
+  /** The injection webhook's bound port, when it runs. */
+  readonly webhookPort?: number;
   /** Runs `fn` on close, before the API stops (e.g. the xDS server's shutdown). */
   onClose(fn: () => Promise<void> | void): void;
   close(): Promise<void>;
@@ -93,6 +101,7 @@ export async function startControl(opts: ControlOptions): Promise<ControlHandle>
   }
   const xds = new MeshXds(store, log, { registryFile: join(dataDir, 'registry.json'), ...(opts.registryGraceMs !== undefined ? { graceMs: opts.registryGraceMs } : {}), ...(opts.debounce ? { debounce: opts.debounce } : {}) });
   xds.registerRoutes(api);
+  const dashboard = registerDashboard(api, xds, opts.dashboard ?? {});
   let xdsPort: number;
   try {
     xdsPort = await xds.listen(opts.xdsAddress ?? '127.0.0.1', opts.xdsPort);
@@ -101,10 +110,24 @@ export async function startControl(opts: ControlOptions): Promise<ControlHandle>
     await api.close();
     throw new ControlStartError(`cannot serve xDS on ${opts.xdsAddress ?? '127.0.0.1'}:${opts.xdsPort}: ${(e as Error).message}`);
   }
-  const closers: (() => Promise<void> | void)[] = [() => xds.close()];
+  const closers: (() => Promise<void> | void)[] = [() => dashboard.close(), () => xds.close()];
+  let webhookPort: number | undefined;
+  if (opts.webhook) {
+    try {
+      const hook = await startWebhook(opts.webhook, { dataDir, log, api, version: tsmeshVersion() });
+      closers.push(() => hook.close());
+      webhookPort = hook.port;
+    } catch (e) {
+      directory.close();
+      await xds.close();
+      await api.close();
+      throw new ControlStartError(`injection webhook on ${opts.webhook.address ?? '127.0.0.1'}:${opts.webhook.port}: ${(e as Error).message}`);
+    }
+  }
   let closing: Promise<void> | undefined;
   return {
     store, api, directory, log, dataDir, configDir, http, xdsPort, xds,
+    ...(webhookPort !== undefined ? { webhookPort } : {}),
     onClose: (fn) => { closers.push(fn); },
     close: () => (closing ??= (async () => {
       directory.close();
@@ -125,7 +148,8 @@ export async function runControl(opts: ControlOptions): Promise<number> {
     process.stderr.write(`tsmesh control: ${(e as Error).message}\n`);
     return 1;
   }
-  process.stdout.write(`tsmesh control ${tsmeshVersion()}\n  xds:        grpc://${opts.xdsAddress ?? '127.0.0.1'}:${control.xdsPort} (ADS, SotW and Delta)\n  api:        http://${control.http.host}:${control.http.port}\n  config dir: ${control.configDir}\n  data dir:   ${control.dataDir}\n`);
+  process.stdout.write(`tsmesh control ${tsmeshVersion()}\n  xds:        grpc://${opts.xdsAddress ?? '127.0.0.1'}:${control.xdsPort} (ADS, SotW and Delta)\n  api:        http://${control.http.host}:${control.http.port}\n${control.webhookPort !== undefined ? `  webhook:    https://${opts.webhook?.address ?? '127.0.0.1'}:${control.webhookPort}/inject\n` : ''}  config dir: ${control.configDir}\n  data dir:   ${control.dataDir}\n`);
+  process.stdout.write(`tsmesh control ${tsmeshVersion()}\n  xds:        grpc://${opts.xdsAddress ?? '127.0.0.1'}:${control.xdsPort} (ADS, SotW and Delta)\n  api:        http://${control.http.host}:${control.http.port}\n  dashboard:  http://${control.http.host}:${control.http.port}/dashboard\n  config dir: ${control.configDir}\n  data dir:   ${control.dataDir}\n`);
   return new Promise((resolveExit) => {
     const stop = (sig: string): void => {
       control.log.info(`${sig}: shutting down`);

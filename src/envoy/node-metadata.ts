@@ -36,6 +36,8 @@ export interface ProxyIdentity {
    * TSMESH_SERVICE_PORTS "9080/HTTP,5432/TCP").
    */
   readonly service?: { readonly name: string; readonly ports: readonly { readonly number: number; readonly protocol: string }[] };
+  /** Where the proxy serves `/stats/prometheus` on its address (the dashboard scrapes it). */
+  readonly statsPort?: number;
 }
 
 export const META = {
@@ -51,6 +53,7 @@ export const META = {
   interceptionMode: 'INTERCEPTION_MODE',
   service: 'TSMESH_SERVICE',
   servicePorts: 'TSMESH_SERVICE_PORTS',
+  statsPort: 'TSMESH_STATS_PORT',
 } as const;
 
 /** The node id and metadata a sidecar sends for `identity`. */
@@ -72,6 +75,7 @@ export function nodeOf(identity: Omit<ProxyIdentity, 'id'>): { id: string; clust
     metadata[META.service] = identity.service.name;
     metadata[META.servicePorts] = identity.service.ports.map((p) => `${p.number}/${p.protocol}`).join(',');
   }
+  if (identity.statsPort !== undefined) metadata[META.statsPort] = String(identity.statsPort);
   return {
     id: `sidecar~${ip}~${identity.name}.${identity.namespace}~${identity.namespace}.svc.cluster.local`,
     cluster: `${identity.labels['app'] ?? identity.name}.${identity.namespace}`,
@@ -100,6 +104,7 @@ export function identityOf(node: { id: string; metadata?: JsonObject | undefined
   const serviceName = str(META.service);
   const servicePorts = (str(META.servicePorts) ?? '').split(',').map((e) => /^(\d{1,5})\/([A-Za-z0-9-]+)$/.exec(e.trim()))
     .filter((m) => m !== null && Number(m[1]) > 0 && Number(m[1]) < 65536).map((m) => ({ number: Number(m![1]), protocol: m![2]!.toUpperCase() }));
+  const statsPort = port(META.statsPort);
   return {
     id,
     name: str(META.name) ?? (podName || id || 'unknown'),
@@ -113,5 +118,6 @@ export function identityOf(node: { id: string; metadata?: JsonObject | undefined
     appPorts: (str(META.appPorts) ?? '').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0 && n < 65536),
     ...(str(META.interceptionMode) === 'REDIRECT' ? { interceptionMode: 'REDIRECT' as const } : {}),
     ...(serviceName && /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(serviceName) && servicePorts.length > 0 ? { service: { name: serviceName, ports: servicePorts } } : {}),
+    ...(statsPort !== undefined ? { statsPort } : {}),
   };
 }

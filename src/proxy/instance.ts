@@ -9,6 +9,7 @@ import { chainOf } from './listener/network-filters.js';
 import { handoffTarget } from './listener/handoff.js';
 import type { SocketAddress } from './listener/original-dst.js';
 import { NetworkLocalRateLimitFilter } from './tcp/local-ratelimit.js';
+import { NetworkRbacFilter } from './tcp/rbac.js';
 import type { FilterChainSpec } from './listener/compile.js';
 import { HttpConnectionManagerFilter } from './http/conn-manager/hcm-filter.js';
 import { HcmStats } from './http/conn-manager/stats.js';
@@ -136,7 +137,7 @@ export class ProxyInstance {
     handoffTarget(this.#handoffIndex ??= this.listeners.map((l) => ({ name: l.spec.name, address: l.spec.address, port: l.spec.port, bindToPort: l.spec.bindToPort, active: l })), dst)?.active;
 
   #filterFor = (chain: FilterChainSpec): NetworkFilter =>
-    chainOf(chain.readFilters.map((rf) => new NetworkLocalRateLimitFilter(rf.config, this.scopes, this.shared.slots)), this.#terminalFor(chain));
+    chainOf(chain.readFilters.map((rf) => rf.kind === 'rbac' ? new NetworkRbacFilter(rf.config, this.scopes) : new NetworkLocalRateLimitFilter(rf.config, this.scopes, this.shared.slots)), this.#terminalFor(chain));
 
   #terminalFor(chain: FilterChainSpec): NetworkFilter {
     const { scopes, shared } = this;
@@ -145,7 +146,7 @@ export class ProxyInstance {
       let stats = this.#hcmStats.get(f.config.statPrefix);
       if (!stats) this.#hcmStats.set(f.config.statPrefix, (stats = new HcmStats(scopes.http(f.config.statPrefix))));
       const httpScope = scopes.http(f.config.statPrefix);
-      const filters = f.config.filters.flatMap((fc) => (fc.instantiate ? [fc.instantiate({ httpScope, statPrefix: f.config.statPrefix, scopes, shared })] : []));
+      const filters = f.config.filters.flatMap((fc) => (fc.instantiate ? [fc.instantiate({ httpScope, statPrefix: f.config.statPrefix, scopes, shared, clusters: this.clusters })] : []));
       const routes: RouteSource = f.config.rds === undefined ? { table: f.config.routes } : this.#routeSource(f.config.rds);
       return new HttpConnectionManagerFilter({ config: f.config, routes, stats, clusters: this.clusters, filters });
     }

@@ -10,6 +10,7 @@ import type { ConfigSourceSchema } from '../envoy/generated/envoy/config/core/v3
 import { HttpProtocolOptionsSchema } from '../envoy/generated/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { nodeOf } from '../envoy/node-metadata.js';
+import { adminCluster, statusListener, STATUS_TYPE_NAMES } from './sidecar-status.js';
 
 /** What `tsmesh proxy --xds ...` is told about itself and its control plane. */
 export interface SidecarOptions {
@@ -31,6 +32,8 @@ export interface SidecarOptions {
   readonly interceptionMode?: 'REDIRECT';
   /** The service the workload offers where no ServiceEntry declares it (tsmesh run). */
   readonly service?: { readonly name: string; readonly ports: readonly { readonly number: number; readonly protocol: string }[] };
+  /** The health port (`/healthz/ready` on 0.0.0.0, for the kubelet); none when undefined. */
+  readonly statusPort?: number;
 }
 
 /** Istio's defaults (see DESIGN.md, ports). */
@@ -69,6 +72,8 @@ export function sidecarBootstrap(o: SidecarOptions): { bootstrap: Bootstrap; typ
     appPorts: o.appPorts,
     ...(o.interceptionMode ? { interceptionMode: o.interceptionMode } : {}),
     ...(o.service ? { service: o.service } : {}),
+    // The admin port serves /stats/prometheus; on loopback, where the control plane runs too.
+    statsPort: o.adminPort,
   });
   const ads: MessageInitShape<typeof ConfigSourceSchema> = {
     configSourceSpecifier: { case: 'ads', value: {} },
@@ -77,7 +82,9 @@ export function sidecarBootstrap(o: SidecarOptions): { bootstrap: Bootstrap; typ
   const bootstrap = create(BootstrapSchema, {
     node,
     admin: { address: socketAddress('127.0.0.1', o.adminPort) },
-    staticResources: { clusters: [xdsCluster(o.xds.host, o.xds.port)] },
+    staticResources: o.statusPort
+      ? { listeners: [statusListener(o.statusPort)], clusters: [xdsCluster(o.xds.host, o.xds.port), adminCluster(o.adminPort)] }
+      : { clusters: [xdsCluster(o.xds.host, o.xds.port)] },
     dynamicResources: {
       adsConfig: {
         apiType: o.xdsApi === 'delta' ? ApiConfigSource_ApiType.DELTA_GRPC : ApiConfigSource_ApiType.GRPC,
@@ -89,7 +96,7 @@ export function sidecarBootstrap(o: SidecarOptions): { bootstrap: Bootstrap; typ
       ldsConfig: ads,
     },
   });
-  return { bootstrap, typeNames: [HTTP_PROTOCOL_OPTIONS] };
+  return { bootstrap, typeNames: [HTTP_PROTOCOL_OPTIONS, ...(o.statusPort ? STATUS_TYPE_NAMES : [])] };
 }
 
 function xdsCluster(host: string, port: number): MessageInitShape<typeof ClusterSchema> {

@@ -28,6 +28,7 @@ import { HTTP_FILTER_SUPPORT } from './http/filters/supported-fields.js';
 import { HEALTH_CHECK_SUPPORT } from './upstream/health/supported-fields.js';
 import { OUTLIER_SUPPORT } from './upstream/outlier/supported-fields.js';
 import { XDS_SUPPORT } from './xds/supported-fields.js';
+import { RBAC_SUPPORT } from './rbac/supported-fields.js';
 
 /**
  * Every Envoy field tsmesh implements. A bootstrap that sets anything else is refused at start
@@ -92,4 +93,5 @@ export const SUPPORTED = supportTable([
   ...HTTP_FILTER_SUPPORT,
   ...HEALTH_CHECK_SUPPORT,
   ...OUTLIER_SUPPORT,
+  ...RBAC_SUPPORT,
 ]);

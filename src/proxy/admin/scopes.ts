@@ -81,6 +81,8 @@ export interface StatScopes {
   networkLocalRateLimit(statPrefix: string): StatScope;
   /** `http.<hcm_prefix>.fault.<downstream_cluster>.`: fault stats per x-envoy-downstream-service-cluster. */
   faultDownstreamCluster(hcmPrefix: string, cluster: string): StatScope;
+  /** `<stat_prefix>.` at the root, for filters Envoy names from their own stat_prefix (network rbac); no tags. */
+  root(statPrefix: string): StatScope;
 }
 
 export function scopesFor(store: StatsStore): StatScopes {
@@ -91,6 +93,7 @@ export function scopesFor(store: StatsStore): StatScopes {
     tcp: (p) => new PrefixScope(store, 'tcp', p),
     httpLocalRateLimit: (p) => new TaggedScope(store, `${p}.http_local_rate_limit.`, 'http_local_rate_limit.', { envoy_local_http_ratelimit_prefix: p }),
     networkLocalRateLimit: (p) => new TaggedScope(store, `local_rate_limit.${p}.`, 'local_rate_limit.', { envoy_local_network_ratelimit_prefix: p }),
+    root: (p) => { const n = p.endsWith('.') ? p : `${p}.`; return new TaggedScope(store, n, n, {}); },
     faultDownstreamCluster: (h, c) => new TaggedScope(store, `http.${h}.fault.${c}.`, 'http.fault.', { envoy_fault_downstream_cluster: c, [SCOPE_TAGS.http]: h }),
   };
 }

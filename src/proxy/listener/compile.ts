@@ -10,6 +10,8 @@ import { ConfigError, typeUrlOf, unpackAs } from '../../envoy/registry.js';
 import { compileHcm, type HcmConfig } from '../http/conn-manager/config.js';
 import { compileTcpProxy, type TcpProxyConfig } from '../tcp/tcp-proxy.js';
 import { compileNetworkLocalRateLimit, type NetworkLocalRateLimitConfig } from '../tcp/local-ratelimit.js';
+import { RBACSchema as NetworkRbacSchema } from '../../envoy/generated/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
+import { compileNetworkRbac, type NetworkRbacConfig } from '../tcp/rbac.js';
 import { compileMatch, matchKey, needsTlsInspection, type CompiledMatch } from './filter-chain-match.js';
 
 export type NetworkFilterSpec =
@@ -18,7 +20,8 @@ export type NetworkFilterSpec =
 
 /** A network filter that comes before the terminal one in a chain. */
 export type NetworkReadFilterSpec =
-  | { readonly kind: 'local_ratelimit'; readonly config: NetworkLocalRateLimitConfig };
+  | { readonly kind: 'local_ratelimit'; readonly config: NetworkLocalRateLimitConfig }
+  | { readonly kind: 'rbac'; readonly config: NetworkRbacConfig };
 
 export interface FilterChainSpec {
   readonly name: string;
@@ -114,6 +117,10 @@ function compileChain(c: FilterChain, path: string): FilterChainSpec {
     } else if (any.typeUrl === typeUrlOf(NetworkLocalRateLimitSchema)) {
       if (i === last) throw new ConfigError(p, `${f.name || 'local_ratelimit'} cannot be the last filter: a chain ends with http_connection_manager or tcp_proxy`);
       readFilters.push({ kind: 'local_ratelimit', config: compileNetworkLocalRateLimit(unpackAs(any, NetworkLocalRateLimitSchema, tp), tp) });
+      return;
+    } else if (any.typeUrl === typeUrlOf(NetworkRbacSchema)) {
+      if (i === last) throw new ConfigError(p, `${f.name || 'rbac'} cannot be the last filter: a chain ends with http_connection_manager or tcp_proxy`);
+      readFilters.push({ kind: 'rbac', config: compileNetworkRbac(unpackAs(any, NetworkRbacSchema, tp), tp) });
       return;
     } else {
       throw new ConfigError(tp, `unsupported network filter ${f.name} (${any.typeUrl})`);

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseBootstrap } from '../../../src/envoy/bootstrap.js';
 import { compileBootstrap } from '../../../src/proxy/config.js';
+import type { NetworkLocalRateLimitConfig } from '../../../src/proxy/tcp/local-ratelimit.js';
 
 // Filter chains: network filters before the terminal one, which must come last.
 const NLRL = `
@@ -37,11 +38,12 @@ async function compile(filters: string): Promise<ReturnType<typeof compileBootst
 test('local_ratelimit filters come before the terminal filter, in order', async () => {
   const chain = (await compile(`${NLRL}${NLRL.replace('stat_prefix: rl', 'stat_prefix: rl2\n          share_key: k\n          runtime_enabled: { default_value: false }')}${TCP}`)).listeners[0]!.chains[0]!;
   assert.equal(chain.filter.kind, 'tcp_proxy');
-  assert.deepEqual(chain.readFilters.map((f) => [f.config.statPrefix, f.config.enabled, f.config.bucketOwner]), [
+  const rl = chain.readFilters.map((f) => { assert.equal(f.kind, 'local_ratelimit'); return f.config as NetworkLocalRateLimitConfig; });
+  assert.deepEqual(rl.map((c) => [c.statPrefix, c.enabled, c.bucketOwner]), [
     ['rl', true, 'static_resources.listeners[0].filter_chains[0].filters[0].typed_config'],
     ['rl2', false, 'share_key:k'],
   ]);
-  assert.deepEqual(chain.readFilters[0]!.config.bucket, { maxTokens: 5, tokensPerFill: 1, fillIntervalMs: 1000 });
+  assert.deepEqual(rl[0]!.bucket, { maxTokens: 5, tokensPerFill: 1, fillIntervalMs: 1000 });
 });
 
 test('chain errors name the filter', async () => {

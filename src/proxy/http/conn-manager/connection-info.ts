@@ -13,6 +13,19 @@ export interface ConnectionInfo {
   readonly originalDst?: { readonly address: string; readonly port: number };
   /** SNI of a TLS connection, when there is one. */
   readonly serverName?: string;
+  /**
+   * The TLS session of a downstream connection the proxy terminated (absent for plaintext). The
+   * peer's principal is its first URI SAN (`spiffe://td/ns/NS/sa/SA`); empty lists and subject
+   * when the client sent no certificate.
+   */
+  readonly tls?: {
+    readonly peerUriSans: readonly string[];
+    readonly peerDnsSans: readonly string[];
+    readonly peerSubject: string;
+    readonly peerCertificateDer?: Uint8Array;
+    readonly alpn?: string;
+    readonly version: string;
+  };
 }
 
 let nextId = 0;

@@ -3,6 +3,8 @@ import type { RouteSelection } from '../route/route-table.js';
 import { perFilterLevels } from '../route/per-filter-config.js';
 import type { ConnectionInfo } from './connection-info.js';
 import type { HttpStream } from './http-stream.js';
+import type { JsonObject } from '@bufbuild/protobuf';
+import { mergeDynamicMetadata } from '../dynamic-metadata.js';
 
 /** The callbacks one filter instance gets (its name finds its per-route config). */
 export class FilterCallbacks implements HttpFilterCallbacks {
@@ -17,6 +19,9 @@ export class FilterCallbacks implements HttpFilterCallbacks {
   injectEncodedData(chunk: Buffer, endStream: boolean): void { this.stream.injectEncodedData(this.index, chunk, endStream); }
   continueEncoding(): void { this.stream.continueEncoding(this.index); }
   setResponseOverLimit(over: boolean): void { this.stream.setResponseOverLimit(over); }
+  dynamicMetadata(namespace: string): JsonObject | undefined { return this.stream.dynamicMetadata?.get(namespace); }
+  clearRouteCache(): void { this.stream.clearRouteCache(); }
+  setDynamicMetadata(namespace: string, fields: JsonObject): void { mergeDynamicMetadata(this.stream.dynamicMetadata ??= new Map(), namespace, fields); }
   perRouteConfig<T>(): T | undefined {
     const sel = this.stream.route;
     if (!sel) return undefined;

@@ -17,6 +17,7 @@ import { ResponseFlag } from '../../admin/access-log/response-flags.js';
 import { logAccess } from '../../access-log.js';
 import type { HttpFilterFactory, HttpStreamFilter, LocalReplyOptions } from '../filters/types.js';
 import { FilterCallbacks } from './filter-callbacks.js';
+import type { DynamicMetadata } from '../dynamic-metadata.js';
 import { Router, DEFAULT_BUFFER_LIMIT, type RouterStream } from '../router/router.js';
 import { grpcStreamDuration } from '../router/timeouts.js';
 
@@ -64,6 +65,8 @@ export class HttpStream implements RouterStream {
   #done = false;
   flags = 0;
   status = 0;
+  /** Set by filters (jwt_authn's payloads, read by rbac); created on first write. */
+  dynamicMetadata: DynamicMetadata | undefined;
   bytesReceived = 0;
   bytesSent = 0;
   #responseHeaders: HeaderMap | undefined;
@@ -172,6 +175,12 @@ export class HttpStream implements RouterStream {
     for (let i = 0; i < held.length; i++) r.decodeData(held[i]!, this.#heldEnd && !this.#heldTrailers && i === held.length - 1);
     if (this.#heldEnd && !this.#heldTrailers && held.length === 0 && !this.#headEnded) r.decodeData(EMPTY, true);
     if (this.#heldTrailers) r.decodeTrailers(this.#heldTrailers);
+  }
+
+  /** @internal FilterCallbacks.clearRouteCache: Envoy's clearRouteCache, before the router runs. */
+  clearRouteCache(): void {
+    if (this.#done || this.#router) return;
+    this.#selection = this.rt.routes.table.select(this.req);
   }
 
   /** @internal FilterCallbacks.continueDecoding */

@@ -7,6 +7,8 @@ import type { HttpFilterConfig, HttpFilterParser, PerRouteParser } from './types
 import { faultFilter } from './fault/index.js';
 import { localRateLimitFilter } from './local-ratelimit/index.js';
 import { corsFilter } from './cors/index.js';
+import { rbacFilter } from './rbac/index.js';
+import { jwtAuthnFilter } from './jwt-authn/index.js';
 
 export type { HttpFilterConfig };
 
@@ -52,7 +54,7 @@ export interface HttpFilterExtension {
   readonly perRouteTypeUrl?: string;
 }
 
-for (const ext of [faultFilter, localRateLimitFilter, corsFilter]) {
+for (const ext of [faultFilter, localRateLimitFilter, corsFilter, rbacFilter, jwtAuthnFilter]) {
   registerHttpFilter(ext.typeUrl, ext.parse);
   if (ext.parsePerRoute) registerPerRouteParser(ext.perRouteTypeUrl ?? ext.typeUrl, ext.parsePerRoute);
 }

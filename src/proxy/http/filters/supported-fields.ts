@@ -6,6 +6,7 @@ import { LocalRateLimitDescriptorSchema, RateLimitDescriptor_EntrySchema } from 
 import { TokenBucketSchema } from '../../../envoy/generated/envoy/type/v3/token_bucket_pb.js';
 import { CorsSchema, CorsPolicySchema } from '../../../envoy/generated/envoy/extensions/filters/http/cors/v3/cors_pb.js';
 import { HttpStatusSchema } from '../../../envoy/generated/envoy/type/v3/http_status_pb.js';
+import { JWT_AUTHN_SUPPORT } from './jwt-authn/supported-fields.js';
 
 /**
  * The fields of the HTTP filters' configs that filters/ implements, as http_filters entries
@@ -29,4 +30,5 @@ export const HTTP_FILTER_SUPPORT: ReadonlyArray<readonly [DescMessage, string]> 
   [TokenBucketSchema, 'max_tokens tokens_per_fill fill_interval'],
   [LocalRateLimitDescriptorSchema, 'entries token_bucket'],
   [RateLimitDescriptor_EntrySchema, 'key value'],
+  ...JWT_AUTHN_SUPPORT,
 ];

@@ -7,6 +7,8 @@ import type { ConnectionInfo } from '../conn-manager/connection-info.js';
 import type { InstanceShared } from '../../shared/context.js';
 import type { StatScope } from '../../stats-scope.js';
 import type { StatScopes } from '../../stat-scopes.js';
+import type { ClusterManager } from '../../upstream/cluster-manager.js';
+import type { JsonObject } from '@bufbuild/protobuf';
 
 /** What a decoder filter tells the chain after seeing the request head. */
 export type FilterHeadersStatus = 'continue' | 'stop';
@@ -55,6 +57,12 @@ export interface HttpFilterCallbacks {
    * slow client; false once it drained below the low watermark.
    */
   setResponseOverLimit(over: boolean): void;
+  /** The stream's dynamic metadata of one namespace (a filter's name); undefined when none was set. */
+  dynamicMetadata(namespace: string): JsonObject | undefined;
+  /** Merges `fields` into the namespace's dynamic metadata (Envoy's setDynamicMetadata). */
+  setDynamicMetadata(namespace: string, fields: JsonObject): void;
+  /** Selects the route again for the request as it is now (a filter changed its headers); `route` then gives the new one. */
+  clearRouteCache(): void;
 }
 
 /**
@@ -90,6 +98,8 @@ export interface FilterRuntimeContext {
    */
   readonly scopes: StatScopes;
   readonly shared: InstanceShared;
+  /** The thread's clusters: filters that call out (jwt_authn's remote JWKS) go through them. */
+  readonly clusters?: ClusterManager;
 }
 
 /** A filter's compiled config: pure data, built by compileBootstrap in every thread. */

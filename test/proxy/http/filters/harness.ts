@@ -1,5 +1,5 @@
 import { perFilterLevels } from '../../../../src/proxy/http/route/per-filter-config.js';
-import { fromJson, type JsonValue } from '@bufbuild/protobuf';
+import { fromJson, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
 import { HeaderMap } from '../../../../src/proxy/http/headers.js';
 import type { RequestHeaders } from '../../../../src/proxy/http/stream.js';
 import type { FilterRuntimeContext, HttpFilterCallbacks, LocalReplyOptions } from '../../../../src/proxy/http/filters/types.js';
@@ -56,6 +56,12 @@ export class FakeCallbacks implements HttpFilterCallbacks {
   injectEncodedData(chunk: Buffer, endStream: boolean): void { this.injected.push({ chunk, endStream }); }
   continueEncoding(): void { this.trailersContinued++; }
   setResponseOverLimit(over: boolean): void { this.overLimit.push(over); }
+  /** Dynamic metadata as filters set it (merged per namespace). */
+  readonly metadata = new Map<string, JsonObject>();
+  dynamicMetadata(namespace: string): JsonObject | undefined { return this.metadata.get(namespace); }
+  routeCleared = 0;
+  clearRouteCache(): void { this.routeCleared++; }
+  setDynamicMetadata(namespace: string, fields: JsonObject): void { this.metadata.set(namespace, { ...this.metadata.get(namespace), ...fields }); }
   perRouteConfig<T>(): T | undefined {
     return this.route?.route.perFilterConfig.get(this.filterName) as T | undefined;
   }
