@@ -27,7 +27,22 @@ const KIND_COLUMNS: Readonly<Record<Kind, readonly Column[]>> = {
     ['TRUST-DOMAIN', (r) => (r.kind === 'MeshConfig' ? r.spec.trustDomain ?? 'cluster.local' : '')],
     ['OUTBOUND', (r) => (r.kind === 'MeshConfig' ? r.spec.outboundTrafficPolicy?.mode ?? 'ALLOW_ANY' : '')],
   ],
+  PeerAuthentication: [
+    ['MODE', (r) => (r.kind === 'PeerAuthentication' ? r.spec.mtls?.mode ?? 'UNSET' : '')],
+    ['SELECTOR', (r) => (r.kind === 'PeerAuthentication' ? labels(r.spec.selector?.matchLabels) : '')],
+  ],
+  AuthorizationPolicy: [
+    ['ACTION', (r) => (r.kind === 'AuthorizationPolicy' ? r.spec.action ?? 'ALLOW' : '')],
+    ['RULES', (r) => (r.kind === 'AuthorizationPolicy' ? String(r.spec.rules?.length ?? 0) : '')],
+    ['SELECTOR', (r) => (r.kind === 'AuthorizationPolicy' ? labels(r.spec.selector?.matchLabels) : '')],
+  ],
+  RequestAuthentication: [
+    ['ISSUERS', (r) => (r.kind === 'RequestAuthentication' ? list(r.spec.jwtRules?.map((j) => j.issuer)) : '')],
+    ['SELECTOR', (r) => (r.kind === 'RequestAuthentication' ? labels(r.spec.selector?.matchLabels) : '')],
+  ],
 };
+
+const labels = (l: Readonly<Record<string, string>> | undefined): string => Object.entries(l ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
 
 /** kubectl's short ages: 45s, 12m, 5h, 3d. */
 export function age(created: string | undefined, now: Date): string {

@@ -4,6 +4,7 @@ import { BootstrapError } from '../proxy/config.js';
 import { sidecarOptionsFrom, SIDECAR_VALUE_FLAGS, SIDECAR_BOOLEAN_FLAGS, SIDECAR_USAGE } from './sidecar-flags.js';
 import { MESH_USAGE, DASHBOARD_USAGE } from './mesh-usage.js';
 import { PROXY_USAGE } from './proxy-commands.js';
+import { CA_USAGE } from './ca-commands.js';
 import { PROXY_ARGS } from './proxy-args.js';
 import { takeHandedOffBootstrap } from './bootstrap-handoff.js';
 import { IPTABLES_USAGE } from './iptables-command.js';
@@ -20,12 +21,14 @@ Usage:
 ${SIDECAR_USAGE}
   tsmesh control [--config-dir DIR] [--data-dir DIR] [--xds-port 15010] [--xds-address 127.0.0.1]
                  [--http-port 15014] [--http-address 127.0.0.1] [--registry-grace-s 10] [--log-level LEVEL]
-                 [--dashboard-scrape-s 5]
+                 [--dashboard-scrape-s 5] [--xds-tls-port 15012|off] [--no-xds-plaintext] [--ca-dir DIR]
+                 [--trust-domain cluster.local] [--workload-cert-ttl 24h]
       Run the control plane: mesh config from the watched --config-dir (default DATA_DIR/config)
       and from the API (tsmesh apply), kept in --data-dir (default: a new temp dir), served to
-      proxies over ADS; sidecars that connect register their workload.
+      proxies over ADS; sidecars that connect register their workload. The TLS port serves ADS and
+      the CA (root in DATA_DIR/ca, or a plugged-in --ca-dir in Istio's cacerts layout).
 ${WEBHOOK_USAGE}
-${MESH_USAGE}${PROXY_USAGE}${INJECT_USAGE}${IPTABLES_USAGE}${RUN_USAGE}${DASHBOARD_USAGE}  tsmesh demo [--requests N] [--stay]
+${MESH_USAGE}${PROXY_USAGE}${CA_USAGE}${INJECT_USAGE}${IPTABLES_USAGE}${RUN_USAGE}${DASHBOARD_USAGE}  tsmesh demo [--requests N] [--stay]
       Control plane + a bookinfo-like app with a sidecar per workload, then a walk through a
       canary, an A/B route by header, retries over a flaky service and a timeout. Ctrl-C stops it.
   tsmesh help
@@ -43,8 +46,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         if (!file && !sidecar) throw new UsageError('proxy: -c BOOTSTRAP or --xds HOST:PORT is required');
         const loaded = sidecar ? await (await import('../proxy/sidecar-start.js')).loadSidecarBootstrap(sidecar) : undefined;
         if (loaded && a.flags.has('print-bootstrap')) { process.stdout.write(await (await import('../proxy/sidecar-start.js')).bootstrapYaml(loaded)); return 0; }
+        const agent = sidecar?.join && !a.flags.has('validate') ? await joinMesh(sidecar.join, sidecar.xds) : undefined;
+        if (agent === null) return 1;
         const { runProxy } = await import('../proxy/main.js');
-        return await runProxy({ bootstrapPath: file ?? 'sidecar bootstrap (--xds)', ...(loaded ? { bootstrap: loaded } : { bootstrapJson: takeHandedOffBootstrap() }), concurrency: int(a, 'concurrency', 2, 1, 256), logLevel: one(a, 'log-level') ?? 'info', validateOnly: a.flags.has('validate'), drainTimeMs: int(a, 'drain-time-s', 5, 0, 86_400) * 1000 });
+        return await runProxy({ ...(agent ? { agent } : {}), bootstrapPath: file ?? 'sidecar bootstrap (--xds)', ...(loaded ? { bootstrap: loaded } : { bootstrapJson: takeHandedOffBootstrap() }), concurrency: int(a, 'concurrency', 2, 1, 256), logLevel: one(a, 'log-level') ?? 'info', validateOnly: a.flags.has('validate'), drainTimeMs: int(a, 'drain-time-s', 5, 0, 86_400) * 1000 });
       }
       case 'control': {
         const { runControlCommand } = await import('./control-command.js');
@@ -70,6 +75,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         const { runDashboardCommand } = await import('./dashboard-command.js');
         return await runDashboardCommand(rest, (line) => process.stdout.write(`${line}\n`));
       }
+      case 'token':
+      case 'ca': return await (await import('./ca-commands.js')).runCaCommand(cmd, rest);
       case 'demo': {
         const a = parseArgs(rest, { values: ['requests'], booleans: ['stay'] });
         const { runDemo } = await import('../demo/main.js');
@@ -88,5 +95,22 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (e instanceof UsageError) { process.stderr.write(`tsmesh: ${e.message}\n\n${USAGE}`); return 2; }
     if (e instanceof BootstrapError || e instanceof ConfigError) { process.stderr.write(`tsmesh: invalid configuration:\n${e.message}\n`); return 1; }
     throw e;
+  }
+}
+
+/**
+ * A sidecar with --token-file: the agent verifies the control plane, gets the first workload
+ * certificate and then keeps renewing it. null (after saying why on stderr) when it cannot join.
+ */
+async function joinMesh(join: import('../proxy/sidecar-bootstrap.js').SidecarJoin, xds: { host: string; port: number }): Promise<import('../proxy/agent/workload-agent.js').WorkloadAgent | null> {
+  const { WorkloadAgent } = await import('../proxy/agent/workload-agent.js');
+  const { log } = await import('../proxy/log.js');
+  const agent = new WorkloadAgent({ ca: join.ca ?? xds, token: join.token, ...(join.certTtlSeconds !== undefined ? { certTtlSeconds: join.certTtlSeconds } : {}), log: { info: (s) => log.info(s), warn: (s) => log.warn(s) } });
+  try {
+    await agent.joinPatiently();
+    return agent;
+  } catch (e) {
+    process.stderr.write(`tsmesh proxy: cannot join the mesh as ${agent.identity}: ${(e as Error).message}\n`);
+    return null;
   }
 }

@@ -4,7 +4,7 @@ import { KINDS } from '../control/config/kinds.js';
 export const MESH_USAGE = `  tsmesh apply -f FILE|DIR|- [-f ...] [--control URL]
       Validate and store mesh config (all or nothing); prints created / configured / unchanged.
   tsmesh get KIND [NAME] [-n NS] [-o yaml|json] [--control URL]
-      KIND: ${Object.keys(KINDS).join(', ')} (or plural, or se, we, wg, dr, vs, mc; any case). Lists all namespaces unless -n.
+      KIND: ${Object.keys(KINDS).join(', ')} (or plural, or se, we, wg, dr, vs, mc, pa, ap, ra; any case). Lists all namespaces unless -n.
   tsmesh delete -f FILE|DIR|- | KIND NAME [-n NS] [--control URL]
   tsmesh analyze [-f FILE|DIR ...] [--control URL]
       Cross-resource checks on the control plane's config, or offline on files with -f.

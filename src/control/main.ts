@@ -18,6 +18,8 @@ import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.js';
 import { MeshXds } from './mesh-xds.js';
 import { startWebhook, type WebhookConfig } from './inject/start-webhook.js';
 import { registerDashboard, type DashboardOptions } from './dashboard/routes.js';
+import type { MeshCa } from './ca/mesh-ca.js';
+import type { ProxyIdentity } from '../envoy/node-metadata.js';
 
 export interface ControlOptions {
   /** The watched directory of mesh config; default `<dataDir>/config`. */
@@ -42,6 +44,16 @@ export interface ControlOptions {
   webhook?: WebhookConfig;
   /** How the dashboard scrapes the sidecars (tests shorten the interval). */
   dashboard?: DashboardOptions;
+  /** The TLS port serving xDS and certificate signing (Istio's 15012); undefined: no TLS port, no CA. */
+  xdsTlsPort?: number;
+  /** Serve plaintext xDS on xdsPort (default true); false leaves only the TLS port. */
+  xdsPlaintext?: boolean;
+  /** A plugged-in CA directory in Istio's cacerts layout; default a self-signed root in DATA_DIR/ca. */
+  caDir?: string;
+  /** SPIFFE trust domain (default cluster.local). */
+  trustDomain?: string;
+  /** Lifetime of workload certificates that ask for none (default 24 h). */
+  workloadCertTtlSeconds?: number;
 }
 
 export interface ControlHandle {
@@ -52,8 +64,12 @@ export interface ControlHandle {
   readonly dataDir: string;
   readonly configDir: string;
   readonly http: { host: string; port: number };
-  /** The bound xDS port (the option may be 0). */
-  readonly xdsPort: number;
+  /** The bound xDS port (the option may be 0); undefined when plaintext xDS is off. */
+  readonly xdsPort: number | undefined;
+  /** The bound TLS xDS/CA port, when there is one. */
+  readonly xdsTlsPort: number | undefined;
+  /** The CA, when the TLS port is on. */
+  readonly ca: MeshCa | undefined;
   readonly xds: MeshXds;
   /** The injection webhook's bound port, when it runs. */
   readonly webhookPort?: number;
@@ -99,16 +115,55 @@ export async function startControl(opts: ControlOptions): Promise<ControlHandle>
     directory.close();
     throw new ControlStartError(`cannot listen on ${opts.httpAddress ?? '127.0.0.1'}:${opts.httpPort}: ${(e as Error).message}`);
   }
-  const xds = new MeshXds(store, log, { registryFile: join(dataDir, 'registry.json'), ...(opts.registryGraceMs !== undefined ? { graceMs: opts.registryGraceMs } : {}), ...(opts.debounce ? { debounce: opts.debounce } : {}) });
+  const xdsHost = opts.xdsAddress ?? '127.0.0.1';
+  let xdsPort: number | undefined;
+  let xdsTlsPort: number | undefined;
+  let ca: MeshCa | undefined;
+  if (opts.xdsTlsPort !== undefined) {
+    // Loaded only with a TLS port: the CA's code and key material stay out of a plaintext-only control plane.
+    const { MeshCa: Ca, defaultPolicy } = await import('./ca/mesh-ca.js');
+    const { CaMaterialError } = await import('./ca/material.js');
+    try {
+      ca = new Ca({ dataDir, ...(opts.caDir ? { pluggedDir: resolve(opts.caDir) } : {}), trustDomain: opts.trustDomain ?? 'cluster.local', serverNames: [xdsHost], policy: defaultPolicy(opts.workloadCertTtlSeconds), log });
+    } catch (e) {
+      if (e instanceof CaMaterialError || (e as NodeJS.ErrnoException).code) {
+        directory.close();
+        await api.close();
+        throw new ControlStartError(`CA: ${(e as Error).message}`);
+      }
+      throw e;
+    }
+  }
+  const meshCa = ca;
+  const xds = new MeshXds(store, log, {
+    registryFile: join(dataDir, 'registry.json'),
+    ...(opts.registryGraceMs !== undefined ? { graceMs: opts.registryGraceMs } : {}),
+    ...(opts.debounce ? { debounce: opts.debounce } : {}),
+    ...(meshCa ? { authorize: (identity: ProxyIdentity, cert: Uint8Array | undefined) => authorizeNode(meshCa, identity, cert, log) } : {}),
+  });
   xds.registerRoutes(api);
   const dashboard = registerDashboard(api, xds, opts.dashboard ?? {});
-  let xdsPort: number;
-  try {
-    xdsPort = await xds.listen(opts.xdsAddress ?? '127.0.0.1', opts.xdsPort);
-  } catch (e) {
+  const fail = async (message: string): Promise<never> => {
     directory.close();
+    await xds.close();
     await api.close();
-    throw new ControlStartError(`cannot serve xDS on ${opts.xdsAddress ?? '127.0.0.1'}:${opts.xdsPort}: ${(e as Error).message}`);
+    throw new ControlStartError(message);
+  };
+  if (meshCa && opts.xdsTlsPort !== undefined) {
+    meshCa.registerRoutes(api);
+    xds.addMetrics(() => meshCa.metrics());
+    try {
+      xdsTlsPort = await xds.listen(xdsHost, opts.xdsTlsPort, { credentials: meshCa.serverCredentials(), configure: (s) => meshCa.addServiceTo(s) });
+    } catch (e) {
+      return fail(`cannot serve xDS over TLS on ${xdsHost}:${opts.xdsTlsPort}: ${(e as Error).message}`);
+    }
+  }
+  if (opts.xdsPlaintext !== false) {
+    try {
+      xdsPort = await xds.listen(xdsHost, opts.xdsPort);
+    } catch (e) {
+      return fail(`cannot serve xDS on ${xdsHost}:${opts.xdsPort}: ${(e as Error).message}`);
+    }
   }
   const closers: (() => Promise<void> | void)[] = [() => dashboard.close(), () => xds.close()];
   let webhookPort: number | undefined;
@@ -126,7 +181,7 @@ export async function startControl(opts: ControlOptions): Promise<ControlHandle>
   }
   let closing: Promise<void> | undefined;
   return {
-    store, api, directory, log, dataDir, configDir, http, xdsPort, xds,
+    store, api, directory, log, dataDir, configDir, http, xdsPort, xdsTlsPort, ca, xds,
     ...(webhookPort !== undefined ? { webhookPort } : {}),
     onClose: (fn) => { closers.push(fn); },
     close: () => (closing ??= (async () => {
@@ -148,8 +203,8 @@ export async function runControl(opts: ControlOptions): Promise<number> {
     process.stderr.write(`tsmesh control: ${(e as Error).message}\n`);
     return 1;
   }
-  process.stdout.write(`tsmesh control ${tsmeshVersion()}\n  xds:        grpc://${opts.xdsAddress ?? '127.0.0.1'}:${control.xdsPort} (ADS, SotW and Delta)\n  api:        http://${control.http.host}:${control.http.port}\n${control.webhookPort !== undefined ? `  webhook:    https://${opts.webhook?.address ?? '127.0.0.1'}:${control.webhookPort}/inject\n` : ''}  config dir: ${control.configDir}\n  data dir:   ${control.dataDir}\n`);
-  process.stdout.write(`tsmesh control ${tsmeshVersion()}\n  xds:        grpc://${opts.xdsAddress ?? '127.0.0.1'}:${control.xdsPort} (ADS, SotW and Delta)\n  api:        http://${control.http.host}:${control.http.port}\n  dashboard:  http://${control.http.host}:${control.http.port}/dashboard\n  config dir: ${control.configDir}\n  data dir:   ${control.dataDir}\n`);
+  const host = opts.xdsAddress ?? '127.0.0.1';
+  process.stdout.write(`tsmesh control ${tsmeshVersion()}\n${control.xdsPort !== undefined ? `  xds:        grpc://${host}:${control.xdsPort} (ADS, SotW and Delta)\n` : ''}${control.xdsTlsPort !== undefined ? `  xds+ca tls: grpcs://${host}:${control.xdsTlsPort} (ADS and certificate signing; root ${control.ca!.authority.rootHash()})\n` : ''}  api:        http://${control.http.host}:${control.http.port}\n  dashboard:  http://${control.http.host}:${control.http.port}/dashboard\n${control.webhookPort !== undefined ? `  webhook:    https://${opts.webhook?.address ?? '127.0.0.1'}:${control.webhookPort}/inject\n` : ''}  config dir: ${control.configDir}\n  data dir:   ${control.dataDir}\n`);
   return new Promise((resolveExit) => {
     const stop = (sig: string): void => {
       control.log.info(`${sig}: shutting down`);
@@ -162,4 +217,20 @@ export async function runControl(opts: ControlOptions): Promise<number> {
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
   });
+}
+
+/**
+ * A sidecar on the TLS port that presents its workload certificate must be the workload its
+ * node metadata claims (NAMESPACE, SERVICE_ACCOUNT); one without a certificate is served as on
+ * the plaintext port.
+ */
+function authorizeNode(ca: MeshCa, identity: ProxyIdentity, cert: Uint8Array | undefined, log: Logger): string | undefined {
+  if (!cert) return undefined;
+  const id = ca.authority.identityOfClientCert(cert, new Date());
+  if (typeof id === 'string') return `${identity.id}: ${id}`;
+  if (id.namespace !== identity.namespace || id.serviceAccount !== identity.serviceAccount) {
+    return `${identity.id}: the node says namespace ${identity.namespace}, service account ${identity.serviceAccount}, but its certificate is for ${id.namespace}/${id.serviceAccount}`;
+  }
+  log.info(`xds: ${identity.name}.${identity.namespace} authenticated by its certificate as spiffe://${ca.authority.trustDomain}/ns/${id.namespace}/sa/${id.serviceAccount}`);
+  return undefined;
 }

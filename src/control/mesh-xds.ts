@@ -22,6 +22,7 @@ export interface MeshXdsOptions {
    * Restored workloads stay until they reconnect, or for RESTORED_GRACE_MS plus the grace period.
    */
   readonly registryFile?: string;
+  readonly authorize?: AdsServerOptions['authorize'];
 }
 
 /** A tsmesh sidecar's longest reconnect backoff: every live sidecar is back within it. */
@@ -40,6 +41,7 @@ export class MeshXds implements ResourceSource {
   #saveTimer: NodeJS.Timeout | undefined;
   readonly #registryFile: string | undefined;
   readonly #unsubscribe: () => void;
+  readonly #extraMetrics: (() => string)[] = [];
 
   constructor(readonly store: ConfigStore, readonly log: Logger, opts: MeshXdsOptions = {}) {
     this.registry = new AutoRegistry(opts.graceMs ?? 10_000);
@@ -51,7 +53,7 @@ export class MeshXds implements ResourceSource {
       if (proxies.length > 0) log.info(`registry: ${proxies.length} workload(s) restored; each stays until it reconnects or for ${(this.registry.graceMs + RESTORED_GRACE_MS) / 1000} s`);
       this.#scheduleSweep();
     }
-    this.server = new AdsServer(this, { log: (line) => log.warn(line), ...(opts.debounce ? { debounce: opts.debounce } : {}) });
+    this.server = new AdsServer(this, { log: (line) => log.warn(line), ...(opts.debounce ? { debounce: opts.debounce } : {}), ...(opts.authorize ? { authorize: opts.authorize } : {}) });
     this.#unsubscribe = store.onChange((changes) => this.#changed(`config: ${changes.length} change(s)`));
     this.server.onConnect((identity) => {
       // A captured workload (tsmesh run) takes traffic only once its sidecar is ready, which is
@@ -102,8 +104,13 @@ export class MeshXds implements ResourceSource {
     return (this.#mesh ??= buildMesh(this.store.snapshot(), this.registry.list()));
   }
 
-  listen(host: string, port: number): Promise<number> {
-    return this.server.listen(host, port);
+  listen(host: string, port: number, opts?: Parameters<AdsServer['listen']>[2]): Promise<number> {
+    return this.server.listen(host, port, opts);
+  }
+
+  /** More Prometheus text for /metrics (e.g. the CA's). */
+  addMetrics(render: () => string): void {
+    this.#extraMetrics.push(render);
   }
 
   async close(): Promise<void> {
@@ -172,6 +179,6 @@ export class MeshXds implements ResourceSource {
       const ns = req.query.get('namespace') ?? 'default';
       return { status: 200, text: hostsFile(this.mesh().services, ns), contentType: 'text/plain' };
     });
-    api.route('GET', '/metrics', () => ({ status: 200, text: renderControlMetrics(this.server), contentType: 'text/plain; version=0.0.4' }));
+    api.route('GET', '/metrics', () => ({ status: 200, text: renderControlMetrics(this.server) + this.#extraMetrics.map((f) => f()).join(''), contentType: 'text/plain; version=0.0.4' }));
   }
 }

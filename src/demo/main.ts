@@ -52,7 +52,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const walk = async (): Promise<number> => {
     const [xdsPort, httpPort] = [await freePort(), await freePort()];
     out(`control plane: xDS on 127.0.0.1:${xdsPort}, API on http://127.0.0.1:${httpPort} (config dir ${configDir})`);
-    const control = spawnTsmesh(['control', '--config-dir', configDir, '--data-dir', join(dir, 'data'), '--xds-port', String(xdsPort), '--http-port', String(httpPort)], children, []);
+    const control = spawnTsmesh(['control', '--config-dir', configDir, '--data-dir', join(dir, 'data'), '--xds-port', String(xdsPort), '--xds-tls-port', '0', '--http-port', String(httpPort)], children, []);
     const api = `http://127.0.0.1:${httpPort}`;
     await waitFor(async () => (await get(`${api}/healthz`)).status === 200, 20_000, () => `the control plane did not start:\n${control.output.join('')}`);
 

@@ -18,6 +18,7 @@ import type { RouteTable } from './http/route/route-table.js';
 import { TcpProxyFilter, tcpProxyStats, type TcpProxyStats } from './tcp/tcp-proxy.js';
 import type { StatScopes } from './stat-scopes.js';
 import type { InstanceShared } from './shared/context.js';
+import { SecretStore } from './tls/secret-store.js';
 
 /** An RDS route configuration as the connection managers that name it see it. */
 class RdsRouteSource implements RouteSource {
@@ -32,6 +33,8 @@ class RdsRouteSource implements RouteSource {
  */
 export class ProxyInstance {
   readonly clusters: ClusterManager;
+  /** SDS secrets by name (`default`, `ROOTCA`, bootstrap static secrets) for transport sockets. */
+  readonly secrets = new SecretStore();
   readonly #listeners = new Map<string, ActiveListener>();
   readonly #staticListeners: ActiveListener[];
   readonly #rds = new Map<string, RdsRouteSource>();

@@ -26,6 +26,11 @@ export interface ProxyOptions {
   validateOnly: boolean;
   /** How long SIGTERM waits for open connections to finish before closing them (Envoy's --drain-time-s). */
   drainTimeMs: number;
+  /**
+   * The workload agent of a sidecar that joined with a token (already holding its first
+   * certificate): it serves `default` and `ROOTCA` into the instance's secrets and gives ADS its TLS.
+   */
+  agent?: import('./agent/workload-agent.js').WorkloadAgent;
 }
 
 /**
@@ -63,6 +68,7 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
     stopping = true;
     log.info('shutting down');
     xds?.stop();
+    opts.agent?.stop();
     await Promise.all([
       instance?.close(),
       ...workers.map((w) => new Promise<void>((r) => { w.once('exit', () => r()); w.postMessage({ type: 'stop' }); })),
@@ -105,6 +111,7 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   // (/clusters, DNS state), counting into a private store so the shared stats hold only what
   // the serving workers did. With one thread it is the one that serves.
   instance = new ProxyInstance(spec, opts.concurrency === 1 ? scopes : scopesFor(createStatsStore()), { slots, supervisor: true, sharedScopes: scopes });
+  opts.agent?.serveInto(instance.secrets);
   // As Envoy, serve once clusters have warmed: hosts under active health checking had their
   // first check (bounded by the checks' timeouts), so no request meets a not-yet-checked host.
   await instance.clusters.initialized();
@@ -143,7 +150,8 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
     // Loaded only for a dynamic bootstrap: a static proxy carries no xDS (or gRPC) code.
     const { XdsController } = await import('./xds/controller.js');
     const apply = await dynamicApplier(instance, opts.concurrency === 1 ? undefined : { workers, reuse: reuse! });
-    xds = new XdsController(spec, spec.xds, typeNames, store, scopes, apply);
+    const agent = opts.agent;
+    xds = new XdsController(spec, spec.xds, typeNames, store, scopes, apply, agent ? () => agent.channelCredentials() : undefined);
     if (admin) admin.dynamic = { state: xds.state, get registry() { return xds!.registry; } };
     xds.start();
     // As Envoy: LIVE once the initial fetch is done (or its timeout passed).

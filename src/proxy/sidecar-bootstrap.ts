@@ -34,6 +34,20 @@ export interface SidecarOptions {
   readonly service?: { readonly name: string; readonly ports: readonly { readonly number: number; readonly protocol: string }[] };
   /** The health port (`/healthz/ready` on 0.0.0.0, for the kubelet); none when undefined. */
   readonly statusPort?: number;
+  /**
+   * Joining with a token (`--token-file`): xDS goes to the control plane's TLS port and the
+   * proxy's agent gets the workload certificate (src/proxy/agent). Absent: plaintext xDS.
+   */
+  readonly join?: SidecarJoin;
+}
+
+export interface SidecarJoin {
+  /** The join token's text (read from --token-file). */
+  readonly token: string;
+  /** Where the CA is, when not at the xDS address (--ca-address). */
+  readonly ca?: { readonly host: string; readonly port: number };
+  /** Requested workload certificate lifetime (--workload-cert-ttl); undefined: the CA's default. */
+  readonly certTtlSeconds?: number;
 }
 
 /** Istio's defaults (see DESIGN.md, ports). */
@@ -50,6 +64,12 @@ export const SIDECAR_DEFAULTS = {
 /** The cluster that carries xDS, named as Istio's pilot-agent names it. */
 export const XDS_CLUSTER = 'xds-grpc';
 
+/**
+ * The SDS source transport sockets name for `default` and `ROOTCA` (as in Istio's generated
+ * config): the proxy answers it in-process from its SecretStore, which its agent fills.
+ */
+export const SDS_CLUSTER = 'sds-grpc';
+
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
 /**
@@ -63,7 +83,9 @@ export function sidecarBootstrap(o: SidecarOptions): { bootstrap: Bootstrap; typ
   const node = nodeOf({
     name: o.name,
     namespace: o.namespace,
-    labels: o.labels,
+    // A sidecar that joins with a token has a workload certificate: like Istio's injector, it
+    // says so with this label, which the control plane's auto mTLS reads.
+    labels: o.join ? { 'security.istio.io/tlsMode': 'istio', ...o.labels } : o.labels,
     serviceAccount: o.serviceAccount,
     ips: [o.ip],
     generator: 'sidecar',

@@ -58,3 +58,32 @@ test('--xds without --print-bootstrap goes through the proxy start-up checks', a
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /OK/);
 });
+
+test('--token-file: the workload identity comes from the token; a bad token file is a usage error', async () => {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const { createJoinToken, rootHashOf } = await import('../../src/pki/join-token.js');
+  const key = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
+  const now = Math.floor(Date.now() / 1000);
+  const tok = (ttlSeconds: number, at = now) => createJoinToken({ namespace: 'shop', serviceAccount: 'cart', trustDomain: 'cluster.local', ttlSeconds, rootHash: rootHashOf(Uint8Array.of(1)), now: at }, key, 'k').token;
+  const good = writeTemp('join.token', `${tok(600)}\n`);
+  const r = await runCli(['proxy', '--xds', '127.0.0.1:15012', '--name', 'cart-1', '--token-file', good, '--print-bootstrap']);
+  assert.equal(r.code, 0, r.stderr);
+  const b = parse(r.stdout) as Record<string, any>;
+  assert.equal(b.node.metadata.NAMESPACE, 'shop');
+  assert.equal(b.node.metadata.SERVICE_ACCOUNT, 'cart');
+
+  const cases: [string[], RegExp][] = [
+    [['--token-file', '/nonexistent/token'], /--token-file: cannot read \/nonexistent\/token: ENOENT/],
+    [['--token-file', writeTemp('junk.token', 'hello')], /not a join token: a join token has three dot-separated parts/],
+    [['--token-file', writeTemp('old.token', tok(60, now - 3600))], /the token expired at .*tsmesh token create makes a new one/],
+    [['--token-file', good, '--service-account', 'admin'], /the token is for namespace shop, service account cart; --namespace\/--service-account say shop\/admin/],
+    [['--ca-address', '127.0.0.1:15012'], /--ca-address needs --token-file FILE/],
+    [['--token-file', good, '--ca-address', 'nohost'], /--ca-address: expected HOST:PORT/],
+    [['--token-file', good, '--workload-cert-ttl', 'soon'], /--workload-cert-ttl: expected a duration/],
+  ];
+  for (const [extra, want] of cases) {
+    const e = await runCli(['proxy', '--xds', '127.0.0.1:15012', '--name', 'a', ...extra]);
+    assert.equal(e.code, 2, `${extra.join(' ')}: ${e.stderr}`);
+    assert.match(e.stderr, want, extra.join(' '));
+  }
+});

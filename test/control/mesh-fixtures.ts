@@ -21,8 +21,9 @@ import { envoyRegistry } from '../../src/envoy/full-registry.js';
  */
 export function configOf(yamlText: string, version = 1): ConfigSnapshot {
   const docs = parseAllDocuments(yamlText).map((d) => d.toJS() as MeshResource | null).filter((d): d is MeshResource => d !== null);
-  const out = { serviceEntries: [], workloadEntries: [], workloadGroups: [], destinationRules: [], virtualServices: [] } as {
+  const out = { serviceEntries: [], workloadEntries: [], workloadGroups: [], destinationRules: [], virtualServices: [], peerAuthentications: [], authorizationPolicies: [], requestAuthentications: [] } as {
     serviceEntries: MeshResource[]; workloadEntries: MeshResource[]; workloadGroups: MeshResource[]; destinationRules: MeshResource[]; virtualServices: MeshResource[];
+    peerAuthentications: MeshResource[]; authorizationPolicies: MeshResource[]; requestAuthentications: MeshResource[];
   };
   let mesh = {};
   docs.forEach((d, i) => {
@@ -34,6 +35,9 @@ export function configOf(yamlText: string, version = 1): ConfigSnapshot {
       case 'WorkloadGroup': out.workloadGroups.push(d); break;
       case 'DestinationRule': out.destinationRules.push(d); break;
       case 'VirtualService': out.virtualServices.push(d); break;
+      case 'PeerAuthentication': out.peerAuthentications.push(d); break;
+      case 'AuthorizationPolicy': out.authorizationPolicies.push(d); break;
+      case 'RequestAuthentication': out.requestAuthentications.push(d); break;
       case 'MeshConfig': mesh = d.spec; break;
       default: throw new Error(`unknown kind ${(d as { kind: string }).kind}`);
     }

@@ -15,7 +15,9 @@ export interface RunningControl {
 /** Starts `tsmesh control` as a child process on a free HTTP port; resolves once /healthz answers. */
 export async function startControlProcess(args: { dataDir: string; configDir?: string; extra?: string[] }): Promise<RunningControl> {
   const port = await freePort();
-  const argv = [join(repoRoot(), 'bin/tsmesh.js'), 'control', '--data-dir', args.dataDir, '--http-port', String(port), ...(args.configDir ? ['--config-dir', args.configDir] : []), ...(args.extra ?? [])];
+  const argv = [join(repoRoot(), 'bin/tsmesh.js'), 'control', '--data-dir', args.dataDir, '--http-port', String(port), ...(args.configDir ? ['--config-dir', args.configDir] : []), ...(args.extra?.includes('--xds-tls-port') ? [] : ['--xds-tls-port', '0']),
+    // Free ports, not Istio's fixed 15010: tests (and other checkouts' tests) run side by side.
+    ...(args.extra?.includes('--xds-port') || args.extra?.includes('--no-xds-plaintext') ? [] : ['--xds-port', '0']), ...(args.extra ?? [])];
   const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '', err = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -26,7 +28,8 @@ export async function startControlProcess(args: { dataDir: string; configDir?: s
   for (;;) {
     if (child.exitCode !== null) throw new Error(`tsmesh control exited with ${child.exitCode}: ${err}`);
     try {
-      if ((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) })).ok) break;
+      // The banner (stdout) is printed once start-up is complete, after the API answers.
+      if ((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) })).ok && /^ {2}api: /m.test(out)) break;
     } catch { /* not up yet */ }
     if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`tsmesh control not ready: ${err}`); }
     await new Promise((r) => setTimeout(r, 50));

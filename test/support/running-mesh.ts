@@ -129,7 +129,7 @@ export async function startMesh(opts: { workloads?: readonly WorkloadSpec[]; gra
   let controlLog = '';
 
   const startControl = async (): Promise<void> => {
-    control = spawnTsmesh(['control', '--data-dir', dataDir, '--config-dir', configDir, '--xds-port', String(xdsPort), '--http-port', String(httpPort), '--registry-grace-s', String(opts.graceS ?? 10), '--dashboard-scrape-s', '1']);
+    control = spawnTsmesh(['control', '--data-dir', dataDir, '--config-dir', configDir, '--xds-port', String(xdsPort), '--xds-tls-port', '0', '--http-port', String(httpPort), '--registry-grace-s', String(opts.graceS ?? 10), '--dashboard-scrape-s', '1']);
     const c = control;
     await until(async () => {
       if (c.child.exitCode !== null) throw new Error(`tsmesh control exited with ${c.child.exitCode}:\n${c.output()}`);

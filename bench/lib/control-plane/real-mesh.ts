@@ -65,7 +65,7 @@ export function realMesh(services = 500): BenchSource {
   const destinationRules = Array.from({ length: services }, (_, i) => destinationRule(i));
   const virtualServices: VirtualService[] = [];
   for (let i = 0; i < services; i += 10) virtualServices.push(virtualService(i, 0));
-  let config: ConfigSnapshot = { serviceEntries, workloadEntries: [], workloadGroups: [], destinationRules, virtualServices, mesh: {}, version: 1 };
+  let config: ConfigSnapshot = { serviceEntries, workloadEntries: [], workloadGroups: [], destinationRules, virtualServices, peerAuthentications: [], authorizationPolicies: [], requestAuthentications: [], mesh: {}, version: 1 };
   let mesh: MeshSnapshot | undefined;
   let routeVariant = 0;
   let endpoints = 2;

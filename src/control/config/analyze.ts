@@ -6,6 +6,7 @@
 import type { DestinationRule, Destination, MeshResource, ServiceEntry, VirtualService } from './kinds.js';
 import { resourceLabel, type ConfigIssue, type Severity } from './issues.js';
 import { hostMatches, resolveHost } from './hosts.js';
+import { analyzeSecurity } from './analyze-security.js';
 
 interface Index {
   /** Concrete or wildcard ServiceEntry host → its ServiceEntries. */
@@ -47,6 +48,7 @@ export function analyze(resources: readonly MeshResource[]): ConfigIssue[] {
       meshConfigs.push(r);
     }
   }
+  issues.push(...analyzeSecurity(resources));
   return issues;
 }
 

@@ -106,12 +106,25 @@ export interface PortTrafficPolicy {
   loadBalancer?: LoadBalancerSettings;
   connectionPool?: ConnectionPoolSettings;
   outlierDetection?: OutlierDetection;
+  tls?: ClientTLSSettings;
+}
+
+/** DestinationRule ClientTLSSettings (Istio's names; credentialName is refused: no secret store for it). */
+export interface ClientTLSSettings {
+  mode: 'DISABLE' | 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';
+  clientCertificate?: string;
+  privateKey?: string;
+  caCertificates?: string;
+  subjectAltNames?: string[];
+  sni?: string;
+  insecureSkipVerify?: boolean;
 }
 
 export interface TrafficPolicy {
   loadBalancer?: LoadBalancerSettings;
   connectionPool?: ConnectionPoolSettings;
   outlierDetection?: OutlierDetection;
+  tls?: ClientTLSSettings;
   portLevelSettings?: PortTrafficPolicy[];
 }
 
@@ -215,11 +228,85 @@ export interface VirtualServiceSpec {
   exportTo?: string[];
 }
 
+// --- Security (security.istio.io/v1) -------------------------------------------------------
+
+export interface WorkloadSelector { matchLabels?: Record<string, string> }
+
+export type MtlsMode = 'UNSET' | 'DISABLE' | 'PERMISSIVE' | 'STRICT';
+
+export interface PeerAuthenticationSpec {
+  selector?: WorkloadSelector;
+  mtls?: { mode?: MtlsMode };
+  /** Keyed by the workload's port number (as a string, like Istio's map<uint32, ...> in YAML). */
+  portLevelMtls?: Record<string, { mode?: MtlsMode }>;
+}
+
+export interface AuthzSource {
+  principals?: string[];
+  notPrincipals?: string[];
+  requestPrincipals?: string[];
+  notRequestPrincipals?: string[];
+  namespaces?: string[];
+  notNamespaces?: string[];
+  ipBlocks?: string[];
+  notIpBlocks?: string[];
+  remoteIpBlocks?: string[];
+  notRemoteIpBlocks?: string[];
+}
+
+export interface AuthzOperation {
+  hosts?: string[];
+  notHosts?: string[];
+  ports?: string[];
+  notPorts?: string[];
+  methods?: string[];
+  notMethods?: string[];
+  paths?: string[];
+  notPaths?: string[];
+}
+
+export interface AuthzCondition { key: string; values?: string[]; notValues?: string[] }
+
+export interface AuthzRule {
+  from?: { source?: AuthzSource }[];
+  to?: { operation?: AuthzOperation }[];
+  when?: AuthzCondition[];
+}
+
+export interface AuthorizationPolicySpec {
+  selector?: WorkloadSelector;
+  action?: 'ALLOW' | 'DENY' | 'AUDIT';
+  rules?: AuthzRule[];
+}
+
+export interface JwtHeader { name: string; prefix?: string }
+export interface ClaimToHeader { header: string; claim: string }
+
+export interface JWTRule {
+  issuer: string;
+  audiences?: string[];
+  jwksUri?: string;
+  jwks?: string;
+  fromHeaders?: JwtHeader[];
+  fromParams?: string[];
+  outputPayloadToHeader?: string;
+  forwardOriginalToken?: boolean;
+  outputClaimToHeaders?: ClaimToHeader[];
+}
+
+export interface RequestAuthenticationSpec {
+  selector?: WorkloadSelector;
+  jwtRules?: JWTRule[];
+}
+
 // --- MeshConfig ---------------------------------------------------------------------------
 
 /** Istio's MeshConfig (the `mesh` key of istio's ConfigMap): the subset tsmesh honours. */
 export interface MeshConfigSpec {
+  /** SPIFFE trust domain of workload identities; Istio's default cluster.local. */
   trustDomain?: string;
+  /** Policies (PeerAuthentication, AuthorizationPolicy, RequestAuthentication) here apply mesh-wide; Istio's default istio-system. */
+  rootNamespace?: string;
   outboundTrafficPolicy?: { mode: 'ALLOW_ANY' | 'REGISTRY_ONLY' };
   defaultConfig?: {
     concurrency?: number;
@@ -248,8 +335,12 @@ export type DestinationRule = Resource<'DestinationRule', DestinationRuleSpec>;
 export type VirtualService = Resource<'VirtualService', VirtualServiceSpec>;
 /** One per mesh, name "mesh" in the root namespace by convention (apiVersion tsmesh.io/v1). */
 export type MeshConfig = Resource<'MeshConfig', MeshConfigSpec>;
+export type PeerAuthentication = Resource<'PeerAuthentication', PeerAuthenticationSpec>;
+export type AuthorizationPolicy = Resource<'AuthorizationPolicy', AuthorizationPolicySpec>;
+export type RequestAuthentication = Resource<'RequestAuthentication', RequestAuthenticationSpec>;
 
-export type MeshResource = ServiceEntry | WorkloadEntry | WorkloadGroup | DestinationRule | VirtualService | MeshConfig;
+export type MeshResource = ServiceEntry | WorkloadEntry | WorkloadGroup | DestinationRule | VirtualService | MeshConfig
+  | PeerAuthentication | AuthorizationPolicy | RequestAuthentication;
 export type Kind = MeshResource['kind'];
 
 export const KINDS: Readonly<Record<Kind, { apiVersions: readonly string[]; plural: string }>> = {
@@ -259,6 +350,9 @@ export const KINDS: Readonly<Record<Kind, { apiVersions: readonly string[]; plur
   DestinationRule: { apiVersions: ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'], plural: 'destinationrules' },
   VirtualService: { apiVersions: ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'], plural: 'virtualservices' },
   MeshConfig: { apiVersions: ['tsmesh.io/v1'], plural: 'meshconfigs' },
+  PeerAuthentication: { apiVersions: ['security.istio.io/v1', 'security.istio.io/v1beta1'], plural: 'peerauthentications' },
+  AuthorizationPolicy: { apiVersions: ['security.istio.io/v1', 'security.istio.io/v1beta1'], plural: 'authorizationpolicies' },
+  RequestAuthentication: { apiVersions: ['security.istio.io/v1', 'security.istio.io/v1beta1'], plural: 'requestauthentications' },
 };
 
 /** What the translation reads: every stored resource, grouped by kind, plus the mesh config. */
@@ -268,6 +362,9 @@ export interface ConfigSnapshot {
   readonly workloadGroups: readonly WorkloadGroup[];
   readonly destinationRules: readonly DestinationRule[];
   readonly virtualServices: readonly VirtualService[];
+  readonly peerAuthentications: readonly PeerAuthentication[];
+  readonly authorizationPolicies: readonly AuthorizationPolicy[];
+  readonly requestAuthentications: readonly RequestAuthentication[];
   readonly mesh: MeshConfigSpec;
   /** Changes with every stored change; the xDS version of a push derives from it. */
   readonly version: number;

@@ -149,6 +149,9 @@ export class ConfigStore {
       workloadGroups: of('WorkloadGroup'),
       destinationRules: of('DestinationRule'),
       virtualServices: of('VirtualService'),
+      peerAuthentications: of('PeerAuthentication'),
+      authorizationPolicies: of('AuthorizationPolicy'),
+      requestAuthentications: of('RequestAuthentication'),
       mesh,
       version: this.#revision,
     });

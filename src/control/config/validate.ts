@@ -10,6 +10,7 @@ import { validateServiceEntry, validateWorkloadEntry, validateWorkloadGroup } fr
 import { validateDestinationRule } from './validate-destination-rule.js';
 import { validateVirtualService } from './validate-virtual-service.js';
 import { validateMeshConfig } from './validate-mesh-config.js';
+import { validateAuthorizationPolicy, validatePeerAuthentication, validateRequestAuthentication } from './validate-security.js';
 
 export const DEFAULT_NAMESPACE = 'default';
 
@@ -20,6 +21,9 @@ const SPEC_VALIDATORS: Readonly<Record<Kind, (c: Checker, spec: unknown) => void
   DestinationRule: validateDestinationRule,
   VirtualService: validateVirtualService,
   MeshConfig: validateMeshConfig,
+  PeerAuthentication: validatePeerAuthentication,
+  AuthorizationPolicy: validateAuthorizationPolicy,
+  RequestAuthentication: validateRequestAuthentication,
 };
 
 /** Metadata the server sets; accepted on input (so `get -o yaml | apply` round-trips) and replaced. */
@@ -37,7 +41,7 @@ export interface RawDocument {
 }
 
 /** kubectl's short names for Istio's kinds (`kubectl get vs`). */
-const SHORT_NAMES: Readonly<Record<string, Kind>> = { se: 'ServiceEntry', we: 'WorkloadEntry', wg: 'WorkloadGroup', dr: 'DestinationRule', vs: 'VirtualService', mc: 'MeshConfig' };
+const SHORT_NAMES: Readonly<Record<string, Kind>> = { se: 'ServiceEntry', we: 'WorkloadEntry', wg: 'WorkloadGroup', dr: 'DestinationRule', vs: 'VirtualService', mc: 'MeshConfig', pa: 'PeerAuthentication', ap: 'AuthorizationPolicy', ra: 'RequestAuthentication' };
 
 /** Finds the kind among KINDS by Kind, plural or short name, case-insensitively (for CLIs and URLs). */
 export function resolveKind(name: string): Kind | undefined {

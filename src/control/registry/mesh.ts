@@ -91,6 +91,7 @@ function serviceOf(se: ServiceEntry, hostname: string): Service {
     resolution: se.spec.resolution ?? 'NONE',
     // Istio's default location is MESH_EXTERNAL.
     location: se.spec.location ?? 'MESH_EXTERNAL',
+    ...(se.spec.subjectAltNames?.length ? { subjectAltNames: [...se.spec.subjectAltNames] } : {}),
     source: `${se.metadata.namespace}/${se.metadata.name}`,
   };
 }

@@ -16,6 +16,8 @@ export interface Service {
   readonly vips?: readonly string[];
   readonly resolution: 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN';
   readonly location: 'MESH_EXTERNAL' | 'MESH_INTERNAL';
+  /** ServiceEntry.subjectAltNames: identities its endpoints may present besides their service accounts'. */
+  readonly subjectAltNames?: readonly string[];
   /**
    * Which ServiceEntry made it ("namespace/name"), for error messages; "run:namespace/name" for
    * a service no ServiceEntry declares, registered by the workloads that offer it (tsmesh run).

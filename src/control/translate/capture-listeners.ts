@@ -9,8 +9,9 @@ import { RouteConfigurationSchema } from '../../envoy/generated/envoy/config/rou
 import { VirtualHostSchema, RouteSchema, RouteActionSchema } from '../../envoy/generated/envoy/config/route/v3/route_components_pb.js';
 import { seconds } from './duration.js';
 import { BLACKHOLE, PASSTHROUGH, VIRTUAL_INBOUND, VIRTUAL_OUTBOUND, inboundCluster } from './names.js';
-import { hcmFilter, inlineHcm, routerOnly, tcpProxyFilter } from './network-filters.js';
+import { inlineHcm, routerOnly, tcpProxyFilter } from './network-filters.js';
 import { routeMatch } from './route-match.js';
+import { inboundChains, tlsInspector, type InboundSecurity, type InboundTerminal } from './inbound.js';
 
 /*
  * Listeners of a sidecar whose traffic iptables redirects (node metadata INTERCEPTION_MODE
@@ -47,23 +48,26 @@ export function captureVirtualOutbound(outboundPort: number, registryOnly: boole
   });
 }
 
-export interface InboundPort {
+export interface CapturePort {
   readonly port: number;
   readonly http: boolean;
 }
 
 /**
  * `virtualInbound` on 0.0.0.0:<inboundPort>: the original_dst listener filter restores the port
- * the caller dialled (no hand-off: the `0.0.0.0_<port>` listeners are outbound ones), and a chain
- * per workload port (`destination_port`) sends it to `inbound|<port>||` on 127.0.0.1: HTTP
- * through a connection manager, TCP as bytes (a TCP port is never parsed, so server-first
- * protocols work). Ports not listed are not captured (tsmesh run captures only its ports).
+ * the caller dialled (no hand-off: the `0.0.0.0_<port>` listeners are outbound ones), and the
+ * chains of each workload port match it (`destination_port`) and end at `inbound|<port>||` on
+ * 127.0.0.1: HTTP through a connection manager, TCP as bytes (a TCP port is never parsed, so
+ * server-first protocols work). mTLS / plaintext chains, RBAC and JWT per port as without
+ * capture (inbound.ts). Ports not listed are not captured (tsmesh run captures only its ports).
  */
-export function captureVirtualInbound(inboundPort: number, ports: readonly InboundPort[], accessLogFile?: string): Listener {
-  const chains = ports.map(({ port, http }) => {
+export function captureVirtualInbound(inboundPort: number, ports: readonly CapturePort[], sec: InboundSecurity, accessLogFile?: string): Listener {
+  const chains: FilterChain[] = [];
+  let inspect = false;
+  for (const { port, http } of ports) {
     const cluster = inboundCluster(port);
-    const filter = http
-      ? hcmFilter(inlineHcm(`inbound_0.0.0.0_${port}`, create(RouteConfigurationSchema, {
+    const terminal: InboundTerminal = http
+      ? { kind: 'http', hcm: inlineHcm(`inbound_0.0.0.0_${port}`, create(RouteConfigurationSchema, {
         name: cluster,
         virtualHosts: [create(VirtualHostSchema, {
           name: `inbound|http|${port}`,
@@ -74,15 +78,18 @@ export function captureVirtualInbound(inboundPort: number, ports: readonly Inbou
             action: { case: 'route', value: create(RouteActionSchema, { clusterSpecifier: { case: 'cluster', value: cluster }, timeout: seconds(0), maxGrpcTimeout: seconds(0) }) },
           })],
         })],
-      }), routerOnly(), accessLogFile))
-      : tcpProxyFilter(cluster, [{ name: cluster, weight: 100 }], accessLogFile);
-    return create(FilterChainSchema, { name: cluster, filterChainMatch: create(FilterChainMatchSchema, { destinationPort: port }), filters: [filter] });
-  });
+      }), routerOnly(), accessLogFile) }
+      : { kind: 'tcp', filter: tcpProxyFilter(cluster, [{ name: cluster, weight: 100 }], accessLogFile) };
+    const r = inboundChains(sec, { port, name: cluster, destinationPort: port, terminal });
+    chains.push(...r.chains);
+    inspect ||= r.tlsInspector;
+  }
+  const originalDst = create(ListenerFilterSchema, { name: ORIGINAL_DST_FILTER, configType: { case: 'typedConfig', value: anyPack(OriginalDstSchema, create(OriginalDstSchema)) } });
   return create(ListenerSchema, {
     name: VIRTUAL_INBOUND,
     address: socketAddress('0.0.0.0', inboundPort),
     trafficDirection: TrafficDirection.INBOUND,
-    listenerFilters: [create(ListenerFilterSchema, { name: ORIGINAL_DST_FILTER, configType: { case: 'typedConfig', value: anyPack(OriginalDstSchema, create(OriginalDstSchema)) } })],
+    listenerFilters: inspect ? [originalDst, tlsInspector()] : [originalDst],
     filterChains: chains,
   });
 }

@@ -4,6 +4,7 @@ import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from '../../e
 import { LocalityLbEndpointsSchema, LbEndpointSchema, EndpointSchema } from '../../envoy/generated/envoy/config/endpoint/v3/endpoint_components_pb.js';
 import { AddressSchema, SocketAddressSchema } from '../../envoy/generated/envoy/config/core/v3/address_pb.js';
 import { LocalitySchema } from '../../envoy/generated/envoy/config/core/v3/base_pb.js';
+import { MetadataSchema } from '../../envoy/generated/envoy/config/core/v3/base_pb.js';
 import type { Endpoint } from '../registry/model.js';
 import { selects } from '../registry/labels.js';
 
@@ -16,8 +17,10 @@ export function subsetEndpoints(endpoints: readonly Endpoint[], labels: Readonly
  * A ClusterLoadAssignment in one (empty) locality. Unhealthy endpoints are left out, as Istio
  * does by default (PILOT_SEND_UNHEALTHY_ENDPOINTS off); healthy ones carry no health_status,
  * which Envoy reads as healthy. Proxyless gRPC needs IP addresses and a locality weight.
+ * Endpoints for which `mtls` says yes carry Istio's auto-mTLS metadata
+ * (`envoy.transport_socket_match: { tlsMode: istio }`).
  */
-export function loadAssignment(clusterName: string, endpoints: readonly Endpoint[], target: 'sidecar' | 'grpc'): ClusterLoadAssignment {
+export function loadAssignment(clusterName: string, endpoints: readonly Endpoint[], target: 'sidecar' | 'grpc', mtls?: (e: Endpoint) => boolean): ClusterLoadAssignment {
   const eps = endpoints.filter((e) => e.healthy && (target === 'sidecar' || isIP(e.address) !== 0));
   const lbEndpoints = eps.map((e) => create(LbEndpointSchema, {
     hostIdentifier: {
@@ -27,6 +30,7 @@ export function loadAssignment(clusterName: string, endpoints: readonly Endpoint
       }),
     },
     loadBalancingWeight: e.weight,
+    ...(mtls?.(e) ? { metadata: MTLS_METADATA } : {}),
   }));
   const cla = create(ClusterLoadAssignmentSchema, { clusterName });
   if (lbEndpoints.length > 0) {
@@ -36,3 +40,6 @@ export function loadAssignment(clusterName: string, endpoints: readonly Endpoint
   }
   return cla;
 }
+
+// Shared by every marked endpoint (outputs are immutable).
+const MTLS_METADATA = create(MetadataSchema, { filterMetadata: { 'envoy.transport_socket_match': { tlsMode: 'istio' } } });

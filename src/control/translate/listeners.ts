@@ -16,6 +16,7 @@ import type { MeshIndex } from './mesh-index.js';
 import { HTTP_PROXY_ROUTE, VIRTUAL_INBOUND, VIRTUAL_OUTBOUND, inboundCluster, outboundCluster, portListener } from './names.js';
 import { hcmFilter, inlineHcm, outboundHttpFilters, rdsHcm, routerOnly, tcpProxyFilter } from './network-filters.js';
 import { routeMatch } from './route-match.js';
+import { inboundChains, tlsInspector, type InboundSecurity, type InboundTerminal } from './inbound.js';
 
 function socketAddress(address: string, port: number) {
   return create(AddressSchema, { address: { case: 'socketAddress', value: create(SocketAddressSchema, { address, portSpecifier: { case: 'portValue', value: port } }) } });
@@ -108,13 +109,13 @@ function cidr(addr: string): CidrRange | undefined {
 /**
  * `virtualInbound` on 0.0.0.0:<inboundPort>: everything that reaches the sidecar from the mesh
  * goes to the application on its first port (`inbound|<appPort>||`). HTTP unless every service
- * port this workload serves is TCP.
+ * port this workload serves is TCP. Chains, TLS and policies per the workload's security (inbound.ts).
  */
-export function virtualInbound(inboundPort: number, appPort: number, tcp: boolean, accessLogFile?: string): Listener {
+export function virtualInbound(inboundPort: number, appPort: number, tcp: boolean, sec: InboundSecurity, accessLogFile?: string): Listener {
   const cluster = inboundCluster(appPort);
-  const filter = tcp
-    ? tcpProxyFilter(cluster, [{ name: cluster, weight: 100 }], accessLogFile)
-    : hcmFilter(inlineHcm(`inbound_0.0.0.0_${appPort}`, create(RouteConfigurationSchema, {
+  const terminal: InboundTerminal = tcp
+    ? { kind: 'tcp', filter: tcpProxyFilter(cluster, [{ name: cluster, weight: 100 }], accessLogFile) }
+    : { kind: 'http', hcm: inlineHcm(`inbound_0.0.0.0_${appPort}`, create(RouteConfigurationSchema, {
       name: cluster,
       virtualHosts: [create(VirtualHostSchema, {
         name: `inbound|http|${appPort}`,
@@ -125,11 +126,13 @@ export function virtualInbound(inboundPort: number, appPort: number, tcp: boolea
           action: { case: 'route', value: create(RouteActionSchema, { clusterSpecifier: { case: 'cluster', value: cluster }, timeout: seconds(0), maxGrpcTimeout: seconds(0) }) },
         })],
       })],
-    }), routerOnly(), accessLogFile));
+    }), routerOnly(), accessLogFile) };
+  const { chains, tlsInspector: inspect } = inboundChains(sec, { port: appPort, name: cluster, terminal });
   return create(ListenerSchema, {
     name: VIRTUAL_INBOUND,
     address: socketAddress('0.0.0.0', inboundPort),
     trafficDirection: TrafficDirection.INBOUND,
-    filterChains: [create(FilterChainSchema, { name: cluster, filters: [filter] })],
+    ...(inspect ? { listenerFilters: [tlsInspector()] } : {}),
+    filterChains: chains,
   });
 }

@@ -1,5 +1,6 @@
 import type { ConfigSnapshot } from '../config/kinds.js';
 import type { ProxyIdentity } from '../../envoy/node-metadata.js';
+import { securitySelectors } from './security-policies.js';
 
 /** Per label key, the values that some selector in the config compares it with. */
 export type SelectorLabels = ReadonlyMap<string, ReadonlySet<string>>;
@@ -7,7 +8,8 @@ export type SelectorLabels = ReadonlyMap<string, ReadonlySet<string>>;
 /**
  * Every label some selector in `config` reads, with the values it compares: VirtualService
  * sourceLabels (HTTP and TCP matches), DestinationRule workloadSelector, WorkloadGroup labels and
- * ServiceEntry workloadSelector. Translation reads a proxy's labels only through these selectors
+ * ServiceEntry workloadSelector, the selectors of PeerAuthentication, AuthorizationPolicy and
+ * RequestAuthentication, and the sidecar's `security.istio.io/tlsMode` label. Translation reads a proxy's labels only through these selectors
  * (registry/labels.ts `selects`: each looks up its own keys and compares for equality).
  */
 export function selectorLabels(config: ConfigSnapshot): SelectorLabels {
@@ -28,6 +30,7 @@ export function selectorLabels(config: ConfigSnapshot): SelectorLabels {
   for (const dr of config.destinationRules) add(dr.spec.workloadSelector?.matchLabels);
   for (const g of config.workloadGroups) { add(g.spec.metadata?.labels); add(g.spec.template.labels); }
   for (const se of config.serviceEntries) add(se.spec.workloadSelector?.labels);
+  for (const sel of securitySelectors(config)) add(sel);
   out = map;
   cache.set(config, out);
   return out;

@@ -6,18 +6,20 @@ import { Cluster_DiscoveryType } from '../../envoy/generated/envoy/config/cluste
 import type { ProxyIdentity } from '../../envoy/node-metadata.js';
 import type { Service } from '../registry/model.js';
 import { selects } from '../registry/labels.js';
-import { isHttp, portProtocol } from '../registry/protocol.js';
-import { groupOf } from '../registry/workloads.js';
+import { isHttp, isHttp2, portProtocol } from '../registry/protocol.js';
 import { blackholeClusterOf, inboundClusterOf, outboundClusterOf, passthroughClusterOf } from './cluster.js';
 import { loadAssignment, subsetEndpoints } from './endpoints.js';
 import { portListenerOf, virtualInbound, virtualOutbound } from './listeners.js';
-import { captureVirtualInbound, captureVirtualOutbound, unknownDestinationChain, type InboundPort } from './capture-listeners.js';
+import { captureVirtualInbound, captureVirtualOutbound, unknownDestinationChain, type CapturePort } from './capture-listeners.js';
 import type { MeshIndex } from './mesh-index.js';
 import { outboundCluster } from './names.js';
 import { effectivePolicy } from './policy.js';
 import { within } from './errors.js';
 import { httpPorts, httpProxyRouteConfig, portRouteConfig } from './route-config.js';
 import type { ProxyResources } from './types.js';
+import { hasMeshIdentity, workloadLabels } from './security-policies.js';
+import { applyUpstreamTls } from './upstream-tls.js';
+import { inboundSecurity } from './inbound.js';
 
 /** Everything a sidecar gets (generator "sidecar"). */
 export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyResources {
@@ -46,8 +48,14 @@ export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyR
     if (l) listeners.push(l);
   }
   const appPort = proxy.appPorts[0];
-  if (capture && proxy.inboundPort !== undefined) listeners.push(captureVirtualInbound(proxy.inboundPort, inboundPorts(index, proxy), log));
-  else if (proxy.inboundPort !== undefined && appPort !== undefined) listeners.push(virtualInbound(proxy.inboundPort, appPort, servesOnlyTcp(index, proxy), log));
+  if (proxy.inboundPort !== undefined && (capture || appPort !== undefined)) {
+    const sec = inboundSecurity(index, proxy);
+    listeners.push(capture
+      ? captureVirtualInbound(proxy.inboundPort, inboundPorts(index, proxy), sec, log)
+      : virtualInbound(proxy.inboundPort, appPort!, servesOnlyTcp(index, proxy), sec, log));
+    const have = new Set(clusters.map((c) => c.name));
+    for (const c of sec.clusters) if (!have.has(c.name)) clusters.push(c);
+  }
   return sorted({ listeners, routes, clusters, endpoints });
 }
 
@@ -55,6 +63,7 @@ export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyR
 export function outboundClusters(index: MeshIndex, proxy: ProxyIdentity, target: 'sidecar' | 'grpc'): { clusters: Cluster[]; endpoints: ClusterLoadAssignment[] } {
   const clusters: Cluster[] = [];
   const endpoints: ClusterLoadAssignment[] = [];
+  const identity = hasMeshIdentity(workloadLabels(index.mesh.config, proxy));
   for (const svc of index.mesh.services) {
     const dr = index.destinationRule(svc.hostname, proxy);
     for (const port of svc.ports) {
@@ -69,8 +78,13 @@ export function outboundClusters(index: MeshIndex, proxy: ProxyIdentity, target:
           policy: effectivePolicy(dr, port.number, v.subset || undefined), target,
         });
         const c = dr ? within(`DestinationRule ${dr.metadata.namespace}/${dr.metadata.name}`, v.subset ? `spec.subsets[${v.subset}]` : 'spec.trafficPolicy', build) : build();
+        const original = c.clusterDiscoveryType.case === 'type' && c.clusterDiscoveryType.value === Cluster_DiscoveryType.ORIGINAL_DST;
+        const mtls = target === 'sidecar' && !original
+          ? applyUpstreamTls(c, { config: index.mesh.config, service: svc, port, subset: v.subset, portEndpoints: all, policy: effectivePolicy(dr, port.number, v.subset || undefined), http2: isHttp2(portProtocol(port)), clientHasIdentity: identity })
+          : undefined;
+        if (mtls && c.loadAssignment) c.loadAssignment = loadAssignment(name, eps, 'sidecar', mtls);
         clusters.push(c);
-        if (c.clusterDiscoveryType.case === 'type' && c.clusterDiscoveryType.value === Cluster_DiscoveryType.EDS) endpoints.push(loadAssignment(name, eps, target));
+        if (c.clusterDiscoveryType.case === 'type' && c.clusterDiscoveryType.value === Cluster_DiscoveryType.EDS) endpoints.push(loadAssignment(name, eps, target, mtls));
       }
     }
   }
@@ -82,7 +96,7 @@ export function outboundClusters(index: MeshIndex, proxy: ProxyIdentity, target:
  * endpoint of (a selecting ServiceEntry, or the one it offers itself) says so for the port it
  * targets, else TCP (bytes are passed on unparsed, so any protocol works).
  */
-function inboundPorts(index: MeshIndex, proxy: ProxyIdentity): InboundPort[] {
+function inboundPorts(index: MeshIndex, proxy: ProxyIdentity): CapturePort[] {
   const mine = servicesOf(index, proxy);
   const own = proxy.service ? index.service(`${proxy.service.name}.${proxy.namespace}.svc.cluster.local`) : undefined;
   if (own && !mine.includes(own)) mine.push(own);
@@ -95,8 +109,7 @@ function inboundPorts(index: MeshIndex, proxy: ProxyIdentity): InboundPort[] {
 
 /** The ServiceEntry services whose workloadSelector selects this proxy. */
 function servicesOf(index: MeshIndex, proxy: ProxyIdentity): Service[] {
-  const group = groupOf(proxy, index.mesh.config.workloadGroups);
-  const labels = { ...group?.spec.metadata?.labels, ...group?.spec.template.labels, ...proxy.labels };
+  const labels = workloadLabels(index.mesh.config, proxy);
   const selecting = new Set(index.mesh.config.serviceEntries
     .filter((se) => se.metadata.namespace === proxy.namespace && se.spec.workloadSelector && selects(se.spec.workloadSelector.labels, labels))
     .map((se) => `${se.metadata.namespace}/${se.metadata.name}`));
@@ -109,8 +122,7 @@ function servicesOf(index: MeshIndex, proxy: ProxyIdentity): Service[] {
  * of one shape get the same output.
  */
 function servesOnlyTcp(index: MeshIndex, proxy: ProxyIdentity): boolean {
-  const group = groupOf(proxy, index.mesh.config.workloadGroups);
-  const labels = { ...group?.spec.metadata?.labels, ...group?.spec.template.labels, ...proxy.labels };
+  const labels = workloadLabels(index.mesh.config, proxy);
   const mine: Service[] = [];
   const selecting = new Set(index.mesh.config.serviceEntries
     .filter((se) => se.metadata.namespace === proxy.namespace && se.spec.workloadSelector && selects(se.spec.workloadSelector.labels, labels))

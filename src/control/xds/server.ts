@@ -24,6 +24,11 @@ export interface AdsServerOptions {
   readonly pushConcurrency?: number;
   /** Where NACKs and generate() errors are reported (default: stderr). */
   readonly log?: (line: string) => void;
+  /**
+   * Checks a new stream's node against the client certificate it presented over mutual TLS
+   * (undefined: none); a reason ends the stream with PERMISSION_DENIED.
+   */
+  readonly authorize?: (identity: ProxyIdentity, peerCertificate: Uint8Array | undefined) => string | undefined;
 }
 
 type Listener = (identity: ProxyIdentity, id: string) => void;
@@ -49,13 +54,15 @@ export class AdsServer {
   readonly #onConnect = new Set<Listener>();
   readonly #onDisconnect = new Set<Listener>();
   readonly #onAck = new Set<AckListener>();
-  #grpc: grpc.Server | undefined;
+  #grpc: grpc.Server[] = [];
   readonly #ctx: StreamContext;
   readonly #throttle: PushThrottle<AdsStream>;
+  readonly #authorize: AdsServerOptions['authorize'];
 
   constructor(source: ResourceSource, opts: AdsServerOptions = {}) {
     this.#source = source;
     this.#log = opts.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.#authorize = opts.authorize;
     this.#throttle = new PushThrottle(Math.max(1, opts.pushConcurrency ?? 100));
     this.#queue = new PushQueue((reasons) => this.#runPush(reasons), { ...DEFAULT_DEBOUNCE, ...opts.debounce });
     this.#ctx = {
@@ -70,8 +77,12 @@ export class AdsServer {
     };
   }
 
-  /** Starts serving on host:port (0 = any free port). Resolves with the bound port. */
-  listen(host: string, port: number): Promise<number> {
+  /**
+   * Starts serving on host:port (0 = any free port); resolves with the bound port. Called again
+   * for a second port (the TLS one): `credentials` (default plaintext) and `configure` (more
+   * services on the same server, e.g. the CA's) are per port.
+   */
+  listen(host: string, port: number, opts: { credentials?: grpc.ServerCredentials; configure?: (server: grpc.Server) => void } = {}): Promise<number> {
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
     server.addService(adsServiceDefinition((n) => { this.counters.responseBytes += n; }), {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse | Uint8Array>) => {
@@ -83,19 +94,19 @@ export class AdsServer {
         this.#serve(call, delta);
       },
     });
-    this.#grpc = server;
+    opts.configure?.(server);
+    this.#grpc.push(server);
     const addr = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
     return new Promise((resolve, reject) => {
-      server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err, bound) => err ? reject(err) : resolve(bound));
+      server.bindAsync(addr, opts.credentials ?? grpc.ServerCredentials.createInsecure(), (err, bound) => err ? reject(err) : resolve(bound));
     });
   }
 
-  /** Stops serving: every stream is cancelled (proxies see UNAVAILABLE and reconnect elsewhere). */
   async close(): Promise<void> {
     this.#queue.close();
-    const server = this.#grpc;
-    this.#grpc = undefined;
-    if (server) server.forceShutdown();
+    const servers = this.#grpc;
+    this.#grpc = [];
+    for (const server of servers) server.forceShutdown();
   }
 
   /** A config or registry change: the resources of every proxy are recomputed (debounced). */
@@ -154,6 +165,16 @@ export class AdsServer {
     call.on('data', (req: Req) => {
       if (done) return;
       try {
+        if (!stream.identity && this.#authorize) {
+          const raw = call.getAuthContext()?.sslPeerCertificate?.raw;
+          const denied = this.#authorize(identityOf(req.node ? { id: req.node.id, metadata: req.node.metadata } : undefined), raw ? new Uint8Array(raw) : undefined);
+          if (denied) {
+            this.#log(`xds: stream refused: ${denied}`);
+            finish();
+            call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: denied });
+            return;
+          }
+        }
         if (!stream.identity) this.#register(stream, req.node);
         stream.handle(req);
       } catch (err) {

@@ -7,7 +7,7 @@ import type { Gauge } from '../stats-scope.js';
 import { log } from '../log.js';
 import type { XdsBootstrap } from './bootstrap-config.js';
 import { AdsClient, type AdsHandler, type ReceivedResource } from './ads-client.js';
-import { openAdsStream } from './transport.js';
+import { openAdsStream, type AdsTls } from './transport.js';
 import { registryCovering, validateResource, type XdsKind } from './resources.js';
 import { rdsNames, XdsState, type ActiveSet } from './state.js';
 
@@ -46,6 +46,7 @@ export class XdsController {
     readonly store: StatsStore,
     readonly scopes: StatScopes,
     readonly apply: (active: ActiveSet) => Promise<void>,
+    tls?: AdsTls,
   ) {
     this.state = new XdsState(new Set(spec.listeners.map((l) => l.name)), new Set(spec.clusters.map((c) => c.name)));
     this.registry = spec.registry;
@@ -74,7 +75,7 @@ export class XdsController {
     const node = xds.node ? clone(NodeSchema, xds.node) : create(NodeSchema);
     node.userAgentName = 'tsmesh';
     node.userAgentVersionType = { case: 'userAgentVersion', value: VERSION };
-    this.client = new AdsClient({ target, delta: xds.delta, node, nodeOnFirstMessageOnly: xds.nodeOnFirstMessageOnly, open: openAdsStream }, handler);
+    this.client = new AdsClient({ target, delta: xds.delta, node, nodeOnFirstMessageOnly: xds.nodeOnFirstMessageOnly, open: tls ? (t, d, ev) => openAdsStream(t, d, ev, tls) : openAdsStream }, handler);
     this.#updateGauges();
   }
 

@@ -26,18 +26,26 @@ export interface AdsStream<Req> {
 }
 
 type Grpc = typeof import('@grpc/grpc-js');
+
+/**
+ * TLS for the ADS channel (a sidecar that joined with a token): asked for on every new stream,
+ * so a reconnect presents the current (renewed) certificate while an open stream keeps its own.
+ */
+export type AdsTls = () => Promise<{ credentials: import('@grpc/grpc-js').ChannelCredentials; options: Record<string, string | number> }>;
 let grpcModule: Promise<Grpc> | undefined;
 
 /**
  * Opens `StreamAggregatedResources` or `DeltaAggregatedResources` to `target` (host:port,
- * plaintext HTTP/2). @grpc/grpc-js is loaded on first use, so a static proxy never pays for it.
+ * plaintext HTTP/2, or TLS with `tls`). @grpc/grpc-js is loaded on first use, so a static proxy never pays for it.
  * A channel per stream: reconnecting is the caller's backoff, not the channel's.
  */
-export async function openAdsStream<Req, Res>(target: string, delta: boolean, ev: StreamEvents<Res>): Promise<AdsStream<Req>> {
+export async function openAdsStream<Req, Res>(target: string, delta: boolean, ev: StreamEvents<Res>, tls?: AdsTls): Promise<AdsStream<Req>> {
   const grpc = await (grpcModule ??= import('@grpc/grpc-js'));
+  const secure = tls ? await tls() : undefined;
   // No HTTP/2 keepalive pings: servers enforce a minimum ping interval (grpc-go: 5 min by
   // default) and answer pings more frequent than that with GOAWAY.
-  const client = new grpc.Client(target, grpc.credentials.createInsecure(), {
+  const client = new grpc.Client(target, secure?.credentials ?? grpc.credentials.createInsecure(), {
+    ...secure?.options,
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
     // HTTP/2's default 64 KiB window would take a round trip per 64 KiB of a route table (a
     // mesh of 500 services sends ~300 KiB at once); Envoy's own default window is 256 MiB.

@@ -56,7 +56,7 @@ test('apply: all or nothing, every error in the answer, per-resource results', a
   assert.equal(bad.json.error, 'validation failed: nothing was stored');
   assert.deepEqual(bad.json.details, [
     'VirtualService default/reviews: spec.http[0].route[1].weight: expected an integer 0-100, got "abc"',
-    'request document 3: kind: expected one of ServiceEntry, WorkloadEntry, WorkloadGroup, DestinationRule, VirtualService, MeshConfig, got "Nope"',
+    'request document 3: kind: expected one of ServiceEntry, WorkloadEntry, WorkloadGroup, DestinationRule, VirtualService, MeshConfig, PeerAuthentication, AuthorizationPolicy, RequestAuthentication, got "Nope"',
   ]);
   assert.equal(store.list({ kind: 'ServiceEntry' }).length, 0, 'the valid ServiceEntry was not stored either');
 

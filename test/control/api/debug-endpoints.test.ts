@@ -43,7 +43,7 @@ test('a connected sidecar shows in /metrics, /debug/syncz, /debug/registry and /
   const before = await get('/metrics');
   assert.match(before.text, /^pilot_xds 0$/m);
   assert.match(before.text, /# TYPE pilot_total_xds_rejects counter/);
-  const client = AdsTestClient.sotw(control.xdsPort);
+  const client = AdsTestClient.sotw(control.xdsPort!);
   try {
     client.send({ node: testNode('web-1', { labels: { app: 'web' }, inboundPort: 15006 }), typeUrl: CLUSTER });
     const res = await client.next();

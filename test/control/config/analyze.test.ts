@@ -24,6 +24,25 @@ metadata: { name: ${name}, namespace: ${ns} }
 spec: { hosts: ${hosts}, http: [{ route: ${route} }] }
 ---`;
 
+const PA = (name: string, ns: string, spec: string) => `
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: ${name}, namespace: ${ns} }
+spec: { ${spec}mtls: { mode: STRICT } }
+---`;
+const AP = (name: string, ns: string, rule: string) => `
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: ${name}, namespace: ${ns} }
+spec: { rules: [${rule}] }
+---`;
+const RA = (name: string, ns: string) => `
+apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: { name: ${name}, namespace: ${ns} }
+spec: { jwtRules: [{ issuer: i, jwksUri: "https://i.example.com/keys" }] }
+---`;
+
 function run(yaml: string): string[] {
   const { resources, issues } = parseResources(yaml, 'test.yaml');
   assert.deepEqual(issues, [], 'the table inputs are valid resources');
@@ -66,6 +85,14 @@ apiVersion: tsmesh.io/v1
 kind: MeshConfig
 metadata: { name: mesh, namespace: istio-system }
 spec: { outboundTrafficPolicy: { mode: REGISTRY_ONLY } }`, ['Error: MeshConfig istio-system/mesh: more than one MeshConfig (first: default/mesh); only one is allowed']],
+  ['security: two namespace-wide PeerAuthentications, a selector in the root namespace', PA('a', 'prod', '') + PA('b', 'prod', '') + PA('c', 'istio-system', 'selector: { matchLabels: { app: x } }, '),
+    ['Warning: PeerAuthentication istio-system/c: spec.selector: a PeerAuthentication with a selector in the root namespace istio-system applies to workloads of istio-system only, not mesh-wide',
+      'Warning: PeerAuthentication prod/b: PeerAuthentication prod/a also applies to the whole namespace prod; only the oldest is used']],
+  ['security: request principals without RequestAuthentication; spiffe:// in principals', AP('p', 'prod', '{ from: [{ source: { requestPrincipals: ["*"], principals: ["spiffe://cluster.local/ns/a/sa/b"] } }], when: [{ key: "request.auth.claims[iss]", values: [x] }] }'),
+    ['Warning: AuthorizationPolicy prod/p: spec.rules[0].from[0].source.principals[0]: Istio writes principals without "spiffe://" (e.g. "cluster.local/ns/default/sa/curl"); "spiffe://cluster.local/ns/a/sa/b" is read as "cluster.local/ns/a/sa/b"',
+      'Warning: AuthorizationPolicy prod/p: spec.rules[0].from[0].source.requestPrincipals: no RequestAuthentication in namespace prod or the root namespace: no request has a request principal, so this never matches',
+      'Warning: AuthorizationPolicy prod/p: spec.rules[0].when[0].key: no RequestAuthentication in namespace prod or the root namespace: request.auth.claims[iss] is never set, so this never matches']],
+  ['security: a mesh-wide RequestAuthentication serves every namespace', AP('p', 'prod', '{ from: [{ source: { requestPrincipals: ["*"] } }] }') + RA('jwt', 'istio-system'), []],
 ];
 
 test('analysis: cross-resource references, as errors or warnings with resource and path', () => {

@@ -29,7 +29,7 @@ const registry = async (): Promise<Registry> => (await (await fetch(`http://127.
 const hosts = async (): Promise<string> => (await fetch(`http://127.0.0.1:${control.http.port}/api/v1/hosts?namespace=default`)).text();
 
 test('a captured workload is no endpoint until its sidecar ACKs its listeners; then its service resolves to a VIP', async () => {
-  const c = AdsTestClient.sotw(control.xdsPort);
+  const c = AdsTestClient.sotw(control.xdsPort!);
   try {
     c.send({ node: testNode('reviews-abcde', { ips: ['198.18.0.7'], interceptionMode: 'REDIRECT', inboundPort: 15006, outboundPort: 15001, appPorts: [9080], service: { name: 'reviews', ports: [{ number: 9080, protocol: 'HTTP' }] } }), typeUrl: LISTENER });
     const lds = await c.next();
