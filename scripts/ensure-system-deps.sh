@@ -2,13 +2,14 @@
 # Installs, with apt-get, the system commands that the tests and benchmarks start: nginx and
 # haproxy (benchmark peers), wrk and h2load (load generators), iptables and ip (traffic capture,
 # network namespaces), setpriv and curl (tsmesh run: the sidecar's uid, its readiness), chromium
-# (the dashboard's browser test). Idempotent: when every command is present it does nothing and prints
+# (the dashboard's browser test), prometheus (scrapes the sidecars in the metrics test). Idempotent:
+# when every command is present it does nothing and prints
 # nothing; otherwise it runs `apt-get update` once and installs only what is missing.
 # Exit status 0 when all commands are available afterwards, 1 with a message naming what is not.
 set -euo pipefail
 
 # command -> Debian package that provides it (nginx: see pick_nginx_package).
-COMMANDS=(nginx haproxy wrk h2load iptables ip setpriv curl chromium)
+COMMANDS=(nginx haproxy wrk h2load iptables ip setpriv curl chromium prometheus)
 declare -A PACKAGE=(
   [nginx]=nginx-light
   [haproxy]=haproxy
@@ -19,6 +20,7 @@ declare -A PACKAGE=(
   [setpriv]=util-linux
   [curl]=curl
   [chromium]=chromium
+  [prometheus]=prometheus
 )
 
 fail() {
@@ -66,7 +68,7 @@ show_log_and_fail() {
 
 export DEBIAN_FRONTEND=noninteractive
 
-# Packaged daemons (nginx, haproxy) must not start as system services on ports 80/443: the tests
+# Packaged daemons (nginx, haproxy, prometheus) must not start as system services on ports 80/443: the tests
 # start their own instances. policy-rc.d exit 101 is Debian's "do not start services" switch.
 if [ ! -e "$policy" ]; then
   printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$policy" >/dev/null

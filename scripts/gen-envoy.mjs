@@ -45,6 +45,11 @@ const files = [
   'envoy/admin/v3/config_dump_shared.proto',
   'envoy/admin/v3/clusters.proto',
 ];
+// Entry points from the xds module (cncf/xds), by their path there.
+const xdsFiles = [
+  // xds.type.v3.TypedStruct: how Istio configures its stats filters (type_url stats.PluginConfig).
+  'xds/type/v3/typed_struct.proto',
+];
 
 const work = mkdtempSync(join(tmpdir(), 'tsmesh-gen-'));
 try {
@@ -76,6 +81,7 @@ try {
   const buf = join(root, 'node_modules/.bin/buf');
   const args = ['generate', '--template', 'buf.gen.yaml', '--include-imports'];
   for (const f of files) args.push('--path', join('envoy-api', f));
+  for (const f of xdsFiles) args.push('--path', join('xds', f));
   // google/protobuf well-known types come from @bufbuild/protobuf's wkt module.
   execFileSync(buf, args, { cwd: work, stdio: 'inherit' });
   if (!existsSync(out)) throw new Error('buf produced nothing');

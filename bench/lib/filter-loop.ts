@@ -11,7 +11,7 @@ import { RouteConfigurationSchema } from '../../src/envoy/generated/envoy/config
 import { envoyRegistry } from '../../src/envoy/full-registry.js';
 import { compileHttpFilters } from '../../src/proxy/http/filters/registry.js';
 import { compileRouteConfig } from '../../src/proxy/http/route/compile.js';
-import type { HttpFilterCallbacks, HttpFilterFactory } from '../../src/proxy/http/filters/types.js';
+import type { HttpFilterCallbacks, HttpFilterFactory, StreamInfo } from '../../src/proxy/http/filters/types.js';
 import { HeaderMap } from '../../src/proxy/http/headers.js';
 import type { RequestHeaders } from '../../src/proxy/http/stream.js';
 import { StatsStore } from '../../src/proxy/admin/stats.js';
@@ -35,12 +35,14 @@ export function filterLoopNs(filters: readonly JsonValue[], iterations = 200_000
   const req: RequestHeaders = { method: 'GET', path: '/', authority: 'svc', scheme: 'http', headers: new HeaderMap(['user-agent', 'wrk', ...headers]), protocol: 'HTTP/1.1' };
   const route = table.select(req);
   const conn = { id: 1, remoteAddress: '127.0.0.1', remotePort: 40000, localAddress: '127.0.0.1', localPort: 8080 };
+  const STREAM: StreamInfo = { status: 200, bytesReceived: 0, bytesSent: 2, flags: 0, isGrpc: false, responseHeaders: undefined, responseTrailers: undefined, upstreamCluster: { name: 'outbound|80||app.default.svc.cluster.local' }, elapsedMs: () => 1 };
   // As the connection manager does: one small callbacks object per filter and stream.
   class Callbacks implements HttpFilterCallbacks {
     readonly route = route;
     readonly conn = conn;
     readonly downstreamAddress = conn.remoteAddress;
     readonly finished = false;
+    readonly stream = STREAM;
     constructor(readonly name: string, readonly metadata: Map<string, JsonObject>) {}
     continueDecoding(): void {}
     sendLocalReply(): void { throw new Error('the loop expects no local reply'); }

@@ -11,6 +11,7 @@ import { IPTABLES_USAGE } from './iptables-command.js';
 import { RUN_USAGE } from './run-command.js';
 import { INJECT_USAGE } from './inject-command.js';
 import { WEBHOOK_USAGE } from './webhook-flags.js';
+import { metricsOptionsFrom, METRICS_USAGE } from './metrics-flags.js';
 
 const USAGE = `tsmesh — a service mesh in TypeScript
 
@@ -19,6 +20,7 @@ Usage:
       Run the data plane from an Envoy v3 bootstrap (YAML or JSON); --validate checks it and exits.
       SIGTERM drains (no new connections, in-flight requests finish) for up to --drain-time-s (5).
 ${SIDECAR_USAGE}
+${METRICS_USAGE}
   tsmesh control [--config-dir DIR] [--data-dir DIR] [--xds-port 15010] [--xds-address 127.0.0.1]
                  [--http-port 15014] [--http-address 127.0.0.1] [--registry-grace-s 10] [--log-level LEVEL]
                  [--dashboard-scrape-s 5] [--xds-tls-port 15012|off] [--no-xds-plaintext] [--ca-dir DIR]
@@ -49,7 +51,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         const agent = sidecar?.join && !a.flags.has('validate') ? await joinMesh(sidecar.join, sidecar.xds) : undefined;
         if (agent === null) return 1;
         const { runProxy } = await import('../proxy/main.js');
-        return await runProxy({ ...(agent ? { agent } : {}), bootstrapPath: file ?? 'sidecar bootstrap (--xds)', ...(loaded ? { bootstrap: loaded } : { bootstrapJson: takeHandedOffBootstrap() }), concurrency: int(a, 'concurrency', 2, 1, 256), logLevel: one(a, 'log-level') ?? 'info', validateOnly: a.flags.has('validate'), drainTimeMs: int(a, 'drain-time-s', 5, 0, 86_400) * 1000 });
+        return await runProxy({ bootstrapPath: file ?? 'sidecar bootstrap (--xds)', ...(loaded ? { bootstrap: loaded } : { bootstrapJson: takeHandedOffBootstrap() }), concurrency: int(a, 'concurrency', 2, 1, 256), logLevel: one(a, 'log-level') ?? 'info', validateOnly: a.flags.has('validate'), drainTimeMs: int(a, 'drain-time-s', 5, 0, 86_400) * 1000, metrics: metricsOptionsFrom(a, sidecar), ...(agent ? { agent } : {}) });
       }
       case 'control': {
         const { runControlCommand } = await import('./control-command.js');

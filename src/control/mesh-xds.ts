@@ -11,7 +11,7 @@ import type { MeshSnapshot } from './registry/model.js';
 import { generate, shapeKey, TYPE_URL, type ProxyResources } from './translate/index.js';
 import { AdsServer, type AdsServerOptions } from './xds/server.js';
 import type { ResourceSource } from './xds/source.js';
-import { renderControlMetrics } from './metrics.js';
+import { ControlMetrics, renderControlMetrics } from './metrics.js';
 
 export interface MeshXdsOptions {
   /** How long a disconnected sidecar's endpoints stay registered (default 10 s). */
@@ -36,12 +36,13 @@ export const RESTORED_GRACE_MS = 30_000;
 export class MeshXds implements ResourceSource {
   readonly server: AdsServer;
   readonly registry: AutoRegistry;
+  /** /metrics beyond the ADS counters (the CA adds its families with metrics.add). */
+  readonly metrics = new ControlMetrics();
   #mesh: MeshSnapshot | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
   #saveTimer: NodeJS.Timeout | undefined;
   readonly #registryFile: string | undefined;
   readonly #unsubscribe: () => void;
-  readonly #extraMetrics: (() => string)[] = [];
 
   constructor(readonly store: ConfigStore, readonly log: Logger, opts: MeshXdsOptions = {}) {
     this.registry = new AutoRegistry(opts.graceMs ?? 10_000);
@@ -54,7 +55,11 @@ export class MeshXds implements ResourceSource {
       this.#scheduleSweep();
     }
     this.server = new AdsServer(this, { log: (line) => log.warn(line), ...(opts.debounce ? { debounce: opts.debounce } : {}), ...(opts.authorize ? { authorize: opts.authorize } : {}) });
-    this.#unsubscribe = store.onChange((changes) => this.#changed(`config: ${changes.length} change(s)`));
+    this.#unsubscribe = store.onChange((changes) => {
+      for (const c of changes) this.metrics.configEvent(c.resource.kind, c.type);
+      this.#changed(`config: ${changes.length} change(s)`);
+    });
+    this.server.onConverged((_id, ms) => this.metrics.convergence.observe(ms / 1000));
     this.server.onConnect((identity) => {
       // A captured workload (tsmesh run) takes traffic only once its sidecar is ready, which is
       // when it has applied its listeners: it joins the registry at its first LDS ACK, as a pod
@@ -110,7 +115,7 @@ export class MeshXds implements ResourceSource {
 
   /** More Prometheus text for /metrics (e.g. the CA's). */
   addMetrics(render: () => string): void {
-    this.#extraMetrics.push(render);
+    this.metrics.add(render);
   }
 
   async close(): Promise<void> {
@@ -179,6 +184,6 @@ export class MeshXds implements ResourceSource {
       const ns = req.query.get('namespace') ?? 'default';
       return { status: 200, text: hostsFile(this.mesh().services, ns), contentType: 'text/plain' };
     });
-    api.route('GET', '/metrics', () => ({ status: 200, text: renderControlMetrics(this.server) + this.#extraMetrics.map((f) => f()).join(''), contentType: 'text/plain; version=0.0.4' }));
+    api.route('GET', '/metrics', () => ({ status: 200, text: renderControlMetrics(this.server, this.metrics), contentType: 'text/plain; version=0.0.4' }));
   }
 }

@@ -10,6 +10,9 @@ import { handoffTarget } from './listener/handoff.js';
 import type { SocketAddress } from './listener/original-dst.js';
 import { NetworkLocalRateLimitFilter } from './tcp/local-ratelimit.js';
 import { NetworkRbacFilter } from './tcp/rbac.js';
+import { IstioTcpStatsFilter } from './tcp/istio-stats.js';
+import { localNodeOf, type LocalNode } from './istio-stats/local-node.js';
+import type { NetworkReadFilter } from './listener/network-filters.js';
 import type { FilterChainSpec } from './listener/compile.js';
 import { HttpConnectionManagerFilter } from './http/conn-manager/hcm-filter.js';
 import { HcmStats } from './http/conn-manager/stats.js';
@@ -140,7 +143,20 @@ export class ProxyInstance {
     handoffTarget(this.#handoffIndex ??= this.listeners.map((l) => ({ name: l.spec.name, address: l.spec.address, port: l.spec.port, bindToPort: l.spec.bindToPort, active: l })), dst)?.active;
 
   #filterFor = (chain: FilterChainSpec): NetworkFilter =>
-    chainOf(chain.readFilters.map((rf) => rf.kind === 'rbac' ? new NetworkRbacFilter(rf.config, this.scopes) : new NetworkLocalRateLimitFilter(rf.config, this.scopes, this.shared.slots)), this.#terminalFor(chain));
+    chainOf(chain.readFilters.map((rf) => this.#readFilterFor(rf, chain)), this.#terminalFor(chain));
+
+  #readFilterFor(rf: FilterChainSpec['readFilters'][number], chain: FilterChainSpec): NetworkReadFilter {
+    if (rf.kind === 'local_ratelimit') return new NetworkLocalRateLimitFilter(rf.config, this.scopes, this.shared.slots);
+    if (rf.kind === 'rbac') return new NetworkRbacFilter(rf.config, this.scopes);
+    const cluster = chain.filter.kind === 'tcp_proxy' ? chain.filter.config.clusters[0]?.name : undefined;
+    return new IstioTcpStatsFilter(rf.config, { scopes: this.scopes, node: this.#node, direction: chain.direction, cluster });
+  }
+
+  #localNode: LocalNode | undefined;
+  /** This proxy's node for Istio's metrics: built on first use (most chains never ask). */
+  get #node(): LocalNode {
+    return (this.#localNode ??= localNodeOf(this.spec.bootstrap.node));
+  }
 
   #terminalFor(chain: FilterChainSpec): NetworkFilter {
     const { scopes, shared } = this;
@@ -149,7 +165,7 @@ export class ProxyInstance {
       let stats = this.#hcmStats.get(f.config.statPrefix);
       if (!stats) this.#hcmStats.set(f.config.statPrefix, (stats = new HcmStats(scopes.http(f.config.statPrefix))));
       const httpScope = scopes.http(f.config.statPrefix);
-      const filters = f.config.filters.flatMap((fc) => (fc.instantiate ? [fc.instantiate({ httpScope, statPrefix: f.config.statPrefix, scopes, shared, clusters: this.clusters })] : []));
+      const filters = f.config.filters.flatMap((fc) => (fc.instantiate ? [fc.instantiate({ httpScope, statPrefix: f.config.statPrefix, scopes, shared, clusters: this.clusters, direction: chain.direction, node: this.#node })] : []));
       const routes: RouteSource = f.config.rds === undefined ? { table: f.config.routes } : this.#routeSource(f.config.rds);
       return new HttpConnectionManagerFilter({ config: f.config, routes, stats, clusters: this.clusters, filters });
     }

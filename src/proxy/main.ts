@@ -5,6 +5,7 @@ import { BootstrapSchema } from '../envoy/generated/envoy/config/bootstrap/v3/bo
 import { compileBootstrap } from './config.js';
 import { ProxyInstance } from './instance.js';
 import { AdminServer } from './admin/admin-server.js';
+import type { MetricsPortsOptions } from './admin/metrics-ports.js';
 import { createStatsStore, scopesFor } from './stat-scopes.js';
 import { log, setLevel } from './log.js';
 import { flushAccessLogs } from './access-log.js';
@@ -31,6 +32,8 @@ export interface ProxyOptions {
    * certificate): it serves `default` and `ROOTCA` into the instance's secrets and gives ADS its TLS.
    */
   agent?: import('./agent/workload-agent.js').WorkloadAgent;
+  /** The scrape ports (--prometheus-port, --merge-metrics-port); none when undefined. */
+  metrics?: MetricsPortsOptions | undefined;
 }
 
 /**
@@ -60,6 +63,7 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   let reuse: typeof import('./listener/reuseport.js') | undefined;
   let stopping = false;
   let admin: AdminServer | undefined;
+  let metricsPorts: { close(): Promise<void> } | undefined;
 
   let xds: XdsController | undefined;
 
@@ -76,6 +80,7 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
     instance?.destroyConnections();
     for (const fd of reserved) reuse?.closeFd(fd);
     await admin?.close();
+    await metricsPorts?.close();
     await flushAccessLogs();
     exit(code);
   };
@@ -146,6 +151,17 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   traceStartUpMemory('ready (after GC)');
   spec.listeners.forEach((l, i) => log.info(`listener ${l.name} ${l.bindToPort ? "on" : "for hand-offs to (not bound)"} ${l.address}:${ports[i]}`));
   if (admin) log.info(`admin on ${admin.address}`);
+  if (opts.metrics) {
+    try {
+      // Loaded only when there is a scrape port to serve (not for a proxy run from a bootstrap file alone).
+      const { startMetricsPorts } = await import('./admin/metrics-ports.js');
+      metricsPorts = await startMetricsPorts(opts.metrics, store);
+    } catch (e) {
+      log.error((e as Error).message);
+      void stop(1);
+      return done;
+    }
+  }
   if (spec.xds) {
     // Loaded only for a dynamic bootstrap: a static proxy carries no xDS (or gRPC) code.
     const { XdsController } = await import('./xds/controller.js');

@@ -44,10 +44,10 @@ export function writeTemp(name: string, text: string): string {
  * Starts `tsmesh proxy` on a bootstrap whose text may contain `ADMIN_PORT`, which is replaced
  * by a free port; waits until /ready answers LIVE (with `live: false`, until the admin answers at all).
  */
-export async function startProxy(bootstrapYaml: string, opts: { concurrency?: number; live?: boolean } = {}): Promise<RunningProxy> {
+export async function startProxy(bootstrapYaml: string, opts: { concurrency?: number; live?: boolean; args?: readonly string[] } = {}): Promise<RunningProxy> {
   const adminPort = await freePort();
   const file = writeTemp('bootstrap.yaml', bootstrapYaml.replaceAll('ADMIN_PORT', String(adminPort)));
-  const child = spawn(process.execPath, [join(repoRoot(), 'bin/tsmesh.js'), 'proxy', '-c', file, '--concurrency', String(opts.concurrency ?? 1)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(repoRoot(), 'bin/tsmesh.js'), 'proxy', '-c', file, '--concurrency', String(opts.concurrency ?? 1), ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '', err = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (err += d));

@@ -19,7 +19,7 @@ const live = new Set<ChildProcess>();
 process.once('exit', () => { for (const c of live) c.kill('SIGKILL'); });
 
 /** What a test app answers: who it is and what it saw. */
-export interface AppAnswer { name: string; app: string; version: string; path: string; host: string }
+export interface AppAnswer { name: string; app: string; version: string; path: string; host: string; xfcc?: string }
 
 export interface TestApp {
   readonly port: number;
@@ -38,7 +38,8 @@ export async function startTestApp(name: string, labels: Readonly<Record<string,
     req.on('end', () => {
       state.served++;
       if (state.mode === 'fail') { res.writeHead(503, { 'x-served-by': name }); res.end('broken instance'); return; }
-      const answer: AppAnswer = { name, app: labels['app'] ?? name, version: labels['version'] ?? '', path: req.url ?? '', host: req.headers.host ?? '' };
+      const xfcc = req.headers['x-forwarded-client-cert'];
+      const answer: AppAnswer = { name, app: labels['app'] ?? name, version: labels['version'] ?? '', path: req.url ?? '', host: req.headers.host ?? '', ...(typeof xfcc === 'string' ? { xfcc } : {}) };
       res.writeHead(200, { 'content-type': 'application/json', 'x-served-by': name });
       res.end(JSON.stringify(answer));
     });
@@ -78,6 +79,12 @@ export interface WorkloadSpec {
   readonly xdsApi?: 'sotw' | 'delta';
   /** No app behind the sidecar (a pure client). */
   readonly noApp?: boolean;
+  /** In a mesh started with `secure`: the service account its join token is for (default: the app label or name). */
+  readonly serviceAccount?: string;
+  /** In a mesh started with `secure`: the workload certificate's lifetime (--workload-cert-ttl). */
+  readonly certTtl?: string;
+  /** In a mesh started with `secure`: join over plaintext xDS without a token (a sidecar without a certificate). */
+  readonly noJoin?: boolean;
 }
 
 export interface Workload {
@@ -86,6 +93,8 @@ export interface Workload {
   readonly inboundPort: number;
   readonly outboundPort: number;
   readonly adminPort: number;
+  /** The sidecar's --prometheus-port (Istio's 15090): /stats/prometheus. */
+  readonly prometheusPort: number;
   output(): string;
   /** Stops the sidecar (SIGTERM drains; SIGKILL is a crash) and its app. */
   stop(signal?: NodeJS.Signals): Promise<void>;
@@ -117,24 +126,36 @@ export interface Mesh {
 const SYNC_TYPES = ['Cluster', 'Listener', 'ClusterLoadAssignment', 'RouteConfiguration'];
 
 /** Starts `tsmesh control` (fixed free ports, temp data and config dirs) and the workloads, in order. */
-export async function startMesh(opts: { workloads?: readonly WorkloadSpec[]; graceS?: number; configFiles?: Readonly<Record<string, string>> } = {}): Promise<Mesh> {
+/**
+ * `secure`: the control plane runs its CA on a TLS port and every sidecar joins with a join
+ * token (tsmesh token create) through it, so it has a workload certificate and auto mTLS applies.
+ */
+export async function startMesh(opts: { workloads?: readonly WorkloadSpec[]; graceS?: number; configFiles?: Readonly<Record<string, string>>; secure?: boolean } = {}): Promise<Mesh> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tsmesh-e2e-mesh-'));
   const configDir = join(dataDir, 'config');
   mkdirSync(configDir);
   for (const [f, text] of Object.entries(opts.configFiles ?? {})) writeFileSync(join(configDir, f), text);
-  const [xdsPort, httpPort] = [await freePort(), await freePort()];
+  const [xdsPort, httpPort, xdsTlsPort] = [await freePort(), await freePort(), await freePort()];
   const url = `http://127.0.0.1:${httpPort}`;
   const workloads = new Map<string, Workload>();
   let control: Spawned | undefined;
   let controlLog = '';
 
   const startControl = async (): Promise<void> => {
-    control = spawnTsmesh(['control', '--data-dir', dataDir, '--config-dir', configDir, '--xds-port', String(xdsPort), '--xds-tls-port', '0', '--http-port', String(httpPort), '--registry-grace-s', String(opts.graceS ?? 10), '--dashboard-scrape-s', '1']);
+    control = spawnTsmesh(['control', '--data-dir', dataDir, '--config-dir', configDir, '--xds-port', String(xdsPort), '--xds-tls-port', opts.secure ? String(xdsTlsPort) : '0', '--http-port', String(httpPort), '--registry-grace-s', String(opts.graceS ?? 10), '--dashboard-scrape-s', '1']);
     const c = control;
     await until(async () => {
       if (c.child.exitCode !== null) throw new Error(`tsmesh control exited with ${c.child.exitCode}:\n${c.output()}`);
       return (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) })).ok || undefined;
     }, 30_000, () => `tsmesh control did not start:\n${c.output()}`);
+  };
+  const joinArgs = async (spec: WorkloadSpec): Promise<string[]> => {
+    const serviceAccount = spec.serviceAccount ?? spec.labels['app'] ?? spec.name;
+    const r = await fetch(`${url}/ca/tokens`, { method: 'POST', body: JSON.stringify({ namespace: 'default', serviceAccount, ttl: '1h' }), signal: AbortSignal.timeout(10_000) });
+    if (!r.ok) throw new Error(`token for ${spec.name}: ${r.status} ${await r.text()}`);
+    const file = join(dataDir, `${spec.name}.token`);
+    writeFileSync(file, ((await r.json()) as { token: string }).token, { mode: 0o600 });
+    return ['--xds', `127.0.0.1:${xdsTlsPort}`, '--token-file', file, '--service-account', serviceAccount, ...(spec.certTtl ? ['--workload-cert-ttl', spec.certTtl] : [])];
   };
   const syncz = async (): Promise<SyncEntry[]> => (await fetch(`${url}/debug/syncz`, { signal: AbortSignal.timeout(5000) })).json() as Promise<SyncEntry[]>;
 
@@ -142,11 +163,13 @@ export async function startMesh(opts: { workloads?: readonly WorkloadSpec[]; gra
     url, xdsPort, dataDir, configDir, workloads,
     controlOutput: () => controlLog + (control?.output() ?? ''),
     async addWorkload(spec) {
-      const [inboundPort, outboundPort, adminPort] = [await freePort(), await freePort(), await freePort()];
+      const [inboundPort, outboundPort, adminPort, prometheusPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
       const app = spec.noApp ? undefined : await startTestApp(spec.name, spec.labels);
-      const args = ['proxy', '--xds', `127.0.0.1:${xdsPort}`, '--xds-api', spec.xdsApi ?? 'sotw', '--name', spec.name, '--namespace', 'default',
+      const join = opts.secure && !spec.noJoin ? await joinArgs(spec) : ['--xds', `127.0.0.1:${xdsPort}`];
+      const args = ['proxy', ...join, '--xds-api', spec.xdsApi ?? 'sotw', '--name', spec.name, '--namespace', 'default',
         ...Object.entries(spec.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
         '--inbound-port', String(inboundPort), '--outbound-port', String(outboundPort), '--admin-port', String(adminPort),
+        '--prometheus-port', String(prometheusPort),
         ...(app ? ['--app-port', String(app.port)] : []), '--concurrency', '1', '--drain-time-s', '1'];
       const s = spawnTsmesh(args);
       // LIVE once the first listeners and clusters (and what they need) have arrived.
@@ -155,7 +178,7 @@ export async function startMesh(opts: { workloads?: readonly WorkloadSpec[]; gra
         return (await fetch(`http://127.0.0.1:${adminPort}/ready`, { signal: AbortSignal.timeout(2000) })).status === 200 || undefined;
       }, 30_000, () => `sidecar ${spec.name} not ready:\n${s.output()}`);
       const w: Workload = {
-        spec, app, inboundPort, outboundPort, adminPort,
+        spec, app, inboundPort, outboundPort, adminPort, prometheusPort,
         output: s.output,
         stop: async (signal) => { await stopChild(s, signal); await app?.close(); },
       };

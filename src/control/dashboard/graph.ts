@@ -11,6 +11,11 @@ export interface Scrape {
 export interface TargetWindow {
   readonly first: Scrape;
   readonly last: Scrape;
+  /**
+   * The history is shorter than the window (the dashboard was just opened): failures are then
+   * counted since the sidecar started, since nothing says which of them are recent.
+   */
+  readonly sinceStart?: boolean;
 }
 
 export interface GraphNode {
@@ -33,7 +38,7 @@ export interface GraphEdge {
   readonly protocol: string;
   /** Requests (HTTP/gRPC) or connections (TCP) per second over the window. */
   readonly rate: number;
-  /** Share of requests answered 5xx (or failing with a response flag) over the window, 0..1. */
+  /** Share of requests answered 5xx (or failing with a response flag) over the window (since the start with no rate yet), 0..1. */
   readonly errorRate: number;
   readonly p99Ms?: number;
   /** Bytes per second both ways (TCP). */
@@ -78,6 +83,7 @@ interface EdgeAcc {
   requests: number;
   errors: number;
   total: number;
+  totalErrors: number;
   bytes: number;
   mtls: boolean;
   buckets: Map<number, number>;
@@ -102,6 +108,7 @@ export function buildGraph(windows: readonly TargetWindow[]): MeshGraph {
       if (!reporter) continue;
       const prev = before.get(seriesKey(s));
       const increase = prev === undefined ? (w.first === w.last ? 0 : s.value) : s.value >= prev ? s.value - prev : s.value;
+      const recent = w.sinceStart ? s.value : increase;
       const rate = dt > 0 ? increase / dt : 0;
       const acc = edgeFor(byReporter[reporter], s.labels, s.name === REQUESTS || s.name === DURATION_BUCKET ? protocolOf(s.labels) : 'tcp');
       switch (s.name) {
@@ -109,10 +116,9 @@ export function buildGraph(windows: readonly TargetWindow[]): MeshGraph {
           acc.requests += rate;
           acc.total += s.value;
           const failed = isFailure(s.labels);
-          if (failed) acc.errors += rate;
+          if (failed) { acc.errors += rate; acc.totalErrors += s.value; }
           if (s.labels['connection_security_policy'] === 'mutual_tls') acc.mtls = true;
-          if (failed && increase > 0 && reporter === 'destination') addFailure(failures, acc, s.labels, increase);
-          if (failed && increase > 0 && reporter === 'source') addFailure(failures, acc, s.labels, increase, 'source');
+          if (failed && recent > 0) addFailure(failures, acc, s.labels, recent, reporter === 'source' ? 'source' : '');
           break;
         }
         case DURATION_BUCKET: {
@@ -143,7 +149,7 @@ export function buildGraph(windows: readonly TargetWindow[]): MeshGraph {
     const p99 = quantile(0.99, a.buckets);
     edges.push({
       id, source: a.source.id, target: a.target.id, service: a.service, protocol: a.protocol,
-      rate: round(a.requests), errorRate: a.requests > 0 ? round(a.errors / a.requests, 4) : 0,
+      rate: round(a.requests), errorRate: round(a.requests > 0 ? a.errors / a.requests : a.total > 0 ? a.totalErrors / a.total : 0, 4),
       ...(p99 !== undefined ? { p99Ms: round(p99) } : {}),
       ...(a.protocol === 'tcp' ? { bytesPerS: round(a.bytes) } : {}),
       total: a.total, mtls: a.mtls, reporter,
@@ -165,7 +171,7 @@ function edgeFor(map: Map<string, EdgeAcc>, l: Readonly<Record<string, string>>,
   const service = l['destination_service'] ?? l['destination_service_name'] ?? 'unknown';
   const id = `${source.id}->${target.id}|${service}|${protocol}`;
   let a = map.get(id);
-  if (!a) map.set(id, (a = { source, target, service, protocol, requests: 0, errors: 0, total: 0, bytes: 0, mtls: false, buckets: new Map() }));
+  if (!a) map.set(id, (a = { source, target, service, protocol, requests: 0, errors: 0, total: 0, totalErrors: 0, bytes: 0, mtls: false, buckets: new Map() }));
   return a;
 }
 

@@ -69,7 +69,7 @@ function layout(nodes, edges) {
   const cols = new Map();
   for (const n of nodes) { const l = layer.get(n.id); if (!cols.has(l)) cols.set(l, []); cols.get(l).push(n); }
   const pos = new Map();
-  const colW = 230, rowH = 110;
+  const colW = 400, rowH = 110;
   for (const [l, list] of cols) list.forEach((n, i) => pos.set(n.id, { x: 30 + l * colW, y: 30 + i * rowH }));
   const height = Math.max(...[...cols.values()].map((c) => c.length), 1) * rowH + 40;
   const width = Math.max(...[...cols.keys()], 0) * colW + 230;

@@ -22,7 +22,7 @@ export function registerDashboard(api: ApiServer, xds: MeshXds, opts: DashboardO
   api.route('GET', '/dashboard/api/graph', async (req) => {
     const w = req.query.get('window');
     const windowS = w === null ? defaultWindow : Number(w);
-    if (!Number.isFinite(windowS) || windowS <= 0 || windowS > 600) throw new ApiError(400, `window: expected seconds in (0, 600], got ${JSON.stringify(w)}`);
+    if (!Number.isFinite(windowS) || windowS <= 0 || windowS > 120) throw new ApiError(400, `window: expected seconds in (0, 120], got ${JSON.stringify(w)}`);
     const graph = buildGraph(await scraper.windows(windowS * 1000));
     return { json: { ...graph, scrapeErrors: Object.fromEntries(scraper.errors()) } };
   });

@@ -13,7 +13,7 @@ export interface ScrapeTarget {
 export interface ScraperOptions {
   /** Between two rounds (default 5 s). */
   readonly intervalMs?: number;
-  /** How much history is kept per proxy (default 2 min). */
+  /** How much history is kept per proxy (default 130 s: the longest window, 120 s, and a scrape before it). */
   readonly keepMs?: number;
   /** Scraping stops this long after the last reader (default 2 min): nobody looking costs nothing. */
   readonly idleMs?: number;
@@ -37,7 +37,7 @@ export class MetricsScraper {
 
   constructor(readonly targets: () => readonly ScrapeTarget[], opts: ScraperOptions = {}) {
     this.#interval = opts.intervalMs ?? 5000;
-    this.#keep = opts.keepMs ?? 120_000;
+    this.#keep = opts.keepMs ?? 130_000;
     this.#idle = opts.idleMs ?? 120_000;
     this.#timeout = opts.timeoutMs ?? 2000;
   }
@@ -56,8 +56,11 @@ export class MetricsScraper {
     const out: TargetWindow[] = [];
     for (const list of this.#history.values()) {
       if (list.length === 0) continue;
-      const first = list.find((s) => s.at >= since) ?? list[list.length - 1]!;
-      out.push({ first, last: list[list.length - 1]! });
+      // The baseline is the newest scrape at or before the window's start, so what happened
+      // between it and the next scrape still counts as inside the window.
+      let base = 0;
+      for (let i = 0; i < list.length && list[i]!.at <= since; i++) base = i;
+      out.push({ first: list[base]!, last: list[list.length - 1]!, sinceStart: list[0]!.at > since });
     }
     return out;
   }

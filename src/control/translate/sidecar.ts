@@ -20,6 +20,7 @@ import type { ProxyResources } from './types.js';
 import { hasMeshIdentity, workloadLabels } from './security-policies.js';
 import { applyUpstreamTls } from './upstream-tls.js';
 import { inboundSecurity } from './inbound.js';
+import { withIstioStats } from './telemetry.js';
 
 /** Everything a sidecar gets (generator "sidecar"). */
 export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyResources {
@@ -56,7 +57,7 @@ export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyR
     const have = new Set(clusters.map((c) => c.name));
     for (const c of sec.clusters) if (!have.has(c.name)) clusters.push(c);
   }
-  return sorted({ listeners, routes, clusters, endpoints });
+  return sorted({ listeners: withIstioStats(listeners), routes, clusters, endpoints });
 }
 
 /** Clusters per service port and DestinationRule subset, and the assignments of the EDS ones. */

@@ -4,7 +4,7 @@ import { identityOf, type ProxyIdentity } from '../../envoy/node-metadata.js';
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse } from '../../envoy/generated/envoy/service/discovery/v3/discovery_pb.js';
 import type { Node } from '../../envoy/generated/envoy/config/core/v3/base_pb.js';
 import { adsServiceDefinition } from './grpc-service.js';
-import { newCounters, type XdsCounters } from './counters.js';
+import { newCounters, xdsTypeLabel, type XdsCounters } from './counters.js';
 import { DEFAULT_DEBOUNCE, PushQueue, type DebounceOptions } from './push-queue.js';
 import { PushThrottle } from './push-throttle.js';
 import { buildSnapshot, isServedType, type Snapshot } from './snapshot.js';
@@ -55,6 +55,9 @@ export class AdsServer {
   readonly #onDisconnect = new Set<Listener>();
   readonly #onAck = new Set<AckListener>();
   #grpc: grpc.Server[] = [];
+  readonly #onConverged = new Set<(id: string, ms: number) => void>();
+  /** Streams a push sent something to and that have not ACKed all of it yet: when the push started. */
+  readonly #pushStartedAt = new WeakMap<AdsStream, number>();
   readonly #ctx: StreamContext;
   readonly #throttle: PushThrottle<AdsStream>;
   readonly #authorize: AdsServerOptions['authorize'];
@@ -68,10 +71,20 @@ export class AdsServer {
     this.#ctx = {
       counters: this.counters,
       now: () => new Date(),
-      onNack: (s, type, message) => this.#log(`xds: NACK from ${s.id} for ${type}: ${message}`),
+      onNack: (s, type, message) => {
+        const byType = this.counters.nacksByType;
+        const label = xdsTypeLabel(type);
+        byType[label] = (byType[label] ?? 0) + 1;
+        this.#log(`xds: NACK from ${s.id} for ${type}: ${message}`);
+      },
       onAck: (s, type, version) => {
-        if (this.#onAck.size === 0) return;
         const at = performance.now();
+        const started = this.#pushStartedAt.get(s);
+        if (started !== undefined && s.allAcked()) {
+          this.#pushStartedAt.delete(s);
+          for (const fn of this.#onConverged) this.#safely(() => fn(s.id, at - started));
+        }
+        if (this.#onAck.size === 0) return;
         for (const fn of this.#onAck) this.#safely(() => fn(s.id, type, version, at));
       },
     };
@@ -128,6 +141,12 @@ export class AdsServer {
   onDisconnect(fn: Listener): () => void { this.#onDisconnect.add(fn); return () => this.#onDisconnect.delete(fn); }
   /** Every ACK (for convergence metrics, like Istio's pilot_proxy_convergence_time). */
   onAck(fn: AckListener): () => void { this.#onAck.add(fn); return () => this.#onAck.delete(fn); }
+  /**
+   * A proxy ACKed everything a push sent it: `ms` from the start of that push (Istio's
+   * pilot_proxy_convergence_time). A push that finds the proxy still converging on the previous
+   * one keeps the earlier start.
+   */
+  onConverged(fn: (id: string, ms: number) => void): () => void { this.#onConverged.add(fn); return () => this.#onConverged.delete(fn); }
 
   status(): ProxyStatus[] {
     return [...this.#streams.values()].map((s) => s.status());
@@ -248,7 +267,9 @@ export class AdsServer {
     for (const [stream, snap] of plan) {
       this.#throttle.enqueue(stream, () => {
         if (this.#streams.get(stream.id) !== stream) return; // gone meanwhile
-        try { stream.update(snap); } catch (err) { this.#log(`xds: push to ${stream.id} failed: ${(err as Error).stack ?? String(err)}`); }
+        try {
+          if (stream.update(snap) && !this.#pushStartedAt.has(stream)) this.#pushStartedAt.set(stream, t0);
+        } catch (err) { this.#log(`xds: push to ${stream.id} failed: ${(err as Error).stack ?? String(err)}`); }
       });
     }
   }

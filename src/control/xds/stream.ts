@@ -1,4 +1,5 @@
 import type { ProxyIdentity } from '../../envoy/node-metadata.js';
+import { xdsTypeLabel } from './counters.js';
 import type { XdsCounters } from './counters.js';
 import { SERVED_TYPES, type ServedType, type Snapshot, type TypeResources, type VersionedResource } from './snapshot.js';
 import type { Subscription } from './subscription.js';
@@ -57,15 +58,27 @@ export abstract class AdsStream {
     this.snapshot = snapshot;
   }
 
-  /** A new snapshot from a push: sends what changed, CDS → EDS → LDS → RDS. */
-  update(snapshot: Snapshot): void {
+  /** A new snapshot from a push: sends what changed, CDS → EDS → LDS → RDS. Returns whether it sent anything. */
+  update(snapshot: Snapshot): boolean {
     this.snapshot = snapshot;
     let sent = false;
     for (const type of SERVED_TYPES) {
       const st = this.types.get(type);
-      if (st && this.push(type, st, false)) sent = true;
+      if (st && this.push(type, st, false)) {
+        sent = true;
+        const byType = this.ctx.counters.pushesByType;
+        const label = xdsTypeLabel(type);
+        byType[label] = (byType[label] ?? 0) + 1;
+      }
     }
     if (sent) this.lastPushAt = this.ctx.now();
+    return sent;
+  }
+
+  /** Whether the proxy has ACKed the last response of every type it subscribed to. */
+  allAcked(): boolean {
+    for (const st of this.types.values()) if (st.sync.status().state !== 'SYNCED') return false;
+    return true;
   }
 
   status(): ProxyStatus {

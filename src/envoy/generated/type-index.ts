@@ -108,4 +108,5 @@ export const generatedFileIndex: readonly GeneratedFileEntry[] = [
   [() => import('./xds/type/matcher/v3/matcher_pb.js').then((m) => m.file_xds_type_matcher_v3_matcher), 'xds.type.matcher.v3', 'Matcher Matcher.OnMatch Matcher.MatcherList Matcher.MatcherList.Predicate Matcher.MatcherList.Predicate.SinglePredicate Matcher.MatcherList.Predicate.PredicateList Matcher.MatcherList.FieldMatcher Matcher.MatcherTree Matcher.MatcherTree.MatchMap Matcher.MatcherTree.MatchMap.MapEntry'],
   [() => import('./xds/type/matcher/v3/regex_pb.js').then((m) => m.file_xds_type_matcher_v3_regex), 'xds.type.matcher.v3', 'RegexMatcher RegexMatcher.GoogleRE2'],
   [() => import('./xds/type/matcher/v3/string_pb.js').then((m) => m.file_xds_type_matcher_v3_string), 'xds.type.matcher.v3', 'StringMatcher ListStringMatcher'],
+  [() => import('./xds/type/v3/typed_struct_pb.js').then((m) => m.file_xds_type_v3_typed_struct), 'xds.type.v3', 'TypedStruct'],
 ];

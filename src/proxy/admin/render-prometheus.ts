@@ -16,10 +16,17 @@ export function renderPrometheus(store: StatsStore, opts: StatsRenderOptions = {
     + group(s.histograms, 'histogram', histogramLines);
 }
 
-/** Envoy's metric name: `envoy_` + tag-extracted name with every [^a-zA-Z0-9_] as `_`. */
+/**
+ * Envoy's metric name: `envoy_` + tag-extracted name with every [^a-zA-Z0-9_] as `_`; a stat in
+ * a custom stat namespace (`istio.`, as Istio registers it for its standard metrics) is printed
+ * without the namespace and without `envoy_`: `istio_requests_total`.
+ */
 export function prometheusName(info: StatInfo): string {
-  return `envoy_${sanitize(info.tagExtractedName)}`;
+  const t = info.tagExtractedName;
+  return t.startsWith(CUSTOM_NAMESPACE) ? sanitize(t.slice(CUSTOM_NAMESPACE.length)) : `envoy_${sanitize(t)}`;
 }
+
+const CUSTOM_NAMESPACE = 'istio.';
 
 function group<T extends { readonly info: StatInfo }>(items: readonly T[], type: string, lines: (name: string, item: T) => string): string {
   const groups = new Map<string, T[]>();

@@ -1,5 +1,6 @@
 import type { Counter, Gauge, Histogram, StatScope } from '../stats-scope.js';
 import type { StatDescriptor, StatsStore } from './stats.js';
+import type { NamedStats } from '../istio-stats/series.js';
 
 /**
  * The stat prefixes whose value Envoy turns into a Prometheus tag, and the tag's name
@@ -83,6 +84,8 @@ export interface StatScopes {
   faultDownstreamCluster(hcmPrefix: string, cluster: string): StatScope;
   /** `<stat_prefix>.` at the root, for filters Envoy names from their own stat_prefix (network rbac); no tags. */
   root(statPrefix: string): StatScope;
+  /** Stats by full descriptor, for filters that name and tag their own (Istio's standard metrics). */
+  readonly named: NamedStats;
 }
 
 export function scopesFor(store: StatsStore): StatScopes {
@@ -95,5 +98,6 @@ export function scopesFor(store: StatsStore): StatScopes {
     networkLocalRateLimit: (p) => new TaggedScope(store, `local_rate_limit.${p}.`, 'local_rate_limit.', { envoy_local_network_ratelimit_prefix: p }),
     root: (p) => { const n = p.endsWith('.') ? p : `${p}.`; return new TaggedScope(store, n, n, {}); },
     faultDownstreamCluster: (h, c) => new TaggedScope(store, `http.${h}.fault.${c}.`, 'http.fault.', { envoy_fault_downstream_cluster: c, [SCOPE_TAGS.http]: h }),
+    named: { counter: (d) => store.counter(d), histogram: (d) => store.histogram(d) },
   };
 }

@@ -29,7 +29,10 @@ export interface StatsCapacity {
 }
 
 // Sized for a sidecar (Envoy's carry a few thousand stats); memory is shared by all workers.
-export const DEFAULT_CAPACITY: StatsCapacity = { counters: 16384, gauges: 4096, histograms: 1024, nameBytes: 2 << 20 };
+// Istio's standard metrics take three histograms and ~6 KiB of names per series (edge x
+// outcome), hence room for ~1,300 of them. Pages nobody has written to are not resident, so the
+// headroom costs no idle memory.
+export const DEFAULT_CAPACITY: StatsCapacity = { counters: 16384, gauges: 4096, histograms: 4096, nameBytes: 8 << 20 };
 
 /** What a worker needs to attach: structured-clonable (postMessage / workerData share the SAB). */
 export interface StatsShare {

@@ -12,6 +12,9 @@ import { compileTcpProxy, type TcpProxyConfig } from '../tcp/tcp-proxy.js';
 import { compileNetworkLocalRateLimit, type NetworkLocalRateLimitConfig } from '../tcp/local-ratelimit.js';
 import { RBACSchema as NetworkRbacSchema } from '../../envoy/generated/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
 import { compileNetworkRbac, type NetworkRbacConfig } from '../tcp/rbac.js';
+import { parseStatsPluginConfig, TYPED_STRUCT_TYPE_URL, type StatsPluginConfig } from '../istio-stats/plugin-config.js';
+import { TrafficDirection } from '../../envoy/generated/envoy/config/core/v3/base_pb.js';
+import type { TrafficDirectionName } from '../http/filters/types.js';
 import { compileMatch, matchKey, needsTlsInspection, type CompiledMatch } from './filter-chain-match.js';
 
 export type NetworkFilterSpec =
@@ -21,7 +24,8 @@ export type NetworkFilterSpec =
 /** A network filter that comes before the terminal one in a chain. */
 export type NetworkReadFilterSpec =
   | { readonly kind: 'local_ratelimit'; readonly config: NetworkLocalRateLimitConfig }
-  | { readonly kind: 'rbac'; readonly config: NetworkRbacConfig };
+  | { readonly kind: 'rbac'; readonly config: NetworkRbacConfig }
+  | { readonly kind: 'istio_stats'; readonly config: StatsPluginConfig };
 
 export interface FilterChainSpec {
   readonly name: string;
@@ -30,6 +34,8 @@ export interface FilterChainSpec {
   readonly readFilters: readonly NetworkReadFilterSpec[];
   /** The last of `filters`, which takes the connection. */
   readonly filter: NetworkFilterSpec;
+  /** The listener's traffic_direction (Istio's stats filters report by it). */
+  readonly direction: TrafficDirectionName;
 }
 
 export interface ListenerSpec {
@@ -71,7 +77,8 @@ export function compileListener(l: Listener, path: string): ListenerSpec {
     if (any?.typeUrl === typeUrlOf(OriginalDstSchema)) { unpackAs(any, OriginalDstSchema, `${p}.typed_config`); originalDst = true; return; }
     throw new ConfigError(p, `unsupported listener filter ${f.name}${any ? ` (${any.typeUrl})` : ''}`);
   });
-  const chains = l.filterChains.map((c, i) => compileChain(c, `${path}.filter_chains[${i}]`));
+  const direction = directionName(l.trafficDirection);
+  const chains = l.filterChains.map((c, i) => compileChain(c, `${path}.filter_chains[${i}]`, direction));
   const seen = new Map<string, number>();
   chains.forEach((c, i) => {
     const k = matchKey(c.match);
@@ -79,7 +86,7 @@ export function compileListener(l: Listener, path: string): ListenerSpec {
     if (prev !== undefined) throw new ConfigError(`${path}.filter_chains[${i}].filter_chain_match`, `same match rules as filter_chains[${prev}]`);
     seen.set(k, i);
   });
-  const defaultChain = l.defaultFilterChain ? compileChain(l.defaultFilterChain, `${path}.default_filter_chain`) : undefined;
+  const defaultChain = l.defaultFilterChain ? compileChain(l.defaultFilterChain, `${path}.default_filter_chain`, direction) : undefined;
   if (chains.length === 0 && !defaultChain) throw new ConfigError(`${path}.filter_chains`, 'at least one filter chain is required');
   return {
     name: l.name,
@@ -98,7 +105,11 @@ export function compileListener(l: Listener, path: string): ListenerSpec {
   };
 }
 
-function compileChain(c: FilterChain, path: string): FilterChainSpec {
+function directionName(d: TrafficDirection): TrafficDirectionName {
+  return d === TrafficDirection.INBOUND ? 'INBOUND' : d === TrafficDirection.OUTBOUND ? 'OUTBOUND' : 'UNSPECIFIED';
+}
+
+function compileChain(c: FilterChain, path: string, direction: TrafficDirectionName): FilterChainSpec {
   if (c.transportSocket) throw new ConfigError(`${path}.transport_socket`, 'TLS transport sockets are not supported yet');
   if (c.filters.length === 0) throw new ConfigError(`${path}.filters`, 'a terminal network filter (http_connection_manager or tcp_proxy) is required');
   const last = c.filters.length - 1;
@@ -122,11 +133,15 @@ function compileChain(c: FilterChain, path: string): FilterChainSpec {
       if (i === last) throw new ConfigError(p, `${f.name || 'rbac'} cannot be the last filter: a chain ends with http_connection_manager or tcp_proxy`);
       readFilters.push({ kind: 'rbac', config: compileNetworkRbac(unpackAs(any, NetworkRbacSchema, tp), tp) });
       return;
+    } else if (any.typeUrl === TYPED_STRUCT_TYPE_URL) {
+      if (i === last) throw new ConfigError(p, `${f.name || 'istio.stats'} cannot be the last filter: a chain ends with http_connection_manager or tcp_proxy`);
+      readFilters.push({ kind: 'istio_stats', config: parseStatsPluginConfig(any, tp) });
+      return;
     } else {
       throw new ConfigError(tp, `unsupported network filter ${f.name} (${any.typeUrl})`);
     }
     if (i !== last) throw new ConfigError(p, `${f.name || terminal.kind} is a terminal filter: it must be the last in the chain`);
     filter = terminal;
   });
-  return { name: c.name, match: compileMatch(c.filterChainMatch, `${path}.filter_chain_match`), readFilters, filter: filter! };
+  return { name: c.name, match: compileMatch(c.filterChainMatch, `${path}.filter_chain_match`), readFilters, filter: filter!, direction };
 }

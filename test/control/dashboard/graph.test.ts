@@ -78,3 +78,16 @@ test('quantile interpolates like histogram_quantile', () => {
   assert.equal(quantile(0.99, new Map([[10, 0], [Infinity, 100]])), 10);
   assert.equal(quantile(0.99, new Map()), undefined);
 });
+
+test('a dashboard opened less than a window ago counts failures since the sidecar started, and an error rate from the totals', () => {
+  const failed = edge('destination', { response_code: '503', response_flags: 'UF' });
+  const ok = edge('destination');
+  const one = at(0, [req(failed, 3), req(ok, 9)]);
+  const g = buildGraph([{ first: one, last: one, sinceStart: true }]);
+  assert.equal(g.edges[0]!.rate, 0);
+  assert.equal(g.edges[0]!.errorRate, 0.25);
+  assert.equal(g.failures[0]!.count, 3);
+  const later = buildGraph([{ first: one, last: at(5000, [req(failed, 3), req(ok, 19)]) }]);
+  assert.deepEqual(later.failures, [], 'no failure in the window once the history covers it');
+  assert.equal(later.edges[0]!.errorRate, 0);
+});

@@ -9,6 +9,7 @@ import { localRateLimitFilter } from './local-ratelimit/index.js';
 import { corsFilter } from './cors/index.js';
 import { rbacFilter } from './rbac/index.js';
 import { jwtAuthnFilter } from './jwt-authn/index.js';
+import { istioStatsFilter } from './istio-stats/index.js';
 
 export type { HttpFilterConfig };
 
@@ -54,7 +55,7 @@ export interface HttpFilterExtension {
   readonly perRouteTypeUrl?: string;
 }
 
-for (const ext of [faultFilter, localRateLimitFilter, corsFilter, rbacFilter, jwtAuthnFilter]) {
+for (const ext of [faultFilter, localRateLimitFilter, corsFilter, rbacFilter, jwtAuthnFilter, istioStatsFilter]) {
   registerHttpFilter(ext.typeUrl, ext.parse);
   if (ext.parsePerRoute) registerPerRouteParser(ext.perRouteTypeUrl ?? ext.typeUrl, ext.parsePerRoute);
 }

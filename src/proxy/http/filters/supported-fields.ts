@@ -7,6 +7,7 @@ import { TokenBucketSchema } from '../../../envoy/generated/envoy/type/v3/token_
 import { CorsSchema, CorsPolicySchema } from '../../../envoy/generated/envoy/extensions/filters/http/cors/v3/cors_pb.js';
 import { HttpStatusSchema } from '../../../envoy/generated/envoy/type/v3/http_status_pb.js';
 import { JWT_AUTHN_SUPPORT } from './jwt-authn/supported-fields.js';
+import { TypedStructSchema } from '../../../envoy/generated/xds/type/v3/typed_struct_pb.js';
 
 /**
  * The fields of the HTTP filters' configs that filters/ implements, as http_filters entries
@@ -31,4 +32,6 @@ export const HTTP_FILTER_SUPPORT: ReadonlyArray<readonly [DescMessage, string]> 
   [LocalRateLimitDescriptorSchema, 'entries token_bucket'],
   [RateLimitDescriptor_EntrySchema, 'key value'],
   ...JWT_AUTHN_SUPPORT,
+  // istio.stats (HTTP and network): the PluginConfig inside is checked by its parser.
+  [TypedStructSchema, 'type_url value'],
 ];

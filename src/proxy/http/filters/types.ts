@@ -9,6 +9,7 @@ import type { StatScope } from '../../stats-scope.js';
 import type { StatScopes } from '../../stat-scopes.js';
 import type { ClusterManager } from '../../upstream/cluster-manager.js';
 import type { JsonObject } from '@bufbuild/protobuf';
+import type { LocalNode } from '../../istio-stats/local-node.js';
 
 /** What a decoder filter tells the chain after seeing the request head. */
 export type FilterHeadersStatus = 'continue' | 'stop';
@@ -25,8 +26,29 @@ export interface LocalReplyOptions {
   readonly flags?: number;
 }
 
+/** What a filter can read of its stream, complete by onDestroy (part of Envoy's StreamInfo). */
+export interface StreamInfo {
+  /** The response status sent downstream; 0 when none was. */
+  readonly status: number;
+  /** Request body bytes from downstream. */
+  readonly bytesReceived: number;
+  /** Response body bytes to downstream. */
+  readonly bytesSent: number;
+  /** ResponseFlag bits. */
+  readonly flags: number;
+  readonly isGrpc: boolean;
+  readonly responseHeaders: HeaderMap | undefined;
+  readonly responseTrailers: HeaderMap | undefined;
+  /** The cluster the router sent the request to, once it has. */
+  readonly upstreamCluster: { readonly name: string } | undefined;
+  /** Milliseconds since the stream started. */
+  elapsedMs(): number;
+}
+
 /** What a filter instance can do to its stream. */
 export interface HttpFilterCallbacks {
+  /** What the stream has done so far (read it in onDestroy for the final values). */
+  readonly stream: StreamInfo;
   /** The selected route (undefined when none matched: filters still run, as in Envoy). */
   readonly route: RouteSelection | undefined;
   readonly conn: ConnectionInfo;
@@ -100,7 +122,13 @@ export interface FilterRuntimeContext {
   readonly shared: InstanceShared;
   /** The thread's clusters: filters that call out (jwt_authn's remote JWKS) go through them. */
   readonly clusters?: ClusterManager;
+  /** The traffic_direction of the listener the filter chain belongs to (UNSPECIFIED when absent). */
+  readonly direction?: TrafficDirectionName;
+  /** This proxy's node (id and metadata), as the bootstrap gives it; absent: a node with no metadata. */
+  readonly node?: LocalNode;
 }
+
+export type TrafficDirectionName = 'INBOUND' | 'OUTBOUND' | 'UNSPECIFIED';
 
 /** A filter's compiled config: pure data, built by compileBootstrap in every thread. */
 export interface HttpFilterConfig {

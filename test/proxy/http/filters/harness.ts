@@ -2,7 +2,7 @@ import { perFilterLevels } from '../../../../src/proxy/http/route/per-filter-con
 import { fromJson, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
 import { HeaderMap } from '../../../../src/proxy/http/headers.js';
 import type { RequestHeaders } from '../../../../src/proxy/http/stream.js';
-import type { FilterRuntimeContext, HttpFilterCallbacks, LocalReplyOptions } from '../../../../src/proxy/http/filters/types.js';
+import type { FilterRuntimeContext, HttpFilterCallbacks, LocalReplyOptions, StreamInfo } from '../../../../src/proxy/http/filters/types.js';
 import type { RouteSelection } from '../../../../src/proxy/http/route/route-table.js';
 import type { ConnectionInfo } from '../../../../src/proxy/http/conn-manager/connection-info.js';
 import { StatsStore } from '../../../../src/proxy/admin/stats.js';
@@ -68,6 +68,11 @@ export class FakeCallbacks implements HttpFilterCallbacks {
   perRouteConfigs<T>(): T[] {
     return this.route ? perFilterLevels<T>([this.route.route.perFilterConfig, this.route.virtualHost.perFilterConfig], this.filterName) : [];
   }
+  /** What the stream did, as a test sets it before onDestroy. */
+  stream: { -readonly [K in keyof StreamInfo]: StreamInfo[K] } = {
+    status: 0, bytesReceived: 0, bytesSent: 0, flags: 0, isGrpc: false,
+    responseHeaders: undefined, responseTrailers: undefined, upstreamCluster: undefined, elapsedMs: () => 0,
+  };
 }
 
 export const CONN: ConnectionInfo = { id: 1, remoteAddress: '10.0.0.7', remotePort: 40000, localAddress: '127.0.0.1', localPort: 8080 };

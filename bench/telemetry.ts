@@ -1,0 +1,202 @@
+/**
+ * What telemetry costs on the sidecar path: HTTP/1.1 throughput through two tsmesh proxies, a
+ * client sidecar (outbound listener, OUTBOUND) and a server sidecar (inbound, INBOUND) in front of
+ * nginx, for each configuration of bench/lib/telemetry-configs.ts ("off" first). Every
+ * configuration has its own pair of listeners in the same two processes; runs alternate between
+ * them. Prints the numbers and writes the `telemetry` section of BENCHMARKS.md.
+ *
+ *   npm run bench:telemetry [-- --rounds 5 --duration 5 --warmup 2 --connections 32 --base-port 18480 --no-write --quick]
+ *
+ * It prints numbers and never fails on them; it exits non-zero only when it cannot run.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { killAllNow, portFree } from './lib/processes.js';
+import { nginxUpstreamConf } from './lib/configs.js';
+import { startNginx, startTsmesh, checkServes } from './lib/servers.js';
+import { runWrk, type LoadRun } from './lib/load.js';
+import { treeCpuSeconds, otherCpuWindow } from './lib/proc.js';
+import { describeMachine } from './lib/machine.js';
+import { QuietGate } from './lib/quiet-gate.js';
+import { median } from './lib/stats.js';
+import { setSection } from './lib/sections.js';
+import { TELEMETRY_CONFIGS, type TelemetryConfig } from './lib/telemetry-configs.js';
+import { filterLoopNs } from './lib/filter-loop.js';
+import { HTTP_FILTER_JSON } from './lib/telemetry-configs.js';
+
+const BODY = 'hello world\n';
+const log = (line: string): void => { process.stderr.write(`${line}\n`); };
+
+function repoRoot(): string {
+  let d = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(d, 'package.json'))) d = dirname(d);
+  return d;
+}
+
+interface Options { rounds: number; duration: number; warmup: number; connections: number; basePort: number; write: boolean }
+
+function options(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      rounds: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' },
+      'base-port': { type: 'string' }, 'no-write': { type: 'boolean' }, quick: { type: 'boolean' },
+    },
+  });
+  const quick = values.quick === true;
+  const int = (name: string, v: string | undefined, dflt: number, min: number, max: number): number => {
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    return n;
+  };
+  return {
+    rounds: int('rounds', values.rounds, quick ? 2 : 5, 1, 50),
+    duration: int('duration', values.duration, quick ? 2 : 5, 1, 60),
+    warmup: int('warmup', values.warmup, quick ? 1 : 2, 1, 60),
+    connections: int('connections', values.connections, 32, 1, 1000),
+    basePort: int('base-port', values['base-port'], 18480, 1024, 65000),
+    write: values['no-write'] !== true,
+  };
+}
+
+/** A sidecar's bootstrap: one listener per configuration, each to `clusterOf(config)`. */
+function sidecarBootstrap(o: { node: string; app: string; direction: 'INBOUND' | 'OUTBOUND'; admin: number; listeners: readonly { config: TelemetryConfig; port: number; upstream: number }[] }): string {
+  const listeners = o.listeners.map(({ config, port }) => `
+  - name: ${config.name}
+    address: { socket_address: { address: 127.0.0.1, port_value: ${port} } }
+    traffic_direction: ${o.direction}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ${config.name}${config.hcm}
+          route_config:
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: { prefix: "/" }
+                route: { cluster: "${config.name}" }
+          http_filters:${config.httpFilters}
+          - name: envoy.filters.http.router
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }`).join('');
+  const clusters = o.listeners.map(({ config, upstream }) => `
+  - name: "${config.name}"
+    type: STATIC
+    connect_timeout: 1s
+    load_assignment:
+      cluster_name: "${config.name}"
+      endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${upstream} } } } } ] } ]`).join('');
+  return `node:
+  id: sidecar~127.0.0.1~${o.node}.default~default.svc.cluster.local
+  cluster: ${o.app}.default
+  metadata: { NAME: ${o.node}, NAMESPACE: default, SERVICE_ACCOUNT: ${o.app}, LABELS: { app: ${o.app}, version: v1 } }
+admin: { address: { socket_address: { address: 127.0.0.1, port_value: ${o.admin} } } }
+static_resources:
+  listeners:${listeners}
+  clusters:${clusters}
+`;
+}
+
+interface Sample { rps: number; cpuUsPerRequest: number; otherCpuPct: number; errors: number }
+
+async function main(): Promise<void> {
+  const o = options(process.argv.slice(2));
+  const root = repoRoot();
+  const dir = mkdtempSync(join(tmpdir(), 'tsmesh-bench-telemetry-'));
+  process.on('exit', () => { killAllNow(); rmSync(dir, { recursive: true, force: true }); });
+  const b = o.basePort;
+  const n = TELEMETRY_CONFIGS.length;
+  const ports = { upstream: b, upstreamH2: b + 1, clientAdmin: b + 2, serverAdmin: b + 3 };
+  const clientPort = (i: number): number => b + 10 + i;
+  const serverPort = (i: number): number => b + 10 + n + i;
+  const all = [...Object.values(ports), ...TELEMETRY_CONFIGS.flatMap((_, i) => [clientPort(i), serverPort(i)])];
+  const busy = (await Promise.all(all.map(async (port) => ((await portFree(port)) ? undefined : port)))).filter((x) => x !== undefined);
+  if (busy.length > 0) throw new Error(`ports in use on 127.0.0.1: ${busy.join(', ')} (choose others with --base-port)`);
+  const runAsRoot = process.getuid?.() === 0;
+  await startNginx('upstream', dir, nginxUpstreamConf({ dir, runAsRoot, h1Port: ports.upstream, h2Port: ports.upstreamH2, body: BODY }), [ports.upstream, ports.upstreamH2]);
+  const bin = resolve(join(root, 'bin/tsmesh.js'));
+  const [serverDir, clientDir] = [join(dir, 'server'), join(dir, 'client')];
+  mkdirSync(serverDir);
+  mkdirSync(clientDir);
+  const server = await startTsmesh({ bin, dir: serverDir, adminPort: ports.serverAdmin, concurrency: 1, bootstrap: sidecarBootstrap({
+    node: 'server-v1', app: 'server', direction: 'INBOUND', admin: ports.serverAdmin,
+    listeners: TELEMETRY_CONFIGS.map((config, i) => ({ config, port: serverPort(i), upstream: ports.upstream })),
+  }) });
+  const client = await startTsmesh({ bin, dir: clientDir, adminPort: ports.clientAdmin, concurrency: 1, bootstrap: sidecarBootstrap({
+    node: 'client-v1', app: 'client', direction: 'OUTBOUND', admin: ports.clientAdmin,
+    listeners: TELEMETRY_CONFIGS.map((config, i) => ({ config, port: clientPort(i), upstream: serverPort(i) })),
+  }) });
+  for (let i = 0; i < n; i++) await checkServes(clientPort(i), 'h1', BODY);
+
+  const wrk = (port: number, seconds: number): Promise<LoadRun> => runWrk(`http://127.0.0.1:${port}/`, { threads: 1, connections: o.connections, durationSeconds: seconds });
+  log(`warm-up ${o.warmup} s per configuration`);
+  for (let i = 0; i < n; i++) await wrk(clientPort(i), o.warmup);
+  const samples = new Map<string, Sample[]>(TELEMETRY_CONFIGS.map((c) => [c.name, []]));
+  const quiet = new QuietGate();
+  let command = '';
+  const cpu = (): number => treeCpuSeconds(client.pid) + treeCpuSeconds(server.pid);
+  for (let r = 1; r <= o.rounds; r++) {
+    for (let i = 0; i < n; i++) {
+      const name = TELEMETRY_CONFIGS[i]!.name;
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        await quiet.wait();
+        const other = otherCpuWindow(process.pid);
+        const cpu0 = cpu();
+        const run = await wrk(clientPort(i), o.duration);
+        const s: Sample = { rps: run.requestsPerSecond, cpuUsPerRequest: ((cpu() - cpu0) / Math.max(1, run.requests)) * 1e6, otherCpuPct: other(), errors: run.errors };
+        command ||= run.command;
+        if (attempt === 1 && quiet.shouldRepeat(`round ${r} ${name}`, s.otherCpuPct)) continue;
+        samples.get(name)!.push(s);
+        log(`round ${r} ${name.padEnd(10)} ${Math.round(s.rps).toLocaleString('en-US').padStart(7)} req/s  ${s.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/req (both sidecars)  other CPU ${s.otherCpuPct.toFixed(0)}%${s.errors ? `  errors ${s.errors}` : ''}`);
+        break;
+      }
+    }
+  }
+  const istio = (await (await fetch(`http://127.0.0.1:${ports.serverAdmin}/stats/prometheus`)).text()).split('\n').filter((l) => l.startsWith('istio_requests_total')).join('\n');
+  await client.stop();
+  await server.stop();
+
+  // The filters' own work in process (client side: headers added, one count), which the host's noise hardly moves.
+  const loop = TELEMETRY_CONFIGS.map((c) => [c.name, filterLoopNs(HTTP_FILTER_JSON[c.name] ?? [])] as const);
+  const m = (name: string, k: keyof Sample): number => median(samples.get(name)!.map((s) => s[k]));
+  const busyHost = median(TELEMETRY_CONFIGS.map((c) => m(c.name, 'otherCpuPct'))) >= 50;
+  const base = TELEMETRY_CONFIGS[0]!.name;
+  const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
+  const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+  const perRound = (name: string): string => samples.get(name)!.map((s, i) => { const a = samples.get(base)![i]; return a ? `${((s.rps / a.rps) * 100).toFixed(0)}%` : '?'; }).join(', ');
+  const machine = await describeMachine();
+  const table = [
+    `### Telemetry cost on the sidecar path (wrk -t1 -c${o.connections} -d${o.duration}s through client sidecar → server sidecar → nginx, median of ${o.rounds})`,
+    '',
+    `Run ${new Date().toISOString()} by \`npm run bench:telemetry\` (bench/telemetry.ts; configurations in bench/lib/telemetry-configs.ts), two tsmesh proxies --concurrency 1, Node ${process.version}, ${machine.find(([k]) => k === 'CPUs (nproc)')?.[1] ?? '?'} CPUs shared by wrk, both proxies and nginx. Runs alternate between the configurations; CPU is both sidecars'.`,
+    '',
+    '| configuration | req/s | % of off | CPU µs / request | vs off | errors | other CPU % |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...TELEMETRY_CONFIGS.map((c) => `| ${c.name}: ${c.description} | ${fmt(m(c.name, 'rps'))} | ${((m(c.name, 'rps') / m(base, 'rps')) * 100).toFixed(1)}% | ${m(c.name, 'cpuUsPerRequest').toFixed(1)} | ${signed(m(c.name, 'cpuUsPerRequest') - m(base, 'cpuUsPerRequest'))} | ${samples.get(c.name)!.reduce((a, s) => a + s.errors, 0)} | ${m(c.name, 'otherCpuPct').toFixed(0)} |`),
+    '',
+    ...TELEMETRY_CONFIGS.slice(1).map((c) => `${c.name} per round, % of off: ${perRound(c.name)}.`),
+    busyHost ? '**The host was busy during these runs (median other CPU ≥ 50 %): the throughput and CPU columns measure the other work more than the configurations. Rerun on a quiet host.**' : '',
+    '',
+    `In process (bench/lib/filter-loop.ts, client side: a filter instance per request, decodeHeaders, onDestroy; median of 5 × 200,000): ${loop.map(([n, ns]) => `${n} ${ns.toFixed(0)} ns`).join(', ')} per request.`,
+    quiet.discarded.length ? `Runs discarded for other work on the machine: ${quiet.discarded.join(', ')}.` : '',
+    '',
+    `Load: \`${command}\` (port of the client sidecar's listener of the configuration under test).`,
+  ].filter((l, i, a) => l !== '' || a[i - 1] !== '').join('\n');
+  process.stdout.write(`\n${table}\n\nserver sidecar istio_requests_total after the runs:\n${istio}\n`);
+  if (o.write) {
+    const file = join(root, 'BENCHMARKS.md');
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+    writeFileSync(file, setSection(text, 'telemetry', `## Telemetry\n\n${table}`));
+    log('bench: wrote the telemetry section of BENCHMARKS.md');
+  }
+}
+
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) process.on(sig, () => process.exit(code));
+main().then(() => process.exit(0), (e: unknown) => { log(`bench: ${e instanceof Error ? e.stack ?? e.message : String(e)}`); process.exit(1); });
