@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, the system commands that the tests and benchmarks start: nginx and
 # haproxy (benchmark peers), wrk and h2load (load generators), iptables and ip (traffic capture,
-# network namespaces), chromium (the dashboard's browser test), prometheus (scrapes the sidecars in the
-# metrics test). Idempotent: when every command is present it does nothing and prints
+# network namespaces), setpriv and curl (tsmesh run: the sidecar's uid, its readiness), chromium
+# (the dashboard's browser test), prometheus (scrapes the sidecars in the metrics test). Idempotent:
+# when every command is present it does nothing and prints
 # nothing; otherwise it runs `apt-get update` once and installs only what is missing.
 # Exit status 0 when all commands are available afterwards, 1 with a message naming what is not.
 set -euo pipefail
 
 # command -> Debian package that provides it (nginx: see pick_nginx_package).
-COMMANDS=(nginx haproxy wrk h2load iptables ip chromium prometheus)
+COMMANDS=(nginx haproxy wrk h2load iptables ip setpriv curl chromium prometheus)
 declare -A PACKAGE=(
   [nginx]=nginx-light
   [haproxy]=haproxy
@@ -16,6 +17,8 @@ declare -A PACKAGE=(
   [h2load]=nghttp2-client
   [iptables]=iptables
   [ip]=iproute2
+  [setpriv]=util-linux
+  [curl]=curl
   [chromium]=chromium
   [prometheus]=prometheus
 )

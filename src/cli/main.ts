@@ -7,6 +7,8 @@ import { PROXY_USAGE } from './proxy-commands.js';
 import { CA_USAGE } from './ca-commands.js';
 import { PROXY_ARGS } from './proxy-args.js';
 import { takeHandedOffBootstrap } from './bootstrap-handoff.js';
+import { IPTABLES_USAGE } from './iptables-command.js';
+import { RUN_USAGE } from './run-command.js';
 import { INJECT_USAGE } from './inject-command.js';
 import { WEBHOOK_USAGE } from './webhook-flags.js';
 import { metricsOptionsFrom, METRICS_USAGE } from './metrics-flags.js';
@@ -28,7 +30,7 @@ ${METRICS_USAGE}
       proxies over ADS; sidecars that connect register their workload. The TLS port serves ADS and
       the CA (root in DATA_DIR/ca, or a plugged-in --ca-dir in Istio's cacerts layout).
 ${WEBHOOK_USAGE}
-${MESH_USAGE}${PROXY_USAGE}${CA_USAGE}${INJECT_USAGE}${DASHBOARD_USAGE}  tsmesh demo [--requests N] [--stay]
+${MESH_USAGE}${PROXY_USAGE}${CA_USAGE}${INJECT_USAGE}${IPTABLES_USAGE}${RUN_USAGE}${DASHBOARD_USAGE}  tsmesh demo [--requests N] [--stay]
       Control plane + a bookinfo-like app with a sidecar per workload, then a walk through a
       canary, an A/B route by header, retries over a flaky service and a timeout. Ctrl-C stops it.
   tsmesh help
@@ -67,6 +69,9 @@ export async function main(argv: readonly string[]): Promise<number> {
         const { runProxyCommand } = await import('./proxy-commands.js');
         return await runProxyCommand(cmd, rest);
       }
+      case 'iptables': return await (await import('./iptables-command.js')).runIptablesCommand(rest);
+      case 'run':
+      case 'hosts': return await (await import('./run-command.js')).runRunCommand(cmd, rest);
       case 'inject': return await (await import('./inject-command.js')).runInjectCommand(rest);
       case 'dashboard': {
         const { runDashboardCommand } = await import('./dashboard-command.js');

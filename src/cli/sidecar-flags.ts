@@ -6,19 +6,22 @@ import { readJoinToken, TokenError, type JoinTokenClaims } from '../pki/join-tok
 import { parseDurationMs } from '../control/config/duration.js';
 
 /** The `tsmesh proxy` flags that describe a sidecar (bootstrap built from flags, config over xDS). */
-export const SIDECAR_VALUE_FLAGS = ['xds', 'xds-api', 'name', 'namespace', 'label', 'service-account', 'ip', 'outbound-port', 'inbound-port', 'admin-port', 'app-port', 'status-port', 'token-file', 'ca-address', 'workload-cert-ttl'] as const;
+export const SIDECAR_VALUE_FLAGS = ['xds', 'xds-api', 'name', 'namespace', 'label', 'service-account', 'ip', 'outbound-port', 'inbound-port', 'admin-port', 'app-port', 'status-port', 'token-file', 'ca-address', 'workload-cert-ttl', 'interception-mode', 'service', 'service-port'] as const;
 export const SIDECAR_BOOLEAN_FLAGS = ['print-bootstrap'] as const;
 
 export const SIDECAR_USAGE = `  tsmesh proxy --xds HOST:PORT --name NAME [--namespace NS] [--label k=v]... [--service-account SA]
                [--ip IP] [--outbound-port 15001] [--inbound-port 15006] [--admin-port 15000]
                [--app-port P]... [--xds-api sotw|delta] [--status-port P] [--print-bootstrap]
                [--token-file FILE [--ca-address HOST:PORT] [--workload-cert-ttl 24h]]
+               [--interception-mode NONE|REDIRECT] [--service NAME --service-port P[/PROTOCOL]...]
       Run as a sidecar: the bootstrap is built from the flags and listeners, routes and clusters
       come from the control plane over ADS. --print-bootstrap prints that bootstrap (YAML) and exits.
       --status-port (Istio: 15021) serves GET /healthz/ready on 0.0.0.0 for readiness probes.
       With --token-file (from tsmesh token create) --xds is the TLS port (15012): the proxy checks
       the control plane against the root the token pins, gets its workload certificate (namespace
-      and service account from the token), renews it, and runs ADS over mutual TLS.`;
+      and service account from the token), renews it, and runs ADS over mutual TLS.
+      REDIRECT: iptables sends the workload's traffic here (tsmesh iptables / tsmesh run).
+      --service: offer NAME.NAMESPACE.svc.cluster.local on these ports where no ServiceEntry does.`;
 
 /**
  * Reads the sidecar flags; undefined when none is given (a `-c FILE` proxy). Throws UsageError
@@ -63,6 +66,16 @@ export function sidecarOptionsFrom(a: ParsedArgs): SidecarOptions | undefined {
     if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--app-port: expected an integer 1-65535, got ${JSON.stringify(p)}`);
     return n;
   });
+  const mode = one(a, 'interception-mode') ?? 'NONE';
+  if (mode !== 'NONE' && mode !== 'REDIRECT') throw new UsageError(`--interception-mode: expected NONE or REDIRECT, got ${JSON.stringify(mode)}`);
+  const service = one(a, 'service');
+  if (service !== undefined && !DNS_LABEL.test(service)) throw new UsageError(`--service: ${JSON.stringify(service)} is not a DNS label`);
+  const servicePorts = (a.flags.get('service-port') ?? []).map((p) => {
+    const m = /^(\d{1,5})(?:\/([A-Za-z0-9-]+))?$/.exec(p);
+    if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) throw new UsageError(`--service-port: expected PORT or PORT/PROTOCOL (e.g. 9080/HTTP, 5432/TCP), got ${JSON.stringify(p)}`);
+    return { number: Number(m[1]), protocol: (m[2] ?? 'HTTP').toUpperCase() };
+  });
+  if ((service === undefined) !== (servicePorts.length === 0)) throw new UsageError('--service and --service-port go together');
   const o: SidecarOptions = {
     xds: addr,
     xdsApi: api,
@@ -75,6 +88,8 @@ export function sidecarOptionsFrom(a: ParsedArgs): SidecarOptions | undefined {
     inboundPort: port('inbound-port', SIDECAR_DEFAULTS.inboundPort),
     adminPort: port('admin-port', SIDECAR_DEFAULTS.adminPort),
     appPorts,
+    ...(mode === 'REDIRECT' ? { interceptionMode: 'REDIRECT' as const } : {}),
+    ...(service !== undefined ? { service: { name: service, ports: servicePorts } } : {}),
     ...(a.flags.has('status-port') ? { statusPort: port('status-port', 15021) } : {}),
     ...(join ? { join: join.join } : {}),
   };

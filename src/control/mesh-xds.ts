@@ -1,4 +1,5 @@
 import type { ProxyIdentity } from '../envoy/node-metadata.js';
+import { hostsFile } from '../capture/hosts-file.js';
 import type { ConfigStore } from './config/store.js';
 import type { ApiServer } from './api/server.js';
 import { ApiError } from './api/server.js';
@@ -60,18 +61,39 @@ export class MeshXds implements ResourceSource {
     });
     this.server.onConverged((_id, ms) => this.metrics.convergence.observe(ms / 1000));
     this.server.onConnect((identity) => {
-      const before = this.registry.get(identity.id);
-      this.registry.connect(identity);
-      log.info(`xds: ${identity.name}.${identity.namespace} connected (${identity.id})`);
-      // A reconnect with the same identity changes no endpoint; new labels or ports do.
-      if (!before || JSON.stringify(before) !== JSON.stringify(identity)) this.#changed(`registry: ${identity.name}.${identity.namespace} ${before ? 'changed' : 'joined'}`);
-      this.#scheduleSave();
+      // A captured workload (tsmesh run) takes traffic only once its sidecar is ready, which is
+      // when it has applied its listeners: it joins the registry at its first LDS ACK, as a pod
+      // joins a Service's endpoints only when it is Ready. A reconnect keeps its place.
+      if (identity.interceptionMode === 'REDIRECT' && !this.registry.get(identity.id)) {
+        this.#awaitingReady.set(identity.id, identity);
+        log.info(`xds: ${identity.name}.${identity.namespace} connected (${identity.id}); registered once its sidecar is ready`);
+        return;
+      }
+      this.#register(identity);
+    });
+    this.server.onAck((id, typeUrl) => {
+      const identity = this.#awaitingReady.get(id);
+      if (!identity || typeUrl !== TYPE_URL.listener) return;
+      this.#awaitingReady.delete(id);
+      this.#register(identity);
     });
     this.server.onDisconnect((identity) => {
+      if (this.#awaitingReady.delete(identity.id)) return;
       this.registry.disconnect(identity.id, Date.now());
       log.info(`xds: ${identity.name}.${identity.namespace} disconnected; its endpoints stay for ${this.registry.graceMs} ms`);
       this.#scheduleSweep();
     });
+  }
+
+  readonly #awaitingReady = new Map<string, ProxyIdentity>();
+
+  #register(identity: ProxyIdentity): void {
+    const before = this.registry.get(identity.id);
+    this.registry.connect(identity);
+    this.log.info(`xds: ${identity.name}.${identity.namespace} registered (${identity.id})`);
+    // A reconnect with the same identity changes no endpoint; new labels or ports do.
+    if (!before || JSON.stringify(before) !== JSON.stringify(identity)) this.#changed(`registry: ${identity.name}.${identity.namespace} ${before ? 'changed' : 'joined'}`);
+    this.#scheduleSave();
   }
 
   generate(proxy: ProxyIdentity): ProxyResources {
@@ -137,7 +159,10 @@ export class MeshXds implements ResourceSource {
     this.#sweepTimer.unref();
   }
 
-  /** /debug/syncz, /debug/config_dump, /debug/registry and /metrics on the control plane's API. */
+  /**
+   * /debug/syncz, /debug/config_dump, /debug/registry, /metrics, and /api/v1/hosts (service names
+   * to VIPs as an /etc/hosts for a workload of ?namespace=, for traffic capture) on the API.
+   */
   registerRoutes(api: ApiServer): void {
     api.route('GET', '/debug/syncz', () => ({ status: 200, json: this.server.status() }));
     api.route('GET', '/debug/config_dump', async (req) => {
@@ -154,6 +179,10 @@ export class MeshXds implements ResourceSource {
     api.route('GET', '/debug/registry', () => {
       const m = this.mesh();
       return { status: 200, json: { services: m.services, endpoints: Object.fromEntries(m.endpoints), connected: m.connected } };
+    });
+    api.route('GET', '/api/v1/hosts', (req) => {
+      const ns = req.query.get('namespace') ?? 'default';
+      return { status: 200, text: hostsFile(this.mesh().services, ns), contentType: 'text/plain' };
     });
     api.route('GET', '/metrics', () => ({ status: 200, text: renderControlMetrics(this.server, this.metrics), contentType: 'text/plain; version=0.0.4' }));
   }

@@ -25,6 +25,17 @@ export interface ProxyIdentity {
   readonly outboundPort?: number;
   /** The application's own port(s) behind the sidecar. */
   readonly appPorts: readonly number[];
+  /**
+   * Istio's INTERCEPTION_MODE: 'REDIRECT' when iptables sends the workload's traffic through the
+   * sidecar (tsmesh run, tsmesh iptables); absent when it does not (HTTP proxy mode).
+   */
+  readonly interceptionMode?: 'REDIRECT';
+  /**
+   * The service this workload offers when no ServiceEntry declares it (tsmesh run): the control
+   * plane then registers NAME.NAMESPACE.svc.cluster.local with these ports (TSMESH_SERVICE,
+   * TSMESH_SERVICE_PORTS "9080/HTTP,5432/TCP").
+   */
+  readonly service?: { readonly name: string; readonly ports: readonly { readonly number: number; readonly protocol: string }[] };
   /** Where the proxy serves `/stats/prometheus` on its address (the dashboard scrapes it). */
   readonly statsPort?: number;
 }
@@ -39,6 +50,9 @@ export const META = {
   inboundPort: 'TSMESH_INBOUND_PORT',
   outboundPort: 'TSMESH_OUTBOUND_PORT',
   appPorts: 'TSMESH_APP_PORTS',
+  interceptionMode: 'INTERCEPTION_MODE',
+  service: 'TSMESH_SERVICE',
+  servicePorts: 'TSMESH_SERVICE_PORTS',
   statsPort: 'TSMESH_STATS_PORT',
 } as const;
 
@@ -56,6 +70,11 @@ export function nodeOf(identity: Omit<ProxyIdentity, 'id'>): { id: string; clust
   };
   if (identity.inboundPort !== undefined) metadata[META.inboundPort] = String(identity.inboundPort);
   if (identity.outboundPort !== undefined) metadata[META.outboundPort] = String(identity.outboundPort);
+  if (identity.interceptionMode) metadata[META.interceptionMode] = identity.interceptionMode;
+  if (identity.service) {
+    metadata[META.service] = identity.service.name;
+    metadata[META.servicePorts] = identity.service.ports.map((p) => `${p.number}/${p.protocol}`).join(',');
+  }
   if (identity.statsPort !== undefined) metadata[META.statsPort] = String(identity.statsPort);
   return {
     id: `sidecar~${ip}~${identity.name}.${identity.namespace}~${identity.namespace}.svc.cluster.local`,
@@ -82,6 +101,9 @@ export function identityOf(node: { id: string; metadata?: JsonObject | undefined
   const ips = (str(META.ips) ?? parts[1] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
   const inboundPort = port(META.inboundPort);
   const outboundPort = port(META.outboundPort);
+  const serviceName = str(META.service);
+  const servicePorts = (str(META.servicePorts) ?? '').split(',').map((e) => /^(\d{1,5})\/([A-Za-z0-9-]+)$/.exec(e.trim()))
+    .filter((m) => m !== null && Number(m[1]) > 0 && Number(m[1]) < 65536).map((m) => ({ number: Number(m![1]), protocol: m![2]!.toUpperCase() }));
   const statsPort = port(META.statsPort);
   return {
     id,
@@ -94,6 +116,8 @@ export function identityOf(node: { id: string; metadata?: JsonObject | undefined
     ...(inboundPort !== undefined ? { inboundPort } : {}),
     ...(outboundPort !== undefined ? { outboundPort } : {}),
     appPorts: (str(META.appPorts) ?? '').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0 && n < 65536),
+    ...(str(META.interceptionMode) === 'REDIRECT' ? { interceptionMode: 'REDIRECT' as const } : {}),
+    ...(serviceName && /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(serviceName) && servicePorts.length > 0 ? { service: { name: serviceName, ports: servicePorts } } : {}),
     ...(statsPort !== undefined ? { statsPort } : {}),
   };
 }

@@ -28,6 +28,10 @@ export interface SidecarOptions {
   readonly inboundPort: number;
   readonly adminPort: number;
   readonly appPorts: readonly number[];
+  /** REDIRECT: iptables captures the workload's traffic (Istio's INTERCEPTION_MODE). */
+  readonly interceptionMode?: 'REDIRECT';
+  /** The service the workload offers where no ServiceEntry declares it (tsmesh run). */
+  readonly service?: { readonly name: string; readonly ports: readonly { readonly number: number; readonly protocol: string }[] };
   /** The health port (`/healthz/ready` on 0.0.0.0, for the kubelet); none when undefined. */
   readonly statusPort?: number;
   /**
@@ -88,6 +92,8 @@ export function sidecarBootstrap(o: SidecarOptions): { bootstrap: Bootstrap; typ
     inboundPort: o.inboundPort,
     outboundPort: o.outboundPort,
     appPorts: o.appPorts,
+    ...(o.interceptionMode ? { interceptionMode: o.interceptionMode } : {}),
+    ...(o.service ? { service: o.service } : {}),
     // The admin port serves /stats/prometheus; on loopback, where the control plane runs too.
     statsPort: o.adminPort,
   });

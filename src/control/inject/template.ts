@@ -76,6 +76,8 @@ export function proxyContainer(o: InjectOptions, ov: PodOverrides, labels: Reado
     '--inbound-port', String(o.inboundPort),
     '--admin-port', String(o.adminPort),
     '--status-port', String(o.statusPort),
+    // The init container's iptables rules capture the pod's traffic (Istio's INTERCEPTION_MODE).
+    '--interception-mode', 'REDIRECT',
     ...(o.tokenFile ? ['--token-file', o.tokenFile] : []),
   ];
   const fieldRef = (path: string): JsonObject => ({ valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: path } } });

@@ -3,6 +3,7 @@ import type { ProxyIdentity } from '../../envoy/node-metadata.js';
 import type { Endpoint, MeshSnapshot, Service, Workload } from './model.js';
 import { byCreation, selects, sortedRecord } from './labels.js';
 import { entryWorkloads, proxyWorkload } from './workloads.js';
+import { allocateVips } from './vips.js';
 
 /**
  * The mesh's services and endpoints from the stored config and the connected sidecars. Pure and
@@ -33,8 +34,52 @@ export function buildMesh(config: ConfigSnapshot, connected: readonly ProxyIdent
       for (const port of svc.ports) endpoints.set(`${hostname}:${port.number}`, endpointsOf(se, svc, port, workloads));
     }
   }
+  for (const svc of runServices(proxies, seen)) {
+    services.push(svc.service);
+    for (const [k, eps] of svc.endpoints) endpoints.set(k, eps);
+  }
   services.sort((a, b) => cmp(a.hostname, b.hostname));
-  return { config, services, endpoints, connected: proxies };
+  const vips = allocateVips(services.filter((s) => s.addresses.length === 0 && !s.hostname.includes('*')).map((s) => s.hostname), services.flatMap((s) => s.addresses));
+  const withVips = services.map((s) => (s.hostname.includes('*') ? s : { ...s, vips: s.addresses.length > 0 ? s.addresses : [vips.get(s.hostname)!] }));
+  return { config, services: withVips, endpoints, connected: proxies };
+}
+
+/**
+ * Services no ServiceEntry declares, offered by connected sidecars (node metadata TSMESH_SERVICE,
+ * as `tsmesh run --name NAME --port P` sends): `NAME.NAMESPACE.svc.cluster.local` with the union
+ * of their ports (the first proxy by id decides a port's protocol), every such proxy an endpoint.
+ * Running a workload is enough to make it callable by name.
+ */
+function runServices(proxies: readonly ProxyIdentity[], declared: ReadonlySet<string>): { service: Service; endpoints: Map<string, Endpoint[]> }[] {
+  const byHost = new Map<string, ProxyIdentity[]>();
+  for (const p of proxies) {
+    if (!p.service || !p.ips[0]) continue;
+    const host = `${p.service.name}.${p.namespace}.svc.cluster.local`;
+    if (declared.has(host)) continue;
+    byHost.set(host, [...(byHost.get(host) ?? []), p]);
+  }
+  const out: { service: Service; endpoints: Map<string, Endpoint[]> }[] = [];
+  for (const [hostname, ps] of byHost) {
+    const ports = new Map<number, ServicePort>();
+    for (const p of ps) for (const sp of p.service!.ports) if (!ports.has(sp.number)) ports.set(sp.number, { number: sp.number, name: `${sp.protocol.toLowerCase()}-${sp.number}`, protocol: sp.protocol });
+    const service: Service = {
+      hostname, namespace: ps[0]!.namespace, ports: [...ports.values()].sort((a, b) => a.number - b.number), addresses: [],
+      resolution: 'STATIC', location: 'MESH_INTERNAL', source: `run:${ps[0]!.namespace}/${ps[0]!.service!.name}`,
+    };
+    const endpoints = new Map<string, Endpoint[]>();
+    for (const port of service.ports) {
+      const eps: Endpoint[] = [];
+      for (const p of ps) {
+        if (!p.service!.ports.some((sp) => sp.number === port.number)) continue;
+        const w = proxyWorkload(p, []);
+        if (!w) continue;
+        eps.push({ address: w.address, port: w.defaultPort ?? port.number, labels: w.labels, weight: 1, healthy: true, serviceAccount: w.serviceAccount, source: w.source });
+      }
+      endpoints.set(`${hostname}:${port.number}`, eps.sort((a, b) => cmp(a.address, b.address) || a.port - b.port || cmp(a.source, b.source)));
+    }
+    out.push({ service, endpoints });
+  }
+  return out;
 }
 
 function serviceOf(se: ServiceEntry, hostname: string): Service {

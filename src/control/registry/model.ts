@@ -9,11 +9,19 @@ export interface Service {
   readonly ports: readonly ServicePort[];
   /** VIPs from ServiceEntry.addresses (used as extra route domains). */
   readonly addresses: readonly string[];
+  /**
+   * The addresses traffic capture matches the service by: `addresses`, else one allocated from
+   * 198.19.0.0/16 (registry/vips.ts). Absent for wildcard hosts.
+   */
+  readonly vips?: readonly string[];
   readonly resolution: 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN';
   readonly location: 'MESH_EXTERNAL' | 'MESH_INTERNAL';
   /** ServiceEntry.subjectAltNames: identities its endpoints may present besides their service accounts'. */
   readonly subjectAltNames?: readonly string[];
-  /** Which ServiceEntry made it ("namespace/name"), for error messages. */
+  /**
+   * Which ServiceEntry made it ("namespace/name"), for error messages; "run:namespace/name" for
+   * a service no ServiceEntry declares, registered by the workloads that offer it (tsmesh run).
+   */
   readonly source: string;
 }
 

@@ -50,7 +50,9 @@ export function proxyWorkload(proxy: ProxyIdentity, groups: readonly WorkloadGro
   const t = group?.spec.template;
   const labels = sortedRecord({ ...(group ? groupLabels(group) : {}), ...proxy.labels });
   // A proxyless gRPC server has no sidecar: its endpoint is its own (first) port.
-  const defaultPort = proxy.inboundPort ?? (proxy.generator === 'grpc' ? proxy.appPorts[0] : undefined);
+  // With traffic capture, callers use the service's own (target) port and iptables takes the
+  // connection to the sidecar's inbound port.
+  const defaultPort = proxy.interceptionMode === 'REDIRECT' ? undefined : proxy.inboundPort ?? (proxy.generator === 'grpc' ? proxy.appPorts[0] : undefined);
   return {
     name: proxy.name,
     namespace: proxy.namespace,

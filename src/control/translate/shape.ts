@@ -58,5 +58,5 @@ export function shapeKeyOf(proxy: ProxyIdentity, config?: ConfigSnapshot): strin
     if (!relevant) labels.push([k, v]);
     else if (relevant.has(k)) labels.push([k, relevant.get(k)!.has(v) ? v : OTHER]);
   }
-  return JSON.stringify([proxy.generator, proxy.namespace, labels, proxy.inboundPort ?? null, proxy.outboundPort ?? null, proxy.appPorts]);
+  return JSON.stringify([proxy.generator, proxy.namespace, labels, proxy.inboundPort ?? null, proxy.outboundPort ?? null, proxy.appPorts, proxy.interceptionMode ?? null, proxy.service?.ports ?? null]);
 }

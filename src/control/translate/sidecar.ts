@@ -10,6 +10,7 @@ import { isHttp, isHttp2, portProtocol } from '../registry/protocol.js';
 import { blackholeClusterOf, inboundClusterOf, outboundClusterOf, passthroughClusterOf } from './cluster.js';
 import { loadAssignment, subsetEndpoints } from './endpoints.js';
 import { portListenerOf, virtualInbound, virtualOutbound } from './listeners.js';
+import { captureVirtualInbound, captureVirtualOutbound, unknownDestinationChain, type CapturePort } from './capture-listeners.js';
 import type { MeshIndex } from './mesh-index.js';
 import { outboundCluster } from './names.js';
 import { effectivePolicy } from './policy.js';
@@ -25,8 +26,10 @@ import { proxyTelemetry } from './telemetry.js';
 /** Everything a sidecar gets (generator "sidecar"). */
 export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyResources {
   const services = index.mesh.services;
+  const capture = proxy.interceptionMode === 'REDIRECT';
   // Routes also go to hosts only a VirtualService names; clusters exist for services only.
-  const routed = [...services, ...index.virtualServiceHosts];
+  // With capture, services are matched by their VIPs (declared or allocated) too.
+  const routed = [...services, ...index.virtualServiceHosts].map((s) => (capture && s.vips ? { ...s, addresses: s.vips } : s));
   const registryOnly = index.mesh.config.mesh.outboundTrafficPolicy?.mode === 'REGISTRY_ONLY';
   const { clusters, endpoints } = outboundClusters(index, proxy, 'sidecar');
   for (const p of new Set(proxy.appPorts)) clusters.push(inboundClusterOf(p));
@@ -34,23 +37,26 @@ export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyR
 
   const routeCtx = { index, proxy, target: 'sidecar' as const, memo: new Map() };
   const routes: RouteConfiguration[] = httpPorts(routed).map((p) => portRouteConfig(p, routed, routeCtx, registryOnly));
-  if (proxy.outboundPort !== undefined) routes.push(httpProxyRouteConfig(routed, routeCtx, registryOnly));
+  if (proxy.outboundPort !== undefined && !capture) routes.push(httpProxyRouteConfig(routed, routeCtx, registryOnly));
 
   const listeners: Listener[] = [];
   const telemetry = proxyTelemetry(index, proxy);
   const names = new Set(clusters.map((c) => c.name));
   for (const c of telemetry.clusters) if (!names.has(c.name)) clusters.push(c);
-  if (proxy.outboundPort !== undefined) listeners.push(virtualOutbound(proxy.outboundPort, telemetry.outbound));
+  const unknown = capture ? unknownDestinationChain(registryOnly, telemetry.outbound) : undefined;
+  if (proxy.outboundPort !== undefined) listeners.push(capture ? captureVirtualOutbound(proxy.outboundPort, registryOnly, telemetry.outbound) : virtualOutbound(proxy.outboundPort, telemetry.outbound));
   const ports = new Set<number>();
   for (const s of routed) for (const p of s.ports) ports.add(p.number);
   for (const p of [...ports].sort((a, b) => a - b)) {
-    const l = portListenerOf(p, routed, index, proxy, telemetry.outbound);
+    const l = portListenerOf(p, routed, index, proxy, telemetry.outbound, unknown);
     if (l) listeners.push(l);
   }
   const appPort = proxy.appPorts[0];
-  if (proxy.inboundPort !== undefined && appPort !== undefined) {
+  if (proxy.inboundPort !== undefined && (capture || appPort !== undefined)) {
     const sec = inboundSecurity(index, proxy);
-    listeners.push(virtualInbound(proxy.inboundPort, appPort, servesOnlyTcp(index, proxy), sec, telemetry.inbound));
+    listeners.push(capture
+      ? captureVirtualInbound(proxy.inboundPort, inboundPorts(index, proxy), sec, telemetry.inbound)
+      : virtualInbound(proxy.inboundPort, appPort!, servesOnlyTcp(index, proxy), sec, telemetry.inbound));
     const have = new Set(clusters.map((c) => c.name));
     for (const c of sec.clusters) if (!have.has(c.name)) clusters.push(c);
   }
@@ -87,6 +93,31 @@ export function outboundClusters(index: MeshIndex, proxy: ProxyIdentity, target:
     }
   }
   return { clusters, endpoints };
+}
+
+/**
+ * The workload's ports and how each is served inbound: HTTP when a service this proxy is an
+ * endpoint of (a selecting ServiceEntry, or the one it offers itself) says so for the port it
+ * targets, else TCP (bytes are passed on unparsed, so any protocol works).
+ */
+function inboundPorts(index: MeshIndex, proxy: ProxyIdentity): CapturePort[] {
+  const mine = servicesOf(index, proxy);
+  const own = proxy.service ? index.service(`${proxy.service.name}.${proxy.namespace}.svc.cluster.local`) : undefined;
+  if (own && !mine.includes(own)) mine.push(own);
+  return [...new Set(proxy.appPorts)].sort((a, b) => a - b).map((port) => {
+    const sp = mine.flatMap((s) => s.ports).find((p) => (p.targetPort ?? p.number) === port);
+    const declared = proxy.service?.ports.find((p) => p.number === port);
+    return { port, http: sp ? isHttp(portProtocol(sp)) : declared ? isHttp(declared.protocol) : false };
+  });
+}
+
+/** The ServiceEntry services whose workloadSelector selects this proxy. */
+function servicesOf(index: MeshIndex, proxy: ProxyIdentity): Service[] {
+  const labels = workloadLabels(index.mesh.config, proxy);
+  const selecting = new Set(index.mesh.config.serviceEntries
+    .filter((se) => se.metadata.namespace === proxy.namespace && se.spec.workloadSelector && selects(se.spec.workloadSelector.labels, labels))
+    .map((se) => `${se.metadata.namespace}/${se.metadata.name}`));
+  return index.mesh.services.filter((s) => selecting.has(s.source));
 }
 
 /**
