@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,11 @@ export interface RunOptions {
   /** The control plane: its API (hosts table) and its xDS address. */
   readonly control: string;
   readonly xds: { readonly host: string; readonly port: number };
+  /**
+   * Joining with a join token through the control plane's TLS port (its CA): the sidecar gets a
+   * workload certificate and talks mutual TLS to other sidecars. Absent: plaintext xDS, no certificate.
+   */
+  readonly join?: { readonly token: string; readonly tls: { readonly host: string; readonly port: number } };
   readonly network: NetworkOptions;
   /** Capture rules; ports and uid here override the defaults. */
   readonly capture: CaptureOptions;
@@ -48,8 +54,8 @@ function exitOf(child: ChildProcess): Promise<number> {
   });
 }
 
-function sidecarFlags(o: RunOptions, name: string, ip: string, ports: { inbound: number; outbound: number; admin: number }, xds: string, capture: boolean): string[] {
-  const f = ['proxy', '--xds', xds, '--name', name, '--namespace', o.namespace, '--service-account', o.serviceAccount, '--ip', ip,
+function sidecarFlags(o: RunOptions, name: string, ip: string, ports: { inbound: number; outbound: number; admin: number }, xds: string, capture: boolean, tokenFile: string | undefined): string[] {
+  const f = ['proxy', '--xds', xds, ...(tokenFile ? ['--token-file', tokenFile] : []), '--name', name, '--namespace', o.namespace, '--service-account', o.serviceAccount, '--ip', ip,
     '--inbound-port', String(ports.inbound), '--outbound-port', String(ports.outbound), '--admin-port', String(ports.admin),
     '--concurrency', '1', '--drain-time-s', String(o.drainTimeS), '--service', o.name];
   for (const [k, v] of Object.entries(o.labels)) f.push('--label', `${k}=${v}`);
@@ -115,6 +121,7 @@ export async function runWorkload(o: RunOptions): Promise<number> {
   const podName = `${o.name}-${Math.random().toString(36).slice(2, 7)}`;
   let host: HostRecord | undefined;
   let relay: { port: number; close: () => void } | undefined;
+  let tokenDir: string | undefined;
   let sidecar: ChildProcess | undefined;
   let app: ChildProcess | undefined;
   let hostsTimer: NodeJS.Timeout | undefined;
@@ -134,17 +141,25 @@ export async function runWorkload(o: RunOptions): Promise<number> {
     let ready: () => Promise<boolean>;
     let flags: string[];
     let appEnv: NodeJS.ProcessEnv = { ...process.env };
+    let tokenFile: string | undefined;
+    if (o.join) {
+      tokenDir = mkdtempSync(join(tmpdir(), 'tsmesh-run-'));
+      tokenFile = join(tokenDir, 'token');
+      writeFileSync(tokenFile, o.join.token, { mode: 0o600 });
+    }
     if (root) {
       const stale = await removeStaleHosts(o.network);
       if (stale.length > 0) o.log(`tsmesh run: removed ${stale.length} stale host(s) of runs that are gone: ${stale.map((h) => h.netns).join(', ')}`);
       host = await createHost(o.network, o.name);
       const gateway = o.network.gateway.split('/')[0]!;
-      relay = await xdsRelay(gateway, o.xds);
+      relay = await xdsRelay(gateway, o.join ? o.join.tls : o.xds);
       const capture: CaptureOptions = { ...o.capture, includeInboundPorts: o.capture.includeInboundPorts === '*' ? o.ports.map((p) => p.number) : o.capture.includeInboundPorts };
       await installCapture(captureRules(capture), host.netns);
       o.log(`tsmesh run: mode capture (running as root): host ${host.netns} at ${host.address} on bridge ${host.bridge}; iptables sends its TCP through the sidecar (uid ${capture.proxyUid})`);
       const ns = host.netns;
-      flags = sidecarFlags(o, podName, host.address, { inbound: capture.inboundPort, outbound: capture.outboundPort, admin: 15000 }, `${gateway}:${relay.port}`, true);
+      // The sidecar runs as the proxy uid: the token is its to read, no one else's.
+      if (tokenDir && tokenFile) { chownSync(tokenDir, capture.proxyUid, capture.proxyGid); chownSync(tokenFile, capture.proxyUid, capture.proxyGid); }
+      flags = sidecarFlags(o, podName, host.address, { inbound: capture.inboundPort, outbound: capture.outboundPort, admin: 15000 }, `${gateway}:${relay.port}`, true, tokenFile);
       spawnSidecar = (f) => spawn('ip', ['netns', 'exec', ns, 'setpriv', `--reuid=${capture.proxyUid}`, `--regid=${capture.proxyGid}`, '--clear-groups', '--', ...tsmeshArgv(), ...f], { stdio: ['ignore', 'inherit', 'inherit'] });
       spawnApp = (env) => spawn('ip', ['netns', 'exec', ns, ...o.command], { stdio: 'inherit', env });
       ready = async () => (await runIn(ns, ['curl', '-sf', '-o', '/dev/null', '--max-time', '2', 'http://127.0.0.1:15000/ready'])).code === 0;
@@ -155,7 +170,8 @@ export async function runWorkload(o: RunOptions): Promise<number> {
         admin: o.localPorts.admin || await freePort(),
       };
       o.log(`tsmesh run: mode local (not root: no network namespace, no iptables): sidecar on 127.0.0.1, inbound ${ports.inbound} -> app ${o.ports.map((p) => p.number).join(',')}, outbound through HTTP_PROXY=http://127.0.0.1:${ports.outbound}, admin ${ports.admin}`);
-      flags = sidecarFlags(o, podName, '127.0.0.1', ports, `${o.xds.host}:${o.xds.port}`, false);
+      const xds = o.join ? o.join.tls : o.xds;
+      flags = sidecarFlags(o, podName, '127.0.0.1', ports, `${xds.host}:${xds.port}`, false, tokenFile);
       appEnv = { ...appEnv, HTTP_PROXY: `http://127.0.0.1:${ports.outbound}`, http_proxy: `http://127.0.0.1:${ports.outbound}`, NO_PROXY: '', no_proxy: '' };
       spawnSidecar = (f) => spawn(tsmeshArgv()[0]!, [...tsmeshArgv().slice(1), ...f], { stdio: ['ignore', 'inherit', 'inherit'] });
       spawnApp = (env) => spawn(o.command[0]!, o.command.slice(1), { stdio: 'inherit', env });
@@ -210,6 +226,7 @@ export async function runWorkload(o: RunOptions): Promise<number> {
     process.off('SIGINT', onSignal);
     for (const c of [app, sidecar]) if (c && c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     relay?.close();
+    if (tokenDir) rmSync(tokenDir, { recursive: true, force: true });
     if (host) await removeHost(o.network, host);
   }
 }

@@ -6,7 +6,8 @@ import { NETWORK_DEFAULTS, type NetworkOptions } from '../capture/host-network.j
 import { table } from './table.js';
 
 export const RUN_USAGE = `  tsmesh run --name NAME [--namespace default] [--label k=v]... [--port P[/PROTOCOL]]...
-             [--service-account SA] [--control URL] [--xds HOST:PORT] [--drain-time-s 5]
+             [--service-account SA] [--control URL] [--xds HOST:PORT] [--xds-tls HOST:PORT] [--no-mtls]
+             [--drain-time-s 5]
              [--state-dir /run/tsmesh] [--bridge tsmesh0] [--gateway 198.18.0.1/16]
              [--inbound-port P --outbound-port P --admin-port P] [tsmesh iptables flags] -- COMMAND ...
       Put one workload in the mesh. As root: a host of its own (network namespace on the bridge),
@@ -14,6 +15,8 @@ export const RUN_USAGE = `  tsmesh run --name NAME [--namespace default] [--labe
       names resolve through the host's /etc/hosts. Not as root: the sidecar on 127.0.0.1 and
       COMMAND with HTTP_PROXY. NAME.NAMESPACE.svc.cluster.local is registered with the --ports
       unless a ServiceEntry declares it. Exits with COMMAND's exit code, after the sidecar drained.
+      When the control plane runs its CA, the sidecar joins with a join token through --xds-tls
+      (default CONTROL_HOST:15012) and talks mutual TLS to other sidecars; --no-mtls: plaintext.
   tsmesh hosts ls|rm [NETNS... | --all] [--state-dir /run/tsmesh]
       The hosts of tsmesh run (and whether their run is alive); rm removes them.
 `;
@@ -34,8 +37,8 @@ export async function runRunCommand(cmd: 'run' | 'hosts', argv: readonly string[
 
 async function run(argv: readonly string[]): Promise<number> {
   const a = parseArgs(argv, {
-    values: ['name', 'namespace', 'label', 'port', 'service-account', 'control', 'xds', 'drain-time-s', 'admin-port', ...NETWORK_FLAGS, ...CAPTURE_FLAGS],
-    booleans: [],
+    values: ['name', 'namespace', 'label', 'port', 'service-account', 'control', 'xds', 'xds-tls', 'drain-time-s', 'admin-port', ...NETWORK_FLAGS, ...CAPTURE_FLAGS],
+    booleans: ['no-mtls'],
   });
   const dash = argv.indexOf('--');
   const command = dash >= 0 ? argv.slice(dash + 1) : [];
@@ -69,11 +72,15 @@ async function run(argv: readonly string[]): Promise<number> {
   }
   const xds = parseHostPort(one(a, 'xds') ?? (controlHost.includes(':') ? `[${controlHost}]:15010` : `${controlHost}:15010`));
   if (typeof xds === 'string') throw new UsageError(`--xds: ${xds}`);
+  const xdsTls = parseHostPort(one(a, 'xds-tls') ?? (controlHost.includes(':') ? `[${controlHost}]:15012` : `${controlHost}:15012`));
+  if (typeof xdsTls === 'string') throw new UsageError(`--xds-tls: ${xdsTls}`);
+  const join = a.flags.has('no-mtls') ? undefined : await joinToken(control, namespace, serviceAccount);
   const capture = captureOptionsFrom(a);
   const root = process.getuid?.() === 0;
   const { runWorkload } = await import('../capture/run.js');
   const code = await runWorkload({
     name, namespace, labels, serviceAccount, ports, command, control, xds,
+    ...(join ? { join: { token: join, tls: xdsTls } } : {}),
     network: networkFrom(a),
     capture,
     drainTimeS: int(a, 'drain-time-s', 5, 0, 3600),
@@ -89,6 +96,28 @@ async function run(argv: readonly string[]): Promise<number> {
   // vanished) must not keep tsmesh run from exiting with its code. unref: fires only then.
   setTimeout(() => process.exit(code), 2000).unref();
   return code;
+}
+
+/**
+ * A join token for the workload's identity from the control plane's CA (POST /ca/tokens). No CA
+ * (a control plane without its TLS port) means plaintext, said in one line; an unreachable
+ * control plane is left to the sidecar, which waits for it.
+ */
+async function joinToken(control: string, namespace: string, serviceAccount: string): Promise<string | undefined> {
+  let r: Response;
+  try {
+    r = await fetch(`${control.replace(/\/$/, '')}/ca/tokens`, { method: 'POST', body: JSON.stringify({ namespace, serviceAccount, ttl: '1h' }), signal: AbortSignal.timeout(10_000) });
+  } catch (e) {
+    process.stderr.write(`tsmesh run: cannot reach the control plane at ${control} for a join token (${(e as Error).message}); running without a workload certificate (plaintext)\n`);
+    return undefined;
+  }
+  if (r.status === 404) {
+    process.stderr.write('tsmesh run: the control plane runs no CA (start it with --xds-tls-port); running without a workload certificate (plaintext)\n');
+    return undefined;
+  }
+  const body = (await r.json().catch(() => ({}))) as { token?: string; error?: string };
+  if (!r.ok || typeof body.token !== 'string') throw new UsageError(`run: the control plane refused a join token for ${namespace}/${serviceAccount}: ${body.error ?? `HTTP ${r.status}`}`);
+  return body.token;
 }
 
 async function hosts(argv: readonly string[], out: (s: string) => void): Promise<number> {

@@ -16,7 +16,7 @@ let env: RunEnv;
 before(async () => { env = await startRunEnv(); });
 after(async () => { await env?.close(); });
 
-test('an app reaches another by name through both sidecars; a job\'s exit stops its sidecar; SIGTERM drains and removes the host', { skip: !root && 'needs root (namespaces, iptables); run-local-e2e.test.ts covers the local mode' }, async () => {
+test('an app reaches another by name through both sidecars with mutual TLS; a job\'s exit stops its sidecar; SIGTERM drains and removes the host', { skip: !root && 'needs root (namespaces, iptables); run-local-e2e.test.ts covers the local mode' }, async () => {
   const reviews = env.run(['--name', 'reviews', '--label', 'version=v2', '--port', '9080'], env.app('server.mjs', '9080', 'reviews-v2'));
   await until(() => env.registered('reviews.default.svc.cluster.local', 9080), 60_000, () => `reviews never registered:\n${reviews.output()}`);
   assert.match(reviews.output(), /mode capture \(running as root\)/);
@@ -26,6 +26,9 @@ test('an app reaches another by name through both sidecars; a job\'s exit stops 
   const job = env.run(['--name', 'productpage', '--port', '9080'], env.app('client.mjs', 'http://reviews:9080/reviews/1'));
   assert.equal(await job.exitWithin(60_000), 0, job.output());
   assert.match(job.output(), /reviews-v2 host=reviews:9080 path=\/reviews\/1/);
+  // Between the hosts the hop was mutual TLS: reviews' sidecar verified productpage's workload
+  // certificate and handed its SPIFFE ID to the app.
+  assert.match(job.output(), /xfcc=By=spiffe:\/\/cluster\.local\/ns\/default\/sa\/default;Hash=[0-9a-f]+;.*URI=spiffe:\/\/cluster\.local\/ns\/default\/sa\/default/);
   assert.match(job.output(), /exited with 0; draining the sidecar/);
   // Through reviews' sidecar: its inbound connection manager counted the request.
   const ns = /tsmesh-reviews-\w+/.exec(await env.hostsTable())![0];

@@ -18,8 +18,9 @@ after(async () => { await env?.close(); });
 
 test('a workload whose sidecar never becomes ready gets no traffic, and its app never starts', { skip: !root && 'needs root (namespaces)' }, async () => {
   const marker = join(env.dir, 'started');
-  // Its xDS address answers nothing: the sidecar stays not ready.
-  const r = env.run(['--name', 'ratings', '--port', '9080', '--xds', `127.0.0.1:${await freePort()}`], ['touch', marker]);
+  // Its xDS addresses (plaintext and TLS) answer nothing: the sidecar stays not ready.
+  const dead = `127.0.0.1:${await freePort()}`;
+  const r = env.run(['--name', 'ratings', '--port', '9080', '--xds', dead, '--xds-tls', dead], ['touch', marker]);
   await until(async () => /mode capture/.test(r.output()), 30_000, r.output);
   await new Promise((res) => setTimeout(res, 2000));
   assert.equal(await env.registered('ratings.default.svc.cluster.local', 9080), false, 'not an endpoint while its sidecar is not ready');

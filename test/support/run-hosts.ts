@@ -13,7 +13,7 @@ export const APPS: Readonly<Record<string, string>> = {
   // HTTP: answers who it is, the Host it was called with and the path.
   'server.mjs': `import http from 'node:http';
 const [port, who] = [Number(process.argv[2]), process.argv[3]];
-http.createServer((req, res) => res.end(who + ' host=' + req.headers.host + ' path=' + req.url + '\\n')).listen(port, '0.0.0.0');`,
+http.createServer((req, res) => res.end(who + ' host=' + req.headers.host + ' path=' + req.url + (req.headers['x-forwarded-client-cert'] ? ' xfcc=' + req.headers['x-forwarded-client-cert'] : '') + '\\n')).listen(port, '0.0.0.0');`,
   // HTTP GET through HTTP_PROXY when set (as curl would), until 200 (or --once); prints status and body.
   'client.mjs': `import http from 'node:http';
 const url = new URL(process.argv[2]);
@@ -90,11 +90,12 @@ export async function startRunEnv(): Promise<RunEnv> {
   chmodSync(dir, 0o755);
   for (const [f, text] of Object.entries(APPS)) writeFileSync(join(dir, f), text);
   const stateDir = join(dir, 'state');
-  const xdsPort = await freePort();
-  const control = await startControlProcess({ dataDir: join(dir, 'data'), extra: ['--xds-port', String(xdsPort), '--registry-grace-s', '0'] });
+  const [xdsPort, xdsTlsPort] = [await freePort(), await freePort()];
+  // The CA on its TLS port: every workload joins with a join token and gets a certificate.
+  const control = await startControlProcess({ dataDir: join(dir, 'data'), extra: ['--xds-port', String(xdsPort), '--xds-tls-port', String(xdsTlsPort), '--registry-grace-s', '0'] });
   const running: ChildProcess[] = [];
   const run = (flags: string[], command: string[], asUser = false): Run => {
-    const argv = [join(repoRoot(), 'bin/tsmesh.js'), 'run', '--control', control.url, '--xds', `127.0.0.1:${xdsPort}`, '--state-dir', stateDir, '--bridge', bridge, '--gateway', gateway, '--drain-time-s', '1', ...flags, '--', ...command];
+    const argv = [join(repoRoot(), 'bin/tsmesh.js'), 'run', '--control', control.url, '--xds', `127.0.0.1:${xdsPort}`, '--xds-tls', `127.0.0.1:${xdsTlsPort}`, '--state-dir', stateDir, '--bridge', bridge, '--gateway', gateway, '--drain-time-s', '1', ...flags, '--', ...command];
     const child = asUser
       ? spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] })
       : spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
