@@ -28,6 +28,7 @@ import { median } from './lib/stats.js';
 import { setSection } from './lib/sections.js';
 import { makeCa } from '../test/support/certs.js';
 import { ADMIN, cluster, downstreamTls, hcm, listener, staticSecrets, upstreamTls } from '../test/support/mtls.js';
+import { intOption } from './lib/options.js';
 
 const BODY = 'hello world\n';
 const SERVER = 'spiffe://cluster.local/ns/bench/sa/server';
@@ -52,12 +53,7 @@ function options(argv: string[]): Options {
     },
   });
   const quick = values.quick === true;
-  const int = (name: string, v: string | undefined, dflt: number, min: number, max: number): number => {
-    if (v === undefined) return dflt;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
-    return n;
-  };
+  const int = intOption;
   return {
     rounds: int('rounds', values.rounds, quick ? 1 : 3, 1, 50),
     duration: int('duration', values.duration, quick ? 2 : 5, 1, 60),

@@ -30,6 +30,7 @@ import http from 'node:http';
 import { ISTIO_TEXT_FORMAT } from '../src/control/translate/access-log-formats.js';
 import { telemetryLoopNs } from './lib/telemetry-loop.js';
 import { ISTIO_STATS_HTTP_FILTER } from './lib/telemetry-configs.js';
+import { intOption } from './lib/options.js';
 
 const BODY = 'hello world\n';
 const log = (line: string): void => { process.stderr.write(`${line}\n`); };
@@ -52,12 +53,7 @@ function options(argv: string[]): Options {
     },
   });
   const quick = values.quick === true;
-  const int = (name: string, v: string | undefined, dflt: number, min: number, max: number): number => {
-    if (v === undefined) return dflt;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
-    return n;
-  };
+  const int = intOption;
   return {
     rounds: int('rounds', values.rounds, quick ? 2 : 5, 1, 50),
     duration: int('duration', values.duration, quick ? 2 : 5, 1, 60),

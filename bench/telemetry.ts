@@ -26,6 +26,7 @@ import { setSection } from './lib/sections.js';
 import { TELEMETRY_CONFIGS, type TelemetryConfig } from './lib/telemetry-configs.js';
 import { filterLoopNs } from './lib/filter-loop.js';
 import { HTTP_FILTER_JSON } from './lib/telemetry-configs.js';
+import { intOption } from './lib/options.js';
 
 const BODY = 'hello world\n';
 const log = (line: string): void => { process.stderr.write(`${line}\n`); };
@@ -48,12 +49,7 @@ function options(argv: string[]): Options {
     },
   });
   const quick = values.quick === true;
-  const int = (name: string, v: string | undefined, dflt: number, min: number, max: number): number => {
-    if (v === undefined) return dflt;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
-    return n;
-  };
+  const int = intOption;
   return {
     rounds: int('rounds', values.rounds, quick ? 2 : 5, 1, 50),
     duration: int('duration', values.duration, quick ? 2 : 5, 1, 60),

@@ -37,12 +37,7 @@ export function parseOptions(argv: string[]): Options {
     },
   });
   const quick = values.quick === true;
-  const int = (name: string, v: string | undefined, dflt: number, min: number, max: number): number => {
-    if (v === undefined) return dflt;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
-    return n;
-  };
+  const int = intOption;
   const connections = int('connections', values.connections, 32, 1, 1000);
   const h2Streams = int('h2-streams', values['h2-streams'], 10, 1, 100);
   const cpus = availableParallelism();
@@ -69,4 +64,12 @@ export function parseOptions(argv: string[]): Options {
   };
   if (o.rate % o.rateConnections !== 0) throw new Error(`--rate (${o.rate}) must be a multiple of --rate-connections (${o.rateConnections})`);
   return o;
+}
+
+/** An integer flag's value: `dflt` when absent, an error naming the flag when outside [min, max]. */
+export function intOption(name: string, v: string | undefined, dflt: number, min: number, max: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+  return n;
 }
