@@ -30,9 +30,11 @@ ${METRICS_USAGE}
       proxies over ADS; sidecars that connect register their workload. The TLS port serves ADS and
       the CA (root in DATA_DIR/ca, or a plugged-in --ca-dir in Istio's cacerts layout).
 ${WEBHOOK_USAGE}
-${MESH_USAGE}${PROXY_USAGE}${CA_USAGE}${INJECT_USAGE}${IPTABLES_USAGE}${RUN_USAGE}${DASHBOARD_USAGE}  tsmesh demo [--requests N] [--stay]
+${MESH_USAGE}${PROXY_USAGE}${CA_USAGE}${INJECT_USAGE}${IPTABLES_USAGE}${RUN_USAGE}${DASHBOARD_USAGE}  tsmesh demo [--requests N] [--stay] [--no-capture]
       Control plane + a bookinfo-like app with a sidecar per workload, then a walk through a
       canary, an A/B route by header, retries over a flaky service and a timeout. Ctrl-C stops it.
+      As root each workload runs on a host of its own (tsmesh run: capture, mutual TLS between
+      hosts); otherwise, or with --no-capture, all on loopback through HTTP_PROXY.
   tsmesh help
 `;
 
@@ -79,10 +81,18 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
       case 'token':
       case 'ca': return await (await import('./ca-commands.js')).runCaCommand(cmd, rest);
+      case 'demo-app': {
+        // Not in the usage: one bookinfo app of the demo, as `tsmesh run` starts it on its host.
+        const [name, version, port] = rest;
+        if (!name || !version || !port) throw new UsageError('demo-app NAME VERSION PORT');
+        const { startApp } = await import('../demo/bookinfo.js');
+        const app = await startApp(name, version, Number(port));
+        return await new Promise<number>((resolve) => { const stop = (): void => { void app.close().then(() => resolve(0)); }; process.once('SIGTERM', stop); process.once('SIGINT', stop); });
+      }
       case 'demo': {
-        const a = parseArgs(rest, { values: ['requests'], booleans: ['stay'] });
+        const a = parseArgs(rest, { values: ['requests'], booleans: ['stay', 'no-capture'] });
         const { runDemo } = await import('../demo/main.js');
-        return await runDemo({ requests: int(a, 'requests', 20, 1, 10_000), stay: a.flags.has('stay'), out: (line) => process.stdout.write(`${line}\n`) });
+        return await runDemo({ requests: int(a, 'requests', 20, 1, 10_000), stay: a.flags.has('stay'), capture: process.getuid?.() === 0 && !a.flags.has('no-capture'), out: (line) => process.stdout.write(`${line}\n`) });
       }
       case undefined:
       case 'help':

@@ -77,6 +77,8 @@ async function run(argv: readonly string[]): Promise<number> {
   const join = a.flags.has('no-mtls') ? undefined : await joinToken(control, namespace, serviceAccount);
   const capture = captureOptionsFrom(a);
   const root = process.getuid?.() === 0;
+  // Whoever reads our output may go away (a closed pipe): the host must still be cleaned up.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => { /* nowhere to report it */ });
   const { runWorkload } = await import('../capture/run.js');
   const code = await runWorkload({
     name, namespace, labels, serviceAccount, ports, command, control, xds,

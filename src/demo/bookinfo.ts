@@ -90,9 +90,18 @@ function handlerFor(name: string, version: string, opts: AppOptions, state: { fl
 export async function startApp(name: string, version: string, port: number, opts: AppOptions = {}): Promise<RunningApp> {
   const state = { flaky: opts.flaky ?? false, count: 0 };
   const handle = handlerFor(name, version, opts, state);
+  let lastCaller = '';
   const server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
+      const xfcc = req.headers['x-forwarded-client-cert'];
+      if (typeof xfcc === 'string') lastCaller = xfcc;
+      // The demo's own knobs (captured mode, where the app runs in a process of its own).
+      if (req.url?.startsWith('/demo/')) {
+        if (req.method === 'POST' && req.url.startsWith('/demo/flaky?on=')) state.flaky = req.url.endsWith('=1');
+        res.end(req.url === '/demo/last-caller' ? lastCaller : 'ok');
+        return;
+      }
       void handle(req).then((r) => {
         const text = JSON.stringify(r.body);
         res.writeHead(r.status, { 'content-type': 'application/json', 'x-app': `${name}-${version}` });

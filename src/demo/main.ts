@@ -6,6 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startApp, type RunningApp } from './bookinfo.js';
+import { startCaptured } from './captured.js';
 import { renderProxyStatus, type SyncEntry } from '../cli/proxy-status.js';
 
 /*
@@ -17,6 +18,11 @@ import { renderProxyStatus, type SyncEntry } from '../cli/proxy-status.js';
 export interface DemoOptions {
   /** Requests sent per scene (100 by default). */
   readonly requests: number;
+  /**
+   * Each workload on a host of its own with traffic capture and mutual TLS (tsmesh run; needs
+   * root). Otherwise everything on loopback with HTTP_PROXY.
+   */
+  readonly capture: boolean;
   /** Keep running after the walk-through until Ctrl-C. */
   readonly stay: boolean;
   readonly out: (line: string) => void;
@@ -45,16 +51,23 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     await Promise.all(apps.map((a) => a.close()));
     rmSync(dir, { recursive: true, force: true });
   };
+  // Dying without stop() (a closed stdout, an exception) must not leave workloads running:
+  // SIGTERM lets each tsmesh run remove its host.
+  process.once('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGTERM'); });
   const interrupted = new Promise<number>((resolve) => {
     process.once('SIGINT', () => { out('\nCtrl-C: stopping the mesh'); void stop().then(() => resolve(130)); });
   });
 
   const walk = async (): Promise<number> => {
-    const [xdsPort, httpPort] = [await freePort(), await freePort()];
-    out(`control plane: xDS on 127.0.0.1:${xdsPort}, API on http://127.0.0.1:${httpPort} (config dir ${configDir})`);
-    const control = spawnTsmesh(['control', '--config-dir', configDir, '--data-dir', join(dir, 'data'), '--xds-port', String(xdsPort), '--xds-tls-port', '0', '--http-port', String(httpPort)], children, []);
+    const [xdsPort, httpPort, xdsTlsPort] = [await freePort(), await freePort(), await freePort()];
+    out(`control plane: xDS on 127.0.0.1:${xdsPort}${opts.capture ? ` and with its CA on 127.0.0.1:${xdsTlsPort} (TLS)` : ''}, API on http://127.0.0.1:${httpPort} (config dir ${configDir})`);
+    const control = spawnTsmesh(['control', '--config-dir', configDir, '--data-dir', join(dir, 'data'), '--xds-port', String(xdsPort), '--xds-tls-port', opts.capture ? String(xdsTlsPort) : '0', '--http-port', String(httpPort)], children, []);
     const api = `http://127.0.0.1:${httpPort}`;
     await waitFor(async () => (await get(`${api}/healthz`)).status === 200, 20_000, () => `the control plane did not start:\n${control.output.join('')}`);
+    if (opts.capture) {
+      const c = await startCaptured({ api, xdsPort, xdsTlsPort, children, out });
+      return walkScenes({ api, front: c.front, setFlaky: c.setFlaky, proof: c.proof, outputOf: c.outputOf });
+    }
 
     const workloads = new Map<string, Workload>();
     for (const [name, version] of [['productpage', 'v1'], ['details', 'v1'], ['reviews', 'v1'], ['reviews', 'v2'], ['reviews', 'v3'], ['ratings', 'v1']] as const) {
@@ -69,15 +82,26 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       out(`  ${`${name}-${version}`.padEnd(14)} app :${app.port}  sidecar inbound :${inboundPort} outbound :${outboundPort} admin :${adminPort}`);
     }
     const page = workloads.get('productpage-v1')!;
-    const front = page.inboundPort;
+    const ratingsApp = workloads.get('ratings-v1')!.app;
+    return walkScenes({
+      api, front: `http://127.0.0.1:${page.inboundPort}`,
+      setFlaky: async (on) => { ratingsApp.options.flaky = on; },
+      outputOf: () => page.output.join('').slice(-2000),
+    });
+  };
+
+  /** The scenes, the same with and without capture: `front` is where productpage is reached. */
+  const walkScenes = async (m: { api: string; front: string; setFlaky: (on: boolean) => Promise<void>; proof?: () => Promise<string[]>; outputOf: () => string }): Promise<number> => {
+    const { api, front } = m;
     out('waiting for every sidecar to be programmed (productpage → details and reviews → ratings through the sidecars) ...');
     let last: unknown;
     await waitFor(async () => {
-      const r = await get(`http://127.0.0.1:${front}/productpage`);
+      const r = await get(`${front}/productpage`);
       last = r;
       return r.status === 200 && versionOf(r.body) !== undefined && !describe(r.body).includes('failed') && !JSON.stringify(r.body).includes('"error"');
-    }, 60_000, () => `the mesh did not converge (last answer ${JSON.stringify(last)}); productpage sidecar said:\n${page.output.join('').slice(-2000)}`);
-    out(`ready: $ curl http://127.0.0.1:${front}/productpage  →  ${JSON.stringify(last && (last as { body: unknown }).body)}\n`);
+    }, 90_000, () => `the mesh did not converge (last answer ${JSON.stringify(last)}); productpage said:\n${m.outputOf()}`);
+    out(`ready: $ curl ${front}/productpage  →  ${JSON.stringify(last && (last as { body: unknown }).body)}\n`);
+    if (m.proof) for (const line of await m.proof()) out(line);
 
     const apply = async (title: string, yaml: string, file?: string): Promise<void> => {
       if (file) out(`$ tsmesh apply -f ${file}  # ${title}`);
@@ -91,7 +115,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const scene = async (title: string, headers: Record<string, string> = {}, n = opts.requests): Promise<Map<string, number>> => {
       const counts = new Map<string, number>();
       for (let i = 0; i < n; i++) {
-        const r = await get(`http://127.0.0.1:${front}/productpage`, headers);
+        const r = await get(`${front}/productpage`, headers);
         const key = r.status !== 200 ? `HTTP ${r.status}` : describe(r.body);
         counts.set(key, (counts.get(key) ?? 0) + 1);
       }
@@ -103,7 +127,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const settle = async (want: (body: unknown) => boolean, headers: Record<string, string> = {}, times = 5): Promise<void> => {
       let streak = 0;
       await waitFor(async () => {
-        streak = want((await get(`http://127.0.0.1:${front}/productpage`, headers)).body) ? streak + 1 : 0;
+        streak = want((await get(`${front}/productpage`, headers)).body) ? streak + 1 : 0;
         return streak >= times;
       }, 20_000, () => `the change did not reach the sidecars:\n${syncStatus()}`);
     };
@@ -124,7 +148,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
 
     out('\n2. Canary: 90% v1, 10% v3');
     await apply('canary 90/10', vs('reviews', [{ subset: 'v1', weight: 90 }, { subset: 'v3', weight: 10 }]));
-    await waitFor(async () => versionOf((await get(`http://127.0.0.1:${front}/productpage`)).body) === 'v3', 20_000, () => `no v3 seen:\n${syncStatus()}`);
+    await waitFor(async () => versionOf((await get(`${front}/productpage`)).body) === 'v3', 20_000, () => `no v3 seen:\n${syncStatus()}`);
     await scene(`${opts.requests} requests`);
 
     out('\n3. A/B by header: end-user jason gets v2, everyone else v1');
@@ -134,19 +158,18 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     await scene('anonymous');
 
     out('\n4. ratings turns flaky (every other request fails with 500); reviews v2 shows it');
-    const ratings = workloads.get('ratings-v1')!.app;
-    ratings.options.flaky = true;
+    await m.setFlaky(true);
     await apply('ratings without retries', ratingsVs('retries: { attempts: 0 }'));
     // Half the answers fail now: one failure shown is the sign (Istio's default retries skip 500s too).
     await settle((b) => describe(b).includes('unavailable'), { 'end-user': 'jason' }, 1);
     await scene('as jason, no retries', { 'end-user': 'jason' });
     await apply('retry 5xx up to 3 times', ratingsVs('retries: { attempts: 3, retryOn: 5xx }'));
     await waitFor(async () => {
-      for (let i = 0; i < 6; i++) if (describe((await get(`http://127.0.0.1:${front}/productpage`, { 'end-user': 'jason' })).body).includes('unavailable')) return false;
+      for (let i = 0; i < 6; i++) if (describe((await get(`${front}/productpage`, { 'end-user': 'jason' })).body).includes('unavailable')) return false;
       return true;
     }, 15_000, () => 'retries did not take effect');
     await scene('as jason, with retries', { 'end-user': 'jason' });
-    ratings.options.flaky = false;
+    await m.setFlaky(false);
 
     out('\n5. ratings slows down by 2 s (fault injection); productpage gives up on reviews after 0.5 s');
     await apply('delay every ratings request by 2s', ratingsVs('fault: { delay: { fixedDelay: 2s, percentage: { value: 100 } } }'));
@@ -159,7 +182,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
 
     out('\nDone. The sidecars kept serving through every change; nothing was restarted.');
     if (opts.stay) {
-      out(`Running until Ctrl-C. Try: tsmesh proxy-status --control ${api}   tsmesh proxy-config routes reviews-v2 --control ${api}   curl http://127.0.0.1:${front}/productpage`);
+      out(`Running until Ctrl-C. Try: tsmesh proxy-status --control ${api}   tsmesh proxy-config routes reviews-v2 --control ${api}   curl ${front}/productpage`);
       return await interrupted;
     }
     out('(tsmesh demo --stay keeps it running for tsmesh proxy-status, proxy-config and curl.)');
