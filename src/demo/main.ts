@@ -296,7 +296,20 @@ function send(method: string, url: string, headers: Record<string, string>, body
   });
 }
 
-function freePort(): Promise<number> {
+const handedOut = new Set<number>();
+
+/**
+ * A port free now and not handed out before in this process: the sidecars bind theirs only
+ * when they start, so the same free port could otherwise be given to two of them.
+ */
+async function freePort(): Promise<number> {
+  for (;;) {
+    const p = await anyFreePort();
+    if (!handedOut.has(p)) { handedOut.add(p); return p; }
+  }
+}
+
+function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);
