@@ -92,7 +92,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'demo': {
         const a = parseArgs(rest, { values: ['requests'], booleans: ['stay', 'no-capture'] });
         const { runDemo } = await import('../demo/main.js');
-        return await runDemo({ requests: int(a, 'requests', 20, 1, 10_000), stay: a.flags.has('stay'), capture: process.getuid?.() === 0 && !a.flags.has('no-capture'), out: (line) => process.stdout.write(`${line}\n`) });
+        const out = (line: string): void => { process.stdout.write(`${line}\n`); };
+        let capture = process.getuid?.() === 0 && !a.flags.has('no-capture');
+        if (capture) {
+          const { missingCommands } = await import('../capture/host-tools.js');
+          const missing = missingCommands(['ip', 'iptables-restore', 'setpriv', 'curl']);
+          if (missing.length > 0) { out(`capture needs ${missing.join(', ')} (scripts/ensure-system-deps.sh installs them): running on loopback with HTTP_PROXY instead`); capture = false; }
+        }
+        return await runDemo({ requests: int(a, 'requests', 20, 1, 10_000), stay: a.flags.has('stay'), capture, out });
       }
       case undefined:
       case 'help':
