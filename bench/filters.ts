@@ -23,13 +23,14 @@ import { killAllNow, portFree } from './lib/processes.js';
 import { nginxUpstreamConf } from './lib/configs.js';
 import { startNginx, startTsmesh, checkServes } from './lib/servers.js';
 import { runWrk, type LoadRun } from './lib/load.js';
-import { treeCpuSeconds, otherCpuWindow } from './lib/proc.js';
+import { treeCpuSeconds } from './lib/proc.js';
 import { describeMachine } from './lib/machine.js';
 import { QuietGate } from './lib/quiet-gate.js';
 import { median } from './lib/stats.js';
 import { setSection } from './lib/sections.js';
 import { filterLoopNs } from './lib/filter-loop.js';
 import { intOption } from './lib/options.js';
+import { alternatingRounds, type Sample } from './lib/alternating-rounds.js';
 
 const BODY = 'hello world\n';
 const log = (line: string): void => { process.stderr.write(`${line}\n`); };
@@ -118,7 +119,6 @@ static_resources:
 const FAULT_0 = { name: 'envoy.filters.http.fault', typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault', delay: { fixedDelay: '1s', percentage: { numerator: 0 } }, abort: { httpStatus: 503, percentage: { numerator: 0 } } } };
 const BIG_BUCKET = { name: 'envoy.filters.http.local_ratelimit', typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit', statPrefix: 'bench_rl', tokenBucket: { maxTokens: 4000000000, tokensPerFill: 4000000000, fillInterval: '1s' }, filterEnabled: { defaultValue: { numerator: 100 } }, filterEnforced: { defaultValue: { numerator: 100 } } } };
 
-interface Sample { rps: number; cpuUsPerRequest: number; otherCpuPct: number; errors: number }
 
 async function main(): Promise<void> {
   const o = options(process.argv.slice(2));
@@ -140,25 +140,8 @@ async function main(): Promise<void> {
   const wrk = (port: number, seconds: number): Promise<LoadRun> => runWrk(`http://127.0.0.1:${port}/`, { threads: 1, connections: o.connections, durationSeconds: seconds });
   log(`warm-up ${o.warmup} s per listener`);
   for (const [, port] of targets) await wrk(port, o.warmup);
-  const samples: Record<'bare' | 'filters', Sample[]> = { bare: [], filters: [] };
   const quiet = new QuietGate();
-  let command = '';
-  for (let r = 1; r <= o.rounds; r++) {
-    for (const [name, port] of targets) {
-      for (let attempt = 1; attempt <= 2; attempt++) {
-        await quiet.wait();
-        const other = otherCpuWindow(process.pid);
-        const cpu0 = treeCpuSeconds(proxy.pid);
-        const run = await wrk(port, o.duration);
-        const s: Sample = { rps: run.requestsPerSecond, cpuUsPerRequest: ((treeCpuSeconds(proxy.pid) - cpu0) / Math.max(1, run.requests)) * 1e6, otherCpuPct: other(), errors: run.errors };
-        command ||= run.command;
-        if (attempt === 1 && quiet.shouldRepeat(`round ${r} ${name}`, s.otherCpuPct)) continue;
-        samples[name].push(s);
-        log(`round ${r} ${name.padEnd(7)} ${Math.round(s.rps).toLocaleString('en-US').padStart(7)} req/s  ${s.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/req  other CPU ${s.otherCpuPct.toFixed(0)}%${s.errors ? `  errors ${s.errors}` : ''}`);
-        break;
-      }
-    }
-  }
+  const { samples, command } = await alternatingRounds({ rounds: o.rounds, targets, load: (port) => wrk(port, o.duration), cpuSeconds: () => treeCpuSeconds(proxy.pid), quiet, log, nameWidth: 7 });
   const loop = { fault: filterLoopNs([FAULT_0]), ratelimit: filterLoopNs([BIG_BUCKET]), both: filterLoopNs([FAULT_0, BIG_BUCKET]) };
   const stats = await (await fetch(`http://127.0.0.1:${ports.admin}/stats?filter=${encodeURIComponent('bench_rl|\\.fault\\.')}`)).text();
   await proxy.stop();

@@ -21,7 +21,7 @@ import { killAllNow, portFree } from './lib/processes.js';
 import { nginxUpstreamConf } from './lib/configs.js';
 import { startNginx, startTsmesh, checkServes } from './lib/servers.js';
 import { runWrk, type LoadRun } from './lib/load.js';
-import { treeCpuSeconds, otherCpuWindow } from './lib/proc.js';
+import { treeCpuSeconds } from './lib/proc.js';
 import { describeMachine } from './lib/machine.js';
 import { QuietGate } from './lib/quiet-gate.js';
 import { median } from './lib/stats.js';
@@ -31,6 +31,7 @@ import { ISTIO_TEXT_FORMAT } from '../src/control/translate/access-log-formats.j
 import { telemetryLoopNs } from './lib/telemetry-loop.js';
 import { ISTIO_STATS_HTTP_FILTER } from './lib/telemetry-configs.js';
 import { intOption } from './lib/options.js';
+import { alternatingRounds, type Sample } from './lib/alternating-rounds.js';
 
 const BODY = 'hello world\n';
 const log = (line: string): void => { process.stderr.write(`${line}\n`); };
@@ -130,7 +131,6 @@ static_resources:
 `;
 }
 
-interface Sample { rps: number; cpuUsPerRequest: number; otherCpuPct: number; errors: number }
 
 async function main(): Promise<void> {
   const o = options(process.argv.slice(2));
@@ -157,30 +157,12 @@ async function main(): Promise<void> {
   const wrk = (port: number, seconds: number): Promise<LoadRun> => runWrk(`http://127.0.0.1:${port}/`, { threads: 1, connections: o.connections, durationSeconds: seconds });
   log(`warm-up ${o.warmup} s per listener`);
   for (const [, port] of targets) await wrk(port, o.warmup);
-  const samples: Record<'off' | 'on', Sample[]> = { off: [], on: [] };
   const quiet = new QuietGate();
-  let command = '';
-  let onRequests = 0;
-  for (let r = 1; r <= o.rounds; r++) {
-    for (const [name, port] of targets) {
-      for (let attempt = 1; attempt <= 2; attempt++) {
-        await quiet.wait();
-        const other = otherCpuWindow(process.pid);
-        const cpu0 = treeCpuSeconds(proxy.pid);
-        const run = await wrk(port, o.duration);
-        const s: Sample = { rps: run.requestsPerSecond, cpuUsPerRequest: ((treeCpuSeconds(proxy.pid) - cpu0) / Math.max(1, run.requests)) * 1e6, otherCpuPct: other(), errors: run.errors };
-        command ||= run.command;
-        if (attempt === 1 && quiet.shouldRepeat(`round ${r} ${name}`, s.otherCpuPct)) continue;
-        samples[name].push(s);
-        log(`round ${r} ${name.padEnd(3)} ${Math.round(s.rps).toLocaleString('en-US').padStart(7)} req/s  ${s.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/req  other CPU ${s.otherCpuPct.toFixed(0)}%${s.errors ? `  errors ${s.errors}` : ''}`);
-        break;
-      }
-    }
-  }
+  const { samples, command } = await alternatingRounds({ rounds: o.rounds, targets, load: (port) => wrk(port, o.duration), cpuSeconds: () => treeCpuSeconds(proxy.pid), quiet, log, nameWidth: 3 });
   // Everything the `on` listener served, warm-up and discarded runs included, against what reached the receiver.
   const statsText = await (await fetch(`http://127.0.0.1:${ports.admin}/stats`)).text();
   const stat = (name: string): number => Number(new RegExp(`^${name.replaceAll('.', '\\.')}: (\\d+)$`, 'm').exec(statsText)?.[1] ?? 0);
-  onRequests = stat('http.on.downstream_rq_completed');
+  const onRequests = stat('http.on.downstream_rq_completed');
   await proxy.stop();
   collector.close();
   const loop = await telemetryLoopNs();

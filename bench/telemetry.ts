@@ -18,7 +18,7 @@ import { killAllNow, portFree } from './lib/processes.js';
 import { nginxUpstreamConf } from './lib/configs.js';
 import { startNginx, startTsmesh, checkServes } from './lib/servers.js';
 import { runWrk, type LoadRun } from './lib/load.js';
-import { treeCpuSeconds, otherCpuWindow } from './lib/proc.js';
+import { treeCpuSeconds } from './lib/proc.js';
 import { describeMachine } from './lib/machine.js';
 import { QuietGate } from './lib/quiet-gate.js';
 import { median } from './lib/stats.js';
@@ -27,6 +27,7 @@ import { TELEMETRY_CONFIGS, type TelemetryConfig } from './lib/telemetry-configs
 import { filterLoopNs } from './lib/filter-loop.js';
 import { HTTP_FILTER_JSON } from './lib/telemetry-configs.js';
 import { intOption } from './lib/options.js';
+import { alternatingRounds, type Sample } from './lib/alternating-rounds.js';
 
 const BODY = 'hello world\n';
 const log = (line: string): void => { process.stderr.write(`${line}\n`); };
@@ -100,7 +101,6 @@ static_resources:
 `;
 }
 
-interface Sample { rps: number; cpuUsPerRequest: number; otherCpuPct: number; errors: number }
 
 async function main(): Promise<void> {
   const o = options(process.argv.slice(2));
@@ -134,39 +134,21 @@ async function main(): Promise<void> {
   const wrk = (port: number, seconds: number): Promise<LoadRun> => runWrk(`http://127.0.0.1:${port}/`, { threads: 1, connections: o.connections, durationSeconds: seconds });
   log(`warm-up ${o.warmup} s per configuration`);
   for (let i = 0; i < n; i++) await wrk(clientPort(i), o.warmup);
-  const samples = new Map<string, Sample[]>(TELEMETRY_CONFIGS.map((c) => [c.name, []]));
   const quiet = new QuietGate();
-  let command = '';
-  const cpu = (): number => treeCpuSeconds(client.pid) + treeCpuSeconds(server.pid);
-  for (let r = 1; r <= o.rounds; r++) {
-    for (let i = 0; i < n; i++) {
-      const name = TELEMETRY_CONFIGS[i]!.name;
-      for (let attempt = 1; attempt <= 2; attempt++) {
-        await quiet.wait();
-        const other = otherCpuWindow(process.pid);
-        const cpu0 = cpu();
-        const run = await wrk(clientPort(i), o.duration);
-        const s: Sample = { rps: run.requestsPerSecond, cpuUsPerRequest: ((cpu() - cpu0) / Math.max(1, run.requests)) * 1e6, otherCpuPct: other(), errors: run.errors };
-        command ||= run.command;
-        if (attempt === 1 && quiet.shouldRepeat(`round ${r} ${name}`, s.otherCpuPct)) continue;
-        samples.get(name)!.push(s);
-        log(`round ${r} ${name.padEnd(10)} ${Math.round(s.rps).toLocaleString('en-US').padStart(7)} req/s  ${s.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/req (both sidecars)  other CPU ${s.otherCpuPct.toFixed(0)}%${s.errors ? `  errors ${s.errors}` : ''}`);
-        break;
-      }
-    }
-  }
+  const targets = TELEMETRY_CONFIGS.map((c, i) => [c.name, clientPort(i)] as const);
+  const { samples, command } = await alternatingRounds({ rounds: o.rounds, targets, load: (port) => wrk(port, o.duration), cpuSeconds: () => treeCpuSeconds(client.pid) + treeCpuSeconds(server.pid), quiet, log, nameWidth: 10, cpuNote: ' (both sidecars)' });
   const istio = (await (await fetch(`http://127.0.0.1:${ports.serverAdmin}/stats/prometheus`)).text()).split('\n').filter((l) => l.startsWith('istio_requests_total')).join('\n');
   await client.stop();
   await server.stop();
 
   // The filters' own work in process (client side: headers added, one count), which the host's noise hardly moves.
   const loop = TELEMETRY_CONFIGS.map((c) => [c.name, filterLoopNs(HTTP_FILTER_JSON[c.name] ?? [])] as const);
-  const m = (name: string, k: keyof Sample): number => median(samples.get(name)!.map((s) => s[k]));
+  const m = (name: string, k: keyof Sample): number => median(samples[name]!.map((s) => s[k]));
   const busyHost = median(TELEMETRY_CONFIGS.map((c) => m(c.name, 'otherCpuPct'))) >= 50;
   const base = TELEMETRY_CONFIGS[0]!.name;
   const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
   const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
-  const perRound = (name: string): string => samples.get(name)!.map((s, i) => { const a = samples.get(base)![i]; return a ? `${((s.rps / a.rps) * 100).toFixed(0)}%` : '?'; }).join(', ');
+  const perRound = (name: string): string => samples[name]!.map((s, i) => { const a = samples[base]![i]; return a ? `${((s.rps / a.rps) * 100).toFixed(0)}%` : '?'; }).join(', ');
   const machine = await describeMachine();
   const table = [
     `### Telemetry cost on the sidecar path (wrk -t1 -c${o.connections} -d${o.duration}s through client sidecar → server sidecar → nginx, median of ${o.rounds})`,
@@ -175,7 +157,7 @@ async function main(): Promise<void> {
     '',
     '| configuration | req/s | % of off | CPU µs / request | vs off | errors | other CPU % |',
     '| --- | --- | --- | --- | --- | --- | --- |',
-    ...TELEMETRY_CONFIGS.map((c) => `| ${c.name}: ${c.description} | ${fmt(m(c.name, 'rps'))} | ${((m(c.name, 'rps') / m(base, 'rps')) * 100).toFixed(1)}% | ${m(c.name, 'cpuUsPerRequest').toFixed(1)} | ${signed(m(c.name, 'cpuUsPerRequest') - m(base, 'cpuUsPerRequest'))} | ${samples.get(c.name)!.reduce((a, s) => a + s.errors, 0)} | ${m(c.name, 'otherCpuPct').toFixed(0)} |`),
+    ...TELEMETRY_CONFIGS.map((c) => `| ${c.name}: ${c.description} | ${fmt(m(c.name, 'rps'))} | ${((m(c.name, 'rps') / m(base, 'rps')) * 100).toFixed(1)}% | ${m(c.name, 'cpuUsPerRequest').toFixed(1)} | ${signed(m(c.name, 'cpuUsPerRequest') - m(base, 'cpuUsPerRequest'))} | ${samples[c.name]!.reduce((a, s) => a + s.errors, 0)} | ${m(c.name, 'otherCpuPct').toFixed(0)} |`),
     '',
     ...TELEMETRY_CONFIGS.slice(1).map((c) => `${c.name} per round, % of off: ${perRound(c.name)}.`),
     busyHost ? '**The host was busy during these runs (median other CPU ≥ 50 %): the throughput and CPU columns measure the other work more than the configurations. Rerun on a quiet host.**' : '',
