@@ -130,7 +130,7 @@ export class HttpStream implements RouterStream {
     if (cfg.stripPort !== 'none') req.authority = stripHostPort(req.authority, cfg.stripPort, this.conn.localPort);
     this.downstreamAddress = downstreamRemoteAddress(cfg, this.downstreamAddress, req.headers);
     this.#requestId = prepareRequestHeaders(cfg, this.conn.remoteAddress, req);
-    if (cfg.forwardClientCert !== 'ALWAYS_FORWARD_ONLY') mutateXfcc(cfg.forwardClientCert, cfg.clientCertDetails, this.conn.tls, req.headers);
+    mutateXfcc(cfg.forwardClientCert, cfg.clientCertDetails, this.conn.tls, req.headers);
     const tracer = this.rt.tracer;
     if (tracer) {
       this.#span = tracer.start(req);

@@ -27,9 +27,22 @@ export function mutateXfcc(mode: ForwardClientCert, details: ClientCertDetails, 
   if (mode === 'ALWAYS_FORWARD_ONLY') return;
   if (!tls?.peerCertificateDer || mode === 'SANITIZE') { h.remove(XFCC); return; }
   if (mode === 'FORWARD_ONLY') return;
-  const el = xfccElement(details, tls);
+  const el = connectionElement(details, tls);
   const prev = mode === 'APPEND_FORWARD' ? h.get(XFCC) : undefined;
   h.set(XFCC, prev ? `${prev},${el}` : el);
+}
+
+// The element depends only on the connection and the connection manager's config: computed (a
+// SHA-256 of the peer certificate, perhaps PEM and percent-encoding) once per connection, not
+// per request.
+const elements = new WeakMap<TlsConnectionInfo, { details: ClientCertDetails; element: string }>();
+
+function connectionElement(details: ClientCertDetails, tls: TlsConnectionInfo): string {
+  const cached = elements.get(tls);
+  if (cached?.details === details) return cached.element;
+  const element = xfccElement(details, tls);
+  elements.set(tls, { details, element });
+  return element;
 }
 
 /** One XFCC element for a verified peer, fields in Envoy's order. */
