@@ -166,29 +166,28 @@ function isCidr4(c: string): boolean {
 export function parsePortList(flag: string, s: string, star: true): '*' | number[];
 export function parsePortList(flag: string, s: string, star: false): number[];
 export function parsePortList(flag: string, s: string, star: boolean): '*' | number[] {
-  const t = s.trim();
-  if (t === '*') {
-    if (star) return '*';
-    throw new CaptureOptionsError(`--${flag}: '*' is not allowed here`);
-  }
-  if (t === '') return [];
-  return t.split(',').map((x) => {
-    const n = Number(x.trim());
+  return parseList(flag, s, star, (x) => {
+    const n = Number(x);
     if (!Number.isInteger(n) || n < 1 || n > 65535) throw new CaptureOptionsError(`--${flag}: expected ports 1-65535 separated by commas, got ${JSON.stringify(x)}`);
     return n;
   });
 }
 
 export function parseCidrList(flag: string, s: string, star: boolean): '*' | string[] {
+  return parseList(flag, s, star, (x) => {
+    const c = x.includes('/') ? x : `${x}/32`;
+    if (!isCidr4(c)) throw new CaptureOptionsError(`--${flag}: expected IPv4 CIDRs separated by commas, got ${JSON.stringify(x)}`);
+    return c;
+  });
+}
+
+/** `*` (when allowed), empty, or comma-separated items, each trimmed and checked by `item`. */
+function parseList<T>(flag: string, s: string, star: boolean, item: (x: string) => T): '*' | T[] {
   const t = s.trim();
   if (t === '*') {
     if (star) return '*';
     throw new CaptureOptionsError(`--${flag}: '*' is not allowed here`);
   }
   if (t === '') return [];
-  return t.split(',').map((x) => {
-    const c = x.trim().includes('/') ? x.trim() : `${x.trim()}/32`;
-    if (!isCidr4(c)) throw new CaptureOptionsError(`--${flag}: expected IPv4 CIDRs separated by commas, got ${JSON.stringify(x)}`);
-    return c;
-  });
+  return t.split(',').map((x) => item(x.trim()));
 }
