@@ -121,3 +121,13 @@ export function identityOf(node: { id: string; metadata?: JsonObject | undefined
     ...(statsPort !== undefined ? { statsPort } : {}),
   };
 }
+
+/**
+ * The label Istio's injector puts on every pod with a sidecar (`istio`). tsmesh reads it in two
+ * places: an endpoint carrying it accepts mTLS (auto mTLS sends it TLS), and a proxy carrying it
+ * has a workload certificate (its agent fills the `default` and `ROOTCA` secrets), so it presents
+ * one upstream and offers TLS on its PERMISSIVE inbound. A proxy without it gets plaintext-only
+ * config, except where a STRICT policy or an explicit ISTIO_MUTUAL asks for TLS (it then waits
+ * for its secrets rather than serving plaintext). A sidecar that joins with a token sets it.
+ */
+export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';

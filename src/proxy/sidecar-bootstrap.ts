@@ -9,7 +9,7 @@ import { ApiConfigSource_ApiType, ApiVersion } from '../envoy/generated/envoy/co
 import type { ConfigSourceSchema } from '../envoy/generated/envoy/config/core/v3/config_source_pb.js';
 import { HttpProtocolOptionsSchema } from '../envoy/generated/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { nodeOf } from '../envoy/node-metadata.js';
+import { nodeOf, TLS_MODE_LABEL } from '../envoy/node-metadata.js';
 import { adminCluster, statusListener, STATUS_TYPE_NAMES } from './sidecar-status.js';
 
 /** What `tsmesh proxy --xds ...` is told about itself and its control plane. */
@@ -85,7 +85,7 @@ export function sidecarBootstrap(o: SidecarOptions): { bootstrap: Bootstrap; typ
     namespace: o.namespace,
     // A sidecar that joins with a token has a workload certificate: like Istio's injector, it
     // says so with this label, which the control plane's auto mTLS reads.
-    labels: o.join ? { 'security.istio.io/tlsMode': 'istio', ...o.labels } : o.labels,
+    labels: o.join ? { [TLS_MODE_LABEL]: 'istio', ...o.labels } : o.labels,
     serviceAccount: o.serviceAccount,
     ips: [o.ip],
     generator: 'sidecar',

@@ -7,6 +7,7 @@ import { decide, readOverrides, stringMap, STATUS } from './annotations.js';
 import { InjectError, fieldPath, isObject, type JsonObject, type Json } from './json.js';
 import { INIT_CONTAINER, PROXY_CONTAINER, SCRATCH_VOLUME, TOKEN_VOLUME, type InjectOptions } from './options.js';
 import { initContainer, proxyContainer, volumes } from './template.js';
+import { TLS_MODE_LABEL } from '../../envoy/node-metadata.js';
 
 /** A pod, or a workload's pod template: `{ metadata, spec }` (other keys are carried along). */
 export type PodLike = JsonObject;
@@ -15,8 +16,6 @@ export type InjectResult =
   | { readonly injected: true; readonly pod: PodLike; readonly warnings: readonly string[] }
   | { readonly injected: false; readonly reason: string; readonly warnings: readonly string[] };
 
-/** Istio's label for workloads whose sidecar accepts mTLS (auto mTLS sends them TLS). */
-export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
 /** Which container `kubectl logs/exec` picks without -c. */
 const DEFAULT_CONTAINER = 'kubectl.kubernetes.io/default-container';
 

@@ -9,21 +9,12 @@
  *   matching the workload, or none) and of the workload's namespace (same rule) apply together.
  */
 import type { AuthorizationPolicy, ConfigSnapshot, MtlsMode, PeerAuthentication, RequestAuthentication } from '../config/kinds.js';
-import type { ProxyIdentity } from '../../envoy/node-metadata.js';
+import { TLS_MODE_LABEL, type ProxyIdentity } from '../../envoy/node-metadata.js';
 import { byCreation, selects } from '../registry/labels.js';
 import { groupOf } from '../registry/workloads.js';
+import { DEFAULT_TRUST_DOMAIN } from '../../pki/spiffe.js';
 
-export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 export const DEFAULT_ROOT_NAMESPACE = 'istio-system';
-/**
- * The label Istio's injector puts on every pod with a sidecar. tsmesh reads it in two places: an
- * endpoint carrying it accepts mTLS (auto mTLS sends it TLS), and a proxy carrying it has a
- * workload certificate (its agent fills the `default` and `ROOTCA` secrets), so it presents
- * one upstream and offers TLS on its PERMISSIVE inbound. A proxy without it gets plaintext-only
- * config, except where a STRICT policy or an explicit ISTIO_MUTUAL asks for TLS (it then waits
- * for its secrets rather than serving plaintext).
- */
-export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
 
 /** What the policy rules read of a workload: where it runs and its labels (WorkloadGroup's merged in). */
 export interface WorkloadRef {
@@ -50,11 +41,6 @@ export function rootNamespaceOf(config: ConfigSnapshot): string {
 /** Whether a workload (or proxy) with these labels takes part in mesh mTLS. */
 export function hasMeshIdentity(labels: Readonly<Record<string, string>>): boolean {
   return labels[TLS_MODE_LABEL] === 'istio';
-}
-
-/** `spiffe://TD/ns/NS/sa/SA`, the identity in a workload certificate's URI SAN. */
-export function spiffeId(trustDomain: string, namespace: string, serviceAccount: string): string {
-  return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
 }
 
 function applies(sel: { matchLabels?: Record<string, string> } | undefined, policyNs: string, w: WorkloadRef, root: string): boolean {

@@ -14,7 +14,8 @@ import { create } from '@bufbuild/protobuf';
 import { Cluster_TransportSocketMatchSchema, type Cluster } from '../../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
 import type { ConfigSnapshot, ServicePort } from '../config/kinds.js';
 import type { Endpoint, Service } from '../registry/model.js';
-import { hasMeshIdentity, mtlsModeFor, spiffeId, trustDomainOf } from './security-policies.js';
+import { hasMeshIdentity, mtlsModeFor, trustDomainOf } from './security-policies.js';
+import { spiffeId } from '../../pki/spiffe.js';
 import { RAW_BUFFER, istioMutualUpstream, meshSni, userTlsUpstream } from './tls-context.js';
 import type { EffectivePolicy } from './policy.js';
 
@@ -73,7 +74,7 @@ export function mtlsCapable(config: ConfigSnapshot, service: Service, port: Serv
 function serviceSans(input: UpstreamTlsInput, counted: (e: Endpoint) => boolean): string[] {
   const td = trustDomainOf(input.config);
   const out = new Set<string>();
-  for (const e of input.portEndpoints) if (counted(e)) out.add(spiffeId(td, input.service.namespace, e.serviceAccount));
+  for (const e of input.portEndpoints) if (counted(e)) out.add(spiffeId({ trustDomain: td, namespace: input.service.namespace, serviceAccount: e.serviceAccount }));
   for (const s of input.service.subjectAltNames ?? []) out.add(s);
   return [...out].sort();
 }

@@ -7,6 +7,7 @@
  */
 import { fromBinary, fromJson, toBinary, toJson, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
 import { StructSchema } from '@bufbuild/protobuf/wkt';
+import { DEFAULT_TRUST_DOMAIN, spiffeId } from '../../pki/spiffe.js';
 
 export const PEER_METADATA_HEADER = 'x-envoy-peer-metadata';
 export const PEER_METADATA_ID_HEADER = 'x-envoy-peer-metadata-id';
@@ -40,7 +41,7 @@ const EXCHANGED = ['NAME', 'NAMESPACE', 'LABELS', 'WORKLOAD_NAME', 'SERVICE_ACCO
  * service and revision from `service.istio.io/canonical-*`, else app / version ("latest");
  * cluster CLUSTER_ID, else "Kubernetes" as Istio defaults it.
  */
-export function peerFromMetadata(md: JsonObject | undefined, trustDomain = 'cluster.local'): PeerNode {
+export function peerFromMetadata(md: JsonObject | undefined, trustDomain = DEFAULT_TRUST_DOMAIN): PeerNode {
   if (!md) return UNKNOWN_PEER;
   const str = (k: string): string | undefined => { const v = md[k]; return typeof v === 'string' && v !== '' ? v : undefined; };
   const rawLabels = md['LABELS'];
@@ -61,7 +62,7 @@ export function peerFromMetadata(md: JsonObject | undefined, trustDomain = 'clus
     canonicalService: labels['service.istio.io/canonical-name'] ?? (app !== UNKNOWN ? app : workload),
     canonicalRevision: labels['service.istio.io/canonical-revision'] ?? (version !== UNKNOWN ? version : 'latest'),
     cluster: str('CLUSTER_ID') ?? 'Kubernetes',
-    principal: sa && namespace !== UNKNOWN ? `spiffe://${trustDomain}/ns/${namespace}/sa/${sa}` : UNKNOWN,
+    principal: sa && namespace !== UNKNOWN ? spiffeId({ trustDomain, namespace, serviceAccount: sa }) : UNKNOWN,
   };
 }
 
