@@ -11,6 +11,7 @@ import type { SocketAddress } from './listener/original-dst.js';
 import { NetworkLocalRateLimitFilter } from './tcp/local-ratelimit.js';
 import { NetworkRbacFilter } from './tcp/rbac.js';
 import { IstioTcpStatsFilter } from './tcp/istio-stats.js';
+import { metadataExchangeStats, peerExchanging, PeerExchange } from './tcp/peer-exchange/exchange.js';
 import { localNodeOf, type LocalNode } from './istio-stats/local-node.js';
 import type { NetworkReadFilter } from './listener/network-filters.js';
 import type { FilterChainSpec } from './listener/compile.js';
@@ -199,7 +200,7 @@ export class ProxyInstance {
   #byDestination = (dst: SocketAddress): ActiveListener | undefined =>
     handoffTarget(this.#handoffIndex ??= this.listeners.map((l) => ({ name: l.spec.name, address: l.spec.address, port: l.spec.port, bindToPort: l.spec.bindToPort, active: l })), dst)?.active;
 
-  #readFilterFor(rf: FilterChainSpec['readFilters'][number], chain: FilterChainSpec): NetworkReadFilter {
+  #readFilterFor(rf: Exclude<FilterChainSpec['readFilters'][number], { kind: 'metadata_exchange' }>, chain: FilterChainSpec): NetworkReadFilter {
     if (rf.kind === 'local_ratelimit') return new NetworkLocalRateLimitFilter(rf.config, this.scopes, this.shared.slots);
     if (rf.kind === 'rbac') return new NetworkRbacFilter(rf.config, this.scopes);
     const cluster = chain.filter.kind === 'tcp_proxy' ? chain.filter.config.clusters[0]?.name : undefined;
@@ -216,8 +217,30 @@ export class ProxyInstance {
     return this.scopes.listener(l.statPrefix || `${l.address}_${l.port}`);
   }
 
+  #peerExchange: PeerExchange | undefined;
+  /** This thread's TCP metadata exchange state: built on first use (most proxies never ask). */
+  #mx = (): PeerExchange => (this.#peerExchange ??= new PeerExchange(this.#node, metadataExchangeStats(this.scopes.root('metadata_exchange'))));
+
+  /**
+   * A chain's filters in order. istio.metadata_exchange holds back the filters after it until
+   * the peer's frame is read, so those are built as the inner chain it wraps.
+   */
+  #chainFilters(chain: FilterChainSpec, from: number): NetworkFilter {
+    const rfs = chain.readFilters;
+    const at = rfs.findIndex((rf, i) => i >= from && rf.kind === 'metadata_exchange');
+    const end = at < 0 ? rfs.length : at;
+    const before: NetworkReadFilter[] = [];
+    for (let i = from; i < end; i++) {
+      const rf = rfs[i]!;
+      if (rf.kind !== 'metadata_exchange') before.push(this.#readFilterFor(rf, chain));
+    }
+    const mx = rfs[at];
+    const rest = mx?.kind === 'metadata_exchange' ? peerExchanging(mx.config, this.#mx(), this.#chainFilters(chain, at + 1)) : this.#terminalFor(chain);
+    return chainOf(before, rest);
+  }
+
   #filterFor(chain: FilterChainSpec, listenerScope: StatScope): NetworkFilter {
-    const filters = chainOf(chain.readFilters.map((rf) => this.#readFilterFor(rf, chain)), this.#terminalFor(chain));
+    const filters = this.#chainFilters(chain, 0);
     return chain.tls ? tlsTerminating(new DownstreamTlsTerminator(chain.tls, this.secrets, sslStats(listenerScope)), filters) : filters;
   }
 
@@ -235,7 +258,7 @@ export class ProxyInstance {
     }
     let stats = this.#tcpStats.get(f.config.statPrefix);
     if (!stats) this.#tcpStats.set(f.config.statPrefix, (stats = tcpProxyStats(scopes.tcp(f.config.statPrefix))));
-    return new TcpProxyFilter(f.config, this.clusters, stats);
+    return new TcpProxyFilter(f.config, this.clusters, stats, this.#mx);
   }
 }
 

@@ -10,6 +10,7 @@ import { RouterSchema } from '../envoy/generated/envoy/extensions/filters/http/r
 import { TcpProxySchema, TcpProxy_WeightedClusterSchema, TcpProxy_WeightedCluster_ClusterWeightSchema } from '../envoy/generated/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
 import { LocalRateLimitSchema as NetworkLocalRateLimitSchema } from '../envoy/generated/envoy/extensions/filters/network/local_ratelimit/v3/local_rate_limit_pb.js';
 import { OriginalDstSchema } from '../envoy/generated/envoy/extensions/filters/listener/original_dst/v3/original_dst_pb.js';
+import { FilterSchema as ClusterFilterSchema } from '../envoy/generated/envoy/config/cluster/v3/filter_pb.js';
 import { TlsInspectorSchema } from '../envoy/generated/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb.js';
 import { ClusterSchema, Cluster_OriginalDstLbConfigSchema, Cluster_RingHashLbConfigSchema, Cluster_MaglevLbConfigSchema, Cluster_LeastRequestLbConfigSchema } from '../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
 import { CircuitBreakersSchema, CircuitBreakers_ThresholdsSchema, CircuitBreakers_Thresholds_RetryBudgetSchema } from '../envoy/generated/envoy/config/cluster/v3/circuit_breaker_pb.js';
@@ -67,7 +68,8 @@ export const SUPPORTED = supportTable([
   [NetworkLocalRateLimitSchema, 'stat_prefix token_bucket runtime_enabled share_key'],
   [RuntimeFeatureFlagSchema, 'default_value runtime_key'],
   [TcpProxy_WeightedCluster_ClusterWeightSchema, 'name weight'],
-  [ClusterSchema, 'name type connect_timeout lb_policy load_assignment typed_extension_protocol_options circuit_breakers dns_refresh_rate dns_lookup_family ring_hash_lb_config maglev_lb_config least_request_lb_config eds_cluster_config cleanup_interval original_dst_lb_config'],
+  [ClusterSchema, 'name type connect_timeout lb_policy load_assignment typed_extension_protocol_options circuit_breakers dns_refresh_rate dns_lookup_family ring_hash_lb_config maglev_lb_config least_request_lb_config eds_cluster_config cleanup_interval original_dst_lb_config filters'],
+  [ClusterFilterSchema, 'name typed_config'],
   [Cluster_OriginalDstLbConfigSchema, 'use_http_header http_header_name upstream_port_override'],
   [Cluster_RingHashLbConfigSchema, 'minimum_ring_size maximum_ring_size hash_function'],
   [Cluster_MaglevLbConfigSchema, 'table_size'],

@@ -66,11 +66,16 @@ export function peerFromMetadata(md: JsonObject | undefined, trustDomain = DEFAU
   };
 }
 
-/** The x-envoy-peer-metadata value a node sends: base64 of the Struct of its exchanged keys. */
-export function encodePeerMetadata(md: JsonObject | undefined): string {
+/** The part of a node's metadata it tells its peers (its exchange keys). */
+export function exchangedMetadata(md: JsonObject | undefined): JsonObject {
   const picked: JsonObject = {};
   for (const k of EXCHANGED) if (md?.[k] !== undefined) picked[k] = md[k]!;
-  return Buffer.from(toBinary(StructSchema, fromJson(StructSchema, picked))).toString('base64');
+  return picked;
+}
+
+/** The x-envoy-peer-metadata value a node sends: base64 of the Struct of its exchanged keys. */
+export function encodePeerMetadata(md: JsonObject | undefined): string {
+  return Buffer.from(toBinary(StructSchema, fromJson(StructSchema, exchangedMetadata(md)))).toString('base64');
 }
 
 /** The metadata in an x-envoy-peer-metadata value; undefined when it is not one (never throws). */

@@ -13,6 +13,7 @@ import { compileNetworkLocalRateLimit, type NetworkLocalRateLimitConfig } from '
 import { RBACSchema as NetworkRbacSchema } from '../../envoy/generated/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
 import { compileNetworkRbac, type NetworkRbacConfig } from '../tcp/rbac.js';
 import { parseStatsPluginConfig, TYPED_STRUCT_TYPE_URL, type StatsPluginConfig } from '../istio-stats/plugin-config.js';
+import { isMetadataExchangeConfig, parseMetadataExchangeConfig, METADATA_EXCHANGE_FILTER, METADATA_EXCHANGE_TYPE_URL, type MetadataExchangeConfig } from '../tcp/peer-exchange/config.js';
 import { TrafficDirection } from '../../envoy/generated/envoy/config/core/v3/base_pb.js';
 import type { TrafficDirectionName } from '../http/filters/types.js';
 import { compileMatch, matchKey, needsTlsInspection, type CompiledMatch } from './filter-chain-match.js';
@@ -27,7 +28,9 @@ export type NetworkFilterSpec =
 export type NetworkReadFilterSpec =
   | { readonly kind: 'local_ratelimit'; readonly config: NetworkLocalRateLimitConfig }
   | { readonly kind: 'rbac'; readonly config: NetworkRbacConfig }
-  | { readonly kind: 'istio_stats'; readonly config: StatsPluginConfig };
+  | { readonly kind: 'istio_stats'; readonly config: StatsPluginConfig }
+  /** Istio's TCP metadata exchange: the filters after it start once the peer's frame is read. */
+  | { readonly kind: 'metadata_exchange'; readonly config: MetadataExchangeConfig };
 
 export interface FilterChainSpec {
   readonly name: string;
@@ -136,6 +139,10 @@ function compileChain(c: FilterChain, path: string, direction: TrafficDirectionN
     } else if (any.typeUrl === typeUrlOf(NetworkRbacSchema)) {
       if (i === last) throw new ConfigError(p, `${f.name || 'rbac'} cannot be the last filter: a chain ends with http_connection_manager or tcp_proxy`);
       readFilters.push({ kind: 'rbac', config: compileNetworkRbac(unpackAs(any, NetworkRbacSchema, tp), tp) });
+      return;
+    } else if (any.typeUrl === METADATA_EXCHANGE_TYPE_URL || (any.typeUrl === TYPED_STRUCT_TYPE_URL && isMetadataExchangeConfig(any, tp))) {
+      if (i === last) throw new ConfigError(p, `${f.name || METADATA_EXCHANGE_FILTER} cannot be the last filter: a chain ends with http_connection_manager or tcp_proxy`);
+      readFilters.push({ kind: 'metadata_exchange', config: parseMetadataExchangeConfig(any, tp) });
       return;
     } else if (any.typeUrl === TYPED_STRUCT_TYPE_URL) {
       if (i === last) throw new ConfigError(p, `${f.name || 'istio.stats'} cannot be the last filter: a chain ends with http_connection_manager or tcp_proxy`);

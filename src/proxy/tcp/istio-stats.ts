@@ -4,9 +4,11 @@ import type { StatScopes } from '../stat-scopes.js';
 import type { TrafficDirectionName } from '../http/filters/types.js';
 import { reporterFor, type StatsPluginConfig } from '../istio-stats/plugin-config.js';
 import { serviceOfCluster, type Reporter } from '../istio-stats/labels.js';
-import { namespaceOfPrincipal, UNKNOWN, UNKNOWN_PEER, type PeerNode } from '../istio-stats/peer.js';
+import { namespaceOfPrincipal, peerFromMetadata, UNKNOWN, UNKNOWN_PEER, type PeerNode } from '../istio-stats/peer.js';
 import { EdgeTable, type TcpSeries } from '../istio-stats/series.js';
 import type { LocalNode } from '../istio-stats/local-node.js';
+import { UPSTREAM_PEER_EVENT, type UpstreamPeerInfo } from './peer-exchange/exchange.js';
+import type { ExchangedPeer } from './peer-exchange/frame.js';
 
 /** What the TCP variant needs besides its config, bound per chain and thread. */
 export interface IstioTcpStatsContext {
@@ -20,15 +22,23 @@ export interface IstioTcpStatsContext {
 /**
  * `istio.stats` as a network filter: Istio's TCP metrics (connections opened and closed, bytes
  * received from and sent to the downstream) per edge. Open connections report their bytes every
- * tcp_reporting_duration and at close, as Istio's does. TCP has no header to carry the
- * metadata exchange, so the peer is what TLS says: on the server side the client's SPIFFE
- * principal (and the namespace in it) when the connection is mTLS, else unknown; on the client
- * side the destination service comes from the cluster name, the workload stays unknown.
+ * tcp_reporting_duration and at close, as Istio's does. The peer is what Istio's TCP metadata
+ * exchange (istio.metadata_exchange, on mTLS connections that negotiated `istio-peer-exchange`)
+ * told, and its principal what TLS verified:
+ * - server side: the client from `ConnectionInfo.peer` (the exchange runs before this filter),
+ *   its principal the client certificate's SPIFFE ID;
+ * - client side: the server as tcp_proxy learns it once the upstream is ready (the exchange on
+ *   the upstream connection, and the upstream certificate's SPIFFE ID as destination_principal);
+ *   the connection is counted as opened then (or at close, if no upstream was ever ready).
+ * Without the exchange the peer's workload labels are unknown, as in Istio.
  */
 export class IstioTcpStatsFilter {
   readonly #reporter: Reporter;
   readonly #edges: EdgeTable;
-  readonly #peers = new Map<string, PeerNode>();
+  /** Peers by principal when only TLS told who they are (bounded: peers are outside input). */
+  readonly #byPrincipal = new Map<string, PeerNode>();
+  /** Peers by exchanged node (those objects are interned by the exchange's cache). */
+  readonly #byExchange = new WeakMap<ExchangedPeer, PeerNode>();
   readonly #service: string;
 
   constructor(readonly cfg: StatsPluginConfig, readonly ctx: IstioTcpStatsContext) {
@@ -38,16 +48,33 @@ export class IstioTcpStatsFilter {
   }
 
   onNewConnection(socket: net.Socket, info: ConnectionInfo): boolean {
-    const series = this.#series(info);
+    if (this.#reporter === 'destination') { this.#count(socket, this.#destinationSeries(info)); return true; }
+    let counted = false;
+    const onUpstream = (up: UpstreamPeerInfo): void => {
+      socket.removeListener('close', onCloseFirst);
+      counted = true;
+      this.#count(socket, this.#sourceSeries(up));
+    };
+    // No upstream was ever ready (no host, connect failure): still one connection, to unknown.
+    const onCloseFirst = (): void => {
+      socket.removeListener(UPSTREAM_PEER_EVENT, onUpstream);
+      if (counted) return;
+      const s = this.#sourceSeries({ peer: undefined, principal: undefined });
+      s.opened.inc();
+      this.#report(socket, s, 0, 0);
+      s.closed.inc();
+    };
+    socket.once(UPSTREAM_PEER_EVENT, onUpstream);
+    socket.once('close', onCloseFirst);
+    return true;
+  }
+
+  /** Counts the connection as opened now, its bytes every reporting interval and at close. */
+  #count(socket: net.Socket, series: TcpSeries): void {
     series.opened.inc();
     let rx = 0;
     let tx = 0;
-    const report = (): void => {
-      const r = socket.bytesRead;
-      const w = socket.bytesWritten;
-      if (r > rx) { series.received.inc(r - rx); rx = r; }
-      if (w > tx) { series.sent.inc(w - tx); tx = w; }
-    };
+    const report = (): void => { [rx, tx] = this.#report(socket, series, rx, tx); };
     const timer = setInterval(report, this.cfg.tcpReportingDurationMs);
     timer.unref();
     socket.once('close', () => {
@@ -55,20 +82,33 @@ export class IstioTcpStatsFilter {
       report();
       series.closed.inc();
     });
-    return true;
   }
 
-  #series(info: ConnectionInfo): TcpSeries {
+  #report(socket: net.Socket, series: TcpSeries, rx: number, tx: number): [number, number] {
+    const r = socket.bytesRead;
+    const w = socket.bytesWritten;
+    if (r > rx) { series.received.inc(r - rx); rx = r; }
+    if (w > tx) { series.sent.inc(w - tx); tx = w; }
+    return [rx, tx];
+  }
+
+  /** Client side: Istio's source reporter leaves connection_security_policy unknown. */
+  #sourceSeries(up: UpstreamPeerInfo): TcpSeries {
     const local = this.ctx.node;
     const service = this.#service;
-    if (this.#reporter === 'source') {
-      const e = this.#edges.find(UNKNOWN_PEER, service, UNKNOWN) ?? this.#edges.add(UNKNOWN_PEER, service, UNKNOWN, {
-        reporter: 'source', source: local.peer, destination: UNKNOWN_PEER, sourcePrincipal: UNKNOWN, destinationPrincipal: UNKNOWN, destinationService: service, securityPolicy: 'unknown',
-      });
-      return e.tcp('unknown');
-    }
+    const principal = up.principal ?? UNKNOWN;
+    const peer = up.peer ? this.#peerOfExchange(up.peer) : UNKNOWN_PEER;
+    const e = this.#edges.find(peer, service, principal) ?? this.#edges.add(peer, service, principal, {
+      reporter: 'source', source: local.peer, destination: peer, sourcePrincipal: UNKNOWN, destinationPrincipal: principal, destinationService: service, securityPolicy: 'unknown',
+    });
+    return e.tcp('unknown');
+  }
+
+  #destinationSeries(info: ConnectionInfo): TcpSeries {
+    const local = this.ctx.node;
+    const service = this.#service;
     const principal = info.tls?.peerUriSans[0];
-    const peer = principal === undefined ? UNKNOWN_PEER : this.#peerOf(principal);
+    const peer = info.peer ? this.#peerOfExchange(info.peer) : principal === undefined ? UNKNOWN_PEER : this.#peerOfPrincipal(principal);
     const key = principal ?? UNKNOWN;
     const policy = principal === undefined ? 'none' : 'mutual_tls';
     const e = this.#edges.find(peer, service, key) ?? this.#edges.add(peer, service, key, {
@@ -78,11 +118,17 @@ export class IstioTcpStatsFilter {
     return e.tcp(policy);
   }
 
-  #peerOf(principal: string): PeerNode {
-    let p = this.#peers.get(principal);
+  #peerOfExchange(x: ExchangedPeer): PeerNode {
+    let p = this.#byExchange.get(x);
+    if (!p) this.#byExchange.set(x, (p = peerFromMetadata(x.metadata)));
+    return p;
+  }
+
+  #peerOfPrincipal(principal: string): PeerNode {
+    let p = this.#byPrincipal.get(principal);
     if (!p) {
       p = { ...UNKNOWN_PEER, namespace: namespaceOfPrincipal(principal) ?? UNKNOWN, principal };
-      if (this.#peers.size < 1024) this.#peers.set(principal, p);
+      if (this.#byPrincipal.size < 1024) this.#byPrincipal.set(principal, p);
     }
     return p;
   }

@@ -7,6 +7,9 @@ import type { ConnectionInfo } from '../http/conn-manager/connection-info.js';
 import { statSet, type StatScope } from '../stats-scope.js';
 import { compileAccessLogs, logTcpAccess, type AccessLogger } from '../access-log.js';
 import { ResponseFlag } from '../admin/access-log/response-flags.js';
+import { upstreamPeerPrincipal } from '../tls/upstream-transport.js';
+import { UPSTREAM_PEER_EVENT, type PeerExchange, type UpstreamPeerInfo } from './peer-exchange/exchange.js';
+import type { ExchangedPeer } from './peer-exchange/frame.js';
 
 export interface TcpProxyConfig {
   readonly statPrefix: string;
@@ -53,9 +56,14 @@ export const tcpProxyStats = (s: StatScope) => statSet(s, [
 ]);
 export type TcpProxyStats = ReturnType<typeof tcpProxyStats>;
 
-/** `envoy.filters.network.tcp_proxy`: relays bytes to a host of the chosen cluster. */
+/**
+ * `envoy.filters.network.tcp_proxy`: relays bytes to a host of the chosen cluster. A cluster
+ * with `istio.metadata_exchange` in its filters runs the client side of the exchange on the
+ * upstream connection (`peerExchange` gives this thread's exchange state). Once the upstream is
+ * ready it tells the downstream socket's listeners who is there (UPSTREAM_PEER_EVENT).
+ */
 export class TcpProxyFilter {
-  constructor(readonly cfg: TcpProxyConfig, readonly clusters: ClusterManager, readonly stats: TcpProxyStats) {}
+  constructor(readonly cfg: TcpProxyConfig, readonly clusters: ClusterManager, readonly stats: TcpProxyStats, readonly peerExchange?: () => PeerExchange) {}
 
   onConnection(down: net.Socket, info: ConnectionInfo, initial?: Buffer): void {
     const { cfg, stats } = this;
@@ -81,13 +89,23 @@ export class TcpProxyFilter {
       connected = true;
       clearTimeout(connectTimer);
       cluster.outlier?.onLocalOrigin(host, 'success_final');
+      const principal = transport.tls ? upstreamPeerPrincipal(up) : undefined;
+      // Upstream bytes go downstream only after the peer's exchange frame is taken off them.
+      const relay = (peer: ExchangedPeer | undefined): void => {
+        const told: UpstreamPeerInfo = { peer, principal };
+        down.emit(UPSTREAM_PEER_EVENT, told);
+        up.on('data', (d: Buffer) => { log.sent += d.length; stats.downstream_cx_tx_bytes_total.inc(d.length); });
+        up.pipe(down);
+      };
+      const mxConfig = cluster.spec.peerExchange;
+      const mx = mxConfig && this.peerExchange?.();
+      if (mx && mx.negotiated(mxConfig, up)) mx.exchange(up, relay);
+      else relay(undefined);
       if (initial && initial.length) up.write(initial);
       down.pipe(up);
-      up.pipe(down);
       down.resume();
     });
     down.on('data', (d: Buffer) => { log.received += d.length; stats.downstream_cx_rx_bytes_total.inc(d.length); });
-    up.on('data', (d: Buffer) => { log.sent += d.length; stats.downstream_cx_tx_bytes_total.inc(d.length); });
     if (cfg.idleTimeoutMs > 0) {
       down.setTimeout(cfg.idleTimeoutMs, () => { stats.idle_timeout.inc(); down.destroy(); up.destroy(); });
     }

@@ -90,3 +90,13 @@ export class UpstreamTlsTransport implements UpstreamTransport {
     return s;
   }
 }
+
+/**
+ * The first URI SAN (the SPIFFE ID) of the certificate an upstream TLS connection presented;
+ * undefined for plaintext or a certificate without one.
+ */
+export function upstreamPeerPrincipal(socket: net.Socket): string | undefined {
+  const t = socket as Partial<tls.TLSSocket>;
+  if (typeof t.getPeerX509Certificate !== 'function') return undefined;
+  return parseSubjectAltName(t.getPeerX509Certificate()?.subjectAltName).uri[0];
+}

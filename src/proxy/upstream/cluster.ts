@@ -28,6 +28,7 @@ import { compileClusterTransport, selectTransportSocket, type ClusterTransportSp
 import { RAW_TRANSPORT, UpstreamTlsTransport, type UpstreamTransport } from '../tls/upstream-transport.js';
 import { sslStats, type SslStats } from '../tls/ssl-stats.js';
 import { SecretStore, type SecretRef } from '../tls/secret-store.js';
+import { compileClusterFilters, type MetadataExchangeConfig } from '../tcp/peer-exchange/config.js';
 import { clusterResources, compileCircuitBreakers, type CircuitBreakerSpec, type Priority, type ResourceManager } from './circuit-breakers.js';
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
@@ -55,6 +56,8 @@ export interface ClusterSpec {
   readonly panicThreshold: number;
   /** transport_socket and transport_socket_matches (TLS to the hosts). */
   readonly transport: ClusterTransportSpec;
+  /** `filters`: istio.metadata_exchange, which tcp_proxy runs on this cluster's connections. */
+  readonly peerExchange: MetadataExchangeConfig | undefined;
 }
 
 /**
@@ -127,6 +130,7 @@ export function compileCluster(c: Cluster, path: string): ClusterSpec {
     outlier: c.outlierDetection ? compileOutlierDetection(c.outlierDetection, `${path}.outlier_detection`) : undefined,
     panicThreshold: compilePanicThreshold(c.commonLbConfig, path),
     transport: compileClusterTransport(c, path),
+    peerExchange: compileClusterFilters(c.filters, `${path}.filters`),
   };
 }
 

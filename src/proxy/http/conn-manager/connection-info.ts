@@ -1,4 +1,5 @@
 import type { TlsConnectionInfo } from '../../tls/downstream-tls.js';
+import type { ExchangedPeer } from '../../tcp/peer-exchange/frame.js';
 
 /** What a stream knows of the connection it arrived on. */
 export interface ConnectionInfo {
@@ -20,6 +21,8 @@ export interface ConnectionInfo {
    * the first URI SAN, `spiffe://td/ns/NS/sa/SA`), ALPN and protocol version.
    */
   readonly tls?: TlsConnectionInfo;
+  /** The downstream peer's node, told by Istio's TCP metadata exchange (istio.metadata_exchange). */
+  readonly peer?: ExchangedPeer;
 }
 
 let nextId = 0;
