@@ -48,18 +48,22 @@ export class IstioTcpStatsFilter {
   }
 
   onNewConnection(socket: net.Socket, info: ConnectionInfo): boolean {
-    if (this.#reporter === 'destination') { this.#count(socket, this.#destinationSeries(info)); return true; }
+    if (this.#reporter === 'destination') {
+      const x = info.peerExchange;
+      this.#count(socket, this.#destinationSeries(info), x?.readBytes ?? 0, x?.writtenBytes ?? 0);
+      return true;
+    }
     let counted = false;
     const onUpstream = (up: UpstreamPeerInfo): void => {
       socket.removeListener('close', onCloseFirst);
       counted = true;
-      this.#count(socket, this.#sourceSeries(up));
+      this.#count(socket, this.#sourceSeries(up), 0, 0);
     };
     // No upstream was ever ready (no host, connect failure): still one connection, to unknown.
     const onCloseFirst = (): void => {
       socket.removeListener(UPSTREAM_PEER_EVENT, onUpstream);
       if (counted) return;
-      const s = this.#sourceSeries({ peer: undefined, principal: undefined });
+      const s = this.#sourceSeries({ peer: undefined, principal: undefined, localPrincipal: undefined });
       s.opened.inc();
       this.#report(socket, s, 0, 0);
       s.closed.inc();
@@ -69,11 +73,12 @@ export class IstioTcpStatsFilter {
     return true;
   }
 
-  /** Counts the connection as opened now, its bytes every reporting interval and at close. */
-  #count(socket: net.Socket, series: TcpSeries): void {
+  /**
+   * Counts the connection as opened now, its bytes every reporting interval and at close; the
+   * first `rx` / `tx` bytes (the exchange's frames) are not the application's.
+   */
+  #count(socket: net.Socket, series: TcpSeries, rx: number, tx: number): void {
     series.opened.inc();
-    let rx = 0;
-    let tx = 0;
     const report = (): void => { [rx, tx] = this.#report(socket, series, rx, tx); };
     const timer = setInterval(report, this.cfg.tcpReportingDurationMs);
     timer.unref();
@@ -92,14 +97,20 @@ export class IstioTcpStatsFilter {
     return [rx, tx];
   }
 
-  /** Client side: Istio's source reporter leaves connection_security_policy unknown. */
+  /**
+   * Client side: the principals are the URI SANs of the upstream TLS connection's certificates
+   * (Istio's upstream uri_san_peer_certificate / uri_san_local_certificate); Istio's source
+   * reporter leaves connection_security_policy unknown.
+   */
   #sourceSeries(up: UpstreamPeerInfo): TcpSeries {
     const local = this.ctx.node;
     const service = this.#service;
     const principal = up.principal ?? UNKNOWN;
+    const localPrincipal = up.localPrincipal ?? UNKNOWN;
+    const key = localPrincipal === UNKNOWN ? principal : `${principal} ${localPrincipal}`;
     const peer = up.peer ? this.#peerOfExchange(up.peer) : UNKNOWN_PEER;
-    const e = this.#edges.find(peer, service, principal) ?? this.#edges.add(peer, service, principal, {
-      reporter: 'source', source: local.peer, destination: peer, sourcePrincipal: UNKNOWN, destinationPrincipal: principal, destinationService: service, securityPolicy: 'unknown',
+    const e = this.#edges.find(peer, service, key) ?? this.#edges.add(peer, service, key, {
+      reporter: 'source', source: local.peer, destination: peer, sourcePrincipal: localPrincipal, destinationPrincipal: principal, destinationService: service, securityPolicy: 'unknown',
     });
     return e.tcp('unknown');
   }
@@ -108,7 +119,8 @@ export class IstioTcpStatsFilter {
     const local = this.ctx.node;
     const service = this.#service;
     const principal = info.tls?.peerUriSans[0];
-    const peer = info.peer ? this.#peerOfExchange(info.peer) : principal === undefined ? UNKNOWN_PEER : this.#peerOfPrincipal(principal);
+    const exchanged = info.peerExchange?.peer;
+    const peer = exchanged ? this.#peerOfExchange(exchanged) : principal === undefined ? UNKNOWN_PEER : this.#peerOfPrincipal(principal);
     const key = principal ?? UNKNOWN;
     const policy = principal === undefined ? 'none' : 'mutual_tls';
     const e = this.#edges.find(peer, service, key) ?? this.#edges.add(peer, service, key, {

@@ -7,9 +7,8 @@ import type { ConnectionInfo } from '../http/conn-manager/connection-info.js';
 import { statSet, type StatScope } from '../stats-scope.js';
 import { compileAccessLogs, logTcpAccess, type AccessLogger } from '../access-log.js';
 import { ResponseFlag } from '../admin/access-log/response-flags.js';
-import { upstreamPeerPrincipal } from '../tls/upstream-transport.js';
-import { UPSTREAM_PEER_EVENT, type PeerExchange, type UpstreamPeerInfo } from './peer-exchange/exchange.js';
-import type { ExchangedPeer } from './peer-exchange/frame.js';
+import { upstreamTlsPrincipals } from '../tls/upstream-transport.js';
+import { UPSTREAM_PEER_EVENT, type PeerExchange, type PeerExchangeResult, type UpstreamPeerInfo } from './peer-exchange/exchange.js';
 
 export interface TcpProxyConfig {
   readonly statPrefix: string;
@@ -89,10 +88,10 @@ export class TcpProxyFilter {
       connected = true;
       clearTimeout(connectTimer);
       cluster.outlier?.onLocalOrigin(host, 'success_final');
-      const principal = transport.tls ? upstreamPeerPrincipal(up) : undefined;
+      const principals = transport.tls ? upstreamTlsPrincipals(up) : undefined;
       // Upstream bytes go downstream only after the peer's exchange frame is taken off them.
-      const relay = (peer: ExchangedPeer | undefined): void => {
-        const told: UpstreamPeerInfo = { peer, principal };
+      const relay = (x: PeerExchangeResult | undefined): void => {
+        const told: UpstreamPeerInfo = { peer: x?.peer, principal: principals?.peer, localPrincipal: principals?.local };
         down.emit(UPSTREAM_PEER_EVENT, told);
         up.on('data', (d: Buffer) => { log.sent += d.length; stats.downstream_cx_tx_bytes_total.inc(d.length); });
         up.pipe(down);

@@ -91,12 +91,21 @@ export class UpstreamTlsTransport implements UpstreamTransport {
   }
 }
 
-/**
- * The first URI SAN (the SPIFFE ID) of the certificate an upstream TLS connection presented;
- * undefined for plaintext or a certificate without one.
- */
-export function upstreamPeerPrincipal(socket: net.Socket): string | undefined {
+/** Who is at each end of an upstream TLS connection, by the first URI SAN (SPIFFE ID) of each certificate. */
+export interface UpstreamTlsPrincipals {
+  /** The upstream's certificate's; undefined for plaintext or a certificate without one. */
+  readonly peer: string | undefined;
+  /** The one this proxy presented; undefined without a client certificate. */
+  readonly local: string | undefined;
+}
+
+const NO_PRINCIPALS: UpstreamTlsPrincipals = { peer: undefined, local: undefined };
+
+export function upstreamTlsPrincipals(socket: net.Socket): UpstreamTlsPrincipals {
   const t = socket as Partial<tls.TLSSocket>;
-  if (typeof t.getPeerX509Certificate !== 'function') return undefined;
-  return parseSubjectAltName(t.getPeerX509Certificate()?.subjectAltName).uri[0];
+  if (typeof t.getPeerX509Certificate !== 'function' || typeof t.getX509Certificate !== 'function') return NO_PRINCIPALS;
+  return {
+    peer: parseSubjectAltName(t.getPeerX509Certificate()?.subjectAltName).uri[0],
+    local: parseSubjectAltName(t.getX509Certificate()?.subjectAltName).uri[0],
+  };
 }

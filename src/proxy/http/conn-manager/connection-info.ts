@@ -1,5 +1,5 @@
 import type { TlsConnectionInfo } from '../../tls/downstream-tls.js';
-import type { ExchangedPeer } from '../../tcp/peer-exchange/frame.js';
+import type { PeerExchangeResult } from '../../tcp/peer-exchange/exchange.js';
 
 /** What a stream knows of the connection it arrived on. */
 export interface ConnectionInfo {
@@ -21,8 +21,8 @@ export interface ConnectionInfo {
    * the first URI SAN, `spiffe://td/ns/NS/sa/SA`), ALPN and protocol version.
    */
   readonly tls?: TlsConnectionInfo;
-  /** The downstream peer's node, told by Istio's TCP metadata exchange (istio.metadata_exchange). */
-  readonly peer?: ExchangedPeer;
+  /** Istio's TCP metadata exchange on this connection (istio.metadata_exchange): the downstream peer's node. */
+  readonly peerExchange?: PeerExchangeResult;
 }
 
 let nextId = 0;

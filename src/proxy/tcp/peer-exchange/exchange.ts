@@ -48,13 +48,13 @@ export class PeerExchange {
   }
 
   /** Writes this node's frame, then reads the peer's; `done` runs with the stream positioned after it. */
-  exchange(socket: net.Socket, done: (peer: ExchangedPeer | undefined) => void): void {
+  exchange(socket: net.Socket, done: (result: PeerExchangeResult) => void): void {
     socket.write(this.frame);
     this.stats.metadata_added.inc();
     readExchangeFrame(socket, this.#peers.decode, (o: ExchangeOutcome) => {
       if (o.kind === 'absent') this.stats.initial_header_not_found.inc();
       else if (!o.peer) this.stats.header_not_found.inc();
-      done(o.kind === 'frame' ? o.peer : undefined);
+      done(o.kind === 'frame' ? { peer: o.peer, readBytes: o.bytes, writtenBytes: this.frame.length } : { peer: undefined, readBytes: 0, writtenBytes: this.frame.length });
     });
   }
 }
@@ -69,9 +69,19 @@ export function peerExchanging(cfg: MetadataExchangeConfig, mx: PeerExchange, in
       if (!mx.negotiated(cfg, socket)) { inner.onConnection(socket, info, initial); return; }
       // A TLS chain hands over a fresh decrypted socket, so there are no initial bytes here.
       if (initial?.length) socket.unshift(initial);
-      mx.exchange(socket, (peer) => inner.onConnection(socket, peer ? { ...info, peer } : info, undefined));
+      mx.exchange(socket, (peerExchange) => inner.onConnection(socket, { ...info, peerExchange }, undefined));
     },
   };
+}
+
+/**
+ * What the exchange on a connection gave: the peer (undefined when it did not take part), and
+ * the bytes of both frames, which are not the application's (Istio's byte metrics leave them out).
+ */
+export interface PeerExchangeResult {
+  readonly peer: ExchangedPeer | undefined;
+  readonly readBytes: number;
+  readonly writtenBytes: number;
 }
 
 /** Emitted on the downstream socket by tcp_proxy once its upstream is ready: who is there. */
@@ -83,4 +93,6 @@ export interface UpstreamPeerInfo {
   readonly peer: ExchangedPeer | undefined;
   /** The first URI SAN of the upstream's certificate (its SPIFFE ID) on an mTLS connection. */
   readonly principal: string | undefined;
+  /** The first URI SAN of the certificate this proxy presented to it (mTLS). */
+  readonly localPrincipal: string | undefined;
 }

@@ -14,8 +14,8 @@ import { ExchangeReader, type ExchangedPeer } from './frame.js';
 export const EXCHANGE_WAIT_MS = 10_000;
 
 export type ExchangeOutcome =
-  /** The peer sent a frame (peer undefined: its payload was no Any and is passed on). */
-  | { readonly kind: 'frame'; readonly peer: ExchangedPeer | undefined }
+  /** The peer sent a frame (peer undefined: its payload was no Any and is passed on) of `bytes` bytes taken off the stream. */
+  | { readonly kind: 'frame'; readonly peer: ExchangedPeer | undefined; readonly bytes: number }
   /** The peer does not speak the exchange, or did not finish its frame in time. */
   | { readonly kind: 'absent' };
 
@@ -28,6 +28,7 @@ export type ExchangeOutcome =
 export function readExchangeFrame(socket: net.Socket, decode: (payload: Buffer) => ExchangedPeer | undefined, done: (outcome: ExchangeOutcome) => void): void {
   const reader = new ExchangeReader(decode);
   let finished = false;
+  let total = 0;
   const finish = (outcome: ExchangeOutcome, rest: Buffer | undefined): void => {
     if (finished) return;
     finished = true;
@@ -40,10 +41,11 @@ export function readExchangeFrame(socket: net.Socket, decode: (payload: Buffer) 
     done(outcome);
   };
   const onData = (chunk: Buffer): void => {
+    total += chunk.length;
     const r = reader.push(chunk);
     if (r.kind === 'more') return;
     if (r.kind === 'oversize') { onClose(); return; }
-    finish(r.kind === 'frame' ? { kind: 'frame', peer: r.peer } : { kind: 'absent' }, r.rest);
+    finish(r.kind === 'frame' ? { kind: 'frame', peer: r.peer, bytes: total - r.rest.length } : { kind: 'absent' }, r.rest);
   };
   const onClose = (): void => {
     if (finished) return;
