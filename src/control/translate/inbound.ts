@@ -9,7 +9,7 @@
  * - HTTP: jwt_authn (RequestAuthentication), then RBAC (AuthorizationPolicy), then the router;
  *   the TLS chain's connection manager tells the application who called (x-forwarded-client-cert,
  *   APPEND_FORWARD with the peer's subject, URI and DNS SANs).
- * - TCP: network RBAC before tcp_proxy.
+ * - TCP: network RBAC before tcp_proxy; on the mTLS chain Istio's TCP metadata exchange first.
  * Used by virtualInbound (listeners.ts) and by any inbound listener built per port. Pure.
  */
 import { clone, create } from '@bufbuild/protobuf';
@@ -27,6 +27,7 @@ import { hcmFilter } from './network-filters.js';
 import type { MeshIndex } from './mesh-index.js';
 import { authorizationPoliciesFor, hasMeshIdentity, mtlsModeFor, requestAuthenticationsFor, workloadLabels, type EffectiveMtls, type WorkloadRef } from './security-policies.js';
 import { MTLS_ALPN, istioMutualDownstream } from './tls-context.js';
+import { metadataExchangeFilter } from './peer-exchange.js';
 
 export const TLS_INSPECTOR = 'envoy.filters.listener.tls_inspector';
 
@@ -111,7 +112,8 @@ const TLS_INSPECTOR_FILTER = create(ListenerFilterSchema, { name: TLS_INSPECTOR,
 
 /** The terminal with the security filters in front (TCP) or inside the HCM before its router (HTTP). */
 function withSecurity(sec: InboundSecurity, terminal: InboundTerminal, mtls: boolean, workloadPort: number | undefined): Filter[] {
-  if (terminal.kind === 'tcp') return [...sec.networkFilters(workloadPort), terminal.filter];
+  // Istio's TCP metadata exchange runs only under mesh mTLS (its ALPN), first in the chain.
+  if (terminal.kind === 'tcp') return [...(mtls ? [metadataExchangeFilter()] : []), ...sec.networkFilters(workloadPort), terminal.filter];
   const hcm = clone(HttpConnectionManagerSchema, terminal.hcm);
   hcm.httpFilters = [...sec.httpFilters(workloadPort), ...hcm.httpFilters];
   if (mtls) {

@@ -21,6 +21,7 @@ import { hasMeshIdentity, workloadLabels } from './security-policies.js';
 import { applyUpstreamTls } from './upstream-tls.js';
 import { inboundSecurity } from './inbound.js';
 import { withIstioStats } from './istio-stats.js';
+import { metadataExchangeClusterFilter } from './peer-exchange.js';
 import { proxyTelemetry } from './telemetry.js';
 
 /** Everything a sidecar gets (generator "sidecar"). */
@@ -87,6 +88,9 @@ export function outboundClusters(index: MeshIndex, proxy: ProxyIdentity, target:
           ? applyUpstreamTls(c, { config: index.mesh.config, service: svc, port, subset: v.subset, portEndpoints: all, policy: effectivePolicy(dr, port.number, v.subset || undefined), http2: isHttp2(portProtocol(port)), clientHasIdentity: identity })
           : undefined;
         if (mtls && c.loadAssignment) c.loadAssignment = loadAssignment(name, eps, 'sidecar', mtls);
+        // TCP to mesh workloads over mesh mTLS (auto or ISTIO_MUTUAL): the client side of Istio's metadata exchange.
+        const meshMtls = mtls !== undefined || (target === 'sidecar' && !original && effectivePolicy(dr, port.number, v.subset || undefined).tls?.mode === 'ISTIO_MUTUAL');
+        if (meshMtls && !isHttp(portProtocol(port))) c.filters = [metadataExchangeClusterFilter()];
         clusters.push(c);
         if (c.clusterDiscoveryType.case === 'type' && c.clusterDiscoveryType.value === Cluster_DiscoveryType.EDS) endpoints.push(loadAssignment(name, eps, target, mtls));
       }
