@@ -1,3 +1,4 @@
+import type { UpstreamTlsPrincipals } from '../tls/upstream-transport.js';
 import type { HeaderMap } from './headers.js';
 
 export type HttpProtocol = 'HTTP/1.0' | 'HTTP/1.1' | 'HTTP/2';
@@ -61,4 +62,6 @@ export interface UpstreamStream {
   readonly writable: boolean;
   /** Called when the upstream can take more request body after `writable` was false. */
   onDrain: (() => void) | undefined;
+  /** The URI SANs of the certificates of its TLS connection (undefined: plaintext). */
+  readonly tlsPrincipals?: UpstreamTlsPrincipals | undefined;
 }

@@ -1,3 +1,4 @@
+import { upstreamTlsPrincipals, type UpstreamTlsPrincipals } from '../tls/upstream-transport.js';
 import net from 'node:net';
 import { ResponseParser, type ResponseHead, H1Error } from '../http/h1/parser.js';
 import { serializeRequestHead, encodeChunkHeader, CRLF, LAST_CHUNK, serializeTrailers } from '../http/h1/serialize.js';
@@ -161,6 +162,7 @@ class H1UpstreamConnection implements UpstreamStream {
   #timer: NodeJS.Timeout | undefined;
   #served = 0;
   readonly #bornAt = Date.now();
+  tlsPrincipals: UpstreamTlsPrincipals | undefined;
 
   constructor(pool: H1ConnPool) {
     this.#pool = pool;
@@ -265,6 +267,8 @@ class H1UpstreamConnection implements UpstreamStream {
   #onConnect = (): void => {
     this.#connected = true;
     if (this.#timer) { clearTimeout(this.#timer); this.#timer = undefined; }
+    // Read once per connection (Istio's client-side principals): certificates do not change on it.
+    if (this.#pool.limits.transport?.tls) this.tlsPrincipals = upstreamTlsPrincipals(this.#socket);
     // The idle timeout is the socket's own inactivity timer, refreshed by traffic, so no timer
     // is created per request; it only closes the connection when no request is on it.
     const idle = this.#pool.limits.idleTimeoutMs;

@@ -1,3 +1,4 @@
+import { upstreamTlsPrincipals, type UpstreamTlsPrincipals } from '../tls/upstream-transport.js';
 import net from 'node:net';
 import { HeaderMap } from '../http/headers.js';
 import type { RequestHeaders, UpstreamResetReason, UpstreamResponseHandler, UpstreamStream } from '../http/stream.js';
@@ -156,6 +157,8 @@ class H2Client implements H2ConnectionEvents {
   /** Streams ever handed out (max_requests_per_connection). */
   opened = 0;
   readonly bornAt = Date.now();
+  /** The URI SANs of the TLS connection's certificates, read once it is up. */
+  tlsPrincipals: UpstreamTlsPrincipals | undefined;
   #lostWithActive = false;
   #timer: NodeJS.Timeout | undefined;
 
@@ -182,6 +185,7 @@ class H2Client implements H2ConnectionEvents {
   #onConnect = (): void => {
     if (this.#timer) { clearTimeout(this.#timer); this.#timer = undefined; }
     this.ready = true;
+    if (this.pool.limits.transport?.tls) this.tlsPrincipals = upstreamTlsPrincipals(this.socket);
     // The idle timeout rides the socket's inactivity timer: no timer per request.
     const idle = this.pool.limits.idleTimeoutMs;
     if (idle > 0) this.socket.setTimeout(idle, this.#onIdle);
@@ -261,6 +265,10 @@ class H2UpstreamStream implements UpstreamStream, H2StreamHandler {
     const stats = client.pool.stats;
     stats.upstream_rq_total.inc();
     stats.upstream_rq_active.inc();
+  }
+
+  get tlsPrincipals(): UpstreamTlsPrincipals | undefined {
+    return this.#client.tlsPrincipals;
   }
 
   encodeHeaders(req: RequestHeaders, endStream: boolean): void {

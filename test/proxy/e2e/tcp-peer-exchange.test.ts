@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
-import { freePort, rawUpstream } from '../../support/net.js';
+import { freePort, httpUpstream, rawUpstream, request, type Upstream } from '../../support/net.js';
 import { startProxy, type RunningProxy } from '../../support/proxy.js';
 import { makeCa, type TestCa } from '../../support/certs.js';
 import { ADMIN, cluster, downstreamTls, staticSecrets, TLS_INSPECTOR, upstreamTls } from '../../support/mtls.js';
@@ -22,10 +22,13 @@ const SERVER = 'spiffe://cluster.local/ns/default/sa/server';
 const CLIENT = 'spiffe://cluster.local/ns/default/sa/client';
 const ECHO = 'echo.default.svc.cluster.local';
 const GREETER = 'greeter.default.svc.cluster.local';
+const WEB = 'web.default.svc.cluster.local';
 const MAGIC = Buffer.from([0x3d, 0x23, 0x04, 0x67]);
 
 const MX = `{ name: istio.metadata_exchange, typed_config: { "@type": type.googleapis.com/xds.type.v3.TypedStruct, type_url: type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange, value: { protocol: istio-peer-exchange } } }`;
 const STATS = `{ name: istio.stats, typed_config: { "@type": type.googleapis.com/xds.type.v3.TypedStruct, type_url: type.googleapis.com/stats.PluginConfig, value: { tcp_reporting_duration: 1s } } }`;
+const HTTP_STATS = `{ name: istio.stats, typed_config: { "@type": type.googleapis.com/xds.type.v3.TypedStruct, type_url: type.googleapis.com/stats.PluginConfig, value: {} } }`;
+const hcm = (prefix: string, c: string) => `{ name: envoy.filters.network.http_connection_manager, typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager, stat_prefix: ${prefix}, route_config: { virtual_hosts: [ { name: all, domains: ["*"], routes: [ { match: { prefix: "/" }, route: { cluster: "${c}" } } ] } ] }, http_filters: [ ${HTTP_STATS}, { name: envoy.filters.http.router, typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router } } ] } }`;
 const tcpProxy = (prefix: string, c: string) => `{ name: envoy.filters.network.tcp_proxy, typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, stat_prefix: ${prefix}, cluster: "${c}" } }`;
 
 function node(name: string, app: string): string {
@@ -61,8 +64,9 @@ function mxCluster(name: string, port: number, tlsSocket?: string): string {
 interface Recorder { port: number; seen: Buffer[]; close(): Promise<void> }
 let ca: TestCa;
 let echo: Recorder, greeter: Recorder;
+let web: Upstream;
 let server: RunningProxy, client: RunningProxy;
-const port = { echoIn: 0, greetIn: 0, echoOut: 0, greetOut: 0, plainOut: 0 };
+const port = { echoIn: 0, greetIn: 0, echoOut: 0, greetOut: 0, plainOut: 0, webIn: 0, webOut: 0, webH2Out: 0 };
 
 async function recorder(onConnection: (s: net.Socket, seen: Buffer[]) => void): Promise<Recorder> {
   const seen: Buffer[] = [];
@@ -81,12 +85,16 @@ before(async () => {
     s.write('220 greeter ready\r\n');
     s.on('data', (d: Buffer) => { seen.push(d); if (Buffer.concat(seen).toString().endsWith('QUIT\r\n')) s.end('221 bye\r\n'); });
   });
+  web = await httpUpstream((_req, res) => res.end('web'));
   for (const k of Object.keys(port) as (keyof typeof port)[]) port[k] = await freePort();
+  const webTls = downstreamTls('{ prefix: "spiffe://cluster.local/ns/default/" }');
   server = await startProxy(`${node('server-v1', 'server')}
 ${ADMIN}
 static_resources:${staticSecrets(serverId)}
-  listeners:${listener('echo_in', port.echoIn, 'INBOUND', inboundChain('echo_in', 'inbound|9000||'), true)}${listener('greet_in', port.greetIn, 'INBOUND', inboundChain('greet_in', 'inbound|9001||'), true)}
-  clusters:${cluster('inbound|9000||', echo.port)}${cluster('inbound|9001||', greeter.port)}
+  listeners:${listener('echo_in', port.echoIn, 'INBOUND', inboundChain('echo_in', 'inbound|9000||'), true)}${listener('greet_in', port.greetIn, 'INBOUND', inboundChain('greet_in', 'inbound|9001||'), true)}${listener('web_in', port.webIn, 'INBOUND', `
+    - filter_chain_match: { transport_protocol: tls }${webTls}
+      filters: [ ${hcm('web_in', 'inbound|80||')} ]`, true)}
+  clusters:${cluster('inbound|9000||', echo.port)}${cluster('inbound|9001||', greeter.port)}${cluster('inbound|80||', web.port)}
 `, { concurrency: 2 });
   const sni = (p: number, host: string) => `outbound_.${p}_._.${host}`;
   const out = (name: string, p: number, c: string) => listener(name, p, 'OUTBOUND', `
@@ -94,14 +102,16 @@ static_resources:${staticSecrets(serverId)}
   client = await startProxy(`${node('client-v1', 'client')}
 ${ADMIN}
 static_resources:${staticSecrets(clientId)}
-  listeners:${out('echo_out', port.echoOut, `outbound|9000||${ECHO}`)}${out('greet_out', port.greetOut, `outbound|9001||${GREETER}`)}${out('plain_out', port.plainOut, 'outbound|9000||plain')}
-  clusters:${mxCluster(`outbound|9000||${ECHO}`, port.echoIn, upstreamTls(SERVER, sni(9000, ECHO)))}${mxCluster(`outbound|9001||${GREETER}`, port.greetIn, upstreamTls(SERVER, sni(9001, GREETER)))}${mxCluster('outbound|9000||plain', echo.port)}
+  listeners:${out('echo_out', port.echoOut, `outbound|9000||${ECHO}`)}${out('greet_out', port.greetOut, `outbound|9001||${GREETER}`)}${out('plain_out', port.plainOut, 'outbound|9000||plain')}${listener('web_out', port.webOut, 'OUTBOUND', `
+    - filters: [ ${hcm('web_out', `outbound|80||${WEB}`)} ]`)}${listener('web_h2_out', port.webH2Out, 'OUTBOUND', `
+    - filters: [ ${hcm('web_h2_out', `outbound|80|h2|${WEB}`)} ]`)}
+  clusters:${cluster(`outbound|80||${WEB}`, port.webIn, { tls: upstreamTls(SERVER, sni(80, WEB)) })}${cluster(`outbound|80|h2|${WEB}`, port.webIn, { tls: upstreamTls(SERVER, sni(80, WEB), ['istio-peer-exchange', 'istio', 'h2']), http2: true })}${mxCluster(`outbound|9000||${ECHO}`, port.echoIn, upstreamTls(SERVER, sni(9000, ECHO)))}${mxCluster(`outbound|9001||${GREETER}`, port.greetIn, upstreamTls(SERVER, sni(9001, GREETER)))}${mxCluster('outbound|9000||plain', echo.port)}
 `);
 });
 
 after(async () => {
   await Promise.all([client?.stop(), server?.stop()]);
-  await Promise.all([echo?.close(), greeter?.close()]);
+  await Promise.all([echo?.close(), greeter?.close(), web?.close()]);
   ca?.cleanup();
 });
 
@@ -248,3 +258,11 @@ test('a TLS peer that negotiates the exchange but does not speak it gets the ser
   assert.equal((await readBytes(sock, 10, got)).toString(), 'still here');
   sock.destroy();
 });
+
+test('HTTP/1.1 and HTTP/2 over mTLS: the client sidecar reports the principals of the upstream connection, as Istio does', async () => {
+  for (const p of [port.webOut, port.webOut, port.webH2Out]) assert.equal((await request(p, { path: '/', headers: { host: WEB } })).status, 200);
+  const want = { reporter: 'source', source_workload: 'client-v1', destination_workload: 'server-v1', destination_service: WEB, source_principal: CLIENT, destination_principal: SERVER, connection_security_policy: 'unknown', response_code: '200' };
+  await until('client-side HTTP metrics with principals', async () => total(await scrape(client), 'istio_requests_total', want) === 3);
+  await until('server-side HTTP metrics', async () => total(await scrape(server), 'istio_requests_total', { reporter: 'destination', source_workload: 'client-v1', source_principal: CLIENT, destination_principal: SERVER, connection_security_policy: 'mutual_tls' }) === 3);
+});
+

@@ -1,3 +1,4 @@
+import type { UpstreamTlsPrincipals } from '../../tls/upstream-transport.js';
 import { HeaderMap } from '../headers.js';
 import type { RequestHeaders, ResponseEncoder } from '../stream.js';
 import type { HcmConfig } from './config.js';
@@ -106,6 +107,7 @@ export class HttpStream implements RouterStream {
 
   get upstreamHost(): UpstreamHost | undefined { return this.#router?.host; }
   get upstreamCluster(): UpstreamCluster | undefined { return this.#router?.cluster; }
+  get upstreamTlsPrincipals(): UpstreamTlsPrincipals | undefined { return this.#router?.upstreamTls; }
   get attemptCount(): number | undefined { return this.#router && this.#router.attempts > 0 ? this.#router.attempts : undefined; }
   get route(): RouteSelection | undefined { return this.#selection; }
   get responseHeaders(): HeaderMap | undefined { return this.#responseHeaders; }

@@ -41,6 +41,8 @@ export interface StreamInfo {
   readonly responseTrailers: HeaderMap | undefined;
   /** The cluster the router sent the request to, once it has. */
   readonly upstreamCluster: { readonly name: string } | undefined;
+  /** The URI SANs of the upstream TLS connection's certificates (its and ours), once the router has one. */
+  readonly upstreamTlsPrincipals?: { readonly peer: string | undefined; readonly local: string | undefined } | undefined;
   /** Milliseconds since the stream started. */
   elapsedMs(): number;
 }

@@ -12,6 +12,7 @@ import type { UpstreamCluster } from '../../upstream/cluster.js';
 import type { UpstreamHost } from '../../upstream/host.js';
 import type { ResourceManager } from '../../upstream/circuit-breakers.js';
 import type { PoolFailure } from '../../upstream/pool.js';
+import type { UpstreamTlsPrincipals } from '../../tls/upstream-transport.js';
 import { computeRequestHash, type CookieToSet } from '../../upstream/lb/hash-policy.js';
 import { ResponseFlag } from '../../admin/access-log/response-flags.js';
 import { UpstreamRequest, type AttemptOwner } from './upstream-request.js';
@@ -75,6 +76,8 @@ export class Router implements AttemptOwner {
   #attempt: UpstreamRequest | undefined;
   /** The attempt whose response went (or goes) downstream; for the access log. */
   host: UpstreamHost | undefined;
+  /** The certificates' URI SANs of the connection the attempt that got going was sent on (TLS only). */
+  upstreamTls: UpstreamTlsPrincipals | undefined;
   attempts = 0;
   /** Request body kept for attempts not yet sent it, and for retries and shadows. */
   #chunks: Buffer[] = [];
@@ -250,6 +253,7 @@ export class Router implements AttemptOwner {
     if (a !== this.#attempt) return;
     this.cluster!.outlier?.onLocalOrigin(a.host, 'success');
     const up = a.stream!;
+    this.upstreamTls = up.tlsPrincipals;
     if (this.#bodyless) { up.encodeHeaders(this.#s.req, true); return; }
     const chunks = this.#chunks;
     const trailers = this.#trailers;

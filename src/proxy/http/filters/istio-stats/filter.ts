@@ -87,6 +87,7 @@ class IstioStatsStream implements HttpStreamFilter {
     const peer = this.#peer;
     let service: string;
     let principal = UNKNOWN;
+    let localPrincipal = UNKNOWN;
     let policy: SecurityPolicy;
     if (f.reporter === 'destination') {
       service = f.cfg.disableHostHeaderFallback ? UNKNOWN : hostOfAuthority(this.#authority) || UNKNOWN;
@@ -97,12 +98,17 @@ class IstioStatsStream implements HttpStreamFilter {
     } else {
       const c = s.upstreamCluster;
       service = (c && serviceOfCluster(c.name)) ?? (f.cfg.disableHostHeaderFallback ? UNKNOWN : hostOfAuthority(this.#authority) || UNKNOWN);
+      // Istio's client side: the principals of the upstream TLS connection's certificates.
+      const up = s.upstreamTlsPrincipals;
+      if (up?.peer !== undefined) principal = up.peer;
+      if (up?.local !== undefined) localPrincipal = up.local;
       policy = 'unknown';
     }
     const edges = f.edges;
-    const edge = edges.find(peer, service, principal) ?? edges.add(peer, service, principal, f.reporter === 'destination'
+    const key = localPrincipal === UNKNOWN ? principal : `${principal} ${localPrincipal}`;
+    const edge = edges.find(peer, service, key) ?? edges.add(peer, service, key, f.reporter === 'destination'
       ? { reporter: 'destination', source: peer, destination: f.local.peer, sourcePrincipal: principal, destinationPrincipal: policy === 'mutual_tls' ? f.local.peer.principal : UNKNOWN, destinationService: service, securityPolicy: policy }
-      : { reporter: 'source', source: f.local.peer, destination: peer, sourcePrincipal: UNKNOWN, destinationPrincipal: UNKNOWN, destinationService: service, securityPolicy: policy });
+      : { reporter: 'source', source: f.local.peer, destination: peer, sourcePrincipal: localPrincipal, destinationPrincipal: principal, destinationService: service, securityPolicy: policy });
     let grpc: number | undefined;
     if (s.isGrpc) {
       const t = s.responseTrailers;
