@@ -48,6 +48,11 @@ export class IstioTcpStatsFilter {
   }
 
   onNewConnection(socket: net.Socket, info: ConnectionInfo): boolean {
+    // Without tcp_proxy after it nobody will say who the upstream is: count it at once.
+    if (this.#reporter === 'source' && this.ctx.cluster === undefined) {
+      this.#count(socket, this.#sourceSeries({ peer: undefined, principal: undefined, localPrincipal: undefined }), 0, 0);
+      return true;
+    }
     if (this.#reporter === 'destination') {
       const x = info.peerExchange;
       this.#count(socket, this.#destinationSeries(info), x?.readBytes ?? 0, x?.writtenBytes ?? 0);

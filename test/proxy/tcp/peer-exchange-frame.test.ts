@@ -127,3 +127,10 @@ test('cluster filters: istio.metadata_exchange only, once', () => {
   assert.throws(() => compileClusterFilters([mx, mx], 'c.filters'), /^ConfigError|c\.filters\[1\]: istio\.metadata_exchange is already/);
   assert.throws(() => compileClusterFilters([create(ClusterFilterSchema, { name: 'envoy.filters.network.x', typedConfig: typedStruct({}, 'type.googleapis.com/x.Y') })], 'c.filters'), /c\.filters\[0\]\.typed_config: unsupported upstream network filter envoy\.filters\.network\.x/);
 });
+
+test('the peer cache does not keep payloads past its key bound', () => {
+  const c = new ExchangedPeerCache(10, 64);
+  const big = istioFrame({ ...MD, LABELS: { app: 'x'.repeat(100) } }, ID).subarray(8);
+  assert.notEqual(c.decode(big), c.decode(big));
+  assert.equal(c.decode(big)?.id, ID);
+});

@@ -119,13 +119,15 @@ const MAGIC_BYTES = (() => { const b = Buffer.alloc(4); b.writeUInt32BE(EXCHANGE
 
 /**
  * Peers by payload, so that a connection from a peer already seen decodes nothing and yields the
- * same object (the stats edges are keyed by it). Bounded: past `max` distinct payloads (peer
- * input) new ones are decoded every time.
+ * same object (the stats edges are keyed by it). Bounded (payloads are peer input): past `max`
+ * distinct payloads, or for a payload over `maxKeyBytes` (a node's metadata is a few KiB), it
+ * decodes every time.
  */
 export class ExchangedPeerCache {
   readonly #byPayload = new Map<string, ExchangedPeer | undefined>();
-  constructor(readonly max = 1024) {}
+  constructor(readonly max = 1024, readonly maxKeyBytes = 16 * 1024) {}
   readonly decode = (payload: Buffer): ExchangedPeer | undefined => {
+    if (payload.length > this.maxKeyBytes) return decodeExchangePayload(payload);
     const key = payload.toString('latin1');
     if (this.#byPayload.has(key)) return this.#byPayload.get(key);
     const p = decodeExchangePayload(payload);
