@@ -4,12 +4,12 @@
  * passed on untouched. Each side writes its own frame first, then reads the peer's frame off
  * the stream before the application's bytes flow:
  * - server side (`istio.metadata_exchange` on an inbound filter chain): the rest of the chain
- *   (stats, tcp_proxy) starts once the client's frame is read, with the client in
- *   `ConnectionInfo.peer`;
+ *   (RBAC, stats, tcp_proxy) starts once the client's frame is read, with the client in
+ *   `ConnectionInfo.peerExchange`;
  * - client side (`istio.metadata_exchange` in a cluster's `filters`, applied by tcp_proxy): the
  *   server's frame is read off the upstream socket before its bytes go downstream.
- * What does not parse is passed on as Istio does (a stream without the magic) or closed (an
- * oversize frame); see stream.ts.
+ * What does not parse is passed on as Istio does (a stream without the magic, a payload that
+ * is no Any) or closed (an oversize frame); see stream.ts.
  */
 import type net from 'node:net';
 import type tls from 'node:tls';
