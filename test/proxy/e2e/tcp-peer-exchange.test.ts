@@ -13,7 +13,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import { freePort, httpUpstream, rawUpstream, request, type Upstream } from '../../support/net.js';
-import { startProxy, type RunningProxy } from '../../support/proxy.js';
+import { runCli, startProxy, writeTemp, type RunningProxy } from '../../support/proxy.js';
 import { makeCa, type TestCa } from '../../support/certs.js';
 import { ADMIN, cluster, downstreamTls, staticSecrets, TLS_INSPECTOR, upstreamTls } from '../../support/mtls.js';
 import { parsePrometheus, select, total, type Sample } from '../../support/prometheus-text.js';
@@ -264,5 +264,30 @@ test('HTTP/1.1 and HTTP/2 over mTLS: the client sidecar reports the principals o
   const want = { reporter: 'source', source_workload: 'client-v1', destination_workload: 'server-v1', destination_service: WEB, source_principal: CLIENT, destination_principal: SERVER, connection_security_policy: 'unknown', response_code: '200' };
   await until('client-side HTTP metrics with principals', async () => total(await scrape(client), 'istio_requests_total', want) === 3);
   await until('server-side HTTP metrics', async () => total(await scrape(server), 'istio_requests_total', { reporter: 'destination', source_workload: 'client-v1', source_principal: CLIENT, destination_principal: SERVER, connection_security_policy: 'mutual_tls' }) === 3);
+});
+
+test('a bootstrap with an exchange config tsmesh cannot honour is refused with the field path', async () => {
+  const p = await freePort();
+  const bad = (listenerValue: string, clusterValue: string) => writeTemp('mx-bad.yaml', `
+static_resources:
+  listeners:
+  - name: l
+    address: { socket_address: { address: 127.0.0.1, port_value: ${p} } }
+    filter_chains:
+    - filters:
+      - { name: istio.metadata_exchange, typed_config: { "@type": type.googleapis.com/xds.type.v3.TypedStruct, type_url: type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange, value: ${listenerValue} } }
+      - ${tcpProxy('l', 'c')}
+  clusters:${cluster('c', echo.port).replace('connect_timeout: 2s', `connect_timeout: 2s
+    filters: [ { name: istio.metadata_exchange, typed_config: { "@type": type.googleapis.com/xds.type.v3.TypedStruct, type_url: type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange, value: ${clusterValue} } } ]`)}
+`);
+  const ok = '{ protocol: istio-peer-exchange }';
+  let r = await runCli(['proxy', '-c', bad('{ protocol: istio-peer-exchange, enable_discovery: true }', ok), '--validate']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /filter_chains\[0\]\.filters\[0\]\.typed_config\.value\.enable_discovery: workload discovery is not supported/);
+  r = await runCli(['proxy', '-c', bad(ok, '{}'), '--validate']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /clusters\[0\]\.filters\[0\]\.typed_config\.value\.protocol: expected a non-empty ALPN/);
+  r = await runCli(['proxy', '-c', bad(ok, ok), '--validate']);
+  assert.equal(r.code, 0, r.stderr);
 });
 
