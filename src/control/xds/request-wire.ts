@@ -44,7 +44,10 @@ function nameSpans(b: Uint8Array): number[] | undefined {
         const len = varint();
         if (len === undefined) return undefined;
         i += len;
-        if (tag === NAMES_TAG) spans.push(start, i);
+        if (tag !== NAMES_TAG) break;
+        // Consecutive names (the usual encoding) are one span: one hash update, one copy.
+        if (spans.length > 0 && spans[spans.length - 1] === start) spans[spans.length - 1] = i;
+        else spans.push(start, i);
         break;
       }
       default: return undefined; // groups: not in this message
