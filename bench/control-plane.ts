@@ -5,7 +5,7 @@
  *   npm run bench:control -- [--clients 1000] [--services 500] [--delta-share 0.5] [--changes 5]
  *                            [--source MODULE] [--quiet-ms 100] [--max-ms 1000]
  *                            [--push-concurrency 100] [--decode partial|full] [--pin]
- *                            [--server-node-flags="--cpu-prof ..."]
+ *                            [--server-node-flags="--cpu-prof ..."] [--capture]
  *
  * --decode: how the simulated clients read responses. 'partial' (default) reads version, nonce,
  * type URL and names off the wire and steps over the resources' bytes: in production the
@@ -15,6 +15,11 @@
  * --pin: the server on CPU 0 and the clients on CPU 1 (taskset), so the two do not take each
  * other's CPU; other processes on the machine still can (reported). Off by default: on a shared
  * machine it also keeps the server off a CPU that happens to be idle.
+ *
+ * --capture: the sidecars have traffic capture (node metadata INTERCEPTION_MODE REDIRECT, as the
+ * Kubernetes injection configures them): their routes are the per-port route configurations
+ * ("80", "9080", ...). Without it (the default) they are loopback sidecars used as HTTP_PROXY,
+ * which get `http_proxy` (a virtual host per service and port) as well.
  *
  * --source: a module exporting `createBenchSource(services): BenchSource`: the ResourceSource
  * under test and how to change one route and one endpoint in it. Default: the real translation
@@ -43,7 +48,7 @@ const { values } = parseArgs({
     clients: { type: 'string' }, services: { type: 'string' }, 'delta-share': { type: 'string' }, changes: { type: 'string' },
     source: { type: 'string' }, 'quiet-ms': { type: 'string' }, 'max-ms': { type: 'string' }, 'server-node-flags': { type: 'string' },
     'push-concurrency': { type: 'string' }, decode: { type: 'string' },
-    pin: { type: 'boolean' },
+    pin: { type: 'boolean' }, capture: { type: 'boolean' },
   },
 });
 const N = Number(values.clients ?? 1000);
@@ -70,7 +75,7 @@ function start(script: string, args: string[], execArgv: string[] = []): Promise
 const rssMiB = (pid: number): number => parseVmRssKb(readFileSync(`/proc/${pid}/status`, 'utf8')) / 1024;
 const fmt = (x: number, d = 1): string => x.toFixed(d);
 
-const serverArgs = ['--services', String(services), '--quiet-ms', values['quiet-ms'] ?? '100', '--max-ms', values['max-ms'] ?? '1000', '--push-concurrency', values['push-concurrency'] ?? '100', ...(values.source ? ['--source', values.source] : [])];
+const serverArgs = ['--services', String(services), '--quiet-ms', values['quiet-ms'] ?? '100', '--max-ms', values['max-ms'] ?? '1000', '--push-concurrency', values['push-concurrency'] ?? '100', ...(values.source ? ['--source', values.source] : []), ...(values.capture ? ['--capture'] : [])];
 const server = await start('server-child.js', serverArgs, ['--expose-gc', ...(values['server-node-flags'] ?? '').split(' ').filter(Boolean)]);
 const { port, routeNames } = await request<{ port: number; routeNames: string[] }>(server, 'hello');
 const pin = values.pin === true && cpus().length >= 2;
@@ -79,7 +84,7 @@ await request(server, 'gc');
 const rss0 = rssMiB(server.pid!);
 
 const decode = values.decode === 'full' ? 'full' : 'partial';
-const clients = await start('clients-child.js', ['--port', String(port), '--routes', routeNames.join(','), '--decode', decode], ['--max-old-space-size=4096']);
+const clients = await start('clients-child.js', ['--port', String(port), '--routes', routeNames.join(','), '--decode', decode, ...(values.capture ? ['--capture'] : [])], ['--max-old-space-size=4096']);
 await new Promise<void>((r) => clients.once('message', () => r()));
 if (pin) pinTree(clients.pid!, '1');
 await request(clients, 'connect', { kinds: kinds.slice(0, 1) });
@@ -143,6 +148,7 @@ function report(title: string, runs: Awaited<ReturnType<typeof measure>>): void 
 console.log(`tsmesh control-plane benchmark: ${N} ADS clients (${N - nDelta} SotW, ${nDelta} Delta), ${services} services, source ${values.source ?? 'real translation (bench/lib/control-plane/real-mesh.ts)'}`);
 console.log(`command: npm run bench:control -- ${process.argv.slice(2).join(' ')}`.trimEnd());
 console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}; clients: one process, one gRPC channel + TCP connection each, ${decode === 'full' ? 'responses fully decoded' : 'responses read partially (version, nonce, names; resources skipped)'}, ${pin ? 'pinned to CPU 1, server to CPU 0' : 'sharing the CPUs with the server'}; other processes on the machine are not excluded`);
+console.log(`sidecars: ${values.capture ? 'traffic capture (INTERCEPTION_MODE REDIRECT, as injected Kubernetes pods): per-port route configurations' : 'no traffic capture (apps call through HTTP_PROXY): per-port route configurations and http_proxy'}; RDS ${routeNames.join(', ')}`);
 console.log(`connect: all ${N} clients connected and ACKed CDS/EDS/LDS/RDS in ${fmt(connect.ms / 1000, 1)} s (batches of 50)`);
 console.log(`server memory: VmRSS ${fmt(rss0)} MiB idle, ${fmt(rss1)} MiB with 1 client, ${fmt(rssN)} MiB with ${gcN.connected}; per client (after GC) ${fmt(((rssN - rss1) * 1024) / (N - 1), 1)} KiB RSS, ${fmt((gcN.heapUsed - gc1.heapUsed) / 1024 / (N - 1), 1)} KiB JS heap`);
 console.log(`push concurrency (proxies with responses in flight at once): ${values['push-concurrency'] ?? '100'}`);

@@ -8,7 +8,7 @@ import { AutoRegistry } from './registry/auto-register.js';
 import { loadRegistryFile, saveRegistryFile } from './registry/registry-file.js';
 import { buildMesh } from './registry/mesh.js';
 import type { MeshSnapshot } from './registry/model.js';
-import { generate, shapeKey, TYPE_URL, type ProxyResources } from './translate/index.js';
+import { generate, scopeOfChange, shapeKey, TYPE_URL, type ProxyResources, type ResourceScope } from './translate/index.js';
 import { AdsServer, type AdsServerOptions } from './xds/server.js';
 import type { ResourceSource } from './xds/source.js';
 import { ControlMetrics, renderControlMetrics } from './metrics.js';
@@ -57,7 +57,7 @@ export class MeshXds implements ResourceSource {
     this.server = new AdsServer(this, { log: (line) => log.warn(line), ...(opts.debounce ? { debounce: opts.debounce } : {}), ...(opts.authorize ? { authorize: opts.authorize } : {}) });
     this.#unsubscribe = store.onChange((changes) => {
       for (const c of changes) this.metrics.configEvent(c.resource.kind, c.type);
-      this.#changed(`config: ${changes.length} change(s)`);
+      this.#changed(`config: ${changes.length} change(s)`, scopeOfChange(changes.map((c) => c.resource.kind)));
     });
     this.server.onConverged((_id, ms) => this.metrics.convergence.observe(ms / 1000));
     this.server.onConnect((identity) => {
@@ -96,8 +96,8 @@ export class MeshXds implements ResourceSource {
     this.#scheduleSave();
   }
 
-  generate(proxy: ProxyIdentity): ProxyResources {
-    return generate(this.mesh(), proxy);
+  generate(proxy: ProxyIdentity, scope?: ResourceScope): ProxyResources {
+    return generate(this.mesh(), proxy, scope);
   }
 
   shapeKey(proxy: ProxyIdentity): string {
@@ -125,9 +125,9 @@ export class MeshXds implements ResourceSource {
     await this.server.close();
   }
 
-  #changed(reason: string): void {
+  #changed(reason: string, scope: ResourceScope = 'all'): void {
     this.#mesh = undefined;
-    this.server.push(reason);
+    this.server.push(reason, scope);
   }
 
   /** Coalesces a burst of joins (every sidecar reconnecting at once) into one write. */

@@ -7,7 +7,7 @@ import { nodeOf } from '../../../src/envoy/node-metadata.js';
 import { SimClient, type DecodeMode } from './sim-client.js';
 import { serve } from './ipc.js';
 
-const { values } = parseArgs({ options: { port: { type: 'string' }, routes: { type: 'string' }, decode: { type: 'string' } } });
+const { values } = parseArgs({ options: { port: { type: 'string' }, routes: { type: 'string' }, decode: { type: 'string' }, capture: { type: 'boolean' } } });
 const decode: DecodeMode = values.decode === 'full' ? 'full' : 'partial';
 const port = Number(values.port);
 const routeNames = (values.routes ?? '80').split(',');
@@ -20,7 +20,7 @@ function connect(kinds: ('sotw' | 'delta')[]): Promise<void> {
     const timer = setTimeout(() => reject(new Error(`${waiting} of ${kinds.length} clients not ready after 120 s; first error: ${clients.find((c) => c.error)?.error?.message ?? 'none'}`)), 120_000);
     for (const kind of kinds) {
       const i = clients.length;
-      const node = nodeOf({ name: `app-${i}`, namespace: 'default', labels: { app: `app-${i % 500}` }, serviceAccount: 'default', ips: [`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`], generator: 'sidecar', appPorts: [8080], inboundPort: 15006, outboundPort: 15001 });
+      const node = nodeOf({ name: `app-${i}`, namespace: 'default', labels: { app: `app-${i % 500}` }, serviceAccount: 'default', ips: [`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`], generator: 'sidecar', appPorts: [8080], inboundPort: 15006, outboundPort: 15001, ...(values.capture ? { interceptionMode: 'REDIRECT' as const } : {}) });
       const c = new SimClient(port, kind, node, routeNames, decode);
       c.onReady = () => { if (--waiting === 0) { clearTimeout(timer); resolve(); } };
       clients.push(c);

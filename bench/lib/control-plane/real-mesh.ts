@@ -12,9 +12,9 @@
 import type { ConfigSnapshot, DestinationRule, ServiceEntry, VirtualService, WorkloadEntrySpec } from '../../../src/control/config/kinds.js';
 import { buildMesh } from '../../../src/control/registry/mesh.js';
 import type { MeshSnapshot } from '../../../src/control/registry/model.js';
-import { generate, shapeKey } from '../../../src/control/translate/index.js';
+import { generate, shapeKey, type ResourceScope } from '../../../src/control/translate/index.js';
 import type { ProxyIdentity } from '../../../src/envoy/node-metadata.js';
-import type { BenchSource } from './synthetic-mesh.js';
+import type { BenchSidecars, BenchSource } from './synthetic-mesh.js';
 
 const NS = 'default';
 const API = 'networking.istio.io/v1';
@@ -60,7 +60,7 @@ function virtualService(i: number, variant: number): VirtualService {
 }
 
 /** The real mesh of `services` services. Changes go to VirtualService svc-0 and ServiceEntry svc-1. */
-export function realMesh(services = 500): BenchSource {
+export function realMesh(services = 500, sidecars: BenchSidecars = { capture: false }): BenchSource {
   const serviceEntries = Array.from({ length: services }, (_, i) => serviceEntry(i, 2));
   const destinationRules = Array.from({ length: services }, (_, i) => destinationRule(i));
   const virtualServices: VirtualService[] = [];
@@ -70,12 +70,12 @@ export function realMesh(services = 500): BenchSource {
   let routeVariant = 0;
   let endpoints = 2;
   const current = (): MeshSnapshot => (mesh ??= buildMesh(config, []));
-  const sample: ProxyIdentity = { id: 'sidecar~10.0.0.1~app-0.default~default.svc.cluster.local', name: 'app-0', namespace: NS, labels: { app: 'app-0' }, serviceAccount: 'default', ips: ['10.0.0.1'], generator: 'sidecar', inboundPort: 15006, outboundPort: 15001, appPorts: [8080] };
+  const sample: ProxyIdentity = { id: 'sidecar~10.0.0.1~app-0.default~default.svc.cluster.local', name: 'app-0', namespace: NS, labels: { app: 'app-0' }, serviceAccount: 'default', ips: ['10.0.0.1'], generator: 'sidecar', inboundPort: 15006, outboundPort: 15001, appPorts: [8080], ...(sidecars.capture ? { interceptionMode: 'REDIRECT' as const } : {}) };
   const changed = (next: Partial<ConfigSnapshot>): void => { config = { ...config, ...next, version: config.version + 1 }; mesh = undefined; };
   return {
     routeNames: generate(current(), sample).routes.map((r) => r.name),
     source: {
-      generate: (proxy: ProxyIdentity) => generate(current(), proxy),
+      generate: (proxy: ProxyIdentity, scope?: ResourceScope) => generate(current(), proxy, scope),
       shapeKey: (proxy: ProxyIdentity) => shapeKey(proxy, current()),
     },
     changeRoute() {
@@ -92,4 +92,4 @@ export function realMesh(services = 500): BenchSource {
 }
 
 /** The factory the benchmark's server process loads (the default; see control-plane.ts --source). */
-export const createBenchSource: (services: number) => BenchSource = realMesh;
+export const createBenchSource: (services: number, sidecars?: BenchSidecars) => BenchSource = realMesh;

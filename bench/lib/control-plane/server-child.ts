@@ -6,16 +6,17 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { AdsServer } from '../../../src/control/xds/server.js';
-import { TYPE_URL } from '../../../src/control/translate/types.js';
+import { TYPE_URL, type ResourceScope } from '../../../src/control/translate/types.js';
+import { scopeOfChange } from '../../../src/control/translate/scope.js';
 import { serve } from './ipc.js';
-import type { BenchSource } from './synthetic-mesh.js';
+import type { BenchSidecars, BenchSource } from './synthetic-mesh.js';
 
-const { values } = parseArgs({ options: { source: { type: 'string' }, services: { type: 'string' }, 'quiet-ms': { type: 'string' }, 'max-ms': { type: 'string' }, 'push-concurrency': { type: 'string' } } });
-const mod = (values.source ? await import(pathToFileURL(resolve(values.source)).href) : await import('./real-mesh.js')) as { createBenchSource(services: number): BenchSource | Promise<BenchSource> };
-const bench = await mod.createBenchSource(Number(values.services ?? 500));
+const { values } = parseArgs({ options: { source: { type: 'string' }, services: { type: 'string' }, 'quiet-ms': { type: 'string' }, 'max-ms': { type: 'string' }, 'push-concurrency': { type: 'string' }, capture: { type: 'boolean' } } });
+const mod = (values.source ? await import(pathToFileURL(resolve(values.source)).href) : await import('./real-mesh.js')) as { createBenchSource(services: number, sidecars?: BenchSidecars): BenchSource | Promise<BenchSource> };
+const bench = await mod.createBenchSource(Number(values.services ?? 500), { capture: values.capture === true });
 let generateAt = 0;
 const source = {
-  generate: (p: Parameters<BenchSource['source']['generate']>[0]) => { if (generateAt === 0) generateAt = performance.now(); return bench.source.generate(p); },
+  generate: (p: Parameters<BenchSource['source']['generate']>[0], scope?: ResourceScope) => { if (generateAt === 0) generateAt = performance.now(); return bench.source.generate(p, scope); },
   shapeKey: (p: Parameters<BenchSource['source']['shapeKey']>[0]) => bench.source.shapeKey(p),
 };
 const server = new AdsServer(source, {
@@ -49,7 +50,8 @@ serve(async (req) => {
       generateAt = 0;
       const t0 = performance.now();
       if (req['kind'] === 'route') bench.changeRoute(); else bench.changeEndpoint();
-      server.push(`bench: ${String(req['kind'])}`);
+      // As MeshXds scopes a store change: a VirtualService edit regenerates listeners and routes only.
+      server.push(`bench: ${String(req['kind'])}`, scopeOfChange([req['kind'] === 'route' ? 'VirtualService' : 'ServiceEntry']));
       const timeout = new Promise<void>((r) => setTimeout(r, 60_000));
       await Promise.race([all, timeout]);
       off();

@@ -129,4 +129,10 @@ export function syntheticMesh(services = 500): BenchSource {
 }
 
 /** The factory the benchmark's server process loads (`--source MODULE` must export one like it). */
-export const createBenchSource: (services: number) => BenchSource | Promise<BenchSource> = syntheticMesh;
+/** What the benchmark's sidecars are like. */
+export interface BenchSidecars {
+  /** Traffic capture (node metadata INTERCEPTION_MODE REDIRECT, as injected Kubernetes pods). */
+  readonly capture: boolean;
+}
+
+export const createBenchSource: (services: number, sidecars?: BenchSidecars) => BenchSource | Promise<BenchSource> = syntheticMesh;

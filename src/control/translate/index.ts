@@ -4,9 +4,10 @@ import { grpcResources } from './grpc.js';
 import { indexOf } from './mesh-index.js';
 import { sidecarResources } from './sidecar.js';
 import { shapeKeyOf } from './shape.js';
-import type { ProxyResources } from './types.js';
+import type { ProxyResources, ResourceScope } from './types.js';
 
-export type { ProxyResources } from './types.js';
+export type { ProxyResources, ResourceScope } from './types.js';
+export { scopeOfChange } from './scope.js';
 export { TYPE_URL } from './types.js';
 export { TranslationError } from './errors.js';
 
@@ -16,11 +17,13 @@ export { TranslationError } from './errors.js';
  * Expects validated config; a value it still cannot translate (a malformed duration) throws a
  * TranslationError naming the resource and field, never a half-built result. The returned
  * messages share constant sub-messages with each other and with later calls: serialize them,
- * never mutate them (clone first).
+ * never mutate them (clone first). With scope `routing`, clusters and endpoints may come back
+ * empty (a sidecar's do; they are what a full call gives for the same mesh minus its
+ * VirtualServices, see scopeOfChange).
  */
-export function generate(mesh: MeshSnapshot, proxy: ProxyIdentity): ProxyResources {
+export function generate(mesh: MeshSnapshot, proxy: ProxyIdentity, scope: ResourceScope = 'all'): ProxyResources {
   const index = indexOf(mesh);
-  return proxy.generator === 'grpc' ? grpcResources(index, proxy) : sidecarResources(index, proxy);
+  return proxy.generator === 'grpc' ? grpcResources(index, proxy) : sidecarResources(index, proxy, scope);
 }
 
 /**

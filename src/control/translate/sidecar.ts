@@ -16,7 +16,7 @@ import { outboundCluster } from './names.js';
 import { effectivePolicy } from './policy.js';
 import { within } from './errors.js';
 import { httpPorts, httpProxyRouteConfig, portRouteConfig } from './route-config.js';
-import type { ProxyResources } from './types.js';
+import type { ProxyResources, ResourceScope } from './types.js';
 import { hasMeshIdentity, workloadLabels } from './security-policies.js';
 import { applyUpstreamTls } from './upstream-tls.js';
 import { inboundSecurity } from './inbound.js';
@@ -24,15 +24,15 @@ import { withIstioStats } from './istio-stats.js';
 import { metadataExchangeClusterFilter } from './peer-exchange.js';
 import { proxyTelemetry } from './telemetry.js';
 
-/** Everything a sidecar gets (generator "sidecar"). */
-export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyResources {
+/** Everything a sidecar gets (generator "sidecar"); with scope `routing`, no clusters or endpoints. */
+export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity, scope: ResourceScope = 'all'): ProxyResources {
   const services = index.mesh.services;
   const capture = proxy.interceptionMode === 'REDIRECT';
   // Routes also go to hosts only a VirtualService names; clusters exist for services only.
   // With capture, services are matched by their VIPs (declared or allocated) too.
   const routed = [...services, ...index.virtualServiceHosts].map((s) => (capture && s.vips ? { ...s, addresses: s.vips } : s));
   const registryOnly = index.mesh.config.mesh.outboundTrafficPolicy?.mode === 'REGISTRY_ONLY';
-  const { clusters, endpoints } = outboundClusters(index, proxy, 'sidecar');
+  const { clusters, endpoints }: ReturnType<typeof outboundClusters> = scope === 'all' ? outboundClusters(index, proxy, 'sidecar') : { clusters: [], endpoints: [] };
   for (const p of new Set(proxy.appPorts)) clusters.push(inboundClusterOf(p));
   clusters.push(blackholeClusterOf(), passthroughClusterOf());
 
@@ -61,6 +61,7 @@ export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity): ProxyR
     const have = new Set(clusters.map((c) => c.name));
     for (const c of sec.clusters) if (!have.has(c.name)) clusters.push(c);
   }
+  if (scope === 'routing') return sorted({ listeners: withIstioStats(listeners), routes, clusters: [], endpoints: [] });
   return sorted({ listeners: withIstioStats(listeners), routes, clusters, endpoints });
 }
 

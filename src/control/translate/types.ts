@@ -11,4 +11,11 @@ export interface ProxyResources {
   readonly endpoints: readonly ClusterLoadAssignment[];
 }
 
+/**
+ * What a generate() call must produce: everything, or only the listeners and routes (`routing`:
+ * what a VirtualService change can touch), with clusters and endpoints left empty for the caller
+ * to keep from its previous result.
+ */
+export type ResourceScope = 'all' | 'routing';
+
 export { TYPE_URL, type TypeUrl } from '../../envoy/xds-type-urls.js';

@@ -53,7 +53,7 @@ export function targetChange(before: TypeResources, after: TypeResources): Targe
  * to by the previous push): only the resources that changed between the two snapshots are
  * looked at, instead of every subscribed one. Gives the same result as deltaChange then. Pure.
  */
-export function deltaChangeSince(has: ReadonlyMap<string, string>, before: TypeResources, target: TypeResources, sub: Subscription): DeltaChange {
+export function deltaChangeSince(has: Pick<ReadonlyMap<string, string>, 'get' | 'has'>, before: TypeResources, target: TypeResources, sub: Subscription): DeltaChange {
   const { changed, gone } = targetChange(before, target);
   const updated: VersionedResource[] = [];
   const removed: string[] = [];

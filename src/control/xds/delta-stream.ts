@@ -30,7 +30,13 @@ function encoded(target: TypeResources, type: ServedType, updated: readonly Vers
  */
 export class DeltaStream extends AdsStream {
   readonly kind = 'delta';
-  /** Per type: what the client has, name → version, as the server last told it. */
+  /**
+   * Per type: what the client has, name → version, as the server last told it. Only kept while
+   * it differs from what the subscription selects of the type's last target (before the first
+   * push: the client's initial_resource_versions; during a subscription change): after a push
+   * the client has exactly that selection, and a map of 1,500 cluster names per stream would be
+   * most of a Delta stream's memory.
+   */
   readonly #has = new Map<ServedType, Map<string, string>>();
   /** Newly subscribed names that do not exist: the client is told so once, via removed_resources. */
   readonly #missing = new Map<ServedType, Set<string>>();
@@ -52,6 +58,7 @@ export class DeltaStream extends AdsStream {
       this.types.set(type, st);
       this.#has.set(type, new Map(Object.entries(req.initialResourceVersions)));
     }
+    if (req.resourceNamesSubscribe.length > 0 || req.resourceNamesUnsubscribe.length > 0) this.#materialize(type, st);
     if (req.responseNonce !== '') {
       const answer = st.sync.answer(req.responseNonce, req.errorDetail ? req.errorDetail.message || `code ${req.errorDetail.code}` : undefined, this.ctx.now());
       if (answer === 'stale') this.ctx.counters.staleNonces++;
@@ -60,10 +67,10 @@ export class DeltaStream extends AdsStream {
     }
     // Subscription changes apply whatever the nonce: Delta requests are increments, not states.
     const added = st.sub.update(first, req.resourceNamesSubscribe, req.resourceNamesUnsubscribe, this.internOf(type));
-    const has = this.#has.get(type)!;
-    for (const n of req.resourceNamesUnsubscribe) has.delete(n); // the client drops them itself
+    const has = this.#has.get(type);
+    if (has) for (const n of req.resourceNamesUnsubscribe) has.delete(n); // the client drops them itself
     const target = this.resourcesOf(type);
-    const missing = added.filter((n) => !target.has(n) && !has.has(n));
+    const missing = added.filter((n) => !target.has(n) && !has?.has(n));
     if (missing.length > 0) this.#missing.set(type, new Set(missing));
     if (first || added.length > 0 || req.resourceNamesUnsubscribe.includes('*')) {
       this.#dirty.add(type);
@@ -74,6 +81,8 @@ export class DeltaStream extends AdsStream {
   sentResources(type: ServedType): VersionedResource[] {
     const has = this.#has.get(type);
     const target = this.resourcesOf(type);
+    const st = this.types.get(type);
+    if (!has) return st?.target ? st.sub.select(st.target).filter((r) => target.get(r.name) === r) : [];
     const out: VersionedResource[] = [];
     // What the client has is what it was sent; a resource sent in an older version than the
     // current snapshot's is not kept, so only names whose version still matches are listed.
@@ -89,17 +98,31 @@ export class DeltaStream extends AdsStream {
     const before = st.target;
     st.target = target;
     this.#dirty.delete(type);
-    const has = this.#has.get(type)!;
-    // After every push `has` is what the subscription selects of st.target (unsubscribing only
-    // takes names out of both), so when nothing else moved only the snapshot's changes matter.
-    const change = !force && !dirty && !missing && before !== undefined ? deltaChangeSince(has, before, target, st.sub) : deltaChange(has, target, st.sub);
+    // After every push the client has what the subscription selects of st.target (unsubscribing
+    // only takes names out of both), so when nothing else moved only the snapshot's changes
+    // matter; without a map of its own, that selection is what it has.
+    const has = this.#has.get(type);
+    const sub = st.sub;
+    const implied = { get: (n: string) => (sub.covers(n) ? before?.get(n)?.version : undefined), has: (n: string) => sub.covers(n) && before?.has(n) === true };
+    const change = !force && !dirty && !missing && before !== undefined ? deltaChangeSince(has ?? implied, before, target, sub) : deltaChange(has ?? this.#materialize(type, { ...st, target: before }), target, sub);
     if (missing) { change.removed.push(...missing); this.#missing.delete(type); }
+    // Whether or not anything is sent, the client now has the selection of `target`.
+    this.#has.delete(type);
     if (!force && change.updated.length === 0 && change.removed.length === 0) return false;
-    for (const r of change.updated) has.set(r.name, r.version);
-    for (const n of change.removed) has.delete(n);
     const res = encoded(target, type, change.updated, change.removed);
     st.sync.sent(versionOf(target), res.nonce);
     this.write(res.bytes);
     return true;
+  }
+
+  /** `type`'s has-map, built from the selection of st.target if the stream holds none. */
+  #materialize(type: ServedType, st: TypeState): Map<string, string> {
+    let has = this.#has.get(type);
+    if (!has) {
+      has = new Map();
+      if (st.target) for (const r of st.sub.select(st.target)) has.set(r.name, r.version);
+      this.#has.set(type, has);
+    }
+    return has;
   }
 }

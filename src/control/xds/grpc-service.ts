@@ -4,6 +4,7 @@ import {
   DeltaDiscoveryRequestSchema, DeltaDiscoveryResponseSchema, DiscoveryRequestSchema, DiscoveryResponseSchema,
   type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DiscoveryRequest, type DiscoveryResponse,
 } from '../../envoy/generated/envoy/service/discovery/v3/discovery_pb.js';
+import { decodeDiscoveryRequest } from './request-wire.js';
 
 export const ADS_SERVICE = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 export const SOTW_PATH = `/${ADS_SERVICE}/StreamAggregatedResources`;
@@ -21,7 +22,7 @@ export function adsServiceDefinition(onBytes: (n: number) => void = () => {}): S
   return {
     StreamAggregatedResources: {
       path: SOTW_PATH, requestStream: true, responseStream: true, originalName: 'streamAggregatedResources',
-      requestDeserialize: (b: Buffer) => fromBinary(DiscoveryRequestSchema, b),
+      requestDeserialize: (b: Buffer) => decodeDiscoveryRequest(b),
       requestSerialize: (m: DiscoveryRequest) => Buffer.from(toBinary(DiscoveryRequestSchema, m)),
       responseDeserialize: (b: Buffer) => fromBinary(DiscoveryResponseSchema, b),
       responseSerialize: (m: DiscoveryResponse | Uint8Array) => out(m instanceof Uint8Array ? m : toBinary(DiscoveryResponseSchema, m)),

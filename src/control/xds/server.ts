@@ -9,6 +9,7 @@ import { DEFAULT_DEBOUNCE, PushQueue, type DebounceOptions } from './push-queue.
 import { PushThrottle } from './push-throttle.js';
 import { buildSnapshot, isServedType, type Snapshot } from './snapshot.js';
 import type { ResourceSource } from './source.js';
+import type { ResourceScope } from '../translate/types.js';
 import type { AdsStream, StreamContext } from './stream.js';
 import { SotwStream } from './sotw-stream.js';
 import { DeltaStream } from './delta-stream.js';
@@ -61,6 +62,13 @@ export class AdsServer {
   readonly #ctx: StreamContext;
   readonly #throttle: PushThrottle<AdsStream>;
   readonly #authorize: AdsServerOptions['authorize'];
+  /** What the pending push must regenerate: the widest scope of the push() calls it gathers. */
+  #pendingScope: ResourceScope | undefined;
+  /**
+   * Shapes whose last generation failed: they serve an older snapshot, whose clusters may predate
+   * changes since, so their next push regenerates everything whatever its scope.
+   */
+  readonly #failedShapes = new Set<string>();
 
   constructor(source: ResourceSource, opts: AdsServerOptions = {}) {
     this.#source = source;
@@ -122,9 +130,14 @@ export class AdsServer {
     for (const server of servers) server.forceShutdown();
   }
 
-  /** A config or registry change: the resources of every proxy are recomputed (debounced). */
-  push(reason: string): void {
+  /**
+   * A config or registry change: the resources of every proxy are recomputed (debounced).
+   * `routing`: the change can only alter listeners and routes (see scopeOfChange), so clusters
+   * and endpoints are kept from the last push instead of generated and serialized again.
+   */
+  push(reason: string, scope: ResourceScope = 'all'): void {
     this.counters.pushRequests++;
+    this.#pendingScope = this.#pendingScope === 'all' || scope === 'all' ? 'all' : 'routing';
     this.#queue.enqueue(reason);
   }
 
@@ -226,7 +239,7 @@ export class AdsServer {
    * The snapshot of `identity`'s shape in `shapes`, generated (once per shape) if missing. When
    * generation fails, the shape keeps its snapshot from `previous` (the last good one), if any.
    */
-  #snapshotFor(identity: ProxyIdentity, shapes = this.#shapes, previous: ReadonlyMap<string, Snapshot> = this.#shapes): Snapshot | undefined {
+  #snapshotFor(identity: ProxyIdentity, shapes = this.#shapes, previous: ReadonlyMap<string, Snapshot> = this.#shapes, scope: ResourceScope = 'all'): Snapshot | undefined {
     let key: string;
     try { key = this.#source.shapeKey(identity); } catch (err) { this.#failed(identity, err); return undefined; }
     if (shapes.has(key)) return shapes.get(key);
@@ -234,9 +247,14 @@ export class AdsServer {
     let snap: Snapshot | undefined;
     try {
       this.counters.generates++;
-      snap = buildSnapshot(this.#source.generate(identity), before);
+      // A shape new in this push (no `before`) has nothing to keep: it is generated whole.
+      snap = before && scope === 'routing' && !this.#failedShapes.has(key)
+        ? buildSnapshot(this.#source.generate(identity, 'routing'), before, 'routing')
+        : buildSnapshot(this.#source.generate(identity), before);
+      this.#failedShapes.delete(key);
     } catch (err) {
       this.#failed(identity, err);
+      this.#failedShapes.add(key);
       snap = before;
     }
     if (snap) shapes.set(key, snap);
@@ -252,6 +270,8 @@ export class AdsServer {
 
   #runPush(_reasons: readonly string[]): void {
     this.counters.pushes++;
+    const scope = this.#pendingScope ?? 'all';
+    this.#pendingScope = undefined;
     const t0 = performance.now();
     const previous = this.#shapes;
     const next = new Map<string, Snapshot>();
@@ -259,10 +279,11 @@ export class AdsServer {
     // any more are dropped with `previous`.
     const plan: [AdsStream, Snapshot][] = [];
     for (const stream of this.#streams.values()) {
-      const snap = this.#snapshotFor(stream.identity!, next, previous);
+      const snap = this.#snapshotFor(stream.identity!, next, previous, scope);
       if (snap) plan.push([stream, snap]);
     }
     this.#shapes = next;
+    for (const key of this.#failedShapes) if (!next.has(key)) this.#failedShapes.delete(key);
     this.lastPush = { shapes: next.size, buildMs: performance.now() - t0 };
     for (const [stream, snap] of plan) {
       this.#throttle.enqueue(stream, () => {

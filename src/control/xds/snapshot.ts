@@ -5,7 +5,7 @@ import { ListenerSchema } from '../../envoy/generated/envoy/config/listener/v3/l
 import { RouteConfigurationSchema } from '../../envoy/generated/envoy/config/route/v3/route_pb.js';
 import { ClusterSchema } from '../../envoy/generated/envoy/config/cluster/v3/cluster_pb.js';
 import { ClusterLoadAssignmentSchema } from '../../envoy/generated/envoy/config/endpoint/v3/endpoint_pb.js';
-import { TYPE_URL, type ProxyResources } from '../translate/types.js';
+import { TYPE_URL, type ProxyResources, type ResourceScope } from '../translate/types.js';
 
 /** The types the ADS server serves, in the order a push sends them (CDS → EDS → LDS → RDS). */
 export const SERVED_TYPES = [TYPE_URL.cluster, TYPE_URL.endpoint, TYPE_URL.listener, TYPE_URL.route] as const;
@@ -62,13 +62,19 @@ function namedList(res: ProxyResources, type: ServedType): readonly (Message & {
 /**
  * Serializes `res` once. Resources (and whole types) whose bytes equal those in `previous` keep
  * the previous objects, so "did this type change" is an identity check for every stream.
- * Throws on a resource without a name or a name used twice in one type.
+ * Throws on a resource without a name or a name used twice in one type. With scope `routing`,
+ * clusters and endpoints are `previous`'s (which must be given), whatever `res` holds of them.
  */
-export function buildSnapshot(res: ProxyResources, previous?: Snapshot): Snapshot {
+export function buildSnapshot(res: ProxyResources, previous?: Snapshot, scope: ResourceScope = 'all'): Snapshot {
   const types = new Map<ServedType, TypeResources>();
   for (const type of SERVED_TYPES) {
     const schema = SCHEMA[type];
     const before = previous?.types.get(type);
+    if (scope === 'routing' && !isRouting(type)) {
+      if (!before) throw new Error(`a routing-only snapshot needs the previous ${type.slice(type.lastIndexOf('.') + 1)}s`);
+      types.set(type, before);
+      continue;
+    }
     const out = new Map<string, VersionedResource>();
     let same = before !== undefined;
     for (const [i, msg] of namedList(res, type).entries()) {
@@ -85,6 +91,11 @@ export function buildSnapshot(res: ProxyResources, previous?: Snapshot): Snapsho
     types.set(type, same && before!.size === out.size ? before! : out);
   }
   return { types };
+}
+
+/** The types a `routing` scope regenerates: listeners and routes. */
+export function isRouting(type: ServedType): boolean {
+  return type === TYPE_URL.listener || type === TYPE_URL.route;
 }
 
 const typeVersions = new WeakMap<TypeResources, string>();

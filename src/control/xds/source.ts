@@ -1,5 +1,5 @@
 import type { ProxyIdentity } from '../../envoy/node-metadata.js';
-import type { ProxyResources } from '../translate/types.js';
+import type { ProxyResources, ResourceScope } from '../translate/types.js';
 
 /**
  * Where the ADS server gets each proxy's resources. The server calls it on connect and on every
@@ -9,9 +9,11 @@ export interface ResourceSource {
   /**
    * Every resource `proxy` should have now. Should be pure (no I/O); may throw, in which case the
    * proxies of that shape keep their last good resources and the error is kept in the server's
-   * `lastPushError`.
+   * `lastPushError`. With scope `routing` (a push(reason, 'routing')), only listeners and routes
+   * must be current: the server keeps the shape's previous clusters and endpoints and ignores
+   * any returned.
    */
-  generate(proxy: ProxyIdentity): ProxyResources;
+  generate(proxy: ProxyIdentity, scope?: ResourceScope): ProxyResources;
   /**
    * Proxies with equal keys get identical resources: `generate` runs once per distinct key per
    * push and its serialized result is shared. A key that ignores a difference that matters gives

@@ -37,6 +37,8 @@ export class Subscription {
   #shared = false;
   #everNamed = false;
   #key: string | undefined;
+  /** The last list replace() got, if frozen (request-wire.ts shares one per distinct list). */
+  #lastList: readonly string[] | undefined;
 
   constructor(readonly type: ServedType) {}
 
@@ -44,7 +46,10 @@ export class Subscription {
 
   /** SotW: the request's list replaces the subscription. Returns whether it changed. */
   replace(names: readonly string[], intern: Intern = same): boolean {
-    // The common case, an ACK repeating the same names, must not allocate or rebuild anything.
+    // The common case, an ACK repeating the same names, must not allocate or rebuild anything;
+    // the same frozen list again cannot differ, and replace() is idempotent.
+    if (names === this.#lastList) return false;
+    this.#lastList = Object.isFrozen(names) ? names : undefined;
     let star = false;
     let explicit = 0;
     let known = true;
@@ -74,6 +79,7 @@ export class Subscription {
    */
   update(first: boolean, subscribe: readonly string[], unsubscribe: readonly string[], intern: Intern = same): string[] {
     const added: string[] = [];
+    this.#lastList = undefined;
     if (subscribe.length > 0 || unsubscribe.length > 0 || first) this.#key = undefined;
     if (this.#shared) { this.#names = new Set(this.#names); this.#shared = false; }
     if (first && subscribe.length === 0 && allowsLegacyWildcard(this.type)) this.wildcard = true;

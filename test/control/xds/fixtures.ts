@@ -7,7 +7,7 @@ import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from '../../.
 import { HttpConnectionManagerSchema } from '../../../src/envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { RouterSchema } from '../../../src/envoy/generated/envoy/extensions/filters/http/router/v3/router_pb.js';
 import type { ProxyIdentity } from '../../../src/envoy/node-metadata.js';
-import type { ProxyResources } from '../../../src/control/translate/types.js';
+import type { ProxyResources, ResourceScope } from '../../../src/control/translate/types.js';
 import type { ResourceSource } from '../../../src/control/xds/source.js';
 
 /** An HCM with RDS over ADS and the router filter: what both Envoy and grpc-js-xds accept. */
@@ -59,12 +59,15 @@ export function cla(cluster: string, ports: number[], host = '127.0.0.1'): Clust
 export class TestSource implements ResourceSource {
   generateCalls = 0;
   generatedFor: string[] = [];
+  /** The scope of each generate() call. */
+  scopes: string[] = [];
   failWith: Error | undefined;
 
   constructor(public resources: ProxyResources, private readonly key: (p: ProxyIdentity) => string = () => 'all') {}
 
-  generate(proxy: ProxyIdentity): ProxyResources {
+  generate(proxy: ProxyIdentity, scope: ResourceScope = 'all'): ProxyResources {
     this.generateCalls++;
+    this.scopes.push(scope);
     this.generatedFor.push(proxy.name);
     if (this.failWith) throw this.failWith;
     return this.resources;

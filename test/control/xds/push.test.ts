@@ -173,3 +173,57 @@ test('garbage on the stream ends that stream only; the server keeps serving', as
   assert.deepEqual(namesOf((await client.next()).resources), ['c-a', 'c-b']);
   assert.equal(server.connectedClients, 1);
 });
+
+test('a routing-only push (a VirtualService change) regenerates listeners and routes only; clusters and endpoints stay the last push\'s', async () => {
+  const { source, server, open } = await setup();
+  const client = open();
+  await fullySubscribed(client, 'vs1');
+  const clustersBefore = await server.sentResources(server.status()[0]!.id, TYPE_URL.cluster);
+  source.resources = everythingChanged(); // clusters too: a routing push must not look at them
+  server.push('VirtualService', 'routing');
+  const first = await client.next();
+  assert.equal(first.typeUrl, TYPE_URL.listener);
+  client.send({ typeUrl: TYPE_URL.listener, versionInfo: first.versionInfo, responseNonce: first.nonce });
+  const second = await client.next();
+  assert.equal(second.typeUrl, TYPE_URL.route);
+  client.send({ typeUrl: TYPE_URL.route, resourceNames: ['r-a', 'r-b'], versionInfo: second.versionInfo, responseNonce: second.nonce });
+  await client.none(300);
+  assert.equal(source.scopes.at(-1), 'routing');
+  assert.deepEqual(await server.sentResources(server.status()[0]!.id, TYPE_URL.cluster), clustersBefore);
+  // The next full push brings the clusters and endpoints that changed meanwhile.
+  server.push('ServiceEntry');
+  const order: string[] = [];
+  for (let i = 0; i < 2; i++) order.push((await client.next()).typeUrl);
+  assert.deepEqual(order, [TYPE_URL.cluster, TYPE_URL.endpoint]);
+  assert.equal(source.scopes.at(-1), 'all');
+});
+
+test('a routing-only push() debounced with any other is a full push', async () => {
+  const { source, server, open } = await setup({ debounce: { quietMs: 100, maxDelayMs: 1000 } });
+  const client = open();
+  await fullySubscribed(client, 'vs2');
+  source.resources = everythingChanged();
+  server.push('VirtualService', 'routing');
+  server.push('DestinationRule');
+  server.push('VirtualService', 'routing');
+  const order: string[] = [];
+  for (let i = 0; i < 4; i++) order.push((await client.next()).typeUrl);
+  assert.deepEqual(order, [TYPE_URL.cluster, TYPE_URL.endpoint, TYPE_URL.listener, TYPE_URL.route]);
+  assert.equal(source.scopes.at(-1), 'all');
+});
+
+test('after a failed generate(), the next routing-only push regenerates everything (the kept clusters may be stale)', async () => {
+  const { source, server, open } = await setup();
+  const client = open();
+  await fullySubscribed(client, 'vs3');
+  source.failWith = new Error('VirtualService reviews: bad');
+  source.resources = everythingChanged(); // e.g. a DestinationRule change in the same failed push
+  server.push('DestinationRule + bad VirtualService');
+  await until(() => server.counters.generateErrors === 1, 'generate error');
+  source.failWith = undefined;
+  server.push('VirtualService fixed', 'routing');
+  const order: string[] = [];
+  for (let i = 0; i < 4; i++) order.push((await client.next()).typeUrl);
+  assert.deepEqual(order, [TYPE_URL.cluster, TYPE_URL.endpoint, TYPE_URL.listener, TYPE_URL.route]);
+  assert.equal(source.scopes.at(-1), 'all');
+});
