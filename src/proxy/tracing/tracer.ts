@@ -9,7 +9,7 @@ import type { HeaderMap } from '../http/headers.js';
 import { responseFlagsToString } from '../admin/access-log/response-flags.js';
 import { extractContext, injectContext } from './propagation.js';
 import { decideReason, isSampled } from './sampling.js';
-import { newSpanId, newTraceId } from './ids.js';
+import { newSpanId, newTraceAndSpanId } from './ids.js';
 import type { TracingConfig } from './config.js';
 import type { SpanSink } from './span.js';
 
@@ -64,8 +64,16 @@ export class Tracer {
     const zipkin = cfg.provider.kind === 'zipkin' ? cfg.provider : undefined;
     // Zipkin's shared span context: the server side of a hop reports under its caller's span id.
     const shared = zipkin !== undefined && zipkin.sharedSpanContext && cfg.operation === 'ingress' && parent !== undefined;
-    const traceId = parent?.traceId ?? newTraceId(zipkin !== undefined && !zipkin.traceId128);
-    const spanId = shared ? parent!.spanId : newSpanId();
+    let traceId: string;
+    let spanId: string;
+    if (parent === undefined) {
+      const ids = newTraceAndSpanId(zipkin !== undefined && !zipkin.traceId128);
+      traceId = ids.slice(0, 32);
+      spanId = ids.slice(32);
+    } else {
+      traceId = parent.traceId;
+      spanId = shared ? parent.spanId : newSpanId();
+    }
     const parentSpanId = shared ? parent!.parentSpanId : parent?.spanId;
     const upstreamSpanId = cfg.spawnUpstreamSpan ? newSpanId() : undefined;
     const span: ActiveSpan = { traceId, spanId, parentSpanId, traceState: parent?.traceState, sampled, shared, upstreamSpanId };
