@@ -23,6 +23,9 @@ import { intOption } from './lib/options.js';
 import { tracingBenchBootstrap, type TelemetryPart } from './lib/tracing-bootstrap.js';
 
 const BODY = 'hello world\n';
+// The proxy's own young-generation size (bin/tsmesh.js) given here, so that it does not re-execute
+// itself: a profiler running across execv can kill the new image with SIGPROF.
+const PROFILE_FLAGS = (dir: string): string[] => ['--max-semi-space-size=1', '--cpu-prof', `--cpu-prof-dir=${dir}`];
 const log = (line: string): void => { process.stderr.write(`${line}\n`); };
 
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
@@ -79,7 +82,7 @@ async function main(): Promise<void> {
     const profDir = join(out, name);
     rmSync(profDir, { recursive: true, force: true });
     mkdirSync(profDir, { recursive: true });
-    const proxy = await startTsmesh({ bin: resolve(join(root, 'bin/tsmesh.js')), dir, bootstrap: tracingBenchBootstrap(ports, join(dir, 'access.log'), only), adminPort: ports.admin, concurrency: 1, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] });
+    const proxy = await startTsmesh({ bin: resolve(join(root, 'bin/tsmesh.js')), dir, bootstrap: tracingBenchBootstrap(ports, join(dir, 'access.log'), only), adminPort: ports.admin, concurrency: 1, nodeFlags: PROFILE_FLAGS(profDir) });
     const port = ports[name];
     await checkServes(port, 'h1', BODY);
     await runWrk(`http://127.0.0.1:${port}/`, { threads: 1, connections, durationSeconds: 2 });

@@ -9,7 +9,7 @@ import type { HeaderMap } from '../http/headers.js';
 import { responseFlagsToString } from '../admin/access-log/response-flags.js';
 import { extractContext, injectContext } from './propagation.js';
 import { decideReason, isSampled } from './sampling.js';
-import { newSpanId, newTraceAndSpanId } from './ids.js';
+import { newSpanId, newTraceparent } from './ids.js';
 import type { TracingConfig } from './config.js';
 import type { SpanSink } from './span.js';
 
@@ -64,26 +64,28 @@ export class Tracer {
     const zipkin = cfg.provider.kind === 'zipkin' ? cfg.provider : undefined;
     // Zipkin's shared span context: the server side of a hop reports under its caller's span id.
     const shared = zipkin !== undefined && zipkin.sharedSpanContext && cfg.operation === 'ingress' && parent !== undefined;
-    let traceId: string;
-    let spanId: string;
-    if (parent === undefined) {
-      const ids = newTraceAndSpanId(zipkin !== undefined && !zipkin.traceId128);
-      traceId = ids.slice(0, 32);
-      spanId = ids.slice(32);
-    } else {
-      traceId = parent.traceId;
-      spanId = shared ? parent.spanId : newSpanId();
-    }
-    const parentSpanId = shared ? parent!.parentSpanId : parent?.spanId;
     const upstreamSpanId = cfg.spawnUpstreamSpan ? newSpanId() : undefined;
-    const span: ActiveSpan = { traceId, spanId, parentSpanId, traceState: parent?.traceState, sampled, shared, upstreamSpanId };
+    const hadB3Single = parent?.format === 'b3-single' || h.has('b3');
+    if (parent === undefined) {
+      // A new trace (most requests at the edge of a mesh): the header is made first and the ids
+      // are slices of it; without an upstream span the span is the context the next hop sees.
+      const traceparent = newTraceparent(zipkin !== undefined && !zipkin.traceId128, sampled);
+      const span: ActiveSpan = { traceId: traceparent.slice(3, 35), spanId: traceparent.slice(36, 52), parentSpanId: undefined, traceState: undefined, sampled, shared: false, upstreamSpanId };
+      if (upstreamSpanId === undefined) injectContext(h, span, hadB3Single, traceparent);
+      else injectContext(h, { traceId: span.traceId, spanId: upstreamSpanId, parentSpanId: span.spanId, sampled, traceState: undefined }, hadB3Single);
+      return span;
+    }
+    const traceId = parent.traceId;
+    const spanId = shared ? parent.spanId : newSpanId();
+    const parentSpanId = shared ? parent.parentSpanId : parent.spanId;
+    const span: ActiveSpan = { traceId, spanId, parentSpanId, traceState: parent.traceState, sampled, shared, upstreamSpanId };
     injectContext(h, {
       traceId,
       spanId: upstreamSpanId ?? spanId,
       parentSpanId: upstreamSpanId ? spanId : parentSpanId,
       sampled,
-      traceState: parent?.traceState,
-    }, parent?.format === 'b3-single' || h.has('b3'));
+      traceState: parent.traceState,
+    }, hadB3Single);
     return span;
   }
 

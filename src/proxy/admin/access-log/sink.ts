@@ -65,6 +65,7 @@ class BatchingSink implements AccessLogSink {
   #queued = 0;
   #dropped = 0;
   #chain: Promise<void> = Promise.resolve();
+  #pending: 'none' | 'full' | 'all' = 'none';
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   #reportedError = false;
@@ -118,17 +119,39 @@ class BatchingSink implements AccessLogSink {
       this.#queue.push({ buf: e.buf, used: e.pos, lines: 1 });
     }
     this.#queued += n;
-    if (this.#queued >= this.#opts.flushBytes) {
-      void this.flush();
-    } else if (!this.#timer) {
-      this.#timer = setTimeout(() => { this.#timer = undefined; void this.flush(); }, this.#opts.flushIntervalMs);
-      this.#timer.unref();
-    }
+    if (this.#queued >= this.#opts.flushBytes) void this.#schedule(false);
+    else this.#armTimer();
+  }
+
+  #armTimer(): void {
+    if (this.#timer || this.#queued === 0) return;
+    this.#timer = setTimeout(() => { this.#timer = undefined; void this.flush(); }, this.#opts.flushIntervalMs);
+    this.#timer.unref();
   }
 
   flush(): Promise<void> {
+    return this.#schedule(true);
+  }
+
+  /**
+   * Chains a drain after the one in flight. `all`: everything queued (flush, the interval,
+   * close); otherwise only while a full batch is queued, the rest waiting for the interval as
+   * in Envoy. A drain that has not started yet takes everything queued so far, so one pending
+   * drain is enough: without this, every line queued past flushBytes while a write was in
+   * flight chained a drain of its own and batches fell apart into writes of a few lines.
+   */
+  #schedule(all: boolean): Promise<void> {
     if (this.#timer) { clearTimeout(this.#timer); this.#timer = undefined; }
-    this.#chain = this.#chain.then(() => this.#drain());
+    if (this.#pending !== 'none') {
+      if (all) this.#pending = 'all';
+      return this.#chain;
+    }
+    this.#pending = all ? 'all' : 'full';
+    this.#chain = this.#chain.then(() => {
+      const everything = this.#pending === 'all';
+      this.#pending = 'none';
+      return this.#drain(everything);
+    });
     return this.#chain;
   }
 
@@ -142,9 +165,9 @@ class BatchingSink implements AccessLogSink {
     }
   }
 
-  /** Writes what is queued, batch after batch; never rejects. */
-  async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
+  /** Writes what is queued (`all`), or full batches of it; never rejects. */
+  async #drain(all: boolean): Promise<void> {
+    while (this.#queue.length > 0 && (all || this.#queued >= this.#opts.flushBytes)) {
       const chunks = this.#queue;
       this.#queue = [];
       this.#queued = 0;
@@ -161,6 +184,7 @@ class BatchingSink implements AccessLogSink {
         this.#reportOnce(`${(e as Error).message}; dropping entries`);
       }
     }
+    this.#armTimer();
   }
 
   #reportOnce(message: string): void {
