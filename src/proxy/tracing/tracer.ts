@@ -7,7 +7,7 @@
 import type { RequestHeaders } from '../http/stream.js';
 import type { HeaderMap } from '../http/headers.js';
 import { responseFlagsToString } from '../admin/access-log/response-flags.js';
-import { extractContext, injectContext } from './propagation.js';
+import { extractContext, injectIds } from './propagation.js';
 import { decideReason, isSampled } from './sampling.js';
 import { newSpanId, newTraceparent } from './ids.js';
 import type { TracingConfig } from './config.js';
@@ -53,9 +53,10 @@ export class Tracer {
 
   /**
    * Runs after the connection manager's own header edits (x-request-id exists). Records the
-   * decision on x-request-id and writes traceparent / x-b3-* for the next hop.
+   * decision on x-request-id and writes traceparent / x-b3-* for the next hop. Returns the span
+   * to finish, or undefined when it is not sampled (nothing will be reported: most requests).
    */
-  start(req: RequestHeaders): ActiveSpan {
+  start(req: RequestHeaders): ActiveSpan | undefined {
     const h = req.headers;
     const cfg = this.config;
     const reason = decideReason(h, cfg, Math.random());
@@ -68,30 +69,24 @@ export class Tracer {
     const hadB3Single = parent?.format === 'b3-single' || h.has('b3');
     if (parent === undefined) {
       // A new trace (most requests at the edge of a mesh): the header is made first and the ids
-      // are slices of it; without an upstream span the span is the context the next hop sees.
+      // are slices of it.
       const traceparent = newTraceparent(zipkin !== undefined && !zipkin.traceId128, sampled);
-      const span: ActiveSpan = { traceId: traceparent.slice(3, 35), spanId: traceparent.slice(36, 52), parentSpanId: undefined, traceState: undefined, sampled, shared: false, upstreamSpanId };
-      if (upstreamSpanId === undefined) injectContext(h, span, hadB3Single, traceparent);
-      else injectContext(h, { traceId: span.traceId, spanId: upstreamSpanId, parentSpanId: span.spanId, sampled, traceState: undefined }, hadB3Single);
-      return span;
+      const traceId = traceparent.slice(3, 35);
+      const spanId = traceparent.slice(36, 52);
+      if (upstreamSpanId === undefined) injectIds(h, traceId, spanId, undefined, sampled, undefined, hadB3Single, traceparent);
+      else injectIds(h, traceId, upstreamSpanId, spanId, sampled, undefined, hadB3Single);
+      return sampled ? { traceId, spanId, parentSpanId: undefined, traceState: undefined, sampled, shared: false, upstreamSpanId } : undefined;
     }
     const traceId = parent.traceId;
     const spanId = shared ? parent.spanId : newSpanId();
     const parentSpanId = shared ? parent.parentSpanId : parent.spanId;
-    const span: ActiveSpan = { traceId, spanId, parentSpanId, traceState: parent.traceState, sampled, shared, upstreamSpanId };
-    injectContext(h, {
-      traceId,
-      spanId: upstreamSpanId ?? spanId,
-      parentSpanId: upstreamSpanId ? spanId : parentSpanId,
-      sampled,
-      traceState: parent.traceState,
-    }, hadB3Single);
-    return span;
+    injectIds(h, traceId, upstreamSpanId ?? spanId, upstreamSpanId ? spanId : parentSpanId, sampled, parent.traceState, hadB3Single);
+    return sampled ? { traceId, spanId, parentSpanId, traceState: parent.traceState, sampled, shared, upstreamSpanId } : undefined;
   }
 
   /** The stream is done: a sampled span goes to the exporter. */
-  finish(a: ActiveSpan, s: TracedStream): void {
-    if (!a.sampled) return;
+  finish(a: ActiveSpan | undefined, s: TracedStream): void {
+    if (!a?.sampled) return;
     const cfg = this.config;
     const req = s.req;
     // Both ends from the monotonic clock anchored at the process's time origin: nested spans of

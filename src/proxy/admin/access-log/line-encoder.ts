@@ -44,10 +44,23 @@ export class LineEncoder {
     const n = s.length;
     // UTF-8 takes at most 3 bytes per UTF-16 code unit.
     if (this.pos + n * 3 > this.buf.length) this.#grow(n * 3);
+    if (n > NATIVE_FROM) { this.pos += this.buf.write(s, this.pos, 'utf8'); return; }
     const b = this.buf;
-    if (n > NATIVE_FROM) { this.pos += b.write(s, this.pos, 'utf8'); return; }
     let p = this.pos;
+    // The loop every log line runs: ASCII only; anything else continues in #wide.
     for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) { this.pos = this.#wide(s, i, p); return; }
+      b[p++] = c;
+    }
+    this.pos = p;
+  }
+
+  /** text() from index `i` of `s` at byte `p`, any code unit. Returns the new position. */
+  #wide(s: string, i: number, p: number): number {
+    const b = this.buf;
+    const n = s.length;
+    for (; i < n; i++) {
       let c = s.charCodeAt(i);
       if (c < 0x80) { b[p++] = c; continue; }
       if (c < 0x800) { b[p++] = 0xc0 | (c >> 6); b[p++] = 0x80 | (c & 0x3f); continue; }
@@ -63,7 +76,7 @@ export class LineEncoder {
       }
       b[p++] = 0xe0 | (c >> 12); b[p++] = 0x80 | ((c >> 6) & 0x3f); b[p++] = 0x80 | (c & 0x3f);
     }
-    this.pos = p;
+    return p;
   }
 
   /** A number as JavaScript prints it (String(n)); small non-negative integers without a string. */
