@@ -27,9 +27,8 @@ import { QuietGate } from './lib/quiet-gate.js';
 import { median } from './lib/stats.js';
 import { setSection } from './lib/sections.js';
 import http from 'node:http';
-import { ISTIO_TEXT_FORMAT } from '../src/control/translate/access-log-formats.js';
 import { telemetryLoopNs } from './lib/telemetry-loop.js';
-import { ISTIO_STATS_HTTP_FILTER } from './lib/telemetry-configs.js';
+import { tracingBenchBootstrap as bootstrap, type TelemetryPart } from './lib/tracing-bootstrap.js';
 import { intOption } from './lib/options.js';
 import { alternatingRounds, type Sample } from './lib/alternating-rounds.js';
 
@@ -42,7 +41,7 @@ function repoRoot(): string {
   return d;
 }
 
-interface Options { rounds: number; duration: number; warmup: number; connections: number; concurrency: number; basePort: number; write: boolean; only: 'tracing' | 'log' | undefined }
+interface Options { rounds: number; duration: number; warmup: number; connections: number; concurrency: number; basePort: number; write: boolean; only: TelemetryPart }
 
 function options(argv: string[]): Options {
   const { values } = parseArgs({
@@ -67,70 +66,6 @@ function options(argv: string[]): Options {
     only: values.only === undefined ? undefined : values.only === 'tracing' || values.only === 'log' ? values.only : (() => { throw new Error(`--only must be tracing or log, got ${JSON.stringify(values.only)}`); })(),
   };
 }
-
-/**
- * Two listeners, one route each to the same upstream; `on` is a sidecar's full telemetry: Istio's
- * standard metrics (istio.stats), 1% tracing and an access log (--only: just one of the last two).
- */
-function bootstrap(p: { off: number; on: number; admin: number; upstream: number; collector: number }, logFile: string, only: Options['only']): string {
-  const hcm = (prefix: string, extra: string, stats = false): string => `
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ${prefix}${extra}
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: { prefix: "/" }
-                route: { cluster: upstream }
-          http_filters:${stats ? ISTIO_STATS_HTTP_FILTER : ''}
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }`;
-  return `node: { id: bench~127.0.0.1~bench.default~default.svc.cluster.local, cluster: bench.default, metadata: { NAMESPACE: default, LABELS: { app: bench } } }
-admin: { address: { socket_address: { address: 127.0.0.1, port_value: ${p.admin} } } }
-static_resources:
-  listeners:
-  - name: off
-    traffic_direction: INBOUND
-    address: { socket_address: { address: 127.0.0.1, port_value: ${p.off} } }
-    filter_chains:
-    - filters:${hcm('off', '')}
-  - name: on
-    traffic_direction: INBOUND
-    address: { socket_address: { address: 127.0.0.1, port_value: ${p.on} } }
-    filter_chains:
-    - filters:${hcm('on', `${only === 'log' ? '' : `
-          tracing:
-            random_sampling: { value: 1 }
-            provider:
-              name: envoy.tracers.opentelemetry
-              typed_config:
-                "@type": type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig
-                http_service: { http_uri: { uri: "http://collector/v1/traces", cluster: collector, timeout: 2s } }`}${only === 'tracing' ? '' : `
-          access_log:
-          - name: envoy.access_loggers.file
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-              path: ${logFile}
-              log_format: { text_format_source: { inline_string: ${JSON.stringify(ISTIO_TEXT_FORMAT)} } }`}`, only === undefined)}
-  clusters:
-  - name: upstream
-    type: STATIC
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: upstream
-      endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${p.upstream} } } } } ] } ]
-  - name: collector
-    type: STATIC
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: collector
-      endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${p.collector} } } } } ] } ]
-`;
-}
-
 
 async function main(): Promise<void> {
   const o = options(process.argv.slice(2));
@@ -186,11 +121,11 @@ async function main(): Promise<void> {
     'default text format, Istio\'s standard metrics (istio.stats); 1% of them a server span, batched to the receiver.',
     'Envoy stats count on both.',
     '',
-    '| telemetry | req/s | CPU µs / request | errors | other CPU % |',
-    '| --- | --- | --- | --- | --- |',
-    ...(['off', 'on'] as const).map((n) => `| ${n} | ${fmt(m(n, 'rps'))} | ${m(n, 'cpuUsPerRequest').toFixed(1)} | ${samples[n].reduce((a, s) => a + s.errors, 0)} | ${m(n, 'otherCpuPct').toFixed(0)} |`),
+    '| telemetry | req/s | p99 latency ms | CPU µs / request | errors | other CPU % |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...(['off', 'on'] as const).map((n) => `| ${n} | ${fmt(m(n, 'rps'))} | ${m(n, 'p99Ms').toFixed(2)} | ${m(n, 'cpuUsPerRequest').toFixed(1)} | ${samples[n].reduce((a, s) => a + s.errors, 0)} | ${m(n, 'otherCpuPct').toFixed(0)} |`),
     '',
-    `Throughput with telemetry on: ${(ratio * 100).toFixed(1)}% of off (per round: ${perRound.map((x) => `${(x * 100).toFixed(0)}%`).join(', ')}); the target is at least 90%.`,
+    `Throughput with telemetry on: ${(ratio * 100).toFixed(1)}% of off (per round: ${perRound.map((x) => `${(x * 100).toFixed(0)}%`).join(', ')}); the target is at least 90%. p99 latency (wrk --latency, median of the rounds): off ${m('off', 'p99Ms').toFixed(2)} ms, on ${m('on', 'p99Ms').toFixed(2)} ms.`,
     `CPU per request, on − off: ${signed(m('on', 'cpuUsPerRequest') - m('off', 'cpuUsPerRequest'))} µs (difference of the medians; per round: ${cpuPerRound.map(signed).join(', ')} µs).`,
     `The on listener completed ${fmt(onRequests)} requests: ${fmt(logLines)} access-log lines, ${fmt(sent)} spans sent (${((sent / Math.max(1, onRequests)) * 100).toFixed(2)}%) in ${fmt(reports)} reports (${fmt(reportBytes)} bytes), ${fmt(stat('tracing.opentelemetry.spans_dropped'))} dropped.`,
     `In process (bench/lib/telemetry-loop.ts, median of 5 × 200,000, minus a loop that only builds the request): tracing ${loop.tracingNs.toFixed(0)} ns, access log ${loop.accessLogNs.toFixed(0)} ns per request.`,

@@ -3,7 +3,7 @@ import { otherCpuWindow } from './proc.js';
 import type { QuietGate } from './quiet-gate.js';
 
 /** One load run: throughput, the measured processes' CPU per request, the rest of the host's CPU. */
-export interface Sample { rps: number; cpuUsPerRequest: number; otherCpuPct: number; errors: number }
+export interface Sample { rps: number; cpuUsPerRequest: number; otherCpuPct: number; errors: number; p99Ms: number }
 
 /**
  * Rounds of one load run per target, in turn, so host noise falls on every target alike. A run
@@ -31,11 +31,11 @@ export async function alternatingRounds<N extends string>(o: {
         const other = otherCpuWindow(process.pid);
         const cpu0 = o.cpuSeconds();
         const run = await o.load(port);
-        const s: Sample = { rps: run.requestsPerSecond, cpuUsPerRequest: ((o.cpuSeconds() - cpu0) / Math.max(1, run.requests)) * 1e6, otherCpuPct: other(), errors: run.errors };
+        const s: Sample = { rps: run.requestsPerSecond, cpuUsPerRequest: ((o.cpuSeconds() - cpu0) / Math.max(1, run.requests)) * 1e6, otherCpuPct: other(), errors: run.errors, p99Ms: run.p99Ms };
         command ||= run.command;
         if (attempt === 1 && o.quiet.shouldRepeat(`round ${r} ${name}`, s.otherCpuPct)) continue;
         samples[name].push(s);
-        o.log(`round ${r} ${name.padEnd(o.nameWidth)} ${Math.round(s.rps).toLocaleString('en-US').padStart(7)} req/s  ${s.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/req${o.cpuNote ?? ''}  other CPU ${s.otherCpuPct.toFixed(0)}%${s.errors ? `  errors ${s.errors}` : ''}`);
+        o.log(`round ${r} ${name.padEnd(o.nameWidth)} ${Math.round(s.rps).toLocaleString('en-US').padStart(7)} req/s  ${s.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/req${o.cpuNote ?? ''}  p99 ${s.p99Ms.toFixed(2)} ms  other CPU ${s.otherCpuPct.toFixed(0)}%${s.errors ? `  errors ${s.errors}` : ''}`);
         break;
       }
     }

@@ -54,6 +54,8 @@ export interface TsmeshOptions {
   bootstrap: string;
   adminPort: number;
   concurrency: number;
+  /** Flags for node before the script (e.g. --cpu-prof). */
+  nodeFlags?: readonly string[];
 }
 
 /** `node bin/tsmesh.js proxy -c DIR/tsmesh-bootstrap.yaml --concurrency N`, ready when admin /ready is 200. */
@@ -62,7 +64,7 @@ export async function startTsmesh(o: TsmeshOptions, timeoutMs = 30_000): Promise
   if (!existsSync(bin)) throw new Error(`${bin} does not exist`);
   const file = join(o.dir, 'tsmesh-bootstrap.yaml');
   writeFileSync(file, o.bootstrap);
-  const server = startServer('tsmesh', process.execPath, [bin, 'proxy', '-c', file, '--concurrency', String(o.concurrency)]);
+  const server = startServer('tsmesh', process.execPath, [...(o.nodeFlags ?? []), bin, 'proxy', '-c', file, '--concurrency', String(o.concurrency)]);
   const ready = async (): Promise<boolean> => {
     try {
       return (await http1Get(o.adminPort, '/ready', 1000)).status === 200;

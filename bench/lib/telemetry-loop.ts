@@ -45,7 +45,9 @@ export async function telemetryLoopNs(iterations = 200_000, repeats = 5): Promis
     },
     log: (req, i) => {
       const ctx: AccessLogContext = { startTimeMs: start0 + Math.floor(i / 8), request: req, responseHeaders, protocol: 'HTTP/1.1', responseCode: 200, responseCodeDetails: 'via_upstream', responseFlags: 0, bytesReceived: 0, bytesSent: 12, durationMs: 1.5, upstreamHost: upstream, upstreamCluster: 'app', downstreamRemoteAddress: peer, downstreamLocalAddress: local, routeName: 'default' };
-      sink.write(format(ctx));
+      // What the file logger does: text formats encode straight into the sink's buffer.
+      if (format.encode) sink.writeWith(format.encode, ctx);
+      else sink.write(format(ctx));
     },
   };
   const ns: Record<keyof typeof modes, number[]> = { none: [], tracing: [], log: [] };

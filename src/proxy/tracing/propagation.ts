@@ -105,22 +105,28 @@ export interface ChildContext {
 /**
  * Writes the context for the next hop in both W3C and B3 multi-header form, so an application
  * that forwards either kind keeps the trace whole; a request that came with the single `b3`
- * header gets that one updated as well.
+ * header gets that one updated as well. `traceparent`: the W3C header for `c` when the caller
+ * already has it (a new trace, see newTraceparent).
  */
-export function injectContext(h: HeaderMap, c: ChildContext, hadB3Single: boolean): void {
+export function injectContext(h: HeaderMap, c: ChildContext, hadB3Single: boolean, traceparent?: string): void {
+  injectIds(h, c.traceId, c.spanId, c.parentSpanId, c.sampled, c.traceState, hadB3Single, traceparent);
+}
+
+/** injectContext with the context's fields as arguments (the tracer's path: no object per request). */
+export function injectIds(h: HeaderMap, traceId: string, spanId: string, parentSpanId: string | undefined, sampled: boolean, traceState: string | undefined, hadB3Single: boolean, traceparent?: string): void {
   const l = h.list;
   // One pass drops what a caller sent of these headers; then this hop's values go on the end.
   for (let i = 0; i < l.length; i += 2) {
     if (TRACE_HEADERS.has(l[i]!)) { l.splice(i, 2); i -= 2; }
   }
-  const flag = c.sampled ? '1' : '0';
-  l.push('traceparent', `00-${c.traceId}-${c.spanId}-0${flag}`);
-  if (c.traceState) l.push('tracestate', c.traceState);
-  const b3Trace = isShortTraceId(c.traceId) ? c.traceId.slice(16) : c.traceId;
-  l.push('x-b3-traceid', b3Trace, 'x-b3-spanid', c.spanId);
-  if (c.parentSpanId) l.push('x-b3-parentspanid', c.parentSpanId);
+  const flag = sampled ? '1' : '0';
+  l.push('traceparent', traceparent ?? `00-${traceId}-${spanId}-0${flag}`);
+  if (traceState) l.push('tracestate', traceState);
+  const b3Trace = isShortTraceId(traceId) ? traceId.slice(16) : traceId;
+  l.push('x-b3-traceid', b3Trace, 'x-b3-spanid', spanId);
+  if (parentSpanId) l.push('x-b3-parentspanid', parentSpanId);
   l.push('x-b3-sampled', flag);
-  if (hadB3Single) l.push('b3', `${b3Trace}-${c.spanId}-${flag}${c.parentSpanId ? `-${c.parentSpanId}` : ''}`);
+  if (hadB3Single) l.push('b3', `${b3Trace}-${spanId}-${flag}${parentSpanId ? `-${parentSpanId}` : ''}`);
 }
 
 /** What injectContext replaces (x-b3-flags goes: the decision is in x-b3-sampled). */

@@ -61,8 +61,7 @@ export function decideReason(h: HeaderMap, cfg: SamplingConfig, random: number):
   else if (h.has('x-envoy-force-trace')) reason = TraceReason.ServiceForced;
   else if (reason === TraceReason.NotTraceable && fractionHit(cfg.randomSampling, u)) reason = TraceReason.Sampling;
   if (reason !== TraceReason.NotTraceable && !fractionHit(cfg.overallSampling, u)) reason = TraceReason.NotTraceable;
-  const updated = withReason(rid, reason);
-  if (updated !== rid) h.set('x-request-id', updated);
+  if (rid.charCodeAt(14) !== reason) h.set('x-request-id', withReason(rid, reason));
   return reason;
 }
 

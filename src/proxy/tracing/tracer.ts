@@ -7,9 +7,9 @@
 import type { RequestHeaders } from '../http/stream.js';
 import type { HeaderMap } from '../http/headers.js';
 import { responseFlagsToString } from '../admin/access-log/response-flags.js';
-import { extractContext, injectContext } from './propagation.js';
+import { extractContext, injectIds } from './propagation.js';
 import { decideReason, isSampled } from './sampling.js';
-import { newSpanId, newTraceId } from './ids.js';
+import { newSpanId, newTraceparent } from './ids.js';
 import type { TracingConfig } from './config.js';
 import type { SpanSink } from './span.js';
 
@@ -53,9 +53,10 @@ export class Tracer {
 
   /**
    * Runs after the connection manager's own header edits (x-request-id exists). Records the
-   * decision on x-request-id and writes traceparent / x-b3-* for the next hop.
+   * decision on x-request-id and writes traceparent / x-b3-* for the next hop. Returns the span
+   * to finish, or undefined when it is not sampled (nothing will be reported: most requests).
    */
-  start(req: RequestHeaders): ActiveSpan {
+  start(req: RequestHeaders): ActiveSpan | undefined {
     const h = req.headers;
     const cfg = this.config;
     const reason = decideReason(h, cfg, Math.random());
@@ -64,24 +65,28 @@ export class Tracer {
     const zipkin = cfg.provider.kind === 'zipkin' ? cfg.provider : undefined;
     // Zipkin's shared span context: the server side of a hop reports under its caller's span id.
     const shared = zipkin !== undefined && zipkin.sharedSpanContext && cfg.operation === 'ingress' && parent !== undefined;
-    const traceId = parent?.traceId ?? newTraceId(zipkin !== undefined && !zipkin.traceId128);
-    const spanId = shared ? parent!.spanId : newSpanId();
-    const parentSpanId = shared ? parent!.parentSpanId : parent?.spanId;
     const upstreamSpanId = cfg.spawnUpstreamSpan ? newSpanId() : undefined;
-    const span: ActiveSpan = { traceId, spanId, parentSpanId, traceState: parent?.traceState, sampled, shared, upstreamSpanId };
-    injectContext(h, {
-      traceId,
-      spanId: upstreamSpanId ?? spanId,
-      parentSpanId: upstreamSpanId ? spanId : parentSpanId,
-      sampled,
-      traceState: parent?.traceState,
-    }, parent?.format === 'b3-single' || h.has('b3'));
-    return span;
+    const hadB3Single = parent?.format === 'b3-single' || h.has('b3');
+    if (parent === undefined) {
+      // A new trace (most requests at the edge of a mesh): the header is made first and the ids
+      // are slices of it.
+      const traceparent = newTraceparent(zipkin !== undefined && !zipkin.traceId128, sampled);
+      const traceId = traceparent.slice(3, 35);
+      const spanId = traceparent.slice(36, 52);
+      if (upstreamSpanId === undefined) injectIds(h, traceId, spanId, undefined, sampled, undefined, hadB3Single, traceparent);
+      else injectIds(h, traceId, upstreamSpanId, spanId, sampled, undefined, hadB3Single);
+      return sampled ? { traceId, spanId, parentSpanId: undefined, traceState: undefined, sampled, shared: false, upstreamSpanId } : undefined;
+    }
+    const traceId = parent.traceId;
+    const spanId = shared ? parent.spanId : newSpanId();
+    const parentSpanId = shared ? parent.parentSpanId : parent.spanId;
+    injectIds(h, traceId, upstreamSpanId ?? spanId, upstreamSpanId ? spanId : parentSpanId, sampled, parent.traceState, hadB3Single);
+    return sampled ? { traceId, spanId, parentSpanId, traceState: parent.traceState, sampled, shared, upstreamSpanId } : undefined;
   }
 
   /** The stream is done: a sampled span goes to the exporter. */
-  finish(a: ActiveSpan, s: TracedStream): void {
-    if (!a.sampled) return;
+  finish(a: ActiveSpan | undefined, s: TracedStream): void {
+    if (!a?.sampled) return;
     const cfg = this.config;
     const req = s.req;
     // Both ends from the monotonic clock anchored at the process's time origin: nested spans of

@@ -35,15 +35,68 @@ test('file sink: writes are queued, batched, appended; flush writes everything',
   await sinks.close();
 });
 
-test('file sink: flushes on its own after the interval and when the batch is big', async () => {
-  const sinks = new AccessLogSinks({ flushIntervalMs: 20, flushBytes: 100 });
+/** Polls until `file` holds `want` (the sink writes on the thread pool, on its own schedule). */
+async function eventually(file: string, want: (text: string) => boolean): Promise<string> {
+  let text = '';
+  for (let i = 0; i < 200; i++) {
+    try { text = fs.readFileSync(file, 'utf8'); } catch { /* not created yet */ }
+    if (want(text)) return text;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return text;
+}
+
+test('file sink: a batch below the flush size is written after the flush interval', async () => {
+  const sinks = new AccessLogSinks({ flushIntervalMs: 20 });
   const timed = path.join(dir, 'timed.log');
   sinks.file(timed).write('a\n');
+  assert.equal(await eventually(timed, (t) => t === 'a\n'), 'a\n');
+  await sinks.close();
+});
+
+test('file sink: a full batch is written at once; what follows it waits for the interval or a flush', async () => {
+  // An interval no test waits for: only the batch size can trigger these writes.
+  const sinks = new AccessLogSinks({ flushIntervalMs: 600_000, flushBytes: 100 });
   const big = path.join(dir, 'big.log');
-  sinks.file(big).write(`${'x'.repeat(120)}\n`);
-  await new Promise((r) => setTimeout(r, 200));
-  assert.equal(fs.readFileSync(timed, 'utf8'), 'a\n');
-  assert.equal(fs.readFileSync(big, 'utf8').length, 121);
+  const sink = sinks.file(big);
+  for (let i = 0; i < 10; i++) sink.write(`${String(i).repeat(11)}\n`); // 120 bytes
+  const full = await eventually(big, (t) => t.length === 120);
+  assert.equal(full.length, 120);
+  sink.write('tail\n');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(fs.readFileSync(big, 'utf8').length, 120);
+  await sinks.flush();
+  assert.equal(fs.readFileSync(big, 'utf8'), `${full}tail\n`);
+  await sinks.close();
+});
+
+test('file sink: many lines queued while writes are in flight are written whole, in order, once', async () => {
+  const sinks = new AccessLogSinks({ flushIntervalMs: 600_000, flushBytes: 4096 });
+  const file = path.join(dir, 'many.log');
+  const sink = sinks.file(file);
+  const n = 20_000;
+  for (let i = 0; i < n; i++) {
+    sink.write(`line ${i} ${'y'.repeat(i % 200)}\n`);
+    if (i % 500 === 499) await new Promise((r) => setImmediate(r));
+  }
+  await sinks.flush();
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  assert.equal(lines.length, n + 1);
+  for (let i = 0; i < n; i += 997) assert.equal(lines[i], `line ${i} ${'y'.repeat(i % 200)}`);
+  assert.equal(sink.dropped, 0);
+  await sinks.close();
+});
+
+test('file sink: a line longer than a batch buffer is written whole', async () => {
+  const sinks = new AccessLogSinks({ flushIntervalMs: 600_000, flushBytes: 1024 });
+  const file = path.join(dir, 'long.log');
+  const sink = sinks.file(file);
+  const long = `${'é'.repeat(5000)}\n`;
+  sink.write('short\n');
+  sink.write(long);
+  sink.write('after\n');
+  await sinks.flush();
+  assert.equal(fs.readFileSync(file, 'utf8'), `short\n${long}after\n`);
   await sinks.close();
 });
 

@@ -5,7 +5,7 @@ import { extractContext, injectContext, parseTraceparent } from '../../../src/pr
 import { decideReason, isSampled, reasonOf, TraceReason } from '../../../src/proxy/tracing/sampling.js';
 import { encodeExportTraceRequest } from '../../../src/proxy/tracing/otlp-encode.js';
 import { encodeZipkinSpans } from '../../../src/proxy/tracing/zipkin-encode.js';
-import { newTraceId } from '../../../src/proxy/tracing/ids.js';
+import { newTraceId, newTraceparent } from '../../../src/proxy/tracing/ids.js';
 import type { FinishedSpan } from '../../../src/proxy/tracing/span.js';
 import { decodeOtlp, decodeZipkin } from '../../support/trace-collector.js';
 
@@ -120,3 +120,21 @@ test('Zipkin v2 JSON: microseconds, endpoints, 64-bit ids as 16 digits', () => {
   assert.equal(json[0]!['shared'], true);
   assert.equal(decodeZipkin(JSON.stringify(json))[0]!.kind, 'client');
 });
+
+test('newTraceparent: a valid traceparent with new non-zero ids and the sampled flag; 64-bit ids keep the upper half zero', () => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 2000; i++) {
+    const sampled = i % 2 === 0;
+    const bits64 = i % 3 === 0;
+    const tp = newTraceparent(bits64, sampled);
+    const c = parseTraceparent(tp);
+    assert.ok(c, tp);
+    assert.equal(c.sampled, sampled);
+    assert.equal(tp.slice(3, 35), c.traceId);
+    assert.equal(tp.slice(36, 52), c.spanId);
+    if (bits64) assert.ok(c.traceId.startsWith('0'.repeat(16)) && !c.traceId.endsWith('0'.repeat(16)), tp);
+    assert.ok(!seen.has(c.traceId), 'trace ids repeat');
+    seen.add(c.traceId);
+  }
+});
+

@@ -9,9 +9,17 @@ import { ConfigError } from '../../../envoy/registry.js';
 import type { SubstitutionFormatString } from '../../../envoy/generated/envoy/config/core/v3/substitution_format_string_pb.js';
 import type { AccessLogContext } from './context.js';
 import { compileOperator, type Extractor } from './operators.js';
+import type { LineEncoder } from './line-encoder.js';
 
 /** Formats one log entry; never throws. */
-export type AccessLogFormatter = (ctx: AccessLogContext) => string;
+export interface AccessLogFormatter {
+  (ctx: AccessLogContext): string;
+  /**
+   * Text formats: appends the same entry as UTF-8 to `out`, without building the string (what
+   * a sink does with it; see line-encoder.ts). Never throws.
+   */
+  readonly encode?: (ctx: AccessLogContext, out: LineEncoder) => void;
+}
 
 /** Envoy's default format (source/common/formatter/http_formatter_context.cc, DEFAULT_FORMAT). */
 export const DEFAULT_FORMAT =
@@ -52,7 +60,23 @@ export interface TextFormatOptions {
 
 /** A format string. Envoy adds no newline: the format carries its own (DEFAULT_FORMAT does). */
 export function compileTextFormat(format: string, path: string, opts: TextFormatOptions = {}): AccessLogFormatter {
-  return concat(parseFormat(format, path), opts.omitEmptyValues ? '' : '-');
+  const parts = parseFormat(format, path);
+  const empty = opts.omitEmptyValues ? '' : '-';
+  return Object.assign(concat(parts, empty), { encode: encoder(parts, empty) });
+}
+
+/** concat's line as bytes: the same pieces, numbers printed as String(n) prints them. */
+function encoder(parts: readonly FormatPart[], empty: string): (ctx: AccessLogContext, out: LineEncoder) => void {
+  return (ctx, out) => {
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      if (typeof p === 'string') { out.text(p); continue; }
+      const v = p.get(ctx);
+      if (v === undefined) out.text(empty);
+      else if (typeof v === 'number') out.number(v);
+      else out.text(v);
+    }
+  };
 }
 
 function concat(parts: readonly FormatPart[], empty: string): AccessLogFormatter {

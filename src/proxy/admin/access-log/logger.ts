@@ -20,7 +20,9 @@ export interface AccessLogger {
 class FormattingLogger implements AccessLogger {
   constructor(readonly format: AccessLogFormatter, readonly sink: AccessLogSink) {}
   log(ctx: AccessLogContext): void {
-    this.sink.write(this.format(ctx));
+    const encode = this.format.encode;
+    if (encode) this.sink.writeWith(encode, ctx);
+    else this.sink.write(this.format(ctx));
   }
 }
 

@@ -41,8 +41,22 @@ export function formatAddress(a: SocketAddress): string {
   return a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 }
 
+/**
+ * formatAddress remembering its last answer: the local address of a listener and the host of a
+ * one-endpoint cluster repeat on every line.
+ */
+function lastAddressText(): (a: SocketAddress) => string {
+  let address = '';
+  let port = -1;
+  let text = '';
+  return (a) => {
+    if (a.port !== port || a.address !== address) { text = formatAddress(a); address = a.address; port = a.port; }
+    return text;
+  };
+}
+
 const address = (pick: (c: AccessLogContext) => SocketAddress | undefined): Record<'full' | 'noPort' | 'port', OperatorSpec> => ({
-  full: str((c) => { const a = pick(c); return a && formatAddress(a); }),
+  full: { params: 'none', length: false, make: () => { const text = lastAddressText(); return { get: (c) => { const a = pick(c); return a && text(a); }, numeric: false }; } },
   noPort: str((c) => pick(c)?.address),
   port: num((c) => pick(c)?.port),
 });

@@ -8,10 +8,16 @@
  */
 import fs from 'node:fs';
 import { log } from '../../log.js';
+import { LineEncoder } from './line-encoder.js';
 
 export interface AccessLogSink {
   /** Queues one formatted entry (with its newline); returns at once. */
   write(entry: string): void;
+  /**
+   * Queues the entry that `encode` appends for `x` (a text format's encoder, see
+   * line-encoder.ts): the same bytes as write(format(x)), without building the string.
+   */
+  writeWith<T>(encode: (x: T, out: LineEncoder) => void, x: T): void;
   /** Resolves when everything queued before the call is written (or counted as dropped). */
   flush(): Promise<void>;
   /** Flushes, then releases the file. Later writes are dropped. */
@@ -21,7 +27,7 @@ export interface AccessLogSink {
 }
 
 export interface SinkOptions {
-  /** Longest a queued line waits. Default 1000 ms. */
+  /** Longest a queued line waits. Default 1000 ms (Envoy's file_flush_interval). */
   readonly flushIntervalMs?: number;
   /** Queue size that triggers a write at once. Default 64 KiB (Envoy's default flush size). */
   readonly flushBytes?: number;
@@ -31,23 +37,35 @@ export interface SinkOptions {
 
 const DEFAULTS = { flushIntervalMs: 1000, flushBytes: 64 * 1024, maxBufferedBytes: 16 << 20 };
 
+/** A chunk with less room than this is closed and a new one started before a line is encoded. */
+const MIN_ROOM = 2048;
+/** Written chunks kept for reuse, so a busy log does not allocate a buffer per batch. */
+const SPARE_CHUNKS = 4;
+
 /** Encoded lines waiting to be written: one buffer filled from the front. */
 interface Chunk { readonly buf: Buffer; used: number; lines: number }
+
+const encodeString = (s: string, out: LineEncoder): void => out.text(s);
 
 /**
  * Batches lines and writes them to a descriptor (opened lazily for a path). Each line is encoded
  * into the current chunk when it is queued: a formatted line is a rope of many small strings,
  * which, kept until the batch is written, would survive young-generation collections and be
- * promoted; its bytes in one buffer cost the collector nothing.
+ * promoted; its bytes in one buffer cost the collector nothing. Text formats skip the string
+ * altogether (writeWith).
  */
 class BatchingSink implements AccessLogSink {
   readonly #opts: Required<SinkOptions>;
   readonly #target: string | number;
+  readonly #chunkSize: number;
+  readonly #encoder = new LineEncoder();
   #fd: number | undefined;
   #queue: Chunk[] = [];
+  #spare: Buffer[] = [];
   #queued = 0;
   #dropped = 0;
   #chain: Promise<void> = Promise.resolve();
+  #pending: 'none' | 'full' | 'all' = 'none';
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   #reportedError = false;
@@ -57,6 +75,7 @@ class BatchingSink implements AccessLogSink {
     this.#target = target;
     this.#fd = typeof target === 'number' ? target : undefined;
     this.#opts = { ...DEFAULTS, ...opts };
+    this.#chunkSize = this.#opts.flushBytes + 2 * MIN_ROOM;
   }
 
   get dropped(): number {
@@ -64,32 +83,75 @@ class BatchingSink implements AccessLogSink {
   }
 
   write(entry: string): void {
-    if (this.#closed || this.#queued + entry.length > this.#opts.maxBufferedBytes) {
+    this.writeWith(encodeString, entry);
+  }
+
+  writeWith<T>(encode: (x: T, out: LineEncoder) => void, x: T): void {
+    if (this.#closed || this.#queued >= this.#opts.maxBufferedBytes) {
       this.#dropped++;
       return;
     }
-    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
-    const room = entry.length * 3;
     let c = this.#queue[this.#queue.length - 1];
-    if (!c || c.buf.length - c.used < room) {
-      c = { buf: Buffer.allocUnsafe(Math.max(this.#opts.flushBytes + 1024, room)), used: 0, lines: 0 };
+    if (!c || c.buf.length - c.used < MIN_ROOM) {
+      c = { buf: this.#spare.pop() ?? Buffer.allocUnsafe(this.#chunkSize), used: 0, lines: 0 };
       this.#queue.push(c);
     }
-    const n = c.buf.write(entry, c.used, 'utf8');
-    c.used += n;
-    c.lines++;
-    this.#queued += n;
-    if (this.#queued >= this.#opts.flushBytes) {
-      void this.flush();
-    } else if (!this.#timer) {
-      this.#timer = setTimeout(() => { this.#timer = undefined; void this.flush(); }, this.#opts.flushIntervalMs);
-      this.#timer.unref();
+    const e = this.#encoder;
+    e.begin(c.buf, c.used);
+    try {
+      encode(x, e);
+    } catch (err) {
+      // Formatters do not throw; if one does, the line is lost, not the request or the process.
+      this.#dropped++;
+      this.#reportOnce(`formatting failed: ${(err as Error).message}`);
+      return;
     }
+    const n = e.pos - e.start;
+    if (this.#queued + n > this.#opts.maxBufferedBytes) {
+      this.#dropped++;
+      return;
+    }
+    if (e.buf === c.buf) {
+      c.used = e.pos;
+      c.lines++;
+    } else {
+      // The line outgrew the chunk and was moved to a buffer of its own: that is the next chunk.
+      this.#queue.push({ buf: e.buf, used: e.pos, lines: 1 });
+    }
+    this.#queued += n;
+    if (this.#queued >= this.#opts.flushBytes) void this.#schedule(false);
+    else this.#armTimer();
+  }
+
+  #armTimer(): void {
+    if (this.#timer || this.#queued === 0) return;
+    this.#timer = setTimeout(() => { this.#timer = undefined; void this.flush(); }, this.#opts.flushIntervalMs);
+    this.#timer.unref();
   }
 
   flush(): Promise<void> {
+    return this.#schedule(true);
+  }
+
+  /**
+   * Chains a drain after the one in flight. `all`: everything queued (flush, the interval,
+   * close); otherwise only while a full batch is queued, the rest waiting for the interval as
+   * in Envoy. A drain that has not started yet takes everything queued so far, so one pending
+   * drain is enough: without this, every line queued past flushBytes while a write was in
+   * flight chained a drain of its own and batches fell apart into writes of a few lines.
+   */
+  #schedule(all: boolean): Promise<void> {
     if (this.#timer) { clearTimeout(this.#timer); this.#timer = undefined; }
-    this.#chain = this.#chain.then(() => this.#drain());
+    if (this.#pending !== 'none') {
+      if (all) this.#pending = 'all';
+      return this.#chain;
+    }
+    this.#pending = all ? 'all' : 'full';
+    this.#chain = this.#chain.then(() => {
+      const everything = this.#pending === 'all';
+      this.#pending = 'none';
+      return this.#drain(everything);
+    });
     return this.#chain;
   }
 
@@ -103,24 +165,32 @@ class BatchingSink implements AccessLogSink {
     }
   }
 
-  /** Writes what is queued, batch after batch; never rejects. */
-  async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
+  /** Writes what is queued (`all`), or full batches of it; never rejects. */
+  async #drain(all: boolean): Promise<void> {
+    while (this.#queue.length > 0 && (all || this.#queued >= this.#opts.flushBytes)) {
       const chunks = this.#queue;
       this.#queue = [];
       this.#queued = 0;
       let written = 0;
       try {
         const fd = this.#fd ?? (this.#fd = await openAppend(this.#target as string));
-        for (const c of chunks) { await writeAll(fd, c.buf.subarray(0, c.used)); written++; }
+        for (const c of chunks) {
+          await writeAll(fd, c.buf.subarray(0, c.used));
+          written++;
+          if (c.buf.length === this.#chunkSize && this.#spare.length < SPARE_CHUNKS) this.#spare.push(c.buf);
+        }
       } catch (e) {
         for (let i = written; i < chunks.length; i++) this.#dropped += chunks[i]!.lines;
-        if (!this.#reportedError) {
-          this.#reportedError = true;
-          log.error(`access log ${typeof this.#target === 'string' ? this.#target : `fd ${this.#target}`}: ${(e as Error).message}; dropping entries`);
-        }
+        this.#reportOnce(`${(e as Error).message}; dropping entries`);
       }
     }
+    this.#armTimer();
+  }
+
+  #reportOnce(message: string): void {
+    if (this.#reportedError) return;
+    this.#reportedError = true;
+    log.error(`access log ${typeof this.#target === 'string' ? this.#target : `fd ${this.#target}`}: ${message}`);
   }
 }
 

@@ -143,7 +143,9 @@ export class HttpStream implements RouterStream {
     this.#armMaxDuration();
     const factories = this.rt.filters;
     if (factories.length === 0) { this.#route(); return; }
-    this.#filters = factories.map((f, i) => f.create(new FilterCallbacks(this, f.name, i)));
+    const filters: HttpStreamFilter[] = [];
+    for (let i = 0; i < factories.length; i++) filters.push(factories[i]!.create(new FilterCallbacks(this, factories[i]!.name, i)));
+    this.#filters = filters;
     this.#runFilters();
   }
 

@@ -24,6 +24,30 @@ export class IstioStatsFilterFactory implements HttpFilterFactory {
   create(cb: HttpFilterCallbacks): HttpStreamFilter {
     return new IstioStatsStream(this, cb);
   }
+
+  #lastCluster = '';
+  #lastService: string | undefined;
+
+  /** serviceOfCluster, the last answer kept (a route sends to one cluster). */
+  serviceOf(cluster: string): string | undefined {
+    if (cluster !== this.#lastCluster) {
+      this.#lastService = serviceOfCluster(cluster);
+      this.#lastCluster = cluster;
+    }
+    return this.#lastService;
+  }
+
+  #lastAuthority = '';
+  #lastHost = UNKNOWN;
+
+  /** The host of an authority, or unknown; the last answer is kept (clients repeat one authority). */
+  hostOf(authority: string): string {
+    if (authority !== this.#lastAuthority) {
+      this.#lastHost = hostOfAuthority(authority) || UNKNOWN;
+      this.#lastAuthority = authority;
+    }
+    return this.#lastHost;
+  }
 }
 
 /**
@@ -90,14 +114,14 @@ class IstioStatsStream implements HttpStreamFilter {
     let localPrincipal = UNKNOWN;
     let policy: SecurityPolicy;
     if (f.reporter === 'destination') {
-      service = f.cfg.disableHostHeaderFallback ? UNKNOWN : hostOfAuthority(this.#authority) || UNKNOWN;
+      service = f.cfg.disableHostHeaderFallback ? UNKNOWN : f.hostOf(this.#authority);
       const tls = this.#cb.conn.tls;
       const p = tls?.peerUriSans[0];
       if (p !== undefined) principal = p;
       policy = p !== undefined ? 'mutual_tls' : 'none';
     } else {
       const c = s.upstreamCluster;
-      service = (c && serviceOfCluster(c.name)) ?? (f.cfg.disableHostHeaderFallback ? UNKNOWN : hostOfAuthority(this.#authority) || UNKNOWN);
+      service = (c && f.serviceOf(c.name)) ?? (f.cfg.disableHostHeaderFallback ? UNKNOWN : f.hostOf(this.#authority));
       // Istio's client side: the principals of the upstream TLS connection's certificates.
       const up = s.upstreamTlsPrincipals;
       if (up?.peer !== undefined) principal = up.peer;

@@ -1,0 +1,101 @@
+/**
+ * What telemetry costs the garbage collector: the proxy of bench:tracing run with `--trace-gc`,
+ * wrk on the `off` and the `on` listener in turn, and the young-generation collections
+ * (scavenges) counted per 1,000 requests. Unlike CPU time, the count does not move with other
+ * load on the machine: it follows what a request allocates (the proxy runs with a 1 MiB young
+ * generation, so one scavenge per ~1 MiB). Also prints the scavenges' pause time per request
+ * (wall clock: that one does move with the load).
+ *
+ *   node dist/bench/telemetry-gc.js [--rounds 3 --duration 3 --connections 32 --base-port 18880]
+ *
+ * A diagnostic: it prints numbers and never fails on them.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import http from 'node:http';
+import { killAllNow, portFree } from './lib/processes.js';
+import { nginxUpstreamConf } from './lib/configs.js';
+import { startNginx, checkServes } from './lib/servers.js';
+import { runWrk } from './lib/load.js';
+import { intOption } from './lib/options.js';
+import { median } from './lib/stats.js';
+import { tracingBenchBootstrap } from './lib/tracing-bootstrap.js';
+
+const BODY = 'hello world\n';
+const log = (line: string): void => { process.stderr.write(`${line}\n`); };
+
+function repoRoot(): string {
+  let d = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(d, 'package.json'))) d = dirname(d);
+  return d;
+}
+
+/** Scavenges and their pause (ms) so far, from the proxy's --trace-gc lines on stdout. */
+interface GcCount { scavenges: number; pauseMs: number }
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ args: process.argv.slice(2), strict: true, options: { rounds: { type: 'string' }, duration: { type: 'string' }, connections: { type: 'string' }, 'base-port': { type: 'string' } } });
+  const rounds = intOption('rounds', values.rounds, 3, 1, 50);
+  const duration = intOption('duration', values.duration, 3, 1, 60);
+  const connections = intOption('connections', values.connections, 32, 1, 1000);
+  const b = intOption('base-port', values['base-port'], 18880, 1024, 65000);
+  const dir = mkdtempSync(join(tmpdir(), 'tsmesh-bench-gc-'));
+  const ports = { upstream: b, upstreamH2: b + 1, off: b + 2, on: b + 3, admin: b + 4, collector: b + 5 };
+  const busy = (await Promise.all(Object.values(ports).map(async (port) => ((await portFree(port)) ? undefined : port)))).filter((x) => x !== undefined);
+  if (busy.length > 0) throw new Error(`ports in use on 127.0.0.1: ${busy.join(', ')} (choose others with --base-port)`);
+  const collector = http.createServer((req, res) => { req.resume(); req.on('end', () => res.end()); });
+  await new Promise<void>((r) => collector.listen(ports.collector, '127.0.0.1', () => r()));
+  await startNginx('upstream', dir, nginxUpstreamConf({ dir, runAsRoot: process.getuid?.() === 0, h1Port: ports.upstream, h2Port: ports.upstreamH2, body: BODY }), [ports.upstream, ports.upstreamH2]);
+  const file = join(dir, 'bootstrap.yaml');
+  writeFileSync(file, tracingBenchBootstrap(ports, join(dir, 'access.log'), undefined));
+  // --trace-gc survives the proxy's re-execution (bin/tsmesh.js keeps node's flags).
+  const args = ['--trace-gc', resolve(join(repoRoot(), 'bin/tsmesh.js')), 'proxy', '-c', file, '--concurrency', '1'];
+  const proxy = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+  process.on('exit', () => { proxy.kill('SIGKILL'); killAllNow(); rmSync(dir, { recursive: true, force: true }); });
+  const gc: GcCount = { scavenges: 0, pauseMs: 0 };
+  let pending = '';
+  proxy.stdout.on('data', (d: Buffer) => {
+    pending += d.toString('latin1');
+    let i: number;
+    while ((i = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, i);
+      pending = pending.slice(i + 1);
+      if (!line.includes('Scavenge')) continue;
+      gc.scavenges++;
+      const m = /MB, ([0-9.]+) \/ /.exec(line);
+      if (m) gc.pauseMs += Number(m[1]);
+    }
+  });
+  for (let i = 0; ; i++) {
+    try { await checkServes(ports.on, 'h1', BODY); await checkServes(ports.off, 'h1', BODY); break; } catch (e) {
+      if (i >= 150 || proxy.exitCode !== null) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  for (const name of ['off', 'on'] as const) await runWrk(`http://127.0.0.1:${ports[name]}/`, { threads: 1, connections, durationSeconds: 2 });
+  const per: Record<'off' | 'on', { scavenges: number[]; pauseUs: number[] }> = { off: { scavenges: [], pauseUs: [] }, on: { scavenges: [], pauseUs: [] } };
+  for (let r = 1; r <= rounds; r++) {
+    for (const name of ['off', 'on'] as const) {
+      const before = { ...gc };
+      const run = await runWrk(`http://127.0.0.1:${ports[name]}/`, { threads: 1, connections, durationSeconds: duration });
+      await new Promise((res) => setTimeout(res, 200)); // the last lines of the run
+      const sc = ((gc.scavenges - before.scavenges) / Math.max(1, run.requests)) * 1000;
+      const us = ((gc.pauseMs - before.pauseMs) / Math.max(1, run.requests)) * 1000;
+      per[name].scavenges.push(sc);
+      per[name].pauseUs.push(us);
+      log(`round ${r} ${name.padEnd(3)} ${Math.round(run.requestsPerSecond).toLocaleString('en-US').padStart(7)} req/s  ${sc.toFixed(2)} scavenges / 1,000 requests  ${us.toFixed(2)} µs scavenge pause / request`);
+    }
+  }
+  collector.close();
+  const m = (n: 'off' | 'on', k: 'scavenges' | 'pauseUs'): number => median(per[n][k]);
+  process.stdout.write(`\nYoung-generation collections per 1,000 requests (median of ${rounds}; wrk -t1 -c${connections} -d${duration}s; tsmesh --concurrency 1, 1 MiB young generation):\n`);
+  process.stdout.write(`  off ${m('off', 'scavenges').toFixed(2)}, on ${m('on', 'scavenges').toFixed(2)} (on − off ${(m('on', 'scavenges') - m('off', 'scavenges')).toFixed(2)}); scavenge pause per request: off ${m('off', 'pauseUs').toFixed(2)} µs, on ${m('on', 'pauseUs').toFixed(2)} µs\n`);
+}
+
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) process.on(sig, () => process.exit(code));
+main().then(() => process.exit(0), (e: unknown) => { log(`gc: ${e instanceof Error ? e.stack ?? e.message : String(e)}`); process.exit(1); });
