@@ -6,7 +6,7 @@ import type { RequestHeaders, UpstreamResponseHandler, UpstreamStream } from '..
 import { connectionReusable, type ConnPool, type PendingHandle, type PoolCallbacks, type PoolLimits } from './pool.js';
 import type { UpstreamHost } from './host.js';
 import type { ClusterStats } from './cluster-stats.js';
-import { holdWrites } from '../io/write-batch.js';
+import { holdWrites, writeHeld } from '../io/write-batch.js';
 
 const EMPTY = Buffer.alloc(0);
 /**
@@ -212,8 +212,7 @@ class H1UpstreamConnection implements UpstreamStream {
     this.#parser.expectResponseTo(req.method);
     const head = serializeRequestHead(req.method, req.path, req.authority, headers);
     this.#requestDone = endStream;
-    holdWrites(this.#socket);
-    this.#socket.write(head, 'latin1');
+    writeHeld(this.#socket, head);
   }
 
   encodeData(chunk: Buffer, endStream: boolean): void {

@@ -9,7 +9,7 @@ import { startUpgrade } from './h1-upgrade.js';
 import { replyAndClose } from './local-reply.js';
 import { parseRequestTarget } from '../h1/request-target.js';
 import { DRAIN_EVENT } from '../../listener/drain.js';
-import { holdWrites, releaseWrites } from '../../io/write-batch.js';
+import { holdWrites, releaseWrites, writeHeld } from '../../io/write-batch.js';
 
 const EMPTY = Buffer.alloc(0);
 /** Bodies up to this size are sent in one write with their head. */
@@ -122,6 +122,7 @@ export class H1ServerConnection implements ResponseEncoder {
     headers.remove('host');
     if (head.expectContinue) {
       headers.remove('expect');
+      holdWrites(this.#socket);
       this.#socket.write(CONTINUE_100);
     }
     const req: RequestHeaders = { method: head.method, path, authority, scheme: this.#info.tls ? 'https' : 'http', headers, protocol: head.versionMinor === 1 ? 'HTTP/1.1' : 'HTTP/1.0' };
@@ -129,6 +130,7 @@ export class H1ServerConnection implements ResponseEncoder {
       if (rt.config.upgrades.has(head.upgrade.toLowerCase())) {
         this.#upgraded = true;
         rt.stats.downstream_cx_upgrades_total.inc();
+        releaseWrites(this.#socket);
         startUpgrade(this.#socket, rt, this.#info, req, head.upgrade, () => this.#takeHeld());
         return;
       }
@@ -197,6 +199,7 @@ export class H1ServerConnection implements ResponseEncoder {
       // connection can be trusted.
       this.#closing = true;
       s.onDownstreamProtocolError(err.status);
+      releaseWrites(this.#socket);
       this.#socket.end();
       return;
     }
@@ -207,7 +210,7 @@ export class H1ServerConnection implements ResponseEncoder {
   #onEnd = (): void => {
     // Half-close from the client: finish what is in flight, then close.
     this.#parser.finish();
-    if (!this.#stream || this.#stream.finished) this.#socket.end();
+    if (!this.#stream || this.#stream.finished) { releaseWrites(this.#socket); this.#socket.end(); }
     else this.#keepAlive = false;
   };
 
@@ -271,12 +274,10 @@ export class H1ServerConnection implements ResponseEncoder {
     }
     if (!this.#keepAlive) headers.set('connection', 'close');
     else if (head.versionMinor === 0) headers.set('connection', 'keep-alive');
-    const s = this.#socket;
-    holdWrites(s);
     const text = serializeResponseHead(status, undefined, headers, head.versionMinor);
     this.#rt.stats.downstream_cx_tx_bytes_total.inc(text.length);
     if (endStream) {
-      s.write(text, 'latin1');
+      writeHeld(this.#socket, text);
       this.#responseDone();
     } else {
       // Hold the head for a moment: a small body that arrives in the same read (the common
@@ -290,23 +291,25 @@ export class H1ServerConnection implements ResponseEncoder {
     const h = this.#pendingHead;
     if (h === undefined) return;
     this.#pendingHead = undefined;
-    this.#socket.write(h, 'latin1');
+    writeHeld(this.#socket, h);
   };
 
   encodeData(chunk: Buffer, endStream: boolean): void {
     const s = this.#socket;
-    holdWrites(s);
     const head = this.#pendingHead;
     if (head !== undefined) {
       this.#pendingHead = undefined;
       if (!this.#headOnly && chunk.length > 0 && chunk.length <= SMALL_BODY) {
         const framed = this.#chunked ? `${head}${encodeChunkHeader(chunk.length)}${chunk.toString('latin1')}\r\n${endStream ? '0\r\n\r\n' : ''}` : head + chunk.toString('latin1');
-        s.write(framed, 'latin1');
+        writeHeld(s, framed);
         this.#rt.stats.downstream_cx_tx_bytes_total.inc(chunk.length);
         if (endStream) this.#responseDone();
         return;
       }
+      holdWrites(s);
       s.write(head, 'latin1');
+    } else {
+      holdWrites(s);
     }
     if (!this.#headOnly) {
       if (this.#chunked) {
@@ -343,12 +346,13 @@ export class H1ServerConnection implements ResponseEncoder {
   /** The listener drains: close now if idle, else after the response in flight. */
   #onDrainListener = (): void => {
     this.#keepAlive = false;
-    if (!this.#stream && !this.#closing && !this.#upgraded) { this.#closing = true; this.#socket.end(); }
+    if (!this.#stream && !this.#closing && !this.#upgraded) { this.#closing = true; releaseWrites(this.#socket); this.#socket.end(); }
   };
 
   #responseDone(): void {
     if (!this.#keepAlive) {
       this.#closing = true;
+      releaseWrites(this.#socket);
       this.#socket.end();
     }
   }
