@@ -36,6 +36,7 @@ export class H1ServerConnection implements ResponseEncoder {
   #upgraded = false;
   #awaitingBodyEnd = false;
   readonly #tick: number;
+  #idleTimer: NodeJS.Timeout | undefined;
   #quiet = 0;
   #activity = -1;
   #pendingHead: string | undefined;
@@ -54,12 +55,11 @@ export class H1ServerConnection implements ResponseEncoder {
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('close', this.#onClose);
-    socket.on('timeout', this.#onIdle);
     socket.on('drain', this.#onDrain);
     socket.on('error', () => { /* 'close' follows */ });
     const c = rt.config;
-    this.#tick = c.idleTickMs;
-    if (this.#tick !== Infinity) socket.setTimeout(this.#tick);
+    this.#tick = c.idleTickMs / 4;
+    if (this.#tick !== Infinity) this.#idleTimer = setInterval(this.#onIdle, Math.max(1, Math.floor(this.#tick)));
     if (initial && initial.length > 0) this.#onData(initial);
     socket.once(DRAIN_EVENT, this.#onDrainListener);
   }
@@ -216,6 +216,7 @@ export class H1ServerConnection implements ResponseEncoder {
 
   #onClose = (): void => {
     if (this.#headerTimer) clearTimeout(this.#headerTimer);
+    if (this.#idleTimer) { clearInterval(this.#idleTimer); this.#idleTimer = undefined; }
     const s = this.#stream;
     if (s && !s.finished) s.onDownstreamReset();
     this.#stream = undefined;
@@ -232,14 +233,17 @@ export class H1ServerConnection implements ResponseEncoder {
   }
 
   /**
-   * One socket inactivity timer with a fixed tick serves both the connection idle timeout (no
-   * stream) and the stream idle timeout (a stream in progress): each firing is a tick of
-   * silence, and ticks add up until there is traffic again. No timer is re-armed per request.
+   * One interval per connection, a quarter of the shortest idle timeout, serves both the
+   * connection idle timeout (no stream) and the stream idle timeout (a stream in progress), as
+   * on HTTP/2 (h2-server.ts): a tick that saw no bytes either way adds to the silence, one that
+   * saw traffic resets it, so a timeout fires between its limit and 1.25 × its limit. Neither
+   * a request nor a read or write touches a timer (a socket timeout would be re-armed on every
+   * read and write).
    */
   #onIdle = (): void => {
     const sock = this.#socket;
     const seen = sock.bytesRead + sock.bytesWritten;
-    if (seen !== this.#activity) { this.#activity = seen; this.#quiet = 0; }
+    if (seen !== this.#activity) { this.#activity = seen; this.#quiet = 0; return; }
     this.#quiet += this.#tick;
     const s = this.#stream;
     const active = s !== undefined && !s.finished;
@@ -249,9 +253,7 @@ export class H1ServerConnection implements ResponseEncoder {
       if (active) { s.onStreamIdleTimeout(); return; }
       this.#rt.stats.downstream_cx_idle_timeout.inc();
       sock.destroy();
-      return;
     }
-    sock.setTimeout(this.#tick);
   };
 
   #onHeaderTimeout = (): void => {
