@@ -3,10 +3,13 @@
  * bench/proxy-compare.ts (same bootstrap, nginx upstream, wrk keep-alive), runs alternating
  * between them, so that a change's effect on CPU per request survives a noisy machine: the
  * proxy's own CPU time from /proc divided by the requests it answered, plus the ratio B/A.
- * Optionally the open-loop latency at a fixed rate (h2load --rps over HTTP/1.1).
+ * Optionally the open-loop latency at a fixed rate (h2load --rps over HTTP/1.1). With
+ * --fixed-rate N the CPU rounds themselves run at N req/s (h2load --h1, open loop) instead of
+ * wrk's closed loop: on a busy machine a closed loop's rate, and with it how many requests share
+ * an event-loop turn, follows the noise, while at a fixed rate both builds see the same load.
  *
  *   npm run build && node dist/bench/proxy-ab.js --a /path/to/other/checkout [--b .]
- *       [--rounds 6 --duration 5 --connections 32 --rate-seconds 0 --base-port 18480]
+ *       [--rounds 6 --duration 5 --connections 32 --fixed-rate 0 --rate-seconds 0 --rate 1000 --base-port 18480]
  *
  * A checkout is a directory with bin/tsmesh.js and a built dist/ (a copy made before a change
  * is enough). It prints numbers and never fails on them.
@@ -35,13 +38,13 @@ function repoRoot(): string {
   return d;
 }
 
-function options(argv: string[]): { a: string; b: string; rounds: number; duration: number; connections: number; rateSeconds: number; rate: number; basePort: number } {
+function options(argv: string[]): { a: string; b: string; rounds: number; duration: number; connections: number; fixedRate: number; rateSeconds: number; rate: number; basePort: number } {
   const { values } = parseArgs({
     args: argv,
     strict: true,
     options: {
       a: { type: 'string' }, b: { type: 'string' }, rounds: { type: 'string' }, duration: { type: 'string' }, connections: { type: 'string' },
-      'rate-seconds': { type: 'string' }, rate: { type: 'string' }, 'base-port': { type: 'string' },
+      'rate-seconds': { type: 'string' }, rate: { type: 'string' }, 'base-port': { type: 'string' }, 'fixed-rate': { type: 'string' },
     },
   });
   if (values.a === undefined) throw new Error('--a CHECKOUT is required (a directory with bin/tsmesh.js and dist/)');
@@ -51,6 +54,7 @@ function options(argv: string[]): { a: string; b: string; rounds: number; durati
     rounds: intOption('rounds', values.rounds, 6, 1, 50),
     duration: intOption('duration', values.duration, 5, 1, 60),
     connections: intOption('connections', values.connections, 32, 1, 1000),
+    fixedRate: intOption('fixed-rate', values['fixed-rate'], 0, 0, 1_000_000),
     rateSeconds: intOption('rate-seconds', values['rate-seconds'], 0, 0, 120),
     rate: intOption('rate', values.rate, 1000, 1, 100_000),
     basePort: intOption('base-port', values['base-port'], 18480, 1024, 65000),
@@ -81,7 +85,9 @@ async function main(): Promise<void> {
   const { samples, command } = await alternatingRounds({
     rounds: o.rounds,
     targets: [['a', ports.a], ['b', ports.b]] as const,
-    load: (port) => wrk(port, o.duration),
+    load: (port) => (o.fixedRate > 0
+      ? runH2loadRate(`http://127.0.0.1:${port}/`, { h1: true, rate: o.fixedRate, connections: o.connections, durationSeconds: o.duration, logFile: join(dir, 'fixed-rate.log') })
+      : wrk(port, o.duration)),
     // Both proxies' CPU: the one not under load takes next to none.
     cpuSeconds: () => treeCpuSeconds(servers.a.pid) + treeCpuSeconds(servers.b.pid),
     quiet,

@@ -39,7 +39,8 @@ export class H1ServerConnection implements ResponseEncoder {
   #idleTimer: NodeJS.Timeout | undefined;
   #quiet = 0;
   #activity = -1;
-  #pendingHead: string | undefined;
+  /** The head went into this turn's held output and no body has followed it yet. */
+  #headHeld = false;
   #starting: { req: RequestHeaders; endStream: boolean; chunks: Buffer[]; complete: boolean; trailers: HeaderMap | undefined } | undefined;
 
   constructor(socket: net.Socket, rt: HcmRuntime, info: ConnectionInfo, initial: Buffer | undefined) {
@@ -278,41 +279,25 @@ export class H1ServerConnection implements ResponseEncoder {
     else if (head.versionMinor === 0) headers.set('connection', 'keep-alive');
     const text = serializeResponseHead(status, undefined, headers, head.versionMinor);
     this.#rt.stats.downstream_cx_tx_bytes_total.inc(text.length);
-    if (endStream) {
-      writeHeld(this.#socket, text);
-      this.#responseDone();
-    } else {
-      // Hold the head for a moment: a small body that arrives in the same read (the common
-      // case) leaves in the same write, one syscall and one packet.
-      this.#pendingHead = text;
-      queueMicrotask(this.#flushHead);
-    }
+    // Held until the end of the turn: a small body that arrives in the same read (the common
+    // case) joins it, one string, one write, one packet.
+    writeHeld(this.#socket, text);
+    if (endStream) this.#responseDone();
+    else this.#headHeld = true;
   }
-
-  #flushHead = (): void => {
-    const h = this.#pendingHead;
-    if (h === undefined) return;
-    this.#pendingHead = undefined;
-    writeHeld(this.#socket, h);
-  };
 
   encodeData(chunk: Buffer, endStream: boolean): void {
     const s = this.#socket;
-    const head = this.#pendingHead;
-    if (head !== undefined) {
-      this.#pendingHead = undefined;
-      if (!this.#headOnly && chunk.length > 0 && chunk.length <= SMALL_BODY) {
-        const framed = this.#chunked ? `${head}${encodeChunkHeader(chunk.length)}${chunk.toString('latin1')}\r\n${endStream ? '0\r\n\r\n' : ''}` : head + chunk.toString('latin1');
-        writeHeld(s, framed);
-        this.#rt.stats.downstream_cx_tx_bytes_total.inc(chunk.length);
-        if (endStream) this.#responseDone();
-        return;
-      }
-      holdWrites(s);
-      s.write(head, 'latin1');
-    } else {
-      holdWrites(s);
+    const first = this.#headHeld;
+    this.#headHeld = false;
+    if (first && !this.#headOnly && chunk.length > 0 && chunk.length <= SMALL_BODY) {
+      const body = chunk.toString('latin1');
+      writeHeld(s, this.#chunked ? `${encodeChunkHeader(chunk.length)}${body}\r\n${endStream ? '0\r\n\r\n' : ''}` : body);
+      this.#rt.stats.downstream_cx_tx_bytes_total.inc(chunk.length);
+      if (endStream) this.#responseDone();
+      return;
     }
+    holdWrites(s);
     if (!this.#headOnly) {
       if (this.#chunked) {
         if (chunk.length > 0) {
@@ -330,15 +315,15 @@ export class H1ServerConnection implements ResponseEncoder {
   }
 
   encodeTrailers(trailers: HeaderMap): void {
+    this.#headHeld = false;
     holdWrites(this.#socket);
-    this.#flushHead();
     if (this.#chunked && !this.#headOnly) this.#socket.write(serializeTrailers(trailers), 'latin1');
     else if (this.#chunked) this.#socket.write(LAST_CHUNK);
     this.#responseDone();
   }
 
   reset(): void {
-    this.#pendingHead = undefined;
+    this.#headHeld = false;
     this.#closing = true;
     // What was written before the reset leaves first, as it would have unbatched.
     releaseWrites(this.#socket);
