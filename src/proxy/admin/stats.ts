@@ -1,3 +1,4 @@
+import { isMainThread } from 'node:worker_threads';
 import type { Counter, Gauge, Histogram } from '../stats-scope.js';
 import { bucketIndex } from './histogram-buckets.js';
 import {
@@ -67,8 +68,9 @@ const ONE = 1n;
  * Envoy-style stats shared by every thread of one proxy. The main thread creates the store and
  * hands `share()` to workers, which `attach()`; any thread may register names at any time
  * (config reloads included) and all threads resolve them, because the name table lives in the
- * shared buffer too. Handles are cached per thread; their hot path adds to a plain number, and
- * the sums reach the shared buffer once per event-loop turn (see flushPendingStats). A registration beyond capacity returns a working handle that is not shared (counted
+ * shared buffer too. Handles are cached per thread; their hot path is one Atomics op on a fixed
+ * index, or on the main thread a plain add whose sums reach the shared buffer once per
+ * event-loop turn (see flushPendingStats). A registration beyond capacity returns a working handle that is not shared (counted
  * in `dropped`), so the data path never throws.
  */
 export class StatsStore {
@@ -248,9 +250,12 @@ function expectKind(h: CounterHandle | GaugeHandle | HistogramHandle, kind: Stat
  * a BigInt64Array is a builtin call that allocates the BigInt it returns, and a request touches
  * some twenty stats; so increments add up in plain numbers and reach shared memory once per
  * event-loop turn (setImmediate: right after the poll that served the requests), one op per
- * stat touched. Reads on this thread (`value`, `count`, snapshots) flush first and so see every
- * increment; other threads see them at the end of the writer's current turn.
+ * stat touched. Only on the main thread, which also serves the admin: reads there (`value`,
+ * `count`, snapshots) flush first and so see every increment. Worker threads add at once, so
+ * that a count is in shared memory before anything its request did (a response, a close) can
+ * be observed, however late the worker is scheduled next.
  */
+const BATCHED = isMainThread;
 interface PendingStat { flush(): void }
 const dirty: PendingStat[] = [];
 let flushScheduled = false;
@@ -278,6 +283,7 @@ class SharedCounter implements CounterHandle, PendingStat {
   #dirty = false;
   constructor(a: BigInt64Array, i: number) { this.#a = a; this.#i = i; }
   inc(n = 1): void {
+    if (!BATCHED) { Atomics.add(this.#a, this.#i, n === 1 ? ONE : BigInt(Math.trunc(n))); return; }
     this.#pending += n === 1 ? 1 : Math.trunc(n);
     if (!this.#dirty) { this.#dirty = true; markDirty(this); }
   }
@@ -302,6 +308,7 @@ class SharedGauge implements GaugeHandle, PendingStat {
   inc(n = 1): void { this.#add(n === 1 ? 1 : Math.trunc(n)); }
   dec(n = 1): void { this.#add(n === 1 ? -1 : -Math.trunc(n)); }
   #add(n: number): void {
+    if (!BATCHED) { Atomics.add(this.#a, this.#i, BigInt(n)); this.#used[this.#i] = 1; return; }
     this.#pending += n;
     if (!this.#dirty) { this.#dirty = true; this.#used[this.#i] = 1; markDirty(this); }
   }
@@ -327,6 +334,11 @@ class SharedHistogram implements HistogramHandle, PendingStat {
   /** A count in the value's bucket and the value in the sum (µs, so fractional ms survive); count = Σ buckets. */
   record(ms: number): void {
     const v = ms > 0 ? Math.min(ms, 1e12) : 0; // NaN and negatives count as 0; Infinity stays finite
+    if (!BATCHED) {
+      Atomics.add(this.#a, this.#base + bucketIndex(v), ONE);
+      Atomics.add(this.#a, this.#base + HISTOGRAM_SUM, BigInt(Math.round(v * 1000)));
+      return;
+    }
     const p = this.#pending;
     const b = bucketIndex(v);
     p[b] = p[b]! + 1;

@@ -37,8 +37,10 @@ function flushAll(): void {
   for (const s of list) releaseWrites(s);
 }
 
-function hold(h: Writable & Holdable): void {
+/** Marks `h` held; both properties are set, always in this order, so sockets keep one shape. */
+function hold(h: Writable & Holdable, text: string | undefined): void {
   h[HELD] = true;
+  h[TEXT] = text;
   held.push(h);
   if (!scheduled) {
     scheduled = true;
@@ -59,7 +61,7 @@ export function holdWrites(socket: Writable): void {
     return;
   }
   socket.cork();
-  hold(h);
+  hold(h, undefined);
 }
 
 /** `text` (latin1) goes out at the end of this turn, after whatever was written before it. */
@@ -71,8 +73,7 @@ export function writeHeld(socket: Writable, text: string): void {
     else socket.write(text, 'latin1'); // corked: queues in order
     return;
   }
-  h[TEXT] = text;
-  hold(h);
+  hold(h, text);
 }
 
 /** Sends what `socket` holds now (before an end() or destroy(); the latter would drop it). */
