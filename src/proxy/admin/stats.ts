@@ -1,3 +1,4 @@
+import { isMainThread } from 'node:worker_threads';
 import type { Counter, Gauge, Histogram } from '../stats-scope.js';
 import { bucketIndex } from './histogram-buckets.js';
 import {
@@ -68,7 +69,8 @@ const ONE = 1n;
  * hands `share()` to workers, which `attach()`; any thread may register names at any time
  * (config reloads included) and all threads resolve them, because the name table lives in the
  * shared buffer too. Handles are cached per thread; their hot path is one Atomics op on a fixed
- * index. A registration beyond capacity returns a working handle that is not shared (counted
+ * index, or on the main thread a plain add whose sums reach the shared buffer once per
+ * event-loop turn (see flushPendingStats). A registration beyond capacity returns a working handle that is not shared (counted
  * in `dropped`), so the data path never throws.
  */
 export class StatsStore {
@@ -152,6 +154,7 @@ export class StatsStore {
   }
 
   snapshot(): StatsSnapshot {
+    flushPendingStats();
     this.#sync();
     const m = this.#mem;
     const counters: CounterSample[] = [];
@@ -177,6 +180,7 @@ export class StatsStore {
    * on a timer in one thread (the admin's).
    */
   flushInterval(): void {
+    flushPendingStats();
     this.#sync();
     for (const info of this.#infos) {
       if (info.kind !== 'histogram') continue;
@@ -241,37 +245,118 @@ function expectKind(h: CounterHandle | GaugeHandle | HistogramHandle, kind: Stat
   return h;
 }
 
-class SharedCounter implements CounterHandle {
-  readonly #a: BigInt64Array;
-  readonly #i: number;
-  constructor(a: BigInt64Array, i: number) { this.#a = a; this.#i = i; }
-  inc(n = 1): void { Atomics.add(this.#a, this.#i, n === 1 ? ONE : BigInt(Math.trunc(n))); }
-  get value(): number { return Number(Atomics.load(this.#a, this.#i)); }
+/**
+ * Handles with increments this thread has not yet added to the shared buffer. An Atomics op on
+ * a BigInt64Array is a builtin call that allocates the BigInt it returns, and a request touches
+ * some twenty stats; so increments add up in plain numbers and reach shared memory once per
+ * event-loop turn (setImmediate: right after the poll that served the requests), one op per
+ * stat touched. Only on the main thread, which also serves the admin: reads there (`value`,
+ * `count`, snapshots) flush first and so see every increment. Worker threads add at once, so
+ * that a count is in shared memory before anything its request did (a response, a close) can
+ * be observed, however late the worker is scheduled next.
+ */
+const BATCHED = isMainThread;
+interface PendingStat { flush(): void }
+const dirty: PendingStat[] = [];
+let flushScheduled = false;
+
+function markDirty(h: PendingStat): void {
+  dirty.push(h);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flushPendingStats);
+  }
 }
 
-class SharedGauge implements GaugeHandle {
+/** Adds this thread's pending increments to the shared buffer now. */
+export function flushPendingStats(): void {
+  flushScheduled = false;
+  // A flush never marks anything dirty, so the list does not grow while it is walked.
+  for (let i = 0; i < dirty.length; i++) dirty[i]!.flush();
+  dirty.length = 0;
+}
+
+class SharedCounter implements CounterHandle, PendingStat {
+  readonly #a: BigInt64Array;
+  readonly #i: number;
+  #pending = 0;
+  #dirty = false;
+  constructor(a: BigInt64Array, i: number) { this.#a = a; this.#i = i; }
+  inc(n = 1): void {
+    if (!BATCHED) { Atomics.add(this.#a, this.#i, n === 1 ? ONE : BigInt(Math.trunc(n))); return; }
+    this.#pending += n === 1 ? 1 : Math.trunc(n);
+    if (!this.#dirty) { this.#dirty = true; markDirty(this); }
+  }
+  flush(): void {
+    this.#dirty = false;
+    const n = this.#pending;
+    if (n === 0) return;
+    this.#pending = 0;
+    Atomics.add(this.#a, this.#i, n === 1 ? ONE : BigInt(n));
+  }
+  get value(): number { flushPendingStats(); return Number(Atomics.load(this.#a, this.#i)); }
+}
+
+class SharedGauge implements GaugeHandle, PendingStat {
   readonly #a: BigInt64Array;
   readonly #used: Uint8Array;
   readonly #i: number;
+  #pending = 0;
+  #dirty = false;
   constructor(a: BigInt64Array, used: Uint8Array, i: number) { this.#a = a; this.#used = used; this.#i = i; }
   // The used flag is a plain store: it only ever goes 0 -> 1 and is read by the admin later.
-  inc(n = 1): void { Atomics.add(this.#a, this.#i, n === 1 ? ONE : BigInt(Math.trunc(n))); this.#used[this.#i] = 1; }
-  dec(n = 1): void { Atomics.sub(this.#a, this.#i, n === 1 ? ONE : BigInt(Math.trunc(n))); this.#used[this.#i] = 1; }
-  set(v: number): void { Atomics.store(this.#a, this.#i, BigInt(Math.trunc(v))); this.#used[this.#i] = 1; }
-  get value(): number { return Number(Atomics.load(this.#a, this.#i)); }
+  inc(n = 1): void { this.#add(n === 1 ? 1 : Math.trunc(n)); }
+  dec(n = 1): void { this.#add(n === 1 ? -1 : -Math.trunc(n)); }
+  #add(n: number): void {
+    if (!BATCHED) { Atomics.add(this.#a, this.#i, BigInt(n)); this.#used[this.#i] = 1; return; }
+    this.#pending += n;
+    if (!this.#dirty) { this.#dirty = true; this.#used[this.#i] = 1; markDirty(this); }
+  }
+  /** An absolute value: increments made before it on this thread are superseded. */
+  set(v: number): void { this.#pending = 0; Atomics.store(this.#a, this.#i, BigInt(Math.trunc(v))); this.#used[this.#i] = 1; }
+  flush(): void {
+    this.#dirty = false;
+    const n = this.#pending;
+    if (n === 0) return; // an inc and a dec in one turn (active requests) cost no shared write
+    this.#pending = 0;
+    Atomics.add(this.#a, this.#i, BigInt(n));
+  }
+  get value(): number { flushPendingStats(); return Number(Atomics.load(this.#a, this.#i)); }
 }
 
-class SharedHistogram implements HistogramHandle {
+class SharedHistogram implements HistogramHandle, PendingStat {
   readonly #a: BigInt64Array;
   readonly #base: number;
+  /** Per-bucket counts and the sum (µs) recorded since the last flush. */
+  readonly #pending = new Float64Array(HISTOGRAM_STRIDE);
+  #dirty = false;
   constructor(a: BigInt64Array, base: number) { this.#a = a; this.#base = base; }
-  /** One add for the bucket, one for the sum (µs, so fractional ms survive); count = Σ buckets. */
+  /** A count in the value's bucket and the value in the sum (µs, so fractional ms survive); count = Σ buckets. */
   record(ms: number): void {
     const v = ms > 0 ? Math.min(ms, 1e12) : 0; // NaN and negatives count as 0; Infinity stays finite
-    Atomics.add(this.#a, this.#base + bucketIndex(v), ONE);
-    Atomics.add(this.#a, this.#base + HISTOGRAM_SUM, BigInt(Math.round(v * 1000)));
+    if (!BATCHED) {
+      Atomics.add(this.#a, this.#base + bucketIndex(v), ONE);
+      Atomics.add(this.#a, this.#base + HISTOGRAM_SUM, BigInt(Math.round(v * 1000)));
+      return;
+    }
+    const p = this.#pending;
+    const b = bucketIndex(v);
+    p[b] = p[b]! + 1;
+    p[HISTOGRAM_SUM] = p[HISTOGRAM_SUM]! + Math.round(v * 1000);
+    if (!this.#dirty) { this.#dirty = true; markDirty(this); }
+  }
+  flush(): void {
+    this.#dirty = false;
+    const p = this.#pending;
+    for (let i = 0; i < HISTOGRAM_STRIDE; i++) {
+      const n = p[i]!;
+      if (n === 0) continue;
+      p[i] = 0;
+      Atomics.add(this.#a, this.#base + i, n === 1 ? ONE : BigInt(n));
+    }
   }
   get count(): number {
+    flushPendingStats();
     let n = 0;
     for (let i = 0; i < HISTOGRAM_BUCKETS; i++) n += Number(Atomics.load(this.#a, this.#base + i));
     return n;

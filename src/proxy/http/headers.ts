@@ -37,35 +37,60 @@ export class HeaderMap {
   /** Replaces every value of `name` with one. */
   set(name: string, value: string): void {
     const l = this.list;
-    let found = false;
     for (let i = 0; i < l.length; i += 2) {
       if (l[i] !== name) continue;
-      if (!found) { l[i + 1] = value; found = true; continue; }
-      l.splice(i, 2);
-      i -= 2;
+      l[i + 1] = value;
+      // Later repeats go; compaction starts after the one kept.
+      for (let j = i + 2; j < l.length; j += 2) {
+        if (l[j] === name) { compact(l, j, (n) => n === name); return; }
+      }
+      return;
     }
-    if (!found) l.push(name, value);
+    l.push(name, value);
   }
 
   /** Removes every value of `name`; returns whether any was there. */
   remove(name: string): boolean {
     const l = this.list;
-    let removed = false;
     for (let i = 0; i < l.length; i += 2) {
-      if (l[i] === name) { l.splice(i, 2); i -= 2; removed = true; }
+      if (l[i] === name) { compact(l, i, (n) => n === name); return true; }
     }
-    return removed;
+    return false;
   }
 
   /** Removes every header whose name starts with `prefix`. */
   removePrefix(prefix: string): void {
     const l = this.list;
     for (let i = 0; i < l.length; i += 2) {
-      if (l[i]!.startsWith(prefix)) { l.splice(i, 2); i -= 2; }
+      if (l[i]!.startsWith(prefix)) { compact(l, i, (n) => n.startsWith(prefix)); return; }
+    }
+  }
+
+  /** Removes every header whose name `drop` accepts, keeping the order of the rest. */
+  removeWhere(drop: (name: string) => boolean): void {
+    const l = this.list;
+    for (let i = 0; i < l.length; i += 2) {
+      if (drop(l[i]!)) { compact(l, i, drop); return; }
     }
   }
 
   clone(): HeaderMap {
     return new HeaderMap(this.list.slice());
   }
+}
+
+/**
+ * Drops, in place, the fields from index `from` on (a name index, itself dropped) whose name
+ * `drop` accepts: no array allocated per removal, as splice() would return one.
+ */
+function compact(l: string[], from: number, drop: (name: string) => boolean): void {
+  let w = from;
+  for (let r = from + 2; r < l.length; r += 2) {
+    const n = l[r]!;
+    if (drop(n)) continue;
+    l[w] = n;
+    l[w + 1] = l[r + 1]!;
+    w += 2;
+  }
+  l.length = w;
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
-import { holdWrites, releaseWrites } from '../../../src/proxy/io/write-batch.js';
+import { holdWrites, releaseWrites, writeHeld } from '../../../src/proxy/io/write-batch.js';
 
 /** A connected loopback pair: `client` writes, the returned promise collects what the server side reads until it ends. */
 async function pair(): Promise<{ client: net.Socket; received: Promise<string>; close: () => void }> {
@@ -62,6 +62,26 @@ test('releaseWrites sends what is held before a destroy()', async () => {
     releaseWrites(client);
     client.destroy();
     assert.equal(await received, 'partial');
+  } finally {
+    close();
+  }
+});
+
+test('a held string leaves at the end of the turn, in order with writes through the stream', async () => {
+  const { client, received, close } = await pair();
+  try {
+    writeHeld(client, 'one ');
+    writeHeld(client, 'two ');
+    assert.equal(client.bytesWritten, 0, 'nothing written during the turn');
+    holdWrites(client); // a write through the stream queues behind the held string
+    client.write(Buffer.from('three '));
+    writeHeld(client, 'four');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(client.writableCorked, 0, 'released after the poll phase');
+    writeHeld(client, ' five');
+    releaseWrites(client); // before end(): the held string goes before the FIN
+    client.end();
+    assert.equal(await received, 'one two three four five');
   } finally {
     close();
   }

@@ -9,7 +9,7 @@ import { startUpgrade } from './h1-upgrade.js';
 import { replyAndClose } from './local-reply.js';
 import { parseRequestTarget } from '../h1/request-target.js';
 import { DRAIN_EVENT } from '../../listener/drain.js';
-import { holdWrites, releaseWrites } from '../../io/write-batch.js';
+import { holdWrites, releaseWrites, writeHeld } from '../../io/write-batch.js';
 
 const EMPTY = Buffer.alloc(0);
 /** Bodies up to this size are sent in one write with their head. */
@@ -36,9 +36,11 @@ export class H1ServerConnection implements ResponseEncoder {
   #upgraded = false;
   #awaitingBodyEnd = false;
   readonly #tick: number;
+  #idleTimer: NodeJS.Timeout | undefined;
   #quiet = 0;
   #activity = -1;
-  #pendingHead: string | undefined;
+  /** The head went into this turn's held output and no body has followed it yet. */
+  #headHeld = false;
   #starting: { req: RequestHeaders; endStream: boolean; chunks: Buffer[]; complete: boolean; trailers: HeaderMap | undefined } | undefined;
 
   constructor(socket: net.Socket, rt: HcmRuntime, info: ConnectionInfo, initial: Buffer | undefined) {
@@ -54,12 +56,11 @@ export class H1ServerConnection implements ResponseEncoder {
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('close', this.#onClose);
-    socket.on('timeout', this.#onIdle);
     socket.on('drain', this.#onDrain);
     socket.on('error', () => { /* 'close' follows */ });
     const c = rt.config;
-    this.#tick = c.idleTickMs;
-    if (this.#tick !== Infinity) socket.setTimeout(this.#tick);
+    this.#tick = c.idleTickMs / 4;
+    if (this.#tick !== Infinity) this.#idleTimer = setInterval(this.#onIdle, Math.max(1, Math.floor(this.#tick)));
     if (initial && initial.length > 0) this.#onData(initial);
     socket.once(DRAIN_EVENT, this.#onDrainListener);
   }
@@ -122,6 +123,7 @@ export class H1ServerConnection implements ResponseEncoder {
     headers.remove('host');
     if (head.expectContinue) {
       headers.remove('expect');
+      holdWrites(this.#socket);
       this.#socket.write(CONTINUE_100);
     }
     const req: RequestHeaders = { method: head.method, path, authority, scheme: this.#info.tls ? 'https' : 'http', headers, protocol: head.versionMinor === 1 ? 'HTTP/1.1' : 'HTTP/1.0' };
@@ -129,6 +131,7 @@ export class H1ServerConnection implements ResponseEncoder {
       if (rt.config.upgrades.has(head.upgrade.toLowerCase())) {
         this.#upgraded = true;
         rt.stats.downstream_cx_upgrades_total.inc();
+        releaseWrites(this.#socket);
         startUpgrade(this.#socket, rt, this.#info, req, head.upgrade, () => this.#takeHeld());
         return;
       }
@@ -197,6 +200,7 @@ export class H1ServerConnection implements ResponseEncoder {
       // connection can be trusted.
       this.#closing = true;
       s.onDownstreamProtocolError(err.status);
+      releaseWrites(this.#socket);
       this.#socket.end();
       return;
     }
@@ -207,12 +211,13 @@ export class H1ServerConnection implements ResponseEncoder {
   #onEnd = (): void => {
     // Half-close from the client: finish what is in flight, then close.
     this.#parser.finish();
-    if (!this.#stream || this.#stream.finished) this.#socket.end();
+    if (!this.#stream || this.#stream.finished) { releaseWrites(this.#socket); this.#socket.end(); }
     else this.#keepAlive = false;
   };
 
   #onClose = (): void => {
     if (this.#headerTimer) clearTimeout(this.#headerTimer);
+    if (this.#idleTimer) { clearInterval(this.#idleTimer); this.#idleTimer = undefined; }
     const s = this.#stream;
     if (s && !s.finished) s.onDownstreamReset();
     this.#stream = undefined;
@@ -229,14 +234,17 @@ export class H1ServerConnection implements ResponseEncoder {
   }
 
   /**
-   * One socket inactivity timer with a fixed tick serves both the connection idle timeout (no
-   * stream) and the stream idle timeout (a stream in progress): each firing is a tick of
-   * silence, and ticks add up until there is traffic again. No timer is re-armed per request.
+   * One interval per connection, a quarter of the shortest idle timeout, serves both the
+   * connection idle timeout (no stream) and the stream idle timeout (a stream in progress), as
+   * on HTTP/2 (h2-server.ts): a tick that saw no bytes either way adds to the silence, one that
+   * saw traffic resets it, so a timeout fires between its limit and 1.25 × its limit. Neither
+   * a request nor a read or write touches a timer (a socket timeout would be re-armed on every
+   * read and write).
    */
   #onIdle = (): void => {
     const sock = this.#socket;
     const seen = sock.bytesRead + sock.bytesWritten;
-    if (seen !== this.#activity) { this.#activity = seen; this.#quiet = 0; }
+    if (seen !== this.#activity) { this.#activity = seen; this.#quiet = 0; return; }
     this.#quiet += this.#tick;
     const s = this.#stream;
     const active = s !== undefined && !s.finished;
@@ -246,9 +254,7 @@ export class H1ServerConnection implements ResponseEncoder {
       if (active) { s.onStreamIdleTimeout(); return; }
       this.#rt.stats.downstream_cx_idle_timeout.inc();
       sock.destroy();
-      return;
     }
-    sock.setTimeout(this.#tick);
   };
 
   #onHeaderTimeout = (): void => {
@@ -271,43 +277,27 @@ export class H1ServerConnection implements ResponseEncoder {
     }
     if (!this.#keepAlive) headers.set('connection', 'close');
     else if (head.versionMinor === 0) headers.set('connection', 'keep-alive');
-    const s = this.#socket;
-    holdWrites(s);
     const text = serializeResponseHead(status, undefined, headers, head.versionMinor);
     this.#rt.stats.downstream_cx_tx_bytes_total.inc(text.length);
-    if (endStream) {
-      s.write(text, 'latin1');
-      this.#responseDone();
-    } else {
-      // Hold the head for a moment: a small body that arrives in the same read (the common
-      // case) leaves in the same write, one syscall and one packet.
-      this.#pendingHead = text;
-      queueMicrotask(this.#flushHead);
-    }
+    // Held until the end of the turn: a small body that arrives in the same read (the common
+    // case) joins it, one string, one write, one packet.
+    writeHeld(this.#socket, text);
+    if (endStream) this.#responseDone();
+    else this.#headHeld = true;
   }
-
-  #flushHead = (): void => {
-    const h = this.#pendingHead;
-    if (h === undefined) return;
-    this.#pendingHead = undefined;
-    this.#socket.write(h, 'latin1');
-  };
 
   encodeData(chunk: Buffer, endStream: boolean): void {
     const s = this.#socket;
-    holdWrites(s);
-    const head = this.#pendingHead;
-    if (head !== undefined) {
-      this.#pendingHead = undefined;
-      if (!this.#headOnly && chunk.length > 0 && chunk.length <= SMALL_BODY) {
-        const framed = this.#chunked ? `${head}${encodeChunkHeader(chunk.length)}${chunk.toString('latin1')}\r\n${endStream ? '0\r\n\r\n' : ''}` : head + chunk.toString('latin1');
-        s.write(framed, 'latin1');
-        this.#rt.stats.downstream_cx_tx_bytes_total.inc(chunk.length);
-        if (endStream) this.#responseDone();
-        return;
-      }
-      s.write(head, 'latin1');
+    const first = this.#headHeld;
+    this.#headHeld = false;
+    if (first && !this.#headOnly && chunk.length > 0 && chunk.length <= SMALL_BODY) {
+      const body = chunk.toString('latin1');
+      writeHeld(s, this.#chunked ? `${encodeChunkHeader(chunk.length)}${body}\r\n${endStream ? '0\r\n\r\n' : ''}` : body);
+      this.#rt.stats.downstream_cx_tx_bytes_total.inc(chunk.length);
+      if (endStream) this.#responseDone();
+      return;
     }
+    holdWrites(s);
     if (!this.#headOnly) {
       if (this.#chunked) {
         if (chunk.length > 0) {
@@ -325,15 +315,15 @@ export class H1ServerConnection implements ResponseEncoder {
   }
 
   encodeTrailers(trailers: HeaderMap): void {
+    this.#headHeld = false;
     holdWrites(this.#socket);
-    this.#flushHead();
     if (this.#chunked && !this.#headOnly) this.#socket.write(serializeTrailers(trailers), 'latin1');
     else if (this.#chunked) this.#socket.write(LAST_CHUNK);
     this.#responseDone();
   }
 
   reset(): void {
-    this.#pendingHead = undefined;
+    this.#headHeld = false;
     this.#closing = true;
     // What was written before the reset leaves first, as it would have unbatched.
     releaseWrites(this.#socket);
@@ -343,12 +333,13 @@ export class H1ServerConnection implements ResponseEncoder {
   /** The listener drains: close now if idle, else after the response in flight. */
   #onDrainListener = (): void => {
     this.#keepAlive = false;
-    if (!this.#stream && !this.#closing && !this.#upgraded) { this.#closing = true; this.#socket.end(); }
+    if (!this.#stream && !this.#closing && !this.#upgraded) { this.#closing = true; releaseWrites(this.#socket); this.#socket.end(); }
   };
 
   #responseDone(): void {
     if (!this.#keepAlive) {
       this.#closing = true;
+      releaseWrites(this.#socket);
       this.#socket.end();
     }
   }

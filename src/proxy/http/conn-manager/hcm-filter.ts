@@ -31,18 +31,22 @@ export class HttpConnectionManagerFilter {
       else new H1ServerConnection(socket, rt, info, seen);
     };
     if (!undecided()) { dispatch(); return; }
+    const onTimeout = (): void => { if (undecided()) socket.destroy(); };
+    const wait = rt.config.requestHeadersTimeoutMs || rt.config.idleTimeoutMs;
     const onData = (d: Buffer): void => {
       seen = seen.length ? Buffer.concat([seen, d]) : d;
       if (undecided()) return;
       socket.off('data', onData);
+      // The codecs keep their own timers: a socket timeout left armed would be re-armed on
+      // every read and write of the connection's life.
+      if (wait > 0) { socket.setTimeout(0); socket.off('timeout', onTimeout); }
       dispatch();
     };
     socket.on('data', onData);
     // Until the codec is known, a silent client is held only as long as either timeout allows.
-    const wait = rt.config.requestHeadersTimeoutMs || rt.config.idleTimeoutMs;
     if (wait > 0) {
       socket.setTimeout(wait);
-      socket.once('timeout', () => { if (socket.listenerCount('data') > 0 && undecided()) socket.destroy(); });
+      socket.once('timeout', onTimeout);
     }
   }
 

@@ -38,27 +38,32 @@ export function prepareRequestHeaders(cfg: HeaderConfig, remoteAddress: string, 
   return rid ?? '';
 }
 
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'];
+function isHopByHop(n: string): boolean {
+  return n === 'connection' || n === 'keep-alive' || n === 'proxy-connection' || n === 'transfer-encoding' || n === 'upgrade';
+}
 
 /** Removes connection-specific headers (RFC 9110 §7.6.1), including those `Connection` names. */
 export function stripHopByHop(h: HeaderMap): void {
   const l = h.list;
   let named: string | undefined;
+  let any = false;
   for (let i = 0; i < l.length; i += 2) {
-    if (l[i] === 'connection') named = named ? `${named},${l[i + 1]}` : l[i + 1];
+    const n = l[i]!;
+    if (!isHopByHop(n)) continue;
+    any = true;
+    if (n === 'connection') named = named === undefined ? l[i + 1] : `${named},${l[i + 1]}`;
   }
-  if (named === undefined) {
-    let any = false;
-    for (let i = 0; i < l.length && !any; i += 2) any = HOP_BY_HOP.includes(l[i]!);
-    if (!any) return;
-  }
-  for (const n of HOP_BY_HOP) h.remove(n);
-  if (named) {
+  if (!any) return;
+  // Options beyond close and keep-alive name further fields to drop ("Connection: keep-alive",
+  // the usual one, names none and needs no split).
+  let listed: string[] | undefined;
+  if (named !== undefined && named !== 'keep-alive' && named !== 'close') {
     for (const n of named.split(',')) {
       const t = n.trim().toLowerCase();
-      if (t && t !== 'close' && t !== 'keep-alive') h.remove(t);
+      if (t && t !== 'close' && t !== 'keep-alive') (listed ??= []).push(t);
     }
   }
+  h.removeWhere(listed ? (n) => isHopByHop(n) || listed.includes(n) : isHopByHop);
 }
 
 /**

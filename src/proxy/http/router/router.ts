@@ -20,6 +20,7 @@ import { backoffMs, effectiveRetryPolicy, retriableFailure, retriableResponse, t
 import { requestTimeouts } from './timeouts.js';
 import { sendShadows } from './shadow.js';
 import { grpcStatusOf, httpStatusForGrpc } from '../grpc.js';
+import { Deadline } from '../../io/deadline.js';
 
 /** What the router needs from the connection manager's stream it terminates. */
 export interface RouterStream {
@@ -93,7 +94,7 @@ export class Router implements AttemptOwner {
   #upstreamPaused = false;
   #globalMs = 0;
   #perTryMs = 0;
-  #globalTimer: NodeJS.Timeout | undefined;
+  #globalTimer: Deadline | undefined;
   #backoffTimer: NodeJS.Timeout | undefined;
   #responseStarted = false;
   #done = false;
@@ -198,7 +199,7 @@ export class Router implements AttemptOwner {
   }
 
   #onRequestEnd(): void {
-    if (this.#globalMs > 0 && !this.#globalTimer) this.#globalTimer = setTimeout(this.#onGlobalTimeout, this.#globalMs);
+    if (this.#globalMs > 0 && !this.#globalTimer) { this.#globalTimer = new Deadline(this.#onGlobalTimeout); this.#globalTimer.arm(this.#globalMs); }
     this.#attempt?.armPerTry(this.#perTryMs);
     if (this.#action.mirrors.length > 0) {
       if (this.#replayable) sendShadows(this.#s.rt, this.#action.mirrors, this.#s.req, this.#bodyless, this.#chunks, this.#trailers, this.#globalMs);
@@ -481,7 +482,7 @@ export class Router implements AttemptOwner {
   }
 
   #clearTimers(): void {
-    if (this.#globalTimer) { clearTimeout(this.#globalTimer); this.#globalTimer = undefined; }
+    if (this.#globalTimer) { this.#globalTimer.cancel(); this.#globalTimer = undefined; }
     if (this.#backoffTimer) { clearTimeout(this.#backoffTimer); this.#backoffTimer = undefined; }
   }
 
