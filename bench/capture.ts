@@ -19,8 +19,7 @@ import { median } from './lib/stats.js';
 import { setSection } from './lib/sections.js';
 import { runIn } from '../src/capture/iptables.js';
 import { repoRoot } from '../src/capture/run.js';
-
-const log = (line: string): void => { process.stderr.write(`${line}\n`); };
+import { log } from './lib/repo-root.js';
 
 async function freePort(): Promise<number> {
   const s = net.createServer();

@@ -16,11 +16,10 @@
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllNow, portFree } from './lib/processes.js';
-import { nginxUpstreamConf } from './lib/configs.js';
+import { benchHcmYaml, nginxUpstreamConf } from './lib/configs.js';
 import { startNginx, startTsmesh, checkServes } from './lib/servers.js';
 import { runWrk, type LoadRun } from './lib/load.js';
 import { treeCpuSeconds } from './lib/proc.js';
@@ -31,15 +30,9 @@ import { setSection } from './lib/sections.js';
 import { filterLoopNs } from './lib/filter-loop.js';
 import { intOption } from './lib/options.js';
 import { alternatingRounds, type Sample } from './lib/alternating-rounds.js';
+import { repoRoot, log } from './lib/repo-root.js';
 
 const BODY = 'hello world\n';
-const log = (line: string): void => { process.stderr.write(`${line}\n`); };
-
-function repoRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, 'package.json'))) d = dirname(d);
-  return d;
-}
 
 interface Options { rounds: number; duration: number; warmup: number; connections: number; concurrency: number; basePort: number; write: boolean }
 
@@ -67,21 +60,7 @@ function options(argv: string[]): Options {
 
 /** Two listeners, one route each to the same upstream; `filters` runs fault + local_ratelimit first. */
 function bootstrap(p: { bare: number; filters: number; admin: number; upstream: number }): string {
-  const hcm = (prefix: string, filters: string): string => `
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ${prefix}
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: { prefix: "/" }
-                route: { cluster: upstream }
-          http_filters:${filters}
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }`;
+  const hcm = (prefix: string, filters: string): string => benchHcmYaml({ statPrefix: prefix, cluster: 'upstream', httpFilters: filters });
   return `admin: { address: { socket_address: { address: 127.0.0.1, port_value: ${p.admin} } } }
 static_resources:
   listeners:
@@ -118,7 +97,6 @@ static_resources:
 /** The two filters of the `filters` listener, as http_filters entries (for the in-process loop). */
 const FAULT_0 = { name: 'envoy.filters.http.fault', typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault', delay: { fixedDelay: '1s', percentage: { numerator: 0 } }, abort: { httpStatus: 503, percentage: { numerator: 0 } } } };
 const BIG_BUCKET = { name: 'envoy.filters.http.local_ratelimit', typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit', statPrefix: 'bench_rl', tokenBucket: { maxTokens: 4000000000, tokensPerFill: 4000000000, fillInterval: '1s' }, filterEnabled: { defaultValue: { numerator: 100 } }, filterEnforced: { defaultValue: { numerator: 100 } } } };
-
 
 async function main(): Promise<void> {
   const o = options(process.argv.slice(2));

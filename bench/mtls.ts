@@ -15,8 +15,7 @@
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllNow, portFree, type ServerProcess } from './lib/processes.js';
 import { nginxUpstreamConf } from './lib/configs.js';
@@ -29,17 +28,11 @@ import { setSection } from './lib/sections.js';
 import { makeCa } from '../test/support/certs.js';
 import { ADMIN, cluster, downstreamTls, hcm, listener, staticSecrets, upstreamTls } from '../test/support/mtls.js';
 import { intOption } from './lib/options.js';
+import { repoRoot, log } from './lib/repo-root.js';
 
 const BODY = 'hello world\n';
 const SERVER = 'spiffe://cluster.local/ns/bench/sa/server';
 const CLIENT = 'spiffe://cluster.local/ns/bench/sa/client';
-const log = (line: string): void => { process.stderr.write(`${line}\n`); };
-
-function repoRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, 'package.json'))) d = dirname(d);
-  return d;
-}
 
 interface Options { rounds: number; duration: number; rate: number; rateDuration: number; connections: number; basePort: number; write: boolean }
 

@@ -14,10 +14,9 @@
  * A checkout is a directory with bin/tsmesh.js and a built dist/ (a copy made before a change
  * is enough). It prints numbers and never fails on them.
  */
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllNow, portFree, type ServerProcess } from './lib/processes.js';
 import { nginxUpstreamConf, renderTemplate } from './lib/configs.js';
@@ -28,15 +27,9 @@ import { QuietGate } from './lib/quiet-gate.js';
 import { median } from './lib/stats.js';
 import { intOption } from './lib/options.js';
 import { alternatingRounds } from './lib/alternating-rounds.js';
+import { repoRoot, log } from './lib/repo-root.js';
 
 const BODY = 'hello world\n';
-const log = (line: string): void => { process.stderr.write(`${line}\n`); };
-
-function repoRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, 'package.json'))) d = dirname(d);
-  return d;
-}
 
 function options(argv: string[]): { a: string; b: string; rounds: number; duration: number; connections: number; fixedRate: number; rateSeconds: number; rate: number; basePort: number } {
   const { values } = parseArgs({

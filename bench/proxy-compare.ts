@@ -25,6 +25,7 @@ import { parseOptions, type Options } from './lib/options.js';
 import { QuietGate, DEFAULT_LIMITS } from './lib/quiet-gate.js';
 import { keepSections } from './lib/sections.js';
 import { renderReport, renderTables, type PhaseName, type TargetOutcome, type TargetName, type ReportInput, type Sample } from './lib/report.js';
+import { log } from './lib/repo-root.js';
 
 const BODY = 'hello world\n';
 
@@ -46,7 +47,6 @@ interface Target extends TargetOutcome {
 }
 
 const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-const log = (line: string): void => { process.stderr.write(`${line}\n`); };
 
 function newTarget(name: TargetName, description: string, h1Port: number, h2Port: number): Target {
   return { name, description, h1Port, h2Port, phases: { h1: { samples: [] }, h1rate: { samples: [] }, h2: { samples: [] }, h2rate: { samples: [] } } };

@@ -12,9 +12,7 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import http from 'node:http';
@@ -25,15 +23,9 @@ import { runWrk } from './lib/load.js';
 import { intOption } from './lib/options.js';
 import { median } from './lib/stats.js';
 import { tracingBenchBootstrap } from './lib/tracing-bootstrap.js';
+import { repoRoot, log } from './lib/repo-root.js';
 
 const BODY = 'hello world\n';
-const log = (line: string): void => { process.stderr.write(`${line}\n`); };
-
-function repoRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, 'package.json'))) d = dirname(d);
-  return d;
-}
 
 /** Scavenges and their pause (ms) so far, from the proxy's --trace-gc lines on stdout. */
 interface GcCount { scavenges: number; pauseMs: number }

@@ -9,10 +9,9 @@
  *
  * A diagnostic: it prints numbers and never fails on them.
  */
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve, basename } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve, basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import http from 'node:http';
 import { killAllNow, portFree } from './lib/processes.js';
@@ -21,12 +20,12 @@ import { startNginx, startTsmesh, checkServes } from './lib/servers.js';
 import { runWrk } from './lib/load.js';
 import { intOption } from './lib/options.js';
 import { tracingBenchBootstrap, type TelemetryPart } from './lib/tracing-bootstrap.js';
+import { repoRoot, log } from './lib/repo-root.js';
 
 const BODY = 'hello world\n';
 // The proxy's own young-generation size (bin/tsmesh.js) given here, so that it does not re-execute
 // itself: a profiler running across execv can kill the new image with SIGPROF.
 const PROFILE_FLAGS = (dir: string): string[] => ['--max-semi-space-size=1', '--cpu-prof', `--cpu-prof-dir=${dir}`];
-const log = (line: string): void => { process.stderr.write(`${line}\n`); };
 
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
 interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
@@ -45,12 +44,6 @@ function selfTimes(profile: CpuProfile): Map<string, number> {
     out.set(key, (out.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }
   return out;
-}
-
-function repoRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, 'package.json'))) d = dirname(d);
-  return d;
 }
 
 async function main(): Promise<void> {

@@ -14,8 +14,7 @@
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllNow, portFree } from './lib/processes.js';
 import { nginxUpstreamConf } from './lib/configs.js';
@@ -31,15 +30,9 @@ import { telemetryLoopNs } from './lib/telemetry-loop.js';
 import { tracingBenchBootstrap as bootstrap, type TelemetryPart } from './lib/tracing-bootstrap.js';
 import { intOption } from './lib/options.js';
 import { alternatingRounds, type Sample } from './lib/alternating-rounds.js';
+import { repoRoot, log } from './lib/repo-root.js';
 
 const BODY = 'hello world\n';
-const log = (line: string): void => { process.stderr.write(`${line}\n`); };
-
-function repoRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, 'package.json'))) d = dirname(d);
-  return d;
-}
 
 interface Options { rounds: number; duration: number; warmup: number; connections: number; concurrency: number; basePort: number; write: boolean; only: TelemetryPart }
 

@@ -11,11 +11,10 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllNow, portFree } from './lib/processes.js';
-import { nginxUpstreamConf } from './lib/configs.js';
+import { benchHcmYaml, nginxUpstreamConf } from './lib/configs.js';
 import { startNginx, startTsmesh, checkServes } from './lib/servers.js';
 import { runWrk, type LoadRun } from './lib/load.js';
 import { treeCpuSeconds } from './lib/proc.js';
@@ -28,15 +27,9 @@ import { filterLoopNs } from './lib/filter-loop.js';
 import { HTTP_FILTER_JSON } from './lib/telemetry-configs.js';
 import { intOption } from './lib/options.js';
 import { alternatingRounds, type Sample } from './lib/alternating-rounds.js';
+import { repoRoot, log } from './lib/repo-root.js';
 
 const BODY = 'hello world\n';
-const log = (line: string): void => { process.stderr.write(`${line}\n`); };
-
-function repoRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, 'package.json'))) d = dirname(d);
-  return d;
-}
 
 interface Options { rounds: number; duration: number; warmup: number; connections: number; basePort: number; write: boolean }
 
@@ -68,21 +61,7 @@ function sidecarBootstrap(o: { node: string; app: string; direction: 'INBOUND' |
     address: { socket_address: { address: 127.0.0.1, port_value: ${port} } }
     traffic_direction: ${o.direction}
     filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ${config.name}${config.hcm}
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: { prefix: "/" }
-                route: { cluster: "${config.name}" }
-          http_filters:${config.httpFilters}
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }`).join('');
+    - filters:${benchHcmYaml({ statPrefix: config.name, hcmExtra: config.hcm, cluster: config.name, httpFilters: config.httpFilters })}`).join('');
   const clusters = o.listeners.map(({ config, upstream }) => `
   - name: "${config.name}"
     type: STATIC
@@ -100,7 +79,6 @@ static_resources:
   clusters:${clusters}
 `;
 }
-
 
 async function main(): Promise<void> {
   const o = options(process.argv.slice(2));

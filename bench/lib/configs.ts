@@ -110,3 +110,26 @@ export function renderTemplate(template: string, vars: Readonly<Record<string, s
     return String(v);
   });
 }
+
+/**
+ * An http_connection_manager network filter (YAML, indented for a filter chain's `filters:`)
+ * with one catch-all route to `cluster`; `httpFilters` go before the router, `hcmExtra` (more
+ * HCM fields, same indentation) after `stat_prefix`.
+ */
+export function benchHcmYaml(o: { statPrefix: string; cluster: string; httpFilters?: string; hcmExtra?: string }): string {
+  return `
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ${o.statPrefix}${o.hcmExtra ?? ''}
+          route_config:
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: { prefix: "/" }
+                route: { cluster: ${JSON.stringify(o.cluster)} }
+          http_filters:${o.httpFilters ?? ''}
+          - name: envoy.filters.http.router
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }`;
+}

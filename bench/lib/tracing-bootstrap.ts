@@ -4,6 +4,7 @@
  */
 import { ISTIO_TEXT_FORMAT } from '../../src/control/translate/access-log-formats.js';
 import { ISTIO_STATS_HTTP_FILTER } from './telemetry-configs.js';
+import { benchHcmYaml } from './configs.js';
 
 /** undefined: all of telemetry on the `on` listener; 'tracing' or 'log': only that part (besides metrics: none). */
 export type TelemetryPart = 'tracing' | 'log' | undefined;
@@ -13,21 +14,8 @@ export type TelemetryPart = 'tracing' | 'log' | undefined;
  * standard metrics (istio.stats), 1% tracing and an access log (--only: just one of the last two).
  */
 export function tracingBenchBootstrap(p: { off: number; on: number; admin: number; upstream: number; collector: number }, logFile: string, only: TelemetryPart): string {
-  const hcm = (prefix: string, extra: string, stats = false): string => `
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ${prefix}${extra}
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: { prefix: "/" }
-                route: { cluster: upstream }
-          http_filters:${stats ? ISTIO_STATS_HTTP_FILTER : ''}
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }`;
+  const hcm = (prefix: string, extra: string, stats = false): string =>
+    benchHcmYaml({ statPrefix: prefix, hcmExtra: extra, cluster: 'upstream', httpFilters: stats ? ISTIO_STATS_HTTP_FILTER : '' });
   return `node: { id: bench~127.0.0.1~bench.default~default.svc.cluster.local, cluster: bench.default, metadata: { NAMESPACE: default, LABELS: { app: bench } } }
 admin: { address: { socket_address: { address: 127.0.0.1, port_value: ${p.admin} } } }
 static_resources:
