@@ -1,7 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { once } from 'node:events';
 import { freePort, rawUpstream, request } from '../../support/net.js';
 import { startProxy, httpListenerHead, ROUTER_FILTER, type RunningProxy } from '../../support/proxy.js';
 import { faultyUpstream, type FaultyUpstream } from '../../support/faulty-upstream.js';
@@ -67,10 +66,12 @@ async function talk(): Promise<string> {
   // (a loaded machine): that is a cut-off talk, not a test error.
   s.on('error', () => {});
   s.on('data', (d) => (got += d));
-  const connected = await Promise.race([once(s, 'connect').then(() => true), once(s, 'close').then(() => false)]);
+  // Not events.once: it rejects on 'error', and a reset (ECONNRESET) is an outcome here.
+  const closed = new Promise<false>((r) => s.once('close', () => r(false)));
+  const connected = await Promise.race([new Promise<true>((r) => s.once('connect', () => r(true))), closed]);
   if (!connected) return '';
   s.write('hi');
-  await Promise.race([once(s, 'close'), new Promise((r) => setTimeout(r, 300))]);
+  await Promise.race([closed, new Promise((r) => setTimeout(r, 300))]);
   s.destroy();
   return got;
 }
