@@ -15,7 +15,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { killAllNow, portFree } from './lib/processes.js';
 import { nginxUpstreamConf } from './lib/configs.js';
 import { startNginx, startTsmesh, checkServes } from './lib/servers.js';
@@ -28,36 +27,20 @@ import { setSection } from './lib/sections.js';
 import http from 'node:http';
 import { telemetryLoopNs } from './lib/telemetry-loop.js';
 import { tracingBenchBootstrap as bootstrap, type TelemetryPart } from './lib/tracing-bootstrap.js';
-import { intOption } from './lib/options.js';
+import { parseAlternatingOptions, type AlternatingOptions } from './lib/options.js';
 import { alternatingRounds, type Sample } from './lib/alternating-rounds.js';
 import { repoRoot, log } from './lib/repo-root.js';
 
 const BODY = 'hello world\n';
 
-interface Options { rounds: number; duration: number; warmup: number; connections: number; concurrency: number; basePort: number; write: boolean; only: TelemetryPart }
+interface Options extends AlternatingOptions { only: TelemetryPart }
 
 function options(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      rounds: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' },
-      'tsmesh-concurrency': { type: 'string' }, 'base-port': { type: 'string' }, 'no-write': { type: 'boolean' }, quick: { type: 'boolean' }, only: { type: 'string' },
-    },
-  });
-  const quick = values.quick === true;
-  const int = intOption;
-  return {
-    rounds: int('rounds', values.rounds, quick ? 2 : 5, 1, 50),
-    duration: int('duration', values.duration, quick ? 2 : 5, 1, 60),
-    warmup: int('warmup', values.warmup, quick ? 1 : 2, 1, 60),
-    connections: int('connections', values.connections, 32, 1, 1000),
-    concurrency: int('tsmesh-concurrency', values['tsmesh-concurrency'], 1, 1, 64),
-    basePort: int('base-port', values['base-port'], 18480, 1024, 65000),
-    // --only tracing|log: one half of telemetry on the `on` listener, to tell their costs apart (not written).
-    write: values['no-write'] !== true && values.only === undefined,
-    only: values.only === undefined ? undefined : values.only === 'tracing' || values.only === 'log' ? values.only : (() => { throw new Error(`--only must be tracing or log, got ${JSON.stringify(values.only)}`); })(),
-  };
+  const { options: o, extra } = parseAlternatingOptions(argv, { basePort: 18480, withConcurrency: true, extra: ['only'] });
+  const only = extra.only;
+  if (only !== undefined && only !== 'tracing' && only !== 'log') throw new Error(`--only must be tracing or log, got ${JSON.stringify(only)}`);
+  // --only tracing|log: one half of telemetry on the `on` listener, to tell their costs apart (not written).
+  return { ...o, write: o.write && only === undefined, only };
 }
 
 async function main(): Promise<void> {

@@ -12,7 +12,6 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { killAllNow, portFree } from './lib/processes.js';
 import { benchHcmYaml, nginxUpstreamConf } from './lib/configs.js';
 import { startNginx, startTsmesh, checkServes } from './lib/servers.js';
@@ -25,33 +24,16 @@ import { setSection } from './lib/sections.js';
 import { TELEMETRY_CONFIGS, type TelemetryConfig } from './lib/telemetry-configs.js';
 import { filterLoopNs } from './lib/filter-loop.js';
 import { HTTP_FILTER_JSON } from './lib/telemetry-configs.js';
-import { intOption } from './lib/options.js';
+import { parseAlternatingOptions, type AlternatingOptions } from './lib/options.js';
 import { alternatingRounds, type Sample } from './lib/alternating-rounds.js';
 import { repoRoot, log } from './lib/repo-root.js';
 
 const BODY = 'hello world\n';
 
-interface Options { rounds: number; duration: number; warmup: number; connections: number; basePort: number; write: boolean }
+type Options = AlternatingOptions;
 
 function options(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      rounds: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' },
-      'base-port': { type: 'string' }, 'no-write': { type: 'boolean' }, quick: { type: 'boolean' },
-    },
-  });
-  const quick = values.quick === true;
-  const int = intOption;
-  return {
-    rounds: int('rounds', values.rounds, quick ? 2 : 5, 1, 50),
-    duration: int('duration', values.duration, quick ? 2 : 5, 1, 60),
-    warmup: int('warmup', values.warmup, quick ? 1 : 2, 1, 60),
-    connections: int('connections', values.connections, 32, 1, 1000),
-    basePort: int('base-port', values['base-port'], 18480, 1024, 65000),
-    write: values['no-write'] !== true,
-  };
+  return parseAlternatingOptions(argv, { basePort: 18480 }).options;
 }
 
 /** A sidecar's bootstrap: one listener per configuration, each to `clusterOf(config)`. */

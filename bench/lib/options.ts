@@ -73,3 +73,47 @@ export function intOption(name: string, v: string | undefined, dflt: number, min
   if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
   return n;
 }
+
+/** Options of the benchmarks that alternate two configurations in rounds (filters, telemetry, tracing). */
+export interface AlternatingOptions {
+  rounds: number;
+  duration: number;
+  warmup: number;
+  connections: number;
+  /** --tsmesh-concurrency, where the benchmark takes it (`withConcurrency`); else 1. */
+  concurrency: number;
+  basePort: number;
+  write: boolean;
+}
+
+/**
+ * Parses `--rounds --duration --warmup --connections --base-port --no-write --quick` (and
+ * `--tsmesh-concurrency` with `withConcurrency`) plus a benchmark's own string flags `extra`,
+ * whose raw values come back in `extra`.
+ */
+export function parseAlternatingOptions<K extends string = never>(argv: string[], o: { basePort: number; withConcurrency?: boolean; extra?: readonly K[] }): { options: AlternatingOptions; extra: Partial<Record<K, string>> } {
+  const own: Record<string, { type: 'string' | 'boolean' }> = {
+    rounds: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' },
+    'base-port': { type: 'string' }, 'no-write': { type: 'boolean' }, quick: { type: 'boolean' },
+  };
+  if (o.withConcurrency) own['tsmesh-concurrency'] = { type: 'string' };
+  for (const k of o.extra ?? []) own[k] = { type: 'string' };
+  const { values } = parseArgs({ args: argv, strict: true, options: own });
+  const str = (k: string): string | undefined => { const v = values[k]; return typeof v === 'string' ? v : undefined; };
+  const quick = values.quick === true;
+  const int = intOption;
+  const extra: Partial<Record<K, string>> = {};
+  for (const k of o.extra ?? []) { const v = str(k); if (v !== undefined) extra[k] = v; }
+  return {
+    options: {
+      rounds: int('rounds', str('rounds'), quick ? 2 : 5, 1, 50),
+      duration: int('duration', str('duration'), quick ? 2 : 5, 1, 60),
+      warmup: int('warmup', str('warmup'), quick ? 1 : 2, 1, 60),
+      connections: int('connections', str('connections'), 32, 1, 1000),
+      concurrency: int('tsmesh-concurrency', str('tsmesh-concurrency'), 1, 1, 64),
+      basePort: int('base-port', str('base-port'), o.basePort, 1024, 65000),
+      write: values['no-write'] !== true,
+    },
+    extra,
+  };
+}
