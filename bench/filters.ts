@@ -17,7 +17,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { killAllNow, portFree } from './lib/processes.js';
+import { killAllNow, assertPortsFree } from './lib/processes.js';
 import { benchHcmYaml, nginxUpstreamConf } from './lib/configs.js';
 import { startNginx, startTsmesh, checkServes } from './lib/servers.js';
 import { runWrk, type LoadRun } from './lib/load.js';
@@ -86,8 +86,7 @@ async function main(): Promise<void> {
   process.on('exit', () => { killAllNow(); rmSync(dir, { recursive: true, force: true }); });
   const b = o.basePort;
   const ports = { upstream: b, upstreamH2: b + 1, bare: b + 2, filters: b + 3, admin: b + 4 };
-  const busy = (await Promise.all(Object.values(ports).map(async (port) => ((await portFree(port)) ? undefined : port)))).filter((x) => x !== undefined);
-  if (busy.length > 0) throw new Error(`ports in use on 127.0.0.1: ${busy.join(', ')} (choose others with --base-port)`);
+  await assertPortsFree(Object.values(ports));
   const runAsRoot = process.getuid?.() === 0;
   await startNginx('upstream', dir, nginxUpstreamConf({ dir, runAsRoot, h1Port: ports.upstream, h2Port: ports.upstreamH2, body: BODY }), [ports.upstream, ports.upstreamH2]);
   const yaml = bootstrap(ports);

@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { killAllNow, portFree, type ServerProcess } from './lib/processes.js';
+import { killAllNow, assertPortsFree, type ServerProcess } from './lib/processes.js';
 import { nginxUpstreamConf } from './lib/configs.js';
 import { startNginx, startTsmesh, checkServes } from './lib/servers.js';
 import { runWrk, runH2loadThroughput, runH2loadRate, type LoadRun } from './lib/load.js';
@@ -108,8 +108,7 @@ async function main(): Promise<void> {
     upstream: b, upstreamH2: b + 1, serverAdmin: b + 2, clientAdmin: b + 3, serverMtls: b + 4, serverPlain: b + 5,
     mtlsH1: b + 6, mtlsH2: b + 7, plainH1: b + 8, plainH2: b + 9, handshakeMtls: b + 10, handshakePlain: b + 11,
   };
-  const busy = (await Promise.all(Object.values(p).map(async (port) => ((await portFree(port)) ? undefined : port)))).filter((x) => x !== undefined);
-  if (busy.length > 0) throw new Error(`ports in use on 127.0.0.1: ${busy.join(', ')} (choose others with --base-port)`);
+  await assertPortsFree(Object.values(p));
   const runAsRoot = process.getuid?.() === 0;
   await startNginx('upstream', dir, nginxUpstreamConf({ dir, runAsRoot, h1Port: p.upstream, h2Port: p.upstreamH2, body: BODY }), [p.upstream, p.upstreamH2]);
   const serverId = { ...ca.issue({ uri: [SERVER] }), caPem: ca.certPem };

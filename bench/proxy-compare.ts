@@ -15,7 +15,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { killAllNow, describeExit, lastLine, portFree, sleep, type ServerProcess } from './lib/processes.js';
+import { killAllNow, describeExit, lastLine, assertPortsFree, sleep, type ServerProcess } from './lib/processes.js';
 import { nginxUpstreamConf, nginxProxyConf, haproxyConf, renderTemplate } from './lib/configs.js';
 import { startNginx, startHaproxy, startTsmesh, checkServes } from './lib/servers.js';
 import { runWrk, runH2loadThroughput, runH2loadRate, type LoadRun } from './lib/load.js';
@@ -170,8 +170,7 @@ async function main(): Promise<void> {
 
   const p = o.basePort;
   const ports = { upH1: p, upH2: p + 1, nginxH1: p + 2, nginxH2: p + 3, haproxyH1: p + 4, haproxyH2: p + 5, tsmesh: p + 6, tsmeshAdmin: p + 7 };
-  const busy = (await Promise.all(Object.values(ports).map(async (port) => ((await portFree(port)) ? undefined : port)))).filter((x) => x !== undefined);
-  if (busy.length > 0) throw new Error(`ports in use on 127.0.0.1: ${busy.join(', ')} (choose others with --base-port)`);
+  await assertPortsFree(Object.values(ports));
 
   const machine = await describeMachine();
   const version = (label: string): string => machine.find(([k]) => k === label)?.[1] ?? label;

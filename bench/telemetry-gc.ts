@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import http from 'node:http';
-import { killAllNow, portFree } from './lib/processes.js';
+import { killAllNow, assertPortsFree } from './lib/processes.js';
 import { nginxUpstreamConf } from './lib/configs.js';
 import { startNginx, checkServes } from './lib/servers.js';
 import { runWrk } from './lib/load.js';
@@ -38,8 +38,7 @@ async function main(): Promise<void> {
   const b = intOption('base-port', values['base-port'], 18880, 1024, 65000);
   const dir = mkdtempSync(join(tmpdir(), 'tsmesh-bench-gc-'));
   const ports = { upstream: b, upstreamH2: b + 1, off: b + 2, on: b + 3, admin: b + 4, collector: b + 5 };
-  const busy = (await Promise.all(Object.values(ports).map(async (port) => ((await portFree(port)) ? undefined : port)))).filter((x) => x !== undefined);
-  if (busy.length > 0) throw new Error(`ports in use on 127.0.0.1: ${busy.join(', ')} (choose others with --base-port)`);
+  await assertPortsFree(Object.values(ports));
   const collector = http.createServer((req, res) => { req.resume(); req.on('end', () => res.end()); });
   await new Promise<void>((r) => collector.listen(ports.collector, '127.0.0.1', () => r()));
   await startNginx('upstream', dir, nginxUpstreamConf({ dir, runAsRoot: process.getuid?.() === 0, h1Port: ports.upstream, h2Port: ports.upstreamH2, body: BODY }), [ports.upstream, ports.upstreamH2]);

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve, basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import http from 'node:http';
-import { killAllNow, portFree } from './lib/processes.js';
+import { killAllNow, assertPortsFree } from './lib/processes.js';
 import { nginxUpstreamConf } from './lib/configs.js';
 import { startNginx, startTsmesh, checkServes } from './lib/servers.js';
 import { runWrk } from './lib/load.js';
@@ -63,8 +63,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tsmesh-bench-profile-'));
   process.on('exit', () => { killAllNow(); rmSync(dir, { recursive: true, force: true }); });
   const ports = { upstream: b, upstreamH2: b + 1, off: b + 2, on: b + 3, admin: b + 4, collector: b + 5 };
-  const busy = (await Promise.all(Object.values(ports).map(async (port) => ((await portFree(port)) ? undefined : port)))).filter((x) => x !== undefined);
-  if (busy.length > 0) throw new Error(`ports in use on 127.0.0.1: ${busy.join(', ')} (choose others with --base-port)`);
+  await assertPortsFree(Object.values(ports));
   const collector = http.createServer((req, res) => { req.resume(); req.on('end', () => res.end()); });
   await new Promise<void>((r) => collector.listen(ports.collector, '127.0.0.1', () => r()));
   await startNginx('upstream', dir, nginxUpstreamConf({ dir, runAsRoot: process.getuid?.() === 0, h1Port: ports.upstream, h2Port: ports.upstreamH2, body: BODY }), [ports.upstream, ports.upstreamH2]);

@@ -15,7 +15,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { killAllNow, portFree } from './lib/processes.js';
+import { killAllNow, assertPortsFree } from './lib/processes.js';
 import { nginxUpstreamConf } from './lib/configs.js';
 import { startNginx, startTsmesh, checkServes } from './lib/servers.js';
 import { runWrk, type LoadRun } from './lib/load.js';
@@ -50,8 +50,7 @@ async function main(): Promise<void> {
   process.on('exit', () => { killAllNow(); rmSync(dir, { recursive: true, force: true }); });
   const b = o.basePort;
   const ports = { upstream: b, upstreamH2: b + 1, off: b + 2, on: b + 3, admin: b + 4, collector: b + 5 };
-  const busy = (await Promise.all(Object.values(ports).map(async (port) => ((await portFree(port)) ? undefined : port)))).filter((x) => x !== undefined);
-  if (busy.length > 0) throw new Error(`ports in use on 127.0.0.1: ${busy.join(', ')} (choose others with --base-port)`);
+  await assertPortsFree(Object.values(ports));
   // The OTLP receiver: takes each report, counts it, answers 200.
   let reports = 0;
   let reportBytes = 0;

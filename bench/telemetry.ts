@@ -12,7 +12,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { killAllNow, portFree } from './lib/processes.js';
+import { killAllNow, assertPortsFree } from './lib/processes.js';
 import { benchHcmYaml, nginxUpstreamConf } from './lib/configs.js';
 import { startNginx, startTsmesh, checkServes } from './lib/servers.js';
 import { runWrk, type LoadRun } from './lib/load.js';
@@ -73,8 +73,7 @@ async function main(): Promise<void> {
   const clientPort = (i: number): number => b + 10 + i;
   const serverPort = (i: number): number => b + 10 + n + i;
   const all = [...Object.values(ports), ...TELEMETRY_CONFIGS.flatMap((_, i) => [clientPort(i), serverPort(i)])];
-  const busy = (await Promise.all(all.map(async (port) => ((await portFree(port)) ? undefined : port)))).filter((x) => x !== undefined);
-  if (busy.length > 0) throw new Error(`ports in use on 127.0.0.1: ${busy.join(', ')} (choose others with --base-port)`);
+  await assertPortsFree(all);
   const runAsRoot = process.getuid?.() === 0;
   await startNginx('upstream', dir, nginxUpstreamConf({ dir, runAsRoot, h1Port: ports.upstream, h2Port: ports.upstreamH2, body: BODY }), [ports.upstream, ports.upstreamH2]);
   const bin = resolve(join(root, 'bin/tsmesh.js'));

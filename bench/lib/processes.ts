@@ -166,6 +166,12 @@ export function portFree(port: number): Promise<boolean> {
   });
 }
 
+/** Throws, naming them, when any of `ports` is taken on 127.0.0.1 (a benchmark's ports come from --base-port). */
+export async function assertPortsFree(ports: Iterable<number>): Promise<void> {
+  const busy = (await Promise.all([...ports].map(async (port) => ((await portFree(port)) ? undefined : port)))).filter((x) => x !== undefined);
+  if (busy.length > 0) throw new Error(`ports in use on 127.0.0.1: ${busy.join(', ')} (choose others with --base-port)`);
+}
+
 /**
  * Polls `check` every 50 ms until it returns true; rejects with `what` when the deadline
  * passes or when `server` exits first (with its exit status and last output).

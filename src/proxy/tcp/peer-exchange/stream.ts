@@ -29,13 +29,18 @@ export function readExchangeFrame(socket: net.Socket, decode: (payload: Buffer) 
   const reader = new ExchangeReader(decode);
   let finished = false;
   let total = 0;
-  const finish = (outcome: ExchangeOutcome, rest: Buffer | undefined): void => {
-    if (finished) return;
+  /** Stops listening for the frame; false when that already happened. */
+  const stop = (): boolean => {
+    if (finished) return false;
     finished = true;
     clearTimeout(timer);
     socket.removeListener('data', onData);
     socket.removeListener('close', onClose);
     socket.removeListener('end', onClose);
+    return true;
+  };
+  const finish = (outcome: ExchangeOutcome, rest: Buffer | undefined): void => {
+    if (!stop()) return;
     socket.pause();
     if (rest && rest.length > 0) socket.unshift(rest);
     done(outcome);
@@ -48,13 +53,7 @@ export function readExchangeFrame(socket: net.Socket, decode: (payload: Buffer) 
     finish(r.kind === 'frame' ? { kind: 'frame', peer: r.peer, bytes: total - r.rest.length } : { kind: 'absent' }, r.rest);
   };
   const onClose = (): void => {
-    if (finished) return;
-    finished = true;
-    clearTimeout(timer);
-    socket.removeListener('data', onData);
-    socket.removeListener('end', onClose);
-    socket.removeListener('close', onClose);
-    socket.destroy();
+    if (stop()) socket.destroy();
   };
   const timer = setTimeout(() => finish({ kind: 'absent' }, reader.buffered), EXCHANGE_WAIT_MS);
   timer.unref();
