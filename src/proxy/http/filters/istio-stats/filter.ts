@@ -1,4 +1,5 @@
 import type { HeaderMap } from '../../headers.js';
+import type { UpstreamTlsPrincipals } from '../../../tls/upstream-transport.js';
 import type { RequestHeaders } from '../../stream.js';
 import { grpcStatusOf } from '../../grpc.js';
 import type { FilterHeadersStatus, FilterRuntimeContext, HttpFilterCallbacks, HttpFilterFactory, HttpStreamFilter } from '../types.js';
@@ -47,6 +48,23 @@ export class IstioStatsFilterFactory implements HttpFilterFactory {
       this.#lastAuthority = authority;
     }
     return this.#lastHost;
+  }
+
+  #lastUpstream: UpstreamTlsPrincipals | undefined;
+  #lastUpstreamKey = UNKNOWN;
+
+  /**
+   * The edge key of a client-side request: the server's principal, and ours after it when the
+   * connection has one. Principals are read once per upstream connection, so the key is kept
+   * for the last one instead of being built per request.
+   */
+  upstreamEdgeKey(up: UpstreamTlsPrincipals): string {
+    if (up !== this.#lastUpstream) {
+      const peer = up.peer ?? UNKNOWN;
+      this.#lastUpstreamKey = up.local === undefined ? peer : `${peer} ${up.local}`;
+      this.#lastUpstream = up;
+    }
+    return this.#lastUpstreamKey;
   }
 }
 
@@ -112,6 +130,7 @@ class IstioStatsStream implements HttpStreamFilter {
     let service: string;
     let principal = UNKNOWN;
     let localPrincipal = UNKNOWN;
+    let key: string;
     let policy: SecurityPolicy;
     if (f.reporter === 'destination') {
       service = f.cfg.disableHostHeaderFallback ? UNKNOWN : f.hostOf(this.#authority);
@@ -119,6 +138,7 @@ class IstioStatsStream implements HttpStreamFilter {
       const p = tls?.peerUriSans[0];
       if (p !== undefined) principal = p;
       policy = p !== undefined ? 'mutual_tls' : 'none';
+      key = principal;
     } else {
       const c = s.upstreamCluster;
       service = (c && f.serviceOf(c.name)) ?? (f.cfg.disableHostHeaderFallback ? UNKNOWN : f.hostOf(this.#authority));
@@ -126,10 +146,10 @@ class IstioStatsStream implements HttpStreamFilter {
       const up = s.upstreamTlsPrincipals;
       if (up?.peer !== undefined) principal = up.peer;
       if (up?.local !== undefined) localPrincipal = up.local;
+      key = up !== undefined ? f.upstreamEdgeKey(up) : principal;
       policy = 'unknown';
     }
     const edges = f.edges;
-    const key = localPrincipal === UNKNOWN ? principal : `${principal} ${localPrincipal}`;
     const edge = edges.find(peer, service, key) ?? edges.add(peer, service, key, f.reporter === 'destination'
       ? { reporter: 'destination', source: peer, destination: f.local.peer, sourcePrincipal: principal, destinationPrincipal: policy === 'mutual_tls' ? f.local.peer.principal : UNKNOWN, destinationService: service, securityPolicy: policy }
       : { reporter: 'source', source: f.local.peer, destination: peer, sourcePrincipal: localPrincipal, destinationPrincipal: principal, destinationService: service, securityPolicy: policy });
