@@ -8,6 +8,7 @@ import { connectionReusable, type ConnPool, type PendingHandle, type PoolCallbac
 import type { UpstreamHost } from './host.js';
 import type { ClusterStats } from './cluster-stats.js';
 import { holdWrites, writeHeld } from '../io/write-batch.js';
+import { SilenceMeter } from '../io/silence.js';
 
 const EMPTY = Buffer.alloc(0);
 /**
@@ -161,14 +162,14 @@ class H1UpstreamConnection implements UpstreamStream {
   #keepAlive = true;
   #timer: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
-  #idleQuiet = 0;
-  #idleSeen = -1;
+  readonly #idleSilence: SilenceMeter;
   #served = 0;
   readonly #bornAt = Date.now();
   tlsPrincipals: UpstreamTlsPrincipals | undefined;
 
   constructor(pool: H1ConnPool) {
     this.#pool = pool;
+    this.#idleSilence = new SilenceMeter(pool.limits.idleTimeoutMs / 4);
     const { host, limits } = pool;
     this.#parser = new ResponseParser(
       { onHead: this.#onHead, onBody: this.#onBody, onComplete: this.#onComplete, onError: this.#onParseError },
@@ -275,7 +276,7 @@ class H1UpstreamConnection implements UpstreamStream {
     // without traffic (so it fires between the limit and 1.25 × the limit). Neither a request
     // nor a read or write touches a timer, as a socket timeout would on every read and write.
     const idle = this.#pool.limits.idleTimeoutMs;
-    if (idle > 0) this.#idleTimer = setInterval(this.#onIdleTick, Math.max(1, Math.floor(idle / 4)));
+    if (idle > 0) this.#idleTimer = setInterval(this.#onIdleTick, Math.max(1, Math.floor(this.#idleSilence.tickMs)));
     this.#pool.onConnectionFree(this, true);
   };
 
@@ -286,12 +287,8 @@ class H1UpstreamConnection implements UpstreamStream {
   };
 
   #onIdleTick = (): void => {
-    const sock = this.#socket;
-    const seen = sock.bytesRead + sock.bytesWritten;
-    if (this.#handler || seen !== this.#idleSeen) { this.#idleSeen = seen; this.#idleQuiet = 0; return; }
-    const idle = this.#pool.limits.idleTimeoutMs;
-    this.#idleQuiet += idle / 4;
-    if (this.#idleQuiet < idle) return;
+    // A request in flight is not idleness, however quiet the upstream is.
+    if (this.#idleSilence.tick(this.#socket, this.#handler !== undefined) < this.#pool.limits.idleTimeoutMs) return;
     this.#pool.stats.upstream_cx_idle_timeout.inc();
     this.close();
   };

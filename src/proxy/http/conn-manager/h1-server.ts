@@ -10,6 +10,7 @@ import { replyAndClose } from './local-reply.js';
 import { parseRequestTarget } from '../h1/request-target.js';
 import { DRAIN_EVENT } from '../../listener/drain.js';
 import { holdWrites, releaseWrites, writeHeld } from '../../io/write-batch.js';
+import { SilenceMeter } from '../../io/silence.js';
 
 const EMPTY = Buffer.alloc(0);
 /** Bodies up to this size are sent in one write with their head. */
@@ -35,10 +36,8 @@ export class H1ServerConnection implements ResponseEncoder {
   #headerTimer: NodeJS.Timeout | undefined;
   #upgraded = false;
   #awaitingBodyEnd = false;
-  readonly #tick: number;
+  readonly #silence: SilenceMeter;
   #idleTimer: NodeJS.Timeout | undefined;
-  #quiet = 0;
-  #activity = -1;
   /** The head went into this turn's held output and no body has followed it yet. */
   #headHeld = false;
   #starting: { req: RequestHeaders; endStream: boolean; chunks: Buffer[]; complete: boolean; trailers: HeaderMap | undefined } | undefined;
@@ -59,8 +58,8 @@ export class H1ServerConnection implements ResponseEncoder {
     socket.on('drain', this.#onDrain);
     socket.on('error', () => { /* 'close' follows */ });
     const c = rt.config;
-    this.#tick = c.idleTickMs / 4;
-    if (this.#tick !== Infinity) this.#idleTimer = setInterval(this.#onIdle, Math.max(1, Math.floor(this.#tick)));
+    this.#silence = new SilenceMeter(c.idleTickMs / 4);
+    if (this.#silence.tickMs !== Infinity) this.#idleTimer = setInterval(this.#onIdle, Math.max(1, Math.floor(this.#silence.tickMs)));
     if (initial && initial.length > 0) this.#onData(initial);
     socket.once(DRAIN_EVENT, this.#onDrainListener);
   }
@@ -243,14 +242,13 @@ export class H1ServerConnection implements ResponseEncoder {
    */
   #onIdle = (): void => {
     const sock = this.#socket;
-    const seen = sock.bytesRead + sock.bytesWritten;
-    if (seen !== this.#activity) { this.#activity = seen; this.#quiet = 0; return; }
-    this.#quiet += this.#tick;
+    const quiet = this.#silence.tick(sock);
+    if (quiet === 0) return;
     const s = this.#stream;
     const active = s !== undefined && !s.finished;
     const cfg = this.#rt.config;
     const limit = active ? s.streamIdleTimeoutMs : cfg.idleTimeoutMs;
-    if (limit > 0 && this.#quiet >= limit) {
+    if (limit > 0 && quiet >= limit) {
       if (active) { s.onStreamIdleTimeout(); return; }
       this.#rt.stats.downstream_cx_idle_timeout.inc();
       sock.destroy();
