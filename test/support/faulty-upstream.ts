@@ -20,6 +20,8 @@ export type Behaviour =
   | { kind: 'stall'; body?: string }
   /** Answers `then` after `delayMs`. */
   | { kind: 'slow'; delayMs: number; then?: Behaviour }
+  /** Answers `then` (default `ok`) when the test calls `release()`: no race with a clock. */
+  | { kind: 'held'; then?: Behaviour }
   /** Sends bytes that are not HTTP. */
   | { kind: 'garbage' }
   /** gRPC (HTTP/2 upstreams only): 200 with grpc-status in trailers, or in the head (trailers-only). */
@@ -40,6 +42,10 @@ export interface FaultyUpstream {
   readonly seen: SeenRequest[];
   /** Connections accepted since start. */
   readonly connections: number;
+  /** Requests `held` now, waiting for `release()`. */
+  readonly held: number;
+  /** Answers every held request with its `then`. */
+  release(): void;
   /** What requests get when the script is empty (initially `ok`). */
   setDefault(b: Behaviour): void;
   /** The next requests get these, one each, in order; then the default again. */
@@ -61,6 +67,7 @@ export async function faultyUpstream(opts: { name?: string; http2?: boolean; por
   const queue: Behaviour[] = [];
   const seen: SeenRequest[] = [];
   const sockets = new Set<net.Socket>();
+  const held = new Set<() => void>();
   let connections = 0;
   let listening = false;
 
@@ -116,6 +123,12 @@ export async function faultyUpstream(opts: { name?: string; http2?: boolean; por
         sock.once('close', () => clearTimeout(t));
         return;
       }
+      case 'held': {
+        const answer = (): void => { held.delete(answer); act(b.then ?? { kind: 'ok' }, req, res); };
+        held.add(answer);
+        sock.once('close', () => held.delete(answer));
+        return;
+      }
       case 'garbage':
         sock.end('SSH-2.0-not-http\r\n\r\n');
         return;
@@ -150,6 +163,8 @@ export async function faultyUpstream(opts: { name?: string; http2?: boolean; por
     get port() { return port; },
     seen,
     get connections() { return connections; },
+    get held() { return held.size; },
+    release: () => { for (const answer of [...held]) answer(); },
     setDefault: (b) => { fallback = b; },
     script: (...b) => { queue.push(...b); },
     stop,

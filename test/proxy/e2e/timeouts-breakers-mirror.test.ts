@@ -166,7 +166,7 @@ test('grpc-timeout is honoured with max_grpc_timeout; the local reply is gRPC-sh
 });
 
 test('max_connections 1 + max_pending_requests 1: the third concurrent request overflows with x-envoy-overloaded', async () => {
-  up.setDefault({ kind: 'slow', delayMs: 1500 });
+  up.setDefault({ kind: 'held' });
   up.seen.length = 0;
   try {
     const first = request(port, { path: '/pending/1' });
@@ -176,6 +176,8 @@ test('max_connections 1 + max_pending_requests 1: the third concurrent request o
     const third = await request(port, { path: '/pending/3' });
     assert.equal(third.status, 503);
     assert.equal(third.headers['x-envoy-overloaded'], 'true');
+    up.setDefault({ kind: 'ok' });
+    up.release();
     assert.equal((await first).status, 200);
     assert.equal((await second).status, 200);
     assert.equal(await stat('cluster.onecx.upstream_rq_pending_overflow'), 1);
@@ -184,7 +186,7 @@ test('max_connections 1 + max_pending_requests 1: the third concurrent request o
 });
 
 test('max_requests 2: open gauge and remaining_rq follow the count; the third is refused', async () => {
-  up.setDefault({ kind: 'slow', delayMs: 1500 });
+  up.setDefault({ kind: 'held' });
   up.seen.length = 0;
   try {
     const inflight = [request(port, { path: '/requests/1' }), request(port, { path: '/requests/2' })];
@@ -193,6 +195,8 @@ test('max_requests 2: open gauge and remaining_rq follow the count; the third is
     assert.equal(await stat('cluster.tworq.circuit_breakers.default.remaining_rq'), 0);
     const third = await request(port, { path: '/requests/3' });
     assert.equal(third.status, 503);
+    up.setDefault({ kind: 'ok' });
+    up.release();
     for (const r of await Promise.all(inflight)) assert.equal(r.status, 200);
     await until('gauge closes', async () => (await stat('cluster.tworq.circuit_breakers.default.rq_open')) === 0);
     assert.equal(await stat('cluster.tworq.circuit_breakers.default.remaining_rq'), 2);
@@ -228,12 +232,17 @@ test('mirroring: the shadow gets a copy (host -shadow, same body); its failure n
 
 test('circuit breakers count per proxy, not per worker: with --concurrency 2, max_requests 2 admits 2 of 6', async () => {
   const slow = await faultyUpstream({ name: 'slow' });
-  slow.setDefault({ kind: 'slow', delayMs: 1500 });
+  slow.setDefault({ kind: 'held' });
   const listen = await freePort();
   const p = await startProxy(bootstrap(listen, { up: slow.port, up2: slow.port, shadow: slow.port, grpc: slow.port }), { concurrency: 2 });
   try {
-    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => request(listen, { path: `/requests/${i}` })));
-    const statuses = results.map((r) => r.status).sort();
+    // The two admitted requests are held upstream until all six have an answer or are held, so
+    // the count cannot drop while later requests are still on their way.
+    let answered = 0;
+    const pending = Array.from({ length: 6 }, (_, i) => request(listen, { path: `/requests/${i}` }).then((r) => { answered++; return r; }));
+    await until('four refused, two held upstream', () => answered === 4 && slow.held === 2);
+    slow.release();
+    const statuses = (await Promise.all(pending)).map((r) => r.status).sort();
     assert.deepEqual(statuses, [200, 200, 503, 503, 503, 503]);
     assert.equal(slow.seen.length, 2);
   } finally {
