@@ -20,7 +20,7 @@ for (const format of ['YAML', 'JSON'] as const) {
     try {
       const pid = proxy.child.pid!;
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      for (const flag of ['--max-semi-space-size=1', '--no-opt', '--no-sparkplug']) assert.ok(argv.includes(flag), argv.join(' '));
+      for (const flag of ['--max-semi-space-size=1', '--no-opt', '--no-sparkplug', '--no-allocation-site-pretenuring']) assert.ok(argv.includes(flag), argv.join(' '));
       assert.deepEqual(openFds(pid).filter((l) => l.includes('memfd:')), []);
       assert.equal((await request(port, { path: '/x' })).status, 200);
       const dump = JSON.parse((await proxy.admin('/config_dump')).body) as { configs: { '@type': string; bootstrap?: { staticResources: { clusters: { name: string }[] } } }[] };

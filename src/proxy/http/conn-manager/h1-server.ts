@@ -286,6 +286,15 @@ export class H1ServerConnection implements ResponseEncoder {
 
   encodeData(chunk: Buffer, endStream: boolean): void {
     const s = this.#socket;
+    if (chunk.length === 0) {
+      // The end of a body often comes alone as an empty chunk: it adds at most the last chunk
+      // to the held text, so head and body stay one uncorked write.
+      if (!endStream) return;
+      this.#headHeld = false;
+      if (this.#chunked && !this.#headOnly) writeHeld(s, '0\r\n\r\n');
+      this.#responseDone();
+      return;
+    }
     const first = this.#headHeld;
     this.#headHeld = false;
     if (first && !this.#headOnly && chunk.length > 0 && chunk.length <= SMALL_BODY) {

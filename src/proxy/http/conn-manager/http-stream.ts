@@ -128,7 +128,7 @@ export class HttpStream implements RouterStream {
     this.#requestEnded = endStream;
     this.#headEnded = endStream;
     const cfg = this.rt.config;
-    if (!endStream && cfg.requestTimeoutMs > 0) this.#requestTimer = setTimeout(this.#onRequestTimeout, cfg.requestTimeoutMs);
+    if (!endStream && cfg.requestTimeoutMs > 0) this.#requestTimer = setTimeout(() => this.#onRequestTimeout(), cfg.requestTimeoutMs);
     if (cfg.stripPort !== 'none') req.authority = stripHostPort(req.authority, cfg.stripPort, this.conn.localPort);
     this.downstreamAddress = downstreamRemoteAddress(cfg, this.downstreamAddress, req.headers);
     this.#requestId = prepareRequestHeaders(cfg, this.conn.remoteAddress, req);
@@ -247,25 +247,26 @@ export class HttpStream implements RouterStream {
       if (msd.maxMs !== undefined) ms = msd.maxMs;
       if (msd.grpcHeaderMaxMs !== undefined) ms = grpcStreamDuration(this.req.headers, msd.grpcHeaderMaxMs, msd.grpcHeaderOffsetMs) ?? ms;
     }
-    if (ms > 0) this.#durationTimer = setTimeout(this.#onMaxDuration, ms);
+    if (ms > 0) this.#durationTimer = setTimeout(() => this.#onMaxDuration(), ms);
   }
 
-  #onMaxDuration = (): void => {
+  // Methods, not arrow-function fields: a closure per stream costs even when no timer is armed.
+  #onMaxDuration(): void {
     this.#durationTimer = undefined;
     if (this.#done) return;
     this.rt.stats.downstream_rq_max_duration_reached.inc();
     this.flags |= ResponseFlag.DT;
     this.#router?.reset();
     this.sendLocalReply(408, 'downstream duration timeout', 'max_duration_timeout', { grpcStatus: 4 });
-  };
+  }
 
-  #onRequestTimeout = (): void => {
+  #onRequestTimeout(): void {
     this.#requestTimer = undefined;
     if (this.#done) return;
     this.rt.stats.downstream_rq_timeout.inc();
     this.#router?.reset();
     this.sendLocalReply(408, 'request timeout', 'request_overall_timeout');
-  };
+  }
 
   /** Nothing moved on this stream for its stream idle timeout (the codec watches its socket). */
   onStreamIdleTimeout(): void {

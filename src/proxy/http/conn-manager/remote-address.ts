@@ -39,6 +39,7 @@ export function lastAddressFromXff(xff: string | undefined, skip: number): strin
 export function downstreamRemoteAddress(cfg: Pick<HcmConfig, 'useRemoteAddress' | 'xffNumTrustedHops'>, peer: DownstreamAddress, headers: HeaderMap): DownstreamAddress {
   const hops = cfg.xffNumTrustedHops;
   if (cfg.useRemoteAddress && hops === 0) return peer;
+  if (!headers.has('x-forwarded-for')) return peer; // the common case, without getAll's array
   const xff = headers.getAll('x-forwarded-for');
   if (xff.length === 0) return peer;
   const found = lastAddressFromXff(xff.join(','), cfg.useRemoteAddress ? hops - 1 : hops);

@@ -6,6 +6,8 @@ import {
 import { H1Error, badMessage, showByte } from './errors.js';
 
 export const CONN_CLOSE = 1;
+/** What the scanner holds between sections: frozen, so that a second take() fails loudly. */
+const NO_FIELDS = Object.freeze([]) as unknown as string[];
 export const CONN_KEEP_ALIVE = 2;
 export const CONN_UPGRADE = 4;
 
@@ -18,7 +20,7 @@ export const MAX_BODY_LENGTH = Number.MAX_SAFE_INTEGER;
  * complete (end with an empty line), which the caller guarantees by finding CRLFCRLF first.
  */
 export class FieldScanner {
-  list: string[] = [];
+  list: string[] = NO_FIELDS;
   contentLength = -1;
   /** Transfer-Encoding seen at all. */
   te = false;
@@ -83,6 +85,17 @@ export class FieldScanner {
       }
       list.push(name, value);
     }
+  }
+
+  /**
+   * The fields of the last section, handed over: the scanner (as old as its connection) keeps
+   * no reference to them, so a finished message's fields are not kept alive, and copied by
+   * every young-generation GC, until the next message on the connection.
+   */
+  take(): string[] {
+    const l = this.list;
+    this.list = NO_FIELDS;
+    return l;
   }
 
   /** Records a framing field; returns true when the field is to be dropped from the list. */

@@ -253,7 +253,7 @@ export abstract class MessageParser<H> {
     if (sections.end - sections.start > 2) {
       const { buf, start, end } = sections;
       this.fields.scan(buf, start, end, false, latin1(buf, start, end), start);
-      trailers = new HeaderMap(this.fields.list);
+      trailers = new HeaderMap(this.fields.take());
     }
     sections.release();
     this.#complete(trailers);

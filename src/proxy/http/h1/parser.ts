@@ -147,7 +147,7 @@ export class RequestParser extends MessageParser<RequestHead> {
     const connect = method === 'CONNECT';
     if (connect && (chunked || f.contentLength > 0)) throw badMessage('H1_CONNECT_BODY', 'CONNECT request with a body');
     this.cb.onHead({
-      method, target, versionMinor, headers: new HeaderMap(f.list), contentLength: f.contentLength, chunked,
+      method, target, versionMinor, headers: new HeaderMap(f.take()), contentLength: f.contentLength, chunked,
       keepAlive, upgrade, expectContinue: versionMinor === 1 && f.expectContinue,
     });
     const mode = connect ? BODY_NONE : chunked ? BODY_CHUNKED : f.contentLength > 0 ? BODY_LENGTH : BODY_NONE;
@@ -212,7 +212,7 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     const conn = f.connection;
     let keepAlive = (conn & CONN_CLOSE) === 0 && (versionMinor === 1 || (conn & CONN_KEEP_ALIVE) !== 0);
     if (status < 200 && status !== 101) {
-      this.cb.onHead({ status, reason, versionMinor, headers: new HeaderMap(f.list), contentLength: f.contentLength, chunked: false, keepAlive });
+      this.cb.onHead({ status, reason, versionMinor, headers: new HeaderMap(f.take()), contentLength: f.contentLength, chunked: false, keepAlive });
       this.startBody(BODY_INTERIM, 0, keepAlive, false);
       return;
     }
@@ -226,7 +226,7 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     else mode = BODY_UNTIL_EOF;
     if (mode === BODY_UNTIL_EOF) keepAlive = false;
     this.cb.onHead({
-      status, reason, versionMinor, headers: new HeaderMap(f.list), contentLength: f.contentLength,
+      status, reason, versionMinor, headers: new HeaderMap(f.take()), contentLength: f.contentLength,
       chunked: f.te && f.teLastChunked, keepAlive,
     });
     this.startBody(mode, f.contentLength, keepAlive, tunnel);

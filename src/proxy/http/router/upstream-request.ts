@@ -48,17 +48,18 @@ export class UpstreamRequest implements PoolCallbacks, UpstreamResponseHandler {
   }
 
   armPerTry(ms: number): void {
-    if (ms > 0 && !this.#perTry && !this.#done) this.#perTry = setTimeout(this.#onPerTry, ms);
+    if (ms > 0 && !this.#perTry && !this.#done) this.#perTry = setTimeout(() => this.#onPerTry(), ms);
   }
 
   cancelPerTry(): void {
     if (this.#perTry) { clearTimeout(this.#perTry); this.#perTry = undefined; }
   }
 
-  #onPerTry = (): void => {
+  // A method, not an arrow-function field: no closure per attempt unless a timer is armed.
+  #onPerTry(): void {
     this.#perTry = undefined;
     if (!this.#done) this.owner.onPerTryTimeout(this);
-  };
+  }
 
   /** Abandons the attempt: no more callbacks; the connection is not reused. */
   reset(): void {
@@ -81,6 +82,9 @@ export class UpstreamRequest implements PoolCallbacks, UpstreamResponseHandler {
     if (this.#done) return;
     this.#done = true;
     this.cancelPerTry();
+    // The pooled connection outlives the request: its drain callback must not keep this
+    // attempt, and through it the whole request, alive until the connection's next request.
+    if (this.stream) this.stream.onDrain = undefined;
     this.stream = undefined;
     this.#release();
   }
