@@ -136,11 +136,13 @@ export class AdsServer {
   /**
    * A config or registry change: the resources of every proxy are recomputed (debounced).
    * `routing`: the change can only alter listeners and routes (see scopeOfChange), so clusters
-   * and endpoints are kept from the last push instead of generated and serialized again.
+   * and endpoints are kept from the last push instead of generated and serialized again;
+   * `endpoints`: only clusters and endpoints (scopeOfChanges), listeners and routes are kept.
    */
   push(reason: string, scope: ResourceScope = 'all'): void {
     this.counters.pushRequests++;
-    this.#pendingScope = this.#pendingScope === 'all' || scope === 'all' ? 'all' : 'routing';
+    // Pushes of different narrow scopes gathered into one regenerate everything.
+    this.#pendingScope = this.#pendingScope === undefined || this.#pendingScope === scope ? scope : 'all';
     this.#queue.enqueue(reason);
   }
 
@@ -260,8 +262,8 @@ export class AdsServer {
     try {
       this.counters.generates++;
       // A shape new in this push (no `before`) has nothing to keep: it is generated whole.
-      snap = before && scope === 'routing' && !this.#failedShapes.has(key)
-        ? buildSnapshot(this.#source.generate(identity, 'routing'), before, 'routing')
+      snap = before && scope !== 'all' && !this.#failedShapes.has(key)
+        ? buildSnapshot(this.#source.generate(identity, scope), before, scope)
         : buildSnapshot(this.#source.generate(identity), before);
       this.#failedShapes.delete(key);
     } catch (err) {
