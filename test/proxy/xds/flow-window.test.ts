@@ -12,15 +12,17 @@ test('ADS client advertises a 256 MiB HTTP/2 stream and connection window, as En
   assert.equal(ADS_FLOW_CONTROL_WINDOW, 256 * 1024 * 1024);
   const server = http2.createServer();
   const sessions: http2.ServerHttp2Session[] = [];
-  server.on('session', (s) => sessions.push(s));
+  let settings: http2.Settings | undefined;
+  // Before the client's SETTINGS frame arrives, remoteSettings holds HTTP/2's defaults.
+  server.on('session', (s) => { sessions.push(s); s.once('remoteSettings', (r) => { settings = r; }); });
   server.on('stream', (stream) => stream.respond({ ':status': 200, 'content-type': 'application/grpc' }));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   let closed = false;
   const ads = await openAdsStream(`127.0.0.1:${port}`, false, { onEstablished() {}, onMessage() {}, onClosed() { closed = true; } });
   try {
-    const settings = await eventually('the client SETTINGS', () => sessions[0]?.remoteSettings.initialWindowSize);
-    assert.equal(settings, ADS_FLOW_CONTROL_WINDOW);
+    const window0 = await eventually('the client SETTINGS', () => settings?.initialWindowSize);
+    assert.equal(window0, ADS_FLOW_CONTROL_WINDOW);
     // The connection window grows by a WINDOW_UPDATE on stream 0: what the server may send
     // before the client reads anything.
     const window = await eventually('the connection WINDOW_UPDATE', () => ((sessions[0]!.state.remoteWindowSize ?? 0) > 65_535 ? sessions[0]!.state.remoteWindowSize : undefined));
