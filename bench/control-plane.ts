@@ -95,7 +95,7 @@ await new Promise((r) => setTimeout(r, 1000));
 const gcN = await request<{ heapUsed: number; connected: number }>(server, 'gc');
 const rssN = rssMiB(server.pid!);
 
-interface ChangeResult { times: number[]; generateAfterMs: number; buildMs: number; shapes: number; responses: number; responseBytes: number; pushes: number; nacks: number }
+interface ChangeResult { times: number[]; generateAfterMs: number; buildMs: number; shapes: number; responses: number; responseBytes: number; pushes: number; nacks: number; scope: string }
 async function measure(kind: 'route' | 'endpoint') {
   const runs: { r: ChangeResult; cpu: number; clientCpu: number; bytes: { sotw: number; delta: number; sotwClients: number; deltaClients: number } }[] = [];
   for (let i = 0; i < changes; i++) {
@@ -125,6 +125,12 @@ await request(server, 'exit');
 await new Promise((r) => { if (server.exitCode !== null) r(null); else { server.once('exit', r); setTimeout(r, 10_000); } });
 kill();
 
+const SCOPES: Record<string, string> = {
+  all: 'everything regenerated',
+  routing: 'listeners and routes regenerated, clusters and endpoints kept',
+  endpoints: 'clusters and endpoints regenerated, listeners and routes kept',
+};
+
 function report(title: string, runs: Awaited<ReturnType<typeof measure>>): void {
   const all = runs.flatMap((x) => x.r.times);
   const converged = runs.map((x) => x.r.times.length);
@@ -135,7 +141,7 @@ function report(title: string, runs: Awaited<ReturnType<typeof measure>>): void 
   console.log(`  converged (ACKed the new version): ${converged.join(', ')} of ${N}`);
   console.log(`  push() -> ACK, over all clients and changes: p50 ${fmt(p50!)} ms, p99 ${fmt(p99!)} ms, max ${fmt(max!)} ms`);
   console.log(`  per change, last client ACKed after: ${perRunMax.map((x) => fmt(x, 0)).join(', ')} ms (debounce ran generate() ${fromPush.map((x) => fmt(x, 0)).join(', ')} ms after push())`);
-  console.log(`  generate + serialize per push (all shapes): ${runs.map((x) => fmt(x.r.buildMs, 0)).join(', ')} ms for ${runs[0]!.r.shapes} shape(s)`);
+  console.log(`  generate + serialize per push (all shapes): ${runs.map((x) => fmt(x.r.buildMs, 0)).join(', ')} ms for ${runs[0]!.r.shapes} shape(s); push scope ${[...new Set(runs.map((x) => x.r.scope))].join(', ')} (${SCOPES[runs[0]!.r.scope] ?? '?'})`);
   console.log(`  push -> last ACK minus debounce: ${runs.map((x) => fmt(Math.max(...x.r.times) - x.r.generateAfterMs, 0)).join(', ')} ms`);
   console.log(`  server CPU per push (push to last ACK, incl. handling ACKs): ${runs.map((x) => fmt(x.cpu * 1000, 0)).join(', ')} ms`);
   console.log(`  simulated clients' CPU in the same window (one process): ${runs.map((x) => fmt(x.clientCpu * 1000, 0)).join(', ')} ms`);

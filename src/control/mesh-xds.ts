@@ -8,7 +8,7 @@ import { AutoRegistry } from './registry/auto-register.js';
 import { loadRegistryFile, saveRegistryFile } from './registry/registry-file.js';
 import { buildMesh } from './registry/mesh.js';
 import type { MeshSnapshot } from './registry/model.js';
-import { generate, scopeOfChange, shapeKey, TYPE_URL, type ProxyResources, type ResourceScope } from './translate/index.js';
+import { generate, scopeOfChanges, shapeKey, TYPE_URL, type ProxyResources, type ResourceScope } from './translate/index.js';
 import { AdsServer, type AdsServerOptions } from './xds/server.js';
 import type { ResourceSource } from './xds/source.js';
 import { ControlMetrics, renderControlMetrics } from './metrics.js';
@@ -57,7 +57,7 @@ export class MeshXds implements ResourceSource {
     this.server = new AdsServer(this, { log: (line) => log.warn(line), ...(opts.debounce ? { debounce: opts.debounce } : {}), ...(opts.authorize ? { authorize: opts.authorize } : {}) });
     this.#unsubscribe = store.onChange((changes) => {
       for (const c of changes) this.metrics.configEvent(c.resource.kind, c.type);
-      this.#changed(`config: ${changes.length} change(s)`, scopeOfChange(changes.map((c) => c.resource.kind)));
+      this.#changed(`config: ${changes.length} change(s)`, scopeOfChanges(changes));
     });
     this.server.onConverged((_id, ms) => this.metrics.convergence.observe(ms / 1000));
     this.server.onConnect((identity) => {

@@ -80,13 +80,17 @@ export function realMesh(services = 500, sidecars: BenchSidecars = { capture: fa
     },
     changeRoute() {
       const vs = config.virtualServices.slice();
+      const previous = vs[0]!;
       vs[0] = virtualService(0, ++routeVariant);
       changed({ virtualServices: vs });
+      return [{ type: 'updated', resource: vs[0], previous }];
     },
     changeEndpoint() {
       const se = config.serviceEntries.slice();
+      const previous = se[1]!;
       se[1] = serviceEntry(1, ++endpoints);
       changed({ serviceEntries: se });
+      return [{ type: 'updated', resource: se[1], previous }];
     },
   };
 }

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { AdsServer } from '../../../src/control/xds/server.js';
 import { TYPE_URL, type ResourceScope } from '../../../src/control/translate/types.js';
-import { scopeOfChange } from '../../../src/control/translate/scope.js';
+import { scopeOfChange, scopeOfChanges } from '../../../src/control/translate/scope.js';
 import { serve } from './ipc.js';
 import type { BenchSidecars, BenchSource } from './synthetic-mesh.js';
 
@@ -49,9 +49,11 @@ serve(async (req) => {
       });
       generateAt = 0;
       const t0 = performance.now();
-      if (req['kind'] === 'route') bench.changeRoute(); else bench.changeEndpoint();
-      // As MeshXds scopes a store change: a VirtualService edit regenerates listeners and routes only.
-      server.push(`bench: ${String(req['kind'])}`, scopeOfChange([req['kind'] === 'route' ? 'VirtualService' : 'ServiceEntry']));
+      const changes = req['kind'] === 'route' ? bench.changeRoute() : bench.changeEndpoint();
+      // As MeshXds scopes a store change: a VirtualService edit regenerates listeners and routes
+      // only, an edit of a ServiceEntry's endpoints clusters and endpoints only.
+      const scope = changes ? scopeOfChanges(changes) : scopeOfChange([req['kind'] === 'route' ? 'VirtualService' : 'ServiceEntry']);
+      server.push(`bench: ${String(req['kind'])}`, scope);
       const timeout = new Promise<void>((r) => setTimeout(r, 60_000));
       await Promise.race([all, timeout]);
       off();
@@ -64,6 +66,7 @@ serve(async (req) => {
         responses: c.responses - counters0.responses,
         responseBytes: c.responseBytes - counters0.responseBytes,
         pushes: c.pushes - counters0.pushes,
+        scope,
         nacks: c.nacks - counters0.nacks,
       };
     }

@@ -18,6 +18,7 @@ import {
 import { DELTA_PATH, SOTW_PATH } from '../../../src/control/xds/grpc-service.js';
 import { lengthDelimited } from '../../../src/control/xds/wire.js';
 import { TYPE_URL } from '../../../src/control/translate/types.js';
+import { ADS_FLOW_CONTROL_WINDOW } from '../../../src/proxy/xds/transport.js';
 import type { Node } from '../../../src/envoy/generated/envoy/config/core/v3/base_pb.js';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { readDelta, readSotw, type DeltaHead, type SotwHead } from './response-wire.js';
@@ -56,9 +57,8 @@ export class SimClient {
     this.#raw = decode === 'partial';
     this.#client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
       'grpc.use_local_subchannel_pool': 1,
-      // As the proxy's own ADS client (src/proxy/xds/transport.ts) and Envoy (256 MiB by
-      // default): a 64 KiB HTTP/2 window would cost a round trip per 64 KiB of a route table.
-      'grpc-node.flow_control_window': 16 * 1024 * 1024,
+      // What Envoy advertises (256 MiB), as the proxy's own ADS client does.
+      'grpc-node.flow_control_window': ADS_FLOW_CONTROL_WINDOW,
     });
     const count = (b: Buffer) => { this.bytes += b.length; return b; };
     const sotw = decode === 'full' ? (b: Buffer): SotwHead => fullSotw(fromBinary(DiscoveryResponseSchema, count(b))) : (b: Buffer): SotwHead => readSotw(count(b));

@@ -6,6 +6,7 @@
  * detection, Istio metadata) and a ClusterLoadAssignment with 3 endpoints in a locality.
  * Every proxy gets the same resources (one namespace, no Sidecar scoping): one shape.
  */
+import type { ScopedChange } from '../../../src/control/translate/scope.js';
 import { create } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { ListenerSchema, type Listener } from '../../../src/envoy/generated/envoy/config/listener/v3/listener_pb.js';
@@ -22,10 +23,13 @@ import type { ResourceSource } from '../../../src/control/xds/source.js';
 /** A source plus the two changes the benchmark makes: one VirtualService, one endpoint. */
 export interface BenchSource {
   readonly source: ResourceSource;
-  /** Changes the routing of one service (as editing one VirtualService would). */
-  changeRoute(): void;
-  /** Changes one endpoint of one service (as a pod being replaced would). */
-  changeEndpoint(): void;
+  /**
+   * Changes the routing of one service (as editing one VirtualService would). Returns the
+   * stored change, as ConfigStore reports it, when the source is made of config (for its scope).
+   */
+  changeRoute(): readonly ScopedChange[] | void;
+  /** Changes one endpoint of one service (as a pod being replaced would); returns as changeRoute. */
+  changeEndpoint(): readonly ScopedChange[] | void;
   /** The RDS names a sidecar subscribes to (from its listeners). */
   readonly routeNames: readonly string[];
 }

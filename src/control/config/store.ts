@@ -33,6 +33,8 @@ export interface ConfigChange {
   readonly key: string;
   /** The new resource, or for a deletion the one removed. */
   readonly resource: MeshResource;
+  /** For an update: the resource it replaced. */
+  readonly previous?: MeshResource;
 }
 
 /** What a store writes through to: called before a change is visible, may throw to refuse it. */
@@ -184,7 +186,7 @@ export class ConfigStore {
       stored.metadata.creationTimestamp = prev?.resource.metadata.creationTimestamp ?? (this.opts.now?.() ?? new Date()).toISOString();
       next.push([key, { resource: freeze(stored), owner }]);
       outcomes.push({ ...id, result: prev ? 'configured' : 'created' });
-      changes.push({ type: prev ? 'updated' : 'created', key, resource: stored });
+      changes.push(prev ? { type: 'updated', key, resource: stored, previous: prev.resource } : { type: 'created', key, resource: stored });
     }
     for (const key of deletes) {
       const prev = this.#entries.get(key);

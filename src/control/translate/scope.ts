@@ -1,4 +1,5 @@
-import type { Kind } from '../config/kinds.js';
+import { isDeepStrictEqual } from 'node:util';
+import type { Kind, MeshResource } from '../config/kinds.js';
 import type { ResourceScope } from './types.js';
 
 /**
@@ -9,4 +10,36 @@ import type { ResourceScope } from './types.js';
  */
 export function scopeOfChange(kinds: readonly Kind[]): ResourceScope {
   return kinds.length > 0 && kinds.every((k) => k === 'VirtualService') ? 'routing' : 'all';
+}
+
+/** One stored change as scopeOfChanges needs it (ConfigStore's ConfigChange). */
+export interface ScopedChange {
+  readonly type: 'created' | 'updated' | 'deleted';
+  readonly resource: MeshResource;
+  readonly previous?: MeshResource;
+}
+
+/**
+ * scopeOfChange, plus: updates of ServiceEntries that changed nothing but their inline
+ * `endpoints` are `endpoints` (clusters and endpoints regenerated, listeners and routes kept),
+ * as istiod pushes an endpoint-only ServiceEntry update incrementally instead of fully. Clusters
+ * are regenerated too, since they depend on the endpoints (discovery type by count, SANs by
+ * service account, inline assignments of DNS clusters). Pure.
+ */
+export function scopeOfChanges(changes: readonly ScopedChange[]): ResourceScope {
+  if (changes.length > 0 && changes.every(endpointsOnly)) return 'endpoints';
+  return scopeOfChange(changes.map((c) => c.resource.kind));
+}
+
+function endpointsOnly(c: ScopedChange): boolean {
+  const a = c.previous;
+  const b = c.resource;
+  if (c.type !== 'updated' || !a || a.kind !== 'ServiceEntry' || b.kind !== 'ServiceEntry') return false;
+  const { endpoints: _a, ...restA } = a.spec;
+  const { endpoints: _b, ...restB } = b.spec;
+  return a.apiVersion === b.apiVersion && a.metadata.name === b.metadata.name && a.metadata.namespace === b.metadata.namespace
+    && a.metadata.creationTimestamp === b.metadata.creationTimestamp
+    && isDeepStrictEqual(a.metadata.labels ?? {}, b.metadata.labels ?? {})
+    && isDeepStrictEqual(a.metadata.annotations ?? {}, b.metadata.annotations ?? {})
+    && isDeepStrictEqual(restA, restB);
 }

@@ -24,45 +24,57 @@ import { withIstioStats } from './istio-stats.js';
 import { metadataExchangeClusterFilter } from './peer-exchange.js';
 import { proxyTelemetry } from './telemetry.js';
 
-/** Everything a sidecar gets (generator "sidecar"); with scope `routing`, no clusters or endpoints. */
+/**
+ * Everything a sidecar gets (generator "sidecar"); with scope `routing`, no clusters or
+ * endpoints; with scope `endpoints`, no listeners or routes.
+ */
 export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity, scope: ResourceScope = 'all'): ProxyResources {
+  const withClusters = scope !== 'routing';
+  const withRouting = scope !== 'endpoints';
   const services = index.mesh.services;
   const capture = proxy.interceptionMode === 'REDIRECT';
   // Routes also go to hosts only a VirtualService names; clusters exist for services only.
   // With capture, services are matched by their VIPs (declared or allocated) too.
   const routed = [...services, ...index.virtualServiceHosts].map((s) => (capture && s.vips ? { ...s, addresses: s.vips } : s));
   const registryOnly = index.mesh.config.mesh.outboundTrafficPolicy?.mode === 'REGISTRY_ONLY';
-  const { clusters, endpoints }: ReturnType<typeof outboundClusters> = scope === 'all' ? outboundClusters(index, proxy, 'sidecar') : { clusters: [], endpoints: [] };
+  const { clusters, endpoints }: ReturnType<typeof outboundClusters> = withClusters ? outboundClusters(index, proxy, 'sidecar') : { clusters: [], endpoints: [] };
   for (const p of new Set(proxy.appPorts)) clusters.push(inboundClusterOf(p));
   clusters.push(blackholeClusterOf(), passthroughClusterOf());
 
-  const routeCtx = { index, proxy, target: 'sidecar' as const, memo: new Map() };
-  const routes: RouteConfiguration[] = httpPorts(routed).map((p) => portRouteConfig(p, routed, routeCtx, registryOnly));
-  if (proxy.outboundPort !== undefined && !capture) routes.push(httpProxyRouteConfig(routed, routeCtx, registryOnly));
+  const routes: RouteConfiguration[] = [];
+  if (withRouting) {
+    const routeCtx = { index, proxy, target: 'sidecar' as const, memo: new Map() };
+    routes.push(...httpPorts(routed).map((p) => portRouteConfig(p, routed, routeCtx, registryOnly)));
+    if (proxy.outboundPort !== undefined && !capture) routes.push(httpProxyRouteConfig(routed, routeCtx, registryOnly));
+  }
 
   const listeners: Listener[] = [];
   const telemetry = proxyTelemetry(index, proxy);
   const names = new Set(clusters.map((c) => c.name));
   for (const c of telemetry.clusters) if (!names.has(c.name)) clusters.push(c);
-  const unknown = capture ? unknownDestinationChain(registryOnly, telemetry.outbound) : undefined;
-  if (proxy.outboundPort !== undefined) listeners.push(capture ? captureVirtualOutbound(proxy.outboundPort, registryOnly, telemetry.outbound) : virtualOutbound(proxy.outboundPort, telemetry.outbound));
-  const ports = new Set<number>();
-  for (const s of routed) for (const p of s.ports) ports.add(p.number);
-  for (const p of [...ports].sort((a, b) => a - b)) {
-    const l = portListenerOf(p, routed, index, proxy, telemetry.outbound, unknown);
-    if (l) listeners.push(l);
+  if (withRouting) {
+    const unknown = capture ? unknownDestinationChain(registryOnly, telemetry.outbound) : undefined;
+    if (proxy.outboundPort !== undefined) listeners.push(capture ? captureVirtualOutbound(proxy.outboundPort, registryOnly, telemetry.outbound) : virtualOutbound(proxy.outboundPort, telemetry.outbound));
+    const ports = new Set<number>();
+    for (const s of routed) for (const p of s.ports) ports.add(p.number);
+    for (const p of [...ports].sort((a, b) => a - b)) {
+      const l = portListenerOf(p, routed, index, proxy, telemetry.outbound, unknown);
+      if (l) listeners.push(l);
+    }
   }
   const appPort = proxy.appPorts[0];
   if (proxy.inboundPort !== undefined && (capture || appPort !== undefined)) {
     const sec = inboundSecurity(index, proxy);
-    listeners.push(capture
-      ? captureVirtualInbound(proxy.inboundPort, inboundPorts(index, proxy), sec, telemetry.inbound)
-      : virtualInbound(proxy.inboundPort, appPort!, servesOnlyTcp(index, proxy), sec, telemetry.inbound));
+    if (withRouting) {
+      listeners.push(capture
+        ? captureVirtualInbound(proxy.inboundPort, inboundPorts(index, proxy), sec, telemetry.inbound)
+        : virtualInbound(proxy.inboundPort, appPort!, servesOnlyTcp(index, proxy), sec, telemetry.inbound));
+    }
     const have = new Set(clusters.map((c) => c.name));
     for (const c of sec.clusters) if (!have.has(c.name)) clusters.push(c);
   }
-  if (scope === 'routing') return sorted({ listeners: withIstioStats(listeners), routes, clusters: [], endpoints: [] });
-  return sorted({ listeners: withIstioStats(listeners), routes, clusters, endpoints });
+  if (!withClusters) return sorted({ listeners: withIstioStats(listeners), routes, clusters: [], endpoints: [] });
+  return sorted({ listeners: withRouting ? withIstioStats(listeners) : [], routes, clusters, endpoints });
 }
 
 /** Clusters per service port and DestinationRule subset, and the assignments of the EDS ones. */

@@ -12,10 +12,11 @@ export interface ProxyResources {
 }
 
 /**
- * What a generate() call must produce: everything, or only the listeners and routes (`routing`:
- * what a VirtualService change can touch), with clusters and endpoints left empty for the caller
- * to keep from its previous result.
+ * What a generate() call must produce: everything, only the listeners and routes (`routing`:
+ * what a VirtualService change can touch), or only the clusters and endpoints (`endpoints`: what
+ * a change to a ServiceEntry's inline endpoints can touch); what is left out comes back empty
+ * for the caller to keep from its previous result.
  */
-export type ResourceScope = 'all' | 'routing';
+export type ResourceScope = 'all' | 'routing' | 'endpoints';
 
 export { TYPE_URL, type TypeUrl } from '../../envoy/xds-type-urls.js';

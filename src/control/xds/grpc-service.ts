@@ -5,15 +5,19 @@ import {
   type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DiscoveryRequest, type DiscoveryResponse,
 } from '../../envoy/generated/envoy/service/discovery/v3/discovery_pb.js';
 import { decodeDiscoveryRequest } from './request-wire.js';
+import { FramedMessage } from './framed.js';
 
 export const ADS_SERVICE = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 export const SOTW_PATH = `/${ADS_SERVICE}/StreamAggregatedResources`;
 export const DELTA_PATH = `/${ADS_SERVICE}/DeltaAggregatedResources`;
 
-/** The server writes responses already serialized (see wire.ts); clients decode them as messages. */
+/**
+ * The server writes responses already serialized (see wire.ts), framed when it can (framed.ts:
+ * grpc-js then sends them without calling responseSerialize); clients decode them as messages.
+ */
 export interface AdsServiceImplementation {
-  StreamAggregatedResources: import('@grpc/grpc-js').handleBidiStreamingCall<DiscoveryRequest, DiscoveryResponse | Uint8Array>;
-  DeltaAggregatedResources: import('@grpc/grpc-js').handleBidiStreamingCall<DeltaDiscoveryRequest, DeltaDiscoveryResponse | Uint8Array>;
+  StreamAggregatedResources: import('@grpc/grpc-js').handleBidiStreamingCall<DiscoveryRequest, DiscoveryResponse | Uint8Array | FramedMessage>;
+  DeltaAggregatedResources: import('@grpc/grpc-js').handleBidiStreamingCall<DeltaDiscoveryRequest, DeltaDiscoveryResponse | Uint8Array | FramedMessage>;
 }
 
 /** `onBytes` sees the size of every serialized response (for counters). */
@@ -25,14 +29,14 @@ export function adsServiceDefinition(onBytes: (n: number) => void = () => {}): S
       requestDeserialize: (b: Buffer) => decodeDiscoveryRequest(b),
       requestSerialize: (m: DiscoveryRequest) => Buffer.from(toBinary(DiscoveryRequestSchema, m)),
       responseDeserialize: (b: Buffer) => fromBinary(DiscoveryResponseSchema, b),
-      responseSerialize: (m: DiscoveryResponse | Uint8Array) => out(m instanceof Uint8Array ? m : toBinary(DiscoveryResponseSchema, m)),
+      responseSerialize: (m: DiscoveryResponse | Uint8Array | FramedMessage) => out(m instanceof FramedMessage ? m.message : m instanceof Uint8Array ? m : toBinary(DiscoveryResponseSchema, m)),
     },
     DeltaAggregatedResources: {
       path: DELTA_PATH, requestStream: true, responseStream: true, originalName: 'deltaAggregatedResources',
       requestDeserialize: (b: Buffer) => fromBinary(DeltaDiscoveryRequestSchema, b),
       requestSerialize: (m: DeltaDiscoveryRequest) => Buffer.from(toBinary(DeltaDiscoveryRequestSchema, m)),
       responseDeserialize: (b: Buffer) => fromBinary(DeltaDiscoveryResponseSchema, b),
-      responseSerialize: (m: DeltaDiscoveryResponse | Uint8Array) => out(m instanceof Uint8Array ? m : toBinary(DeltaDiscoveryResponseSchema, m)),
+      responseSerialize: (m: DeltaDiscoveryResponse | Uint8Array | FramedMessage) => out(m instanceof FramedMessage ? m.message : m instanceof Uint8Array ? m : toBinary(DeltaDiscoveryResponseSchema, m)),
     },
   };
 }

@@ -4,6 +4,7 @@ import { identityOf, type ProxyIdentity } from '../../envoy/node-metadata.js';
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse } from '../../envoy/generated/envoy/service/discovery/v3/discovery_pb.js';
 import type { Node } from '../../envoy/generated/envoy/config/core/v3/base_pb.js';
 import { adsServiceDefinition } from './grpc-service.js';
+import { framedWrites, FramedMessage } from './framed.js';
 import { newCounters, xdsTypeLabel, type XdsCounters } from './counters.js';
 import { DEFAULT_DEBOUNCE, PushQueue, type DebounceOptions } from './push-queue.js';
 import { PushThrottle } from './push-throttle.js';
@@ -62,6 +63,8 @@ export class AdsServer {
   readonly #ctx: StreamContext;
   readonly #throttle: PushThrottle<AdsStream>;
   readonly #authorize: AdsServerOptions['authorize'];
+  /** Whether responses go to grpc-js already framed (see framed.ts). */
+  readonly #framed = framedWrites();
   /** What the pending push must regenerate: the widest scope of the push() calls it gathers. */
   #pendingScope: ResourceScope | undefined;
   /**
@@ -106,11 +109,11 @@ export class AdsServer {
   listen(host: string, port: number, opts: { credentials?: grpc.ServerCredentials; configure?: (server: grpc.Server) => void } = {}): Promise<number> {
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
     server.addService(adsServiceDefinition((n) => { this.counters.responseBytes += n; }), {
-      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse | Uint8Array>) => {
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse | Uint8Array | FramedMessage>) => {
         const sotw: SotwStream = new SotwStream(this.#ctx, (res) => this.#write(call, sotw, res));
         this.#serve(call, sotw);
       },
-      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse | Uint8Array>) => {
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse | Uint8Array | FramedMessage>) => {
         const delta: DeltaStream = new DeltaStream(this.#ctx, (res) => this.#write(call, delta, res));
         this.#serve(call, delta);
       },
@@ -133,11 +136,13 @@ export class AdsServer {
   /**
    * A config or registry change: the resources of every proxy are recomputed (debounced).
    * `routing`: the change can only alter listeners and routes (see scopeOfChange), so clusters
-   * and endpoints are kept from the last push instead of generated and serialized again.
+   * and endpoints are kept from the last push instead of generated and serialized again;
+   * `endpoints`: only clusters and endpoints (scopeOfChanges), listeners and routes are kept.
    */
   push(reason: string, scope: ResourceScope = 'all'): void {
     this.counters.pushRequests++;
-    this.#pendingScope = this.#pendingScope === 'all' || scope === 'all' ? 'all' : 'routing';
+    // Pushes of different narrow scopes gathered into one regenerate everything.
+    this.#pendingScope = this.#pendingScope === undefined || this.#pendingScope === scope ? scope : 'all';
     this.#queue.enqueue(reason);
   }
 
@@ -177,9 +182,18 @@ export class AdsServer {
     return s.sentResources(typeUrl).map((r) => toJson(r.schema, r.message, { registry: envoyRegistry }));
   }
 
-  #write<Res>(call: { write(res: Res, cb: (err?: Error | null) => void): boolean }, stream: AdsStream, res: Res): void {
+  /**
+   * Streams of a shape get the same response object in a push: written in its frame, grpc-js
+   * sends that one Buffer to each of them instead of copying it into a frame per stream.
+   */
+  #write(call: { write(res: Uint8Array | FramedMessage, cb: (err?: Error | null) => void): boolean }, stream: AdsStream, res: Uint8Array): void {
     this.counters.responses++;
-    call.write(res, this.#throttle.writing(stream));
+    if (this.#framed) {
+      this.counters.responseBytes += res.byteLength;
+      call.write(FramedMessage.of(res), this.#throttle.writing(stream));
+    } else {
+      call.write(res, this.#throttle.writing(stream));
+    }
   }
 
   #serve<Req extends { node?: Node | undefined }>(call: grpc.ServerDuplexStream<Req, unknown>, stream: AdsStream & { handle(req: Req): void }): void {
@@ -248,8 +262,8 @@ export class AdsServer {
     try {
       this.counters.generates++;
       // A shape new in this push (no `before`) has nothing to keep: it is generated whole.
-      snap = before && scope === 'routing' && !this.#failedShapes.has(key)
-        ? buildSnapshot(this.#source.generate(identity, 'routing'), before, 'routing')
+      snap = before && scope !== 'all' && !this.#failedShapes.has(key)
+        ? buildSnapshot(this.#source.generate(identity, scope), before, scope)
         : buildSnapshot(this.#source.generate(identity), before);
       this.#failedShapes.delete(key);
     } catch (err) {

@@ -63,15 +63,16 @@ function namedList(res: ProxyResources, type: ServedType): readonly (Message & {
  * Serializes `res` once. Resources (and whole types) whose bytes equal those in `previous` keep
  * the previous objects, so "did this type change" is an identity check for every stream.
  * Throws on a resource without a name or a name used twice in one type. With scope `routing`,
- * clusters and endpoints are `previous`'s (which must be given), whatever `res` holds of them.
+ * clusters and endpoints are `previous`'s (which must be given), whatever `res` holds of them;
+ * with scope `endpoints`, listeners and routes are.
  */
 export function buildSnapshot(res: ProxyResources, previous?: Snapshot, scope: ResourceScope = 'all'): Snapshot {
   const types = new Map<ServedType, TypeResources>();
   for (const type of SERVED_TYPES) {
     const schema = SCHEMA[type];
     const before = previous?.types.get(type);
-    if (scope === 'routing' && !isRouting(type)) {
-      if (!before) throw new Error(`a routing-only snapshot needs the previous ${type.slice(type.lastIndexOf('.') + 1)}s`);
+    if (scope !== 'all' && isRouting(type) !== (scope === 'routing')) {
+      if (!before) throw new Error(`a ${scope}-only snapshot needs the previous ${type.slice(type.lastIndexOf('.') + 1)}s`);
       types.set(type, before);
       continue;
     }

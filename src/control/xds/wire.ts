@@ -5,6 +5,7 @@
  * protobuf parsers accept fields in any order.
  */
 import type { VersionedResource } from './snapshot.js';
+import { FramedMessage } from './framed.js';
 
 const utf8 = new TextEncoder();
 
@@ -42,9 +43,12 @@ export function sotwResourcesField(resources: readonly VersionedResource[]): Uin
   return concat(resources.map((r) => lengthDelimited(2, r.anyBytes)));
 }
 
-/** DiscoveryResponse {version_info = 1, resources = 2, type_url = 4, nonce = 5}. */
+/**
+ * DiscoveryResponse {version_info = 1, resources = 2, type_url = 4, nonce = 5}. Responses are
+ * built in their gRPC frame (FramedMessage), to be written as they are to every stream.
+ */
 export function sotwResponse(version: string, typeUrl: string, nonce: string, resourcesField: Uint8Array): Uint8Array {
-  return concat([str(1, version), resourcesField, str(4, typeUrl), str(5, nonce)]);
+  return FramedMessage.concat([str(1, version), resourcesField, str(4, typeUrl), str(5, nonce)]);
 }
 
 const deltaEntries = new WeakMap<VersionedResource, Uint8Array>();
@@ -61,7 +65,7 @@ export function deltaResourceEntry(r: VersionedResource): Uint8Array {
 
 /** DeltaDiscoveryResponse {system_version_info = 1, resources = 2, type_url = 4, nonce = 5, removed_resources = 6}. */
 export function deltaResponse(systemVersion: string, typeUrl: string, nonce: string, resources: readonly VersionedResource[], removed: readonly string[]): Uint8Array {
-  return concat([
+  return FramedMessage.concat([
     str(1, systemVersion), ...resources.map(deltaResourceEntry), str(4, typeUrl), str(5, nonce),
     ...removed.map((n) => lengthDelimited(6, utf8.encode(n))),
   ]);

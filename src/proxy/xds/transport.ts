@@ -39,6 +39,14 @@ let grpcModule: Promise<Grpc> | undefined;
  * plaintext HTTP/2, or TLS with `tls`). @grpc/grpc-js is loaded on first use, so a static proxy never pays for it.
  * A channel per stream: reconnecting is the caller's backoff, not the channel's.
  */
+/**
+ * The HTTP/2 receive window (stream and connection) the ADS client advertises: Envoy's default
+ * for its gRPC streams (Http2ProtocolOptions initial_stream_window_size and
+ * initial_connection_window_size, 256 MiB). HTTP/2's own 64 KiB would cost a round trip per
+ * 64 KiB of a route table to a busy client (a mesh of 500 services sends ~300 KiB at once).
+ */
+export const ADS_FLOW_CONTROL_WINDOW = 256 * 1024 * 1024;
+
 export async function openAdsStream<Req, Res>(target: string, delta: boolean, ev: StreamEvents<Res>, tls?: AdsTls): Promise<AdsStream<Req>> {
   const grpc = await (grpcModule ??= import('@grpc/grpc-js'));
   const secure = tls ? await tls() : undefined;
@@ -47,9 +55,7 @@ export async function openAdsStream<Req, Res>(target: string, delta: boolean, ev
   const client = new grpc.Client(target, secure?.credentials ?? grpc.credentials.createInsecure(), {
     ...secure?.options,
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
-    // HTTP/2's default 64 KiB window would take a round trip per 64 KiB of a route table (a
-    // mesh of 500 services sends ~300 KiB at once); Envoy's own default window is 256 MiB.
-    'grpc-node.flow_control_window': 16 * 1024 * 1024,
+    'grpc-node.flow_control_window': ADS_FLOW_CONTROL_WINDOW,
   });
   const path = delta ? `${SERVICE}/DeltaAggregatedResources` : `${SERVICE}/StreamAggregatedResources`;
   const serialize = (m: Req): Buffer => Buffer.from(delta ? toBinary(DeltaDiscoveryRequestSchema, m as DeltaDiscoveryRequest) : toBinary(DiscoveryRequestSchema, m as DiscoveryRequest));

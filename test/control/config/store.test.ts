@@ -116,3 +116,21 @@ test('persistence failure: the change is refused, files written so far are put b
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('an update carries the resource it replaced: an edit of a ServiceEntry\'s endpoints alone scopes its push to clusters and endpoints', async () => {
+  const { scopeOfChanges } = await import('../../../src/control/translate/scope.js');
+  const entry = (address: string, port = 80) => res(`apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: { name: a, namespace: default }\nspec: { hosts: [a.example.com], ports: [{ number: ${port}, name: http, protocol: HTTP }], resolution: STATIC, endpoints: [{ address: ${address} }] }\n`)[0]!;
+  const store = new ConfigStore();
+  const events: ConfigChange[][] = [];
+  store.onChange((c) => events.push([...c]));
+  store.apply([entry('10.0.0.1')], API_OWNER);
+  assert.equal(events[0]![0]!.previous, undefined);
+  assert.equal(scopeOfChanges(events[0]!), 'all', 'a new ServiceEntry');
+  store.apply([entry('10.0.0.2')], API_OWNER);
+  const update = events[1]![0]!;
+  assert.equal(update.type, 'updated');
+  assert.equal(update.previous?.kind === 'ServiceEntry' && update.previous.spec.endpoints?.[0]?.address, '10.0.0.1');
+  assert.equal(scopeOfChanges(events[1]!), 'endpoints');
+  store.apply([entry('10.0.0.2', 81)], API_OWNER);
+  assert.equal(scopeOfChanges(events[2]!), 'all', 'a port changed');
+});

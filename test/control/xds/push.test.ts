@@ -198,6 +198,47 @@ test('a routing-only push (a VirtualService change) regenerates listeners and ro
   assert.equal(source.scopes.at(-1), 'all');
 });
 
+test('an endpoints-only push (a ServiceEntry\'s endpoints changed) regenerates clusters and endpoints only; listeners and routes stay the last push\'s', async () => {
+  const { source, server, open } = await setup();
+  const client = open();
+  await fullySubscribed(client, 'ep1');
+  const id = server.status()[0]!.id;
+  const listenersBefore = await server.sentResources(id, TYPE_URL.listener);
+  const routesBefore = await server.sentResources(id, TYPE_URL.route);
+  source.resources = everythingChanged(); // listeners too: an endpoints push must not look at them
+  server.push('ServiceEntry endpoints', 'endpoints');
+  const cds = await client.next();
+  assert.equal(cds.typeUrl, TYPE_URL.cluster);
+  client.send({ typeUrl: TYPE_URL.cluster, versionInfo: cds.versionInfo, responseNonce: cds.nonce });
+  const eds = await client.next();
+  assert.equal(eds.typeUrl, TYPE_URL.endpoint);
+  assert.deepEqual(namesOf(eds.resources).sort(), ['c-a', 'c-b']);
+  client.send({ typeUrl: TYPE_URL.endpoint, resourceNames: ['c-a', 'c-b'], versionInfo: eds.versionInfo, responseNonce: eds.nonce });
+  await client.none(300);
+  assert.equal(source.scopes.at(-1), 'endpoints');
+  assert.deepEqual(await server.sentResources(id, TYPE_URL.listener), listenersBefore);
+  assert.deepEqual(await server.sentResources(id, TYPE_URL.route), routesBefore);
+  // The next full push brings the listeners and routes that changed meanwhile.
+  server.push('DestinationRule');
+  const order: string[] = [];
+  for (let i = 0; i < 2; i++) order.push((await client.next()).typeUrl);
+  assert.deepEqual(order, [TYPE_URL.listener, TYPE_URL.route]);
+  assert.equal(source.scopes.at(-1), 'all');
+});
+
+test('a routing-only and an endpoints-only push() debounced together are a full push', async () => {
+  const { source, server, open } = await setup({ debounce: { quietMs: 100, maxDelayMs: 1000 } });
+  const client = open();
+  await fullySubscribed(client, 'ep2');
+  source.resources = everythingChanged();
+  server.push('VirtualService', 'routing');
+  server.push('ServiceEntry endpoints', 'endpoints');
+  const order: string[] = [];
+  for (let i = 0; i < 4; i++) order.push((await client.next()).typeUrl);
+  assert.deepEqual(order, [TYPE_URL.cluster, TYPE_URL.endpoint, TYPE_URL.listener, TYPE_URL.route]);
+  assert.equal(source.scopes.at(-1), 'all');
+});
+
 test('a routing-only push() debounced with any other is a full push', async () => {
   const { source, server, open } = await setup({ debounce: { quietMs: 100, maxDelayMs: 1000 } });
   const client = open();

@@ -70,3 +70,26 @@ test('subscription: the same shared list again is no change; another list is', (
   sub.update(false, [], ['outbound|9080||svc-0.default.svc.cluster.local']);
   assert.equal(sub.replace(decodeDiscoveryRequest(bytes(clusters(100))).resourceNames), true);
 });
+
+test('request-wire: a known list is recognised by its bytes; lists that only start like it are decoded whole (table)', () => {
+  const known = clusters(150, 'known');
+  const enc = (init: Parameters<typeof create<typeof DiscoveryRequestSchema>>[1]) => toBinary(DiscoveryRequestSchema, create(DiscoveryRequestSchema, init));
+  const first = decodeDiscoveryRequest(enc({ typeUrl: TYPE_URL.endpoint, resourceNames: known, responseNonce: '1' }));
+  const extra = 'outbound|80||extra.default.svc.cluster.local';
+  const rows: [string, Uint8Array, boolean][] = [
+    ['same list, other version and nonce', enc({ typeUrl: TYPE_URL.endpoint, versionInfo: 'v9', resourceNames: known, responseNonce: '2' }), true],
+    ['same list with node and NACK', enc({ typeUrl: TYPE_URL.endpoint, resourceNames: known, node: create(NodeSchema, { id: 'n' }), errorDetail: create(StatusSchema, { code: 3, message: 'x' }) }), true],
+    ['a prefix of the list', enc({ typeUrl: TYPE_URL.endpoint, resourceNames: known.slice(0, 149) }), false],
+    ['the list and one more name', enc({ typeUrl: TYPE_URL.endpoint, resourceNames: [...known, extra] }), false],
+    ['the list, other fields, then one more name', Buffer.concat([enc({ resourceNames: known, typeUrl: TYPE_URL.endpoint }), enc({ responseNonce: 'z', resourceNames: [extra] })]), false],
+    ['the list with its last name changed', enc({ typeUrl: TYPE_URL.endpoint, resourceNames: [...known.slice(0, 149), extra] }), false],
+  ];
+  for (const [name, bytes, shared] of rows) {
+    const got = decodeDiscoveryRequest(bytes);
+    assert.ok(equals(DiscoveryRequestSchema, got, fromBinary(DiscoveryRequestSchema, bytes)), name);
+    assert.equal(got.resourceNames === first.resourceNames, shared, `${name}: shares the known list`);
+  }
+  // A known list's bytes followed by a malformed tail are still refused.
+  const ok = enc({ typeUrl: TYPE_URL.endpoint, resourceNames: known });
+  assert.throws(() => decodeDiscoveryRequest(Buffer.concat([ok, Uint8Array.of(0x22, 0x05, 0x61)])));
+});
