@@ -71,6 +71,8 @@ export class Tracer {
       // A new trace (most requests at the edge of a mesh): the header is made first and the ids
       // are slices of it.
       const traceparent = newTraceparent(zipkin !== undefined && !zipkin.traceId128, sampled);
+      // The common case: OpenTelemetry, not sampled: the header is all there is to it.
+      if (!zipkin && !sampled && upstreamSpanId === undefined) { injectW3c(h, '', '', false, undefined, traceparent); return undefined; }
       const traceId = traceparent.slice(3, 35);
       const spanId = traceparent.slice(36, 52);
       if (zipkin) injectB3(h, traceId, upstreamSpanId ?? spanId, upstreamSpanId ? spanId : undefined, sampled, h.has('b3'));

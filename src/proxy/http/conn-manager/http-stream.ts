@@ -143,8 +143,9 @@ export class HttpStream implements RouterStream {
     this.#armMaxDuration();
     const factories = this.rt.filters;
     if (factories.length === 0) { this.#route(); return; }
-    const filters: HttpStreamFilter[] = [];
-    for (let i = 0; i < factories.length; i++) filters.push(factories[i]!.create(new FilterCallbacks(this, factories[i]!.name, i)));
+    // Sized up front: an empty array's first push reserves 17 slots (~150 bytes) per request.
+    const filters = new Array<HttpStreamFilter>(factories.length);
+    for (let i = 0; i < factories.length; i++) filters[i] = factories[i]!.create(new FilterCallbacks(this, factories[i]!.name, i));
     this.#filters = filters;
     this.#runFilters();
   }
