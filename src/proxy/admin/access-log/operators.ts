@@ -10,6 +10,7 @@ import type { HeaderMap } from '../../http/headers.js';
 import type { AccessLogContext, SocketAddress } from './context.js';
 import { responseFlagsToLongString, responseFlagsToString } from './response-flags.js';
 import { compileStartTime } from './start-time.js';
+import type { LineEncoder } from './line-encoder.js';
 
 /** One compiled operator. */
 export interface Extractor {
@@ -19,6 +20,11 @@ export interface Extractor {
   readonly numeric: boolean;
   /** What typed JSON prints instead of null when the value is unknown (PROTOCOL prints "-"). */
   readonly typedMissing?: string;
+  /**
+   * Text formats: appends the value straight to `out` (the text get() would return, without
+   * building it); false, having appended nothing, when the value is unknown.
+   */
+  readonly encode?: (ctx: AccessLogContext, out: LineEncoder) => boolean;
 }
 
 type Params = 'none' | 'optional' | 'required';
@@ -55,8 +61,25 @@ function lastAddressText(): (a: SocketAddress) => string {
   };
 }
 
+/**
+ * formatAddress's text appended to a line without building it: the client's address differs by
+ * port on every connection, and a string made per line would also be flattened to be encoded.
+ */
+function addressEncoder(pick: (c: AccessLogContext) => SocketAddress | undefined): (c: AccessLogContext, out: LineEncoder) => boolean {
+  let last = '';
+  let v6 = false;
+  return (c, out) => {
+    const a = pick(c);
+    if (!a) return false;
+    if (a.address !== last) { last = a.address; v6 = last.includes(':'); }
+    if (v6) { out.text('['); out.text(last); out.text(']:'); } else { out.text(last); out.text(':'); }
+    out.number(a.port);
+    return true;
+  };
+}
+
 const address = (pick: (c: AccessLogContext) => SocketAddress | undefined): Record<'full' | 'noPort' | 'port', OperatorSpec> => ({
-  full: { params: 'none', length: false, make: () => { const text = lastAddressText(); return { get: (c) => { const a = pick(c); return a && text(a); }, numeric: false }; } },
+  full: { params: 'none', length: false, make: () => { const text = lastAddressText(); return { get: (c) => { const a = pick(c); return a && text(a); }, numeric: false, encode: addressEncoder(pick) }; } },
   noPort: str((c) => pick(c)?.address),
   port: num((c) => pick(c)?.port),
 });
