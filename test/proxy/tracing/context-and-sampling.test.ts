@@ -115,6 +115,15 @@ test('random sampling follows the request id: about the configured share of many
     if (decideReason(h, { clientSampling: ALL, randomSampling: { numerator: 10_000, denominator: 1_000_000 }, overallSampling: ALL }, 0) === TraceReason.Sampling) hits++;
   }
   assert.ok(hits > n * 0.005 && hits < n * 0.02, `1% of ${n}: ${hits}`);
+  // The id's last 32 bits, unsigned, over 2^32: exact at the edges (the top bit set included).
+  const half = { clientSampling: ALL, randomSampling: { numerator: 50, denominator: 100 }, overallSampling: ALL };
+  const at = (tail: string, cfg = half): TraceReason => decideReason(new HeaderMap(['x-request-id', `123e4567-e89b-42d3-a456-4266${tail}`]), cfg, 0);
+  assert.equal(at('7fffffff'), TraceReason.Sampling);
+  assert.equal(at('80000000'), TraceReason.NotTraceable);
+  assert.equal(at('FFFFFFFF'), TraceReason.NotTraceable);
+  assert.equal(at('00000000'), TraceReason.Sampling);
+  assert.equal(at('fffffffe', { ...half, randomSampling: { numerator: 99_999_999, denominator: 100_000_000 } }), TraceReason.NotTraceable);
+  assert.equal(at('fffe0000', { ...half, randomSampling: { numerator: 99_999_999, denominator: 100_000_000 } }), TraceReason.Sampling);
 });
 
 const span: FinishedSpan = {
