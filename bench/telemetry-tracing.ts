@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     `Throughput with telemetry on: ${(ratio * 100).toFixed(1)}% of off (per round: ${perRound.map((x) => `${(x * 100).toFixed(0)}%`).join(', ')}); the target is at least 90%. p99 latency (wrk --latency, median of the rounds): off ${m('off', 'p99Ms').toFixed(2)} ms, on ${m('on', 'p99Ms').toFixed(2)} ms.`,
     `CPU per request, on − off: ${signed(m('on', 'cpuUsPerRequest') - m('off', 'cpuUsPerRequest'))} µs (difference of the medians; per round: ${cpuPerRound.map(signed).join(', ')} µs).`,
     `The on listener completed ${fmt(onRequests)} requests: ${fmt(logLines)} access-log lines, ${fmt(sent)} spans sent (${((sent / Math.max(1, onRequests)) * 100).toFixed(2)}%) in ${fmt(reports)} reports (${fmt(reportBytes)} bytes), ${fmt(stat('tracing.opentelemetry.spans_dropped'))} dropped.`,
-    `In process (bench/lib/telemetry-loop.ts, median of 5 × 200,000, minus a loop that only builds the request): tracing ${loop.tracingNs.toFixed(0)} ns, access log ${loop.accessLogNs.toFixed(0)} ns per request.`,
+    `In process (bench/lib/telemetry-loop.ts, CPU time, median of 5 × 200,000, minus a loop that only builds the request): tracing ${loop.tracingNs.toFixed(0)} ns, access log ${loop.accessLogNs.toFixed(0)} ns per request.`,
     quiet.discarded.length ? `Runs discarded for other work on the machine: ${quiet.discarded.join(', ')}.` : '',
     '',
     `Load: \`${command}\` (port of the listener under test).`,

@@ -3,6 +3,7 @@ import type { HeaderMap } from './http/headers.js';
 import type { AccessLogger } from './admin/access-log/logger.js';
 import type { HttpStream } from './http/conn-manager/http-stream.js';
 import type { TcpSession } from './tcp/tcp-proxy.js';
+import type { ConnectionInfo } from './http/conn-manager/connection-info.js';
 export { compileAccessLogs, type AccessLogger } from './admin/access-log/logger.js';
 export { flushAccessLogs } from './admin/access-log/sink.js';
 
@@ -13,10 +14,8 @@ export { flushAccessLogs } from './admin/access-log/sink.js';
  * taken when the stream finishes, as Envoy's StreamInfo does.
  */
 class HttpAccessLogContext implements AccessLogContext {
-  readonly durationMs: number;
-  constructor(readonly s: HttpStream) {
-    this.durationMs = s.elapsedMs();
-  }
+  s!: HttpStream;
+  durationMs = 0;
   get startTimeMs(): number { return this.s.startMs; }
   get request(): AccessLogRequest | undefined { return this.s.req; }
   get responseHeaders(): HeaderMap | undefined { return this.s.responseHeaders; }
@@ -32,16 +31,32 @@ class HttpAccessLogContext implements AccessLogContext {
   get upstreamCluster(): string | undefined { return this.s.upstreamCluster?.name; }
   get downstreamRemoteAddress(): SocketAddress { return this.s.downstreamAddress; }
   get downstreamDirectRemoteAddress(): SocketAddress { const c = this.s.conn; return { address: c.remoteAddress, port: c.remotePort }; }
-  get downstreamLocalAddress(): SocketAddress { const c = this.s.conn; return { address: c.localAddress, port: c.localPort }; }
+  get downstreamLocalAddress(): SocketAddress { return localAddressOf(this.s.conn); }
   get routeName(): string | undefined { return this.s.route?.route.name; }
   get requestedServerName(): string | undefined { return this.s.conn.serverName; }
   get connectionId(): number { return this.s.conn.id; }
   get attemptCount(): number | undefined { return this.s.attemptCount; }
 }
 
+let lastLocal: SocketAddress = { address: '', port: -1 };
+
+/** A connection's local address; the connections of a listener share one, so the last is kept. */
+function localAddressOf(c: ConnectionInfo): SocketAddress {
+  if (c.localPort !== lastLocal.port || c.localAddress !== lastLocal.address) lastLocal = { address: c.localAddress, port: c.localPort };
+  return lastLocal;
+}
+
+/**
+ * The one context of this thread, bound to each stream in turn: loggers read it only while
+ * log() runs (AccessLogger's contract), so a request allocates none.
+ */
+const httpContext = new HttpAccessLogContext();
+
 /** Logs a finished HTTP stream to each logger. Runs once per request, after the response. */
 export function logAccess(loggers: readonly AccessLogger[], s: HttpStream): void {
-  const ctx = new HttpAccessLogContext(s);
+  const ctx = httpContext;
+  ctx.s = s;
+  ctx.durationMs = s.elapsedMs();
   for (let i = 0; i < loggers.length; i++) loggers[i]!.log(ctx);
 }
 

@@ -257,11 +257,14 @@ function expectKind(h: CounterHandle | GaugeHandle | HistogramHandle, kind: Stat
  */
 const BATCHED = isMainThread;
 interface PendingStat { flush(): void }
+// Filled from the front and reused: `length = 0` would drop the backing store, so every turn
+// would grow a new one push by push. Entries past dirtyCount are stats already flushed.
 const dirty: PendingStat[] = [];
+let dirtyCount = 0;
 let flushScheduled = false;
 
 function markDirty(h: PendingStat): void {
-  dirty.push(h);
+  dirty[dirtyCount++] = h;
   if (!flushScheduled) {
     flushScheduled = true;
     setImmediate(flushPendingStats);
@@ -272,8 +275,8 @@ function markDirty(h: PendingStat): void {
 export function flushPendingStats(): void {
   flushScheduled = false;
   // A flush never marks anything dirty, so the list does not grow while it is walked.
-  for (let i = 0; i < dirty.length; i++) dirty[i]!.flush();
-  dirty.length = 0;
+  for (let i = 0; i < dirtyCount; i++) dirty[i]!.flush();
+  dirtyCount = 0;
 }
 
 class SharedCounter implements CounterHandle, PendingStat {

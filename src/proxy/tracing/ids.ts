@@ -1,4 +1,5 @@
 import { randomFillSync } from 'node:crypto';
+import { latin1 } from '../http/h1/chars.js';
 
 /** Random bytes drawn in batches, so a span id costs no system call (as request-id.ts does for UUIDs). */
 const POOL = 4096;
@@ -62,7 +63,7 @@ export function newTraceparent(bits64: boolean, sampled: boolean): string {
       TP[37 + 2 * i] = HEX[b & 15]!;
     }
     TP[54] = sampled ? 0x31 : 0x30;
-    return TP.toString('latin1', 0, 55);
+    return latin1(TP, 0, 55);
   }
 }
 

@@ -24,37 +24,52 @@ const HEX16 = /^[0-9a-f]{16}$/;
 const ZERO32 = '0'.repeat(32);
 const ZERO16 = '0'.repeat(16);
 
-/** The trace context of a request: traceparent first, then `b3`, then `x-b3-*`; undefined when none is valid. */
-export function extractContext(h: HeaderMap): ParentContext | undefined {
+/**
+ * The formats a provider speaks, as Envoy's tracers do: OpenTelemetry W3C trace context, Zipkin
+ * B3. Its own format is read first and is the only one written.
+ */
+export type Propagation = 'w3c' | 'b3';
+
+/**
+ * The trace context of a request; undefined when none is valid. `w3c` (OpenTelemetry):
+ * traceparent, then `b3`, then `x-b3-*`. `b3` (Zipkin): `b3`, then `x-b3-*`, then traceparent.
+ * Envoy's tracers read their own format only; the other one is read as a fallback, so that a
+ * caller speaking it still gets its trace continued.
+ */
+export function extractContext(h: HeaderMap, prefer: Propagation = 'w3c'): ParentContext | undefined {
+  if (prefer === 'w3c') return extractW3c(h) ?? extractB3(h);
+  return extractB3(h) ?? extractW3c(h);
+}
+
+function extractW3c(h: HeaderMap): ParentContext | undefined {
   const tp = h.get('traceparent');
-  if (tp !== undefined) {
-    const c = parseTraceparent(tp);
-    if (c) {
-      const ts = h.get('tracestate');
-      // The same span in B3 form may name its own parent, which traceparent cannot carry.
-      const pid = h.get('x-b3-spanid')?.toLowerCase() === c.spanId ? h.get('x-b3-parentspanid')?.toLowerCase() : undefined;
-      return { ...c, ...(ts ? { traceState: ts } : {}), ...(pid && HEX16.test(pid) ? { parentSpanId: pid } : {}) };
-    }
-  }
+  if (tp === undefined) return undefined;
+  const c = parseTraceparent(tp);
+  if (!c) return undefined;
+  const ts = h.get('tracestate');
+  // The same span in B3 form may name its own parent, which traceparent cannot carry.
+  const pid = h.get('x-b3-spanid')?.toLowerCase() === c.spanId ? h.get('x-b3-parentspanid')?.toLowerCase() : undefined;
+  return { ...c, ...(ts ? { traceState: ts } : {}), ...(pid && HEX16.test(pid) ? { parentSpanId: pid } : {}) };
+}
+
+function extractB3(h: HeaderMap): ParentContext | undefined {
   const single = h.get('b3');
   if (single !== undefined) {
     const c = parseB3Single(single);
     if (c) return c;
   }
   const tid = h.get('x-b3-traceid');
+  if (tid === undefined) return undefined;
   const sid = h.get('x-b3-spanid');
-  if (tid !== undefined && sid !== undefined) {
-    const traceId = normalizeTraceId(tid.toLowerCase());
-    const spanId = sid.toLowerCase();
-    if (traceId && HEX16.test(spanId) && spanId !== ZERO16) {
-      const pid = h.get('x-b3-parentspanid')?.toLowerCase();
-      const flags = h.get('x-b3-flags');
-      const s = h.get('x-b3-sampled');
-      const sampled = flags === '1' ? true : s === '1' || s === 'true' ? true : s === '0' || s === 'false' ? false : undefined;
-      return { traceId, spanId, parentSpanId: pid && HEX16.test(pid) ? pid : undefined, sampled, format: 'b3' };
-    }
-  }
-  return undefined;
+  if (sid === undefined) return undefined;
+  const traceId = normalizeTraceId(tid.toLowerCase());
+  const spanId = sid.toLowerCase();
+  if (!traceId || !HEX16.test(spanId) || spanId === ZERO16) return undefined;
+  const pid = h.get('x-b3-parentspanid')?.toLowerCase();
+  const flags = h.get('x-b3-flags');
+  const s = h.get('x-b3-sampled');
+  const sampled = flags === '1' ? true : s === '1' || s === 'true' ? true : s === '0' || s === 'false' ? false : undefined;
+  return { traceId, spanId, parentSpanId: pid && HEX16.test(pid) ? pid : undefined, sampled, format: 'b3' };
 }
 
 /** `version-traceid-parentid-flags`; version 00 exactly, later versions by their first four fields (§4.3). */
@@ -103,25 +118,37 @@ export interface ChildContext {
 }
 
 /**
- * Writes the context for the next hop in both W3C and B3 multi-header form, so an application
- * that forwards either kind keeps the trace whole; a request that came with the single `b3`
- * header gets that one updated as well. `traceparent`: the W3C header for `c` when the caller
- * already has it (a new trace, see newTraceparent).
+ * Writes the context for the next hop in the provider's format, as Envoy's tracers do:
+ * OpenTelemetry `traceparent` (and `tracestate` when the trace has one), Zipkin B3 multi
+ * headers (and the single `b3` header when the request came with one, so no hop reads a stale
+ * one first). Headers of the other format pass through untouched. `traceparent`: the W3C
+ * header for `c` when the caller already has it (a new trace, see newTraceparent).
  */
-export function injectContext(h: HeaderMap, c: ChildContext, hadB3Single: boolean, traceparent?: string): void {
-  injectIds(h, c.traceId, c.spanId, c.parentSpanId, c.sampled, c.traceState, hadB3Single, traceparent);
+export function injectContext(h: HeaderMap, c: ChildContext, format: Propagation, hadB3Single: boolean, traceparent?: string): void {
+  if (format === 'w3c') injectW3c(h, c.traceId, c.spanId, c.sampled, c.traceState, traceparent);
+  else injectB3(h, c.traceId, c.spanId, c.parentSpanId, c.sampled, hadB3Single);
 }
 
-/** injectContext with the context's fields as arguments (the tracer's path: no object per request). */
-export function injectIds(h: HeaderMap, traceId: string, spanId: string, parentSpanId: string | undefined, sampled: boolean, traceState: string | undefined, hadB3Single: boolean, traceparent?: string): void {
+/** The W3C half of injectContext, with the context's fields as arguments (no object per request). */
+export function injectW3c(h: HeaderMap, traceId: string, spanId: string, sampled: boolean, traceState: string | undefined, traceparent?: string): void {
+  const l = h.list;
+  // A caller's values go: its tracestate belongs to its traceparent (kept via `traceState` when continued).
+  for (let i = 0; i < l.length; i += 2) {
+    const n = l[i];
+    if (n === 'traceparent' || n === 'tracestate') { l.splice(i, 2); i -= 2; }
+  }
+  l.push('traceparent', traceparent ?? `00-${traceId}-${spanId}-0${sampled ? '1' : '0'}`);
+  if (traceState) l.push('tracestate', traceState);
+}
+
+/** The B3 half of injectContext, with the context's fields as arguments. */
+export function injectB3(h: HeaderMap, traceId: string, spanId: string, parentSpanId: string | undefined, sampled: boolean, hadB3Single: boolean): void {
   const l = h.list;
   // One pass drops what a caller sent of these headers; then this hop's values go on the end.
   for (let i = 0; i < l.length; i += 2) {
-    if (TRACE_HEADERS.has(l[i]!)) { l.splice(i, 2); i -= 2; }
+    if (B3_HEADERS.has(l[i]!)) { l.splice(i, 2); i -= 2; }
   }
   const flag = sampled ? '1' : '0';
-  l.push('traceparent', traceparent ?? `00-${traceId}-${spanId}-0${flag}`);
-  if (traceState) l.push('tracestate', traceState);
   const b3Trace = isShortTraceId(traceId) ? traceId.slice(16) : traceId;
   l.push('x-b3-traceid', b3Trace, 'x-b3-spanid', spanId);
   if (parentSpanId) l.push('x-b3-parentspanid', parentSpanId);
@@ -129,5 +156,5 @@ export function injectIds(h: HeaderMap, traceId: string, spanId: string, parentS
   if (hadB3Single) l.push('b3', `${b3Trace}-${spanId}-${flag}${parentSpanId ? `-${parentSpanId}` : ''}`);
 }
 
-/** What injectContext replaces (x-b3-flags goes: the decision is in x-b3-sampled). */
-const TRACE_HEADERS: ReadonlySet<string> = new Set(['traceparent', 'tracestate', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'x-b3-sampled', 'x-b3-flags', 'b3']);
+/** What injectB3 replaces (x-b3-flags goes: the decision is in x-b3-sampled). */
+const B3_HEADERS: ReadonlySet<string> = new Set(['x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'x-b3-sampled', 'x-b3-flags', 'b3']);

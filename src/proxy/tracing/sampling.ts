@@ -33,12 +33,13 @@ export function reasonOf(requestId: string): TraceReason | undefined {
 
 /** The last 8 hex digits of a UUID as a number (a non-hex digit counts as 0). */
 function lowBits(rid: string): number {
+  // 32 bits in int32 arithmetic (no doubles in the loop); unsigned at the end.
   let v = 0;
   for (let i = 28; i < 36; i++) {
     const c = rid.charCodeAt(i) | 0x20;
-    v = v * 16 + (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : 0);
+    v = (v << 4) | (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : 0);
   }
-  return v;
+  return v >>> 0;
 }
 
 function withReason(requestId: string, r: TraceReason): string {

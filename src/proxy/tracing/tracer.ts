@@ -7,7 +7,7 @@
 import type { RequestHeaders } from '../http/stream.js';
 import type { HeaderMap } from '../http/headers.js';
 import { responseFlagsToString } from '../admin/access-log/response-flags.js';
-import { extractContext, injectIds } from './propagation.js';
+import { extractContext, injectB3, injectW3c } from './propagation.js';
 import { decideReason, isSampled } from './sampling.js';
 import { newSpanId, newTraceparent } from './ids.js';
 import type { TracingConfig } from './config.js';
@@ -53,34 +53,38 @@ export class Tracer {
 
   /**
    * Runs after the connection manager's own header edits (x-request-id exists). Records the
-   * decision on x-request-id and writes traceparent / x-b3-* for the next hop. Returns the span
+   * decision on x-request-id and writes the context for the next hop in the provider's format
+   * (OpenTelemetry: traceparent; Zipkin: x-b3-*). Returns the span
    * to finish, or undefined when it is not sampled (nothing will be reported: most requests).
    */
   start(req: RequestHeaders): ActiveSpan | undefined {
     const h = req.headers;
     const cfg = this.config;
     const reason = decideReason(h, cfg, Math.random());
-    const parent = extractContext(h);
-    const sampled = isSampled(reason, parent?.sampled);
     const zipkin = cfg.provider.kind === 'zipkin' ? cfg.provider : undefined;
+    const parent = extractContext(h, zipkin ? 'b3' : 'w3c');
+    const sampled = isSampled(reason, parent?.sampled);
     // Zipkin's shared span context: the server side of a hop reports under its caller's span id.
     const shared = zipkin !== undefined && zipkin.sharedSpanContext && cfg.operation === 'ingress' && parent !== undefined;
     const upstreamSpanId = cfg.spawnUpstreamSpan ? newSpanId() : undefined;
-    const hadB3Single = parent?.format === 'b3-single' || h.has('b3');
     if (parent === undefined) {
       // A new trace (most requests at the edge of a mesh): the header is made first and the ids
       // are slices of it.
       const traceparent = newTraceparent(zipkin !== undefined && !zipkin.traceId128, sampled);
+      // The common case: OpenTelemetry, not sampled: the header is all there is to it.
+      if (!zipkin && !sampled && upstreamSpanId === undefined) { injectW3c(h, '', '', false, undefined, traceparent); return undefined; }
       const traceId = traceparent.slice(3, 35);
       const spanId = traceparent.slice(36, 52);
-      if (upstreamSpanId === undefined) injectIds(h, traceId, spanId, undefined, sampled, undefined, hadB3Single, traceparent);
-      else injectIds(h, traceId, upstreamSpanId, spanId, sampled, undefined, hadB3Single);
+      if (zipkin) injectB3(h, traceId, upstreamSpanId ?? spanId, upstreamSpanId ? spanId : undefined, sampled, h.has('b3'));
+      else if (upstreamSpanId === undefined) injectW3c(h, traceId, spanId, sampled, undefined, traceparent);
+      else injectW3c(h, traceId, upstreamSpanId, sampled, undefined);
       return sampled ? { traceId, spanId, parentSpanId: undefined, traceState: undefined, sampled, shared: false, upstreamSpanId } : undefined;
     }
     const traceId = parent.traceId;
     const spanId = shared ? parent.spanId : newSpanId();
     const parentSpanId = shared ? parent.parentSpanId : parent.spanId;
-    injectIds(h, traceId, upstreamSpanId ?? spanId, upstreamSpanId ? spanId : parentSpanId, sampled, parent.traceState, hadB3Single);
+    if (zipkin) injectB3(h, traceId, upstreamSpanId ?? spanId, upstreamSpanId ? spanId : parentSpanId, sampled, parent.format === 'b3-single' || h.has('b3'));
+    else injectW3c(h, traceId, upstreamSpanId ?? spanId, sampled, parent.traceState);
     return sampled ? { traceId, spanId, parentSpanId, traceState: parent.traceState, sampled, shared, upstreamSpanId } : undefined;
   }
 

@@ -61,6 +61,9 @@ test('text formats: encode writes exactly the UTF-8 of the formatted line', () =
     base,
     { startTimeMs: 0, responseFlags: 0, bytesReceived: 0, bytesSent: 0 },
     { ...base, request: { ...base.request!, path: `/ü/${'€'.repeat(40)}/😀`, headers: new HeaderMap(['user-agent', `agent \ud800 ${'z'.repeat(100)}`]) }, responseFlags: 0x41, durationMs: 12345.9 },
+    // Addresses are encoded without a string: IPv4 after IPv6 and back, port 0, a new host each time.
+    { ...base, downstreamRemoteAddress: { address: '10.1.2.3', port: 1 }, upstreamHost: { address: 'fe80::1', port: 0 }, downstreamLocalAddress: undefined },
+    { ...base, downstreamRemoteAddress: { address: '10.1.2.3', port: 65535 }, upstreamHost: { address: '10.0.0.9', port: 8080 } },
   ];
   for (const format of [ISTIO_TEXT_FORMAT, DEFAULT_FORMAT, '%START_TIME(%s.%3f)% %REQ(:PATH):3% %%literal ü%% %DURATION%\n']) {
     for (const omitEmptyValues of [false, true]) {

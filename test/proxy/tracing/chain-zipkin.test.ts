@@ -67,3 +67,18 @@ test('Zipkin shared span context: the server side of a hop reports under its cal
   assert.equal(mOut.parentSpanId, mIn.spanId);
   assert.equal(fIn.shared, false, 'a trace root shares with no one');
 });
+
+test('Zipkin reads and writes B3 (the single b3 header too, when it came that way) and writes no traceparent', async () => {
+  const { collector, chain } = await setUp(false, 1);
+  const single = '80f198ee56343ba864fe8b2a57d3eff7';
+  await chain.call({ b3: `${single}-e457b5a2e4d86bd1-1` });
+  const spans = traceOf(await collector.waitFor((s) => traceOf(s, single).length >= 5), single);
+  const fIn = one(spans, 'front.default', 'server');
+  assert.equal(fIn.parentSpanId, 'e457b5a2e4d86bd1');
+  const seenByFront = chain.services[0]!.received.at(-1)!;
+  assert.equal(seenByFront['b3'], `${single}-${fIn.spanId}-1-e457b5a2e4d86bd1`);
+  assert.deepEqual([seenByFront['x-b3-traceid'], seenByFront['x-b3-spanid'], seenByFront['x-b3-parentspanid'], seenByFront['x-b3-sampled']], [single, fIn.spanId, 'e457b5a2e4d86bd1', '1']);
+  assert.equal(seenByFront['traceparent'], undefined);
+  const mIn = one(spans, 'middle.default', 'server');
+  assert.equal(mIn.parentSpanId, one(spans, 'front.default', 'client').spanId, 'the next hop reads the updated b3, not the caller\'s');
+});

@@ -37,23 +37,44 @@ test('extraction order and B3 forms', () => {
   assert.equal(extractContext(h('x-b3-traceid', T, 'x-b3-spanid', '2'.repeat(16)))!.sampled, undefined, 'B3 may defer the decision');
   assert.equal(extractContext(h('b3', '0')), undefined, 'a lone sampling state carries no context');
   assert.equal(extractContext(h('x-b3-traceid', 'zz', 'x-b3-spanid', '2'.repeat(16))), undefined);
+  // Zipkin reads B3 first, W3C only when there is no valid B3 context.
+  const both = h('traceparent', `00-${T}-00f067aa0ba902b7-01`, 'x-b3-traceid', '1'.repeat(32), 'x-b3-spanid', '2'.repeat(16));
+  assert.equal(extractContext(both, 'b3')?.traceId, '1'.repeat(32));
+  assert.equal(extractContext(both, 'w3c')?.traceId, T);
+  assert.equal(extractContext(h('traceparent', `00-${T}-00f067aa0ba902b7-01`, 'b3', 'junk'), 'b3')?.format, 'w3c');
 });
 
-test('injection writes W3C and B3; 64-bit trace ids stay 16 digits in B3', () => {
-  const h = new HeaderMap(['x-b3-flags', '1']);
-  injectContext(h, { traceId: T, spanId: 'a'.repeat(16), parentSpanId: 'b'.repeat(16), sampled: true, traceState: 'k=v' }, true);
-  assert.equal(h.get('traceparent'), `00-${T}-${'a'.repeat(16)}-01`);
-  assert.equal(h.get('tracestate'), 'k=v');
-  assert.equal(h.get('x-b3-parentspanid'), 'b'.repeat(16));
-  assert.equal(h.get('x-b3-flags'), undefined);
-  assert.equal(h.get('b3'), `${T}-${'a'.repeat(16)}-1-${'b'.repeat(16)}`);
+test('injection writes the provider\'s format only (OpenTelemetry W3C, Zipkin B3), as Envoy; 64-bit trace ids stay 16 digits in B3', () => {
+  const ctx = { traceId: T, spanId: 'a'.repeat(16), parentSpanId: 'b'.repeat(16), sampled: true, traceState: 'k=v' };
+  const w3c = new HeaderMap(['x-b3-flags', '1', 'traceparent', `00-${'9'.repeat(32)}-${'9'.repeat(16)}-00`, 'tracestate', 'old=1', 'x-b3-traceid', '9'.repeat(32)]);
+  injectContext(w3c, ctx, 'w3c', true);
+  assert.deepEqual(w3c.getAll('traceparent'), [`00-${T}-${'a'.repeat(16)}-01`]);
+  assert.deepEqual(w3c.getAll('tracestate'), ['k=v']);
+  assert.deepEqual([w3c.get('x-b3-flags'), w3c.get('x-b3-traceid'), w3c.get('x-b3-spanid'), w3c.get('b3')], ['1', '9'.repeat(32), undefined, undefined], 'B3 headers pass through untouched');
+  const noState = new HeaderMap(['tracestate', 'orphan=1']);
+  injectContext(noState, { ...ctx, traceState: undefined }, 'w3c', false);
+  assert.equal(noState.get('tracestate'), undefined, 'a caller\'s tracestate goes with its traceparent');
+
+  const b3 = new HeaderMap(['x-b3-flags', '1', 'traceparent', `00-${'9'.repeat(32)}-${'9'.repeat(16)}-00`]);
+  injectContext(b3, ctx, 'b3', true);
+  assert.equal(b3.get('x-b3-traceid'), T);
+  assert.equal(b3.get('x-b3-spanid'), 'a'.repeat(16));
+  assert.equal(b3.get('x-b3-parentspanid'), 'b'.repeat(16));
+  assert.equal(b3.get('x-b3-sampled'), '1');
+  assert.equal(b3.get('x-b3-flags'), undefined);
+  assert.equal(b3.get('b3'), `${T}-${'a'.repeat(16)}-1-${'b'.repeat(16)}`);
+  assert.equal(b3.get('traceparent'), `00-${'9'.repeat(32)}-${'9'.repeat(16)}-00`, 'W3C headers pass through untouched');
   const short = newTraceId(true);
   const h2 = new HeaderMap();
-  injectContext(h2, { traceId: short, spanId: 'a'.repeat(16), parentSpanId: undefined, sampled: false, traceState: undefined }, false);
+  injectContext(h2, { traceId: short, spanId: 'a'.repeat(16), parentSpanId: undefined, sampled: false, traceState: undefined }, 'b3', false);
   assert.equal(h2.get('x-b3-traceid'), short.slice(16));
   assert.equal(h2.get('x-b3-sampled'), '0');
+  assert.equal(h2.get('x-b3-parentspanid'), undefined);
   assert.equal(h2.get('b3'), undefined);
-  assert.match(h2.get('traceparent')!, /-00$/);
+  assert.equal(h2.get('traceparent'), undefined);
+  const h3 = new HeaderMap();
+  injectContext(h3, { traceId: T, spanId: 'a'.repeat(16), parentSpanId: undefined, sampled: false, traceState: undefined }, 'w3c', false);
+  assert.deepEqual(h3.list, ['traceparent', `00-${T}-${'a'.repeat(16)}-00`]);
 });
 
 const ALL = { numerator: 100, denominator: 100 };
@@ -94,6 +115,15 @@ test('random sampling follows the request id: about the configured share of many
     if (decideReason(h, { clientSampling: ALL, randomSampling: { numerator: 10_000, denominator: 1_000_000 }, overallSampling: ALL }, 0) === TraceReason.Sampling) hits++;
   }
   assert.ok(hits > n * 0.005 && hits < n * 0.02, `1% of ${n}: ${hits}`);
+  // The id's last 32 bits, unsigned, over 2^32: exact at the edges (the top bit set included).
+  const half = { clientSampling: ALL, randomSampling: { numerator: 50, denominator: 100 }, overallSampling: ALL };
+  const at = (tail: string, cfg = half): TraceReason => decideReason(new HeaderMap(['x-request-id', `123e4567-e89b-42d3-a456-4266${tail}`]), cfg, 0);
+  assert.equal(at('7fffffff'), TraceReason.Sampling);
+  assert.equal(at('80000000'), TraceReason.NotTraceable);
+  assert.equal(at('FFFFFFFF'), TraceReason.NotTraceable);
+  assert.equal(at('00000000'), TraceReason.Sampling);
+  assert.equal(at('fffffffe', { ...half, randomSampling: { numerator: 99_999_999, denominator: 100_000_000 } }), TraceReason.NotTraceable);
+  assert.equal(at('fffe0000', { ...half, randomSampling: { numerator: 99_999_999, denominator: 100_000_000 } }), TraceReason.Sampling);
 });
 
 const span: FinishedSpan = {

@@ -34,7 +34,7 @@ test('spawn_upstream_span: a client span under the server span, and the upstream
   assert.deepEqual([server.kind, client.kind], ['server', 'client']);
   assert.equal(client.parentSpanId, server.spanId);
   assert.equal(req.headers.get('traceparent'), `00-${server.traceId}-${client.spanId}-01`);
-  assert.equal(req.headers.get('x-b3-parentspanid'), server.spanId);
+  assert.equal(req.headers.get('x-b3-parentspanid'), undefined, 'OpenTelemetry writes W3C only');
   assert.deepEqual(client.remote, { address: '10.0.0.2', port: 8080 });
   assert.deepEqual(server.remote, { address: '10.0.0.1', port: 5000 });
 });
@@ -60,4 +60,19 @@ test('an unsampled request reports nothing but still carries its context onwards
   tracer.finish(tracer.start(req), finished(req));
   assert.equal(spans.length, 0);
   assert.match(req.headers.get('traceparent')!, /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+});
+
+test('Zipkin writes B3 only: x-b3-* with the client span and its parent, a caller\'s traceparent untouched', () => {
+  const { tracer, spans } = setUp({
+    spawnUpstreamSpan: true,
+    provider: { kind: 'zipkin', cluster: 'c', path: '/api/v2/spans', authority: 'c', traceId128: true, sharedSpanContext: false, timeoutMs: 1000, serviceName: '' },
+  });
+  const stale = `00-${'9'.repeat(32)}-${'9'.repeat(16)}-01`;
+  const req = request(['x-b3-traceid', '1'.repeat(32), 'x-b3-spanid', '2'.repeat(16), 'x-b3-sampled', '1', 'traceparent', stale]);
+  tracer.finish(tracer.start(req), finished(req));
+  const [server, client] = spans as [FinishedSpan, FinishedSpan];
+  assert.equal(server.traceId, '1'.repeat(32), 'B3 is read first');
+  assert.equal(server.parentSpanId, '2'.repeat(16));
+  assert.deepEqual([req.headers.get('x-b3-traceid'), req.headers.get('x-b3-spanid'), req.headers.get('x-b3-parentspanid'), req.headers.get('x-b3-sampled')], ['1'.repeat(32), client.spanId, server.spanId, '1']);
+  assert.deepEqual(req.headers.getAll('traceparent'), [stale]);
 });

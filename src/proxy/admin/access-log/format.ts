@@ -67,11 +67,18 @@ export function compileTextFormat(format: string, path: string, opts: TextFormat
 
 /** concat's line as bytes: the same pieces, numbers printed as String(n) prints them. */
 function encoder(parts: readonly FormatPart[], empty: string): (ctx: AccessLogContext, out: LineEncoder) => void {
+  // One array per kind of piece, so the loop reads no property that only some operators have.
+  const n = parts.length;
+  const literals = parts.map((p) => (typeof p === 'string' ? p : undefined));
+  const encoders = parts.map((p) => (typeof p === 'string' ? undefined : p.encode));
+  const getters = parts.map((p) => (typeof p === 'string' ? undefined : p));
   return (ctx, out) => {
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i]!;
-      if (typeof p === 'string') { out.text(p); continue; }
-      const v = p.get(ctx);
+    for (let i = 0; i < n; i++) {
+      const lit = literals[i];
+      if (lit !== undefined) { out.text(lit); continue; }
+      const enc = encoders[i];
+      if (enc !== undefined) { if (!enc(ctx, out)) out.text(empty); continue; }
+      const v = getters[i]!.get(ctx);
       if (v === undefined) out.text(empty);
       else if (typeof v === 'number') out.number(v);
       else out.text(v);

@@ -13,7 +13,10 @@ import { accessLogSinks, type AccessLogSink, type AccessLogSinks } from './sink.
 import { compileAccessLogFilter, type AccessLogPredicate } from './filter.js';
 
 export interface AccessLogger {
-  /** Formats and queues one entry; cheap and never throws. */
+  /**
+   * Formats and queues one entry; cheap and never throws. `ctx` is valid only during the call
+   * (the connection manager reuses one): keep no reference to it.
+   */
   log(ctx: AccessLogContext): void;
 }
 

@@ -6,10 +6,10 @@
  */
 import os from 'node:os';
 import { ConfigError } from '../../../envoy/registry.js';
-import type { HeaderMap } from '../../http/headers.js';
 import type { AccessLogContext, SocketAddress } from './context.js';
 import { responseFlagsToLongString, responseFlagsToString } from './response-flags.js';
 import { compileStartTime } from './start-time.js';
+import type { LineEncoder } from './line-encoder.js';
 
 /** One compiled operator. */
 export interface Extractor {
@@ -19,6 +19,11 @@ export interface Extractor {
   readonly numeric: boolean;
   /** What typed JSON prints instead of null when the value is unknown (PROTOCOL prints "-"). */
   readonly typedMissing?: string;
+  /**
+   * Text formats: appends the value straight to `out` (the text get() would return, without
+   * building it); false, having appended nothing, when the value is unknown.
+   */
+  readonly encode?: (ctx: AccessLogContext, out: LineEncoder) => boolean;
 }
 
 type Params = 'none' | 'optional' | 'required';
@@ -55,8 +60,25 @@ function lastAddressText(): (a: SocketAddress) => string {
   };
 }
 
+/**
+ * formatAddress's text appended to a line without building it: the client's address differs by
+ * port on every connection, and a string made per line would also be flattened to be encoded.
+ */
+function addressEncoder(pick: (c: AccessLogContext) => SocketAddress | undefined): (c: AccessLogContext, out: LineEncoder) => boolean {
+  let last = '';
+  let v6 = false;
+  return (c, out) => {
+    const a = pick(c);
+    if (!a) return false;
+    if (a.address !== last) { last = a.address; v6 = last.includes(':'); }
+    if (v6) { out.text('['); out.text(last); out.text(']:'); } else { out.text(last); out.text(':'); }
+    out.number(a.port);
+    return true;
+  };
+}
+
 const address = (pick: (c: AccessLogContext) => SocketAddress | undefined): Record<'full' | 'noPort' | 'port', OperatorSpec> => ({
-  full: { params: 'none', length: false, make: () => { const text = lastAddressText(); return { get: (c) => { const a = pick(c); return a && text(a); }, numeric: false }; } },
+  full: { params: 'none', length: false, make: () => { const text = lastAddressText(); return { get: (c) => { const a = pick(c); return a && text(a); }, numeric: false, encode: addressEncoder(pick) }; } },
   noPort: str((c) => pick(c)?.address),
   port: num((c) => pick(c)?.port),
 });
@@ -79,14 +101,13 @@ function headerOperator(source: HeaderSource): OperatorSpec {
       for (const n of names) {
         if (!/^:?[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(n)) throw new ConfigError(path, `Invalid header configuration. Format string contains invalid characters: ${JSON.stringify(n)}`);
       }
-      const main = names[0]!.toLowerCase();
-      const alt = names[1]?.toLowerCase();
-      const lookup = source === 'request' ? requestHeader : source === 'response' ? responseHeader : trailer;
+      const main = headerLookup(source, names[0]!.toLowerCase());
+      const alt = names[1] === undefined ? undefined : headerLookup(source, names[1].toLowerCase());
       return {
         numeric: false,
         get(ctx) {
-          let v = lookup(ctx, main);
-          if (v === undefined && alt !== undefined) v = lookup(ctx, alt);
+          let v = main(ctx);
+          if (v === undefined && alt !== undefined) v = alt(ctx);
           return v !== undefined && maxLength !== undefined ? v.slice(0, maxLength) : v;
         },
       };
@@ -94,30 +115,26 @@ function headerOperator(source: HeaderSource): OperatorSpec {
   };
 }
 
-function requestHeader(ctx: AccessLogContext, name: string): string | undefined {
-  const r = ctx.request;
-  if (!r) return undefined;
-  switch (name) {
-    case ':method': return r.method;
-    case ':path': return r.path;
-    case ':authority': return r.authority;
-    case ':scheme': return r.scheme;
-    default: return header(r.headers, name);
+/**
+ * The reader of one header, chosen when the format is compiled (a line then compares no names):
+ * pseudo headers from the request's fields, others the first value (Envoy logs the first of
+ * repeated headers); a pseudo header the map cannot hold is never there.
+ */
+function headerLookup(source: HeaderSource, name: string): (ctx: AccessLogContext) => string | undefined {
+  if (source === 'request') {
+    switch (name) {
+      case ':method': return (c) => c.request?.method;
+      case ':path': return (c) => c.request?.path;
+      case ':authority': return (c) => c.request?.authority;
+      case ':scheme': return (c) => c.request?.scheme;
+      default: return name.startsWith(':') ? () => undefined : (c) => c.request?.headers.get(name);
+    }
   }
-}
-
-function responseHeader(ctx: AccessLogContext, name: string): string | undefined {
-  if (name === ':status') return ctx.responseCode ? String(ctx.responseCode) : undefined;
-  return header(ctx.responseHeaders, name);
-}
-
-function trailer(ctx: AccessLogContext, name: string): string | undefined {
-  return header(ctx.responseTrailers, name);
-}
-
-/** First value (Envoy logs the first of repeated headers); pseudo headers are not in the map. */
-function header(h: HeaderMap | undefined, name: string): string | undefined {
-  return name.startsWith(':') || !h ? undefined : h.get(name);
+  if (source === 'response') {
+    if (name === ':status') return (c) => (c.responseCode ? String(c.responseCode) : undefined);
+    return name.startsWith(':') ? () => undefined : (c) => c.responseHeaders?.get(name);
+  }
+  return name.startsWith(':') ? () => undefined : (c) => c.responseTrailers?.get(name);
 }
 
 const startTime: OperatorSpec = {

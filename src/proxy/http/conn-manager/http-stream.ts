@@ -68,6 +68,7 @@ export class HttpStream implements RouterStream {
   #durationTimer: NodeJS.Timeout | undefined;
   #responseStarted = false;
   #done = false;
+  #durationMs = 0;
   flags = 0;
   status = 0;
   /** Set by filters (jwt_authn's payloads, read by rbac); created on first write. */
@@ -143,8 +144,9 @@ export class HttpStream implements RouterStream {
     this.#armMaxDuration();
     const factories = this.rt.filters;
     if (factories.length === 0) { this.#route(); return; }
-    const filters: HttpStreamFilter[] = [];
-    for (let i = 0; i < factories.length; i++) filters.push(factories[i]!.create(new FilterCallbacks(this, factories[i]!.name, i)));
+    // Sized up front: an empty array's first push reserves 17 slots (~150 bytes) per request.
+    const filters = new Array<HttpStreamFilter>(factories.length);
+    for (let i = 0; i < factories.length; i++) filters[i] = factories[i]!.create(new FilterCallbacks(this, factories[i]!.name, i));
     this.#filters = filters;
     this.#runFilters();
   }
@@ -300,6 +302,7 @@ export class HttpStream implements RouterStream {
   abandon(): void {
     if (this.#done) return;
     this.#done = true;
+    this.#durationMs = performance.now() - this.#start;
     if (this.#requestTimer) clearTimeout(this.#requestTimer);
     if (this.#durationTimer) clearTimeout(this.#durationTimer);
     this.rt.stats.downstream_rq_active.dec();
@@ -469,6 +472,8 @@ export class HttpStream implements RouterStream {
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
+    // The stream's duration, read once: stats, filters' onDestroy, access logs and the span all see this one.
+    this.#durationMs = performance.now() - this.#start;
     if (this.#requestTimer) { clearTimeout(this.#requestTimer); this.#requestTimer = undefined; }
     if (this.#durationTimer) { clearTimeout(this.#durationTimer); this.#durationTimer = undefined; }
     const fs = this.#filters;
@@ -477,15 +482,15 @@ export class HttpStream implements RouterStream {
     stats.downstream_rq_active.dec();
     if (this.status > 0) stats.recordResponse(this.status);
     stats.downstream_rq_completed.inc();
-    stats.downstream_rq_time.record(performance.now() - this.#start);
+    stats.downstream_rq_time.record(this.#durationMs);
     if (this.rt.config.accessLogs.length > 0) logAccess(this.rt.config.accessLogs, this);
     if (this.#span) this.rt.tracer!.finish(this.#span, this);
     this.onDone?.(this);
   }
 
-  /** Milliseconds since the stream started. */
+  /** Milliseconds since the stream started; once it is finished, its duration. */
   elapsedMs(): number {
-    return performance.now() - this.#start;
+    return this.#done ? this.#durationMs : performance.now() - this.#start;
   }
 
   /** Milliseconds from the stream's start to the first upstream response byte; -1 if none. */

@@ -43,7 +43,7 @@ export interface StreamInfo {
   readonly upstreamCluster: { readonly name: string } | undefined;
   /** The URI SANs of the upstream TLS connection's certificates (its and ours), once the router has one. */
   readonly upstreamTlsPrincipals?: { readonly peer: string | undefined; readonly local: string | undefined } | undefined;
-  /** Milliseconds since the stream started. */
+  /** Milliseconds since the stream started; once it is finished (onDestroy), its duration. */
   elapsedMs(): number;
 }
 
