@@ -100,9 +100,9 @@ async function main(): Promise<void> {
   const cpu = values.cpu === true;
   if (cpu) process.env['TSMESH_PROFILE_KIND'] = 'cpu';
   const unit = cpu ? 'ns of CPU (self)' : 'bytes allocated';
-  // The proxy's own young-generation size given here, so that it does not re-execute itself.
+  // The proxy's own memory flags (bin/tsmesh.js) given here, so that it does not re-execute itself.
   const sampler = resolve(join(root, 'dist/bench/lib/alloc-sampler.js'));
-  const proxy = await startTsmesh({ bin: resolve(join(root, 'bin/tsmesh.js')), dir, bootstrap: tracingBenchBootstrap(ports, join(dir, 'access.log'), only), adminPort: ports.admin, concurrency: 1, nodeFlags: ['--max-semi-space-size=1', '--import', sampler] });
+  const proxy = await startTsmesh({ bin: resolve(join(root, 'bin/tsmesh.js')), dir, bootstrap: tracingBenchBootstrap(ports, join(dir, 'access.log'), only), adminPort: ports.admin, concurrency: 1, nodeFlags: ['--max-semi-space-size=1', '--no-allocation-site-pretenuring', '--import', sampler] });
   for (const name of ['off', 'on'] as const) {
     await checkServes(ports[name], 'h1', BODY);
     await runWrk(`http://127.0.0.1:${ports[name]}/`, { threads: 1, connections, durationSeconds: 2 });

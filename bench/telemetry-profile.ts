@@ -23,9 +23,9 @@ import { tracingBenchBootstrap, type TelemetryPart } from './lib/tracing-bootstr
 import { repoRoot, log } from './lib/repo-root.js';
 
 const BODY = 'hello world\n';
-// The proxy's own young-generation size (bin/tsmesh.js) given here, so that it does not re-execute
+// The proxy's own memory flags (bin/tsmesh.js) given here, so that it does not re-execute
 // itself: a profiler running across execv can kill the new image with SIGPROF.
-const PROFILE_FLAGS = (dir: string): string[] => ['--max-semi-space-size=1', '--cpu-prof', `--cpu-prof-dir=${dir}`];
+const PROFILE_FLAGS = (dir: string): string[] => ['--max-semi-space-size=1', '--no-allocation-site-pretenuring', '--cpu-prof', `--cpu-prof-dir=${dir}`];
 
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
 interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
