@@ -1,5 +1,4 @@
-import type { DescMessage } from '@bufbuild/protobuf';
-import { RBACSchema as HttpRbacSchema, RBACPerRouteSchema } from '../../envoy/generated/envoy/extensions/filters/http/rbac/v3/rbac_pb.js';
+import type { SupportEntry } from '../../envoy/support.js';
 import { RBACSchema as NetworkRbacSchema } from '../../envoy/generated/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
 import { RBACSchema, PolicySchema, PermissionSchema, Permission_SetSchema, PrincipalSchema, Principal_SetSchema, Principal_AuthenticatedSchema } from '../../envoy/generated/envoy/config/rbac/v3/rbac_pb.js';
 import { PathMatcherSchema } from '../../envoy/generated/envoy/type/matcher/v3/path_pb.js';
@@ -11,11 +10,12 @@ import { CidrRangeSchema } from '../../envoy/generated/envoy/config/core/v3/addr
 
 /**
  * The RBAC fields rbac/ implements, for `envoy.filters.http.rbac` (and RBACPerRoute) and
- * `envoy.filters.network.rbac`. HeaderMatcher and StringMatcher are the route's (route/).
+ * `envoy.filters.network.rbac`. HeaderMatcher and StringMatcher are the route's (route/). The
+ * HTTP filter's own messages by name: their descriptors load with the filter.
  */
-export const RBAC_SUPPORT: ReadonlyArray<readonly [DescMessage, string]> = [
-  [HttpRbacSchema, 'rules rules_stat_prefix shadow_rules shadow_rules_stat_prefix'],
-  [RBACPerRouteSchema, 'rbac'],
+export const RBAC_SUPPORT: ReadonlyArray<SupportEntry> = [
+  ['envoy.extensions.filters.http.rbac.v3.RBAC', 'rules rules_stat_prefix shadow_rules shadow_rules_stat_prefix'],
+  ['envoy.extensions.filters.http.rbac.v3.RBACPerRoute', 'rbac'],
   [NetworkRbacSchema, 'rules shadow_rules shadow_rules_stat_prefix stat_prefix enforcement_type'],
   [RBACSchema, 'action policies'],
   [PolicySchema, 'permissions principals'],

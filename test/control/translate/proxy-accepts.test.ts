@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +17,11 @@ import { generate } from '../../../src/control/translate/index.js';
 import type { ProxyIdentity } from '../../../src/envoy/node-metadata.js';
 import { GOLDEN_DIR, goldenCase } from '../mesh-fixtures.js';
 import { asDelivered, asDeliveredListener } from './delivered.js';
+import { BUILT_IN_HTTP_FILTERS, loadHttpFilters } from '../../../src/proxy/http/filters/registry.js';
+
+// The proxy loads a filter's module when a config first names its type (registryFor); these
+// resources are compiled directly, so every built-in filter is loaded first.
+before(() => loadHttpFilters(BUILT_IN_HTTP_FILTERS.flatMap(([names]) => names)));
 
 /*
  * Every listener and cluster generated for a sidecar must be accepted by OUR proxy: its
