@@ -8,6 +8,7 @@ import { checkSupportEntries } from '../../../../src/envoy/support.js';
 import { BUILT_IN_HTTP_FILTERS } from '../../../../src/proxy/http/filters/registry.js';
 import { HTTP_FILTER_SUPPORT } from '../../../../src/proxy/http/filters/supported-fields.js';
 import { RBAC_SUPPORT } from '../../../../src/proxy/rbac/supported-fields.js';
+import { TRACING_SUPPORT } from '../../../../src/proxy/tracing/supported-fields.js';
 import { repoRoot, writeTemp } from '../../../support/proxy.js';
 
 const PREFIX = 'type.googleapis.com/';
@@ -20,9 +21,10 @@ test('each built-in filter is loaded for exactly the types it registers', async 
   }
 });
 
-test('the HTTP filters\' support tables name messages and fields that exist', () => {
+test('the support tables listing messages by name name messages and fields that exist', () => {
   assert.doesNotThrow(() => checkSupportEntries(HTTP_FILTER_SUPPORT, envoyRegistry));
   assert.doesNotThrow(() => checkSupportEntries(RBAC_SUPPORT, envoyRegistry));
+  assert.doesNotThrow(() => checkSupportEntries(TRACING_SUPPORT, envoyRegistry));
   assert.throws(() => checkSupportEntries([['envoy.extensions.filters.http.fault.v3.HTTPFault', 'no_such_field']], envoyRegistry), /HTTPFault has no field no_such_field/);
   assert.throws(() => checkSupportEntries([['envoy.extensions.filters.http.fault.v3.NoSuchMessage', '']], envoyRegistry), /no message/);
 });
@@ -70,11 +72,14 @@ function validate(yaml: string): { code: number | null; stderr: string; loaded: 
 // Their support tables (plain data, by type name) may be loaded: not their code or descriptors.
 const FILTER_CODE = /\/proxy\/http\/filters\/(fault|local-ratelimit|cors|rbac|jwt-authn|istio-stats)\/(?!supported-fields\.js)|\/generated\/envoy\/extensions\/filters\/(http\/(fault|local_ratelimit|cors|rbac|jwt_authn)|common\/fault)\//;
 
-test('a bootstrap with only the router imports no other HTTP filter\'s code or descriptors', () => {
+// Tracing: everything but the HCM block's config and the loader.
+const TRACING_CODE = /\/proxy\/tracing\/(?!config\.js|load\.js|sampling\.js|supported-fields\.js)|\/generated\/envoy\/config\/trace\/v3\/(opentelemetry|zipkin)_pb\.js/;
+
+test('a bootstrap with only the router imports no other HTTP filter\'s code or descriptors, nor tracing\'s', () => {
   const r = validate(bootstrap(''));
   assert.equal(r.code, 0, r.stderr);
   assert.ok(r.loaded.some((u) => u.endsWith('/proxy/http/filters/registry.js')), 'the hook saw the proxy load');
-  assert.deepEqual(r.loaded.filter((u) => FILTER_CODE.test(u)), []);
+  assert.deepEqual(r.loaded.filter((u) => FILTER_CODE.test(u) || TRACING_CODE.test(u)), []);
 });
 
 test('a filter a bootstrap names is loaded on first use, and its unsupported fields are still refused with their path', () => {
