@@ -9,7 +9,7 @@ import { chainOf } from './listener/network-filters.js';
 import { handoffTarget } from './listener/handoff.js';
 import type { SocketAddress } from './listener/original-dst.js';
 import { NetworkLocalRateLimitFilter } from './tcp/local-ratelimit.js';
-import { NetworkRbacFilter } from './tcp/rbac.js';
+import { networkRbacCode } from './tcp/rbac-load.js';
 import { IstioTcpStatsFilter } from './tcp/istio-stats.js';
 import { metadataExchangeStats, peerExchanging, PeerExchange } from './tcp/peer-exchange/exchange.js';
 import { localNodeOf, type LocalNode } from './istio-stats/local-node.js';
@@ -206,7 +206,7 @@ export class ProxyInstance {
 
   #readFilterFor(rf: Exclude<FilterChainSpec['readFilters'][number], { kind: 'metadata_exchange' }>, chain: FilterChainSpec): NetworkReadFilter {
     if (rf.kind === 'local_ratelimit') return new NetworkLocalRateLimitFilter(rf.config, this.scopes, this.shared.slots);
-    if (rf.kind === 'rbac') return new NetworkRbacFilter(rf.config, this.scopes);
+    if (rf.kind === 'rbac') return new (networkRbacCode().NetworkRbacFilter)(rf.config, this.scopes);
     const cluster = chain.filter.kind === 'tcp_proxy' ? chain.filter.config.clusters[0]?.name : undefined;
     return new IstioTcpStatsFilter(rf.config, { scopes: this.scopes, node: this.#node, direction: chain.direction, cluster });
   }

@@ -75,11 +75,14 @@ const FILTER_CODE = /\/proxy\/http\/filters\/(fault|local-ratelimit|cors|rbac|jw
 // Tracing: everything but the HCM block's config and the loader.
 const TRACING_CODE = /\/proxy\/tracing\/(?!config\.js|load\.js|sampling\.js|supported-fields\.js)|\/generated\/envoy\/config\/trace\/v3\/(opentelemetry|zipkin)_pb\.js/;
 
-test('a bootstrap with only the router imports no other HTTP filter\'s code or descriptors, nor tracing\'s', () => {
+// RBAC (network filter, engine, descriptors with the CEL ones they import), but its support table.
+const RBAC_CODE = /\/proxy\/tcp\/rbac\.js|\/proxy\/rbac\/(?!supported-fields\.js)|\/generated\/envoy\/(extensions\/filters\/network\/rbac|config\/rbac)\/|\/generated\/google\/api\/expr\//;
+
+test('a bootstrap with only the router imports no other HTTP filter\'s code or descriptors, nor tracing\'s or RBAC\'s', () => {
   const r = validate(bootstrap(''));
   assert.equal(r.code, 0, r.stderr);
   assert.ok(r.loaded.some((u) => u.endsWith('/proxy/http/filters/registry.js')), 'the hook saw the proxy load');
-  assert.deepEqual(r.loaded.filter((u) => FILTER_CODE.test(u) || TRACING_CODE.test(u)), []);
+  assert.deepEqual(r.loaded.filter((u) => FILTER_CODE.test(u) || TRACING_CODE.test(u) || RBAC_CODE.test(u)), []);
 });
 
 test('a filter a bootstrap names is loaded on first use, and its unsupported fields are still refused with their path', () => {
