@@ -77,15 +77,39 @@ function join(p: string, name: string): string {
   return p ? `${p}.${name}` : name;
 }
 
-/** Builds a table from a compact list: [desc, 'field_a field_b'] or [desc, '*']. */
-export function supportTable(entries: ReadonlyArray<readonly [DescMessage, string]>): SupportTable {
+/**
+ * One entry of a support table: a message (its descriptor, or its full type name when the
+ * descriptor should not be loaded just to list it: a filter's, loaded on first use) and its
+ * fields, 'field_a field_b' or '*'.
+ */
+export type SupportEntry = readonly [DescMessage | string, string];
+
+/**
+ * Builds a table from a compact list. Field names of entries given by descriptor are checked
+ * here; of entries given by name, by checkSupportEntries (in tests, against every descriptor).
+ */
+export function supportTable(entries: ReadonlyArray<SupportEntry>): SupportTable {
   const t = new Map<string, ReadonlySet<string> | '*'>();
   for (const [desc, fields] of entries) {
-    if (fields === '*') { t.set(desc.typeName, '*'); continue; }
+    const typeName = typeof desc === 'string' ? desc : desc.typeName;
+    if (fields === '*') { t.set(typeName, '*'); continue; }
     const names = new Set(fields.split(/\s+/).filter(Boolean));
-    for (const n of names) if (!desc.fields.some((f) => f.name === n)) throw new Error(`supportTable: ${desc.typeName} has no field ${n}`);
-    const prev = t.get(desc.typeName);
-    t.set(desc.typeName, prev && prev !== '*' ? new Set([...prev, ...names]) : names);
+    if (typeof desc !== 'string') checkFields(desc, names);
+    const prev = t.get(typeName);
+    t.set(typeName, prev && prev !== '*' ? new Set([...prev, ...names]) : names);
   }
   return t;
+}
+
+function checkFields(desc: DescMessage, names: Iterable<string>): void {
+  for (const n of names) if (!desc.fields.some((f) => f.name === n)) throw new Error(`supportTable: ${desc.typeName} has no field ${n}`);
+}
+
+/** Throws unless every entry names a message `registry` knows, with the fields it lists. */
+export function checkSupportEntries(entries: ReadonlyArray<SupportEntry>, registry: Registry): void {
+  for (const [desc, fields] of entries) {
+    const d = typeof desc === 'string' ? registry.getMessage(desc) : desc;
+    if (!d) throw new Error(`supportTable: no message ${String(desc)}`);
+    if (fields !== '*') checkFields(d, fields.split(/\s+/).filter(Boolean));
+  }
 }

@@ -15,9 +15,28 @@ const WELL_KNOWN: readonly DescFile[] = [
   file_google_protobuf_wrappers, file_google_protobuf_timestamp, file_google_protobuf_empty,
 ];
 
-/** The well-known types plus every generated file that defines one of `typeNames`. */
+type TypeHandlerLoader = (typeNames: ReadonlySet<string>) => Promise<void>;
+const handlerLoaders: TypeHandlerLoader[] = [];
+
+/**
+ * Registers code that loads what handles some `@type`s (a filter's module) when a config names
+ * them: registryFor runs every such loader for the names it is given, so whatever decodes a
+ * config with the registry can then compile it.
+ */
+export function onTypesNamed(load: TypeHandlerLoader): void {
+  handlerLoaders.push(load);
+}
+
+/** Runs the onTypesNamed loaders for `typeNames`. */
+export async function loadTypeHandlers(typeNames: Iterable<string>): Promise<void> {
+  const names = new Set(typeNames);
+  await Promise.all(handlerLoaders.map((load) => load(names)));
+}
+
+/** The well-known types plus every generated file that defines one of `typeNames`, and what handles them (onTypesNamed). */
 export async function registryFor(typeNames: Iterable<string>): Promise<Registry> {
   const wanted = new Set(typeNames);
+  await loadTypeHandlers(wanted);
   // A scan rather than a kept name -> file map: this runs once per thread, at start-up.
   const loads = generatedFileIndex
     .filter(([, pkg, messages]) => messages.split(' ').some((name) => wanted.has(`${pkg}.${name}`)))

@@ -9,7 +9,7 @@ import { chainOf } from './listener/network-filters.js';
 import { handoffTarget } from './listener/handoff.js';
 import type { SocketAddress } from './listener/original-dst.js';
 import { NetworkLocalRateLimitFilter } from './tcp/local-ratelimit.js';
-import { NetworkRbacFilter } from './tcp/rbac.js';
+import { networkRbacCode } from './tcp/rbac-load.js';
 import { IstioTcpStatsFilter } from './tcp/istio-stats.js';
 import { metadataExchangeStats, peerExchanging, PeerExchange } from './tcp/peer-exchange/exchange.js';
 import { localNodeOf, type LocalNode } from './istio-stats/local-node.js';
@@ -25,7 +25,8 @@ import type { InstanceShared } from './shared/context.js';
 import type { StatScope } from './stats-scope.js';
 import { SecretStore, type SecretRef } from './tls/secret-store.js';
 import { loadStaticSecrets } from './tls/static-secrets.js';
-import { TracingRuntime } from './tracing/runtime.js';
+import type { TracingRuntime } from './tracing/runtime.js';
+import { tracingCode } from './tracing/load.js';
 import { DownstreamTlsTerminator } from './tls/downstream-tls.js';
 import { tlsTerminating } from './tls/tls-filter.js';
 import { sslStats } from './tls/ssl-stats.js';
@@ -56,17 +57,20 @@ export class ProxyInstance {
   readonly #hcmStats = new Map<string, HcmStats>();
   readonly #tcpStats = new Map<string, TcpProxyStats>();
   readonly #emptyTables = new Map<string, RouteTable>();
-  /** This thread's span exporters. */
-  readonly tracing: TracingRuntime;
+  /** This thread's span exporters, made for the first connection manager that traces. */
+  #tracing: TracingRuntime | undefined;
 
   constructor(readonly spec: ProxySpec, readonly scopes: StatScopes, shared: InstanceShared) {
     this.secrets = shared.secrets ?? new SecretStore();
     loadStaticSecrets(this.secrets, spec.secrets);
     this.shared = { ...shared, secrets: this.secrets };
     this.clusters = new ClusterManager(spec.clusters, (name) => scopes.cluster(name), this.shared);
-    this.tracing = new TracingRuntime(this.clusters, (p) => scopes.tracing(p), spec.bootstrap);
     this.#staticListeners = spec.listeners.map((l) => this.#build(l));
     for (const l of this.#staticListeners) this.#listeners.set(l.spec.name, l);
+  }
+
+  #tracingRuntime(): TracingRuntime {
+    return this.#tracing ??= new (tracingCode().TracingRuntime)(this.clusters, (p) => this.scopes.tracing(p), this.spec.bootstrap);
   }
 
   /** Every listener, static ones first. */
@@ -157,7 +161,7 @@ export class ProxyInstance {
 
   async close(): Promise<void> {
     await Promise.all(this.listeners.map((l) => l.close()));
-    await this.tracing.flush();
+    await this.#tracing?.flush();
     this.clusters.close();
   }
 
@@ -202,7 +206,7 @@ export class ProxyInstance {
 
   #readFilterFor(rf: Exclude<FilterChainSpec['readFilters'][number], { kind: 'metadata_exchange' }>, chain: FilterChainSpec): NetworkReadFilter {
     if (rf.kind === 'local_ratelimit') return new NetworkLocalRateLimitFilter(rf.config, this.scopes, this.shared.slots);
-    if (rf.kind === 'rbac') return new NetworkRbacFilter(rf.config, this.scopes);
+    if (rf.kind === 'rbac') return new (networkRbacCode().NetworkRbacFilter)(rf.config, this.scopes);
     const cluster = chain.filter.kind === 'tcp_proxy' ? chain.filter.config.clusters[0]?.name : undefined;
     return new IstioTcpStatsFilter(rf.config, { scopes: this.scopes, node: this.#node, direction: chain.direction, cluster });
   }
@@ -253,7 +257,7 @@ export class ProxyInstance {
       const httpScope = scopes.http(f.config.statPrefix);
       const filters = f.config.filters.flatMap((fc) => (fc.instantiate ? [fc.instantiate({ httpScope, statPrefix: f.config.statPrefix, scopes, shared, clusters: this.clusters, direction: chain.direction, node: this.#node })] : []));
       const routes: RouteSource = f.config.rds === undefined ? { table: f.config.routes } : this.#routeSource(f.config.rds);
-      const tracer = f.config.tracing ? this.tracing.tracerFor(f.config.tracing) : undefined;
+      const tracer = f.config.tracing ? this.#tracingRuntime().tracerFor(f.config.tracing) : undefined;
       return new HttpConnectionManagerFilter({ config: f.config, routes, stats, clusters: this.clusters, filters, ...(tracer ? { tracer } : {}) });
     }
     let stats = this.#tcpStats.get(f.config.statPrefix);

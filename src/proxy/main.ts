@@ -36,6 +36,9 @@ export interface ProxyOptions {
   metrics?: MetricsPortsOptions | undefined;
 }
 
+/** How long an xDS sidecar waits for its initial fetch before it turns V8's compilers on anyway. */
+const JIT_AFTER_XDS_MAX_MS = 15_000;
+
 /**
  * `tsmesh proxy`: one proxy as anyone outside sees it (one admin, one set of stats), serving
  * on `concurrency` threads. With one, the main thread serves; with more, worker threads do,
@@ -109,6 +112,16 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
     clearTimeout(timer);
     await stop(0);
   };
+  // Start-up is over (workers, signal handlers, first log lines, xDS's first resources too):
+  // drop its garbage, and give V8's compilers back once the proxy is busy (start-up.ts). Called
+  // last, so that no start-up work counts as being busy.
+  let started = false;
+  const ready = (): void => {
+    if (started) return;
+    started = true;
+    finishStartUp(deferredV8Flags);
+    traceStartUpMemory('ready (after GC)');
+  };
   let exit: (code: number) => void = () => {};
   const done = new Promise<number>((r) => { exit = r; });
 
@@ -147,10 +160,7 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
   }
   admin = spec.admin ? new AdminServer(spec, store, instance, loadedAt, () => void stop(0), () => void drain()) : undefined;
   if (admin && spec.admin) await admin.listen(spec.admin.address, spec.admin.port);
-  // Start-up is over (workers too): drop its garbage; request-path code gets V8's optimizing compilers.
   traceStartUpMemory('serving');
-  finishStartUp(deferredV8Flags);
-  traceStartUpMemory('ready (after GC)');
   spec.listeners.forEach((l, i) => log.info(`listener ${l.name} ${l.bindToPort ? "on" : "for hand-offs to (not bound)"} ${l.address}:${ports[i]}`));
   if (admin) log.info(`admin on ${admin.address}`);
   if (opts.metrics) {
@@ -173,13 +183,18 @@ export async function runProxy(opts: ProxyOptions): Promise<number> {
     if (admin) admin.dynamic = { state: xds.state, get registry() { return xds!.registry; } };
     xds.start();
     // As Envoy: LIVE once the initial fetch is done (or its timeout passed).
-    void xds.initialFetch().then(() => { if (!stopping) { admin?.setReady(true); log.info('xds: initial fetch done'); } });
+    const fetched = xds.initialFetch().then(() => { if (!stopping) { admin?.setReady(true); log.info('xds: initial fetch done'); } });
+    // The initial fetch (decoding and compiling the first resources) is start-up work too.
+    let cap: NodeJS.Timeout | undefined;
+    void Promise.race([fetched, new Promise<void>((r) => { cap = setTimeout(r, JIT_AFTER_XDS_MAX_MS).unref(); })])
+      .then(() => { clearTimeout(cap); ready(); });
   } else {
     admin?.setReady(true);
   }
   // A second SIGTERM while draining must not fall back to the default (kill): keep the handler.
   process.on('SIGTERM', () => void drainThenStop());
   process.once('SIGINT', () => void stop(0));
+  if (!spec.xds) ready();
   return done;
 }
 

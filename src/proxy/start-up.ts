@@ -7,9 +7,10 @@ import { level, log } from './log.js';
  *
  * It starts the proxy with V8's optimizing and baseline compilers off, so that start-up-only
  * code (module loading, descriptor hydration, config parsing) is not compiled for speed it will
- * never need, and names in TSMESH_RESUME_V8_FLAGS what turns them back on. V8 reads these flags
- * each time it decides to tier a function up, so turning them on later gives request-path code
- * the same optimization as if they had always been on.
+ * never need, and names in TSMESH_RESUME_V8_FLAGS what turns them back on once the proxy is
+ * busy (resumeCompilersWhenBusy). V8 reads these flags each time it decides to tier a function
+ * up, so turning them on later gives request-path code the same optimization as if they had
+ * always been on.
  *
  * It also passes --expose-gc: start-up leaves garbage (config text, descriptor protos, module
  * loading) that a proxy with little traffic would otherwise carry until some later major GC.
@@ -35,10 +36,50 @@ export function collectStartUpGarbage(): void {
   gc();
 }
 
+/**
+ * CPU time the process spends after start-up before V8's compilers come back: a proxy that
+ * serves traffic passes it within a second; one that only answers the odd health check or
+ * scrape takes a long while. Until then nothing is compiled by TurboFan, whose code (~4 MiB of
+ * the node binary) and zones would otherwise be paged in by the first function start-up made
+ * hot and a request happens to call again (Node's builtin loader, its argument validators),
+ * not by request-path code.
+ */
+export const JIT_AFTER_CPU_US = 250_000;
+const JIT_CHECK_MS = 1000;
+
+/** What resumeCompilersWhenBusy reads and does (the process's own, or fakes in tests). */
+export interface CompilerSwitch {
+  /** CPU time (user + system) of the whole process so far, in microseconds. */
+  cpuUs(): number;
+  /** Calls `fn` every `ms` until the returned function is called; must not keep the process alive. */
+  every(fn: () => void, ms: number): () => void;
+  setFlag(flag: string): void;
+}
+
+const processSwitch: CompilerSwitch = {
+  cpuUs: () => { const u = process.cpuUsage(); return u.user + u.system; },
+  every: (fn, ms) => { const t = setInterval(fn, ms).unref(); return () => clearInterval(t); },
+  setFlag: (f) => setFlagsFromString(f),
+};
+
+/**
+ * Turns `flags` on once the process has used JIT_AFTER_CPU_US of CPU from now (every thread:
+ * workers' load counts), checked once a second.
+ */
+export function resumeCompilersWhenBusy(flags: readonly string[], sw: CompilerSwitch = processSwitch): void {
+  if (flags.length === 0) return;
+  const from = sw.cpuUs();
+  const stop = sw.every(() => {
+    if (sw.cpuUs() - from < JIT_AFTER_CPU_US) return;
+    stop();
+    for (const f of flags) sw.setFlag(f);
+  }, JIT_CHECK_MS);
+}
+
 /** Called once the proxy (every thread of it) is ready and before it serves. */
 export function finishStartUp(deferredV8Flags: readonly string[]): void {
   collectStartUpGarbage();
-  for (const f of deferredV8Flags) setFlagsFromString(f);
+  resumeCompilersWhenBusy(deferredV8Flags);
 }
 
 /**

@@ -10,8 +10,8 @@ import { ConfigError, typeUrlOf, unpackAs } from '../../envoy/registry.js';
 import { compileHcm, type HcmConfig } from '../http/conn-manager/config.js';
 import { compileTcpProxy, type TcpProxyConfig } from '../tcp/tcp-proxy.js';
 import { compileNetworkLocalRateLimit, type NetworkLocalRateLimitConfig } from '../tcp/local-ratelimit.js';
-import { RBACSchema as NetworkRbacSchema } from '../../envoy/generated/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
-import { compileNetworkRbac, type NetworkRbacConfig } from '../tcp/rbac.js';
+import type { NetworkRbacConfig } from '../tcp/rbac.js';
+import { NETWORK_RBAC_TYPE_URL, networkRbacCode } from '../tcp/rbac-load.js';
 import { parseStatsPluginConfig, TYPED_STRUCT_TYPE_URL, type StatsPluginConfig } from '../istio-stats/plugin-config.js';
 import { isMetadataExchangeConfig, parseMetadataExchangeConfig, METADATA_EXCHANGE_FILTER, METADATA_EXCHANGE_TYPE_URL, type MetadataExchangeConfig } from '../tcp/peer-exchange/config.js';
 import { TrafficDirection } from '../../envoy/generated/envoy/config/core/v3/base_pb.js';
@@ -136,9 +136,9 @@ function compileChain(c: FilterChain, path: string, direction: TrafficDirectionN
       if (i === last) throw new ConfigError(p, `${f.name || 'local_ratelimit'} cannot be the last filter: a chain ends with http_connection_manager or tcp_proxy`);
       readFilters.push({ kind: 'local_ratelimit', config: compileNetworkLocalRateLimit(unpackAs(any, NetworkLocalRateLimitSchema, tp), tp) });
       return;
-    } else if (any.typeUrl === typeUrlOf(NetworkRbacSchema)) {
+    } else if (any.typeUrl === NETWORK_RBAC_TYPE_URL) {
       if (i === last) throw new ConfigError(p, `${f.name || 'rbac'} cannot be the last filter: a chain ends with http_connection_manager or tcp_proxy`);
-      readFilters.push({ kind: 'rbac', config: compileNetworkRbac(unpackAs(any, NetworkRbacSchema, tp), tp) });
+      readFilters.push({ kind: 'rbac', config: networkRbacCode().compileNetworkRbacAny(any, tp) });
       return;
     } else if (any.typeUrl === METADATA_EXCHANGE_TYPE_URL || (any.typeUrl === TYPED_STRUCT_TYPE_URL && isMetadataExchangeConfig(any, tp))) {
       if (i === last) throw new ConfigError(p, `${f.name || METADATA_EXCHANGE_FILTER} cannot be the last filter: a chain ends with http_connection_manager or tcp_proxy`);

@@ -1,38 +1,30 @@
-import type { DescMessage } from '@bufbuild/protobuf';
-import { RBACSchema as HttpRbacSchema, RBACPerRouteSchema } from '../../envoy/generated/envoy/extensions/filters/http/rbac/v3/rbac_pb.js';
-import { RBACSchema as NetworkRbacSchema } from '../../envoy/generated/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
-import { RBACSchema, PolicySchema, PermissionSchema, Permission_SetSchema, PrincipalSchema, Principal_SetSchema, Principal_AuthenticatedSchema } from '../../envoy/generated/envoy/config/rbac/v3/rbac_pb.js';
-import { PathMatcherSchema } from '../../envoy/generated/envoy/type/matcher/v3/path_pb.js';
-import { MetadataMatcherSchema, MetadataMatcher_PathSegmentSchema } from '../../envoy/generated/envoy/type/matcher/v3/metadata_pb.js';
-import { ValueMatcherSchema, ValueMatcher_NullMatchSchema, ListMatcherSchema, OrMatcherSchema } from '../../envoy/generated/envoy/type/matcher/v3/value_pb.js';
-import { DoubleMatcherSchema } from '../../envoy/generated/envoy/type/matcher/v3/number_pb.js';
-import { DoubleRangeSchema, Int32RangeSchema } from '../../envoy/generated/envoy/type/v3/range_pb.js';
-import { CidrRangeSchema } from '../../envoy/generated/envoy/config/core/v3/address_pb.js';
+import type { SupportEntry } from '../../envoy/support.js';
 
 /**
  * The RBAC fields rbac/ implements, for `envoy.filters.http.rbac` (and RBACPerRoute) and
- * `envoy.filters.network.rbac`. HeaderMatcher and StringMatcher are the route's (route/).
+ * `envoy.filters.network.rbac`. HeaderMatcher and StringMatcher are the route's (route/). By
+ * type name: the descriptors load with the filters (tcp/rbac-load.ts, http/filters/registry.ts).
  */
-export const RBAC_SUPPORT: ReadonlyArray<readonly [DescMessage, string]> = [
-  [HttpRbacSchema, 'rules rules_stat_prefix shadow_rules shadow_rules_stat_prefix'],
-  [RBACPerRouteSchema, 'rbac'],
-  [NetworkRbacSchema, 'rules shadow_rules shadow_rules_stat_prefix stat_prefix enforcement_type'],
-  [RBACSchema, 'action policies'],
-  [PolicySchema, 'permissions principals'],
-  [PermissionSchema, 'and_rules or_rules any header url_path destination_ip destination_port destination_port_range metadata not_rule requested_server_name'],
-  [Permission_SetSchema, 'rules'],
-  [PrincipalSchema, 'and_ids or_ids any authenticated source_ip direct_remote_ip remote_ip header url_path metadata not_id'],
-  [Principal_SetSchema, 'ids'],
-  [Principal_AuthenticatedSchema, 'principal_name'],
-  [PathMatcherSchema, 'path'],
-  [MetadataMatcherSchema, 'filter path value invert'],
-  [MetadataMatcher_PathSegmentSchema, 'key'],
-  [ValueMatcherSchema, 'null_match double_match string_match bool_match present_match list_match or_match'],
-  [ValueMatcher_NullMatchSchema, ''],
-  [ListMatcherSchema, 'one_of'],
-  [OrMatcherSchema, 'value_matchers'],
-  [DoubleMatcherSchema, 'range exact'],
-  [DoubleRangeSchema, 'start end'],
-  [Int32RangeSchema, 'start end'],
-  [CidrRangeSchema, 'address_prefix prefix_len'],
+export const RBAC_SUPPORT: ReadonlyArray<SupportEntry> = [
+  ['envoy.extensions.filters.http.rbac.v3.RBAC', 'rules rules_stat_prefix shadow_rules shadow_rules_stat_prefix'],
+  ['envoy.extensions.filters.http.rbac.v3.RBACPerRoute', 'rbac'],
+  ['envoy.extensions.filters.network.rbac.v3.RBAC', 'rules shadow_rules shadow_rules_stat_prefix stat_prefix enforcement_type'],
+  ['envoy.config.rbac.v3.RBAC', 'action policies'],
+  ['envoy.config.rbac.v3.Policy', 'permissions principals'],
+  ['envoy.config.rbac.v3.Permission', 'and_rules or_rules any header url_path destination_ip destination_port destination_port_range metadata not_rule requested_server_name'],
+  ['envoy.config.rbac.v3.Permission.Set', 'rules'],
+  ['envoy.config.rbac.v3.Principal', 'and_ids or_ids any authenticated source_ip direct_remote_ip remote_ip header url_path metadata not_id'],
+  ['envoy.config.rbac.v3.Principal.Set', 'ids'],
+  ['envoy.config.rbac.v3.Principal.Authenticated', 'principal_name'],
+  ['envoy.type.matcher.v3.PathMatcher', 'path'],
+  ['envoy.type.matcher.v3.MetadataMatcher', 'filter path value invert'],
+  ['envoy.type.matcher.v3.MetadataMatcher.PathSegment', 'key'],
+  ['envoy.type.matcher.v3.ValueMatcher', 'null_match double_match string_match bool_match present_match list_match or_match'],
+  ['envoy.type.matcher.v3.ValueMatcher.NullMatch', ''],
+  ['envoy.type.matcher.v3.ListMatcher', 'one_of'],
+  ['envoy.type.matcher.v3.OrMatcher', 'value_matchers'],
+  ['envoy.type.matcher.v3.DoubleMatcher', 'range exact'],
+  ['envoy.type.v3.DoubleRange', 'start end'],
+  ['envoy.type.v3.Int32Range', 'start end'],
+  ['envoy.config.core.v3.CidrRange', 'address_prefix prefix_len'],
 ];

@@ -1,7 +1,8 @@
 import type net from 'node:net';
+import type { Any } from '@bufbuild/protobuf/wkt';
 import type { RBAC } from '../../envoy/generated/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
-import { RBAC_EnforcementType } from '../../envoy/generated/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
-import { ConfigError } from '../../envoy/registry.js';
+import { RBAC_EnforcementType, RBACSchema } from '../../envoy/generated/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
+import { ConfigError, unpackAs } from '../../envoy/registry.js';
 import type { ConnectionInfo } from '../http/conn-manager/connection-info.js';
 import type { StatScopes } from '../stat-scopes.js';
 import { compileRbacEngines, type RbacEngines } from '../rbac/filter-config.js';
@@ -20,6 +21,11 @@ export function compileNetworkRbac(c: RBAC, path: string): NetworkRbacConfig {
     throw new ConfigError(`${path}.enforcement_type`, `unknown value ${c.enforcementType}`);
   }
   return { ...compileRbacEngines(c, path), statPrefix: c.statPrefix, shadowRulesStatPrefix: c.shadowRulesStatPrefix };
+}
+
+/** A filter's typed_config (at `path`) holding an envoy.extensions.filters.network.rbac.v3.RBAC, compiled. */
+export function compileNetworkRbacAny(any: Any, path: string): NetworkRbacConfig {
+  return compileNetworkRbac(unpackAs(any, RBACSchema, path), path);
 }
 
 const NO_METADATA = (): undefined => undefined;

@@ -4,13 +4,11 @@
  * ZipkinConfig with HTTP_JSON), compiled once per connection manager. Pure.
  */
 import type { HttpConnectionManager_Tracing } from '../../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
-import { OpenTelemetryConfigSchema } from '../../envoy/generated/envoy/config/trace/v3/opentelemetry_pb.js';
-import { ZipkinConfigSchema, ZipkinConfig_CollectorEndpointVersion } from '../../envoy/generated/envoy/config/trace/v3/zipkin_pb.js';
 import type { Percent } from '../../envoy/generated/envoy/type/v3/percent_pb.js';
-import { ConfigError, typeUrlOf, unpackAs } from '../../envoy/registry.js';
-import { durationMs } from '../../envoy/duration.js';
+import { ConfigError } from '../../envoy/registry.js';
 import type { Fraction } from '../../envoy/percent.js';
 import type { SamplingConfig } from './sampling.js';
+import { OPENTELEMETRY_CONFIG, ZIPKIN_CONFIG, tracingCode } from './load.js';
 
 export type TracingProvider =
   | {
@@ -48,8 +46,8 @@ export interface TracingConfig extends SamplingConfig {
   readonly maxPathTagLength: number;
 }
 
-const OTEL = typeUrlOf(OpenTelemetryConfigSchema);
-const ZIPKIN = typeUrlOf(ZipkinConfigSchema);
+const OTEL = `type.googleapis.com/${OPENTELEMETRY_CONFIG}`;
+const ZIPKIN = `type.googleapis.com/${ZIPKIN_CONFIG}`;
 
 /** `env` is read for environment custom tags, once. */
 export function compileTracing(t: HttpConnectionManager_Tracing, path: string, operation: 'ingress' | 'egress', env: NodeJS.ProcessEnv = process.env): TracingConfig | undefined {
@@ -58,39 +56,10 @@ export function compileTracing(t: HttpConnectionManager_Tracing, path: string, o
   const p = `${path}.provider`;
   if (t.provider.configType.case !== 'typedConfig') throw new ConfigError(`${p}.typed_config`, 'required');
   const any = t.provider.configType.value;
-  let provider: TracingProvider;
-  if (any.typeUrl === OTEL) {
-    const c = unpackAs(any, OpenTelemetryConfigSchema, `${p}.typed_config`);
-    const cp = `${p}.typed_config`;
-    if (c.grpcService) throw new ConfigError(`${cp}.grpc_service`, 'OTLP over gRPC is not supported: use http_service (OTLP/HTTP protobuf)');
-    if (c.resourceDetectors.length > 0) throw new ConfigError(`${cp}.resource_detectors`, 'not supported');
-    if (c.sampler) throw new ConfigError(`${cp}.sampler`, 'not supported: sampling follows the connection manager\'s tracing percentages');
-    const hs = c.httpService;
-    if (!hs?.httpUri) throw new ConfigError(`${cp}.http_service.http_uri`, 'required');
-    const u = hs.httpUri;
-    if (u.httpUpstreamType.case !== 'cluster' || !u.httpUpstreamType.value) throw new ConfigError(`${cp}.http_service.http_uri.cluster`, 'required');
-    const { authority, path: uriPath } = splitUri(u.uri, `${cp}.http_service.http_uri.uri`);
-    const headers = hs.requestHeadersToAdd.map((h, i) => {
-      if (!h.header?.key) throw new ConfigError(`${cp}.http_service.request_headers_to_add[${i}].header.key`, 'required');
-      return [h.header.key.toLowerCase(), h.header.value] as const;
-    });
-    provider = { kind: 'opentelemetry', cluster: u.httpUpstreamType.value, path: uriPath, authority, headers, timeoutMs: durationMs(u.timeout) ?? 5000, serviceName: c.serviceName };
-  } else if (any.typeUrl === ZIPKIN) {
-    const cp = `${p}.typed_config`;
-    const c = unpackAs(any, ZipkinConfigSchema, cp);
-    if (!c.collectorCluster) throw new ConfigError(`${cp}.collector_cluster`, 'required');
-    if (!c.collectorEndpoint) throw new ConfigError(`${cp}.collector_endpoint`, 'required');
-    if (c.collectorEndpointVersion !== ZipkinConfig_CollectorEndpointVersion.HTTP_JSON) {
-      throw new ConfigError(`${cp}.collector_endpoint_version`, `only HTTP_JSON is supported, got ${ZipkinConfig_CollectorEndpointVersion[c.collectorEndpointVersion] ?? c.collectorEndpointVersion}`);
-    }
-    if (c.splitSpansForRequest) throw new ConfigError(`${cp}.split_spans_for_request`, 'not supported');
-    provider = {
-      kind: 'zipkin', cluster: c.collectorCluster, path: c.collectorEndpoint, authority: c.collectorHostname || c.collectorCluster,
-      traceId128: c.traceId128bit, sharedSpanContext: c.sharedSpanContext?.valueOf() ?? true, timeoutMs: 5000, serviceName: '',
-    };
-  } else {
+  if (any.typeUrl !== OTEL && any.typeUrl !== ZIPKIN) {
     throw new ConfigError(`${p}.typed_config`, `unsupported tracer ${any.typeUrl || '(no @type)'}; supported: ${OTEL}, ${ZIPKIN}`);
   }
+  const provider = tracingCode().compileProvider(any, `${p}.typed_config`);
   const customTags = t.customTags.map((ct, i): CustomTagSpec => {
     const cp = `${path}.custom_tags[${i}]`;
     if (!ct.tag) throw new ConfigError(`${cp}.tag`, 'required');
@@ -123,11 +92,4 @@ function percent(p: Percent | undefined, path: string): Fraction {
   if (!p) return { numerator: 1_000_000, denominator: 1_000_000 };
   if (!(p.value >= 0 && p.value <= 100)) throw new ConfigError(`${path}.value`, `expected 0-100, got ${p.value}`);
   return { numerator: Math.round(p.value * 10_000), denominator: 1_000_000 };
-}
-
-function splitUri(uri: string, path: string): { authority: string; path: string } {
-  let u: URL;
-  try { u = new URL(uri); } catch { throw new ConfigError(path, `not a URI: ${JSON.stringify(uri)}`); }
-  if (u.protocol !== 'http:') throw new ConfigError(path, `only http:// collectors are supported, got ${u.protocol}`);
-  return { authority: u.host, path: (u.pathname || '/v1/traces') + u.search };
 }

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +17,17 @@ import { generate } from '../../../src/control/translate/index.js';
 import type { ProxyIdentity } from '../../../src/envoy/node-metadata.js';
 import { GOLDEN_DIR, goldenCase } from '../mesh-fixtures.js';
 import { asDelivered, asDeliveredListener } from './delivered.js';
+import { BUILT_IN_HTTP_FILTERS, loadHttpFilters } from '../../../src/proxy/http/filters/registry.js';
+import { loadNetworkRbac, NETWORK_RBAC } from '../../../src/proxy/tcp/rbac-load.js';
+import { loadTracing, OPENTELEMETRY_CONFIG, ZIPKIN_CONFIG } from '../../../src/proxy/tracing/load.js';
+
+// The proxy loads a filter's module when a config first names its type (registryFor); these
+// resources are compiled directly, so every filter loaded on first use is loaded first.
+before(() => Promise.all([
+  loadHttpFilters(BUILT_IN_HTTP_FILTERS.flatMap(([names]) => names)),
+  loadNetworkRbac([NETWORK_RBAC]),
+  loadTracing([OPENTELEMETRY_CONFIG, ZIPKIN_CONFIG]),
+]));
 
 /*
  * Every listener and cluster generated for a sidecar must be accepted by OUR proxy: its

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { compileRouteConfig } from '../../../src/proxy/http/route/compile.js';
@@ -6,6 +6,11 @@ import { HeaderMap } from '../../../src/proxy/http/headers.js';
 import { generate } from '../../../src/control/translate/index.js';
 import { GOLDEN_DIR, goldenCase } from '../mesh-fixtures.js';
 import { withoutCors } from './delivered.js';
+import { BUILT_IN_HTTP_FILTERS, loadHttpFilters } from '../../../src/proxy/http/filters/registry.js';
+
+// The proxy loads a filter's module when a config first names its type (registryFor); these
+// resources are compiled directly, so every built-in filter is loaded first.
+before(() => loadHttpFilters(BUILT_IN_HTTP_FILTERS.flatMap(([names]) => names)));
 
 /*
  * Simulation, as Istio's sidecar simulation tests do it: requests run through the generated

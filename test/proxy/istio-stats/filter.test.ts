@@ -1,10 +1,10 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { create } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { HttpFilterSchema } from '../../../src/envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { TypedStructSchema } from '../../../src/envoy/generated/xds/type/v3/typed_struct_pb.js';
-import { compileHttpFilters } from '../../../src/proxy/http/filters/registry.js';
+import { compileHttpFilters, loadHttpFilters } from '../../../src/proxy/http/filters/registry.js';
 import { RouterSchema } from '../../../src/envoy/generated/envoy/extensions/filters/http/router/v3/router_pb.js';
 import { HeaderMap } from '../../../src/proxy/http/headers.js';
 import { StatsStore } from '../../../src/proxy/admin/stats.js';
@@ -17,6 +17,9 @@ import { ResponseFlag } from '../../../src/proxy/admin/access-log/response-flags
 import type { TrafficDirectionName } from '../../../src/proxy/http/filters/types.js';
 import { FakeCallbacks, request } from '../http/filters/harness.js';
 import { parsePrometheus, total } from '../../support/prometheus-text.js';
+
+// The proxy loads a filter's module when a config first names its type (registryFor).
+before(() => loadHttpFilters(['xds.type.v3.TypedStruct']));
 
 const SERVER = { NAME: 'reviews-v1', NAMESPACE: 'default', SERVICE_ACCOUNT: 'reviews', LABELS: { app: 'reviews', version: 'v1' } };
 const CLIENT = { NAME: 'productpage-v1', NAMESPACE: 'default', SERVICE_ACCOUNT: 'pp', LABELS: { app: 'productpage', version: 'v1' } };

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { create } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
@@ -8,8 +8,12 @@ import { OpenTelemetryConfigSchema } from '../../../src/envoy/generated/envoy/co
 import { ZipkinConfigSchema, ZipkinConfig_CollectorEndpointVersion } from '../../../src/envoy/generated/envoy/config/trace/v3/zipkin_pb.js';
 import { RouterSchema } from '../../../src/envoy/generated/envoy/extensions/filters/http/router/v3/router_pb.js';
 import { compileTracing } from '../../../src/proxy/tracing/config.js';
+import { loadTracing, OPENTELEMETRY_CONFIG, ZIPKIN_CONFIG } from '../../../src/proxy/tracing/load.js';
 import { ConfigError } from '../../../src/envoy/registry.js';
 import { runCli, writeTemp } from '../../support/proxy.js';
+
+// The proxy loads the tracing code when a config first names a provider type (registryFor).
+before(() => loadTracing([OPENTELEMETRY_CONFIG, ZIPKIN_CONFIG]));
 
 const otel = (o: Parameters<typeof create<typeof OpenTelemetryConfigSchema>>[1]) => anyPack(OpenTelemetryConfigSchema, create(OpenTelemetryConfigSchema, o));
 const zipkin = (o: Parameters<typeof create<typeof ZipkinConfigSchema>>[1]) => anyPack(ZipkinConfigSchema, create(ZipkinConfigSchema, o));

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { HTTPFaultSchema } from '../../../../src/envoy/generated/envoy/extensions/filters/http/fault/v3/fault_pb.js';
@@ -6,11 +6,14 @@ import { HttpFilterSchema } from '../../../../src/envoy/generated/envoy/extensio
 import { envoyRegistry } from '../../../../src/envoy/full-registry.js';
 import { compileFaultSettings } from '../../../../src/proxy/http/filters/fault/config.js';
 import { abortDecision, delayMs, faultMatches, headerPercentage, parseUnsigned, responseRateKbps } from '../../../../src/proxy/http/filters/fault/decide.js';
-import { compileHttpFilters } from '../../../../src/proxy/http/filters/registry.js';
+import { compileHttpFilters, loadHttpFilters } from '../../../../src/proxy/http/filters/registry.js';
 import type { HttpFilterFactory } from '../../../../src/proxy/http/filters/types.js';
 import { HeaderMap } from '../../../../src/proxy/http/headers.js';
 import { ResponseFlag } from '../../../../src/proxy/admin/access-log/response-flags.js';
 import { FakeCallbacks, request, routeFor, runtime, stat } from './harness.js';
+
+// The proxy loads a filter's module when a config first names its type (registryFor).
+before(() => loadHttpFilters(['envoy.extensions.filters.http.fault.v3.HTTPFault']));
 
 const FAULT = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
 const settings = (json: JsonValue) => compileFaultSettings(fromJson(HTTPFaultSchema, json, { registry: envoyRegistry }), 'f');

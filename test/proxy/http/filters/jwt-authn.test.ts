@@ -1,9 +1,9 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { HttpFilterSchema } from '../../../../src/envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { envoyRegistry } from '../../../../src/envoy/full-registry.js';
-import { compileHttpFilters } from '../../../../src/proxy/http/filters/registry.js';
+import { compileHttpFilters, loadHttpFilters } from '../../../../src/proxy/http/filters/registry.js';
 import type { HttpFilterFactory } from '../../../../src/proxy/http/filters/types.js';
 import type { RouteSelection } from '../../../../src/proxy/http/route/route-table.js';
 import { FakeCallbacks, request, routeFor, runtime, stat } from './harness.js';
@@ -11,6 +11,9 @@ import { jwksOf, nowS, signJwt, testKey } from '../../../support/jwt.js';
 import { JwtAuthnFactory } from '../../../../src/proxy/http/filters/jwt-authn/filter.js';
 import { compileJwtAuthn } from '../../../../src/proxy/http/filters/jwt-authn/config.js';
 import { JwtAuthenticationSchema } from '../../../../src/envoy/generated/envoy/extensions/filters/http/jwt_authn/v3/config_pb.js';
+
+// The proxy loads a filter's module when a config first names its type (registryFor).
+before(() => loadHttpFilters(['envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication']));
 
 const JWT = 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication';
 const NAME = 'envoy.filters.http.jwt_authn';

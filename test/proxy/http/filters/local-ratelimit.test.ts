@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { LocalRateLimitSchema } from '../../../../src/envoy/generated/envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit_pb.js';
@@ -7,12 +7,15 @@ import { envoyRegistry } from '../../../../src/envoy/full-registry.js';
 import { compileLocalRateLimit } from '../../../../src/proxy/http/filters/local-ratelimit/config.js';
 import { LocalRateLimiter } from '../../../../src/proxy/http/filters/local-ratelimit/limiter.js';
 import { requestDescriptors } from '../../../../src/proxy/http/filters/local-ratelimit/descriptors.js';
-import { compileHttpFilters } from '../../../../src/proxy/http/filters/registry.js';
+import { compileHttpFilters, loadHttpFilters } from '../../../../src/proxy/http/filters/registry.js';
 import type { HttpFilterFactory } from '../../../../src/proxy/http/filters/types.js';
 import { descriptorKey } from '../../../../src/proxy/http/route/rate-limits.js';
 import { HeaderMap } from '../../../../src/proxy/http/headers.js';
 import { ResponseFlag } from '../../../../src/proxy/admin/access-log/response-flags.js';
 import { CONN, FakeCallbacks, request, routeFor, runtime, stat } from './harness.js';
+
+// The proxy loads a filter's module when a config first names its type (registryFor).
+before(() => loadHttpFilters(['envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit']));
 
 const LRL = 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
 const NAME = 'envoy.filters.http.local_ratelimit';

@@ -1,12 +1,15 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { HttpFilterSchema } from '../../../../src/envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { envoyRegistry } from '../../../../src/envoy/full-registry.js';
-import { compileHttpFilters } from '../../../../src/proxy/http/filters/registry.js';
+import { compileHttpFilters, loadHttpFilters } from '../../../../src/proxy/http/filters/registry.js';
 import type { HttpFilterFactory } from '../../../../src/proxy/http/filters/types.js';
 import type { RouteSelection } from '../../../../src/proxy/http/route/route-table.js';
 import { FakeCallbacks, request, routeFor, runtime, stat } from './harness.js';
+
+// The proxy loads a filter's module when a config first names its type (registryFor).
+before(() => loadHttpFilters(['envoy.extensions.filters.http.rbac.v3.RBAC']));
 
 const RBAC = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
 const NAME = 'envoy.filters.http.rbac';
