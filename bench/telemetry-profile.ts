@@ -11,40 +11,18 @@
  */
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve, basename } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import http from 'node:http';
-import { killAllNow, assertPortsFree } from './lib/processes.js';
-import { nginxUpstreamConf } from './lib/configs.js';
-import { startNginx, startTsmesh, checkServes } from './lib/servers.js';
+import { startTsmesh, checkServes } from './lib/servers.js';
 import { runWrk } from './lib/load.js';
 import { intOption } from './lib/options.js';
-import { tracingBenchBootstrap, type TelemetryPart } from './lib/tracing-bootstrap.js';
+import { tracingBenchBootstrap } from './lib/tracing-bootstrap.js';
 import { repoRoot, log } from './lib/repo-root.js';
+import { DIAG_BODY, fixed7, onlyPart, printOnMinusOff, selfNs, startDiagPeers, type CpuProfile } from './lib/telemetry-diag.js';
 
-const BODY = 'hello world\n';
 // The proxy's own memory flags (bin/tsmesh.js) given here, so that it does not re-execute
 // itself: a profiler running across execv can kill the new image with SIGPROF.
 const PROFILE_FLAGS = (dir: string): string[] => ['--max-semi-space-size=1', '--no-allocation-site-pretenuring', '--cpu-prof', `--cpu-prof-dir=${dir}`];
-
-interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
-interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
-
-/** Self time in µs by function (name, file, line) of one .cpuprofile. */
-function selfTimes(profile: CpuProfile): Map<string, number> {
-  const byId = new Map<number, string>();
-  for (const n of profile.nodes) {
-    const f = n.callFrame;
-    const file = f.url ? `${basename(f.url)}:${f.lineNumber + 1}` : '';
-    byId.set(n.id, `${f.functionName || '(anonymous)'} ${file}`.trim());
-  }
-  const out = new Map<string, number>();
-  for (let i = 0; i < profile.samples.length; i++) {
-    const key = byId.get(profile.samples[i]!) ?? '?';
-    out.set(key, (out.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0));
-  }
-  return out;
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -56,17 +34,10 @@ async function main(): Promise<void> {
   const connections = intOption('connections', values.connections, 32, 1, 1000);
   const top = intOption('top', values.top, 40, 1, 1000);
   const b = intOption('base-port', values['base-port'], 18580, 1024, 65000);
-  if (values.only !== undefined && values.only !== 'tracing' && values.only !== 'log') throw new Error(`--only must be tracing or log, got ${JSON.stringify(values.only)}`);
-  const only = values.only as TelemetryPart;
+  const only = onlyPart(values.only);
   const out = resolve(values.out ?? mkdtempSync(join(tmpdir(), 'tsmesh-telemetry-profile-')));
   const root = repoRoot();
-  const dir = mkdtempSync(join(tmpdir(), 'tsmesh-bench-profile-'));
-  process.on('exit', () => { killAllNow(); rmSync(dir, { recursive: true, force: true }); });
-  const ports = { upstream: b, upstreamH2: b + 1, off: b + 2, on: b + 3, admin: b + 4, collector: b + 5 };
-  await assertPortsFree(Object.values(ports));
-  const collector = http.createServer((req, res) => { req.resume(); req.on('end', () => res.end()); });
-  await new Promise<void>((r) => collector.listen(ports.collector, '127.0.0.1', () => r()));
-  await startNginx('upstream', dir, nginxUpstreamConf({ dir, runAsRoot: process.getuid?.() === 0, h1Port: ports.upstream, h2Port: ports.upstreamH2, body: BODY }), [ports.upstream, ports.upstreamH2]);
+  const { ports, dir, close } = await startDiagPeers(b, 'profile');
 
   const perRequest = new Map<'off' | 'on', Map<string, number>>();
   const totals = new Map<'off' | 'on', number>();
@@ -76,31 +47,26 @@ async function main(): Promise<void> {
     mkdirSync(profDir, { recursive: true });
     const proxy = await startTsmesh({ bin: resolve(join(root, 'bin/tsmesh.js')), dir, bootstrap: tracingBenchBootstrap(ports, join(dir, 'access.log'), only), adminPort: ports.admin, concurrency: 1, nodeFlags: PROFILE_FLAGS(profDir) });
     const port = ports[name];
-    await checkServes(port, 'h1', BODY);
+    await checkServes(port, 'h1', DIAG_BODY);
     await runWrk(`http://127.0.0.1:${port}/`, { threads: 1, connections, durationSeconds: 2 });
     const run = await runWrk(`http://127.0.0.1:${port}/`, { threads: 1, connections, durationSeconds: duration });
     await proxy.stop(10_000);
     const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
     if (!file) throw new Error(`no .cpuprofile written in ${profDir}`);
-    const self = selfTimes(JSON.parse(readFileSync(join(profDir, file), 'utf8')) as CpuProfile);
+    const self = selfNs(JSON.parse(readFileSync(join(profDir, file), 'utf8')) as CpuProfile);
     // Requests of the warm-up and the check are in the profile too.
     const requests = run.requests * ((duration + 2) / duration);
-    const norm = new Map([...self].map(([k, us]) => [k, (us * 1000) / requests]));
+    const norm = new Map([...self].map(([k, ns]) => [k, ns / requests]));
     perRequest.set(name, norm);
     totals.set(name, [...norm.values()].reduce((a, x) => a + x, 0));
     log(`${name}: ${Math.round(run.requestsPerSecond)} req/s, profile ${join(profDir, file)}`);
   }
-  collector.close();
+  close();
   const off = perRequest.get('off')!;
   const on = perRequest.get('on')!;
-  const keys = new Set([...off.keys(), ...on.keys()]);
-  const rows = [...keys].map((k) => ({ k, off: off.get(k) ?? 0, on: on.get(k) ?? 0 })).sort((x, y) => (y.on - y.off) - (x.on - x.off));
-  const ns = (x: number): string => x.toFixed(0).padStart(7);
-  process.stdout.write(`profile self time per request (ns; includes idle and GC), on − off, top ${top}:\n`);
-  process.stdout.write(`${'off'.padStart(7)} ${'on'.padStart(7)} ${'diff'.padStart(7)}  function\n`);
-  for (const r of rows.slice(0, top)) process.stdout.write(`${ns(r.off)} ${ns(r.on)} ${ns(r.on - r.off)}  ${r.k}\n`);
+  printOnMinusOff('profile self time per request (ns; includes idle and GC)', off, on, top);
   const idle = (m: Map<string, number>): number => m.get('(idle)') ?? 0;
-  process.stdout.write(`busy (total − idle) per request: off ${ns(totals.get('off')! - idle(off))} ns, on ${ns(totals.get('on')! - idle(on))} ns\n`);
+  process.stdout.write(`busy (total − idle) per request: off ${fixed7(totals.get('off')! - idle(off))} ns, on ${fixed7(totals.get('on')! - idle(on))} ns\n`);
   process.stdout.write(`profiles in ${out}\n`);
 }
 
