@@ -44,7 +44,11 @@ export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity, scope: 
   const routes: RouteConfiguration[] = [];
   if (withRouting) {
     const routeCtx = { index, proxy, target: 'sidecar' as const, memo: new Map() };
-    routes.push(...httpPorts(routed).map((p) => portRouteConfig(p, routed, routeCtx, registryOnly)));
+    // Without capture nothing reaches the per-port listeners (virtualOutbound's original
+    // destination is itself), so neither they nor their route configurations are sent: the app
+    // reaches the mesh through http_proxy. Istio likewise sends a sidecar without capture only
+    // the listeners its Sidecar egress binds.
+    if (capture) routes.push(...httpPorts(routed).map((p) => portRouteConfig(p, routed, routeCtx, registryOnly)));
     if (proxy.outboundPort !== undefined && !capture) routes.push(httpProxyRouteConfig(routed, routeCtx, registryOnly));
   }
 
@@ -56,7 +60,7 @@ export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity, scope: 
     const unknown = capture ? unknownDestinationChain(registryOnly, telemetry.outbound) : undefined;
     if (proxy.outboundPort !== undefined) listeners.push(capture ? captureVirtualOutbound(proxy.outboundPort, registryOnly, telemetry.outbound) : virtualOutbound(proxy.outboundPort, telemetry.outbound));
     const ports = new Set<number>();
-    for (const s of routed) for (const p of s.ports) ports.add(p.number);
+    if (capture) for (const s of routed) for (const p of s.ports) ports.add(p.number);
     for (const p of [...ports].sort((a, b) => a - b)) {
       const l = portListenerOf(p, routed, index, proxy, telemetry.outbound, unknown);
       if (l) listeners.push(l);

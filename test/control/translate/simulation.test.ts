@@ -91,9 +91,13 @@ const CASES: Record<string, readonly Call[]> = {
 
 for (const [caseName, calls] of Object.entries(CASES)) {
   const { mesh, proxy } = goldenCase(join(GOLDEN_DIR, caseName));
-  const res = generate(mesh, proxy);
+  // Per-port route configurations go to sidecars with traffic capture only; http_proxy to those
+  // without (apps calling through HTTP_PROXY).
+  const viaProxy = generate(mesh, { ...proxy, interceptionMode: undefined, outboundPort: proxy.outboundPort ?? 15001 });
+  const captured = generate(mesh, { ...proxy, interceptionMode: 'REDIRECT', outboundPort: proxy.outboundPort ?? 15001 });
   for (const call of calls) {
     test(`simulation ${caseName}: ${call.name}`, () => {
+      const res = call.routeConfig === 'http_proxy' ? viaProxy : captured;
       const rc = res.routes.find((r) => r.name === call.routeConfig);
       assert.ok(rc, `no route configuration ${call.routeConfig}`);
       const table = compileRouteConfig(withoutCors(rc), `routes[${call.routeConfig}]`);

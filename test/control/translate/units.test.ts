@@ -134,7 +134,7 @@ kind: DestinationRule
 metadata: { name: a }
 spec: { host: a.example.com, trafficPolicy: { connectionPool: { tcp: { connectTimeout: 5 } } } }
 `), []);
-  const proxy = identity({ name: 'p' });
+  const proxy = identity({ name: 'p', outboundPort: 15001 });
   assert.throws(() => generate(mesh, proxy), (e: unknown) => e instanceof TranslationError && e.code === 'TSMESH_TRANSLATE'
     && /^DestinationRule default\/a: spec.trafficPolicy: not a duration/.test(e.message));
   const withoutDr = { ...mesh, config: { ...mesh.config, destinationRules: [] } };
