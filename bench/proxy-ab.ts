@@ -18,7 +18,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { killAllNow, portFree, type ServerProcess } from './lib/processes.js';
+import { killAllNow, assertPortsFree, type ServerProcess } from './lib/processes.js';
 import { nginxUpstreamConf, renderTemplate } from './lib/configs.js';
 import { startNginx, startTsmesh, checkServes } from './lib/servers.js';
 import { runWrk, runH2loadRate } from './lib/load.js';
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   process.on('exit', () => { killAllNow(); rmSync(dir, { recursive: true, force: true }); });
   const p = o.basePort;
   const ports = { up: p, upH2: p + 1, a: p + 2, aAdmin: p + 3, b: p + 4, bAdmin: p + 5 };
-  for (const port of Object.values(ports)) if (!(await portFree(port))) throw new Error(`port ${port} in use (choose --base-port)`);
+  await assertPortsFree(Object.values(ports));
   const template = readFileSync(join(repoRoot(), 'bench/tsmesh-bootstrap.yaml'), 'utf8');
   await startNginx('upstream', dir, nginxUpstreamConf({ dir, runAsRoot: process.getuid?.() === 0, h1Port: ports.up, h2Port: ports.upH2, body: BODY }), [ports.up, ports.upH2]);
   const start = async (name: 'a' | 'b', checkout: string, port: number, admin: number): Promise<ServerProcess> => {

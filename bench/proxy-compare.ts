@@ -13,8 +13,7 @@
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, resolve } from 'node:path';
 import { killAllNow, describeExit, lastLine, assertPortsFree, sleep, type ServerProcess } from './lib/processes.js';
 import { nginxUpstreamConf, nginxProxyConf, haproxyConf, renderTemplate } from './lib/configs.js';
 import { startNginx, startHaproxy, startTsmesh, checkServes } from './lib/servers.js';
@@ -25,19 +24,9 @@ import { parseOptions, type Options } from './lib/options.js';
 import { QuietGate, DEFAULT_LIMITS } from './lib/quiet-gate.js';
 import { keepSections } from './lib/sections.js';
 import { renderReport, renderTables, type PhaseName, type TargetOutcome, type TargetName, type ReportInput, type Sample } from './lib/report.js';
-import { log } from './lib/repo-root.js';
+import { log, repoRoot } from './lib/repo-root.js';
 
 const BODY = 'hello world\n';
-
-function repoRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, 'package.json'))) {
-    const up = dirname(d);
-    if (up === d) throw new Error('package.json not found above bench/');
-    d = up;
-  }
-  return d;
-}
 
 /** A target as the driver runs it: its ports and the process whose tree is sampled. */
 interface Target extends TargetOutcome {

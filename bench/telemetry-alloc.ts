@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startTsmesh, checkServes } from './lib/servers.js';
+import { sleep, waitUntil } from './lib/processes.js';
 import { runWrk } from './lib/load.js';
 import { intOption } from './lib/options.js';
 import { tracingBenchBootstrap } from './lib/tracing-bootstrap.js';
@@ -39,19 +40,14 @@ function selfBytes(profile: HeapProfile): Map<string, number> {
   return out;
 }
 
-async function waitForFile(file: string, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!existsSync(file)) {
-    if (Date.now() > until) throw new Error(`${file} was not written within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  // The writer's single writeFileSync may still be filling it: wait until it parses.
-  for (;;) {
-    try { JSON.parse(readFileSync(file, 'utf8')); return; } catch {
-      if (Date.now() > until) throw new Error(`${file} is not a profile`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+/** The profile in `file`, once it is written whole (the writer's single writeFileSync may still be filling it). */
+async function readProfileWhenWritten(file: string, timeoutMs: number): Promise<unknown> {
+  let parsed: unknown;
+  await waitUntil(`${file} written`, async () => {
+    if (!existsSync(file)) return false;
+    try { parsed = JSON.parse(readFileSync(file, 'utf8')); return true; } catch { return false; }
+  }, timeoutMs);
+  return parsed;
 }
 
 async function main(): Promise<void> {
@@ -85,12 +81,11 @@ async function main(): Promise<void> {
   let n = 0;
   for (const name of ['off', 'on'] as const) {
     process.kill(proxy.pid, 'SIGUSR2');
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     const run = await runWrk(`http://127.0.0.1:${ports[name]}/`, { threads: 1, connections, durationSeconds: duration });
     process.kill(proxy.pid, 'SIGUSR2');
     const file = `${prefix}.${++n}.${cpu ? 'cpuprofile' : 'heapprofile'}`;
-    await waitForFile(file, 30_000);
-    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    const parsed = await readProfileWhenWritten(file, 30_000);
     const bytes = cpu ? selfNs(parsed as CpuProfile) : selfBytes(parsed as HeapProfile);
     perRequest.set(name, new Map([...bytes].map(([k, v]) => [k, v / run.requests])));
     const total = [...bytes.values()].reduce((a, x) => a + x, 0);

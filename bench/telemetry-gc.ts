@@ -10,22 +10,18 @@
  *
  * A diagnostic: it prints numbers and never fails on them.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import http from 'node:http';
-import { killAllNow, assertPortsFree } from './lib/processes.js';
-import { nginxUpstreamConf } from './lib/configs.js';
-import { startNginx, checkServes } from './lib/servers.js';
+import { sleep } from './lib/processes.js';
+import { checkServes } from './lib/servers.js';
 import { runWrk } from './lib/load.js';
 import { intOption } from './lib/options.js';
 import { median } from './lib/stats.js';
 import { tracingBenchBootstrap } from './lib/tracing-bootstrap.js';
 import { repoRoot, log } from './lib/repo-root.js';
-
-const BODY = 'hello world\n';
+import { DIAG_BODY, startDiagPeers } from './lib/telemetry-diag.js';
 
 /** Scavenges and their pause (ms) so far, from the proxy's --trace-gc lines on stdout. */
 interface GcCount { scavenges: number; pauseMs: number }
@@ -36,18 +32,13 @@ async function main(): Promise<void> {
   const duration = intOption('duration', values.duration, 3, 1, 60);
   const connections = intOption('connections', values.connections, 32, 1, 1000);
   const b = intOption('base-port', values['base-port'], 18880, 1024, 65000);
-  const dir = mkdtempSync(join(tmpdir(), 'tsmesh-bench-gc-'));
-  const ports = { upstream: b, upstreamH2: b + 1, off: b + 2, on: b + 3, admin: b + 4, collector: b + 5 };
-  await assertPortsFree(Object.values(ports));
-  const collector = http.createServer((req, res) => { req.resume(); req.on('end', () => res.end()); });
-  await new Promise<void>((r) => collector.listen(ports.collector, '127.0.0.1', () => r()));
-  await startNginx('upstream', dir, nginxUpstreamConf({ dir, runAsRoot: process.getuid?.() === 0, h1Port: ports.upstream, h2Port: ports.upstreamH2, body: BODY }), [ports.upstream, ports.upstreamH2]);
+  const { ports, dir, close } = await startDiagPeers(b, 'gc');
   const file = join(dir, 'bootstrap.yaml');
   writeFileSync(file, tracingBenchBootstrap(ports, join(dir, 'access.log'), undefined));
   // --trace-gc survives the proxy's re-execution (bin/tsmesh.js keeps node's flags).
   const args = ['--trace-gc', resolve(join(repoRoot(), 'bin/tsmesh.js')), 'proxy', '-c', file, '--concurrency', '1'];
   const proxy = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
-  process.on('exit', () => { proxy.kill('SIGKILL'); killAllNow(); rmSync(dir, { recursive: true, force: true }); });
+  process.on('exit', () => { proxy.kill('SIGKILL'); });
   const gc: GcCount = { scavenges: 0, pauseMs: 0 };
   let pending = '';
   proxy.stdout.on('data', (d: Buffer) => {
@@ -63,9 +54,9 @@ async function main(): Promise<void> {
     }
   });
   for (let i = 0; ; i++) {
-    try { await checkServes(ports.on, 'h1', BODY); await checkServes(ports.off, 'h1', BODY); break; } catch (e) {
+    try { await checkServes(ports.on, 'h1', DIAG_BODY); await checkServes(ports.off, 'h1', DIAG_BODY); break; } catch (e) {
       if (i >= 150 || proxy.exitCode !== null) throw e;
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
     }
   }
   for (const name of ['off', 'on'] as const) await runWrk(`http://127.0.0.1:${ports[name]}/`, { threads: 1, connections, durationSeconds: 2 });
@@ -74,7 +65,7 @@ async function main(): Promise<void> {
     for (const name of ['off', 'on'] as const) {
       const before = { ...gc };
       const run = await runWrk(`http://127.0.0.1:${ports[name]}/`, { threads: 1, connections, durationSeconds: duration });
-      await new Promise((res) => setTimeout(res, 200)); // the last lines of the run
+      await sleep(200); // the last lines of the run
       const sc = ((gc.scavenges - before.scavenges) / Math.max(1, run.requests)) * 1000;
       const us = ((gc.pauseMs - before.pauseMs) / Math.max(1, run.requests)) * 1000;
       per[name].scavenges.push(sc);
@@ -82,7 +73,7 @@ async function main(): Promise<void> {
       log(`round ${r} ${name.padEnd(3)} ${Math.round(run.requestsPerSecond).toLocaleString('en-US').padStart(7)} req/s  ${sc.toFixed(2)} scavenges / 1,000 requests  ${us.toFixed(2)} µs scavenge pause / request`);
     }
   }
-  collector.close();
+  close();
   const m = (n: 'off' | 'on', k: 'scavenges' | 'pauseUs'): number => median(per[n][k]);
   process.stdout.write(`\nYoung-generation collections per 1,000 requests (median of ${rounds}; wrk -t1 -c${connections} -d${duration}s; tsmesh --concurrency 1, 1 MiB young generation):\n`);
   process.stdout.write(`  off ${m('off', 'scavenges').toFixed(2)}, on ${m('on', 'scavenges').toFixed(2)} (on − off ${(m('on', 'scavenges') - m('off', 'scavenges')).toFixed(2)}); scavenge pause per request: off ${m('off', 'pauseUs').toFixed(2)} µs, on ${m('on', 'pauseUs').toFixed(2)} µs\n`);

@@ -40,7 +40,6 @@ async function main(): Promise<void> {
   const { ports, dir, close } = await startDiagPeers(b, 'profile');
 
   const perRequest = new Map<'off' | 'on', Map<string, number>>();
-  const totals = new Map<'off' | 'on', number>();
   for (const name of ['off', 'on'] as const) {
     const profDir = join(out, name);
     rmSync(profDir, { recursive: true, force: true });
@@ -58,15 +57,14 @@ async function main(): Promise<void> {
     const requests = run.requests * ((duration + 2) / duration);
     const norm = new Map([...self].map(([k, ns]) => [k, ns / requests]));
     perRequest.set(name, norm);
-    totals.set(name, [...norm.values()].reduce((a, x) => a + x, 0));
     log(`${name}: ${Math.round(run.requestsPerSecond)} req/s, profile ${join(profDir, file)}`);
   }
   close();
   const off = perRequest.get('off')!;
   const on = perRequest.get('on')!;
   printOnMinusOff('profile self time per request (ns; includes idle and GC)', off, on, top);
-  const idle = (m: Map<string, number>): number => m.get('(idle)') ?? 0;
-  process.stdout.write(`busy (total − idle) per request: off ${fixed7(totals.get('off')! - idle(off))} ns, on ${fixed7(totals.get('on')! - idle(on))} ns\n`);
+  const busy = (m: Map<string, number>): number => [...m.values()].reduce((a, x) => a + x, 0) - (m.get('(idle)') ?? 0);
+  process.stdout.write(`busy (total − idle) per request: off ${fixed7(busy(off))} ns, on ${fixed7(busy(on))} ns\n`);
   process.stdout.write(`profiles in ${out}\n`);
 }
 

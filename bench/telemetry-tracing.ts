@@ -12,33 +12,27 @@
  *
  * It prints numbers and never fails on them; it exits non-zero only when it cannot run.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { killAllNow, assertPortsFree } from './lib/processes.js';
-import { nginxUpstreamConf } from './lib/configs.js';
-import { startNginx, startTsmesh, checkServes } from './lib/servers.js';
+import { startTsmesh, checkServes } from './lib/servers.js';
 import { runWrk, type LoadRun } from './lib/load.js';
 import { treeCpuSeconds } from './lib/proc.js';
 import { describeMachine } from './lib/machine.js';
 import { QuietGate } from './lib/quiet-gate.js';
 import { median } from './lib/stats.js';
 import { setSection } from './lib/sections.js';
-import http from 'node:http';
 import { telemetryLoopNs } from './lib/telemetry-loop.js';
 import { tracingBenchBootstrap as bootstrap, type TelemetryPart } from './lib/tracing-bootstrap.js';
 import { parseAlternatingOptions, type AlternatingOptions } from './lib/options.js';
 import { alternatingRounds, type Sample } from './lib/alternating-rounds.js';
 import { repoRoot, log } from './lib/repo-root.js';
-
-const BODY = 'hello world\n';
+import { DIAG_BODY as BODY, onlyPart, startDiagPeers } from './lib/telemetry-diag.js';
 
 interface Options extends AlternatingOptions { only: TelemetryPart }
 
 function options(argv: string[]): Options {
   const { options: o, extra } = parseAlternatingOptions(argv, { basePort: 18480, withConcurrency: true, extra: ['only'] });
-  const only = extra.only;
-  if (only !== undefined && only !== 'tracing' && only !== 'log') throw new Error(`--only must be tracing or log, got ${JSON.stringify(only)}`);
+  const only = onlyPart(extra.only);
   // --only tracing|log: one half of telemetry on the `on` listener, to tell their costs apart (not written).
   return { ...o, write: o.write && only === undefined, only };
 }
@@ -46,18 +40,10 @@ function options(argv: string[]): Options {
 async function main(): Promise<void> {
   const o = options(process.argv.slice(2));
   const root = repoRoot();
-  const dir = mkdtempSync(join(tmpdir(), 'tsmesh-bench-telemetry-'));
-  process.on('exit', () => { killAllNow(); rmSync(dir, { recursive: true, force: true }); });
-  const b = o.basePort;
-  const ports = { upstream: b, upstreamH2: b + 1, off: b + 2, on: b + 3, admin: b + 4, collector: b + 5 };
-  await assertPortsFree(Object.values(ports));
   // The OTLP receiver: takes each report, counts it, answers 200.
   let reports = 0;
   let reportBytes = 0;
-  const collector = http.createServer((req, res) => { req.on('data', (c: Buffer) => { reportBytes += c.length; }); req.on('end', () => { reports++; res.end(); }); });
-  await new Promise<void>((r) => collector.listen(ports.collector, '127.0.0.1', () => r()));
-  const runAsRoot = process.getuid?.() === 0;
-  await startNginx('upstream', dir, nginxUpstreamConf({ dir, runAsRoot, h1Port: ports.upstream, h2Port: ports.upstreamH2, body: BODY }), [ports.upstream, ports.upstreamH2]);
+  const { ports, dir, close } = await startDiagPeers(o.basePort, 'telemetry', (req, res) => { req.on('data', (c: Buffer) => { reportBytes += c.length; }); req.on('end', () => { reports++; res.end(); }); });
   const logFile = join(dir, 'access.log');
   const proxy = await startTsmesh({ bin: resolve(join(root, 'bin/tsmesh.js')), dir, bootstrap: bootstrap(ports, logFile, o.only), adminPort: ports.admin, concurrency: o.concurrency });
   await checkServes(ports.off, 'h1', BODY);
@@ -74,7 +60,7 @@ async function main(): Promise<void> {
   const stat = (name: string): number => Number(new RegExp(`^${name.replaceAll('.', '\\.')}: (\\d+)$`, 'm').exec(statsText)?.[1] ?? 0);
   const onRequests = stat('http.on.downstream_rq_completed');
   await proxy.stop();
-  collector.close();
+  close();
   const loop = await telemetryLoopNs();
   const logLines = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').length - 1 : 0;
 

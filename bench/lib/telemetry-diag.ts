@@ -14,6 +14,8 @@ import type { TelemetryPart } from './tracing-bootstrap.js';
 
 export const DIAG_BODY = 'hello world\n';
 
+const acceptReport: http.RequestListener = (req, res) => { req.resume(); req.on('end', () => res.end()); };
+
 export interface CallFrame { functionName: string; url: string; lineNumber: number }
 export interface CpuProfile { nodes: { id: number; callFrame: CallFrame }[]; samples: number[]; timeDeltas: number[] }
 
@@ -44,14 +46,17 @@ export interface DiagPeers {
   close(): void;
 }
 
-/** Starts nginx and the collector on ports from `basePort`; everything is stopped at exit. */
-export async function startDiagPeers(basePort: number, name: string): Promise<DiagPeers> {
+/**
+ * Starts nginx and the collector on ports from `basePort`; everything is stopped at exit.
+ * `onReport`: the collector's handler (default: read each report and answer 200).
+ */
+export async function startDiagPeers(basePort: number, name: string, onReport: http.RequestListener = acceptReport): Promise<DiagPeers> {
   const dir = mkdtempSync(join(tmpdir(), `tsmesh-bench-${name}-`));
   process.on('exit', () => { killAllNow(); rmSync(dir, { recursive: true, force: true }); });
   const b = basePort;
   const ports = { upstream: b, upstreamH2: b + 1, off: b + 2, on: b + 3, admin: b + 4, collector: b + 5 };
   await assertPortsFree(Object.values(ports));
-  const collector = http.createServer((req, res) => { req.resume(); req.on('end', () => res.end()); });
+  const collector = http.createServer(onReport);
   await new Promise<void>((r) => collector.listen(ports.collector, '127.0.0.1', () => r()));
   await startNginx('upstream', dir, nginxUpstreamConf({ dir, runAsRoot: process.getuid?.() === 0, h1Port: ports.upstream, h2Port: ports.upstreamH2, body: DIAG_BODY }), [ports.upstream, ports.upstreamH2]);
   return { ports, dir, close: () => collector.close() };
