@@ -12,6 +12,11 @@ export class SilenceMeter {
 
   constructor(readonly tickMs: number) {}
 
+  /** Calls `onTick` every tickMs (whole ms, at least 1); undefined when the tick is Infinity (no timeout). */
+  every(onTick: () => void): NodeJS.Timeout | undefined {
+    return this.tickMs === Infinity ? undefined : setInterval(onTick, Math.max(1, Math.floor(this.tickMs)));
+  }
+
   /** Called on each tick: the silence so far in ms, 0 when this tick saw traffic or `busy`. */
   tick(socket: net.Socket, busy = false): number {
     const seen = socket.bytesRead + socket.bytesWritten;

@@ -276,7 +276,7 @@ class H1UpstreamConnection implements UpstreamStream {
     // without traffic (so it fires between the limit and 1.25 × the limit). Neither a request
     // nor a read or write touches a timer, as a socket timeout would on every read and write.
     const idle = this.#pool.limits.idleTimeoutMs;
-    if (idle > 0) this.#idleTimer = setInterval(this.#onIdleTick, Math.max(1, Math.floor(this.#idleSilence.tickMs)));
+    if (idle > 0) this.#idleTimer = this.#idleSilence.every(this.#onIdleTick);
     this.#pool.onConnectionFree(this, true);
   };
 

@@ -59,7 +59,7 @@ export class H1ServerConnection implements ResponseEncoder {
     socket.on('error', () => { /* 'close' follows */ });
     const c = rt.config;
     this.#silence = new SilenceMeter(c.idleTickMs / 4);
-    if (this.#silence.tickMs !== Infinity) this.#idleTimer = setInterval(this.#onIdle, Math.max(1, Math.floor(this.#silence.tickMs)));
+    this.#idleTimer = this.#silence.every(this.#onIdle);
     if (initial && initial.length > 0) this.#onData(initial);
     socket.once(DRAIN_EVENT, this.#onDrainListener);
   }
@@ -297,7 +297,7 @@ export class H1ServerConnection implements ResponseEncoder {
     }
     const first = this.#headHeld;
     this.#headHeld = false;
-    if (first && !this.#headOnly && chunk.length > 0 && chunk.length <= SMALL_BODY) {
+    if (first && !this.#headOnly && chunk.length <= SMALL_BODY) {
       const body = chunk.toString('latin1');
       writeHeld(s, this.#chunked ? `${encodeChunkHeader(chunk.length)}${body}\r\n${endStream ? '0\r\n\r\n' : ''}` : body);
       this.#rt.stats.downstream_cx_tx_bytes_total.inc(chunk.length);
