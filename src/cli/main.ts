@@ -1,10 +1,10 @@
 import { parseArgs, one, int, UsageError } from './args.js';
 import { ConfigError } from '../envoy/registry.js';
 import { BootstrapError } from '../proxy/config.js';
-import { sidecarOptionsFrom } from './sidecar-flags.js';
+import { sidecarOptionsFrom, SIDECAR_USAGE } from './sidecar-flags.js';
 import { PROXY_ARGS } from './proxy-args.js';
 import { takeHandedOffBootstrap } from './bootstrap-handoff.js';
-import { metricsOptionsFrom } from './metrics-flags.js';
+import { metricsOptionsFrom, METRICS_USAGE } from './metrics-flags.js';
 
 /**
  * The help text. Each command's usage lives with the command, and importing a command module
@@ -12,9 +12,9 @@ import { metricsOptionsFrom } from './metrics-flags.js';
  * when it is printed: a proxy that loaded them all at start-up held ~9 MiB more of idle RSS.
  */
 async function usage(): Promise<string> {
-  const [{ SIDECAR_USAGE }, { MESH_USAGE, DASHBOARD_USAGE }, { PROXY_USAGE }, { CA_USAGE }, { IPTABLES_USAGE }, { RUN_USAGE }, { INJECT_USAGE }, { WEBHOOK_USAGE }, { METRICS_USAGE }] = await Promise.all([
-    import('./sidecar-flags.js'), import('./mesh-usage.js'), import('./proxy-commands.js'), import('./ca-commands.js'),
-    import('./iptables-command.js'), import('./run-command.js'), import('./inject-command.js'), import('./webhook-flags.js'), import('./metrics-flags.js'),
+  const [{ MESH_USAGE, DASHBOARD_USAGE }, { PROXY_USAGE }, { CA_USAGE }, { IPTABLES_USAGE }, { RUN_USAGE }, { INJECT_USAGE }, { WEBHOOK_USAGE }] = await Promise.all([
+    import('./mesh-usage.js'), import('./proxy-commands.js'), import('./ca-commands.js'),
+    import('./iptables-command.js'), import('./run-command.js'), import('./inject-command.js'), import('./webhook-flags.js'),
   ]);
   return `tsmesh — a service mesh in TypeScript
 

@@ -27,16 +27,11 @@ export function onTypesNamed(load: TypeHandlerLoader): void {
   handlerLoaders.push(load);
 }
 
-/** Runs the onTypesNamed loaders for `typeNames`. */
-export async function loadTypeHandlers(typeNames: Iterable<string>): Promise<void> {
-  const names = new Set(typeNames);
-  await Promise.all(handlerLoaders.map((load) => load(names)));
-}
 
 /** The well-known types plus every generated file that defines one of `typeNames`, and what handles them (onTypesNamed). */
 export async function registryFor(typeNames: Iterable<string>): Promise<Registry> {
   const wanted = new Set(typeNames);
-  await loadTypeHandlers(wanted);
+  await Promise.all(handlerLoaders.map((load) => load(wanted)));
   // A scan rather than a kept name -> file map: this runs once per thread, at start-up.
   const loads = generatedFileIndex
     .filter(([, pkg, messages]) => messages.split(' ').some((name) => wanted.has(`${pkg}.${name}`)))

@@ -5,7 +5,7 @@
  * change. Persistence is a hook (store-persist.ts) called before a change is committed, so a
  * resource the API acknowledged is on disk.
  */
-import { isDeepStrictEqual } from 'node:util';
+import { sameContent } from './same-content.js';
 import type { ConfigSnapshot, Kind, MeshConfigSpec, MeshResource } from './kinds.js';
 import { resourceLabel, type ConfigIssue } from './issues.js';
 import { resourceKey } from './validate.js';
@@ -233,12 +233,6 @@ export class ConfigStore {
 }
 
 const EMPTY_MESH: MeshConfigSpec = Object.freeze({});
-
-function sameContent(a: MeshResource, b: MeshResource): boolean {
-  return a.apiVersion === b.apiVersion && isDeepStrictEqual(a.spec, b.spec)
-    && isDeepStrictEqual(a.metadata.labels ?? {}, b.metadata.labels ?? {})
-    && isDeepStrictEqual(a.metadata.annotations ?? {}, b.metadata.annotations ?? {});
-}
 
 function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -7,7 +7,7 @@ import { shapeKeyOf } from './shape.js';
 import type { ProxyResources, ResourceScope } from './types.js';
 
 export type { ProxyResources, ResourceScope } from './types.js';
-export { scopeOfChange, scopeOfChanges } from './scope.js';
+export { scopeOfChanges } from './scope.js';
 export { TYPE_URL } from './types.js';
 export { TranslationError } from './errors.js';
 

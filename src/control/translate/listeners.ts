@@ -45,7 +45,7 @@ export function virtualOutbound(outboundPort: number, telemetry?: DirectionTelem
  * without VIPs owns the port only when no HTTP service and no earlier VIP-less TCP service has
  * it (Istio reports the same conflict).
  */
-export function portListenerOf(port: number, services: readonly Service[], index: MeshIndex, proxy: ProxyIdentity, telemetry?: DirectionTelemetry, unknownDestinations?: FilterChain): Listener | undefined {
+export function portListenerOf(port: number, services: readonly Service[], index: MeshIndex, proxy: ProxyIdentity, telemetry: DirectionTelemetry | undefined, unknownDestinations: FilterChain): Listener | undefined {
   const log = telemetry;
   const chains: FilterChain[] = [];
   let catchAllTaken = false;
@@ -64,7 +64,7 @@ export function portListenerOf(port: number, services: readonly Service[], index
   if (chains.length === 0) return undefined;
   // With traffic capture, a connection to this port at an address no service has must still
   // pass through (or be blocked) rather than find no chain.
-  if (unknownDestinations && !http && !catchAllTaken) chains.push(unknownDestinations);
+  if (!http && !catchAllTaken) chains.push(unknownDestinations);
   return create(ListenerSchema, {
     name: portListener(port),
     address: socketAddress('0.0.0.0', port),

@@ -11,12 +11,11 @@ import { anyPack, type Any } from '@bufbuild/protobuf/wkt';
 import { FilterSchema, type Filter } from '../../envoy/generated/envoy/config/listener/v3/listener_components_pb.js';
 import { FilterSchema as ClusterFilterSchema, type Filter as ClusterFilter } from '../../envoy/generated/envoy/config/cluster/v3/filter_pb.js';
 import { TypedStructSchema } from '../../envoy/generated/xds/type/v3/typed_struct_pb.js';
+import { METADATA_EXCHANGE_FILTER, METADATA_EXCHANGE_TYPE_URL, PEER_EXCHANGE_ALPN } from '../../envoy/metadata-exchange.js';
 
-export const METADATA_EXCHANGE_FILTER = 'istio.metadata_exchange';
-const METADATA_EXCHANGE_TYPE_URL = 'type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange';
 
 // Shared (outputs are immutable).
-const CONFIG: Any = anyPack(TypedStructSchema, create(TypedStructSchema, { typeUrl: METADATA_EXCHANGE_TYPE_URL, value: { protocol: 'istio-peer-exchange' } }));
+const CONFIG: Any = anyPack(TypedStructSchema, create(TypedStructSchema, { typeUrl: METADATA_EXCHANGE_TYPE_URL, value: { protocol: PEER_EXCHANGE_ALPN } }));
 const LISTENER_FILTER: Filter = create(FilterSchema, { name: METADATA_EXCHANGE_FILTER, configType: { case: 'typedConfig', value: CONFIG } });
 const CLUSTER_FILTER: ClusterFilter = create(ClusterFilterSchema, { name: METADATA_EXCHANGE_FILTER, typedConfig: CONFIG });
 

@@ -1,5 +1,6 @@
-import { isDeepStrictEqual } from 'node:util';
-import type { Kind, MeshResource } from '../config/kinds.js';
+import type { Kind } from '../config/kinds.js';
+import type { ConfigChange } from '../config/store.js';
+import { sameContent } from '../config/same-content.js';
 import type { ResourceScope } from './types.js';
 
 /**
@@ -12,12 +13,8 @@ export function scopeOfChange(kinds: readonly Kind[]): ResourceScope {
   return kinds.length > 0 && kinds.every((k) => k === 'VirtualService') ? 'routing' : 'all';
 }
 
-/** One stored change as scopeOfChanges needs it (ConfigStore's ConfigChange). */
-export interface ScopedChange {
-  readonly type: 'created' | 'updated' | 'deleted';
-  readonly resource: MeshResource;
-  readonly previous?: MeshResource;
-}
+/** One stored change as scopeOfChanges needs it. */
+export type ScopedChange = Pick<ConfigChange, 'type' | 'resource' | 'previous'>;
 
 /**
  * scopeOfChange, plus: updates of ServiceEntries that changed nothing but their inline
@@ -35,11 +32,8 @@ function endpointsOnly(c: ScopedChange): boolean {
   const a = c.previous;
   const b = c.resource;
   if (c.type !== 'updated' || !a || a.kind !== 'ServiceEntry' || b.kind !== 'ServiceEntry') return false;
+  // An update keeps the resource's key (kind, namespace, name) and creation time.
   const { endpoints: _a, ...restA } = a.spec;
   const { endpoints: _b, ...restB } = b.spec;
-  return a.apiVersion === b.apiVersion && a.metadata.name === b.metadata.name && a.metadata.namespace === b.metadata.namespace
-    && a.metadata.creationTimestamp === b.metadata.creationTimestamp
-    && isDeepStrictEqual(a.metadata.labels ?? {}, b.metadata.labels ?? {})
-    && isDeepStrictEqual(a.metadata.annotations ?? {}, b.metadata.annotations ?? {})
-    && isDeepStrictEqual(restA, restB);
+  return sameContent({ ...a, spec: restA }, { ...b, spec: restB });
 }

@@ -31,39 +31,39 @@ import { proxyTelemetry } from './telemetry.js';
 export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity, scope: ResourceScope = 'all'): ProxyResources {
   const withClusters = scope !== 'routing';
   const withRouting = scope !== 'endpoints';
-  const services = index.mesh.services;
   const capture = proxy.interceptionMode === 'REDIRECT';
-  // Routes also go to hosts only a VirtualService names; clusters exist for services only.
-  // With capture, services are matched by their VIPs (declared or allocated) too.
-  const routed = [...services, ...index.virtualServiceHosts].map((s) => (capture && s.vips ? { ...s, addresses: s.vips } : s));
   const registryOnly = index.mesh.config.mesh.outboundTrafficPolicy?.mode === 'REGISTRY_ONLY';
   const { clusters, endpoints }: ReturnType<typeof outboundClusters> = withClusters ? outboundClusters(index, proxy, 'sidecar') : { clusters: [], endpoints: [] };
   for (const p of new Set(proxy.appPorts)) clusters.push(inboundClusterOf(p));
   clusters.push(blackholeClusterOf(), passthroughClusterOf());
 
-  const routes: RouteConfiguration[] = [];
-  if (withRouting) {
-    const routeCtx = { index, proxy, target: 'sidecar' as const, memo: new Map() };
-    // Without capture nothing reaches the per-port listeners (virtualOutbound's original
-    // destination is itself), so neither they nor their route configurations are sent: the app
-    // reaches the mesh through http_proxy. Istio likewise sends a sidecar without capture only
-    // the listeners its Sidecar egress binds.
-    if (capture) routes.push(...httpPorts(routed).map((p) => portRouteConfig(p, routed, routeCtx, registryOnly)));
-    if (proxy.outboundPort !== undefined && !capture) routes.push(httpProxyRouteConfig(routed, routeCtx, registryOnly));
-  }
-
   const listeners: Listener[] = [];
+  const routes: RouteConfiguration[] = [];
   const telemetry = proxyTelemetry(index, proxy);
   const names = new Set(clusters.map((c) => c.name));
   for (const c of telemetry.clusters) if (!names.has(c.name)) clusters.push(c);
   if (withRouting) {
-    const unknown = capture ? unknownDestinationChain(registryOnly, telemetry.outbound) : undefined;
-    if (proxy.outboundPort !== undefined) listeners.push(capture ? captureVirtualOutbound(proxy.outboundPort, registryOnly, telemetry.outbound) : virtualOutbound(proxy.outboundPort, telemetry.outbound));
-    const ports = new Set<number>();
-    if (capture) for (const s of routed) for (const p of s.ports) ports.add(p.number);
-    for (const p of [...ports].sort((a, b) => a - b)) {
-      const l = portListenerOf(p, routed, index, proxy, telemetry.outbound, unknown);
-      if (l) listeners.push(l);
+    // Routes also go to hosts only a VirtualService names; clusters exist for services only.
+    // With capture, services are matched by their VIPs (declared or allocated) too.
+    const routed = [...index.mesh.services, ...index.virtualServiceHosts].map((s) => (capture && s.vips ? { ...s, addresses: s.vips } : s));
+    const routeCtx = { index, proxy, target: 'sidecar' as const, memo: new Map() };
+    if (capture) {
+      routes.push(...httpPorts(routed).map((p) => portRouteConfig(p, routed, routeCtx, registryOnly)));
+      if (proxy.outboundPort !== undefined) listeners.push(captureVirtualOutbound(proxy.outboundPort, registryOnly, telemetry.outbound));
+      const unknown = unknownDestinationChain(registryOnly, telemetry.outbound);
+      const ports = new Set<number>();
+      for (const s of routed) for (const p of s.ports) ports.add(p.number);
+      for (const p of [...ports].sort((a, b) => a - b)) {
+        const l = portListenerOf(p, routed, index, proxy, telemetry.outbound, unknown);
+        if (l) listeners.push(l);
+      }
+    } else if (proxy.outboundPort !== undefined) {
+      // Without capture nothing reaches per-port listeners (virtualOutbound's original
+      // destination is itself), so neither they nor their route configurations are sent: the
+      // app reaches the mesh through http_proxy. Istio likewise sends a sidecar without capture
+      // only the listeners its Sidecar egress binds.
+      routes.push(httpProxyRouteConfig(routed, routeCtx, registryOnly));
+      listeners.push(virtualOutbound(proxy.outboundPort, telemetry.outbound));
     }
   }
   const appPort = proxy.appPorts[0];
@@ -77,8 +77,7 @@ export function sidecarResources(index: MeshIndex, proxy: ProxyIdentity, scope: 
     const have = new Set(clusters.map((c) => c.name));
     for (const c of sec.clusters) if (!have.has(c.name)) clusters.push(c);
   }
-  if (!withClusters) return sorted({ listeners: withIstioStats(listeners), routes, clusters: [], endpoints: [] });
-  return sorted({ listeners: withRouting ? withIstioStats(listeners) : [], routes, clusters, endpoints });
+  return sorted({ listeners: withIstioStats(listeners), routes, clusters: withClusters ? clusters : [], endpoints });
 }
 
 /** Clusters per service port and DestinationRule subset, and the assignments of the EDS ones. */
@@ -95,18 +94,16 @@ export function outboundClusters(index: MeshIndex, proxy: ProxyIdentity, target:
       for (const v of variants) {
         const name = outboundCluster(port.number, v.subset, svc.hostname);
         const eps = subsetEndpoints(all, v.labels);
-        const build = (): Cluster => outboundClusterOf({
-          name, service: svc, protocol: portProtocol(port), endpoints: eps, portEndpointCount: all.length,
-          policy: effectivePolicy(dr, port.number, v.subset || undefined), target,
-        });
+        const policy = effectivePolicy(dr, port.number, v.subset || undefined);
+        const build = (): Cluster => outboundClusterOf({ name, service: svc, protocol: portProtocol(port), endpoints: eps, portEndpointCount: all.length, policy, target });
         const c = dr ? within(`DestinationRule ${dr.metadata.namespace}/${dr.metadata.name}`, v.subset ? `spec.subsets[${v.subset}]` : 'spec.trafficPolicy', build) : build();
         const original = c.clusterDiscoveryType.case === 'type' && c.clusterDiscoveryType.value === Cluster_DiscoveryType.ORIGINAL_DST;
         const mtls = target === 'sidecar' && !original
-          ? applyUpstreamTls(c, { config: index.mesh.config, service: svc, port, subset: v.subset, portEndpoints: all, policy: effectivePolicy(dr, port.number, v.subset || undefined), http2: isHttp2(portProtocol(port)), clientHasIdentity: identity })
+          ? applyUpstreamTls(c, { config: index.mesh.config, service: svc, port, subset: v.subset, portEndpoints: all, policy, http2: isHttp2(portProtocol(port)), clientHasIdentity: identity })
           : undefined;
         if (mtls && c.loadAssignment) c.loadAssignment = loadAssignment(name, eps, 'sidecar', mtls);
         // TCP to mesh workloads over mesh mTLS (auto or ISTIO_MUTUAL): the client side of Istio's metadata exchange.
-        const meshMtls = mtls !== undefined || (target === 'sidecar' && !original && effectivePolicy(dr, port.number, v.subset || undefined).tls?.mode === 'ISTIO_MUTUAL');
+        const meshMtls = mtls !== undefined || (target === 'sidecar' && !original && policy.tls?.mode === 'ISTIO_MUTUAL');
         if (meshMtls && !isHttp(portProtocol(port))) c.filters = [metadataExchangeClusterFilter()];
         clusters.push(c);
         if (c.clusterDiscoveryType.case === 'type' && c.clusterDiscoveryType.value === Cluster_DiscoveryType.EDS) endpoints.push(loadAssignment(name, eps, target, mtls));

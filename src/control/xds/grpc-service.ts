@@ -20,23 +20,23 @@ export interface AdsServiceImplementation {
   DeltaAggregatedResources: import('@grpc/grpc-js').handleBidiStreamingCall<DeltaDiscoveryRequest, DeltaDiscoveryResponse | Uint8Array | FramedMessage>;
 }
 
-/** `onBytes` sees the size of every serialized response (for counters). */
-export function adsServiceDefinition(onBytes: (n: number) => void = () => {}): ServiceDefinition<AdsServiceImplementation> {
-  const out = (b: Uint8Array): Buffer => { onBytes(b.length); return Buffer.from(b.buffer, b.byteOffset, b.byteLength); };
+/** The ADS methods; a FramedMessage never reaches responseSerialize (framed.ts writes it as its frame). */
+export function adsServiceDefinition(): ServiceDefinition<AdsServiceImplementation> {
+  const out = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   return {
     StreamAggregatedResources: {
       path: SOTW_PATH, requestStream: true, responseStream: true, originalName: 'streamAggregatedResources',
       requestDeserialize: (b: Buffer) => decodeDiscoveryRequest(b),
       requestSerialize: (m: DiscoveryRequest) => Buffer.from(toBinary(DiscoveryRequestSchema, m)),
       responseDeserialize: (b: Buffer) => fromBinary(DiscoveryResponseSchema, b),
-      responseSerialize: (m: DiscoveryResponse | Uint8Array | FramedMessage) => out(m instanceof FramedMessage ? m.message : m instanceof Uint8Array ? m : toBinary(DiscoveryResponseSchema, m)),
+      responseSerialize: (m: DiscoveryResponse | Uint8Array) => out(m instanceof Uint8Array ? m : toBinary(DiscoveryResponseSchema, m)),
     },
     DeltaAggregatedResources: {
       path: DELTA_PATH, requestStream: true, responseStream: true, originalName: 'deltaAggregatedResources',
       requestDeserialize: (b: Buffer) => fromBinary(DeltaDiscoveryRequestSchema, b),
       requestSerialize: (m: DeltaDiscoveryRequest) => Buffer.from(toBinary(DeltaDiscoveryRequestSchema, m)),
       responseDeserialize: (b: Buffer) => fromBinary(DeltaDiscoveryResponseSchema, b),
-      responseSerialize: (m: DeltaDiscoveryResponse | Uint8Array | FramedMessage) => out(m instanceof FramedMessage ? m.message : m instanceof Uint8Array ? m : toBinary(DeltaDiscoveryResponseSchema, m)),
+      responseSerialize: (m: DeltaDiscoveryResponse | Uint8Array) => out(m instanceof Uint8Array ? m : toBinary(DeltaDiscoveryResponseSchema, m)),
     },
   };
 }

@@ -108,7 +108,7 @@ export class AdsServer {
    */
   listen(host: string, port: number, opts: { credentials?: grpc.ServerCredentials; configure?: (server: grpc.Server) => void } = {}): Promise<number> {
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
-    server.addService(adsServiceDefinition((n) => { this.counters.responseBytes += n; }), {
+    server.addService(adsServiceDefinition(), {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse | Uint8Array | FramedMessage>) => {
         const sotw: SotwStream = new SotwStream(this.#ctx, (res) => this.#write(call, sotw, res));
         this.#serve(call, sotw);
@@ -188,12 +188,8 @@ export class AdsServer {
    */
   #write(call: { write(res: Uint8Array | FramedMessage, cb: (err?: Error | null) => void): boolean }, stream: AdsStream, res: Uint8Array): void {
     this.counters.responses++;
-    if (this.#framed) {
-      this.counters.responseBytes += res.byteLength;
-      call.write(FramedMessage.of(res), this.#throttle.writing(stream));
-    } else {
-      call.write(res, this.#throttle.writing(stream));
-    }
+    this.counters.responseBytes += res.byteLength;
+    call.write(this.#framed ? FramedMessage.of(res) : res, this.#throttle.writing(stream));
   }
 
   #serve<Req extends { node?: Node | undefined }>(call: grpc.ServerDuplexStream<Req, unknown>, stream: AdsStream & { handle(req: Req): void }): void {

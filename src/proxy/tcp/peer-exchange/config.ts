@@ -11,12 +11,10 @@ import type { JsonValue } from '@bufbuild/protobuf';
 import type { Any } from '@bufbuild/protobuf/wkt';
 import { TypedStructSchema } from '../../../envoy/generated/xds/type/v3/typed_struct_pb.js';
 import type { Filter as ClusterFilter } from '../../../envoy/generated/envoy/config/cluster/v3/filter_pb.js';
-import { ConfigError, TYPE_URL_PREFIX, typeUrlOf, unpackAs } from '../../../envoy/registry.js';
+import { ConfigError, typeUrlOf, unpackAs } from '../../../envoy/registry.js';
+import { METADATA_EXCHANGE_FILTER, METADATA_EXCHANGE_TYPE_URL, PEER_EXCHANGE_ALPN } from '../../../envoy/metadata-exchange.js';
 
-export const METADATA_EXCHANGE_FILTER = 'istio.metadata_exchange';
-export const METADATA_EXCHANGE_TYPE_URL = `${TYPE_URL_PREFIX}envoy.tcp.metadataexchange.config.MetadataExchange`;
-/** The ALPN Istio's mesh clients offer for TCP; the exchange runs only when it was negotiated. */
-export const PEER_EXCHANGE_ALPN = 'istio-peer-exchange';
+export { METADATA_EXCHANGE_FILTER, METADATA_EXCHANGE_TYPE_URL, PEER_EXCHANGE_ALPN };
 
 export interface MetadataExchangeConfig {
   /** The ALPN that turns the exchange on for a connection. */
