@@ -18,7 +18,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { killAllNow, assertPortsFree } from './lib/processes.js';
-import { benchHcmYaml, nginxUpstreamConf } from './lib/configs.js';
+import { benchHcmYaml, benchStaticClusterYaml, nginxUpstreamConf } from './lib/configs.js';
 import { startNginx, startTsmesh, checkServes } from './lib/servers.js';
 import { runWrk, type LoadRun } from './lib/load.js';
 import { treeCpuSeconds } from './lib/proc.js';
@@ -65,13 +65,7 @@ static_resources:
               token_bucket: { max_tokens: 4000000000, tokens_per_fill: 4000000000, fill_interval: 1s }
               filter_enabled: { default_value: { numerator: 100 } }
               filter_enforced: { default_value: { numerator: 100 } }`)}
-  clusters:
-  - name: upstream
-    type: STATIC
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: upstream
-      endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${p.upstream} } } } } ] } ]
+  clusters:${benchStaticClusterYaml('upstream', p.upstream)}
 `;
 }
 

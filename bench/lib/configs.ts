@@ -133,3 +133,14 @@ export function benchHcmYaml(o: { statPrefix: string; cluster: string; httpFilte
           - name: envoy.filters.http.router
             typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }`;
 }
+
+/** A `static_resources.clusters` entry: one STATIC endpoint on 127.0.0.1 (HTTP/1.1). */
+export function benchStaticClusterYaml(name: string, port: number): string {
+  return `
+  - name: ${name}
+    type: STATIC
+    connect_timeout: 1s
+    load_assignment:
+      cluster_name: ${name}
+      endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${port} } } } } ] } ]`;
+}

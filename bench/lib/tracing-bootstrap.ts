@@ -4,7 +4,7 @@
  */
 import { ISTIO_TEXT_FORMAT } from '../../src/control/translate/access-log-formats.js';
 import { ISTIO_STATS_HTTP_FILTER } from './telemetry-configs.js';
-import { benchHcmYaml } from './configs.js';
+import { benchHcmYaml, benchStaticClusterYaml } from './configs.js';
 
 /** undefined: all of telemetry on the `on` listener; 'tracing' or 'log': only that part (besides metrics: none). */
 export type TelemetryPart = 'tracing' | 'log' | undefined;
@@ -43,18 +43,6 @@ static_resources:
               "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
               path: ${logFile}
               log_format: { text_format_source: { inline_string: ${JSON.stringify(ISTIO_TEXT_FORMAT)} } }`}`, only === undefined)}
-  clusters:
-  - name: upstream
-    type: STATIC
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: upstream
-      endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${p.upstream} } } } } ] } ]
-  - name: collector
-    type: STATIC
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: collector
-      endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${p.collector} } } } } ] } ]
+  clusters:${benchStaticClusterYaml('upstream', p.upstream)}${benchStaticClusterYaml('collector', p.collector)}
 `;
 }
