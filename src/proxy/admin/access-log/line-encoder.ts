@@ -56,6 +56,18 @@ export class LineEncoder {
     this.pos = p;
   }
 
+  /** Bytes already encoded (a format's literal text, compiled once). */
+  bytes(src: Uint8Array): void {
+    const n = src.length;
+    if (this.pos + n > this.buf.length) this.#grow(n);
+    const b = this.buf;
+    const p = this.pos;
+    // Most literals are a few bytes: a loop beats the native copy's call.
+    if (n > 32) b.set(src, p);
+    else for (let i = 0; i < n; i++) b[p + i] = src[i]!;
+    this.pos = p + n;
+  }
+
   /** text() from index `i` of `s` at byte `p`, any code unit. Returns the new position. */
   #wide(s: string, i: number, p: number): number {
     const b = this.buf;
