@@ -12,7 +12,7 @@ import type { LineEncoder } from './line-encoder.js';
 import { responseFlagsToString } from './response-flags.js';
 
 const enum Op {
-  Literal, Generic, StartTime, Request, Response, Protocol, ResponseCode, ResponseCodeDetails, ResponseFlags,
+  Generic, StartTime, Request, Response, Protocol, ResponseCode, ResponseCodeDetails, ResponseFlags,
   BytesReceived, BytesSent, Duration, UpstreamHost, UpstreamLocal, DownstreamRemote, DownstreamLocal,
   UpstreamCluster, UpstreamTransportFailureReason, RouteName, RequestedServerName,
 }
@@ -79,7 +79,8 @@ function nonEmpty(out: LineEncoder, s: string | undefined, empty: Uint8Array): v
  */
 export function compileTextEncoder(parts: readonly (string | Extractor)[], empty: string): (ctx: AccessLogContext, out: LineEncoder) => void {
   const ops: Op[] = [];
-  const literals: (Uint8Array | undefined)[] = [];
+  // The literal text before each op (one step of the loop writes both), and after the last.
+  const prefixes: (Uint8Array | undefined)[] = [];
   const extractors: (Extractor | undefined)[] = [];
   // REQ/RESP: the header name (or alternative) and which request field each reads.
   const names: string[] = [];
@@ -87,16 +88,9 @@ export function compileTextEncoder(parts: readonly (string | Extractor)[], empty
   const fields: Field[] = [];
   const altFields: Field[] = [];
   let lit = '';
-  const add = (op: Op, literal: Uint8Array | undefined, x: Extractor | undefined, name: string, field: Field, alt: string, altField: Field): void => {
-    ops.push(op); literals.push(literal); extractors.push(x); names.push(name); fields.push(field); alts.push(alt); altFields.push(altField);
-  };
-  const flushLiteral = (): void => {
-    if (lit) add(Op.Literal, utf8(lit), undefined, '', Field.None, '', Field.None);
-    lit = '';
-  };
   const push = (op: Op, x: Extractor, name = '', field = Field.None, alt = '', altField = Field.None): void => {
-    flushLiteral();
-    add(op, undefined, x, name, field, alt, altField);
+    ops.push(op); prefixes.push(lit ? utf8(lit) : undefined); extractors.push(x); names.push(name); fields.push(field); alts.push(alt); altFields.push(altField);
+    lit = '';
   };
   for (const p of parts) {
     if (typeof p === 'string') { lit += p; continue; }
@@ -121,7 +115,7 @@ export function compileTextEncoder(parts: readonly (string | Extractor)[], empty
     }
     push(Op.Generic, p);
   }
-  flushLiteral();
+  const suffix = lit ? utf8(lit) : undefined;
   const none = utf8(empty);
   const n = ops.length;
   // Per address op: the last address seen and whether it is IPv6 (one host repeats on most lines).
@@ -154,8 +148,9 @@ export function compileTextEncoder(parts: readonly (string | Extractor)[], empty
 
   return (ctx, out) => {
     for (let i = 0; i < n; i++) {
+      const prefix = prefixes[i];
+      if (prefix !== undefined) out.bytes(prefix);
       switch (ops[i]) {
-        case Op.Literal: out.bytes(literals[i]!); break;
         case Op.StartTime: startTime(ctx.startTimeMs, out); break;
         case Op.Request: {
           const r = ctx.request;
@@ -197,5 +192,6 @@ export function compileTextEncoder(parts: readonly (string | Extractor)[], empty
         }
       }
     }
+    if (suffix !== undefined) out.bytes(suffix);
   };
 }
