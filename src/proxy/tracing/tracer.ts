@@ -74,8 +74,8 @@ export class Tracer {
       const traceparent = newTraceparent(zipkin !== undefined && !zipkin.traceId128, sampled);
       // The common case: OpenTelemetry, not sampled: the header is all there is to it.
       if (!zipkin && !sampled && upstreamSpanId === undefined) {
-        // No caller's traceparent or tracestate to replace: the header only goes on the end.
-        if ((seen & TraceHeader.TraceState) === 0) h.add('traceparent', traceparent);
+        // No caller's traceparent (an invalid one included) or tracestate to replace: the header only goes on the end.
+        if ((seen & (TraceHeader.Context | TraceHeader.TraceState)) === 0) h.add('traceparent', traceparent);
         else injectW3c(h, '', '', false, undefined, traceparent);
         return undefined;
       }
