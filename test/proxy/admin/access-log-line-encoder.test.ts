@@ -76,6 +76,8 @@ test('text formats: encode writes exactly the UTF-8 of the formatted line', () =
     { ...base, protocol: '', responseCodeDetails: '', upstreamCluster: '', routeName: '', requestedServerName: '', upstreamTransportFailureReason: '', request: { method: '', path: '', authority: '', scheme: '', headers: new HeaderMap(['user-agent', '']) }, responseHeaders: new HeaderMap([]) },
     { ...base, requestedServerName: 'sni.example', upstreamTransportFailureReason: 'tls ü', upstreamLocalAddress: { address: '::ffff:10.0.0.1', port: 5 }, responseHeaders: new HeaderMap(['x-a', 'first', 'x-envoy-upstream-service-time', '7']), responseCode: 503, startTimeMs: Date.UTC(1969, 11, 31, 23, 59, 59, 1) + 0.5 },
     { ...base, startTimeMs: Date.UTC(2026, 0, 1, 0, 0, 0, 99), durationMs: 0.2, responseCode: undefined, responseFlags: 0x3 },
+    // Built in plain JavaScript without the byte counts its type requires: unknown, as the formatter prints them.
+    { startTimeMs: 5, responseFlags: 0 } as unknown as AccessLogContext,
   );
   for (const format of [ISTIO_TEXT_FORMAT, DEFAULT_FORMAT, '%START_TIME(%s.%3f)% %REQ(:PATH):3% %%literal ü%% %DURATION%\n', ops, `€${ops}€`]) {
     for (const omitEmptyValues of [false, true]) {

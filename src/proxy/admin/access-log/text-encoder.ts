@@ -146,6 +146,11 @@ export function compileTextEncoder(parts: readonly (string | Extractor)[], empty
     out.text('Z');
   };
 
+  // Typed as always known; a context built in plain JavaScript may still leave one out.
+  const count = (v: number | undefined, out: LineEncoder): void => {
+    if (v === undefined) out.bytes(none); else out.number(v);
+  };
+
   return (ctx, out) => {
     for (let i = 0; i < n; i++) {
       const prefix = prefixes[i];
@@ -170,8 +175,8 @@ export function compileTextEncoder(parts: readonly (string | Extractor)[], empty
         case Op.ResponseCode: out.number(ctx.responseCode ?? 0); break;
         case Op.ResponseCodeDetails: nonEmpty(out, ctx.responseCodeDetails, none); break;
         case Op.ResponseFlags: out.text(responseFlagsToString(ctx.responseFlags)); break;
-        case Op.BytesReceived: out.number(ctx.bytesReceived); break;
-        case Op.BytesSent: out.number(ctx.bytesSent); break;
+        case Op.BytesReceived: count(ctx.bytesReceived, out); break;
+        case Op.BytesSent: count(ctx.bytesSent, out); break;
         case Op.Duration: { const d = ctx.durationMs; if (d === undefined) out.bytes(none); else out.number(Math.floor(d)); break; }
         case Op.UpstreamHost: address(i, ctx.upstreamHost, out); break;
         case Op.UpstreamLocal: address(i, ctx.upstreamLocalAddress, out); break;
