@@ -9,7 +9,7 @@
  * Leaves the profiles (Chrome DevTools opens them) in --out.
  *
  *   node dist/bench/telemetry-alloc.js [--cpu --duration 5 --connections 32 --top 30
- *                                       --base-port 18680 --out DIR --only tracing|log]
+ *                                       --base-port 18680 --out DIR --only tracing|log|metrics]
  *
  * A diagnostic: it prints numbers and never fails on them.
  */

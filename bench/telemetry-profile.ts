@@ -5,7 +5,7 @@
  * and the total, and leaves the .cpuprofile files (open them in Chrome DevTools) in --out.
  *
  *   node dist/bench/telemetry-profile.js [--duration 8 --connections 32 --top 40 --base-port 18580
- *                                         --out DIR --only tracing|log]
+ *                                         --out DIR --only tracing|log|metrics]
  *
  * A diagnostic: it prints numbers and never fails on them.
  */

@@ -33,7 +33,7 @@ interface Options extends AlternatingOptions { only: TelemetryPart }
 function options(argv: string[]): Options {
   const { options: o, extra } = parseAlternatingOptions(argv, { basePort: 18480, withConcurrency: true, extra: ['only'] });
   const only = onlyPart(extra.only);
-  // --only tracing|log: one half of telemetry on the `on` listener, to tell their costs apart (not written).
+  // --only tracing|log|metrics: one part of telemetry on the `on` listener, to tell their costs apart (not written).
   return { ...o, write: o.write && only === undefined, only };
 }
 
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   const machine = await describeMachine();
   const sent = stat('tracing.opentelemetry.spans_sent');
   const table = [
-    `### Telemetry cost: ${o.only === 'tracing' ? '1% tracing (OTLP/HTTP) only' : o.only === 'log' ? 'file access log only' : 'Istio metrics (istio.stats) + 1% tracing (OTLP/HTTP) + file access log'} vs off (wrk -t1 -c${o.connections} -d${o.duration}s, median of ${o.rounds})`,
+    `### Telemetry cost: ${o.only === 'tracing' ? '1% tracing (OTLP/HTTP) only' : o.only === 'log' ? 'file access log only' : o.only === 'metrics' ? 'Istio metrics (istio.stats) only' : 'Istio metrics (istio.stats) + 1% tracing (OTLP/HTTP) + file access log'} vs off (wrk -t1 -c${o.connections} -d${o.duration}s, median of ${o.rounds})`,
     '',
     `Run ${new Date().toISOString()} by \`npm run bench:tracing\` (bench/telemetry-tracing.ts), tsmesh --concurrency ${o.concurrency}, Node ${process.version}, ${machine.find(([k]) => k === 'CPUs (nproc)')?.[1] ?? '?'} CPUs shared with the load generator, the upstream (nginx) and the OTLP receiver.`,
     'Both listeners are in one proxy process; runs alternate off / on. On: every request is given a',

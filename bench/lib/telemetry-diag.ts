@@ -35,7 +35,7 @@ export function selfNs(profile: CpuProfile): Map<string, number> {
 
 /** `--only`, checked. */
 export function onlyPart(value: string | undefined): TelemetryPart {
-  if (value !== undefined && value !== 'tracing' && value !== 'log') throw new Error(`--only must be tracing or log, got ${JSON.stringify(value)}`);
+  if (value !== undefined && value !== 'tracing' && value !== 'log' && value !== 'metrics') throw new Error(`--only must be tracing, log or metrics, got ${JSON.stringify(value)}`);
   return value as TelemetryPart;
 }
 

@@ -6,12 +6,12 @@ import { ISTIO_TEXT_FORMAT } from '../../src/control/translate/access-log-format
 import { ISTIO_STATS_HTTP_FILTER } from './telemetry-configs.js';
 import { benchHcmYaml, benchStaticClusterYaml } from './configs.js';
 
-/** undefined: all of telemetry on the `on` listener; 'tracing' or 'log': only that part (besides metrics: none). */
-export type TelemetryPart = 'tracing' | 'log' | undefined;
+/** undefined: all of telemetry on the `on` listener; 'tracing', 'log' or 'metrics' (istio.stats): only that part. */
+export type TelemetryPart = 'tracing' | 'log' | 'metrics' | undefined;
 
 /**
  * Two listeners, one route each to the same upstream; `on` is a sidecar's full telemetry: Istio's
- * standard metrics (istio.stats), 1% tracing and an access log (--only: just one of the last two).
+ * standard metrics (istio.stats), 1% tracing and an access log (--only: just one of the three).
  */
 export function tracingBenchBootstrap(p: { off: number; on: number; admin: number; upstream: number; collector: number }, logFile: string, only: TelemetryPart): string {
   const hcm = (prefix: string, extra: string, stats = false): string =>
@@ -29,20 +29,20 @@ static_resources:
     traffic_direction: INBOUND
     address: { socket_address: { address: 127.0.0.1, port_value: ${p.on} } }
     filter_chains:
-    - filters:${hcm('on', `${only === 'log' ? '' : `
+    - filters:${hcm('on', `${only === 'log' || only === 'metrics' ? '' : `
           tracing:
             random_sampling: { value: 1 }
             provider:
               name: envoy.tracers.opentelemetry
               typed_config:
                 "@type": type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig
-                http_service: { http_uri: { uri: "http://collector/v1/traces", cluster: collector, timeout: 2s } }`}${only === 'tracing' ? '' : `
+                http_service: { http_uri: { uri: "http://collector/v1/traces", cluster: collector, timeout: 2s } }`}${only === 'tracing' || only === 'metrics' ? '' : `
           access_log:
           - name: envoy.access_loggers.file
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
               path: ${logFile}
-              log_format: { text_format_source: { inline_string: ${JSON.stringify(ISTIO_TEXT_FORMAT)} } }`}`, only === undefined)}
+              log_format: { text_format_source: { inline_string: ${JSON.stringify(ISTIO_TEXT_FORMAT)} } }`}`, only === undefined || only === 'metrics')}
   clusters:${benchStaticClusterYaml('upstream', p.upstream)}${benchStaticClusterYaml('collector', p.collector)}
 `;
 }

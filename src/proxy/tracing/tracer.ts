@@ -8,7 +8,7 @@ import type { RequestHeaders } from '../http/stream.js';
 import type { HeaderMap } from '../http/headers.js';
 import { responseFlagsToString } from '../admin/access-log/response-flags.js';
 import { extractContext, injectB3, injectW3c } from './propagation.js';
-import { decideReason, isSampled } from './sampling.js';
+import { decideReason, isSampled, scanTraceHeaders, TraceHeader } from './sampling.js';
 import { newSpanId, newTraceparent } from './ids.js';
 import type { TracingConfig } from './config.js';
 import type { SpanSink } from './span.js';
@@ -60,9 +60,10 @@ export class Tracer {
   start(req: RequestHeaders): ActiveSpan | undefined {
     const h = req.headers;
     const cfg = this.config;
-    const reason = decideReason(h, cfg, Math.random());
+    const seen = scanTraceHeaders(h);
+    const reason = decideReason(h, cfg, Math.random(), seen);
     const zipkin = cfg.provider.kind === 'zipkin' ? cfg.provider : undefined;
-    const parent = extractContext(h, zipkin ? 'b3' : 'w3c');
+    const parent = (seen & TraceHeader.Context) !== 0 ? extractContext(h, zipkin ? 'b3' : 'w3c') : undefined;
     const sampled = isSampled(reason, parent?.sampled);
     // Zipkin's shared span context: the server side of a hop reports under its caller's span id.
     const shared = zipkin !== undefined && zipkin.sharedSpanContext && cfg.operation === 'ingress' && parent !== undefined;
@@ -72,7 +73,12 @@ export class Tracer {
       // are slices of it.
       const traceparent = newTraceparent(zipkin !== undefined && !zipkin.traceId128, sampled);
       // The common case: OpenTelemetry, not sampled: the header is all there is to it.
-      if (!zipkin && !sampled && upstreamSpanId === undefined) { injectW3c(h, '', '', false, undefined, traceparent); return undefined; }
+      if (!zipkin && !sampled && upstreamSpanId === undefined) {
+        // No caller's traceparent (an invalid one included) or tracestate to replace: the header only goes on the end.
+        if ((seen & (TraceHeader.Context | TraceHeader.TraceState)) === 0) h.add('traceparent', traceparent);
+        else injectW3c(h, '', '', false, undefined, traceparent);
+        return undefined;
+      }
       const traceId = traceparent.slice(3, 35);
       const spanId = traceparent.slice(36, 52);
       if (zipkin) injectB3(h, traceId, upstreamSpanId ?? spanId, upstreamSpanId ? spanId : undefined, sampled, h.has('b3'));

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HeaderMap } from '../../../src/proxy/http/headers.js';
 import { extractContext, injectContext, parseTraceparent } from '../../../src/proxy/tracing/propagation.js';
-import { decideReason, isSampled, reasonOf, TraceReason } from '../../../src/proxy/tracing/sampling.js';
+import { decideReason, isSampled, reasonOf, scanTraceHeaders, TraceHeader, TraceReason } from '../../../src/proxy/tracing/sampling.js';
 import { encodeExportTraceRequest } from '../../../src/proxy/tracing/otlp-encode.js';
 import { encodeZipkinSpans } from '../../../src/proxy/tracing/zipkin-encode.js';
 import { newTraceId, newTraceparent } from '../../../src/proxy/tracing/ids.js';
@@ -92,6 +92,8 @@ test('sampling decisions are recorded in the x-request-id nibble (Envoy UUID ext
   ];
   for (const c of cases) {
     const h = new HeaderMap(['x-request-id', RID, ...c.headers]);
+    // The same answer from a scan made beforehand (as the tracer does) as from decideReason's own.
+    assert.equal(decideReason(h.clone(), c.cfg, 0.5, scanTraceHeaders(h)), c.want, JSON.stringify(c));
     assert.equal(decideReason(h, c.cfg, 0.5), c.want, JSON.stringify(c));
     assert.equal(reasonOf(h.get('x-request-id')!), c.want);
   }
@@ -104,6 +106,23 @@ test('sampling decisions are recorded in the x-request-id nibble (Envoy UUID ext
   assert.equal(isSampled(TraceReason.Sampling, false), false);
   assert.equal(isSampled(TraceReason.NotTraceable, true), true);
   assert.equal(isSampled(TraceReason.NotTraceable, undefined), false);
+});
+
+test('scanTraceHeaders: the tracing headers present, by exact name', () => {
+  const table: [string[], number][] = [
+    [[], 0],
+    [['host', 'h', 'x-request-id', RID, 'user-agent', 'u'], 0],
+    [['x-client-trace-id', '1'], TraceHeader.ClientTraceId],
+    [['x-envoy-force-trace', ''], TraceHeader.ForceTrace],
+    [['traceparent', 'x'], TraceHeader.Context],
+    [['b3', '0'], TraceHeader.Context],
+    [['x-b3-traceid', 'x'], TraceHeader.Context],
+    [['tracestate', 'k=v'], TraceHeader.TraceState],
+    // Same lengths, other names; the span id alone is no context.
+    [['x-client-trace-ix', '1', 'x-envoy-force-tracf', '1', 'traceparenu', 'x', 'b4', 'x', 'x-b3-spanid', 'x', 'tracestatf', 'x', 'x-request-ie', 'x'], 0],
+    [['a', 'b', 'x-envoy-force-trace', '1', 'tracestate', 's', 'x-client-trace-id', 'c', 'b3', 'd'], TraceHeader.ClientTraceId | TraceHeader.ForceTrace | TraceHeader.TraceState | TraceHeader.Context],
+  ];
+  for (const [list, want] of table) assert.equal(scanTraceHeaders(new HeaderMap(list)), want, JSON.stringify(list));
 });
 
 test('random sampling follows the request id: about the configured share of many ids', () => {

@@ -60,6 +60,20 @@ test('an unsampled request reports nothing but still carries its context onwards
   tracer.finish(tracer.start(req), finished(req));
   assert.equal(spans.length, 0);
   assert.match(req.headers.get('traceparent')!, /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+  // A tracestate without a traceparent belongs to no context: it goes, the new traceparent stays alone.
+  const stray = request(['tracestate', 'k=v', 'user-agent', 'u']);
+  tracer.finish(tracer.start(stray), finished(stray));
+  assert.deepEqual([stray.headers.getAll('tracestate'), stray.headers.getAll('traceparent').length, stray.headers.get('user-agent')], [[], 1, 'u']);
+  // An invalid traceparent starts a new trace and is replaced, not kept beside the new one.
+  const invalid = request(['traceparent', 'garbage', 'tracestate', 'k=v']);
+  tracer.finish(tracer.start(invalid), finished(invalid));
+  assert.equal(invalid.headers.getAll('traceparent').length, 1);
+  assert.match(invalid.headers.get('traceparent')!, /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+  assert.deepEqual(invalid.headers.getAll('tracestate'), []);
+  const invalidAlone = request(['traceparent', '00-zz']);
+  tracer.finish(tracer.start(invalidAlone), finished(invalidAlone));
+  assert.equal(invalidAlone.headers.getAll('traceparent').length, 1);
+  assert.notEqual(invalidAlone.headers.get('traceparent'), '00-zz');
 });
 
 test('Zipkin writes B3 only: x-b3-* with the client span and its parent, a caller\'s traceparent untouched', () => {

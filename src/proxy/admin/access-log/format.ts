@@ -10,6 +10,7 @@ import type { SubstitutionFormatString } from '../../../envoy/generated/envoy/co
 import type { AccessLogContext } from './context.js';
 import { compileOperator, type Extractor } from './operators.js';
 import type { LineEncoder } from './line-encoder.js';
+import { compileTextEncoder } from './text-encoder.js';
 
 /** Formats one log entry; never throws. */
 export interface AccessLogFormatter {
@@ -62,28 +63,7 @@ export interface TextFormatOptions {
 export function compileTextFormat(format: string, path: string, opts: TextFormatOptions = {}): AccessLogFormatter {
   const parts = parseFormat(format, path);
   const empty = opts.omitEmptyValues ? '' : '-';
-  return Object.assign(concat(parts, empty), { encode: encoder(parts, empty) });
-}
-
-/** concat's line as bytes: the same pieces, numbers printed as String(n) prints them. */
-function encoder(parts: readonly FormatPart[], empty: string): (ctx: AccessLogContext, out: LineEncoder) => void {
-  // One array per kind of piece, so the loop reads no property that only some operators have.
-  const n = parts.length;
-  const literals = parts.map((p) => (typeof p === 'string' ? p : undefined));
-  const encoders = parts.map((p) => (typeof p === 'string' ? undefined : p.encode));
-  const getters = parts.map((p) => (typeof p === 'string' ? undefined : p));
-  return (ctx, out) => {
-    for (let i = 0; i < n; i++) {
-      const lit = literals[i];
-      if (lit !== undefined) { out.text(lit); continue; }
-      const enc = encoders[i];
-      if (enc !== undefined) { if (!enc(ctx, out)) out.text(empty); continue; }
-      const v = getters[i]!.get(ctx);
-      if (v === undefined) out.text(empty);
-      else if (typeof v === 'number') out.number(v);
-      else out.text(v);
-    }
-  };
+  return Object.assign(concat(parts, empty), { encode: compileTextEncoder(parts, empty) });
 }
 
 function concat(parts: readonly FormatPart[], empty: string): AccessLogFormatter {

@@ -46,14 +46,29 @@ export class LineEncoder {
     if (this.pos + n * 3 > this.buf.length) this.#grow(n * 3);
     if (n > NATIVE_FROM) { this.pos += this.buf.write(s, this.pos, 'utf8'); return; }
     const b = this.buf;
-    let p = this.pos;
-    // The loop every log line runs: ASCII only; anything else continues in #wide.
+    const p = this.pos;
+    // The loop every log line runs, written as if the string were ASCII and checked after it (a
+    // test per character that leaves the loop makes it about twice as slow); otherwise #wide
+    // writes it again from the start.
+    let all = 0;
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
-      if (c >= 0x80) { this.pos = this.#wide(s, i, p); return; }
-      b[p++] = c;
+      all |= c;
+      b[p + i] = c;
     }
-    this.pos = p;
+    this.pos = all < 0x80 ? p + n : this.#wide(s, 0, p);
+  }
+
+  /** Bytes already encoded (a format's literal text, compiled once). */
+  bytes(src: Uint8Array): void {
+    const n = src.length;
+    if (this.pos + n > this.buf.length) this.#grow(n);
+    const b = this.buf;
+    const p = this.pos;
+    // Most literals are a few bytes: a loop beats the native copy's call.
+    if (n > 32) b.set(src, p);
+    else for (let i = 0; i < n; i++) b[p + i] = src[i]!;
+    this.pos = p + n;
   }
 
   /** text() from index `i` of `s` at byte `p`, any code unit. Returns the new position. */

@@ -24,6 +24,13 @@ export interface Extractor {
    * building it); false, having appended nothing, when the value is unknown.
    */
   readonly encode?: (ctx: AccessLogContext, out: LineEncoder) => boolean;
+  /**
+   * What it was compiled from (`%COMMAND(param):maxLength%`): a text format's encoder
+   * (text-encoder.ts) reads the common operators' values itself instead of calling get().
+   */
+  readonly command?: string;
+  readonly param?: string;
+  readonly maxLength?: number;
 }
 
 type Params = 'none' | 'optional' | 'required';
@@ -219,5 +226,7 @@ export function compileOperator(command: string, param: string, maxLength: numbe
   if (spec.params === 'none' && (param !== '' || maxLength !== undefined)) throw new ConfigError(path, `${command} does not take any parameters or length`);
   if (spec.params === 'required' && param === '') throw new ConfigError(path, `${command} requires parameters`);
   if (!spec.length && maxLength !== undefined) throw new ConfigError(path, `${command} does not allow length to be specified.`);
-  return spec.make(param, maxLength, path);
+  const x = spec.make(param, maxLength, path);
+  // One shape for every operator, so the loops that call them read one kind of object.
+  return { get: x.get, numeric: x.numeric, typedMissing: x.typedMissing, encode: x.encode, command, param, maxLength };
 }
