@@ -58,12 +58,16 @@ ${filters}
 `;
 }
 
-/** Runs `tsmesh proxy --validate` on the bootstrap; its exit code, stderr and the dist/ files it imported. */
+/**
+ * Runs `tsmesh proxy --validate` on the bootstrap; its exit code, stderr and the dist/ files it
+ * imported. From dist/src, not the bundle the proxy normally runs (src/cli/proxy-bundle.ts),
+ * to see each module: the bundle is split at the same dynamic imports.
+ */
 function validate(yaml: string): { code: number | null; stderr: string; loaded: string[] } {
   const hook = writeTemp('hook.mjs', HOOK);
   const out = writeTemp('loaded.txt', '');
   const r = spawnSync(process.execPath, ['--import', hook, join(repoRoot(), 'bin/tsmesh.js'), 'proxy', '-c', writeTemp('bootstrap.yaml', yaml), '--validate'], {
-    env: { ...process.env, TSMESH_TEST_LOADED: out }, encoding: 'utf8', timeout: 60_000,
+    env: { ...process.env, TSMESH_TEST_LOADED: out, TSMESH_NO_BUNDLE: '1' }, encoding: 'utf8', timeout: 60_000,
   });
   const loaded = readFileSync(out, 'utf8').split('\n').filter((u) => u.includes('/dist/src/'));
   return { code: r.status, stderr: r.stderr, loaded };
