@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -12,16 +12,19 @@ import { pathToFileURL } from 'node:url';
  * esbuild splits the bundle at every dynamic import(), so what the proxy loads on first use
  * (HTTP filters, tracing, generated descriptors...) still loads only then.
  *
- * The bundle lives in dist/proxy-bundle/ with a stamp: a hash of everything under dist/src
- * and of the bundled package's version. A stale or missing bundle is rebuilt (~1 s) by the next
- * proxy start; where that cannot be done (no esbuild, as in a production install, or a
- * read-only dist/), the proxy runs from dist/src as before.
+ * A bundle lives in dist/proxy-bundle/ID/ with a stamp: a hash of everything under dist/src
+ * and of the bundled package's version (ID is its start). When dist/src changes, the next proxy
+ * start builds a new one (~1 s) beside the old, which stays for a while: a proxy still running
+ * from it may yet import a chunk it loads on first use. Where none can be built (no esbuild, as
+ * in a production install, or a read-only dist/), the proxy runs from dist/src as before.
  */
 export const BUNDLE_ENV = 'TSMESH_PROXY_MAIN';
 
-const BUNDLE_DIR = 'dist/proxy-bundle';
+const BUNDLES = 'dist/proxy-bundle';
 /** Bumped when the options below change, so that older bundles count as stale. */
 const FORMAT = 'esbuild-1';
+/** Bundles kept besides the newest, for proxies still running from them. */
+const KEEP_OLDER = 2;
 
 /** A hash of dist/src (paths and contents) and of the bundled @bufbuild/protobuf version. */
 export function distStamp(root: string): string {
@@ -40,14 +43,32 @@ export function distStamp(root: string): string {
   return h.digest('hex');
 }
 
-/** The bundle's `cli/main.js` URL when dist/proxy-bundle matches `stamp`. */
+/** Where the bundle of `stamp` lives. */
+export function bundleDir(root: string, stamp: string): string {
+  return join(root, BUNDLES, stamp.slice(0, 16));
+}
+
+/** The bundle's `cli/main.js` URL when the bundle of `stamp` is in place. */
 function current(root: string, stamp: string): string | undefined {
+  const dir = bundleDir(root, stamp);
   try {
-    if (readFileSync(join(root, BUNDLE_DIR, 'stamp'), 'utf8') !== stamp) return undefined;
+    if (readFileSync(join(dir, 'stamp'), 'utf8') !== stamp) return undefined;
   } catch {
     return undefined;
   }
-  return pathToFileURL(join(root, BUNDLE_DIR, 'cli/main.js')).href;
+  return pathToFileURL(join(dir, 'cli/main.js')).href;
+}
+
+/** Removes all but the newest bundles besides `keep`, and builds left over by a crashed start. */
+function prune(root: string, keep: string): void {
+  const parent = join(root, BUNDLES);
+  const entries = readdirSync(parent).map((name) => {
+    try { return { name, mtimeMs: statSync(join(parent, name)).mtimeMs }; } catch { return undefined; }
+  }).filter((e) => e !== undefined);
+  const hourAgo = Date.now() - 3_600_000;
+  const older = entries.filter((e) => !e.name.startsWith('.') && join(parent, e.name) !== keep).sort((a, b) => b.mtimeMs - a.mtimeMs);
+  const gone = [...older.slice(KEEP_OLDER), ...entries.filter((e) => e.name.startsWith('.') && e.mtimeMs < hourAgo)];
+  for (const e of gone) rmSync(join(parent, e.name), { recursive: true, force: true });
 }
 
 /**
@@ -66,7 +87,8 @@ export async function buildProxyBundle(root: string, stamp = distStamp(root)): P
   const external = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies })
     .filter((name) => name !== '@bufbuild/protobuf')
     .flatMap((name) => [name, `${name}/*`]);
-  const out = join(root, `${BUNDLE_DIR}.${process.pid}.tmp`);
+  const dir = bundleDir(root, stamp);
+  const out = join(root, BUNDLES, `.${process.pid}.tmp`);
   const src = join(root, 'dist/src');
   rmSync(out, { recursive: true, force: true });
   try {
@@ -91,8 +113,7 @@ export async function buildProxyBundle(root: string, stamp = distStamp(root)): P
       logLevel: 'silent',
     });
     writeFileSync(join(out, 'stamp'), stamp);
-    rmSync(join(root, BUNDLE_DIR), { recursive: true, force: true });
-    renameSync(out, join(root, BUNDLE_DIR));
+    renameSync(out, dir);
   } catch (e) {
     rmSync(out, { recursive: true, force: true });
     // Another process may have put the same bundle in place meanwhile.
@@ -100,7 +121,8 @@ export async function buildProxyBundle(root: string, stamp = distStamp(root)): P
     if (url !== undefined) return url;
     throw e;
   }
-  return pathToFileURL(join(root, BUNDLE_DIR, 'cli/main.js')).href;
+  try { prune(root, dir); } catch { /* tidying only */ }
+  return pathToFileURL(join(dir, 'cli/main.js')).href;
 }
 
 /**
