@@ -11,6 +11,8 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.json
+# The bundle `tsmesh proxy` runs from (src/cli/proxy-bundle.ts; esbuild is a dev dependency too).
+RUN node --input-type=module -e "const { buildProxyBundle } = await import('./dist/src/cli/proxy-bundle.js'); await buildProxyBundle(process.cwd());"
 
 # Run: production dependencies and the compiled code only.
 FROM node:20-slim
@@ -26,6 +28,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY bin ./bin
 COPY --from=build /src/dist/src ./dist/src
+COPY --from=build /src/dist/proxy-bundle ./dist/proxy-bundle
 RUN ln -s /opt/tsmesh/bin/tsmesh.js /usr/local/bin/tsmesh
 USER 1337:1337
 EXPOSE 15010 15012 15014 15017

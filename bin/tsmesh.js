@@ -54,6 +54,17 @@ if (process.argv[2] === 'proxy' && !process.execArgv.includes(PROXY_FLAGS[0]) &&
     } catch {
       // Read by the new image instead.
     }
+    // The proxy runs from a bundle of dist/src, built here when stale (src/cli/proxy-bundle.ts).
+    // Best effort: without it the new image runs dist/src.
+    if (!process.env.TSMESH_NO_BUNDLE) {
+      try {
+        const { proxyBundleMain, BUNDLE_ENV } = await import(dist('cli/proxy-bundle.js'));
+        const url = await proxyBundleMain(root);
+        if (url !== undefined) process.env[BUNDLE_ENV] = url;
+      } catch {
+        // Runs dist/src instead.
+      }
+    }
     process.env.TSMESH_RESUME_V8_FLAGS = RESUME_FLAGS;
     const argv = [process.execPath, ...process.execArgv, ...PROXY_FLAGS, ...process.argv.slice(1)];
     execv(process.execPath, [...argv, null]);
@@ -64,5 +75,8 @@ if (process.argv[2] === 'proxy' && !process.execArgv.includes(PROXY_FLAGS[0]) &&
   delete process.env.TSMESH_RESUME_V8_FLAGS;
 }
 
-const { main } = await import(dist('cli/main.js'));
+// Set (to the bundle's cli/main.js) only by the block above, for the image it re-executed.
+const bundled = process.argv[2] === 'proxy' ? process.env.TSMESH_PROXY_MAIN : undefined;
+delete process.env.TSMESH_PROXY_MAIN;
+const { main } = await import(bundled ?? dist('cli/main.js'));
 process.exitCode = await main(process.argv.slice(2));

@@ -28,10 +28,27 @@ export function onTypesNamed(load: TypeHandlerLoader): void {
 }
 
 
+const named = new Set<string>();
+
+/**
+ * Runs the onTypesNamed loaders for `typeNames`. registryFor does; a worker thread does it for
+ * the types its main thread's configs named (namedTypes), before it compiles what they sent.
+ */
+export async function loadTypeHandlers(typeNames: Iterable<string>): Promise<void> {
+  const wanted = new Set(typeNames);
+  for (const n of wanted) named.add(n);
+  await Promise.all(handlerLoaders.map((load) => load(wanted)));
+}
+
+/** Every type name given to registryFor or loadTypeHandlers in this thread so far. */
+export function namedTypes(): string[] {
+  return [...named];
+}
+
 /** The well-known types plus every generated file that defines one of `typeNames`, and what handles them (onTypesNamed). */
 export async function registryFor(typeNames: Iterable<string>): Promise<Registry> {
   const wanted = new Set(typeNames);
-  await Promise.all(handlerLoaders.map((load) => load(wanted)));
+  await loadTypeHandlers(wanted);
   // A scan rather than a kept name -> file map: this runs once per thread, at start-up.
   const loads = generatedFileIndex
     .filter(([, pkg, messages]) => messages.split(' ').some((name) => wanted.has(`${pkg}.${name}`)))

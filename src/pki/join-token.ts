@@ -10,7 +10,8 @@
  * `rootHash` is the SHA-256 of the mesh root certificate's DER. The proxy reads the payload
  * without verifying it (it has no key for that); the CA verifies everything. Pure (no I/O).
  */
-import { createHash, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { nodeCrypto } from './node-crypto.js';
 import { invalidName, invalidTrustDomain, spiffeId } from './spiffe.js';
 
 export interface JoinTokenClaims {
@@ -36,7 +37,7 @@ export class TokenError extends Error {
 
 /** The hash a token pins: `sha256:` and the hex SHA-256 of the root certificate's DER. */
 export function rootHashOf(rootDer: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(rootDer).digest('hex')}`;
+  return `sha256:${nodeCrypto().createHash('sha256').update(rootDer).digest('hex')}`;
 }
 
 const b64 = (b: Uint8Array | string): string => Buffer.from(b).toString('base64url');
@@ -65,11 +66,11 @@ export function createJoinToken(t: NewToken, key: KeyObject, kid: string): { tok
     td: t.trustDomain,
     iat: t.now,
     exp: t.now + t.ttlSeconds,
-    jti: randomBytes(12).toString('hex'),
+    jti: nodeCrypto().randomBytes(12).toString('hex'),
     rootHash: t.rootHash,
   };
   const signingInput = `${b64(JSON.stringify({ alg: 'ES256', typ: 'JWT', kid }))}.${b64(JSON.stringify(claims))}`;
-  const sig = sign('sha256', Buffer.from(signingInput), { key, dsaEncoding: 'ieee-p1363' });
+  const sig = nodeCrypto().sign('sha256', Buffer.from(signingInput), { key, dsaEncoding: 'ieee-p1363' });
   return { token: `${signingInput}.${b64(sig)}`, claims };
 }
 
@@ -111,7 +112,7 @@ export function verifyJoinToken(token: string, publicKey: KeyObject, opts: { now
   const claims = readJoinToken(token);
   const [h, p, s] = token.trim().split('.') as [string, string, string];
   const sig = Buffer.from(s, 'base64url');
-  if (sig.length !== 64 || !verify('sha256', Buffer.from(`${h}.${p}`), { key: publicKey, dsaEncoding: 'ieee-p1363' }, sig)) {
+  if (sig.length !== 64 || !nodeCrypto().verify('sha256', Buffer.from(`${h}.${p}`), { key: publicKey, dsaEncoding: 'ieee-p1363' }, sig)) {
     throw new TokenError('bad-signature', 'the token\'s signature does not verify: it was not issued by this control plane (or was altered)');
   }
   if (claims.td !== opts.trustDomain) throw new TokenError('wrong-trust-domain', `the token is for trust domain ${claims.td}, this CA serves ${opts.trustDomain}`);

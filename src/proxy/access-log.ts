@@ -4,8 +4,59 @@ import type { AccessLogger } from './admin/access-log/logger.js';
 import type { HttpStream } from './http/conn-manager/http-stream.js';
 import type { TcpSession } from './tcp/tcp-proxy.js';
 import type { ConnectionInfo } from './http/conn-manager/connection-info.js';
-export { compileAccessLogs, type AccessLogger } from './admin/access-log/logger.js';
-export { flushAccessLogs } from './admin/access-log/sink.js';
+import type { AccessLog } from '../envoy/generated/envoy/config/accesslog/v3/accesslog_pb.js';
+import { ConfigError } from '../envoy/registry.js';
+import { onTypesNamed } from '../envoy/type-registry.js';
+export type { AccessLogger } from './admin/access-log/logger.js';
+
+/*
+ * The access loggers (formats, sinks, filters and the logger descriptors) are loaded when a
+ * config first names one of their types: config decoding builds its registry with registryFor,
+ * which runs loadAccessLoggers first (as for HTTP filters). A proxy that logs nothing never
+ * loads them.
+ */
+
+/** The logger types tsmesh has, in the order its errors list them. */
+export const ACCESS_LOGGER_TYPES: readonly string[] = [
+  'envoy.extensions.access_loggers.file.v3.FileAccessLog',
+  'envoy.extensions.access_loggers.stream.v3.StdoutAccessLog',
+  'envoy.extensions.access_loggers.stream.v3.StderrAccessLog',
+];
+
+let loggers: typeof import('./admin/access-log/logger.js') | undefined;
+let sinks: typeof import('./admin/access-log/sink.js') | undefined;
+
+/** Loads the access loggers if `typeNames` has one of their types. */
+export async function loadAccessLoggers(typeNames: Iterable<string>): Promise<void> {
+  if (loggers) return;
+  for (const name of typeNames) {
+    if (!ACCESS_LOGGER_TYPES.includes(name)) continue;
+    [loggers, sinks] = await Promise.all([import('./admin/access-log/logger.js'), import('./admin/access-log/sink.js')]);
+    return;
+  }
+}
+
+onTypesNamed(loadAccessLoggers);
+
+/** Every entry of a repeated `access_log` field at `path`, compiled (admin/access-log/logger.ts). */
+export function compileAccessLogs(configs: readonly AccessLog[], path: string): AccessLogger[] {
+  if (configs.length === 0) return [];
+  if (loggers) return loggers.compileAccessLogs(configs, path);
+  // Not loaded: no entry names a logger tsmesh has, and the first is refused as the compiler would.
+  configs.forEach((c, i) => {
+    const p = `${path}[${i}].typed_config`;
+    if (c.configType.case !== 'typedConfig') throw new ConfigError(p, 'required');
+    const url = c.configType.value.typeUrl;
+    if (ACCESS_LOGGER_TYPES.includes(url.slice(url.lastIndexOf('/') + 1))) throw new Error('access loggers used before loadAccessLoggers loaded them');
+    throw new ConfigError(p, `unsupported access logger ${url || '(no @type)'}; supported: ${ACCESS_LOGGER_TYPES.map((n) => `type.googleapis.com/${n}`).join(', ')}`);
+  });
+  return [];
+}
+
+/** Writes out what the access log sinks hold (at exit). */
+export async function flushAccessLogs(): Promise<void> {
+  await sinks?.flushAccessLogs();
+}
 
 /**
  * A finished HTTP stream as access loggers read it. Values are read from the stream when a

@@ -14,6 +14,7 @@ import type { XdsController } from './xds/controller.js';
 import type { ActiveSet } from './xds/state.js';
 import { SharedSlots } from './shared/slots.js';
 import { finishStartUp, takeDeferredV8Flags, traceStartUpMemory } from './start-up.js';
+import { namedTypes } from '../envoy/type-registry.js';
 
 export interface ProxyOptions {
   /** The bootstrap file; with `bootstrap` set, only a name for it in messages. */
@@ -235,7 +236,7 @@ async function dynamicApplier(
     await Promise.all(threads.workers.map((w) => new Promise<void>((resolve) => {
       const on = (m: WorkerMessage): void => { if (m.type === 'xds-applied' && m.seq === id) { w.off('message', on); resolve(); } };
       w.on('message', on);
-      w.postMessage({ type: 'xds', seq: id, snapshot } satisfies WorkerRequest);
+      w.postMessage({ type: 'xds', seq: id, snapshot, typeNames: namedTypes() } satisfies WorkerRequest);
     })));
     for (const n of gone) { threads.reuse.closeFd(reserved.get(n)!.fd); reserved.delete(n); }
   };

@@ -28,11 +28,23 @@ export function takeDeferredV8Flags(): string[] {
 /**
  * Frees start-up garbage when V8 lets us. Twice: the first collection leaves pages sparse
  * that the second can compact and give back (measured: ~0.5 MiB more than one).
+ *
+ * The first also drops the bytecode of every function not running (V8's --stress-flush-code,
+ * on for that one collection): start-up code (module bodies, config decoding and compiling,
+ * descriptor hydration) runs once, and V8 would keep its bytecode until it has aged through
+ * several major GCs, which an idle proxy never does (and gc() does not age bytecode). A
+ * function the request path needs is compiled again from its source on its first call. About
+ * 0.6 MiB of bytecode, 0.2 MiB of idle RSS.
  */
 export function collectStartUpGarbage(): void {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) return;
-  gc();
+  setFlagsFromString('--stress-flush-code');
+  try {
+    gc();
+  } finally {
+    setFlagsFromString('--no-stress-flush-code');
+  }
   gc();
 }
 

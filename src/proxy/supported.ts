@@ -18,8 +18,6 @@ import { ClusterLoadAssignmentSchema } from '../envoy/generated/envoy/config/end
 import { LocalityLbEndpointsSchema, LbEndpointSchema, EndpointSchema } from '../envoy/generated/envoy/config/endpoint/v3/endpoint_components_pb.js';
 import { HttpProtocolOptionsSchema, HttpProtocolOptions_ExplicitHttpConfigSchema } from '../envoy/generated/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
 import { AccessLogSchema } from '../envoy/generated/envoy/config/accesslog/v3/accesslog_pb.js';
-import { FileAccessLogSchema } from '../envoy/generated/envoy/extensions/access_loggers/file/v3/file_pb.js';
-import { StdoutAccessLogSchema, StderrAccessLogSchema } from '../envoy/generated/envoy/extensions/access_loggers/stream/v3/stream_pb.js';
 import { SubstitutionFormatStringSchema } from '../envoy/generated/envoy/config/core/v3/substitution_format_string_pb.js';
 import { DataSourceSchema, RuntimeFractionalPercentSchema, RuntimeFeatureFlagSchema } from '../envoy/generated/envoy/config/core/v3/base_pb.js';
 import { PercentSchema, FractionalPercentSchema } from '../envoy/generated/envoy/type/v3/percent_pb.js';
@@ -31,7 +29,7 @@ import { OUTLIER_SUPPORT } from './upstream/outlier/supported-fields.js';
 import { XDS_SUPPORT } from './xds/supported-fields.js';
 import { RBAC_SUPPORT } from './rbac/supported-fields.js';
 import { TRACING_SUPPORT } from './tracing/supported-fields.js';
-import { ACCESS_LOG_FILTER_SUPPORT } from './admin/access-log/supported-fields.js';
+import { ACCESS_LOG_FILTER_SUPPORT, ACCESS_LOGGER_SUPPORT } from './admin/access-log/supported-fields.js';
 import { TLS_SUPPORT } from './tls/supported-fields.js';
 
 /**
@@ -88,9 +86,7 @@ export const SUPPORTED = supportTable([
   [HttpProtocolOptions_ExplicitHttpConfigSchema, 'http_protocol_options http2_protocol_options'],
   [AccessLogSchema, 'name typed_config filter'],
   ...ACCESS_LOG_FILTER_SUPPORT,
-  [FileAccessLogSchema, 'path log_format format json_format'],
-  [StdoutAccessLogSchema, 'log_format'],
-  [StderrAccessLogSchema, 'log_format'],
+  ...ACCESS_LOGGER_SUPPORT,
   [SubstitutionFormatStringSchema, 'text_format_source json_format omit_empty_values content_type'],
   [DataSourceSchema, 'inline_string'],
   ...ROUTE_SUPPORT,

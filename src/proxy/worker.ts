@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { fromBinary } from '@bufbuild/protobuf';
 import { BootstrapSchema } from '../envoy/generated/envoy/config/bootstrap/v3/bootstrap_pb.js';
-import { registryFor } from '../envoy/type-registry.js';
+import { loadTypeHandlers, registryFor } from '../envoy/type-registry.js';
 import { compileBootstrap } from './config.js';
 import { ProxyInstance } from './instance.js';
 import { attachStatsStore, scopesFor, type StatsShare } from './stat-scopes.js';
@@ -30,7 +30,7 @@ export interface WorkerInit {
 export type WorkerMessage = { type: 'ready' } | { type: 'drained' } | { type: 'xds-applied'; seq: number };
 
 /** What the main thread sends a worker. */
-export type WorkerRequest = { type: 'drain' } | { type: 'stop' } | { type: 'xds'; seq: number; snapshot: DynamicSnapshot } | { type: 'secrets'; snapshot: SecretsSnapshot };
+export type WorkerRequest = { type: 'drain' } | { type: 'stop' } | { type: 'xds'; seq: number; snapshot: DynamicSnapshot; typeNames: readonly string[] } | { type: 'secrets'; snapshot: SecretsSnapshot };
 
 /** A serving thread: builds the same config as the main thread and serves on its own sockets. */
 async function start(init: WorkerInit): Promise<void> {
@@ -56,6 +56,8 @@ async function start(init: WorkerInit): Promise<void> {
           sync = new InstanceSync(instance, { kind: 'reuseport', bindReusePort: (address, port) => bindReusePort(address, port, true).fd });
         }
         try {
+          // Code that loads on first use (filters, loggers, tracing) for types the update names.
+          await loadTypeHandlers(m.typeNames);
           await sync.apply(m.snapshot);
         } catch (e) {
           log.error(`worker ${init.index}: applying xDS update: ${(e as Error).stack ?? String(e)}`);

@@ -25,9 +25,11 @@ test('the build stage compiles with the dev dependencies; the image installs pro
   assert.ok(!runtime.some((l) => /npm (ci|install)(?!.*--omit=dev)/.test(l)), 'no dev dependencies in the image');
 });
 
-test('the image copies only package files, bin/ and the compiled src/', () => {
+test('the image copies only package files, bin/, the compiled src/ and the bundle the proxy runs from', () => {
   const copies = runtime.filter((l) => /^COPY /.test(l));
-  assert.deepEqual(copies, ['COPY package.json package-lock.json ./', 'COPY bin ./bin', 'COPY --from=build /src/dist/src ./dist/src']);
+  assert.deepEqual(copies, ['COPY package.json package-lock.json ./', 'COPY bin ./bin', 'COPY --from=build /src/dist/src ./dist/src', 'COPY --from=build /src/dist/proxy-bundle ./dist/proxy-bundle']);
+  // Built after the compiler, from what it wrote (the image has no esbuild to build it itself).
+  assert.ok(stages[0]!.findIndex((l) => /buildProxyBundle/.test(l)) > stages[0]!.indexOf('RUN npx tsc -p tsconfig.json'));
 });
 
 test('it runs as uid 1337, not root, with tsmesh as the entrypoint', () => {

@@ -1,4 +1,5 @@
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
+import { nodeCrypto } from '../../pki/node-crypto.js';
 import type { TlsContextSpec, PemSource } from './context-config.js';
 import { contextMaterial } from './node-tls.js';
 import type { SecretStore } from './secret-store.js';
@@ -53,7 +54,7 @@ function details(pem: string | undefined, path: string, now: number): Certificat
   if (!pem) return [];
   return (pem.match(PEM_BLOCK) ?? []).flatMap((block) => {
     let x: X509Certificate;
-    try { x = new X509Certificate(block); } catch { return []; }
+    try { x = new (nodeCrypto().X509Certificate)(block); } catch { return []; }
     const to = Date.parse(x.validTo);
     return [{
       path,

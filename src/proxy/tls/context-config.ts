@@ -5,7 +5,7 @@ import type { CommonTlsContext, DownstreamTlsContext, UpstreamTlsContext } from 
 import type { CertificateValidationContext, TlsParameters } from '../../envoy/generated/envoy/extensions/transport_sockets/tls/v3/common_pb.js';
 import { TlsParameters_TlsProtocol } from '../../envoy/generated/envoy/extensions/transport_sockets/tls/v3/common_pb.js';
 import type { SdsSecretConfig } from '../../envoy/generated/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { nodeCrypto } from '../../pki/node-crypto.js';
 import { ConfigError } from '../../envoy/registry.js';
 import { compileSanMatchers, type SanMatcher } from './san-match.js';
 import type { SecretRef } from './secret-store.js';
@@ -159,11 +159,11 @@ const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g
 function checked(pem: string, path: string, kind: 'certificates' | 'key'): PemSource {
   // A private key is never quoted back in the error.
   try {
-    if (kind === 'key') createPrivateKey(pem);
+    if (kind === 'key') nodeCrypto().createPrivateKey(pem);
     else {
       const certs = pem.match(PEM_CERT) ?? [];
       if (certs.length === 0) throw new Error('no PEM certificate found');
-      for (const c of certs) new X509Certificate(c);
+      for (const c of certs) new (nodeCrypto().X509Certificate)(c);
     }
   } catch (e) {
     throw new ConfigError(path, `not a valid PEM ${kind === 'key' ? 'private key' : 'certificate'}${kind === 'key' ? '' : `: ${(e as Error).message}`}`);

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
-import { X509Certificate } from 'node:crypto';
+import { nodeCrypto } from '../../pki/node-crypto.js';
 import type tls from 'node:tls';
 import type { PemSource, TlsContextSpec } from './context-config.js';
 import type { SecretStore } from './secret-store.js';
@@ -68,7 +68,7 @@ export function secureContextOptions(spec: TlsContextSpec, m: ContextMaterial): 
 export function localUriSans(certPem: string | undefined): string[] {
   if (!certPem) return [];
   try {
-    const text = new X509Certificate(certPem).subjectAltName ?? '';
+    const text = new (nodeCrypto().X509Certificate)(certPem).subjectAltName ?? '';
     return [...text.matchAll(/URI:([^,]*)/g)].map((m) => m[1]!);
   } catch {
     return [];

@@ -20,6 +20,7 @@ import { asDelivered, asDeliveredListener } from './delivered.js';
 import { BUILT_IN_HTTP_FILTERS, loadHttpFilters } from '../../../src/proxy/http/filters/registry.js';
 import { loadNetworkRbac, NETWORK_RBAC } from '../../../src/proxy/tcp/rbac-load.js';
 import { loadTracing, OPENTELEMETRY_CONFIG, ZIPKIN_CONFIG } from '../../../src/proxy/tracing/load.js';
+import { ACCESS_LOGGER_TYPES, loadAccessLoggers } from '../../../src/proxy/access-log.js';
 
 // The proxy loads a filter's module when a config first names its type (registryFor); these
 // resources are compiled directly, so every filter loaded on first use is loaded first.
@@ -27,6 +28,7 @@ before(() => Promise.all([
   loadHttpFilters(BUILT_IN_HTTP_FILTERS.flatMap(([names]) => names)),
   loadNetworkRbac([NETWORK_RBAC]),
   loadTracing([OPENTELEMETRY_CONFIG, ZIPKIN_CONFIG]),
+  loadAccessLoggers(ACCESS_LOGGER_TYPES),
 ]));
 
 /*

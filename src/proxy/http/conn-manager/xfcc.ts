@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../../../pki/node-crypto.js';
 import type { HeaderMap } from '../headers.js';
 import type { TlsConnectionInfo } from '../../tls/downstream-tls.js';
 
@@ -50,7 +50,7 @@ export function xfccElement(d: ClientCertDetails, tls: TlsConnectionInfo): strin
   const parts: string[] = [];
   const by = tls.localUriSans?.[0];
   if (by) parts.push(`By=${by}`);
-  if (tls.peerCertificateDer) parts.push(`Hash=${createHash('sha256').update(tls.peerCertificateDer).digest('hex')}`);
+  if (tls.peerCertificateDer) parts.push(`Hash=${nodeCrypto().createHash('sha256').update(tls.peerCertificateDer).digest('hex')}`);
   if (d.cert && tls.peerCertificateDer) parts.push(`Cert="${urlEncode(pem(tls.peerCertificateDer))}"`);
   if (d.chain && tls.peerCertificateDer) parts.push(`Chain="${urlEncode([tls.peerCertificateDer, ...(tls.peerChainDer ?? [])].map(pem).join(''))}"`);
   if (d.subject) parts.push(`Subject="${tls.peerSubject}"`);

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
 import { newRequestId } from '../../../../src/proxy/http/conn-manager/request-id.js';
+import { freePort } from '../../../support/net.js';
+import { repoRoot, writeTemp } from '../../../support/proxy.js';
 
 const UUID4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -27,4 +33,76 @@ test('every hex digit outside the fixed version and variant bits varies', () => 
     else if (j === 19) assert.equal(values[j]!.size, 4);
     else assert.equal(values[j]!.size, 16, `position ${j}`);
   }
+});
+
+// The builtins a process loaded (process.moduleLoadList), written when it exits.
+const PRELOAD = `
+import { writeFileSync } from 'node:fs';
+process.on('exit', () => writeFileSync(process.env.TSMESH_TEST_BUILTINS, process.moduleLoadList.join('\\n')));
+`;
+
+test('a proxy without TLS generates request IDs without loading node:crypto (OpenSSL)', async (t) => {
+  // The upstream answers with the x-request-id the proxy sent it.
+  const upstream = createServer((req, res) => res.end(req.headers['x-request-id'] ?? ''));
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  t.after(() => upstream.close());
+  const upstreamPort = (upstream.address() as { port: number }).port;
+  const [adminPort, listenPort] = [await freePort(), await freePort()];
+  const out = writeTemp('builtins.txt', '');
+  const bootstrap = writeTemp('bootstrap.yaml', `
+admin: { address: { socket_address: { address: 127.0.0.1, port_value: ${adminPort} } } }
+static_resources:
+  listeners:
+  - name: main
+    address: { socket_address: { address: 127.0.0.1, port_value: ${listenPort} } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: main
+          route_config:
+            virtual_hosts: [ { name: all, domains: ["*"], routes: [ { match: { prefix: "/" }, route: { cluster: app } } ] } ]
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+  clusters:
+  - name: app
+    type: STATIC
+    load_assignment:
+      cluster_name: app
+      endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} } } } } ] } ]
+`);
+  const child = spawn(process.execPath, ['--import', writeTemp('preload.mjs', PRELOAD), join(repoRoot(), 'bin/tsmesh.js'), 'proxy', '-c', bootstrap, '--concurrency', '1'], {
+    env: { ...process.env, TSMESH_TEST_BUILTINS: out }, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  try {
+    const ids: string[] = [];
+    const deadline = Date.now() + 60_000;
+    while (ids.length < 2) {
+      if (child.exitCode !== null) throw new Error(`proxy exited: ${err}`);
+      try {
+        const res = await fetch(`http://127.0.0.1:${listenPort}/`, { signal: AbortSignal.timeout(5000) });
+        assert.equal(res.status, 200);
+        ids.push(await res.text());
+      } catch (e) {
+        if (e instanceof assert.AssertionError) throw e;
+        if (Date.now() > deadline) throw new Error(`proxy did not serve: ${err}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    for (const id of ids) assert.match(id, UUID4);
+    assert.notEqual(ids[0], ids[1]);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(t);
+  }
+  const builtins = readFileSync(out, 'utf8').split('\n');
+  assert.ok(builtins.includes('NativeModule net'), 'the preload saw the proxy');
+  assert.deepEqual(builtins.filter((m) => /crypto/.test(m)), []);
 });
