@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm ci --no-audit --no-fund
 bash scripts/ensure-system-deps.sh
 npx tsc -p tsconfig.json
+node scripts/proxy-bundle.mjs
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # One file at a time per core; each end-to-end test starts its own proxy and peers on loopback.

@@ -48,10 +48,12 @@ for (const delta of [false, true]) {
       xds.set('route', [routeConfig('routes', [['/', 'svc-b']])]);
       await eventually('the new route', async () => ((await request(port, { path: '/x' })).body === 'from b' ? true : undefined));
 
-      // Request stats are counted as each stream completes, just after its response went out.
-      const stats = await eventually('request stats', async () => {
+      // Request stats are counted as each stream completes, just after its response went out;
+      // with workers, a worker may serve the new route before the main thread has counted the
+      // RDS update that carried it.
+      const stats = await eventually('request and RDS stats', async () => {
         const text = (await proxy.admin('/stats')).body;
-        return (statValue(text, 'http.http.downstream_rq_2xx') ?? 0) >= 2 ? text : undefined;
+        return (statValue(text, 'http.http.downstream_rq_2xx') ?? 0) >= 2 && (statValue(text, 'http.http.rds.routes.update_success') ?? 0) >= 2 ? text : undefined;
       });
       assert.equal(statValue(stats, 'control_plane.connected_state'), 1);
       assert.equal(statValue(stats, 'listener_manager.lds.update_success'), 1);
