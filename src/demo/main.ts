@@ -58,12 +58,27 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     process.once('SIGINT', () => { out('\nCtrl-C: stopping the mesh'); void stop().then(() => resolve(130)); });
   });
 
+  /*
+   * Free ports are found by binding port 0 and closing it; another process on the machine may
+   * take one (as the source port of a connection) before the control plane binds it. Such a
+   * start is tried again on new ports, twice at most.
+   */
+  const startControl = async (): Promise<{ xdsPort: number; xdsTlsPort: number; api: string }> => {
+    for (let attempt = 1; ; attempt++) {
+      const [xdsPort, httpPort, xdsTlsPort] = [await freePort(), await freePort(), await freePort()];
+      out(`control plane: xDS on 127.0.0.1:${xdsPort}${opts.capture ? ` and with its CA on 127.0.0.1:${xdsTlsPort} (TLS)` : ''}, API on http://127.0.0.1:${httpPort} (config dir ${configDir})`);
+      const control = spawnTsmesh(['control', '--config-dir', configDir, '--data-dir', join(dir, 'data'), '--xds-port', String(xdsPort), '--xds-tls-port', opts.capture ? String(xdsTlsPort) : '0', '--http-port', String(httpPort)], children, []);
+      const api = `http://127.0.0.1:${httpPort}`;
+      const portTaken = (): boolean => control.child.exitCode !== null && control.output.join('').includes('EADDRINUSE');
+      await waitFor(async () => portTaken() || (await get(`${api}/healthz`)).status === 200, 20_000, () => `the control plane did not start:\n${control.output.join('')}`);
+      if (!portTaken()) return { xdsPort, xdsTlsPort, api };
+      if (attempt === 3) throw new Error(`the control plane did not start:\n${control.output.join('')}`);
+      out('control plane: a port was taken meanwhile; trying others');
+    }
+  };
+
   const walk = async (): Promise<number> => {
-    const [xdsPort, httpPort, xdsTlsPort] = [await freePort(), await freePort(), await freePort()];
-    out(`control plane: xDS on 127.0.0.1:${xdsPort}${opts.capture ? ` and with its CA on 127.0.0.1:${xdsTlsPort} (TLS)` : ''}, API on http://127.0.0.1:${httpPort} (config dir ${configDir})`);
-    const control = spawnTsmesh(['control', '--config-dir', configDir, '--data-dir', join(dir, 'data'), '--xds-port', String(xdsPort), '--xds-tls-port', opts.capture ? String(xdsTlsPort) : '0', '--http-port', String(httpPort)], children, []);
-    const api = `http://127.0.0.1:${httpPort}`;
-    await waitFor(async () => (await get(`${api}/healthz`)).status === 200, 20_000, () => `the control plane did not start:\n${control.output.join('')}`);
+    const { xdsPort, xdsTlsPort, api } = await startControl();
     if (opts.capture) {
       const c = await startCaptured({ api, xdsPort, xdsTlsPort, children, out });
       return walkScenes({ api, front: c.front, setFlaky: c.setFlaky, proof: c.proof, outputOf: c.outputOf });
