@@ -124,17 +124,21 @@ test('workload certificates rotate under continuous load with zero failed reques
   const agent = keepAliveAgent(4);
   await until(async () => ((await viaProxy(client.outboundPort, `${REVIEWS_URL}/`, { agent })).status === 200 ? true : undefined), 30_000, () => 'rotating client never reached reviews');
   const certs = new Set<string>();
-  const deadline = Date.now() + 15_000;
+  // Load for at least 15 s (two and a half lifetimes) and until a renewed certificate was
+  // presented, at most 60 s: on a loaded machine the first renewal can land late in the window.
+  const started = Date.now();
+  const done = (): boolean => Date.now() - started > 60_000 || (Date.now() - started > 15_000 && certs.size >= 2);
   let ok = 0;
   const failures: string[] = [];
   const worker = async (): Promise<void> => {
-    while (Date.now() < deadline) {
+    while (!done()) {
       const r = await viaProxy(client.outboundPort, `${REVIEWS_URL}/`, { agent });
       if (r.status === 200) { ok++; const m = /Hash=([0-9a-f]+)/.exec(r.json?.xfcc ?? ''); if (m) certs.add(m[1]!); } else failures.push(`${r.status} ${r.body.slice(0, 80)}`);
     }
   };
   await Promise.all([worker(), worker(), worker()]);
   assert.deepEqual(failures, []);
-  assert.ok(ok > 50, `only ${ok} requests in 15 s`);
-  assert.ok(certs.size >= 2, `the client presented ${certs.size} distinct certificate(s) in 15 s with a 6 s lifetime`);
+  const seconds = Math.round((Date.now() - started) / 1000);
+  assert.ok(ok > 50, `only ${ok} requests in ${seconds} s`);
+  assert.ok(certs.size >= 2, `the client presented ${certs.size} distinct certificate(s) in ${seconds} s with a 6 s lifetime`);
 });
