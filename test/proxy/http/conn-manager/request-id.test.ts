@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { newRequestId } from '../../../../src/proxy/http/conn-manager/request-id.js';
 import { freePort } from '../../../support/net.js';
-import { repoRoot, writeTemp } from '../../../support/proxy.js';
+import { httpBootstrap, repoRoot, writeTemp } from '../../../support/proxy.js';
 
 const UUID4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -49,30 +49,7 @@ test('a proxy without TLS generates request IDs without loading node:crypto (Ope
   const upstreamPort = (upstream.address() as { port: number }).port;
   const [adminPort, listenPort] = [await freePort(), await freePort()];
   const out = writeTemp('builtins.txt', '');
-  const bootstrap = writeTemp('bootstrap.yaml', `
-admin: { address: { socket_address: { address: 127.0.0.1, port_value: ${adminPort} } } }
-static_resources:
-  listeners:
-  - name: main
-    address: { socket_address: { address: 127.0.0.1, port_value: ${listenPort} } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: main
-          route_config:
-            virtual_hosts: [ { name: all, domains: ["*"], routes: [ { match: { prefix: "/" }, route: { cluster: app } } ] } ]
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-  clusters:
-  - name: app
-    type: STATIC
-    load_assignment:
-      cluster_name: app
-      endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} } } } } ] } ]
-`);
+  const bootstrap = writeTemp('bootstrap.yaml', httpBootstrap({ listenPort, upstreamPort }).replace('ADMIN_PORT', String(adminPort)));
   const child = spawn(process.execPath, ['--import', writeTemp('preload.mjs', PRELOAD), join(repoRoot(), 'bin/tsmesh.js'), 'proxy', '-c', bootstrap, '--concurrency', '1'], {
     env: { ...process.env, TSMESH_TEST_BUILTINS: out }, stdio: ['ignore', 'ignore', 'pipe'],
   });
