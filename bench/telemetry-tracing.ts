@@ -8,7 +8,10 @@
  * `telemetry-tracing` section of BENCHMARKS.md (bench:telemetry measures metrics alone, on two sidecars).
  *
  *   npm run bench:tracing [-- --rounds 5 --duration 5 --warmup 2 --connections 32
- *                              --tsmesh-concurrency 1 --base-port 18480 --no-write --quick]
+ *                              --tsmesh-concurrency 1 --base-port 18480 --no-write --quick --pin]
+ *
+ * --pin: the proxy alone on CPU 1 (1-N), wrk, nginx and the receiver on CPU 0, so that the
+ * proxy's CPU, not the scheduler's sharing, decides throughput (much less noise between rounds).
  *
  * It prints numbers and never fails on them; it exits non-zero only when it cannot run.
  */
@@ -16,7 +19,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startTsmesh, checkServes } from './lib/servers.js';
 import { runWrk, type LoadRun } from './lib/load.js';
-import { treeCpuSeconds } from './lib/proc.js';
+import { pinTree, treeCpuSeconds } from './lib/proc.js';
 import { describeMachine } from './lib/machine.js';
 import { QuietGate } from './lib/quiet-gate.js';
 import { median } from './lib/stats.js';
@@ -43,14 +46,20 @@ async function main(): Promise<void> {
   // The OTLP receiver: takes each report, counts it, answers 200.
   let reports = 0;
   let reportBytes = 0;
-  const { ports, dir, close } = await startDiagPeers(o.basePort, 'telemetry', (req, res) => { req.on('data', (c: Buffer) => { reportBytes += c.length; }); req.on('end', () => { reports++; res.end(); }); });
+  const { ports, dir, nginxPid, close } = await startDiagPeers(o.basePort, 'telemetry', (req, res) => { req.on('data', (c: Buffer) => { reportBytes += c.length; }); req.on('end', () => { reports++; res.end(); }); });
   const logFile = join(dir, 'access.log');
   const proxy = await startTsmesh({ bin: resolve(join(root, 'bin/tsmesh.js')), dir, bootstrap: bootstrap(ports, logFile, o.only), adminPort: ports.admin, concurrency: o.concurrency });
   await checkServes(ports.off, 'h1', BODY);
   await checkServes(ports.on, 'h1', BODY);
+  const pin = o.pinning;
+  if (pin) {
+    pinTree(proxy.pid, pin.servers);
+    pinTree(nginxPid, pin.load);
+    pinTree(process.pid, pin.load); // the receiver
+  }
 
   const targets = [['off', ports.off], ['on', ports.on]] as const;
-  const wrk = (port: number, seconds: number): Promise<LoadRun> => runWrk(`http://127.0.0.1:${port}/`, { threads: 1, connections: o.connections, durationSeconds: seconds });
+  const wrk = (port: number, seconds: number): Promise<LoadRun> => runWrk(`http://127.0.0.1:${port}/`, { threads: 1, connections: o.connections, durationSeconds: seconds, cpus: pin?.load });
   log(`warm-up ${o.warmup} s per listener`);
   for (const [, port] of targets) await wrk(port, o.warmup);
   const quiet = new QuietGate();
@@ -68,6 +77,9 @@ async function main(): Promise<void> {
   const ratio = m('on', 'rps') / m('off', 'rps');
   const paired = <T>(f: (off: Sample, on: Sample) => T): T[] => samples.off.flatMap((s, i) => (samples.on[i] ? [f(s, samples.on[i]!)] : []));
   const perRound = paired((a, b) => b.rps / a.rps);
+  // Rounds are paired in time (off, then on): the median of their ratios is what other load on
+  // the machine moves least; the ratio of the two medians pairs rounds that ran apart.
+  const pairedRatio = median(perRound);
   const cpuPerRound = paired((a, b) => b.cpuUsPerRequest - a.cpuUsPerRequest);
   const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
   const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
@@ -76,7 +88,7 @@ async function main(): Promise<void> {
   const table = [
     `### Telemetry cost: ${o.only === 'tracing' ? '1% tracing (OTLP/HTTP) only' : o.only === 'log' ? 'file access log only' : o.only === 'metrics' ? 'Istio metrics (istio.stats) only' : 'Istio metrics (istio.stats) + 1% tracing (OTLP/HTTP) + file access log'} vs off (wrk -t1 -c${o.connections} -d${o.duration}s, median of ${o.rounds})`,
     '',
-    `Run ${new Date().toISOString()} by \`npm run bench:tracing\` (bench/telemetry-tracing.ts), tsmesh --concurrency ${o.concurrency}, Node ${process.version}, ${machine.find(([k]) => k === 'CPUs (nproc)')?.[1] ?? '?'} CPUs shared with the load generator, the upstream (nginx) and the OTLP receiver.`,
+    `Run ${new Date().toISOString()} by \`npm run bench:tracing${pin ? ' -- --pin' : ''}\` (bench/telemetry-tracing.ts), tsmesh --concurrency ${o.concurrency}, Node ${process.version}, ${machine.find(([k]) => k === 'CPUs (nproc)')?.[1] ?? '?'} CPUs ${pin ? `: the proxy alone on CPU ${pin.servers}, the load generator, the upstream (nginx) and the OTLP receiver on CPU ${pin.load}` : 'shared with the load generator, the upstream (nginx) and the OTLP receiver'}.`,
     'Both listeners are in one proxy process; runs alternate off / on. On: every request is given a',
     'trace decision (x-request-id nibble), trace context headers for the upstream, and a line in Istio\'s',
     'default text format, Istio\'s standard metrics (istio.stats); 1% of them a server span, batched to the receiver.',
@@ -86,8 +98,8 @@ async function main(): Promise<void> {
     '| --- | --- | --- | --- | --- | --- |',
     ...(['off', 'on'] as const).map((n) => `| ${n} | ${fmt(m(n, 'rps'))} | ${m(n, 'p99Ms').toFixed(2)} | ${m(n, 'cpuUsPerRequest').toFixed(1)} | ${samples[n].reduce((a, s) => a + s.errors, 0)} | ${m(n, 'otherCpuPct').toFixed(0)} |`),
     '',
-    `Throughput with telemetry on: ${(ratio * 100).toFixed(1)}% of off (per round: ${perRound.map((x) => `${(x * 100).toFixed(0)}%`).join(', ')}); the target is at least 90%. p99 latency (wrk --latency, median of the rounds): off ${m('off', 'p99Ms').toFixed(2)} ms, on ${m('on', 'p99Ms').toFixed(2)} ms.`,
-    `CPU per request, on − off: ${signed(m('on', 'cpuUsPerRequest') - m('off', 'cpuUsPerRequest'))} µs (difference of the medians; per round: ${cpuPerRound.map(signed).join(', ')} µs).`,
+    `Throughput with telemetry on: **${(pairedRatio * 100).toFixed(1)}% of off** (median of the rounds' on/off ratios; per round: ${perRound.map((x) => `${(x * 100).toFixed(0)}%`).join(', ')}; ratio of the medians ${(ratio * 100).toFixed(1)}%); the target is at least 90%. p99 latency (wrk --latency, median of the rounds): off ${m('off', 'p99Ms').toFixed(2)} ms, on ${m('on', 'p99Ms').toFixed(2)} ms.`,
+    `CPU per request, on − off: ${signed(median(cpuPerRound))} µs (median of the rounds' differences; per round: ${cpuPerRound.map(signed).join(', ')} µs).`,
     `The on listener completed ${fmt(onRequests)} requests: ${fmt(logLines)} access-log lines, ${fmt(sent)} spans sent (${((sent / Math.max(1, onRequests)) * 100).toFixed(2)}%) in ${fmt(reports)} reports (${fmt(reportBytes)} bytes), ${fmt(stat('tracing.opentelemetry.spans_dropped'))} dropped.`,
     `In process (bench/lib/telemetry-loop.ts, CPU time, median of 5 × 200,000, minus a loop that only builds the request): tracing ${loop.tracingNs.toFixed(0)} ns, access log ${loop.accessLogNs.toFixed(0)} ns per request.`,
     quiet.discarded.length ? `Runs discarded for other work on the machine: ${quiet.discarded.join(', ')}.` : '',

@@ -41,7 +41,6 @@ export function parseOptions(argv: string[]): Options {
   const connections = int('connections', values.connections, 32, 1, 1000);
   const h2Streams = int('h2-streams', values['h2-streams'], 10, 1, 100);
   const cpus = availableParallelism();
-  if (values.pin === true && cpus < 2) throw new Error('--pin needs at least 2 CPUs');
   const o: Options = {
     rounds: int('rounds', values.rounds, quick ? 1 : 3, 1, 20),
     durationSeconds: int('duration', values.duration, quick ? 2 : 5, 1, 60),
@@ -55,7 +54,7 @@ export function parseOptions(argv: string[]): Options {
     // Enough idle upstream connections for the most concurrent requests of any phase (h2c).
     nginxKeepalive: int('nginx-keepalive', values['nginx-keepalive'], Math.max(64, connections * h2Streams), 1, 100_000),
     tsmeshBin: values['tsmesh-bin'],
-    pinning: values.pin === true ? { load: '0', servers: cpus === 2 ? '1' : `1-${cpus - 1}` } : undefined,
+    pinning: values.pin === true ? pinningFor(cpus) : undefined,
     basePort: int('base-port', values['base-port'], 18080, 1024, 65000),
     out: values.out,
     write: values['no-write'] !== true,
@@ -74,6 +73,11 @@ export function intOption(name: string, v: string | undefined, dflt: number, min
   return n;
 }
 
+function pinningFor(cpus: number): { load: string; servers: string } {
+  if (cpus < 2) throw new Error('--pin needs at least 2 CPUs');
+  return { load: '0', servers: cpus === 2 ? '1' : `1-${cpus - 1}` };
+}
+
 /** Options of the benchmarks that alternate two configurations in rounds (filters, telemetry, tracing). */
 export interface AlternatingOptions {
   rounds: number;
@@ -84,17 +88,19 @@ export interface AlternatingOptions {
   concurrency: number;
   basePort: number;
   write: boolean;
+  /** --pin: the proxy alone on the CPUs of `servers`, everything else (load, upstream) on `load`. */
+  pinning: { load: string; servers: string } | undefined;
 }
 
 /**
- * Parses `--rounds --duration --warmup --connections --base-port --no-write --quick` (and
+ * Parses `--rounds --duration --warmup --connections --base-port --no-write --quick --pin` (and
  * `--tsmesh-concurrency` with `withConcurrency`) plus a benchmark's own string flags `extra`,
  * whose raw values come back in `extra`.
  */
 export function parseAlternatingOptions<K extends string = never>(argv: string[], o: { basePort: number; withConcurrency?: boolean; extra?: readonly K[] }): { options: AlternatingOptions; extra: Partial<Record<K, string>> } {
   const own: Record<string, { type: 'string' | 'boolean' }> = {
     rounds: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' },
-    'base-port': { type: 'string' }, 'no-write': { type: 'boolean' }, quick: { type: 'boolean' },
+    'base-port': { type: 'string' }, 'no-write': { type: 'boolean' }, quick: { type: 'boolean' }, pin: { type: 'boolean' },
   };
   if (o.withConcurrency) own['tsmesh-concurrency'] = { type: 'string' };
   for (const k of o.extra ?? []) own[k] = { type: 'string' };
@@ -113,6 +119,7 @@ export function parseAlternatingOptions<K extends string = never>(argv: string[]
       concurrency: int('tsmesh-concurrency', str('tsmesh-concurrency'), 1, 1, 64),
       basePort: int('base-port', str('base-port'), o.basePort, 1024, 65000),
       write: values['no-write'] !== true,
+      pinning: values.pin === true ? pinningFor(availableParallelism()) : undefined,
     },
     extra,
   };

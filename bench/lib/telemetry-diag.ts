@@ -43,6 +43,8 @@ export interface DiagPeers {
   readonly ports: { upstream: number; upstreamH2: number; off: number; on: number; admin: number; collector: number };
   /** A temp dir for configs and the access log, removed at exit. */
   readonly dir: string;
+  /** nginx's master process (its workers are its children). */
+  readonly nginxPid: number;
   close(): void;
 }
 
@@ -58,8 +60,8 @@ export async function startDiagPeers(basePort: number, name: string, onReport: h
   await assertPortsFree(Object.values(ports));
   const collector = http.createServer(onReport);
   await new Promise<void>((r) => collector.listen(ports.collector, '127.0.0.1', () => r()));
-  await startNginx('upstream', dir, nginxUpstreamConf({ dir, runAsRoot: process.getuid?.() === 0, h1Port: ports.upstream, h2Port: ports.upstreamH2, body: DIAG_BODY }), [ports.upstream, ports.upstreamH2]);
-  return { ports, dir, close: () => collector.close() };
+  const nginx = await startNginx('upstream', dir, nginxUpstreamConf({ dir, runAsRoot: process.getuid?.() === 0, h1Port: ports.upstream, h2Port: ports.upstreamH2, body: DIAG_BODY }), [ports.upstream, ports.upstreamH2]);
+  return { ports, dir, nginxPid: nginx.pid, close: () => collector.close() };
 }
 
 /** Prints the `top` functions whose value per request grew most from off to on. */

@@ -1,16 +1,54 @@
-import { randomFillSync } from 'node:crypto';
 import { latin1 } from '../http/h1/chars.js';
+import { randomPool, takeRandom } from '../io/random-pool.js';
 
-/** Random bytes drawn in batches, so a span id costs no system call (as request-id.ts does for UUIDs). */
-const POOL = 4096;
-const pool = Buffer.allocUnsafe(POOL);
-let at = POOL;
+/*
+ * Trace and span ids come from a fast generator seeded from the CSPRNG, as Envoy draws them
+ * from a per-thread mt19937_64 (Random::RandomGeneratorImpl::random()): they must be unique and
+ * unpredictable enough to not collide, not secret, and every request of a traced listener needs
+ * 24 bytes of them (x-request-id, which may carry decisions, stays on the CSPRNG). xoshiro128**
+ * (Blackman and Vigna), on 32-bit integers.
+ */
+let s0 = 0;
+let s1 = 0;
+let s2 = 0;
+let s3 = 0;
 
-function randomHex(bytes: number): string {
-  if (at + bytes > POOL) { randomFillSync(pool); at = 0; }
-  const s = pool.toString('hex', at, at + bytes);
-  at += bytes;
-  return s;
+function seed(): void {
+  while ((s0 | s1 | s2 | s3) === 0) {
+    const o = takeRandom(16);
+    s0 = randomPool.readInt32LE(o);
+    s1 = randomPool.readInt32LE(o + 4);
+    s2 = randomPool.readInt32LE(o + 8);
+    s3 = randomPool.readInt32LE(o + 12);
+  }
+}
+
+const rotl = (x: number, k: number): number => (x << k) | (x >>> (32 - k));
+
+/** The next 32 random bits, as an unsigned integer. */
+function next32(): number {
+  if ((s0 | s1 | s2 | s3) === 0) seed();
+  const r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+  const t = s1 << 9;
+  s2 ^= s0;
+  s3 ^= s1;
+  s1 ^= s2;
+  s0 ^= s3;
+  s2 ^= t;
+  s3 = rotl(s3, 11);
+  return r;
+}
+
+/** Bytes of the next ids: the generator's output, 24 at a time (a traceparent's two ids). */
+const bytes = Buffer.allocUnsafe(24);
+
+function fill(n: number): void {
+  for (let i = 0; i < n; i += 4) bytes.writeUInt32LE(next32(), i);
+}
+
+function randomHex(n: number): string {
+  fill(n);
+  return bytes.toString('hex', 0, n);
 }
 
 const ZERO16 = '0000000000000000';
@@ -41,24 +79,22 @@ const TP = Buffer.from('00-00000000000000000000000000000000-0000000000000000-00'
 
 /**
  * A traceparent (W3C trace-context §3.2) for a new trace: new trace and span ids, the sampled
- * flag. One random draw, hex-encoded into one reused buffer and read out as one flat string;
+ * flag. One draw of 24 bytes, hex-encoded into one reused buffer and read out as one flat string;
  * the ids are its slices (trace id `[3, 35)`, span id `[36, 52)`), which cost no copy. A request
  * whose caller sent no trace context needs all three. `bits64`: the trace id's upper half zero.
  */
 export function newTraceparent(bits64: boolean, sampled: boolean): string {
   for (;;) {
-    if (at + 24 > POOL) { randomFillSync(pool); at = 0; }
-    const o = at;
-    at += 24;
+    fill(24);
     // Neither id may be all zero (§3.2.2.3, §3.2.2.4).
-    if (isZero(o + 16, 8) || isZero(bits64 ? o + 8 : o, bits64 ? 8 : 16)) continue;
+    if (isZero(16, 8) || isZero(bits64 ? 8 : 0, bits64 ? 8 : 16)) continue;
     for (let i = 0; i < 16; i++) {
-      const b = bits64 && i < 8 ? 0 : pool[o + i]!;
+      const b = bits64 && i < 8 ? 0 : bytes[i]!;
       TP[3 + 2 * i] = HEX[b >> 4]!;
       TP[4 + 2 * i] = HEX[b & 15]!;
     }
     for (let i = 0; i < 8; i++) {
-      const b = pool[o + 16 + i]!;
+      const b = bytes[16 + i]!;
       TP[36 + 2 * i] = HEX[b >> 4]!;
       TP[37 + 2 * i] = HEX[b & 15]!;
     }
@@ -68,6 +104,6 @@ export function newTraceparent(bits64: boolean, sampled: boolean): string {
 }
 
 function isZero(from: number, n: number): boolean {
-  for (let i = from; i < from + n; i++) if (pool[i] !== 0) return false;
+  for (let i = from; i < from + n; i++) if (bytes[i] !== 0) return false;
   return true;
 }

@@ -187,3 +187,22 @@ test('newTraceparent: a valid traceparent with new non-zero ids and the sampled 
   }
 });
 
+test('trace and span ids: every bit of the 24 bytes is set about half the time, and ids never repeat', () => {
+  // A generator with a stuck or correlated bit would show here: over 20,000 draws a fair bit is
+  // set 50% ± 0.35% (one standard deviation); 3% off is beyond any fair run.
+  const draws = 20_000;
+  const ones = new Array<number>(24 * 8).fill(0);
+  const spans = new Set<string>();
+  for (let i = 0; i < draws; i++) {
+    const tp = newTraceparent(false, false);
+    const hex = tp.slice(3, 35) + tp.slice(36, 52);
+    for (let byte = 0; byte < 24; byte++) {
+      const v = parseInt(hex.slice(2 * byte, 2 * byte + 2), 16);
+      for (let bit = 0; bit < 8; bit++) if ((v >> bit) & 1) ones[byte * 8 + bit]!++;
+    }
+    spans.add(tp.slice(36, 52));
+  }
+  for (const [i, n] of ones.entries()) assert.ok(Math.abs(n / draws - 0.5) < 0.03, `bit ${i} set in ${n} of ${draws} ids`);
+  assert.equal(spans.size, draws, 'span ids repeat');
+});
+
