@@ -53,9 +53,10 @@ async function main(): Promise<void> {
   await checkServes(ports.on, 'h1', BODY);
   const pin = o.pinning;
   if (pin) {
-    pinTree(proxy.pid, pin.servers);
+    // This process (the receiver) with its children first, then the proxy out of them.
+    pinTree(process.pid, pin.load);
     pinTree(nginxPid, pin.load);
-    pinTree(process.pid, pin.load); // the receiver
+    pinTree(proxy.pid, pin.servers);
   }
 
   const targets = [['off', ports.off], ['on', ports.on]] as const;

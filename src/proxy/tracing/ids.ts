@@ -39,24 +39,27 @@ function next32(): number {
   return r;
 }
 
-/** Bytes of the next ids: the generator's output, 24 at a time (a traceparent's two ids). */
-const bytes = Buffer.allocUnsafe(24);
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
 
-function fill(n: number): void {
-  for (let i = 0; i < n; i += 4) bytes.writeUInt32LE(next32(), i);
+/** `word`'s 8 hex digits into `out` at `at`. */
+function putHex(out: Buffer, at: number, word: number): void {
+  for (let k = 28; k >= 0; k -= 4) out[at++] = HEX[(word >>> k) & 15]!;
 }
 
-function randomHex(n: number): string {
-  fill(n);
-  return bytes.toString('hex', 0, n);
+const SCRATCH = Buffer.alloc(16);
+
+/** `words` (1 or 2) random words as hex digits. */
+function randomHex(words: number): string {
+  for (let i = 0; i < words; i++) putHex(SCRATCH, 8 * i, next32());
+  return latin1(SCRATCH, 0, 8 * words);
 }
 
 const ZERO16 = '0000000000000000';
 
 /** A new 64-bit span id as 16 lowercase hex digits, never all zero (W3C trace-context §3.2.2.4). */
 export function newSpanId(): string {
-  let id = randomHex(8);
-  while (id === ZERO16) id = randomHex(8);
+  let id = randomHex(2);
+  while (id === ZERO16) id = randomHex(2);
   return id;
 }
 
@@ -65,7 +68,7 @@ export function newSpanId(): string {
  * bits; kept here with a zero upper half so that every id has one shape inside the proxy.
  */
 export function newTraceId(bits64 = false): string {
-  return bits64 ? ZERO16 + newSpanId() : randomHex(8) + newSpanId();
+  return bits64 ? ZERO16 + newSpanId() : randomHex(2) + newSpanId();
 }
 
 /** True for a 64-bit id stored in the 128-bit shape. */
@@ -73,37 +76,32 @@ export function isShortTraceId(traceId: string): boolean {
   return traceId.startsWith(ZERO16);
 }
 
-const HEX = Buffer.from('0123456789abcdef', 'latin1');
 /** A traceparent being written: `00-` trace id `-` span id `-0` flag. */
 const TP = Buffer.from('00-00000000000000000000000000000000-0000000000000000-00', 'latin1');
 
 /**
  * A traceparent (W3C trace-context §3.2) for a new trace: new trace and span ids, the sampled
- * flag. One draw of 24 bytes, hex-encoded into one reused buffer and read out as one flat string;
+ * flag. Six 32-bit draws, hex-encoded into one reused buffer and read out as one flat string;
  * the ids are its slices (trace id `[3, 35)`, span id `[36, 52)`), which cost no copy. A request
  * whose caller sent no trace context needs all three. `bits64`: the trace id's upper half zero.
  */
 export function newTraceparent(bits64: boolean, sampled: boolean): string {
-  for (;;) {
-    fill(24);
-    // Neither id may be all zero (§3.2.2.3, §3.2.2.4).
-    if (isZero(16, 8) || isZero(bits64 ? 8 : 0, bits64 ? 8 : 16)) continue;
-    for (let i = 0; i < 16; i++) {
-      const b = bits64 && i < 8 ? 0 : bytes[i]!;
-      TP[3 + 2 * i] = HEX[b >> 4]!;
-      TP[4 + 2 * i] = HEX[b & 15]!;
-    }
-    for (let i = 0; i < 8; i++) {
-      const b = bytes[16 + i]!;
-      TP[36 + 2 * i] = HEX[b >> 4]!;
-      TP[37 + 2 * i] = HEX[b & 15]!;
-    }
-    TP[54] = sampled ? 0x31 : 0x30;
-    return latin1(TP, 0, 55);
-  }
-}
-
-function isZero(from: number, n: number): boolean {
-  for (let i = from; i < from + n; i++) if (bytes[i] !== 0) return false;
-  return true;
+  let t0: number, t1: number, t2: number, t3: number, s0: number, s1: number;
+  // Neither id may be all zero (§3.2.2.3, §3.2.2.4).
+  do {
+    t0 = bits64 ? 0 : next32();
+    t1 = bits64 ? 0 : next32();
+    t2 = next32();
+    t3 = next32();
+    s0 = next32();
+    s1 = next32();
+  } while ((t0 | t1 | t2 | t3) === 0 || (s0 | s1) === 0);
+  putHex(TP, 3, t0);
+  putHex(TP, 11, t1);
+  putHex(TP, 19, t2);
+  putHex(TP, 27, t3);
+  putHex(TP, 36, s0);
+  putHex(TP, 44, s1);
+  TP[54] = sampled ? 0x31 : 0x30;
+  return latin1(TP, 0, 55);
 }
