@@ -8,15 +8,16 @@
  * `telemetry-tracing` section of BENCHMARKS.md (bench:telemetry measures metrics alone, on two sidecars).
  *
  *   npm run bench:tracing [-- --rounds 5 --duration 5 --warmup 2 --connections 32
- *                              --tsmesh-concurrency 1 --base-port 18480 --no-write --quick --pin]
+ *                              --tsmesh-concurrency 1 --base-port 18480 --no-write --quick --pin
+ *                              --log-dir DIR --only tracing|log|metrics]
  *
  * --pin: the proxy alone on CPU 1 (1-N), wrk, nginx and the receiver on CPU 0, so that the
  * proxy's CPU, not the scheduler's sharing, decides throughput (much less noise between rounds).
  *
  * It prints numbers and never fails on them; it exits non-zero only when it cannot run.
  */
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { startTsmesh, checkServes } from './lib/servers.js';
 import { runWrk, type LoadRun } from './lib/load.js';
 import { pinTree, treeCpuSeconds } from './lib/proc.js';
@@ -31,23 +32,44 @@ import { alternatingRounds, type Sample } from './lib/alternating-rounds.js';
 import { repoRoot, log } from './lib/repo-root.js';
 import { DIAG_BODY as BODY, onlyPart, startDiagPeers } from './lib/telemetry-diag.js';
 
-interface Options extends AlternatingOptions { only: TelemetryPart }
+interface Options extends AlternatingOptions { only: TelemetryPart; logDir: string | undefined }
 
 function options(argv: string[]): Options {
-  const { options: o, extra } = parseAlternatingOptions(argv, { basePort: 18480, withConcurrency: true, extra: ['only'] });
+  const { options: o, extra } = parseAlternatingOptions(argv, { basePort: 18480, withConcurrency: true, extra: ['only', 'log-dir'] });
   const only = onlyPart(extra.only);
+  // --log-dir: where the access log file goes (default: the run's temp dir, on disk here).
+  const logDir = extra['log-dir'];
   // --only tracing|log|metrics: one part of telemetry on the `on` listener, to tell their costs apart (not written).
-  return { ...o, write: o.write && only === undefined, only };
+  return { ...o, write: o.write && only === undefined, only, logDir };
+}
+
+/** Lines in `file` (0 if it is missing), read in pieces: a run logs hundreds of megabytes. */
+function countLines(file: string): number {
+  if (!existsSync(file)) return 0;
+  const fd = openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  let lines = 0;
+  try {
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) {
+      for (let i = buf.indexOf(10, 0); i >= 0 && i < n; i = buf.indexOf(10, i + 1)) lines++;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return lines;
 }
 
 async function main(): Promise<void> {
   const o = options(process.argv.slice(2));
   const root = repoRoot();
+  // Before --pin narrows this process to one CPU (nproc would say 1).
+  const machine = await describeMachine();
   // The OTLP receiver: takes each report, counts it, answers 200.
   let reports = 0;
   let reportBytes = 0;
   const { ports, dir, nginxPid, close } = await startDiagPeers(o.basePort, 'telemetry', (req, res) => { req.on('data', (c: Buffer) => { reportBytes += c.length; }); req.on('end', () => { reports++; res.end(); }); });
-  const logFile = join(dir, 'access.log');
+  const logFile = o.logDir === undefined ? join(dir, 'access.log') : join(mkdtempSync(join(o.logDir, 'tsmesh-bench-log-')), 'access.log');
+  process.on('exit', () => rmSync(dirname(logFile), { recursive: true, force: true }));
   const proxy = await startTsmesh({ bin: resolve(join(root, 'bin/tsmesh.js')), dir, bootstrap: bootstrap(ports, logFile, o.only), adminPort: ports.admin, concurrency: o.concurrency });
   await checkServes(ports.off, 'h1', BODY);
   await checkServes(ports.on, 'h1', BODY);
@@ -72,7 +94,7 @@ async function main(): Promise<void> {
   await proxy.stop();
   close();
   const loop = await telemetryLoopNs();
-  const logLines = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').length - 1 : 0;
+  const logLines = countLines(logFile);
 
   const m = (name: 'off' | 'on', k: keyof Sample): number => median(samples[name].map((s) => s[k]));
   const ratio = m('on', 'rps') / m('off', 'rps');
@@ -84,16 +106,16 @@ async function main(): Promise<void> {
   const cpuPerRound = paired((a, b) => b.cpuUsPerRequest - a.cpuUsPerRequest);
   const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
   const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
-  const machine = await describeMachine();
   const sent = stat('tracing.opentelemetry.spans_sent');
   const table = [
     `### Telemetry cost: ${o.only === 'tracing' ? '1% tracing (OTLP/HTTP) only' : o.only === 'log' ? 'file access log only' : o.only === 'metrics' ? 'Istio metrics (istio.stats) only' : 'Istio metrics (istio.stats) + 1% tracing (OTLP/HTTP) + file access log'} vs off (wrk -t1 -c${o.connections} -d${o.duration}s, median of ${o.rounds})`,
     '',
-    `Run ${new Date().toISOString()} by \`npm run bench:tracing${pin ? ' -- --pin' : ''}\` (bench/telemetry-tracing.ts), tsmesh --concurrency ${o.concurrency}, Node ${process.version}, ${machine.find(([k]) => k === 'CPUs (nproc)')?.[1] ?? '?'} CPUs ${pin ? `: the proxy alone on CPU ${pin.servers}, the load generator, the upstream (nginx) and the OTLP receiver on CPU ${pin.load}` : 'shared with the load generator, the upstream (nginx) and the OTLP receiver'}.`,
-    'Both listeners are in one proxy process; runs alternate off / on. On: every request is given a',
+    `Run ${new Date().toISOString()} by \`npm run bench:tracing${pin ? ' -- --pin' : ''}\` (bench/telemetry-tracing.ts), tsmesh --concurrency ${o.concurrency}, Node ${process.version}, ${machine.find(([k]) => k === 'CPUs (nproc)')?.[1] ?? '?'} CPUs${pin ? `: the proxy alone on CPU ${pin.servers}, the load generator, the upstream (nginx) and the OTLP receiver on CPU ${pin.load}` : ' shared with the load generator, the upstream (nginx) and the OTLP receiver'}.`,
+    'Both listeners are in one proxy process; runs alternate (off, on, then on, off). On: every request is given a',
     'trace decision (x-request-id nibble), trace context headers for the upstream, and a line in Istio\'s',
     'default text format, Istio\'s standard metrics (istio.stats); 1% of them a server span, batched to the receiver.',
     'Envoy stats count on both.',
+    `The access log file is in ${o.logDir ?? 'the run\'s temp dir'} (\`--log-dir\`).`,
     '',
     '| telemetry | req/s | p99 latency ms | CPU µs / request | errors | other CPU % |',
     '| --- | --- | --- | --- | --- | --- |',

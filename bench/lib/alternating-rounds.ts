@@ -6,7 +6,9 @@ import type { QuietGate } from './quiet-gate.js';
 export interface Sample { rps: number; cpuUsPerRequest: number; otherCpuPct: number; errors: number; p99Ms: number }
 
 /**
- * Rounds of one load run per target, in turn, so host noise falls on every target alike. A run
+ * Rounds of one load run per target, in turn, so host noise falls on every target alike; every
+ * other round runs them in reverse order (A B, B A, ...), so that what one run leaves behind
+ * (a log file's writeback, garbage, a warmed cache) does not always fall on the same one. A run
  * during which the host was busy is repeated once (the QuietGate decides); `cpuSeconds` is the
  * CPU time of the processes under test. Logs one line per kept run.
  */
@@ -25,7 +27,8 @@ export async function alternatingRounds<N extends string>(o: {
   const samples = Object.fromEntries(o.targets.map(([name]) => [name, [] as Sample[]])) as Record<N, Sample[]>;
   let command = '';
   for (let r = 1; r <= o.rounds; r++) {
-    for (const [name, port] of o.targets) {
+    const order = r % 2 === 1 ? o.targets : [...o.targets].reverse();
+    for (const [name, port] of order) {
       for (let attempt = 1; attempt <= 2; attempt++) {
         await o.quiet.wait();
         const other = otherCpuWindow(process.pid);

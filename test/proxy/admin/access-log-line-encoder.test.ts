@@ -64,8 +64,8 @@ test('text formats: encode writes exactly the UTF-8 of the formatted line', () =
     // Addresses are encoded without a string: IPv4 after IPv6 and back, port 0, a new host each time.
     { ...base, downstreamRemoteAddress: { address: '10.1.2.3', port: 1 }, upstreamHost: { address: 'fe80::1', port: 0 }, downstreamLocalAddress: undefined },
     { ...base, downstreamRemoteAddress: { address: '10.1.2.3', port: 65535 }, upstreamHost: { address: '10.0.0.9', port: 8080 } },
-    // Each address op keeps the bytes of the last address it printed: the same address again, the
-    // same port at another address, the same address at another port, and the first one back.
+    // Each address op remembers whether the last address it printed was IPv6: the same address
+    // again, the same port at another address, an IPv6 one after it, and the first one back.
     { ...base, downstreamRemoteAddress: { address: '10.1.2.3', port: 65535 }, upstreamHost: { address: '10.0.0.9', port: 8080 } },
     { ...base, downstreamRemoteAddress: { address: '10.1.2.4', port: 65535 }, upstreamHost: { address: '10.0.0.9', port: 8081 } },
     { ...base, downstreamRemoteAddress: { address: '2001:db8::4', port: 65535 }, upstreamHost: { address: '10.0.0.9', port: 8081 } },

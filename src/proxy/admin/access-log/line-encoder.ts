@@ -71,15 +71,6 @@ export class LineEncoder {
     this.pos = p + n;
   }
 
-  /** `n` bytes of `src` from `at` (bytes a format encoded before and kept). */
-  copy(src: Uint8Array, at: number, n: number): void {
-    if (this.pos + n > this.buf.length) this.#grow(n);
-    const b = this.buf;
-    const p = this.pos;
-    for (let i = 0; i < n; i++) b[p + i] = src[at + i]!;
-    this.pos = p + n;
-  }
-
   /** text() from index `i` of `s` at byte `p`, any code unit. Returns the new position. */
   #wide(s: string, i: number, p: number): number {
     const b = this.buf;

@@ -118,30 +118,16 @@ export function compileTextEncoder(parts: readonly (string | Extractor)[], empty
   const suffix = lit ? utf8(lit) : undefined;
   const none = utf8(empty);
   const n = ops.length;
-  // Per address op: the last address and port seen and their bytes. An upstream host and a
-  // listener's address repeat on nearly every line; a client's address repeats per connection.
+  // Per address op: the last address seen and whether it is IPv6 (one host repeats on most lines).
   const lastAddress = new Array<string>(n).fill('');
-  const lastPort = new Array<number>(n).fill(-1);
-  // An address prints in at most 47 bytes ([v6]:port); its bytes go at 64 * i.
-  const lastBytes = new Uint8Array(64 * n);
-  const lastLength = new Array<number>(n).fill(0);
+  const v6 = new Array<boolean>(n).fill(false);
   const address = (i: number, a: SocketAddress | undefined, out: LineEncoder): void => {
     if (a === undefined) { out.bytes(none); return; }
     const s = a.address;
-    const port = a.port;
-    if (port === lastPort[i] && s === lastAddress[i]) { out.copy(lastBytes, 64 * i, lastLength[i]!); return; }
-    const from = out.pos;
-    if (s.includes(':')) { out.text('['); out.text(s); out.text(']:'); } else { out.text(s); out.text(':'); }
-    out.number(port);
-    const len = out.pos - from;
-    if (len > 64) return;
-    const b = out.buf;
-    for (let k = 0; k < len; k++) lastBytes[64 * i + k] = b[from + k]!;
-    lastAddress[i] = s;
-    lastPort[i] = port;
-    lastLength[i] = len;
+    if (s !== lastAddress[i]) { lastAddress[i] = s; v6[i] = s.includes(':'); }
+    if (v6[i]) { out.text('['); out.text(s); out.text(']:'); } else { out.text(s); out.text(':'); }
+    out.number(a.port);
   };
-
   // Envoy's default START_TIME, its text up to the second kept: the milliseconds are three digits.
   let second = NaN;
   let secondText: Uint8Array = new Uint8Array(0);
