@@ -35,7 +35,7 @@ import { DIAG_BODY as BODY, onlyPart, startDiagPeers } from './lib/telemetry-dia
 interface Options extends AlternatingOptions { only: TelemetryPart; logDir: string | undefined }
 
 function options(argv: string[]): Options {
-  const { options: o, extra } = parseAlternatingOptions(argv, { basePort: 18480, withConcurrency: true, extra: ['only', 'log-dir'] });
+  const { options: o, extra } = parseAlternatingOptions(argv, { basePort: 18480, withConcurrency: true, withPin: true, extra: ['only', 'log-dir'] });
   const only = onlyPart(extra.only);
   // --log-dir: where the access log file goes (default: the run's temp dir, on disk here).
   const logDir = extra['log-dir'];

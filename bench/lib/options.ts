@@ -88,21 +88,22 @@ export interface AlternatingOptions {
   concurrency: number;
   basePort: number;
   write: boolean;
-  /** --pin: the proxy alone on the CPUs of `servers`, everything else (load, upstream) on `load`. */
+  /** --pin, where the benchmark takes it (`withPin`): the proxy alone on `servers`, the rest on `load`. */
   pinning: { load: string; servers: string } | undefined;
 }
 
 /**
- * Parses `--rounds --duration --warmup --connections --base-port --no-write --quick --pin` (and
- * `--tsmesh-concurrency` with `withConcurrency`) plus a benchmark's own string flags `extra`,
+ * Parses `--rounds --duration --warmup --connections --base-port --no-write --quick` (and
+ * `--tsmesh-concurrency` with `withConcurrency`, `--pin` with `withPin`) plus a benchmark's own string flags `extra`,
  * whose raw values come back in `extra`.
  */
-export function parseAlternatingOptions<K extends string = never>(argv: string[], o: { basePort: number; withConcurrency?: boolean; extra?: readonly K[] }): { options: AlternatingOptions; extra: Partial<Record<K, string>> } {
+export function parseAlternatingOptions<K extends string = never>(argv: string[], o: { basePort: number; withConcurrency?: boolean; withPin?: boolean; extra?: readonly K[] }): { options: AlternatingOptions; extra: Partial<Record<K, string>> } {
   const own: Record<string, { type: 'string' | 'boolean' }> = {
     rounds: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' },
-    'base-port': { type: 'string' }, 'no-write': { type: 'boolean' }, quick: { type: 'boolean' }, pin: { type: 'boolean' },
+    'base-port': { type: 'string' }, 'no-write': { type: 'boolean' }, quick: { type: 'boolean' },
   };
   if (o.withConcurrency) own['tsmesh-concurrency'] = { type: 'string' };
+  if (o.withPin) own.pin = { type: 'boolean' };
   for (const k of o.extra ?? []) own[k] = { type: 'string' };
   const { values } = parseArgs({ args: argv, strict: true, options: own });
   const str = (k: string): string | undefined => { const v = values[k]; return typeof v === 'string' ? v : undefined; };

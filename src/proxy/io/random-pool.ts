@@ -2,17 +2,16 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { nodeCrypto } from '../../pki/node-crypto.js';
 
 /*
- * The request path's random bytes (x-request-id UUIDs, trace and span ids), drawn from the
- * kernel's CSPRNG in batches so that a request costs no system call. From /dev/urandom (the
- * source OpenSSL seeds from) rather than node:crypto, whose loading (OpenSSL's initialization)
- * would cost a proxy without TLS ~0.8 MiB of RSS from its first request on, and whose
- * randomFillSync cost the proxy more per batch under load than one read; node:crypto where
- * there is no /dev/urandom.
+ * The request path's random bytes (x-request-id UUIDs, the seed of the trace id generator),
+ * drawn from the kernel's CSPRNG in batches so that a request costs no system call. From
+ * /dev/urandom (the source OpenSSL seeds from) rather than node:crypto, whose loading
+ * (OpenSSL's initialization) would cost a proxy without TLS ~0.8 MiB of RSS from its first
+ * request on; node:crypto where there is no /dev/urandom.
  */
 
 const SIZE = 8192;
 
-/** The pool; callers read `take(n)`'s `n` bytes from it before they take more. */
+/** The pool; a caller reads the `n` bytes at takeRandom(n)'s offset before it takes more. */
 export const randomPool = Buffer.allocUnsafe(SIZE);
 let at = SIZE;
 let urandom: number | undefined;

@@ -3,10 +3,10 @@ import { randomPool, takeRandom } from '../io/random-pool.js';
 
 /*
  * Trace and span ids come from a fast generator seeded from the CSPRNG, as Envoy draws them
- * from a per-thread mt19937_64 (Random::RandomGeneratorImpl::random()): they must be unique and
- * unpredictable enough to not collide, not secret, and every request of a traced listener needs
- * 24 bytes of them (x-request-id, which may carry decisions, stays on the CSPRNG). xoshiro128**
- * (Blackman and Vigna), on 32-bit integers.
+ * from a per-thread mt19937_64 (Random::RandomGeneratorImpl::random()): they must not collide,
+ * they are not secrets, and every request of a traced listener needs 24 bytes of them.
+ * x-request-id UUIDs stay on the CSPRNG, as Envoy's do. xoshiro128** (Blackman and Vigna), on
+ * 32-bit integers; each thread seeds its own.
  */
 let s0 = 0;
 let s1 = 0;
@@ -86,22 +86,22 @@ const TP = Buffer.from('00-00000000000000000000000000000000-0000000000000000-00'
  * whose caller sent no trace context needs all three. `bits64`: the trace id's upper half zero.
  */
 export function newTraceparent(bits64: boolean, sampled: boolean): string {
-  let t0: number, t1: number, t2: number, t3: number, s0: number, s1: number;
+  let t0: number, t1: number, t2: number, t3: number, span0: number, span1: number;
   // Neither id may be all zero (§3.2.2.3, §3.2.2.4).
   do {
     t0 = bits64 ? 0 : next32();
     t1 = bits64 ? 0 : next32();
     t2 = next32();
     t3 = next32();
-    s0 = next32();
-    s1 = next32();
-  } while ((t0 | t1 | t2 | t3) === 0 || (s0 | s1) === 0);
+    span0 = next32();
+    span1 = next32();
+  } while ((t0 | t1 | t2 | t3) === 0 || (span0 | span1) === 0);
   putHex(TP, 3, t0);
   putHex(TP, 11, t1);
   putHex(TP, 19, t2);
   putHex(TP, 27, t3);
-  putHex(TP, 36, s0);
-  putHex(TP, 44, s1);
+  putHex(TP, 36, span0);
+  putHex(TP, 44, span1);
   TP[54] = sampled ? 0x31 : 0x30;
   return latin1(TP, 0, 55);
 }
