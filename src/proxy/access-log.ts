@@ -16,12 +16,18 @@ export type { AccessLogger } from './admin/access-log/logger.js';
  * loads them.
  */
 
-/** The logger types tsmesh has, in the order its errors list them. */
-export const ACCESS_LOGGER_TYPES: readonly string[] = [
-  'envoy.extensions.access_loggers.file.v3.FileAccessLog',
-  'envoy.extensions.access_loggers.stream.v3.StdoutAccessLog',
-  'envoy.extensions.access_loggers.stream.v3.StderrAccessLog',
+/**
+ * The loggers logger.ts implements, by type name, with the fields it reads (the support table;
+ * their descriptors load with the loggers), in the order its errors list them.
+ */
+export const ACCESS_LOGGER_SUPPORT: ReadonlyArray<readonly [string, string]> = [
+  ['envoy.extensions.access_loggers.file.v3.FileAccessLog', 'path log_format format json_format'],
+  ['envoy.extensions.access_loggers.stream.v3.StdoutAccessLog', 'log_format'],
+  ['envoy.extensions.access_loggers.stream.v3.StderrAccessLog', 'log_format'],
 ];
+
+/** The logger types tsmesh has. */
+export const ACCESS_LOGGER_TYPES: readonly string[] = ACCESS_LOGGER_SUPPORT.map(([name]) => name);
 
 let loggers: typeof import('./admin/access-log/logger.js') | undefined;
 let sinks: typeof import('./admin/access-log/sink.js') | undefined;

@@ -29,7 +29,8 @@ import { OUTLIER_SUPPORT } from './upstream/outlier/supported-fields.js';
 import { XDS_SUPPORT } from './xds/supported-fields.js';
 import { RBAC_SUPPORT } from './rbac/supported-fields.js';
 import { TRACING_SUPPORT } from './tracing/supported-fields.js';
-import { ACCESS_LOG_FILTER_SUPPORT, ACCESS_LOGGER_SUPPORT } from './admin/access-log/supported-fields.js';
+import { ACCESS_LOG_FILTER_SUPPORT } from './admin/access-log/supported-fields.js';
+import { ACCESS_LOGGER_SUPPORT } from './access-log.js';
 import { TLS_SUPPORT } from './tls/supported-fields.js';
 
 /**

@@ -129,11 +129,15 @@ export function injectContext(h: HeaderMap, c: ChildContext, format: Propagation
   else injectB3(h, c.traceId, c.spanId, c.parentSpanId, c.sampled, hadB3Single);
 }
 
-/** The W3C half of injectContext, with the context's fields as arguments (no object per request). */
-export function injectW3c(h: HeaderMap, traceId: string, spanId: string, sampled: boolean, traceState: string | undefined, traceparent?: string): void {
+/**
+ * The W3C half of injectContext, with the context's fields as arguments (no object per request).
+ * `callerMayHaveSent`: false when the request is known to carry no traceparent or tracestate
+ * (scanTraceHeaders), so there is nothing of the caller's to drop.
+ */
+export function injectW3c(h: HeaderMap, traceId: string, spanId: string, sampled: boolean, traceState: string | undefined, traceparent?: string, callerMayHaveSent = true): void {
   const l = h.list;
   // A caller's values go: its tracestate belongs to its traceparent (kept via `traceState` when continued).
-  for (let i = 0; i < l.length; i += 2) {
+  if (callerMayHaveSent) for (let i = 0; i < l.length; i += 2) {
     const n = l[i];
     if (n === 'traceparent' || n === 'tracestate') { l.splice(i, 2); i -= 2; }
   }

@@ -72,18 +72,15 @@ export class Tracer {
       // A new trace (most requests at the edge of a mesh): the header is made first and the ids
       // are slices of it.
       const traceparent = newTraceparent(zipkin !== undefined && !zipkin.traceId128, sampled);
+      // The caller sent no valid context; an invalid traceparent or a stray tracestate is replaced.
+      const callerW3c = (seen & (TraceHeader.Context | TraceHeader.TraceState)) !== 0;
       // The common case: OpenTelemetry, not sampled: the header is all there is to it.
-      if (!zipkin && !sampled && upstreamSpanId === undefined) {
-        // No caller's traceparent (an invalid one included) or tracestate to replace: the header only goes on the end.
-        if ((seen & (TraceHeader.Context | TraceHeader.TraceState)) === 0) h.add('traceparent', traceparent);
-        else injectW3c(h, '', '', false, undefined, traceparent);
-        return undefined;
-      }
+      if (!zipkin && !sampled && upstreamSpanId === undefined) { injectW3c(h, '', '', false, undefined, traceparent, callerW3c); return undefined; }
       const traceId = traceparent.slice(3, 35);
       const spanId = traceparent.slice(36, 52);
       if (zipkin) injectB3(h, traceId, upstreamSpanId ?? spanId, upstreamSpanId ? spanId : undefined, sampled, h.has('b3'));
-      else if (upstreamSpanId === undefined) injectW3c(h, traceId, spanId, sampled, undefined, traceparent);
-      else injectW3c(h, traceId, upstreamSpanId, sampled, undefined);
+      else if (upstreamSpanId === undefined) injectW3c(h, traceId, spanId, sampled, undefined, traceparent, callerW3c);
+      else injectW3c(h, traceId, upstreamSpanId, sampled, undefined, undefined, callerW3c);
       return sampled ? { traceId, spanId, parentSpanId: undefined, traceState: undefined, sampled, shared: false, upstreamSpanId } : undefined;
     }
     const traceId = parent.traceId;

@@ -1,5 +1,4 @@
 import type { DescMessage } from '@bufbuild/protobuf';
-import type { SupportEntry } from '../../../envoy/support.js';
 import { AccessLogFilterSchema, ComparisonFilterSchema, StatusCodeFilterSchema, DurationFilterSchema, NotHealthCheckFilterSchema, AndFilterSchema, OrFilterSchema, HeaderFilterSchema, ResponseFlagFilterSchema } from '../../../envoy/generated/envoy/config/accesslog/v3/accesslog_pb.js';
 import { RuntimeUInt32Schema } from '../../../envoy/generated/envoy/config/core/v3/base_pb.js';
 
@@ -15,14 +14,4 @@ export const ACCESS_LOG_FILTER_SUPPORT: ReadonlyArray<readonly [DescMessage, str
   [OrFilterSchema, 'filters'],
   [HeaderFilterSchema, 'header'],
   [ResponseFlagFilterSchema, 'flags'],
-];
-
-/**
- * The loggers logger.ts implements, by type name: their descriptors load with the loggers, when
- * a config names one (access-log.ts).
- */
-export const ACCESS_LOGGER_SUPPORT: ReadonlyArray<SupportEntry> = [
-  ['envoy.extensions.access_loggers.file.v3.FileAccessLog', 'path log_format format json_format'],
-  ['envoy.extensions.access_loggers.stream.v3.StdoutAccessLog', 'log_format'],
-  ['envoy.extensions.access_loggers.stream.v3.StderrAccessLog', 'log_format'],
 ];

@@ -9,8 +9,7 @@ import { BUILT_IN_HTTP_FILTERS } from '../../../../src/proxy/http/filters/regist
 import { HTTP_FILTER_SUPPORT } from '../../../../src/proxy/http/filters/supported-fields.js';
 import { RBAC_SUPPORT } from '../../../../src/proxy/rbac/supported-fields.js';
 import { TRACING_SUPPORT } from '../../../../src/proxy/tracing/supported-fields.js';
-import { ACCESS_LOGGER_SUPPORT } from '../../../../src/proxy/admin/access-log/supported-fields.js';
-import { ACCESS_LOGGER_TYPES } from '../../../../src/proxy/access-log.js';
+import { ACCESS_LOGGER_SUPPORT, ACCESS_LOGGER_TYPES } from '../../../../src/proxy/access-log.js';
 import { repoRoot, writeTemp } from '../../../support/proxy.js';
 
 const PREFIX = 'type.googleapis.com/';
