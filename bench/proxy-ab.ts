@@ -9,12 +9,16 @@
  * an event-loop turn, follows the noise, while at a fixed rate both builds see the same load.
  *
  *   npm run build && node dist/bench/proxy-ab.js --a /path/to/other/checkout [--b .]
- *       [--rounds 6 --duration 5 --connections 32 --fixed-rate 0 --rate-seconds 0 --rate 1000 --base-port 18480]
+ *       [--rounds 6 --duration 5 --connections 32 --fixed-rate 0 --rate-seconds 0 --rate 1000 --base-port 18480 --telemetry]
  *
  * A checkout is a directory with bin/tsmesh.js and a built dist/ (a copy made before a change
- * is enough). It prints numbers and never fails on them.
+ * is enough). With --telemetry both run bench:tracing's configuration (bench/lib/tracing-bootstrap.ts)
+ * and the load goes to its `on` listener: Istio's metrics, 1% tracing to a collector here and an
+ * access log (each build its own file), to measure a change to telemetry's cost.
+ * It prints numbers and never fails on them.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,16 +32,20 @@ import { median } from './lib/stats.js';
 import { intOption } from './lib/options.js';
 import { alternatingRounds } from './lib/alternating-rounds.js';
 import { repoRoot, log } from './lib/repo-root.js';
+import { tracingBenchBootstrap } from './lib/tracing-bootstrap.js';
 
 const BODY = 'hello world\n';
 
-function options(argv: string[]): { a: string; b: string; rounds: number; duration: number; connections: number; fixedRate: number; rateSeconds: number; rate: number; basePort: number } {
+interface Options { a: string; b: string; rounds: number; duration: number; connections: number; fixedRate: number; rateSeconds: number; rate: number; basePort: number; telemetry: boolean }
+
+function options(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
     strict: true,
     options: {
       a: { type: 'string' }, b: { type: 'string' }, rounds: { type: 'string' }, duration: { type: 'string' }, connections: { type: 'string' },
       'rate-seconds': { type: 'string' }, rate: { type: 'string' }, 'base-port': { type: 'string' }, 'fixed-rate': { type: 'string' },
+      telemetry: { type: 'boolean' },
     },
   });
   if (values.a === undefined) throw new Error('--a CHECKOUT is required (a directory with bin/tsmesh.js and dist/)');
@@ -51,6 +59,7 @@ function options(argv: string[]): { a: string; b: string; rounds: number; durati
     rateSeconds: intOption('rate-seconds', values['rate-seconds'], 0, 0, 120),
     rate: intOption('rate', values.rate, 1000, 1, 100_000),
     basePort: intOption('base-port', values['base-port'], 18480, 1024, 65000),
+    telemetry: values.telemetry ?? false,
   };
 }
 
@@ -59,13 +68,22 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tsmesh-ab-'));
   process.on('exit', () => { killAllNow(); rmSync(dir, { recursive: true, force: true }); });
   const p = o.basePort;
-  const ports = { up: p, upH2: p + 1, a: p + 2, aAdmin: p + 3, b: p + 4, bAdmin: p + 5 };
+  const ports = { up: p, upH2: p + 1, a: p + 2, aAdmin: p + 3, b: p + 4, bAdmin: p + 5, aOff: p + 6, bOff: p + 7, collector: p + 8 };
   await assertPortsFree(Object.values(ports));
   const template = readFileSync(join(repoRoot(), 'bench/tsmesh-bootstrap.yaml'), 'utf8');
+  if (o.telemetry) {
+    // The OTLP collector: reads each export and answers 200.
+    const collector = http.createServer((req, res) => { req.resume(); req.on('end', () => res.end()); });
+    await new Promise<void>((r) => collector.listen(ports.collector, '127.0.0.1', () => r()));
+    collector.unref();
+  }
   await startNginx('upstream', dir, nginxUpstreamConf({ dir, runAsRoot: process.getuid?.() === 0, h1Port: ports.up, h2Port: ports.upH2, body: BODY }), [ports.up, ports.upH2]);
   const start = async (name: 'a' | 'b', checkout: string, port: number, admin: number): Promise<ServerProcess> => {
     const sub = mkdtempSync(join(dir, `${name}-`));
-    const s = await startTsmesh({ bin: join(checkout, 'bin/tsmesh.js'), dir: sub, bootstrap: renderTemplate(template, { LISTEN_PORT: port, ADMIN_PORT: admin, UPSTREAM_PORT: ports.up }), adminPort: admin, concurrency: 1 });
+    const bootstrap = o.telemetry
+      ? tracingBenchBootstrap({ off: name === 'a' ? ports.aOff : ports.bOff, on: port, admin, upstream: ports.up, collector: ports.collector }, join(sub, 'access.log'), undefined)
+      : renderTemplate(template, { LISTEN_PORT: port, ADMIN_PORT: admin, UPSTREAM_PORT: ports.up });
+    const s = await startTsmesh({ bin: join(checkout, 'bin/tsmesh.js'), dir: sub, bootstrap, adminPort: admin, concurrency: 1 });
     await checkServes(port, 'h1', BODY);
     return s;
   };
@@ -90,7 +108,7 @@ async function main(): Promise<void> {
   const cpu = { a: median(samples.a.map((s) => s.cpuUsPerRequest)), b: median(samples.b.map((s) => s.cpuUsPerRequest)) };
   const rps = { a: median(samples.a.map((s) => s.rps)), b: median(samples.b.map((s) => s.rps)) };
   const ratios = samples.a.map((s, i) => (samples.b[i] ? samples.b[i]!.cpuUsPerRequest / s.cpuUsPerRequest : Number.NaN)).filter((x) => !Number.isNaN(x));
-  console.log(`load: ${command}`);
+  console.log(`load: ${command}${o.telemetry ? ` (bench:tracing's telemetry-on listener)` : ''}`);
   console.log(`| build | median req/s | median µs CPU/request | idle RSS MiB |`);
   console.log(`|---|---:|---:|---:|`);
   for (const k of ['a', 'b'] as const) console.log(`| ${k.toUpperCase()} ${k === 'a' ? o.a : o.b} | ${Math.round(rps[k])} | ${cpu[k].toFixed(1)} | ${(rss[k] / 2 ** 20).toFixed(1)} |`);

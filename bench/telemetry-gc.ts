@@ -23,8 +23,12 @@ import { tracingBenchBootstrap } from './lib/tracing-bootstrap.js';
 import { repoRoot, log } from './lib/repo-root.js';
 import { DIAG_BODY, startDiagPeers } from './lib/telemetry-diag.js';
 
-/** Scavenges and their pause (ms) so far, from the proxy's --trace-gc lines on stdout. */
-interface GcCount { scavenges: number; pauseMs: number }
+/**
+ * Scavenges and their pause (ms) so far, and the full (mark-compact) collections with their
+ * main-thread time (the pause plus the incremental marking steps before it), from the proxy's
+ * --trace-gc lines on stdout.
+ */
+interface GcCount { scavenges: number; pauseMs: number; fulls: number; fullMs: number }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ args: process.argv.slice(2), strict: true, options: { rounds: { type: 'string' }, duration: { type: 'string' }, connections: { type: 'string' }, 'base-port': { type: 'string' } } });
@@ -39,7 +43,7 @@ async function main(): Promise<void> {
   const args = ['--trace-gc', resolve(join(repoRoot(), 'bin/tsmesh.js')), 'proxy', '-c', file, '--concurrency', '1'];
   const proxy = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
   process.on('exit', () => { proxy.kill('SIGKILL'); });
-  const gc: GcCount = { scavenges: 0, pauseMs: 0 };
+  const gc: GcCount = { scavenges: 0, pauseMs: 0, fulls: 0, fullMs: 0 };
   let pending = '';
   proxy.stdout.on('data', (d: Buffer) => {
     pending += d.toString('latin1');
@@ -47,10 +51,15 @@ async function main(): Promise<void> {
     while ((i = pending.indexOf('\n')) >= 0) {
       const line = pending.slice(0, i);
       pending = pending.slice(i + 1);
-      if (!line.includes('Scavenge')) continue;
-      gc.scavenges++;
       const m = /MB, ([0-9.]+) \/ /.exec(line);
-      if (m) gc.pauseMs += Number(m[1]);
+      if (line.includes('Scavenge')) {
+        gc.scavenges++;
+        if (m) gc.pauseMs += Number(m[1]);
+      } else if (line.includes('Mark-Compact')) {
+        gc.fulls++;
+        const steps = /\(\+ ([0-9.]+) ms in [0-9]+ steps/.exec(line);
+        gc.fullMs += (m ? Number(m[1]) : 0) + (steps ? Number(steps[1]) : 0);
+      }
     }
   });
   for (let i = 0; ; i++) {
@@ -60,7 +69,8 @@ async function main(): Promise<void> {
     }
   }
   for (const name of ['off', 'on'] as const) await runWrk(`http://127.0.0.1:${ports[name]}/`, { threads: 1, connections, durationSeconds: 2 });
-  const per: Record<'off' | 'on', { scavenges: number[]; pauseUs: number[] }> = { off: { scavenges: [], pauseUs: [] }, on: { scavenges: [], pauseUs: [] } };
+  type Per = { scavenges: number[]; pauseUs: number[]; fulls: number[]; fullUs: number[] };
+  const per: Record<'off' | 'on', Per> = { off: { scavenges: [], pauseUs: [], fulls: [], fullUs: [] }, on: { scavenges: [], pauseUs: [], fulls: [], fullUs: [] } };
   for (let r = 1; r <= rounds; r++) {
     for (const name of ['off', 'on'] as const) {
       const before = { ...gc };
@@ -68,15 +78,20 @@ async function main(): Promise<void> {
       await sleep(200); // the last lines of the run
       const sc = ((gc.scavenges - before.scavenges) / Math.max(1, run.requests)) * 1000;
       const us = ((gc.pauseMs - before.pauseMs) / Math.max(1, run.requests)) * 1000;
+      const fulls = ((gc.fulls - before.fulls) / Math.max(1, run.requests)) * 1e6;
+      const fullUs = ((gc.fullMs - before.fullMs) / Math.max(1, run.requests)) * 1000;
       per[name].scavenges.push(sc);
       per[name].pauseUs.push(us);
-      log(`round ${r} ${name.padEnd(3)} ${Math.round(run.requestsPerSecond).toLocaleString('en-US').padStart(7)} req/s  ${sc.toFixed(2)} scavenges / 1,000 requests  ${us.toFixed(2)} µs scavenge pause / request`);
+      per[name].fulls.push(fulls);
+      per[name].fullUs.push(fullUs);
+      log(`round ${r} ${name.padEnd(3)} ${Math.round(run.requestsPerSecond).toLocaleString('en-US').padStart(7)} req/s  ${sc.toFixed(2)} scavenges / 1,000 requests  ${us.toFixed(2)} µs scavenge pause / request  ${fulls.toFixed(1)} full GCs / 1M requests  ${fullUs.toFixed(2)} µs of them / request`);
     }
   }
   close();
-  const m = (n: 'off' | 'on', k: 'scavenges' | 'pauseUs'): number => median(per[n][k]);
+  const m = (n: 'off' | 'on', k: keyof Per): number => median(per[n][k]);
   process.stdout.write(`\nYoung-generation collections per 1,000 requests (median of ${rounds}; wrk -t1 -c${connections} -d${duration}s; tsmesh --concurrency 1, 1 MiB young generation):\n`);
   process.stdout.write(`  off ${m('off', 'scavenges').toFixed(2)}, on ${m('on', 'scavenges').toFixed(2)} (on − off ${(m('on', 'scavenges') - m('off', 'scavenges')).toFixed(2)}); scavenge pause per request: off ${m('off', 'pauseUs').toFixed(2)} µs, on ${m('on', 'pauseUs').toFixed(2)} µs\n`);
+  process.stdout.write(`Full (mark-compact) collections per 1M requests: off ${m('off', 'fulls').toFixed(1)}, on ${m('on', 'fulls').toFixed(1)}; their main-thread time (pause + incremental marking steps) per request: off ${m('off', 'fullUs').toFixed(2)} µs, on ${m('on', 'fullUs').toFixed(2)} µs\n`);
 }
 
 for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) process.on(sig, () => process.exit(code));

@@ -94,6 +94,19 @@ test('text formats: encode writes exactly the UTF-8 of the formatted line', () =
   }
 });
 
+test('text formats compile to code that holds nothing of the format: quotes, backslashes and template syntax are only data', () => {
+  const literal = "'\"`${process.exit(7)}\\\\\n*/}); throw new Error('x'); //";
+  // A header name is a token: of the characters that mean something in JavaScript it may hold these.
+  const name = "it's`$a|b!#";
+  const ctx: AccessLogContext = { ...base, request: { ...base.request!, headers: new HeaderMap([`x-${name.toLowerCase()}`, 'found', 'user-agent', literal]) } };
+  // The literal text is longer than the few bytes written as constants, so it also goes through the copied-literal path.
+  for (const format of [`${literal} %REQ(X-${name})% %REQ(USER-AGENT)% ${literal.slice(0, 5)}\n`, `%RESP(${name}?X-ENVOY-UPSTREAM-SERVICE-TIME)%`]) {
+    const f = compileTextFormat(format, 'x');
+    assert.deepEqual(encoded((e) => f.encode!(ctx, e)), Buffer.from(f(ctx), 'utf8'));
+  }
+  assert.equal(encoded((e) => compileTextFormat(`%REQ(X-${name})%`, 'x').encode!(ctx, e)).toString(), 'found');
+});
+
 test('default START_TIME, cached by the second, is toISOString in every millisecond', () => {
   const f = compileStartTime('', 'x');
   const t0 = Date.UTC(2026, 0, 1, 0, 0, 58, 990);
