@@ -60,7 +60,20 @@ function checkName(name: string): void {
   if (checkedNames.size < MAX_CHECKED_NAMES) checkedNames.add(name);
 }
 
+/** A character FIELD_CHAR does not allow (or beyond latin1). */
+const NOT_FIELD_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
+/**
+ * Values this long are checked by the regular expression: its compiled scan costs about 1 ns a
+ * character after a fixed ~15 ns, a loop over charCodeAt ~2.5 ns a character (a 36-character
+ * x-request-id: 50 vs 100 ns; a 55-character traceparent: 66 vs 160 ns).
+ */
+const SCAN_FROM = 10;
+
 function checkValue(name: string, value: string): void {
+  if (value.length >= SCAN_FROM) {
+    if (NOT_FIELD_CHAR.test(value)) throw invalid(`invalid character in value of header '${name}'`);
+    return;
+  }
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if (c > 0xff || FIELD_CHAR[c] === 0) throw invalid(`invalid character in value of header '${name}'`);

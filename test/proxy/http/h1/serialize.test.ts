@@ -37,6 +37,18 @@ describe('serializeRequestHead', () => {
     assert.throws(() => serializeRequestHead('GET', '/', new HeaderMap(['', 'a'])), invalidField);
     assert.throws(() => serializeRequestHead('GET', '/', new HeaderMap(['x', 'caf\u0113'])), invalidField);
   });
+
+  it('checks every character of a value, short or long, the same way (HTAB, SP, VCHAR and obs-text only)', () => {
+    for (let c = 0; c < 0x110; c++) {
+      const allowed = c === 0x09 || (c >= 0x20 && c <= 0x7e) || (c >= 0x80 && c <= 0xff);
+      // Short values are checked by a loop, long ones by a regular expression; the character first, in the middle, last.
+      for (const value of [String.fromCharCode(c), `a${String.fromCharCode(c)}b`, `${'v'.repeat(40)}${String.fromCharCode(c)}`, `${String.fromCharCode(c)}${'v'.repeat(40)}`]) {
+        const h = new HeaderMap(['x', value]);
+        if (allowed) assert.equal(serializeRequestHead('GET', '/', h), `GET / HTTP/1.1\r\nx: ${value}\r\n\r\n`);
+        else assert.throws(() => serializeRequestHead('GET', '/', h), invalidField, `U+${c.toString(16)} in ${JSON.stringify(value)}`);
+      }
+    }
+  });
 });
 
 describe('serializeResponseHead', () => {
