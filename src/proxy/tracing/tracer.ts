@@ -61,7 +61,8 @@ export class Tracer {
     const h = req.headers;
     const cfg = this.config;
     const seen = scanTraceHeaders(h);
-    const reason = decideReason(h, cfg, Math.random(), seen);
+    // The random draw only matters to a client-forced trace (x-client-trace-id): most requests skip it.
+    const reason = decideReason(h, cfg, (seen & TraceHeader.ClientTraceId) !== 0 ? Math.random() : 0, seen);
     const zipkin = cfg.provider.kind === 'zipkin' ? cfg.provider : undefined;
     const parent = (seen & TraceHeader.Context) !== 0 ? extractContext(h, zipkin ? 'b3' : 'w3c') : undefined;
     const sampled = isSampled(reason, parent?.sampled);
