@@ -1,14 +1,59 @@
 import net from 'node:net';
 import http from 'node:http';
 import { once } from 'node:events';
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const handedOut = new Set<number>();
+
+/**
+ * Ports handed out by any test process, one file per port holding its pid: test files run two
+ * at a time, and a port one of them has checked but not yet bound must not pass the other's
+ * check in that moment (it did: both bound it and one proxy failed with EADDRINUSE).
+ */
+const RESERVED = join(tmpdir(), 'tsmesh-test-ports');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Claims `port` for this process unless a live test process holds it. */
+function reserve(port: number): boolean {
+  mkdirSync(RESERVED, { recursive: true });
+  const file = join(RESERVED, String(port));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    let holder = 0;
+    try { holder = Number(readFileSync(file, 'utf8')); } catch { /* gone meanwhile: try again */ }
+    if (holder > 0 && alive(holder)) return false;
+    // Left by a process that has exited.
+    try { unlinkSync(file); } catch { /* another process took it over first */ }
+  }
+  return false;
+}
+
+process.on('exit', () => {
+  for (const port of handedOut) {
+    try { unlinkSync(join(RESERVED, String(port))); } catch { /* already gone */ }
+  }
+});
 
 /**
  * A port that was free a moment ago (loopback), for a proxy listener the test then configures.
  * Drawn below the kernel's ephemeral range (32768+), where every `listen(0)` and outgoing
  * connection of concurrently running tests gets its port, so none of them can take it in the
- * moment before the proxy binds it.
+ * moment before the proxy binds it; reserved across test processes (RESERVED) for the same reason.
  */
 export async function freePort(): Promise<number> {
   for (;;) {
@@ -21,6 +66,7 @@ export async function freePort(): Promise<number> {
     });
     if (!ok) continue;
     await new Promise<void>((r) => s.close(() => r()));
+    if (!reserve(port)) continue;
     handedOut.add(port);
     return port;
   }
