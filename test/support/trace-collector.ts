@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import { repoRoot } from './proxy.js';
@@ -106,13 +107,13 @@ export function decodeZipkin(text: string): ReceivedSpan[] {
 
 /**
  * An OTLP/HTTP (POST /v1/traces, protobuf) and Zipkin (POST /api/v2/spans, JSON) receiver on
- * loopback. `respond` may answer with another status (a failing collector).
+ * loopback. `status` may answer with another status (a failing collector); `tls` serves HTTPS.
  */
-export async function startTraceCollector(opts: { status?: number } = {}): Promise<TraceCollector> {
+export async function startTraceCollector(opts: { status?: number; tls?: { certPem: string; keyPem: string } } = {}): Promise<TraceCollector> {
   const spans: ReceivedSpan[] = [];
   const bad: string[] = [];
   const contentTypes: string[] = [];
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -127,7 +128,8 @@ export async function startTraceCollector(opts: { status?: number } = {}): Promi
       }
       res.writeHead(opts.status ?? 200, { 'content-type': 'application/json' }).end('{}');
     });
-  });
+  };
+  const server = opts.tls ? https.createServer({ cert: opts.tls.certPem, key: opts.tls.keyPem }, handler) : http.createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as { port: number }).port;
   return {

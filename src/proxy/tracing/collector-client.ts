@@ -1,10 +1,12 @@
 /**
- * POSTs a report to a collector cluster of the proxy: one of the cluster's hosts (a healthy one
- * when there is one), over a keep-alive HTTP/1.1 connection of its own — reports never take
- * a slot of the request path's pools. Resolves with the status, or 0 when it could not be sent.
+ * POSTs a report to a collector cluster of the proxy through the proxy's own upstream machinery
+ * (upstream/http-fetch.ts), as Envoy's tracers send through its cluster manager's async client:
+ * the cluster's load balancing, health, transport socket (TLS to the collector), circuit
+ * breakers and stats apply, and the collector cluster's pools are its own, so reports never take
+ * a slot of the request path's. Resolves with the status, or 0 when it could not be sent.
  */
-import http from 'node:http';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
+import { fetchViaCluster } from '../upstream/http-fetch.js';
 
 export interface CollectorRequest {
   readonly cluster: string;
@@ -15,27 +17,18 @@ export interface CollectorRequest {
   readonly timeoutMs: number;
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+/** A collector's answer is a few bytes (an OTLP ExportTraceServiceResponse, Zipkin's 202). */
+const MAX_RESPONSE_BYTES = 64 * 1024;
 
-let rotation = 0;
-
-export function postReport(clusters: ClusterManager, r: CollectorRequest, body: Uint8Array | string): Promise<number> {
-  const hosts = clusters.get(r.cluster)?.hosts ?? [];
-  const healthy = hosts.filter((h) => h.healthy);
-  const pick = healthy.length > 0 ? healthy : hosts;
-  const host = pick[rotation++ % Math.max(1, pick.length)];
-  if (!host) return Promise.resolve(0);
+export async function postReport(clusters: ClusterManager, r: CollectorRequest, body: Uint8Array | string): Promise<number> {
   const buf = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  return new Promise((resolve) => {
-    const headers: Record<string, string> = { host: r.authority, 'content-type': r.contentType, 'content-length': String(buf.length) };
-    for (const [k, v] of r.headers) headers[k] = v;
-    const req = http.request({ host: host.address, port: host.port, method: 'POST', path: r.path, headers, agent, timeout: r.timeoutMs }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('error', () => resolve(0));
+  try {
+    const res = await fetchViaCluster(clusters, r.cluster, {
+      method: 'POST', path: r.path, authority: r.authority, timeoutMs: r.timeoutMs, maxBodyBytes: MAX_RESPONSE_BYTES, body: buf,
+      headers: [['content-type', r.contentType], ...r.headers],
     });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve(0));
-    req.end(buf);
-  });
+    return res.status;
+  } catch {
+    return 0;
+  }
 }

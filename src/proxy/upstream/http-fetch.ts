@@ -22,10 +22,12 @@ export interface FetchRequest {
   readonly timeoutMs: number;
   /** A longer response body fails the fetch (the proxy buffers it whole). */
   readonly maxBodyBytes?: number;
+  /** The request body, sent with its content-length; none when absent. */
+  readonly body?: Buffer;
 }
 
 /**
- * Sends a bodiless request through cluster `clusterName` with the proxy's own upstream machinery
+ * Sends a request through cluster `clusterName` with the proxy's own upstream machinery
  * (load balancing, pools, circuit breakers, cluster stats), buffering the response. Rejects with
  * an Error saying why (no cluster, no healthy host, overflow, connect failure, reset, timeout,
  * body too large); never throws synchronously.
@@ -99,7 +101,11 @@ class ClusterFetch implements PoolCallbacks, UpstreamResponseHandler {
       method: r.method, path: r.path, authority: r.authority, scheme: r.scheme ?? 'http',
       headers: new HeaderMap((r.headers ?? []).flatMap(([k, v]) => [k, v])), protocol: 'HTTP/1.1',
     };
-    stream.encodeHeaders(h, true);
+    const body = r.body;
+    if (body === undefined) { stream.encodeHeaders(h, true); return; }
+    h.headers.set('content-length', String(body.length));
+    stream.encodeHeaders(h, false);
+    stream.encodeData(body, true);
   }
 
   onPoolFailure(reason: PoolFailure, detail: string): void {

@@ -5,6 +5,7 @@ import net from 'node:net';
 import { freePort } from '../../support/net.js';
 import { startProxy, type RunningProxy } from '../../support/proxy.js';
 import { startTraceCollector } from '../../support/trace-collector.js';
+import { makeCa, yamlString } from '../../support/certs.js';
 
 const open: { close?(): unknown; stop?(): unknown }[] = [];
 after(async () => { for (const o of open.reverse()) await (o.stop?.() ?? o.close?.()); });
@@ -15,7 +16,7 @@ function get(port: number): Promise<number> {
   });
 }
 
-async function proxyTracingTo(collectorPort: number, appPort: number): Promise<{ proxy: RunningProxy; port: number }> {
+async function proxyTracingTo(collectorPort: number, appPort: number, collectorTransport = ''): Promise<{ proxy: RunningProxy; port: number }> {
   const port = await freePort();
   const proxy = await startProxy(`
 admin: { address: { socket_address: { address: 127.0.0.1, port_value: ADMIN_PORT } } }
@@ -41,7 +42,7 @@ static_resources:
   - name: app
     load_assignment: { cluster_name: app, endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${appPort} } } } } ] } ] }
   - name: collector
-    load_assignment: { cluster_name: collector, endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${collectorPort} } } } } ] } ] }
+    load_assignment: { cluster_name: collector, endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${collectorPort} } } } } ] } ] }${collectorTransport}
 `);
   open.push(proxy);
   return { proxy, port };
@@ -108,4 +109,31 @@ test('spans still queued when the proxy stops are sent before it exits', async (
   assert.equal(await get(port), 200);
   assert.equal(await proxy.stop(), 0);
   assert.equal(good.spans.length, 1);
+});
+
+test('reports go through the collector cluster: its TLS transport socket is used (SNI, the CA it trusts)', async () => {
+  const ca = makeCa();
+  open.push({ close: () => ca.cleanup() });
+  const tlsCollector = await startTraceCollector({ tls: ca.issue({ cn: 'collector', dns: ['collector.test'] }) });
+  open.push(tlsCollector);
+  const utls = (sni: string): string => `
+    transport_socket:
+      name: envoy.transport_sockets.tls
+      typed_config:
+        "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
+        sni: ${sni}
+        common_tls_context: { validation_context: { trusted_ca: { inline_string: ${yamlString(ca.certPem)} }, match_typed_subject_alt_names: [ { san_type: DNS, matcher: { exact: collector.test } } ] } }`;
+  const { proxy, port } = await proxyTracingTo(tlsCollector.port, await app(), utls('collector.test'));
+  for (let i = 0; i < 3; i++) assert.equal(await get(port), 200);
+  await tlsCollector.waitFor((s) => s.length >= 3);
+  assert.deepEqual(tlsCollector.bad, []);
+  await until(async () => (await statValue(proxy, 'tracing.opentelemetry.spans_sent')) >= 3, 'spans_sent over TLS');
+  assert.equal(await statValue(proxy, 'cluster.collector.upstream_cx_total'), 1, 'one connection to the collector, from the cluster\'s pool');
+  // A cluster that trusts another CA refuses the collector's certificate: the reports fail, the requests do not.
+  const other = makeCa('other-ca');
+  open.push({ close: () => other.cleanup() });
+  const refused = await proxyTracingTo(tlsCollector.port, await app(), utls('collector.test').replace(yamlString(ca.certPem), yamlString(other.certPem)));
+  for (let i = 0; i < 3; i++) assert.equal(await get(refused.port), 200);
+  await until(async () => (await statValue(refused.proxy, 'tracing.opentelemetry.reports_failed')) > 0, 'reports_failed with an untrusted collector');
+  assert.equal(await statValue(refused.proxy, 'tracing.opentelemetry.spans_sent'), 0);
 });
