@@ -3,8 +3,8 @@
  * made for that format (`new Function`), the way fast JSON serializers compile a schema: its
  * literal text becomes stores of byte constants, and the operators of the usual formats (Envoy's
  * default, Istio's) read the context directly, so a line runs no loop over parts, no switch per
- * field, no copy loop per literal and no string per number. At tens of thousands of lines a
- * second that is about a third of the line's cost (bench:tracing's in-process loop). Every other
+ * field, no copy loop per literal and no string per number: Istio's line took ~510 ns in
+ * process instead of ~670 ns with the interpreted op codes before. Every other
  * operator, and REQ/RESP with a length, goes through its Extractor (get/encode) as the string
  * formatter does; the bytes are the UTF-8 of that formatter's line either way (tested against it).
  *
@@ -125,7 +125,7 @@ interface Env {
   readonly none: Uint8Array;
 }
 
-/** Builds the generated source; only integers are interpolated (int() checks). */
+/** Builds the generated source: this file's code and field names, and integers (int() checks them). */
 class Emitter {
   readonly names: string[] = [];
   readonly literals: Uint8Array[] = [];
