@@ -8,18 +8,17 @@ import { randomPool, takeRandom } from '../io/random-pool.js';
  * x-request-id UUIDs stay on the CSPRNG, as Envoy's do. xoshiro128** (Blackman and Vigna), on
  * 32-bit integers; each thread seeds its own.
  */
-let s0 = 0;
-let s1 = 0;
-let s2 = 0;
-let s3 = 0;
+/**
+ * The generator's state. In a typed array rather than module variables: a module variable
+ * holding an int32 outside the small-integer range (about half of all states) is a
+ * heap-allocated number, so each draw allocated.
+ */
+const S = new Int32Array(4);
 
 function seed(): void {
-  while ((s0 | s1 | s2 | s3) === 0) {
+  while ((S[0]! | S[1]! | S[2]! | S[3]!) === 0) {
     const o = takeRandom(16);
-    s0 = randomPool.readInt32LE(o);
-    s1 = randomPool.readInt32LE(o + 4);
-    s2 = randomPool.readInt32LE(o + 8);
-    s3 = randomPool.readInt32LE(o + 12);
+    for (let i = 0; i < 4; i++) S[i] = randomPool.readInt32LE(o + 4 * i);
   }
 }
 
@@ -27,7 +26,11 @@ const rotl = (x: number, k: number): number => (x << k) | (x >>> (32 - k));
 
 /** The next 32 random bits, as an unsigned integer. */
 function next32(): number {
-  if ((s0 | s1 | s2 | s3) === 0) seed();
+  let s0 = S[0]!, s1 = S[1]!, s2 = S[2]!, s3 = S[3]!;
+  if ((s0 | s1 | s2 | s3) === 0) {
+    seed();
+    s0 = S[0]!; s1 = S[1]!; s2 = S[2]!; s3 = S[3]!;
+  }
   const r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
   const t = s1 << 9;
   s2 ^= s0;
@@ -36,6 +39,7 @@ function next32(): number {
   s0 ^= s3;
   s2 ^= t;
   s3 = rotl(s3, 11);
+  S[0] = s0; S[1] = s1; S[2] = s2; S[3] = s3;
   return r;
 }
 
