@@ -9,14 +9,18 @@
  *
  *   npm run bench:tracing [-- --rounds 5 --duration 5 --warmup 2 --connections 32
  *                              --tsmesh-concurrency 1 --base-port 18480 --no-write --quick --pin
- *                              --log-dir DIR --only tracing|log|metrics]
+ *                              --log-dir DIR --log-to file|pipe --only tracing|log|metrics]
  *
  * --pin: the proxy alone on CPU 1 (1-N), wrk, nginx and the receiver on CPU 0, so that the
  * proxy's CPU, not the scheduler's sharing, decides throughput (much less noise between rounds).
+ * --log-to pipe: the access log path is a FIFO that `wc -l` (on the load's CPU) reads, as a
+ * sidecar's `/dev/stdout` (Istio's `accessLogFile`) is a pipe its container runtime reads; such
+ * runs write the `telemetry-tracing-pipe` section instead.
  *
  * It prints numbers and never fails on them; it exits non-zero only when it cannot run.
  */
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { startTsmesh, checkServes } from './lib/servers.js';
 import { runWrk, type LoadRun } from './lib/load.js';
@@ -32,15 +36,17 @@ import { alternatingRounds, type Sample } from './lib/alternating-rounds.js';
 import { repoRoot, log } from './lib/repo-root.js';
 import { DIAG_BODY as BODY, onlyPart, startDiagPeers } from './lib/telemetry-diag.js';
 
-interface Options extends AlternatingOptions { only: TelemetryPart; logDir: string | undefined }
+interface Options extends AlternatingOptions { only: TelemetryPart; logDir: string | undefined; logTo: 'file' | 'pipe' }
 
 function options(argv: string[]): Options {
-  const { options: o, extra } = parseAlternatingOptions(argv, { basePort: 18480, withConcurrency: true, withPin: true, extra: ['only', 'log-dir'] });
+  const { options: o, extra } = parseAlternatingOptions(argv, { basePort: 18480, withConcurrency: true, withPin: true, extra: ['only', 'log-dir', 'log-to'] });
   const only = onlyPart(extra.only);
   // --log-dir: where the access log file goes (default: the run's temp dir, on disk here).
   const logDir = extra['log-dir'];
   // --only tracing|log|metrics: one part of telemetry on the `on` listener, to tell their costs apart (not written).
-  return { ...o, write: o.write && only === undefined, only, logDir };
+  const logTo = extra['log-to'] ?? 'file';
+  if (logTo !== 'file' && logTo !== 'pipe') throw new Error(`--log-to: expected file or pipe, got ${JSON.stringify(logTo)}`);
+  return { ...o, write: o.write && only === undefined, only, logDir, logTo };
 }
 
 /** Lines in `file` (0 if it is missing), read in pieces: a run logs hundreds of megabytes. */
@@ -70,6 +76,14 @@ async function main(): Promise<void> {
   const { ports, dir, nginxPid, close } = await startDiagPeers(o.basePort, 'telemetry', (req, res) => { req.on('data', (c: Buffer) => { reportBytes += c.length; }); req.on('end', () => { reports++; res.end(); }); });
   const logFile = o.logDir === undefined ? join(dir, 'access.log') : join(mkdtempSync(join(o.logDir, 'tsmesh-bench-log-')), 'access.log');
   process.on('exit', () => rmSync(dirname(logFile), { recursive: true, force: true }));
+  // --log-to pipe: `wc -l` holds the FIFO's read end; the proxy opens it at its first line.
+  let reader: { pid: number; exited: Promise<void> } | undefined;
+  if (o.logTo === 'pipe') {
+    execFileSync('mkfifo', [logFile]);
+    const child = spawn('sh', ['-c', 'exec wc -l < "$0" > "$0.count"', logFile], { stdio: 'ignore' });
+    process.on('exit', () => child.kill('SIGKILL'));
+    reader = { pid: child.pid ?? -1, exited: new Promise((r) => child.on('exit', () => r())) };
+  }
   const proxy = await startTsmesh({ bin: resolve(join(root, 'bin/tsmesh.js')), dir, bootstrap: bootstrap(ports, logFile, o.only), adminPort: ports.admin, concurrency: o.concurrency });
   await checkServes(ports.off, 'h1', BODY);
   await checkServes(ports.on, 'h1', BODY);
@@ -79,6 +93,7 @@ async function main(): Promise<void> {
     pinTree(process.pid, pin.load);
     pinTree(nginxPid, pin.load);
     pinTree(proxy.pid, pin.servers);
+    if (reader) pinTree(reader.pid, pin.load);
   }
 
   const targets = [['off', ports.off], ['on', ports.on]] as const;
@@ -94,7 +109,9 @@ async function main(): Promise<void> {
   await proxy.stop();
   close();
   const loop = await telemetryLoopNs();
-  const logLines = countLines(logFile);
+  // The reader counts what came through the pipe once the proxy has closed it.
+  if (reader) await reader.exited;
+  const logLines = reader ? Number(readFileSync(`${logFile}.count`, 'utf8').trim()) : countLines(logFile);
 
   const m = (name: 'off' | 'on', k: keyof Sample): number => median(samples[name].map((s) => s[k]));
   const ratio = m('on', 'rps') / m('off', 'rps');
@@ -108,14 +125,16 @@ async function main(): Promise<void> {
   const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
   const sent = stat('tracing.opentelemetry.spans_sent');
   const table = [
-    `### Telemetry cost: ${o.only === 'tracing' ? '1% tracing (OTLP/HTTP) only' : o.only === 'log' ? 'file access log only' : o.only === 'metrics' ? 'Istio metrics (istio.stats) only' : 'Istio metrics (istio.stats) + 1% tracing (OTLP/HTTP) + file access log'} vs off (wrk -t1 -c${o.connections} -d${o.duration}s, median of ${o.rounds})`,
+    `### Telemetry cost: ${o.only === 'tracing' ? '1% tracing (OTLP/HTTP) only' : o.only === 'log' ? 'file access log only' : o.only === 'metrics' ? 'Istio metrics (istio.stats) only' : `Istio metrics (istio.stats) + 1% tracing (OTLP/HTTP) + ${o.logTo === 'pipe' ? 'access log to a pipe' : 'file access log'}`} vs off (wrk -t1 -c${o.connections} -d${o.duration}s, median of ${o.rounds})`,
     '',
-    `Run ${new Date().toISOString()} by \`npm run bench:tracing${pin ? ' -- --pin' : ''}\` (bench/telemetry-tracing.ts), tsmesh --concurrency ${o.concurrency}, Node ${process.version}, ${machine.find(([k]) => k === 'CPUs (nproc)')?.[1] ?? '?'} CPUs${pin ? `: the proxy alone on CPU ${pin.servers}, the load generator, the upstream (nginx) and the OTLP receiver on CPU ${pin.load}` : ' shared with the load generator, the upstream (nginx) and the OTLP receiver'}.`,
+    `Run ${new Date().toISOString()} by \`npm run bench:tracing${pin || o.logTo === 'pipe' ? ` --${pin ? ' --pin' : ''}${o.logTo === 'pipe' ? ' --log-to pipe' : ''}` : ''}\` (bench/telemetry-tracing.ts), tsmesh --concurrency ${o.concurrency}, Node ${process.version}, ${machine.find(([k]) => k === 'CPUs (nproc)')?.[1] ?? '?'} CPUs${pin ? `: the proxy alone on CPU ${pin.servers}, the load generator, the upstream (nginx) and the OTLP receiver on CPU ${pin.load}` : ' shared with the load generator, the upstream (nginx) and the OTLP receiver'}.`,
     'Both listeners are in one proxy process; runs alternate (off, on, then on, off). On: every request is given a',
     'trace decision (x-request-id nibble), trace context headers for the upstream, and a line in Istio\'s',
     'default text format, Istio\'s standard metrics (istio.stats); 1% of them a server span, batched to the receiver.',
     'Envoy stats count on both.',
-    `The access log file is in ${o.logDir ?? 'the run\'s temp dir'} (\`--log-dir\`).`,
+    o.logTo === 'pipe'
+      ? `The access log goes to a pipe (a FIFO in ${o.logDir ?? 'the run\'s temp dir'}) read by \`wc -l\`${pin ? ` on CPU ${pin.load}` : ''}, as a sidecar's \`/dev/stdout\` (Istio's \`accessLogFile\`) is a pipe its container runtime reads (\`--log-to pipe\`).`
+      : `The access log file is in ${o.logDir ?? 'the run\'s temp dir'} (\`--log-dir\`).`,
     '',
     '| telemetry | req/s | p99 latency ms | CPU µs / request | errors | other CPU % |',
     '| --- | --- | --- | --- | --- | --- |',
@@ -133,7 +152,9 @@ async function main(): Promise<void> {
   if (o.write) {
     const file = join(root, 'BENCHMARKS.md');
     const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-    writeFileSync(file, setSection(text, 'telemetry-tracing', `## Telemetry: tracing and access logs\n\n${table}`));
+    const section = o.logTo === 'pipe' ? 'telemetry-tracing-pipe' : 'telemetry-tracing';
+    const heading = o.logTo === 'pipe' ? '## Telemetry: tracing and an access log to a pipe' : '## Telemetry: tracing and access logs';
+    writeFileSync(file, setSection(text, section, `${heading}\n\n${table}`));
     log('bench: wrote the telemetry section of BENCHMARKS.md');
   }
 }
