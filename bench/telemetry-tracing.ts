@@ -19,7 +19,7 @@
  *
  * It prints numbers and never fails on them; it exits non-zero only when it cannot run.
  */
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { startTsmesh, checkServes } from './lib/servers.js';
@@ -109,8 +109,12 @@ async function main(): Promise<void> {
   await proxy.stop();
   close();
   const loop = await telemetryLoopNs();
-  // The reader counts what came through the pipe once the proxy has closed it.
-  if (reader) await reader.exited;
+  // The reader counts what came through the pipe once the proxy has closed it. A proxy that
+  // logged nothing never opened it: a write end opened and closed here lets the reader finish.
+  if (reader) {
+    try { closeSync(openSync(logFile, constants.O_WRONLY | constants.O_NONBLOCK)); } catch { /* ENXIO: the reader is done */ }
+    await reader.exited;
+  }
   const logLines = reader ? Number(readFileSync(`${logFile}.count`, 'utf8').trim()) : countLines(logFile);
 
   const m = (name: 'off' | 'on', k: keyof Sample): number => median(samples[name].map((s) => s[k]));
