@@ -33,6 +33,7 @@ import { intOption } from './lib/options.js';
 import { alternatingRounds } from './lib/alternating-rounds.js';
 import { repoRoot, log } from './lib/repo-root.js';
 import { tracingBenchBootstrap } from './lib/tracing-bootstrap.js';
+import { acceptReport } from './lib/telemetry-diag.js';
 
 const BODY = 'hello world\n';
 
@@ -72,8 +73,7 @@ async function main(): Promise<void> {
   await assertPortsFree(Object.values(ports));
   const template = readFileSync(join(repoRoot(), 'bench/tsmesh-bootstrap.yaml'), 'utf8');
   if (o.telemetry) {
-    // The OTLP collector: reads each export and answers 200.
-    const collector = http.createServer((req, res) => { req.resume(); req.on('end', () => res.end()); });
+    const collector = http.createServer(acceptReport);
     await new Promise<void>((r) => collector.listen(ports.collector, '127.0.0.1', () => r()));
     collector.unref();
   }

@@ -14,7 +14,8 @@ import type { TelemetryPart } from './tracing-bootstrap.js';
 
 export const DIAG_BODY = 'hello world\n';
 
-const acceptReport: http.RequestListener = (req, res) => { req.resume(); req.on('end', () => res.end()); };
+/** A collector that reads each report and answers 200. */
+export const acceptReport: http.RequestListener = (req, res) => { req.resume(); req.on('end', () => res.end()); };
 
 export interface CallFrame { functionName: string; url: string; lineNumber: number }
 export interface CpuProfile { nodes: { id: number; callFrame: CallFrame }[]; samples: number[]; timeDeltas: number[] }

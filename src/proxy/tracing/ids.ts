@@ -1,4 +1,4 @@
-import { latin1 } from '../http/h1/chars.js';
+import { HEX_DIGITS, latin1 } from '../http/h1/chars.js';
 import { randomPool, takeRandom } from '../io/random-pool.js';
 
 /*
@@ -43,17 +43,10 @@ function next32(): number {
   return r;
 }
 
-const HEX = Buffer.from('0123456789abcdef', 'latin1');
-
-/** `word`'s 8 hex digits into `out` at `at`. */
-function putHex(out: Buffer, at: number, word: number): void {
-  for (let k = 28; k >= 0; k -= 4) out[at++] = HEX[(word >>> k) & 15]!;
-}
-
 /** Draws a 32-bit word and writes it as 8 hex digits into `out` at `at`; whether it was not zero. */
 function putRandomWord(out: Buffer, at: number): boolean {
   const word = next32();
-  putHex(out, at, word);
+  for (let k = 28; k >= 0; k -= 4) out[at++] = HEX_DIGITS[(word >>> k) & 15]!;
   return word !== 0;
 }
 
@@ -61,7 +54,7 @@ const SCRATCH = Buffer.alloc(16);
 
 /** `words` (1 or 2) random words as hex digits. */
 function randomHex(words: number): string {
-  for (let i = 0; i < words; i++) putHex(SCRATCH, 8 * i, next32());
+  for (let i = 0; i < words; i++) putRandomWord(SCRATCH, 8 * i);
   return latin1(SCRATCH, 0, 8 * words);
 }
 

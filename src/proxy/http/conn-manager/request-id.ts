@@ -1,7 +1,7 @@
 import { randomPool as pool, takeRandom } from '../../io/random-pool.js';
+import { HEX_DIGITS } from '../h1/chars.js';
 
 const text = Buffer.allocUnsafe(36);
-const HEX = Buffer.from('0123456789abcdef', 'latin1');
 
 /**
  * A random (version 4) UUID for x-request-id, as Envoy generates one per request. From the
@@ -16,8 +16,8 @@ export function newRequestId(): string {
   for (let i = 0; i < 16; i++) {
     if (i === 4 || i === 6 || i === 8 || i === 10) text[j++] = 0x2d; // '-'
     const b = pool[o + i]!;
-    text[j++] = HEX[b >> 4]!;
-    text[j++] = HEX[b & 15]!;
+    text[j++] = HEX_DIGITS[b >> 4]!;
+    text[j++] = HEX_DIGITS[b & 15]!;
   }
   return text.toString('latin1', 0, 36);
 }

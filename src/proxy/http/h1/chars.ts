@@ -17,6 +17,8 @@ export const FIELD_CHAR = new Uint8Array(256);
 export const TARGET_CHAR = new Uint8Array(256);
 /** Hex digit value, or -1. */
 export const HEX = new Int8Array(256).fill(-1);
+/** The lowercase hex digits as bytes, by value (ids and UUIDs are written with them). */
+export const HEX_DIGITS: Buffer = Buffer.from('0123456789abcdef', 'latin1');
 
 for (let c = 0; c < 256; c++) {
   const alpha = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
