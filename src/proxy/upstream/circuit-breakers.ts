@@ -59,9 +59,11 @@ export function compileCircuitBreakers(cb: CircuitBreakers | undefined, path: st
 
 /**
  * One counted resource of a cluster (connections, pending requests, ...), shared by every
- * worker of the instance. Check-then-increment is not atomic across threads, exactly as in
- * Envoy, whose limits are also best effort under concurrency: a limit can be passed by at most
- * the number of threads racing for its last unit.
+ * worker of the instance. `tryAcquire` takes a unit with a compare-and-swap, so workers racing
+ * for the last unit cannot both win: the limit holds exactly across threads (Envoy's check and
+ * increment are separate, and its limits may be passed by one per racing worker). Connections
+ * still use `canCreate` then `inc`, because a pool with no connection may open one past the
+ * limit anyway, as in Envoy.
  */
 export class Resource {
   readonly #a: Int32Array;
@@ -85,10 +87,26 @@ export class Resource {
     return Atomics.load(this.#a, this.#i) < this.#max();
   }
 
+  /** Takes one unit if one is left; the caller gives it back with `dec`. */
+  tryAcquire(): boolean {
+    const max = this.#max();
+    for (;;) {
+      const n = Atomics.load(this.#a, this.#i);
+      if (n >= max) return false;
+      if (Atomics.compareExchange(this.#a, this.#i, n, n + 1) === n) {
+        this.#counted(n + 1, max);
+        return true;
+      }
+    }
+  }
+
   inc(): void {
-    const n = Atomics.add(this.#a, this.#i, 1) + 1;
-    if (n === this.#max()) this.#open.set(1);
-    this.#remaining?.set(Math.max(0, this.#max() - n));
+    this.#counted(Atomics.add(this.#a, this.#i, 1) + 1, this.#max());
+  }
+
+  #counted(n: number, max: number): void {
+    if (n === max) this.#open.set(1);
+    this.#remaining?.set(Math.max(0, max - n));
   }
 
   dec(): void {

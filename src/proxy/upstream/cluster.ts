@@ -292,11 +292,10 @@ export class UpstreamCluster {
     if (p && (p.transport ?? RAW_TRANSPORT) !== transport) { this.#dropPool(key); p = undefined; }
     if (!p) {
       const res = this.resources[priority];
-      if (!res.connectionPools.canCreate()) {
+      if (!res.connectionPools.tryAcquire()) {
         this.stats.upstream_cx_pool_overflow.inc();
         return undefined;
       }
-      res.connectionPools.inc();
       const limits: PoolLimits = { ...this.spec.limits, resources: res, ...(transport !== RAW_TRANSPORT ? { transport } : {}) };
       p = this.spec.http2 ? new H2ConnPool(host, limits, this.stats) : new H1ConnPool(host, limits, this.stats);
       this.#pools.set(key, p);

@@ -51,14 +51,13 @@ export class H1ConnPool implements ConnPool {
       return undefined;
     }
     const res = this.limits.resources;
-    if (res && !res.pendingRequests.canCreate()) {
+    if (res && !res.pendingRequests.tryAcquire()) {
       this.stats.upstream_rq_pending_overflow.inc();
       cb.onPoolFailure('overflow', 'pending requests overflow');
       return undefined;
     }
     const pending = new PendingRequest(this, handler, cb);
     this.#pending.push(pending);
-    res?.pendingRequests.inc();
     this.stats.upstream_rq_pending_total.inc();
     this.stats.upstream_rq_pending_active.inc();
     // Connect another connection only if the ones already connecting cannot serve it.

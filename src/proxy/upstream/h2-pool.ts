@@ -46,14 +46,13 @@ export class H2ConnPool implements ConnPool {
       cb.onPoolReady(new H2UpstreamStream(c, handler));
       return undefined;
     }
-    if (this.limits.resources && !this.limits.resources.pendingRequests.canCreate()) {
+    if (this.limits.resources && !this.limits.resources.pendingRequests.tryAcquire()) {
       this.stats.upstream_rq_pending_overflow.inc();
       cb.onPoolFailure('overflow', 'pending requests overflow');
       return undefined;
     }
     const w = new Waiter(this, handler, cb);
     this.#waiting.push(w);
-    this.limits.resources?.pendingRequests.inc();
     this.stats.upstream_rq_pending_total.inc();
     this.stats.upstream_rq_pending_active.inc();
     this.#connectIfNeeded();

@@ -38,9 +38,10 @@ export function fetchViaCluster(clusters: ClusterManager, clusterName: string, r
     if (!cluster) { reject(new Error(`cluster ${clusterName} not found`)); return; }
     const host = cluster.chooseHost({ hash: undefined, random: Math.random });
     if (!host) { reject(new Error(`no healthy upstream in cluster ${clusterName}`)); return; }
-    if (!cluster.resources.default.requests.canCreate()) { cluster.stats.upstream_rq_pending_overflow.inc(); reject(new Error(`cluster ${clusterName} is overflowing`)); return; }
+    // The fetch owns this unit of max_requests from here and gives it back when it ends.
+    if (!cluster.resources.default.requests.tryAcquire()) { cluster.stats.upstream_rq_pending_overflow.inc(); reject(new Error(`cluster ${clusterName} is overflowing`)); return; }
     const pool = cluster.pool(host);
-    if (!pool) { reject(new Error(`cluster ${clusterName}: no connection pool available`)); return; }
+    if (!pool) { cluster.resources.default.requests.dec(); reject(new Error(`cluster ${clusterName}: no connection pool available`)); return; }
     const f = new ClusterFetch(cluster, host, req, resolve, reject);
     f.pending = pool.newStream(f, f);
   });
@@ -64,7 +65,6 @@ class ClusterFetch implements PoolCallbacks, UpstreamResponseHandler {
     readonly resolve: (r: FetchResponse) => void,
     readonly reject: (e: Error) => void,
   ) {
-    cluster.resources.default.requests.inc();
     host.activeRequests++;
     this.#timer = setTimeout(this.#onTimeout, req.timeoutMs);
   }

@@ -1,20 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startFixtureWorker } from '../../support/fixture-worker.js';
 import { StatsStore } from '../../../src/proxy/admin/stats.js';
 import type { StatsWorkerDone, StatsWorkerInit } from './fixtures/stats-worker.js';
 
-// Runs as .ts under tsx and as .js from dist/. tsx's loader does not follow into worker
-// threads, so there the worker registers it before importing the fixture.
-const underTsx = import.meta.url.endsWith('.ts');
-const workerUrl = new URL(`./fixtures/stats-worker${underTsx ? '.ts' : '.js'}`, import.meta.url);
-
 function startWorker(init: StatsWorkerInit): Worker {
-  if (!underTsx) return new Worker(workerUrl, { workerData: init });
-  const api = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(api)}).then((t) => { t.register(); return import(${JSON.stringify(workerUrl.href)}); });`;
-  return new Worker(code, { eval: true, workerData: init });
+  return startFixtureWorker(import.meta.url, './fixtures/stats-worker', init);
 }
 
 test('two worker threads share one set of stats; counts add up exactly', async () => {

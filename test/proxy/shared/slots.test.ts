@@ -1,18 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startFixtureWorker } from '../../support/fixture-worker.js';
 import { SharedSlots } from '../../../src/proxy/shared/slots.js';
 import type { SlotsWorkerInit } from './fixtures/slots-worker.js';
 
-const underTsx = import.meta.url.endsWith('.ts');
-const workerUrl = new URL(`./fixtures/slots-worker${underTsx ? '.ts' : '.js'}`, import.meta.url);
-
 function startWorker(init: SlotsWorkerInit): Worker {
-  if (!underTsx) return new Worker(workerUrl, { workerData: init });
-  const api = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(api)}).then((t) => { t.register(); return import(${JSON.stringify(workerUrl.href)}); });`;
-  return new Worker(code, { eval: true, workerData: init });
+  return startFixtureWorker(import.meta.url, './fixtures/slots-worker', init);
 }
 
 test('blocks are shared by name across worker threads and updates add up exactly', async () => {

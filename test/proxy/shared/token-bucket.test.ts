@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startFixtureWorker } from '../../support/fixture-worker.js';
 import { SharedSlots } from '../../../src/proxy/shared/slots.js';
 import { TokenBucket, TOKEN_BUCKET_INTS, fillsDue, refilled, secondsToNextFill, type TokenBucketSpec } from '../../../src/proxy/shared/token-bucket.js';
 import type { BucketWorkerInit } from './fixtures/bucket-worker.js';
@@ -70,14 +71,8 @@ test('buckets over the same shared block are one bucket; a new block is an unuse
   assert.throws(() => new TokenBucket(s, new Int32Array(3)), /needs 4 ints/);
 });
 
-const underTsx = import.meta.url.endsWith('.ts');
-const workerUrl = new URL(`./fixtures/bucket-worker${underTsx ? '.ts' : '.js'}`, import.meta.url);
-
 function startWorker(init: BucketWorkerInit): Worker {
-  if (!underTsx) return new Worker(workerUrl, { workerData: init });
-  const api = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(api)}).then((t) => { t.register(); return import(${JSON.stringify(workerUrl.href)}); });`;
-  return new Worker(code, { eval: true, workerData: init });
+  return startFixtureWorker(import.meta.url, './fixtures/bucket-worker', init);
 }
 
 test('threads taking from one shared bucket at once admit exactly max_tokens in total', async () => {

@@ -232,13 +232,14 @@ export class Router implements AttemptOwner {
       return;
     }
     if (this.#action.autoHostRewrite && host.hostname) s.req.authority = host.hostname;
-    if (!this.#res.requests.canCreate()) {
+    // The attempt owns this unit of max_requests from here and gives it back when it ends.
+    if (!this.#res.requests.tryAcquire()) {
       cluster.stats.upstream_rq_pending_overflow.inc();
       this.#overflow();
       return;
     }
     const pool = cluster.pool(host, this.#action.priority);
-    if (!pool) { this.#overflow(); return; }
+    if (!pool) { this.#res.requests.dec(); this.#overflow(); return; }
     const n = ++this.attempts;
     if (this.#sel.virtualHost.includeRequestAttemptCount) s.req.headers.set('x-envoy-attempt-count', String(n));
     this.host = host;
@@ -416,7 +417,8 @@ export class Router implements AttemptOwner {
     if (!this.#replayable) return 'body';
     // This request's previous retry stops counting as it is replaced by the next one.
     this.#releaseRetry();
-    if (!this.#res.retries.canCreate()) return 'overflow';
+    if (!this.#res.retries.tryAcquire()) return 'overflow';
+    this.#holdsRetry = true;
     return 'retry';
   }
 
@@ -436,8 +438,6 @@ export class Router implements AttemptOwner {
     const stats = this.cluster!.stats;
     this.#retriesLeft--;
     this.#retries++;
-    this.#res.retries.inc();
-    this.#holdsRetry = true;
     stats.upstream_rq_retry.inc();
     stats.upstream_rq_retry_backoff_exponential.inc();
     if (p.avoidPreviousHosts && this.host) (this.#previousHosts ??= []).push(this.host);

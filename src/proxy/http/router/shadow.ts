@@ -20,9 +20,10 @@ export function sendShadows(rt: HcmRuntime, mirrors: readonly MirrorPolicySpec[]
     if (!cluster) continue;
     const host = cluster.chooseHost({ hash: undefined, random: Math.random, headers: req.headers });
     if (!host) continue;
-    if (!cluster.resources.default.requests.canCreate()) { cluster.stats.upstream_rq_pending_overflow.inc(); continue; }
+    // The shadow owns this unit of max_requests from here and gives it back when it ends.
+    if (!cluster.resources.default.requests.tryAcquire()) { cluster.stats.upstream_rq_pending_overflow.inc(); continue; }
     const pool = cluster.pool(host);
-    if (!pool) continue;
+    if (!pool) { cluster.resources.default.requests.dec(); continue; }
     const copy: RequestHeaders = {
       method: req.method,
       path: req.path,
@@ -53,7 +54,6 @@ class ShadowRequest implements PoolCallbacks, UpstreamResponseHandler {
     readonly trailers: HeaderMap | undefined,
     timeoutMs: number,
   ) {
-    cluster.resources.default.requests.inc();
     host.activeRequests++;
     if (timeoutMs > 0) this.#timer = setTimeout(this.#onTimeout, timeoutMs);
   }

@@ -37,7 +37,7 @@ export class UpstreamRequest implements PoolCallbacks, UpstreamResponseHandler {
     /** 1 for the first attempt. */
     readonly number: number,
   ) {
-    resources.requests.inc();
+    // The unit of max_requests was taken by the router (tryAcquire); release() gives it back.
     host.activeRequests++;
   }
 
