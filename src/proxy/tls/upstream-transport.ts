@@ -97,15 +97,30 @@ export interface UpstreamTlsPrincipals {
   readonly peer: string | undefined;
   /** The one this proxy presented; undefined without a client certificate. */
   readonly local: string | undefined;
+  /**
+   * When the first of the two certificates expires (ms since the epoch; Infinity when neither
+   * says). The pools take no new request on the connection from then on: what authenticated
+   * it is no longer valid, and a renewed certificate reaches the peer only on a new handshake.
+   */
+  readonly notAfter: number;
 }
 
-const NO_PRINCIPALS: UpstreamTlsPrincipals = { peer: undefined, local: undefined };
+const NO_PRINCIPALS: UpstreamTlsPrincipals = { peer: undefined, local: undefined, notAfter: Infinity };
+
+/** A certificate's notAfter in ms, Infinity when absent or unreadable. */
+function notAfterMs(c: { readonly validTo: string } | undefined): number {
+  const t = c ? Date.parse(c.validTo) : NaN;
+  return Number.isNaN(t) ? Infinity : t;
+}
 
 export function upstreamTlsPrincipals(socket: net.Socket): UpstreamTlsPrincipals {
   const t = socket as Partial<tls.TLSSocket>;
   if (typeof t.getPeerX509Certificate !== 'function' || typeof t.getX509Certificate !== 'function') return NO_PRINCIPALS;
+  const peer = t.getPeerX509Certificate();
+  const local = t.getX509Certificate();
   return {
-    peer: parseSubjectAltName(t.getPeerX509Certificate()?.subjectAltName).uri[0],
-    local: parseSubjectAltName(t.getX509Certificate()?.subjectAltName).uri[0],
+    peer: parseSubjectAltName(peer?.subjectAltName).uri[0],
+    local: parseSubjectAltName(local?.subjectAltName).uri[0],
+    notAfter: Math.min(notAfterMs(peer), notAfterMs(local)),
   };
 }

@@ -4,7 +4,7 @@ import { ResponseParser, type ResponseHead, H1Error } from '../http/h1/parser.js
 import { serializeRequestHead, encodeChunkHeader, CRLF, LAST_CHUNK, serializeTrailers } from '../http/h1/serialize.js';
 import { HeaderMap } from '../http/headers.js';
 import type { RequestHeaders, UpstreamResponseHandler, UpstreamStream } from '../http/stream.js';
-import { connectionReusable, type ConnPool, type PendingHandle, type PoolCallbacks, type PoolLimits } from './pool.js';
+import { connectionReusable, connectionRetireAt, type ConnPool, type PendingHandle, type PoolCallbacks, type PoolLimits } from './pool.js';
 import type { UpstreamHost } from './host.js';
 import type { ClusterStats } from './cluster-stats.js';
 import { holdWrites, writeHeld } from '../io/write-batch.js';
@@ -163,11 +163,12 @@ class H1UpstreamConnection implements UpstreamStream {
   #idleTimer: NodeJS.Timeout | undefined;
   readonly #idleSilence: SilenceMeter;
   #served = 0;
-  readonly #bornAt = Date.now();
+  #retireAt: number;
   tlsPrincipals: UpstreamTlsPrincipals | undefined;
 
   constructor(pool: H1ConnPool) {
     this.#pool = pool;
+    this.#retireAt = connectionRetireAt(pool.limits);
     this.#idleSilence = new SilenceMeter(pool.limits.idleTimeoutMs / 4);
     const { host, limits } = pool;
     this.#parser = new ResponseParser(
@@ -200,9 +201,9 @@ class H1UpstreamConnection implements UpstreamStream {
     this.#pool.stats.upstream_rq_active.inc();
   }
 
-  /** Within max_requests_per_connection and max_connection_duration. */
+  /** Within max_requests_per_connection, max_connection_duration and its certificates' lifetime. */
   reusable(): boolean {
-    return connectionReusable(this.#pool.limits, this.#served, this.#bornAt);
+    return connectionReusable(this.#pool.limits, this.#served, this.#retireAt);
   }
 
   close(): void {
@@ -270,7 +271,10 @@ class H1UpstreamConnection implements UpstreamStream {
     this.#connected = true;
     if (this.#timer) { clearTimeout(this.#timer); this.#timer = undefined; }
     // Read once per connection (Istio's client-side principals): certificates do not change on it.
-    if (this.#pool.limits.transport?.tls) this.tlsPrincipals = upstreamTlsPrincipals(this.#socket);
+    if (this.#pool.limits.transport?.tls) {
+      this.tlsPrincipals = upstreamTlsPrincipals(this.#socket);
+      this.#retireAt = Math.min(this.#retireAt, this.tlsPrincipals.notAfter);
+    }
     // The idle timeout: an interval of a quarter of it counts ticks without a request and
     // without traffic (so it fires between the limit and 1.25 × the limit). Neither a request
     // nor a read or write touches a timer, as a socket timeout would on every read and write.

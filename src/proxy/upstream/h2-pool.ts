@@ -2,7 +2,7 @@ import { upstreamTlsPrincipals, type UpstreamTlsPrincipals } from '../tls/upstre
 import net from 'node:net';
 import { HeaderMap } from '../http/headers.js';
 import type { RequestHeaders, UpstreamResetReason, UpstreamResponseHandler, UpstreamStream } from '../http/stream.js';
-import { connectionReusable, type ConnPool, type PendingHandle, type PoolCallbacks, type PoolLimits } from './pool.js';
+import { connectionReusable, connectionRetireAt, type ConnPool, type PendingHandle, type PoolCallbacks, type PoolLimits } from './pool.js';
 import type { UpstreamHost } from './host.js';
 import type { ClusterStats } from './cluster-stats.js';
 import { Http2Connection, type H2ConnectionEvents, type H2ConnectionOptions } from '../http/h2/connection.js';
@@ -155,7 +155,7 @@ class H2Client implements H2ConnectionEvents {
   streams = 0;
   /** Streams ever handed out (max_requests_per_connection). */
   opened = 0;
-  readonly bornAt = Date.now();
+  #retireAt: number;
   /** The URI SANs of the TLS connection's certificates, read once it is up. */
   tlsPrincipals: UpstreamTlsPrincipals | undefined;
   #lostWithActive = false;
@@ -163,6 +163,7 @@ class H2Client implements H2ConnectionEvents {
 
   constructor(pool: H2ConnPool) {
     this.pool = pool;
+    this.#retireAt = connectionRetireAt(pool.limits);
     const { host, limits } = pool;
     const t = limits.transport;
     // Over TLS without configured ALPN, offer h2 (Envoy sets it for HTTP/2 upstreams).
@@ -173,7 +174,7 @@ class H2Client implements H2ConnectionEvents {
   }
 
   reusable(): boolean {
-    return connectionReusable(this.pool.limits, this.opened, this.bornAt);
+    return connectionReusable(this.pool.limits, this.opened, this.#retireAt);
   }
 
   drain(): void {
@@ -184,7 +185,10 @@ class H2Client implements H2ConnectionEvents {
   #onConnect = (): void => {
     if (this.#timer) { clearTimeout(this.#timer); this.#timer = undefined; }
     this.ready = true;
-    if (this.pool.limits.transport?.tls) this.tlsPrincipals = upstreamTlsPrincipals(this.socket);
+    if (this.pool.limits.transport?.tls) {
+      this.tlsPrincipals = upstreamTlsPrincipals(this.socket);
+      this.#retireAt = Math.min(this.#retireAt, this.tlsPrincipals.notAfter);
+    }
     // The idle timeout rides the socket's inactivity timer: no timer per request.
     const idle = this.pool.limits.idleTimeoutMs;
     if (idle > 0) this.socket.setTimeout(idle, this.#onIdle);

@@ -44,11 +44,17 @@ export interface PoolLimits {
   transport?: UpstreamTransport | undefined;
 }
 
+/** When a connection opened now must stop taking requests (max_connection_duration), or Infinity. */
+export function connectionRetireAt(limits: PoolLimits): number {
+  return limits.maxConnectionDurationMs === undefined ? Infinity : Date.now() + limits.maxConnectionDurationMs;
+}
+
 /**
- * Whether a connection born at `bornAt` that carried `served` requests may take another. The
- * clock is read only when a duration limit is set: this runs once per request.
+ * Whether a connection that carried `served` requests and retires at `retireAt` (its
+ * max_connection_duration or the expiry of its TLS certificates) may take another. The clock
+ * is read only when there is a deadline: this runs once per request.
  */
-export function connectionReusable(limits: PoolLimits, served: number, bornAt: number): boolean {
+export function connectionReusable(limits: PoolLimits, served: number, retireAt: number): boolean {
   if (limits.maxRequestsPerConnection !== undefined && served >= limits.maxRequestsPerConnection) return false;
-  return limits.maxConnectionDurationMs === undefined || Date.now() - bornAt < limits.maxConnectionDurationMs;
+  return retireAt === Infinity || Date.now() < retireAt;
 }

@@ -129,6 +129,61 @@ static_resources:
   assert.ok(server.stat(`listener.127.0.0.1_${sPort}.ssl.handshake`) >= 3);
 });
 
+for (const protocol of ['HTTP/1.1', 'HTTP/2'] as const) test(`an upstream ${protocol} connection takes no request past its certificate's expiry: the next one handshakes with the renewed certificate`, async () => {
+  const ca: TestCa = makeCa();
+  cleanups.push(() => ca.cleanup());
+  const app: Upstream = await httpUpstream((req, res) => res.end(String(req.headers['x-forwarded-client-cert'] ?? '')));
+  cleanups.push(() => app.close());
+  const [sPort, cPort] = [await freePort(), await freePort()];
+  const server = await inProcessProxy(`
+static_resources:
+  listeners:${listener('inbound', sPort, `
+    - filter_chain_match: { transport_protocol: tls }${downstreamTls('{ exact: "' + CLIENT + '" }')}
+      filters: [ ${hcm('inbound', 'app', HCM_XFCC)} ]`, true)}
+  clusters:${cluster('app', app.port)}
+`);
+  cleanups.push(() => server.close());
+  const client = await inProcessProxy(`
+static_resources:
+  listeners:${listener('outbound', cPort, `
+    - filters: [ ${hcm('outbound', 'outbound|80||server')} ]`)}
+  clusters:${cluster('outbound|80||server', sPort, { tls: upstreamTls(SERVER, 'outbound_.80_._.server') }).replace('connect_timeout: 2s', `connect_timeout: 2s
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions: { "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions, explicit_http_config: { ${protocol === 'HTTP/2' ? 'http2_protocol_options' : 'http_protocol_options'}: {} } }`)}
+`);
+  cleanups.push(() => client.close());
+  const serverId = ca.issue({ uri: [SERVER] });
+  server.instance.secrets.setValidationContext('ROOTCA', { trustedCaPem: ca.certPem });
+  server.instance.secrets.setTlsCertificate('default', { certificateChainPem: serverId.certPem, privateKeyPem: serverId.keyPem });
+  await server.instance.listen();
+  const shortLived = ca.issueShortLived({ uri: [CLIENT], seconds: 3 });
+  const expiresAt = Date.parse(new X509Certificate(shortLived.certPem).validTo);
+  client.instance.secrets.setValidationContext('ROOTCA', { trustedCaPem: ca.certPem });
+  client.instance.secrets.setTlsCertificate('default', { certificateChainPem: shortLived.certPem, privateKeyPem: shortLived.keyPem });
+  await client.instance.listen();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  cleanups.push(() => agent.destroy());
+  const get = (): Promise<string> => new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: cPort, path: '/', agent }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`status ${res.statusCode}: ${body}`))));
+    }).on('error', reject);
+  });
+
+  assert.match(await get(), new RegExp(`Hash=${hashOf(shortLived.certPem)}`));
+  // The agent renews well before expiry; as in Envoy, the open connection keeps its certificate.
+  const renewed = ca.issue({ uri: [CLIENT] });
+  client.instance.secrets.setTlsCertificate('default', { certificateChainPem: renewed.certPem, privateKeyPem: renewed.keyPem });
+  assert.match(await get(), new RegExp(`Hash=${hashOf(shortLived.certPem)}`));
+  assert.equal(client.stat('cluster.outbound|80||server.upstream_cx_total'), 1);
+  // Past the first certificate's notAfter, that connection takes no more requests.
+  await new Promise((r) => setTimeout(r, Math.max(0, expiresAt - Date.now()) + 100));
+  assert.match(await get(), new RegExp(`Hash=${hashOf(renewed.certPem)}`));
+  assert.equal(client.stat('cluster.outbound|80||server.upstream_cx_total'), 2);
+  assert.equal(server.stat(`listener.127.0.0.1_${sPort}.ssl.handshake`), 2);
+});
+
 test('a listener update that needs a missing secret warms while the old version keeps serving', async () => {
   const ca: TestCa = makeCa();
   cleanups.push(() => ca.cleanup());

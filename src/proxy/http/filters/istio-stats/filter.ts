@@ -9,6 +9,9 @@ import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER, PeerCache, UNKNOWN, UNKN
 import { EdgeTable } from '../../../istio-stats/series.js';
 import { localNodeOf, type LocalNode } from '../../../istio-stats/local-node.js';
 
+/** What the edge key is made of (the stream's view of the upstream connection's principals). */
+type EdgePrincipals = Pick<UpstreamTlsPrincipals, 'peer' | 'local'>;
+
 /** Per filter config and thread: what every stream of it shares (the edge and peer tables). */
 export class IstioStatsFilterFactory implements HttpFilterFactory {
   readonly reporter: Reporter;
@@ -50,7 +53,7 @@ export class IstioStatsFilterFactory implements HttpFilterFactory {
     return this.#lastHost;
   }
 
-  #lastUpstream: UpstreamTlsPrincipals | undefined;
+  #lastUpstream: EdgePrincipals | undefined;
   #lastUpstreamKey = UNKNOWN;
 
   /**
@@ -58,7 +61,7 @@ export class IstioStatsFilterFactory implements HttpFilterFactory {
    * connection has one. Principals are read once per upstream connection, so the key is kept
    * for the last one instead of being built per request.
    */
-  upstreamEdgeKey(up: UpstreamTlsPrincipals): string {
+  upstreamEdgeKey(up: EdgePrincipals): string {
     if (up !== this.#lastUpstream) {
       const peer = up.peer ?? UNKNOWN;
       this.#lastUpstreamKey = up.local === undefined ? peer : `${peer} ${up.local}`;
