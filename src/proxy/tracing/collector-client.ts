@@ -20,11 +20,10 @@ export interface CollectorRequest {
 /** A collector's answer is a few bytes (an OTLP ExportTraceServiceResponse, Zipkin's 202). */
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
-export async function postReport(clusters: ClusterManager, r: CollectorRequest, body: Uint8Array | string): Promise<number> {
-  const buf = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+export async function postReport(clusters: ClusterManager, r: CollectorRequest, body: Buffer): Promise<number> {
   try {
     const res = await fetchViaCluster(clusters, r.cluster, {
-      method: 'POST', path: r.path, authority: r.authority, timeoutMs: r.timeoutMs, maxBodyBytes: MAX_RESPONSE_BYTES, body: buf,
+      method: 'POST', path: r.path, authority: r.authority, timeoutMs: r.timeoutMs, maxBodyBytes: MAX_RESPONSE_BYTES, body,
       headers: [['content-type', r.contentType], ...r.headers],
     });
     return res.status;

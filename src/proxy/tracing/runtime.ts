@@ -10,8 +10,8 @@ import { statSet } from '../stats-scope.js';
 import type { TracingConfig, TracingProvider } from './config.js';
 import { BatchingExporter, type ExporterOptions } from './exporter.js';
 import { postReport } from './collector-client.js';
-import { encodeExportTraceRequest } from './otlp-encode.js';
-import { encodeZipkinSpans } from './zipkin-encode.js';
+import { otlpFormat } from './otlp-encode.js';
+import { zipkinFormat } from './zipkin-encode.js';
 import { Tracer, type NodeTags } from './tracer.js';
 
 const EXPORTER_STATS = ['spans_sent', 'spans_dropped', 'reports_sent', 'reports_failed'] as const;
@@ -56,12 +56,11 @@ export class TracingRuntime {
     const stats = statSet(this.scopeFor(p.kind), EXPORTER_STATS);
     const serviceName = p.serviceName || this.#serviceCluster || (p.kind === 'zipkin' ? 'envoy' : 'unknown_service:envoy');
     if (p.kind === 'opentelemetry') {
-      const resource = { attributes: [['service.name', serviceName] as const] };
       const req = { cluster: p.cluster, path: p.path, authority: p.authority, contentType: 'application/x-protobuf', headers: p.headers, timeoutMs: p.timeoutMs };
-      e = new BatchingExporter(async (spans) => ok(await postReport(this.clusters, req, encodeExportTraceRequest(resource, spans))), stats, this.options);
+      e = new BatchingExporter(otlpFormat({ attributes: [['service.name', serviceName]] }), async (body) => ok(await postReport(this.clusters, req, body)), stats, this.options);
     } else {
       const req = { cluster: p.cluster, path: p.path, authority: p.authority, contentType: 'application/json', headers: [], timeoutMs: p.timeoutMs };
-      e = new BatchingExporter(async (spans) => ok(await postReport(this.clusters, req, encodeZipkinSpans(serviceName, spans))), stats, this.options);
+      e = new BatchingExporter(zipkinFormat(serviceName), async (body) => ok(await postReport(this.clusters, req, body)), stats, this.options);
     }
     this.#exporters.set(key, e);
     return e;

@@ -14,7 +14,8 @@
  */
 import type { AccessLogContext, SocketAddress } from './context.js';
 import type { Extractor } from './operators.js';
-import { NUMBER_ROOM, putNumber, putText, type LineEncoder } from './line-encoder.js';
+import { NUMBER_ROOM, putNumber, putText } from '../../io/put-text.js';
+import type { LineEncoder } from './line-encoder.js';
 import { responseFlagsToString } from './response-flags.js';
 
 type Encode = (ctx: AccessLogContext, out: LineEncoder) => void;
