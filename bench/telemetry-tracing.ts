@@ -9,7 +9,8 @@
  *
  *   npm run bench:tracing [-- --rounds 5 --duration 5 --warmup 2 --connections 32
  *                              --tsmesh-concurrency 1 --base-port 18480 --no-write --quick --pin
- *                              --log-dir DIR --log-to file|pipe --only tracing|log|metrics]
+ *                              --log-dir DIR --log-to file|pipe --only tracing|log|metrics
+ *                              --sampling PCT]
  *
  * --pin: the proxy alone on CPU 1 (1-N), wrk, nginx and the receiver on CPU 0, so that the
  * proxy's CPU, not the scheduler's sharing, decides throughput (much less noise between rounds).
@@ -36,17 +37,20 @@ import { alternatingRounds, type Sample } from './lib/alternating-rounds.js';
 import { repoRoot, log } from './lib/repo-root.js';
 import { DIAG_BODY as BODY, onlyPart, startDiagPeers } from './lib/telemetry-diag.js';
 
-interface Options extends AlternatingOptions { only: TelemetryPart; logDir: string | undefined; logTo: 'file' | 'pipe' }
+interface Options extends AlternatingOptions { only: TelemetryPart; logDir: string | undefined; logTo: 'file' | 'pipe'; samplingPercent: number }
 
 function options(argv: string[]): Options {
-  const { options: o, extra } = parseAlternatingOptions(argv, { basePort: 18480, withConcurrency: true, withPin: true, extra: ['only', 'log-dir', 'log-to'] });
+  const { options: o, extra } = parseAlternatingOptions(argv, { basePort: 18480, withConcurrency: true, withPin: true, extra: ['only', 'log-dir', 'log-to', 'sampling'] });
   const only = onlyPart(extra.only);
   // --log-dir: where the access log file goes (default: the run's temp dir, on disk here).
   const logDir = extra['log-dir'];
   // --only tracing|log|metrics: one part of telemetry on the `on` listener, to tell their costs apart (not written).
   const logTo = extra['log-to'] ?? 'file';
   if (logTo !== 'file' && logTo !== 'pipe') throw new Error(`--log-to: expected file or pipe, got ${JSON.stringify(logTo)}`);
-  return { ...o, write: o.write && only === undefined, only, logDir, logTo };
+  // --sampling PCT: tracing's random_sampling instead of Istio's default 1%, to see what a sampled span costs (not written).
+  const samplingPercent = extra.sampling === undefined ? 1 : Number(extra.sampling);
+  if (!(samplingPercent >= 0 && samplingPercent <= 100)) throw new Error(`--sampling: expected a percentage 0-100, got ${JSON.stringify(extra.sampling)}`);
+  return { ...o, write: o.write && only === undefined && samplingPercent === 1, only, logDir, logTo, samplingPercent };
 }
 
 /** Lines in `file` (0 if it is missing), read in pieces: a run logs hundreds of megabytes. */
@@ -84,7 +88,7 @@ async function main(): Promise<void> {
     process.on('exit', () => child.kill('SIGKILL'));
     reader = { pid: child.pid ?? -1, exited: new Promise((r) => child.on('exit', () => r())) };
   }
-  const proxy = await startTsmesh({ bin: resolve(join(root, 'bin/tsmesh.js')), dir, bootstrap: bootstrap(ports, logFile, o.only), adminPort: ports.admin, concurrency: o.concurrency });
+  const proxy = await startTsmesh({ bin: resolve(join(root, 'bin/tsmesh.js')), dir, bootstrap: bootstrap(ports, logFile, o.only, o.samplingPercent), adminPort: ports.admin, concurrency: o.concurrency });
   await checkServes(ports.off, 'h1', BODY);
   await checkServes(ports.on, 'h1', BODY);
   const pin = o.pinning;
@@ -129,12 +133,12 @@ async function main(): Promise<void> {
   const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
   const sent = stat('tracing.opentelemetry.spans_sent');
   const table = [
-    `### Telemetry cost: ${o.only === 'tracing' ? '1% tracing (OTLP/HTTP) only' : o.only === 'log' ? 'file access log only' : o.only === 'metrics' ? 'Istio metrics (istio.stats) only' : `Istio metrics (istio.stats) + 1% tracing (OTLP/HTTP) + ${o.logTo === 'pipe' ? 'access log to a pipe' : 'file access log'}`} vs off (wrk -t1 -c${o.connections} -d${o.duration}s, median of ${o.rounds})`,
+    `### Telemetry cost: ${o.only === 'tracing' ? `${o.samplingPercent}% tracing (OTLP/HTTP) only` : o.only === 'log' ? 'file access log only' : o.only === 'metrics' ? 'Istio metrics (istio.stats) only' : `Istio metrics (istio.stats) + ${o.samplingPercent}% tracing (OTLP/HTTP) + ${o.logTo === 'pipe' ? 'access log to a pipe' : 'file access log'}`} vs off (wrk -t1 -c${o.connections} -d${o.duration}s, median of ${o.rounds})`,
     '',
     `Run ${new Date().toISOString()} by \`npm run bench:tracing${pin || o.logTo === 'pipe' ? ` --${pin ? ' --pin' : ''}${o.logTo === 'pipe' ? ' --log-to pipe' : ''}` : ''}\` (bench/telemetry-tracing.ts), tsmesh --concurrency ${o.concurrency}, Node ${process.version}, ${machine.find(([k]) => k === 'CPUs (nproc)')?.[1] ?? '?'} CPUs${pin ? `: the proxy alone on CPU ${pin.servers}, the load generator, the upstream (nginx) and the OTLP receiver on CPU ${pin.load}` : ' shared with the load generator, the upstream (nginx) and the OTLP receiver'}.`,
     'Both listeners are in one proxy process; runs alternate (off, on, then on, off). On: every request is given a',
     'trace decision (x-request-id nibble), trace context headers for the upstream, and a line in Istio\'s',
-    'default text format, Istio\'s standard metrics (istio.stats); 1% of them a server span, batched to the receiver.',
+    `default text format, Istio's standard metrics (istio.stats); ${o.samplingPercent}% of them a server span, batched to the receiver.`,
     'Envoy stats count on both.',
     o.logTo === 'pipe'
       ? `The access log goes to a pipe (a FIFO in ${o.logDir ?? 'the run\'s temp dir'}) read by \`wc -l\`${pin ? ` on CPU ${pin.load}` : ''}, as a sidecar's \`/dev/stdout\` (Istio's \`accessLogFile\`) is a pipe its container runtime reads (\`--log-to pipe\`).`

@@ -11,9 +11,10 @@ export type TelemetryPart = 'tracing' | 'log' | 'metrics' | undefined;
 
 /**
  * Two listeners, one route each to the same upstream; `on` is a sidecar's full telemetry: Istio's
- * standard metrics (istio.stats), 1% tracing and an access log (--only: just one of the three).
+ * standard metrics (istio.stats), 1% tracing (or `samplingPercent`) and an access log (--only:
+ * just one of the three).
  */
-export function tracingBenchBootstrap(p: { off: number; on: number; admin: number; upstream: number; collector: number }, logFile: string, only: TelemetryPart): string {
+export function tracingBenchBootstrap(p: { off: number; on: number; admin: number; upstream: number; collector: number }, logFile: string, only: TelemetryPart, samplingPercent = 1): string {
   const hcm = (prefix: string, extra: string, stats = false): string =>
     benchHcmYaml({ statPrefix: prefix, hcmExtra: extra, cluster: 'upstream', httpFilters: stats ? ISTIO_STATS_HTTP_FILTER : '' });
   return `node: { id: bench~127.0.0.1~bench.default~default.svc.cluster.local, cluster: bench.default, metadata: { NAMESPACE: default, LABELS: { app: bench } } }
@@ -31,7 +32,7 @@ static_resources:
     filter_chains:
     - filters:${hcm('on', `${only === 'log' || only === 'metrics' ? '' : `
           tracing:
-            random_sampling: { value: 1 }
+            random_sampling: { value: ${samplingPercent} }
             provider:
               name: envoy.tracers.opentelemetry
               typed_config:
