@@ -27,7 +27,11 @@ function refused(port: number): Promise<boolean> {
   });
 }
 
-test('listeners warm until their secrets arrive; rotation under load fails no request and keeps open connections', async () => {
+/**
+ * A CA, an app that answers with the XFCC header it got, and a server sidecar in front of it
+ * that requires CLIENT's certificate (its secrets not set yet).
+ */
+async function xfccServer(): Promise<{ ca: TestCa; sPort: number; cPort: number; server: Awaited<ReturnType<typeof inProcessProxy>> }> {
   const ca: TestCa = makeCa();
   cleanups.push(() => ca.cleanup());
   const app: Upstream = await httpUpstream((req, res) => res.end(String(req.headers['x-forwarded-client-cert'] ?? '')));
@@ -41,6 +45,11 @@ static_resources:
   clusters:${cluster('app', app.port)}
 `);
   cleanups.push(() => server.close());
+  return { ca, sPort, cPort, server };
+}
+
+test('listeners warm until their secrets arrive; rotation under load fails no request and keeps open connections', async () => {
+  const { ca, sPort, cPort, server } = await xfccServer();
   const clientCluster = cluster('outbound|80||server', sPort, { tls: upstreamTls(SERVER, 'outbound_.80_._.server') }).replace('connect_timeout: 2s', `connect_timeout: 2s
     typed_extension_protocol_options:
       envoy.extensions.upstreams.http.v3.HttpProtocolOptions: { "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions, common_http_protocol_options: { max_requests_per_connection: 10 }, explicit_http_config: { http_protocol_options: {} } }`);
@@ -130,19 +139,7 @@ static_resources:
 });
 
 for (const protocol of ['HTTP/1.1', 'HTTP/2'] as const) test(`an upstream ${protocol} connection takes no request past its certificate's expiry: the next one handshakes with the renewed certificate`, async () => {
-  const ca: TestCa = makeCa();
-  cleanups.push(() => ca.cleanup());
-  const app: Upstream = await httpUpstream((req, res) => res.end(String(req.headers['x-forwarded-client-cert'] ?? '')));
-  cleanups.push(() => app.close());
-  const [sPort, cPort] = [await freePort(), await freePort()];
-  const server = await inProcessProxy(`
-static_resources:
-  listeners:${listener('inbound', sPort, `
-    - filter_chain_match: { transport_protocol: tls }${downstreamTls('{ exact: "' + CLIENT + '" }')}
-      filters: [ ${hcm('inbound', 'app', HCM_XFCC)} ]`, true)}
-  clusters:${cluster('app', app.port)}
-`);
-  cleanups.push(() => server.close());
+  const { ca, sPort, cPort, server } = await xfccServer();
   const client = await inProcessProxy(`
 static_resources:
   listeners:${listener('outbound', cPort, `
