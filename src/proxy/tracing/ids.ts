@@ -1,4 +1,4 @@
-import { latin1 } from '../http/h1/chars.js';
+import { HEX_DIGITS, latin1 } from '../http/h1/chars.js';
 import { randomPool, takeRandom } from '../io/random-pool.js';
 
 /*
@@ -24,18 +24,16 @@ function seed(): void {
 
 const rotl = (x: number, k: number): number => (x << k) | (x >>> (32 - k));
 
-const HEX = new Uint8Array(Buffer.from('0123456789abcdef', 'latin1'));
-
 /** Writes the 32-bit `word` as 8 lowercase hex digits at `at`. */
 function putHexWord(out: Uint8Array, at: number, word: number): void {
-  out[at] = HEX[(word >>> 28) & 15]!;
-  out[at + 1] = HEX[(word >>> 24) & 15]!;
-  out[at + 2] = HEX[(word >>> 20) & 15]!;
-  out[at + 3] = HEX[(word >>> 16) & 15]!;
-  out[at + 4] = HEX[(word >>> 12) & 15]!;
-  out[at + 5] = HEX[(word >>> 8) & 15]!;
-  out[at + 6] = HEX[(word >>> 4) & 15]!;
-  out[at + 7] = HEX[word & 15]!;
+  out[at] = HEX_DIGITS[(word >>> 28) & 15]!;
+  out[at + 1] = HEX_DIGITS[(word >>> 24) & 15]!;
+  out[at + 2] = HEX_DIGITS[(word >>> 20) & 15]!;
+  out[at + 3] = HEX_DIGITS[(word >>> 16) & 15]!;
+  out[at + 4] = HEX_DIGITS[(word >>> 12) & 15]!;
+  out[at + 5] = HEX_DIGITS[(word >>> 8) & 15]!;
+  out[at + 6] = HEX_DIGITS[(word >>> 4) & 15]!;
+  out[at + 7] = HEX_DIGITS[word & 15]!;
 }
 
 /** Length of a version-00 traceparent: `00-` trace id `-` span id `-` flags. */
