@@ -9,27 +9,28 @@
  * an event-loop turn, follows the noise, while at a fixed rate both builds see the same load.
  *
  *   npm run build && node dist/bench/proxy-ab.js --a /path/to/other/checkout [--b .]
- *       [--rounds 6 --duration 5 --connections 32 --fixed-rate 0 --rate-seconds 0 --rate 1000 --base-port 18480 --telemetry]
+ *       [--rounds 6 --duration 5 --connections 32 --fixed-rate 0 --rate-seconds 0 --rate 1000 --base-port 18480 --telemetry --pin]
  *
  * A checkout is a directory with bin/tsmesh.js and a built dist/ (a copy made before a change
  * is enough). With --telemetry both run bench:tracing's configuration (bench/lib/tracing-bootstrap.ts)
  * and the load goes to its `on` listener: Istio's metrics, 1% tracing to a collector here and an
  * access log (each build its own file), to measure a change to telemetry's cost.
- * It prints numbers and never fails on them.
+ * --pin puts both proxies on CPU 1 (only the one under load runs) and wrk, nginx and the collector
+ * on CPU 0, as bench:tracing --pin does. It prints numbers and never fails on them.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllNow, assertPortsFree, type ServerProcess } from './lib/processes.js';
 import { nginxUpstreamConf, renderTemplate } from './lib/configs.js';
 import { startNginx, startTsmesh, checkServes } from './lib/servers.js';
 import { runWrk, runH2loadRate } from './lib/load.js';
-import { treeCpuSeconds, treeRssBytes } from './lib/proc.js';
+import { pinTree, treeCpuSeconds, treeRssBytes } from './lib/proc.js';
 import { QuietGate } from './lib/quiet-gate.js';
 import { median } from './lib/stats.js';
-import { intOption } from './lib/options.js';
+import { intOption, pinningFor } from './lib/options.js';
 import { alternatingRounds } from './lib/alternating-rounds.js';
 import { repoRoot, log } from './lib/repo-root.js';
 import { tracingBenchBootstrap } from './lib/tracing-bootstrap.js';
@@ -37,7 +38,7 @@ import { acceptReport } from './lib/telemetry-diag.js';
 
 const BODY = 'hello world\n';
 
-interface Options { a: string; b: string; rounds: number; duration: number; connections: number; fixedRate: number; rateSeconds: number; rate: number; basePort: number; telemetry: boolean }
+interface Options { a: string; b: string; rounds: number; duration: number; connections: number; fixedRate: number; rateSeconds: number; rate: number; basePort: number; telemetry: boolean; pinning: { load: string; servers: string } | undefined }
 
 function options(argv: string[]): Options {
   const { values } = parseArgs({
@@ -46,7 +47,7 @@ function options(argv: string[]): Options {
     options: {
       a: { type: 'string' }, b: { type: 'string' }, rounds: { type: 'string' }, duration: { type: 'string' }, connections: { type: 'string' },
       'rate-seconds': { type: 'string' }, rate: { type: 'string' }, 'base-port': { type: 'string' }, 'fixed-rate': { type: 'string' },
-      telemetry: { type: 'boolean' },
+      telemetry: { type: 'boolean' }, pin: { type: 'boolean' },
     },
   });
   if (values.a === undefined) throw new Error('--a CHECKOUT is required (a directory with bin/tsmesh.js and dist/)');
@@ -61,6 +62,7 @@ function options(argv: string[]): Options {
     rate: intOption('rate', values.rate, 1000, 1, 100_000),
     basePort: intOption('base-port', values['base-port'], 18480, 1024, 65000),
     telemetry: values.telemetry ?? false,
+    pinning: values.pin === true ? pinningFor(availableParallelism()) : undefined,
   };
 }
 
@@ -77,7 +79,7 @@ async function main(): Promise<void> {
     await new Promise<void>((r) => collector.listen(ports.collector, '127.0.0.1', () => r()));
     collector.unref();
   }
-  await startNginx('upstream', dir, nginxUpstreamConf({ dir, runAsRoot: process.getuid?.() === 0, h1Port: ports.up, h2Port: ports.upH2, body: BODY }), [ports.up, ports.upH2]);
+  const nginx = await startNginx('upstream', dir, nginxUpstreamConf({ dir, runAsRoot: process.getuid?.() === 0, h1Port: ports.up, h2Port: ports.upH2, body: BODY }), [ports.up, ports.upH2]);
   const start = async (name: 'a' | 'b', checkout: string, port: number, admin: number): Promise<ServerProcess> => {
     const sub = mkdtempSync(join(dir, `${name}-`));
     const bootstrap = o.telemetry
@@ -90,14 +92,21 @@ async function main(): Promise<void> {
   const servers = { a: await start('a', o.a, ports.a, ports.aAdmin), b: await start('b', o.b, ports.b, ports.bAdmin) };
   log(`A ${o.a} (pid ${servers.a.pid})\nB ${o.b} (pid ${servers.b.pid})`);
   const rss = { a: treeRssBytes(servers.a.pid), b: treeRssBytes(servers.b.pid) };
-  const wrk = (port: number, seconds: number) => runWrk(`http://127.0.0.1:${port}/`, { threads: 1, connections: o.connections, durationSeconds: seconds });
+  const pin = o.pinning;
+  if (pin) {
+    pinTree(process.pid, pin.load);
+    pinTree(nginx.pid, pin.load);
+    pinTree(servers.a.pid, pin.servers);
+    pinTree(servers.b.pid, pin.servers);
+  }
+  const wrk = (port: number, seconds: number) => runWrk(`http://127.0.0.1:${port}/`, { threads: 1, connections: o.connections, durationSeconds: seconds, cpus: pin?.load });
   for (const port of [ports.a, ports.b]) await wrk(port, 2); // warm-up: JIT, pools
   const quiet = new QuietGate();
   const { samples, command } = await alternatingRounds({
     rounds: o.rounds,
     targets: [['a', ports.a], ['b', ports.b]] as const,
     load: (port) => (o.fixedRate > 0
-      ? runH2loadRate(`http://127.0.0.1:${port}/`, { h1: true, rate: o.fixedRate, connections: o.connections, durationSeconds: o.duration, logFile: join(dir, 'fixed-rate.log') })
+      ? runH2loadRate(`http://127.0.0.1:${port}/`, { h1: true, rate: o.fixedRate, connections: o.connections, durationSeconds: o.duration, logFile: join(dir, 'fixed-rate.log'), cpus: pin?.load })
       : wrk(port, o.duration)),
     // Both proxies' CPU: the one not under load takes next to none.
     cpuSeconds: () => treeCpuSeconds(servers.a.pid) + treeCpuSeconds(servers.b.pid),
@@ -117,7 +126,7 @@ async function main(): Promise<void> {
     for (let r = 0; r < 2; r++) {
       for (const k of ['a', 'b'] as const) {
         await quiet.wait();
-        const run = await runH2loadRate(`http://127.0.0.1:${k === 'a' ? ports.a : ports.b}/`, { h1: true, rate: o.rate, connections: 10, durationSeconds: o.rateSeconds, logFile: join(dir, `rate-${k}.log`) });
+        const run = await runH2loadRate(`http://127.0.0.1:${k === 'a' ? ports.a : ports.b}/`, { h1: true, rate: o.rate, connections: 10, durationSeconds: o.rateSeconds, logFile: join(dir, `rate-${k}.log`), cpus: pin?.load });
         console.log(`${k.toUpperCase()} at ${o.rate} req/s: p50 ${run.p50Ms.toFixed(3)} ms  p90 ${run.p90Ms.toFixed(3)} ms  p99 ${run.p99Ms.toFixed(3)} ms  (${run.requests} requests, ${run.errors} errors)`);
       }
     }

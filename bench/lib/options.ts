@@ -73,7 +73,8 @@ export function intOption(name: string, v: string | undefined, dflt: number, min
   return n;
 }
 
-function pinningFor(cpus: number): { load: string; servers: string } {
+/** --pin's split: the load generators on CPU 0, the proxies under test on the others. */
+export function pinningFor(cpus: number): { load: string; servers: string } {
   if (cpus < 2) throw new Error('--pin needs at least 2 CPUs');
   return { load: '0', servers: cpus === 2 ? '1' : `1-${cpus - 1}` };
 }

@@ -85,7 +85,7 @@ test('text formats: encode writes exactly the UTF-8 of the formatted line', () =
     // Built in plain JavaScript without the byte counts its type requires: unknown, as the formatter prints them.
     { startTimeMs: 5, responseFlags: 0 } as unknown as AccessLogContext,
   );
-  for (const format of [ISTIO_TEXT_FORMAT, DEFAULT_FORMAT, '%START_TIME(%s.%3f)% %REQ(:PATH):3% %%literal ü%% %DURATION%\n', ops, `€${ops}€`]) {
+  for (const format of [ISTIO_TEXT_FORMAT, DEFAULT_FORMAT, '%START_TIME(%s.%3f)% %REQ(:PATH):3% %%literal ü%% %DURATION%\n', '%START_TIME% %DOWNSTREAM_REMOTE_ADDRESS% %START_TIME%', ops, `€${ops}€`]) {
     for (const omitEmptyValues of [false, true]) {
       const f = compileTextFormat(format, 'x', { omitEmptyValues });
       assert.ok(f.encode);

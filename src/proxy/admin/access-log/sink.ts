@@ -56,11 +56,16 @@ const encodeString = (s: string, out: LineEncoder): void => out.text(s);
  */
 class BatchingSink implements AccessLogSink {
   readonly #opts: Required<SinkOptions>;
+  // The two limits every line reads, kept beside the rest of the sink's state.
+  readonly #flushBytes: number;
+  readonly #maxBuffered: number;
   readonly #target: string | number;
   readonly #chunkSize: number;
   readonly #encoder = new LineEncoder();
   #fd: number | undefined;
   #queue: Chunk[] = [];
+  /** The last chunk of #queue: the one lines go into. */
+  #current: Chunk | undefined;
   #spare: Buffer[] = [];
   #queued = 0;
   #dropped = 0;
@@ -75,7 +80,9 @@ class BatchingSink implements AccessLogSink {
     this.#target = target;
     this.#fd = typeof target === 'number' ? target : undefined;
     this.#opts = { ...DEFAULTS, ...opts };
-    this.#chunkSize = this.#opts.flushBytes + 2 * MIN_ROOM;
+    this.#flushBytes = this.#opts.flushBytes;
+    this.#maxBuffered = this.#opts.maxBufferedBytes;
+    this.#chunkSize = this.#flushBytes + 2 * MIN_ROOM;
   }
 
   get dropped(): number {
@@ -87,15 +94,12 @@ class BatchingSink implements AccessLogSink {
   }
 
   writeWith<T>(encode: (x: T, out: LineEncoder) => void, x: T): void {
-    if (this.#closed || this.#queued >= this.#opts.maxBufferedBytes) {
+    if (this.#closed || this.#queued >= this.#maxBuffered) {
       this.#dropped++;
       return;
     }
-    let c = this.#queue[this.#queue.length - 1];
-    if (!c || c.buf.length - c.used < MIN_ROOM) {
-      c = { buf: this.#spare.pop() ?? Buffer.allocUnsafe(this.#chunkSize), used: 0, lines: 0 };
-      this.#queue.push(c);
-    }
+    let c = this.#current;
+    if (c === undefined || c.buf.length - c.used < MIN_ROOM) c = this.#newChunk();
     const e = this.#encoder;
     e.begin(c.buf, c.used);
     try {
@@ -107,7 +111,7 @@ class BatchingSink implements AccessLogSink {
       return;
     }
     const n = e.pos - e.start;
-    if (this.#queued + n > this.#opts.maxBufferedBytes) {
+    if (this.#queued + n > this.#maxBuffered) {
       this.#dropped++;
       return;
     }
@@ -116,11 +120,19 @@ class BatchingSink implements AccessLogSink {
       c.lines++;
     } else {
       // The line outgrew the chunk and was moved to a buffer of its own: that is the next chunk.
-      this.#queue.push({ buf: e.buf, used: e.pos, lines: 1 });
+      this.#current = { buf: e.buf, used: e.pos, lines: 1 };
+      this.#queue.push(this.#current);
     }
     this.#queued += n;
-    if (this.#queued >= this.#opts.flushBytes) void this.#schedule(false);
-    else this.#armTimer();
+    if (this.#queued >= this.#flushBytes) void this.#schedule(false);
+    else if (this.#timer === undefined) this.#armTimer();
+  }
+
+  #newChunk(): Chunk {
+    const c: Chunk = { buf: this.#spare.pop() ?? Buffer.allocUnsafe(this.#chunkSize), used: 0, lines: 0 };
+    this.#queue.push(c);
+    this.#current = c;
+    return c;
   }
 
   #armTimer(): void {
@@ -170,9 +182,10 @@ class BatchingSink implements AccessLogSink {
 
   /** Writes what is queued (`all`), or full batches of it; never rejects. */
   async #drain(all: boolean): Promise<void> {
-    while (this.#queue.length > 0 && (all || this.#queued >= this.#opts.flushBytes)) {
+    while (this.#queue.length > 0 && (all || this.#queued >= this.#flushBytes)) {
       const chunks = this.#queue;
       this.#queue = [];
+      this.#current = undefined;
       this.#queued = 0;
       let written = 0;
       try {

@@ -137,7 +137,8 @@ export class HttpStream implements RouterStream {
     const tracer = this.rt.tracer;
     if (tracer) {
       this.#span = tracer.start(req);
-      this.#requestId = req.headers.get('x-request-id') ?? this.#requestId;
+      // The tracing decision may have rewritten the id; only the response header reads it again.
+      if (cfg.alwaysSetRequestIdInResponse) this.#requestId = req.headers.get('x-request-id') ?? this.#requestId;
     }
     this.isGrpc = isGrpcRequest(req);
     this.#selection = this.rt.routes.table.select(req);
