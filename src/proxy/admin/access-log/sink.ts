@@ -55,17 +55,14 @@ const encodeString = (s: string, out: LineEncoder): void => out.text(s);
  * altogether (writeWith).
  */
 class BatchingSink implements AccessLogSink {
-  readonly #opts: Required<SinkOptions>;
-  // The two limits every line reads, kept beside the rest of the sink's state.
   readonly #flushBytes: number;
   readonly #maxBuffered: number;
+  readonly #flushIntervalMs: number;
   readonly #target: string | number;
   readonly #chunkSize: number;
   readonly #encoder = new LineEncoder();
   #fd: number | undefined;
   #queue: Chunk[] = [];
-  /** The last chunk of #queue: the one lines go into. */
-  #current: Chunk | undefined;
   #spare: Buffer[] = [];
   #queued = 0;
   #dropped = 0;
@@ -79,9 +76,10 @@ class BatchingSink implements AccessLogSink {
   constructor(target: string | number, opts: SinkOptions) {
     this.#target = target;
     this.#fd = typeof target === 'number' ? target : undefined;
-    this.#opts = { ...DEFAULTS, ...opts };
-    this.#flushBytes = this.#opts.flushBytes;
-    this.#maxBuffered = this.#opts.maxBufferedBytes;
+    const o = { ...DEFAULTS, ...opts };
+    this.#flushBytes = o.flushBytes;
+    this.#maxBuffered = o.maxBufferedBytes;
+    this.#flushIntervalMs = o.flushIntervalMs;
     this.#chunkSize = this.#flushBytes + 2 * MIN_ROOM;
   }
 
@@ -98,8 +96,11 @@ class BatchingSink implements AccessLogSink {
       this.#dropped++;
       return;
     }
-    let c = this.#current;
-    if (c === undefined || c.buf.length - c.used < MIN_ROOM) c = this.#newChunk();
+    let c = this.#queue[this.#queue.length - 1];
+    if (!c || c.buf.length - c.used < MIN_ROOM) {
+      c = { buf: this.#spare.pop() ?? Buffer.allocUnsafe(this.#chunkSize), used: 0, lines: 0 };
+      this.#queue.push(c);
+    }
     const e = this.#encoder;
     e.begin(c.buf, c.used);
     try {
@@ -120,24 +121,16 @@ class BatchingSink implements AccessLogSink {
       c.lines++;
     } else {
       // The line outgrew the chunk and was moved to a buffer of its own: that is the next chunk.
-      this.#current = { buf: e.buf, used: e.pos, lines: 1 };
-      this.#queue.push(this.#current);
+      this.#queue.push({ buf: e.buf, used: e.pos, lines: 1 });
     }
     this.#queued += n;
     if (this.#queued >= this.#flushBytes) void this.#schedule(false);
-    else if (this.#timer === undefined) this.#armTimer();
-  }
-
-  #newChunk(): Chunk {
-    const c: Chunk = { buf: this.#spare.pop() ?? Buffer.allocUnsafe(this.#chunkSize), used: 0, lines: 0 };
-    this.#queue.push(c);
-    this.#current = c;
-    return c;
+    else this.#armTimer();
   }
 
   #armTimer(): void {
     if (this.#timer || this.#queued === 0) return;
-    this.#timer = setTimeout(() => { this.#timer = undefined; void this.flush(); }, this.#opts.flushIntervalMs);
+    this.#timer = setTimeout(() => { this.#timer = undefined; void this.flush(); }, this.#flushIntervalMs);
     this.#timer.unref();
   }
 
@@ -185,7 +178,6 @@ class BatchingSink implements AccessLogSink {
     while (this.#queue.length > 0 && (all || this.#queued >= this.#flushBytes)) {
       const chunks = this.#queue;
       this.#queue = [];
-      this.#current = undefined;
       this.#queued = 0;
       let written = 0;
       try {

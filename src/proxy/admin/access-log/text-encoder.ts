@@ -97,8 +97,10 @@ class Emitter {
   readonly names: string[] = [];
   readonly literals: Uint8Array[] = [];
   readonly extractors: Extractor[] = [];
-  /** Variables the generated function keeps from line to line (declared around it, with their initial values). */
+  /** Variables the generated function keeps from line to line: `name = initial value`, declared around it. */
   readonly state: string[] = [];
+  /** START_TIME's kept second, once a format has one (every START_TIME op shares it). */
+  #startTime: { readonly second: string; readonly text: string } | undefined;
   readonly #lines: string[] = [];
   /**
    * The most bytes the line's fixed-size parts take (literals, numbers, placeholders, an
@@ -137,6 +139,18 @@ class Emitter {
   /** The placeholder for unknown. */
   none(): void {
     this.bytes(this.noneBytes);
+  }
+
+  /** A new variable kept from line to line, starting at `initial` (this file's code); returns its name. */
+  variable(initial: string): string {
+    const name = `s${int(this.state.length)}`;
+    this.state.push(`${name} = ${initial}`);
+    return name;
+  }
+
+  /** The variables holding START_TIME's last second and its text. */
+  startTimeState(): { readonly second: string; readonly text: string } {
+    return (this.#startTime ??= { second: this.variable('NaN'), text: this.variable('new Uint8Array(0)') });
   }
 
   /**
@@ -198,14 +212,15 @@ function requestValue(e: Emitter, name: string): string {
 function emitOp(e: Emitter, p: Extractor, op: Op, main: string, alt: string | undefined): void {
   switch (op) {
     case Op.StartTime:
-      // The second's text is kept in `ts`/`tt` (one START_TIME per format is the usual case; a
-      // second one shares them and recomputes only when its second differs).
-      if (!e.state.includes('ts = NaN')) e.state.push('ts = NaN', 'tt = new Uint8Array(0)');
+    {
+      // One START_TIME per format is the usual case; a second one shares the kept second.
+      const { second: ts, text: tt } = e.startTimeState();
       e.fixed += START_TIME_ROOM;
-      e.line('t = ctx.startTimeMs; q = Math.floor(t / 1000); if (q !== ts) { ts = q; tt = secondText(q); }');
-      e.line('for (i = 0; i < tt.length; i++) b[p + i] = tt[i]; p += tt.length;');
+      e.line(`t = ctx.startTimeMs; q = Math.floor(t / 1000); if (q !== ${ts}) { ${ts} = q; ${tt} = secondText(q); }`);
+      e.line(`for (i = 0; i < ${tt}.length; i++) b[p + i] = ${tt}[i]; p += ${tt}.length;`);
       e.line('t = Math.floor(t - q * 1000); b[p] = 48 + ((t / 100) | 0); b[p + 1] = 48 + (((t / 10) | 0) % 10); b[p + 2] = 48 + (t % 10); b[p + 3] = 0x5a; p += 4;');
       return;
+    }
     case Op.Request:
       e.line(`r = ctx.request; v = r === undefined ? undefined : ${requestValue(e, main)};`);
       if (alt !== undefined) e.line(`if (v === undefined && r !== undefined) v = ${requestValue(e, alt)};`);
@@ -243,17 +258,17 @@ function emitOp(e: Emitter, p: Extractor, op: Op, main: string, alt: string | un
     case Op.DownstreamLocal:
     {
       // Each address op remembers its last host and whether it was IPv6: one host repeats on most lines.
-      const k = int(e.state.length);
-      e.state.push(`s${k} = ''`, `w${k} = false`);
+      const host = e.variable("''");
+      const v6 = e.variable('false');
       e.line(`a = ctx.${FIELD[op]!};`);
       e.line('if (a === undefined) {');
       e.none();
       e.line('} else {');
       e.fixed += 3;
-      e.line(`v = a.address; if (v !== s${k}) { s${k} = v; w${k} = v.includes(':'); }`);
-      e.line(`if (w${k}) b[p++] = 0x5b;`);
+      e.line(`v = a.address; if (v !== ${host}) { ${host} = v; ${v6} = v.includes(':'); }`);
+      e.line(`if (${v6}) b[p++] = 0x5b;`);
       e.text('v');
-      e.line(`if (w${k}) b[p++] = 0x5d;`);
+      e.line(`if (${v6}) b[p++] = 0x5d;`);
       e.line('b[p++] = 0x3a;');
       e.number('a.port');
       e.line('}');
