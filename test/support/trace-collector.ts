@@ -1,4 +1,5 @@
 import http from 'node:http';
+import http2 from 'node:http2';
 import https from 'node:https';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
@@ -25,6 +26,8 @@ export interface TraceCollector {
   /** Requests that could not be decoded (should stay empty). */
   readonly bad: string[];
   readonly contentTypes: string[];
+  /** The :scheme of each HTTP/2 request (HTTP/1.1 requests carry none). */
+  readonly schemes: string[];
   /** Resolves when `pred` holds for the spans received, polling; rejects after `timeoutMs`. */
   waitFor(pred: (spans: readonly ReceivedSpan[]) => boolean, timeoutMs?: number): Promise<ReceivedSpan[]>;
   close(): Promise<void>;
@@ -107,13 +110,17 @@ export function decodeZipkin(text: string): ReceivedSpan[] {
 
 /**
  * An OTLP/HTTP (POST /v1/traces, protobuf) and Zipkin (POST /api/v2/spans, JSON) receiver on
- * loopback. `status` may answer with another status (a failing collector); `tls` serves HTTPS.
+ * loopback. `status` may answer with another status (a failing collector); `tls` serves HTTPS;
+ * `h2` speaks HTTP/2 (over TLS with ALPN, HTTP/1.1 still accepted; else prior knowledge).
  */
-export async function startTraceCollector(opts: { status?: number; tls?: { certPem: string; keyPem: string } } = {}): Promise<TraceCollector> {
+export async function startTraceCollector(opts: { status?: number; tls?: { certPem: string; keyPem: string }; h2?: boolean } = {}): Promise<TraceCollector> {
   const spans: ReceivedSpan[] = [];
   const bad: string[] = [];
   const contentTypes: string[] = [];
-  const handler: http.RequestListener = (req, res) => {
+  const schemes: string[] = [];
+  const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void => {
+    const scheme = req.headers[':scheme'];
+    if (typeof scheme === 'string') schemes.push(scheme);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -129,7 +136,11 @@ export async function startTraceCollector(opts: { status?: number; tls?: { certP
       res.writeHead(opts.status ?? 200, { 'content-type': 'application/json' }).end('{}');
     });
   };
-  const server = opts.tls ? https.createServer({ cert: opts.tls.certPem, key: opts.tls.keyPem }, handler) : http.createServer(handler);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const server = opts.h2
+    ? (opts.tls ? http2.createSecureServer({ cert: opts.tls.certPem, key: opts.tls.keyPem, allowHTTP1: true }, handler) : http2.createServer(handler))
+    : opts.tls ? https.createServer({ cert: opts.tls.certPem, key: opts.tls.keyPem }, handler) : http.createServer(handler);
+  if (opts.h2) server.on('session', (s: http2.ServerHttp2Session) => { sessions.add(s); s.on('close', () => sessions.delete(s)); });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as { port: number }).port;
   return {
@@ -137,6 +148,7 @@ export async function startTraceCollector(opts: { status?: number; tls?: { certP
     spans,
     bad,
     contentTypes,
+    schemes,
     async waitFor(pred, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       while (!pred(spans)) {
@@ -145,6 +157,10 @@ export async function startTraceCollector(opts: { status?: number; tls?: { certP
       }
       return spans;
     },
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () => new Promise<void>((r) => {
+      if ('closeAllConnections' in server) server.closeAllConnections();
+      for (const s of sessions) s.destroy();
+      server.close(() => r());
+    }),
   };
 }

@@ -17,6 +17,7 @@ export interface FetchRequest {
   readonly method: string;
   readonly path: string;
   readonly authority: string;
+  /** Default: `https` when the chosen host is reached over TLS, else `http` (what HTTP/2 sends as :scheme). */
   readonly scheme?: 'http' | 'https';
   readonly headers?: readonly (readonly [string, string])[];
   readonly timeoutMs: number;
@@ -98,7 +99,7 @@ class ClusterFetch implements PoolCallbacks, UpstreamResponseHandler {
     this.#stream = stream;
     const r = this.req;
     const h: RequestHeaders = {
-      method: r.method, path: r.path, authority: r.authority, scheme: r.scheme ?? 'http',
+      method: r.method, path: r.path, authority: r.authority, scheme: r.scheme ?? (this.cluster.transportFor(this.host).tls ? 'https' : 'http'),
       headers: new HeaderMap((r.headers ?? []).flatMap(([k, v]) => [k, v])), protocol: 'HTTP/1.1',
     };
     const body = r.body;

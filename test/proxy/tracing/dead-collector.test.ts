@@ -137,3 +137,35 @@ test('reports go through the collector cluster: its TLS transport socket is used
   await until(async () => (await statValue(refused.proxy, 'tracing.opentelemetry.reports_failed')) > 0, 'reports_failed with an untrusted collector');
   assert.equal(await statValue(refused.proxy, 'tracing.opentelemetry.spans_sent'), 0);
 });
+
+test('over HTTP/2 a report\'s :scheme follows the collector cluster\'s transport: https over TLS, http in the clear', async () => {
+  const ca = makeCa();
+  open.push({ close: () => ca.cleanup() });
+  const h2 = `
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config: { http2_protocol_options: {} }`;
+  const tlsCollector = await startTraceCollector({ tls: ca.issue({ cn: 'collector', dns: ['collector.test'] }), h2: true });
+  open.push(tlsCollector);
+  const overTls = await proxyTracingTo(tlsCollector.port, await app(), `${h2}
+    transport_socket:
+      name: envoy.transport_sockets.tls
+      typed_config:
+        "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
+        sni: collector.test
+        common_tls_context: { alpn_protocols: [h2], validation_context: { trusted_ca: { inline_string: ${yamlString(ca.certPem)} } } }`);
+  const cleartext = await startTraceCollector({ h2: true });
+  open.push(cleartext);
+  const inClear = await proxyTracingTo(cleartext.port, await app(), h2);
+  for (let i = 0; i < 2; i++) {
+    assert.equal(await get(overTls.port), 200);
+    assert.equal(await get(inClear.port), 200);
+  }
+  await tlsCollector.waitFor((s) => s.length >= 2);
+  await cleartext.waitFor((s) => s.length >= 2);
+  assert.deepEqual([tlsCollector.bad, cleartext.bad], [[], []]);
+  assert.ok(tlsCollector.schemes.length > 0 && cleartext.schemes.length > 0, 'both reports came over HTTP/2');
+  assert.deepEqual([...new Set(tlsCollector.schemes)], ['https']);
+  assert.deepEqual([...new Set(cleartext.schemes)], ['http']);
+});
