@@ -4,6 +4,14 @@
  * allocating an object per header.
  */
 export class HeaderMap {
+  /**
+   * One value of this list that the proxy made itself of field characters only (tracing's
+   * traceparent): the HTTP/1.1 serializer, which checks every value for characters that could
+   * split the message, skips this one. Compared by value, so a stale mark can only ever match
+   * a string equal to one already known good.
+   */
+  trusted: string | undefined = undefined;
+
   constructor(readonly list: string[] = []) {}
 
   get size(): number {
@@ -75,7 +83,9 @@ export class HeaderMap {
   }
 
   clone(): HeaderMap {
-    return new HeaderMap(this.list.slice());
+    const c = new HeaderMap(this.list.slice());
+    c.trusted = this.trusted;
+    return c;
   }
 }
 

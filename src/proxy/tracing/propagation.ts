@@ -122,7 +122,7 @@ export interface ChildContext {
  * OpenTelemetry `traceparent` (and `tracestate` when the trace has one), Zipkin B3 multi
  * headers (and the single `b3` header when the request came with one, so no hop reads a stale
  * one first). Headers of the other format pass through untouched. `traceparent`: the W3C
- * header for `c` when the caller already has it (a new trace, see newTraceparent).
+ * header for `c` when it was already made by newTraceparent (a new trace).
  */
 export function injectContext(h: HeaderMap, c: ChildContext, format: Propagation, hadB3Single: boolean, traceparent?: string): void {
   if (format === 'w3c') injectW3c(h, c.traceId, c.spanId, c.sampled, c.traceState, traceparent);
@@ -132,7 +132,8 @@ export function injectContext(h: HeaderMap, c: ChildContext, format: Propagation
 /**
  * The W3C half of injectContext, with the context's fields as arguments (no object per request).
  * `callerMayHaveSent`: false when the request is known to carry no traceparent or tracestate
- * (scanTraceHeaders), so there is nothing of the caller's to drop.
+ * (scanTraceHeaders), so there is nothing of the caller's to drop. `traceparent`: the header
+ * already made by newTraceparent (ids.ts), never a caller's text: it is marked trusted.
  */
 export function injectW3c(h: HeaderMap, traceId: string, spanId: string, sampled: boolean, traceState: string | undefined, traceparent?: string, callerMayHaveSent = true): void {
   const l = h.list;
@@ -141,7 +142,13 @@ export function injectW3c(h: HeaderMap, traceId: string, spanId: string, sampled
     const n = l[i];
     if (n === 'traceparent' || n === 'tracestate') { l.splice(i, 2); i -= 2; }
   }
-  l.push('traceparent', traceparent ?? `00-${traceId}-${spanId}-0${sampled ? '1' : '0'}`);
+  if (traceparent !== undefined) {
+    // Made by ids.ts of hex digits and dashes: the HTTP/1.1 serializer need not scan it again.
+    l.push('traceparent', traceparent);
+    h.trusted = traceparent;
+  } else {
+    l.push('traceparent', `00-${traceId}-${spanId}-0${sampled ? '1' : '0'}`);
+  }
   if (traceState) l.push('tracestate', traceState);
 }
 

@@ -54,6 +54,13 @@ test('injection writes the provider\'s format only (OpenTelemetry W3C, Zipkin B3
   const noState = new HeaderMap(['tracestate', 'orphan=1']);
   injectContext(noState, { ...ctx, traceState: undefined }, 'w3c', false);
   assert.equal(noState.get('tracestate'), undefined, 'a caller\'s tracestate goes with its traceparent');
+  // Only a header made by newTraceparent is marked for the HTTP/1.1 serializer to skip; one built
+  // from a continued context (a caller's ids) is checked like any other value.
+  assert.equal(w3c.trusted, undefined);
+  const fresh = new HeaderMap();
+  const made = newTraceparent(false, false);
+  injectContext(fresh, ctx, 'w3c', false, made);
+  assert.deepEqual([fresh.get('traceparent'), fresh.trusted], [made, made]);
 
   const b3 = new HeaderMap(['x-b3-flags', '1', 'traceparent', `00-${'9'.repeat(32)}-${'9'.repeat(16)}-00`]);
   injectContext(b3, ctx, 'b3', true);

@@ -83,12 +83,13 @@ function checkValue(name: string, value: string): void {
 /** `name: value\r\n` for every field, in order. */
 export function serializeFields(headers: HeaderMap): string {
   const l = headers.list;
+  const trusted = headers.trusted;
   let out = '';
   for (let i = 0; i < l.length; i += 2) {
     const name = l[i]!;
     const value = l[i + 1]!;
     checkName(name);
-    checkValue(name, value);
+    if (value !== trusted) checkValue(name, value);
     out += name + ': ' + value + '\r\n';
   }
   return out;
@@ -112,12 +113,13 @@ export function serializeRequestHead(method: string, target: string, a: string |
   checkValue('host', a);
   line += 'host: ' + a + '\r\n';
   const l = b!.list;
+  const trusted = b!.trusted;
   for (let i = 0; i < l.length; i += 2) {
     const name = l[i]!;
     if (name === 'host') continue;
     const value = l[i + 1]!;
     checkName(name);
-    checkValue(name, value);
+    if (value !== trusted) checkValue(name, value);
     line += name + ': ' + value + '\r\n';
   }
   return line + '\r\n';

@@ -51,6 +51,28 @@ describe('serializeRequestHead', () => {
   });
 });
 
+describe('a trusted value (the traceparent the tracer made)', () => {
+  const tp = `00-${'a'.repeat(32)}-${'b'.repeat(16)}-00`;
+
+  it('is written like any other; the mark exempts only a value equal to it', () => {
+    const h = new HeaderMap(['host', 'a', 'traceparent', tp]);
+    h.trusted = tp;
+    assert.equal(serializeRequestHead('GET', '/', 'a', h), `GET / HTTP/1.1\r\nhost: a\r\ntraceparent: ${tp}\r\n\r\n`);
+    // Another header's bad value is still refused, whatever is marked, in both serializers.
+    h.add('x-bad', `${'v'.repeat(20)}\r\nInjected: 1`);
+    assert.throws(() => serializeRequestHead('GET', '/', 'a', h), invalidField);
+    assert.throws(() => serializeRequestHead('GET', '/', h), invalidField);
+    assert.throws(() => serializeFields(h), invalidField);
+  });
+
+  it('survives clone(), as the shadow and retries copy headers', () => {
+    const h = new HeaderMap(['traceparent', tp]);
+    h.trusted = tp;
+    assert.equal(h.clone().trusted, tp);
+    assert.equal(new HeaderMap().trusted, undefined);
+  });
+});
+
 describe('serializeResponseHead', () => {
   it('uses the standard reason phrase by default', () => {
     const h = new HeaderMap(['content-length', '0']);
