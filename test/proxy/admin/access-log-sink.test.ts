@@ -70,6 +70,41 @@ test('file sink: a full batch is written at once; what follows it waits for the 
   await sinks.close();
 });
 
+test('file sink: a full batch is written without the next one\'s first lines, which wait for the interval or a flush', async () => {
+  // Batches of 4096 bytes fill buffers of 8192 that close with less than 2048 free. 613 lines of
+  // 12 bytes queued at once: the first buffer takes 513 of them (6156 bytes), the next the other 100.
+  const sinks = new AccessLogSinks({ flushIntervalMs: 600_000, flushBytes: 4096 });
+  const file = path.join(dir, 'whole-batches.log');
+  const sink = sinks.file(file);
+  for (let i = 0; i < 613; i++) sink.write(`${String(i).padStart(11, '0')}\n`);
+  const first = await eventually(file, (t) => t.length >= 6156);
+  assert.equal(first.length, 6156);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(fs.readFileSync(file, 'utf8').length, 6156, 'the 100 lines of the unfinished batch are not written on their own');
+  await sinks.flush();
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  assert.equal(lines.length, 614);
+  assert.deepEqual([lines[512], lines[513], lines[612]], ['00000000512', '00000000513', '00000000612']);
+  await sinks.close();
+});
+
+test('file sink: a flush writes what was queued when it began; lines that arrive during its write wait for the next', async () => {
+  const sinks = new AccessLogSinks({ flushIntervalMs: 600_000 });
+  const file = path.join(dir, 'flush-snapshot.log');
+  const sink = sinks.file(file);
+  sink.write('before\n');
+  const flushed = sink.flush();
+  // The drain has begun (opening the file or writing on the thread pool) when this runs.
+  await new Promise((r) => setImmediate(r));
+  sink.write('during\n');
+  await flushed;
+  assert.equal(fs.readFileSync(file, 'utf8'), 'before\n', 'a flush under load must not go on writing, a few lines at a time, for as long as lines arrive');
+  await sinks.close();
+  assert.equal(fs.readFileSync(file, 'utf8'), 'before\nduring\n', 'close writes what is queued');
+  sink.write('after close\n');
+  assert.equal(sink.dropped, 1);
+});
+
 test('file sink: many lines queued while writes are in flight are written whole, in order, once', async () => {
   const sinks = new AccessLogSinks({ flushIntervalMs: 600_000, flushBytes: 4096 });
   const file = path.join(dir, 'many.log');

@@ -164,8 +164,9 @@ class BatchingSink implements AccessLogSink {
   }
 
   async close(): Promise<void> {
-    await this.flush();
+    // Closed first: what is queued now is written, a line after this call is dropped.
     this.#closed = true;
+    await this.flush();
     const fd = this.#fd;
     if (fd !== undefined && typeof this.#target === 'string') {
       this.#fd = undefined;
@@ -173,12 +174,29 @@ class BatchingSink implements AccessLogSink {
     }
   }
 
-  /** Writes what is queued (`all`), or full batches of it; never rejects. */
+  /**
+   * Writes what is queued now (`all`), then full batches while there are; never rejects. Lines
+   * that arrive while it writes are the next batch's: an `all` drain that went on until the
+   * queue was empty never ended under load, and wrote the few lines each write let in, one
+   * thread-pool hand-off each (16-line writes back to back when writes were slow).
+   */
   async #drain(all: boolean): Promise<void> {
-    while (this.#queue.length > 0 && (all || this.#queued >= this.#flushBytes)) {
-      const chunks = this.#queue;
-      this.#queue = [];
-      this.#queued = 0;
+    let everything = all;
+    while (this.#queue.length > 0 && (everything || this.#queued >= this.#flushBytes)) {
+      let chunks = this.#queue;
+      // A full batch leaves the chunk being filled, while it has room, to the next batch. A drain
+      // chained after a write still in flight finds a full chunk and the first lines of the next
+      // one; writing those few on their own made two writes a batch (~35 KB each instead of ~64),
+      // and each write costs a hand-off to the thread pool and back.
+      const last = chunks[chunks.length - 1]!;
+      if (!everything && chunks.length > 1 && last.buf.length - last.used >= MIN_ROOM) {
+        this.#queue = [last];
+        chunks = chunks.slice(0, -1);
+      } else {
+        this.#queue = [];
+      }
+      for (const c of chunks) this.#queued -= c.used;
+      everything = false;
       let written = 0;
       try {
         const fd = this.#fd ?? (this.#fd = await openAppend(this.#target as string));
