@@ -184,10 +184,9 @@ class BatchingSink implements AccessLogSink {
     let everything = all;
     while (this.#queue.length > 0 && (everything || this.#queued >= this.#flushBytes)) {
       let chunks = this.#queue;
-      // A full batch leaves the chunk being filled, while it has room, to the next batch. A drain
-      // chained after a write still in flight finds a full chunk and the first lines of the next
-      // one; writing those few on their own made two writes a batch (~35 KB each instead of ~64),
-      // and each write costs a hand-off to the thread pool and back.
+      // A full batch leaves the chunk being filled, while it has room, to the next batch: a drain
+      // chained after a write still in flight can find a full chunk and the first lines of the
+      // next, and those few would otherwise be a write (a hand-off to the thread pool) of their own.
       const last = chunks[chunks.length - 1]!;
       if (!everything && chunks.length > 1 && last.buf.length - last.used >= MIN_ROOM) {
         this.#queue = [last];
